@@ -1,0 +1,11 @@
+// Package store keeps the hub's state in SQL that runs unchanged on PostgreSQL 15+
+// and CockroachDB: a pgx pool, embedded forward-only migrations applied at start,
+// and a transaction helper that retries whole SERIALIZABLE transactions.
+//
+// Every state change is a compare-and-set so that a retried or ambiguous commit is
+// safe. The store does not decide anything: the scheduler, the build engine and the
+// algorithm ask it questions and persist their answers through it.
+//
+// It is not a cache and not a query builder; each method is one bounded query or
+// one short transaction.
+package store

@@ -1,0 +1,230 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/hub/store/storetest"
+)
+
+func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
+	ctx := context.Background()
+	url := storetest.URL(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := store.Open(ctx, url, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			errs[i] = s.Migrate(ctx)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("hub %d: migrate: %v", i, err)
+		}
+	}
+	s, err := store.Open(ctx, url, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if _, err := s.SaveTeam(ctx, "main", nil); err != nil {
+		t.Fatalf("schema unusable after migrate: %v", err)
+	}
+}
+
+func TestOpenWithoutURL(t *testing.T) {
+	_, err := store.Open(context.Background(), "", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		t.Fatal("Open with an empty URL succeeded")
+	}
+}
+
+// Under contention every build gets its own number and no increment is lost:
+// 8 goroutines x 50 builds make builds 1..400.
+func TestCreateJobBuildLosesNoUpdate(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	jobID := newJob(t, s)
+
+	const workers, each = 8, 50
+	var mu sync.Mutex
+	var names []int
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				b, err := s.CreateJobBuild(ctx, jobID, "test", false)
+				if err != nil {
+					errs <- err
+					return
+				}
+				n, _ := strconv.Atoi(b.Name)
+				mu.Lock()
+				names = append(names, n)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	sort.Ints(names)
+	want := make([]int, workers*each)
+	for i := range want {
+		want[i] = i + 1
+	}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Fatalf("build names (-want +got):\n%s", diff)
+	}
+	next, err := s.CreateJobBuild(ctx, jobID, "test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Name != "401" {
+		t.Fatalf("next build after 400 is %s", next.Name)
+	}
+}
+
+func TestSavePipelineConfigVersion(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	team, err := s.SaveTeam(ctx, "main", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := store.SavePipelineParams{TeamID: team.ID, Name: "p", Config: json.RawMessage(`{"jobs":[{"name":"a"}]}`)}
+	first, err := s.SavePipeline(ctx, p)
+	if err != nil || !first.Created || first.Version == 0 {
+		t.Fatalf("create: %+v, %v", first, err)
+	}
+
+	p.Config = json.RawMessage(`{"jobs":[{"name":"b"}]}`)
+	p.FromVersion = first.Version
+	second, err := s.SavePipeline(ctx, p)
+	if err != nil || second.Created || second.Version <= first.Version || second.ID != first.ID {
+		t.Fatalf("update: %+v, %v", second, err)
+	}
+
+	// A save from the stale version must fail and keep the stored config.
+	p.Config = json.RawMessage(`{"jobs":[{"name":"stale"}]}`)
+	if _, err := s.SavePipeline(ctx, p); !errors.Is(err, store.ErrConfigConflict) {
+		t.Fatalf("stale save: got %v, want ErrConfigConflict", err)
+	}
+	cfg, version, err := s.PipelineConfig(ctx, team.ID, "p", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version != second.Version || string(cfg) != `{"jobs": [{"name": "b"}]}` {
+		t.Fatalf("after stale save: version %d config %s", version, cfg)
+	}
+
+	// Creating with a non-zero version is a conflict too.
+	if _, err := s.SavePipeline(ctx, store.SavePipelineParams{TeamID: team.ID, Name: "q", Config: json.RawMessage(`{}`), FromVersion: 7}); !errors.Is(err, store.ErrConfigConflict) {
+		t.Fatalf("create with version: got %v", err)
+	}
+	if _, _, err := s.PipelineConfig(ctx, team.ID, "q", ""); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("pipeline q: got %v, want ErrNotFound", err)
+	}
+}
+
+// Two hub replicas racing for one lease: exactly one holds it at a time, and the
+// fence grows when it changes hands.
+func TestLeases(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+
+	var wg sync.WaitGroup
+	won := make([]bool, 8)
+	for i := range won {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, ok, err := s.AcquireLease(ctx, "scheduler/job/1", "hub-"+strconv.Itoa(i), time.Minute)
+			if err != nil {
+				t.Error(err)
+			}
+			won[i] = ok
+		}()
+	}
+	wg.Wait()
+	holders := 0
+	holder := ""
+	for i, ok := range won {
+		if ok {
+			holders++
+			holder = "hub-" + strconv.Itoa(i)
+		}
+	}
+	if holders != 1 {
+		t.Fatalf("%d replicas hold the lease, want 1", holders)
+	}
+	l, ok, err := s.AcquireLease(ctx, "scheduler/job/1", holder, time.Minute)
+	if err != nil || !ok || l.Fence != 1 {
+		t.Fatalf("renew by holder: %+v ok=%v err=%v", l, ok, err)
+	}
+
+	// An expired lease goes to the next asker with a higher fence.
+	if _, _, err := s.AcquireLease(ctx, "short", "a", time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	l, ok, err = s.AcquireLease(ctx, "short", "b", time.Minute)
+	if err != nil || !ok || l.Fence != 2 {
+		t.Fatalf("take-over of expired lease: %+v ok=%v err=%v", l, ok, err)
+	}
+	if _, ok, _ := s.AcquireLease(ctx, "short", "a", time.Minute); ok {
+		t.Fatal("old holder took back an unexpired lease")
+	}
+	if err := s.ReleaseLease(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.AcquireLease(ctx, "short", "a", time.Minute); !ok {
+		t.Fatal("released lease not free")
+	}
+}
+
+func newJob(t *testing.T, s *store.Store) int64 {
+	t.Helper()
+	ctx := context.Background()
+	team, err := s.SaveTeam(ctx, "main", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.SavePipeline(ctx, store.SavePipelineParams{TeamID: team.ID, Name: "p", Config: json.RawMessage(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.SaveJob(ctx, p.ID, "j", []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Team is a row of teams.
+type Team struct {
+	ID   int64
+	Name string
+	Auth json.RawMessage
+}
+
+// SaveTeam creates the team or replaces its auth; it returns the team as stored.
+func (s *Store) SaveTeam(ctx context.Context, name string, auth json.RawMessage) (Team, error) {
+	if len(auth) == 0 {
+		auth = json.RawMessage(`{}`)
+	}
+	t := Team{Name: name}
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `
+			INSERT INTO teams (name, auth) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET auth = excluded.auth
+			RETURNING id, auth`, name, string(auth)).Scan(&t.ID, &t.Auth)
+	})
+	if err != nil {
+		return Team{}, fmt.Errorf("save team %s: %w", name, err)
+	}
+	return t, nil
+}
+
+// TeamByName returns the team or ErrNotFound.
+func (s *Store) TeamByName(ctx context.Context, name string) (Team, error) {
+	t := Team{Name: name}
+	err := s.pool.QueryRow(ctx, `SELECT id, auth FROM teams WHERE name = $1`, name).Scan(&t.ID, &t.Auth)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Team{}, fmt.Errorf("team %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Team{}, fmt.Errorf("get team %s: %w", name, err)
+	}
+	return t, nil
+}
