@@ -1,0 +1,240 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Vars are static values for ((var)) placeholders, as given to fly with -v, -y
+// and -l. A placeholder without a value is left as it is, for the hub's var
+// sources to fill at run time; so is every ((source:var)).
+type Vars map[string]any
+
+// varPattern matches ((name)), ((name.field)), ((source:name.field)) and quoted
+// segments such as ((name."dotted.field")).
+var varPattern = regexp.MustCompile(`\(\(([-/\.\w\pL]+:)?((?:[-/\w\pL]+|"[^"]*")(?:\.(?:[-/\w\pL]+|"[^"]*"))*)\)\)`)
+
+// VarRef is one ((var)) found in a config.
+type VarRef struct {
+	Source string   // "" for the default source
+	Path   []string // name, then fields
+	Line   int
+}
+
+func parseVarRef(m []string) VarRef {
+	return VarRef{Source: strings.TrimSuffix(m[1], ":"), Path: splitPath(m[2])}
+}
+
+// splitPath splits a dotted path, keeping quoted segments whole.
+func splitPath(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		if s[0] == '"' {
+			end := strings.IndexByte(s[1:], '"')
+			if end < 0 {
+				out = append(out, s[1:])
+				break
+			}
+			out = append(out, s[1:end+1])
+			s = strings.TrimPrefix(s[end+2:], ".")
+			continue
+		}
+		seg, rest, _ := strings.Cut(s, ".")
+		out = append(out, seg)
+		s = rest
+	}
+	return out
+}
+
+func (v Vars) lookup(ref VarRef) (any, bool) {
+	if ref.Source != "" || len(ref.Path) == 0 {
+		return nil, false
+	}
+	cur, ok := v[ref.Path[0]]
+	for _, field := range ref.Path[1:] {
+		if !ok {
+			return nil, false
+		}
+		m, isMap := cur.(map[string]any)
+		if !isMap {
+			return nil, false
+		}
+		cur, ok = m[field]
+	}
+	return cur, ok
+}
+
+// set stores value at a dotted path, creating nested maps (fly's -v a.b=c).
+func (v Vars) set(path string, value any) error {
+	segs := splitPath(path)
+	if len(segs) == 0 || segs[0] == "" {
+		return fmt.Errorf("var %q has no name", path)
+	}
+	m := map[string]any(v)
+	for _, seg := range segs[:len(segs)-1] {
+		next, ok := m[seg].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[seg] = next
+		}
+		m = next
+	}
+	m[segs[len(segs)-1]] = value
+	return nil
+}
+
+// SetString takes fly's `-v name=value`: the value is a string.
+func (v Vars) SetString(kv string) error {
+	k, val, ok := strings.Cut(kv, "=")
+	if !ok {
+		return fmt.Errorf("var %q: expected name=value", kv)
+	}
+	return v.set(k, val)
+}
+
+// SetYAML takes fly's `-y name=value`: the value is YAML.
+func (v Vars) SetYAML(kv string) error {
+	k, val, ok := strings.Cut(kv, "=")
+	if !ok {
+		return fmt.Errorf("var %q: expected name=value", kv)
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte(val), &n); err != nil {
+		return fmt.Errorf("var %q: value is not YAML: %w", k, err)
+	}
+	var x any
+	if len(n.Content) > 0 {
+		d := decoder{}
+		x = d.toAny(n.Content[0], k)
+		if len(d.errs) > 0 {
+			return fmt.Errorf("var %q: %w", k, d.errs)
+		}
+	}
+	return v.set(k, x)
+}
+
+// LoadFile takes fly's `-l file`: a YAML mapping of names to values, read within
+// the same limits as a pipeline.
+func (v Vars) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("load vars: %w", err)
+	}
+	root, err := parseYAML(path, data, Limits{})
+	if err != nil {
+		return err
+	}
+	d := decoder{report: report{file: path}}
+	x := d.toAny(root, "")
+	if len(d.errs) > 0 {
+		return d.errs
+	}
+	m, ok := x.(map[string]any)
+	if !ok {
+		return &Error{File: path, Line: root.Line, Msg: "vars file must be a mapping of names to values"}
+	}
+	for k, val := range m {
+		v[k] = val
+	}
+	return nil
+}
+
+// interpolate replaces the ((vars)) it has values for, in place. A placeholder
+// that is a whole value takes the var's value, whatever its type; one inside a
+// longer string takes its text. It returns every placeholder it saw.
+func (d *decoder) interpolate(n *yaml.Node, vars Vars) []VarRef {
+	var refs []VarRef
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		switch n.Kind {
+		case yaml.AliasNode:
+			return // its anchor is walked where it stands
+		case yaml.MappingNode:
+			for i := 1; i < len(n.Content); i += 2 {
+				walk(n.Content[i])
+			}
+			return
+		case yaml.SequenceNode, yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c)
+			}
+			return
+		}
+		if n.ShortTag() != "!!str" || !strings.Contains(n.Value, "((") {
+			return
+		}
+		matches := varPattern.FindAllStringSubmatchIndex(n.Value, -1)
+		for _, m := range matches {
+			sub := []string{n.Value[m[0]:m[1]], "", n.Value[m[4]:m[5]]}
+			if m[2] >= 0 {
+				sub[1] = n.Value[m[2]:m[3]]
+			}
+			ref := parseVarRef(sub)
+			ref.Line = n.Line
+			refs = append(refs, ref)
+		}
+		if len(vars) == 0 {
+			return
+		}
+		if len(matches) == 1 && matches[0][0] == 0 && matches[0][1] == len(n.Value) {
+			if val, ok := vars.lookup(refs[len(refs)-1]); ok {
+				d.replaceNode(n, val)
+			}
+			return
+		}
+		n.Value = varPattern.ReplaceAllStringFunc(n.Value, func(s string) string {
+			ref := parseVarRef(varPattern.FindStringSubmatch(s))
+			val, ok := vars.lookup(ref)
+			if !ok {
+				return s
+			}
+			text, err := varText(val)
+			if err != nil {
+				d.errorf(n.Line, "", "var %s: %v", strings.Join(ref.Path, "."), err)
+				return s
+			}
+			return text
+		})
+	}
+	walk(n)
+	return refs
+}
+
+func varText(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case nil:
+		return "", nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int, int64, uint64, float64:
+		return fmt.Sprint(x), nil
+	}
+	return "", fmt.Errorf("is a %T and can only stand alone as a whole value, not inside a string", v)
+}
+
+// replaceNode gives n the value val, keeping n's place (line, anchor) so that
+// aliases of n and error lines stay right.
+func (d *decoder) replaceNode(n *yaml.Node, val any) {
+	var repl yaml.Node
+	if err := repl.Encode(val); err != nil {
+		d.errorf(n.Line, "", "cannot use var value: %v", err)
+		return
+	}
+	setLine(&repl, n.Line, n.Column)
+	repl.Anchor = n.Anchor
+	*n = repl
+}
+
+func setLine(n *yaml.Node, line, col int) {
+	n.Line, n.Column = line, col
+	for _, c := range n.Content {
+		setLine(c, line, col)
+	}
+}
