@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -78,10 +77,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, where string) {
 			v.SetString(s)
 		}
 	case reflect.Bool:
-		if s, ok := d.scalar(n, where, "true or false", "!!bool"); ok {
-			b, _ := strconv.ParseBool(strings.ToLower(s))
+		if b, ok := yaml11Bool(n); ok {
 			v.SetBool(b)
+			return
 		}
+		d.errorf(n.Line, where, "expected true or false, got %s", describe(n))
 	case reflect.Int, reflect.Int64:
 		if s, ok := d.scalar(n, where, "a whole number", "!!int"); ok {
 			var i int64
@@ -90,6 +90,15 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, where string) {
 				return
 			}
 			v.SetInt(i)
+		}
+	case reflect.Uint, reflect.Uint64:
+		if s, ok := d.scalar(n, where, "a whole number", "!!int"); ok {
+			var u uint64
+			if err := n.Decode(&u); err != nil {
+				d.errorf(n.Line, where, "%q is not a whole number of zero or more", s)
+				return
+			}
+			v.SetUint(u)
 		}
 	default:
 		panic(fmt.Sprintf("pipeline: no decoder for %s", v.Type()))

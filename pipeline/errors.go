@@ -60,12 +60,19 @@ type report struct {
 	file     string
 	errs     Errors
 	warnings []Warning
+	seen     map[Error]bool // a node walked twice reports its problems once
 }
 
 func (r *report) errorf(line int, where, format string, args ...any) {
-	if len(r.errs) < maxErrors {
-		r.errs = append(r.errs, &Error{File: r.file, Line: line, Where: where, Msg: fmt.Sprintf(format, args...)})
+	e := Error{File: r.file, Line: line, Where: where, Msg: fmt.Sprintf(format, args...)}
+	if len(r.errs) >= maxErrors || r.seen[e] {
+		return
 	}
+	if r.seen == nil {
+		r.seen = map[Error]bool{}
+	}
+	r.seen[e] = true
+	r.errs = append(r.errs, &e)
 }
 
 func (r *report) warnf(typ string, line int, where, format string, args ...any) {

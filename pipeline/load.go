@@ -57,9 +57,10 @@ func Load(data []byte, opts Options) (*Pipeline, error) {
 	if p.JSON, err = json.Marshal(plain); err != nil {
 		d.errorf(0, "", "cannot express the config as JSON: %v", err)
 	}
-	if len(d.errs) == 0 {
-		validate(&d.report, cfg, p.Vars)
-	}
+	// Validate even a config that did not decode cleanly, so that one run shows
+	// every problem; parts that failed to decode are left empty and skipped.
+	validate(&d.report, cfg, p.Vars)
+	sort.SliceStable(d.warnings, func(i, j int) bool { return d.warnings[i].Line < d.warnings[j].Line })
 	p.Warnings = d.warnings
 	if len(d.errs) > 0 {
 		sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })

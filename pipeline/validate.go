@@ -62,7 +62,7 @@ func validate(r *report, cfg *Config, refs []VarRef) {
 // identifierPattern is Concourse's rule for names; breaking it is only a warning.
 var identifierPattern = regexp.MustCompile(`^[\p{Ll}\p{Lt}\p{Lm}\p{Lo}\d][\p{Ll}\p{Lt}\p{Lm}\p{Lo}\d\-_.]*$`)
 
-func (v *validator) identifier(kind, name string, line int, where string) {
+func (v *validator) identifier(name string, line int, where string) {
 	if name == "" || strings.Contains(name, "((") || identifierPattern.MatchString(name) {
 		return
 	}
@@ -75,7 +75,7 @@ func (v *validator) identifier(kind, name string, line int, where string) {
 			}
 		}
 	}
-	v.warnf("invalid_identifier", line, where, "%s: '%s' is not a valid identifier: %s", kind, name, reason)
+	v.warnf("invalid_identifier", line, where, "'%s' is not a valid identifier: %s", name, reason)
 }
 
 // duration checks a Go duration field, leaving ((vars)) for run time.
@@ -109,10 +109,10 @@ func (v *validator) varSources(refs []VarRef) {
 		if s.Type == "" {
 			v.errorf(s.Line, where, "var source has no type")
 		}
-		v.identifier("var_source", s.Name, s.Line, where)
+		v.identifier(s.Name, s.Line, where)
 	}
 	for _, ref := range refs {
-		if ref.Source != "" && !names[ref.Source] {
+		if ref.Source != "" && ref.Source != "." && !names[ref.Source] { // "." is load_var and across: local to the build
 			v.warnf("unknown_var_source", ref.Line, "", "((%s:%s)) names var source %q, which var_sources does not declare; it will not resolve unless the hub has such a source",
 				ref.Source, strings.Join(ref.Path, "."), ref.Source)
 		}
@@ -131,7 +131,7 @@ func (v *validator) resourceTypes() {
 				v.errorf(t.Lines["name"], where, "resource type name appears more than once")
 			}
 			names[t.Name] = true
-			v.identifier("resource_type", t.Name, t.Lines["name"], where)
+			v.identifier(t.Name, t.Lines["name"], where)
 		}
 		if t.Type == "" {
 			v.errorf(t.Line, where, "resource type has no type")
@@ -153,7 +153,7 @@ func (v *validator) resourcesDeclared() {
 			} else {
 				v.resources[r.Name] = r
 			}
-			v.identifier("resource", r.Name, r.Lines["name"], where)
+			v.identifier(r.Name, r.Lines["name"], where)
 		}
 		if r.Type == "" {
 			v.errorf(r.Line, where, "resource has no type")
@@ -221,7 +221,7 @@ func (v *validator) job(i int, j *Job) {
 		v.errorf(j.Line, where, "job has no name")
 	} else {
 		where = fmt.Sprintf("job %q", j.Name)
-		v.identifier("job", j.Name, j.Lines["name"], where)
+		v.identifier(j.Name, j.Lines["name"], where)
 	}
 	if j.MaxInFlight < 0 {
 		v.errorf(j.Lines["max_in_flight"], where, "max_in_flight must not be negative")

@@ -110,7 +110,7 @@ func (pv *planValidator) modifiers(s *Step, where string) {
 			pv.errorf(a.Line, where+": across", "var %q appears more than once", a.Var)
 		}
 		vars[a.Var] = true
-		pv.identifier("across var", a.Var, a.Line, where)
+		pv.identifier(a.Var, a.Line, where)
 		switch vals := a.Values.(type) {
 		case []any:
 		case string:
@@ -139,7 +139,7 @@ func (pv *planValidator) modifiers(s *Step, where string) {
 func (pv *planValidator) get(s *Step, where string) artifacts {
 	g := s.Get
 	line := s.Lines["get"]
-	pv.identifier("get step", g.Name, line, where)
+	pv.identifier(g.Name, line, where)
 	if first, seen := pv.gets[g.Name]; seen {
 		pv.errorf(line, where, "a get step with this name is already on line %d: give one of them another name (get: other-name, resource: %s)", first, g.ResourceName())
 	} else {
@@ -166,7 +166,7 @@ func (pv *planValidator) get(s *Step, where string) artifacts {
 func (pv *planValidator) put(s *Step, scope artifacts, where string) artifacts {
 	p := s.Put
 	line := s.Lines["put"]
-	pv.identifier("put step", p.Name, line, where)
+	pv.identifier(p.Name, line, where)
 	res := p.ResourceName()
 	if _, ok := pv.resources[res]; !ok {
 		pv.errorf(lineOr(s.Lines["resource"], line), where, "resource %q does not exist: declare it under resources", res)
@@ -187,7 +187,7 @@ func (pv *planValidator) put(s *Step, scope artifacts, where string) artifacts {
 func (pv *planValidator) task(s *Step, scope artifacts, where string) artifacts {
 	t := s.Task
 	line := s.Lines["task"]
-	pv.identifier("task step", t.Name, line, where)
+	pv.identifier(t.Name, line, where)
 	if t.Image != "" && !scope.has(t.Image) {
 		pv.errorf(s.Lines["image"], where, "image %q is not produced by any earlier step: get it first", t.Image)
 	}
@@ -281,9 +281,9 @@ func (pv *planValidator) setPipeline(s *Step, where string) {
 	if sp.Name == "" {
 		pv.errorf(line, where, "set_pipeline needs a pipeline name (or self)")
 	} else if sp.Name == "self" {
-		pv.warnf("experimental", line, where, "set_pipeline: self is experimental and may change")
+		pv.warnf("experimental", line, where, "self is experimental and may change")
 	} else {
-		pv.identifier("set_pipeline", sp.Name, line, where)
+		pv.identifier(sp.Name, line, where)
 	}
 	if sp.File == "" {
 		pv.errorf(line, where, "set_pipeline needs a file: the pipeline config in an artifact")
@@ -296,7 +296,7 @@ func (pv *planValidator) loadVar(s *Step, where string) {
 	if lv.Name == "" {
 		pv.errorf(line, where, "load_var needs a var name")
 	}
-	pv.identifier("load_var", lv.Name, line, where)
+	pv.identifier(lv.Name, line, where)
 	if lv.File == "" {
 		pv.errorf(line, where, "load_var needs a file")
 	}

@@ -195,7 +195,7 @@ func (d *decoder) interpolate(n *yaml.Node, vars Vars) []VarRef {
 			}
 			text, err := varText(val)
 			if err != nil {
-				d.errorf(n.Line, "", "var %s: %v", strings.Join(ref.Path, "."), err)
+				d.errorf(n.Line, "", "((%s)) %v", strings.Join(ref.Path, "."), err)
 				return s
 			}
 			return text
@@ -216,7 +216,11 @@ func varText(v any) (string, error) {
 	case int, int64, uint64, float64:
 		return fmt.Sprint(x), nil
 	}
-	return "", fmt.Errorf("is a %T and can only stand alone as a whole value, not inside a string", v)
+	kind := "a list"
+	if _, ok := v.(map[string]any); ok {
+		kind = "a mapping"
+	}
+	return "", fmt.Errorf("holds %s, which can only stand alone as a whole value, not inside a string", kind)
 }
 
 // replaceNode gives n the value val, keeping n's place (line, anchor) so that

@@ -235,6 +235,9 @@ func (d *decoder) toAny(n *yaml.Node, where string) any {
 }
 
 func scalarValue(n *yaml.Node) any {
+	if b, ok := yaml11Bool(n); ok {
+		return b
+	}
 	switch n.ShortTag() {
 	case "!!null":
 		return nil
@@ -258,4 +261,28 @@ func scalarValue(n *yaml.Node) any {
 		return v
 	}
 	return n.Value
+}
+
+// yaml11Bool reads a boolean the way Concourse does. Concourse parses YAML 1.1,
+// where an unquoted yes, no, on, off, y or n is a boolean; YAML 1.2 (our parser)
+// reads them as strings. Quoted strings stay strings.
+func yaml11Bool(n *yaml.Node) (bool, bool) {
+	if n.Kind != yaml.ScalarNode {
+		return false, false
+	}
+	if n.ShortTag() == "!!bool" {
+		var b bool
+		err := n.Decode(&b)
+		return b, err == nil
+	}
+	if n.ShortTag() != "!!str" || n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return false, false
+	}
+	switch n.Value {
+	case "y", "Y", "yes", "Yes", "YES", "on", "On", "ON":
+		return true, true
+	case "n", "N", "no", "No", "NO", "off", "Off", "OFF":
+		return false, true
+	}
+	return false, false
 }

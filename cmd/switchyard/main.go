@@ -1,0 +1,50 @@
+// Command switchyard is the one binary of the hub side: validate-pipeline now;
+// hub, spoke, quickstart, policy and algorithm as they land.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/switchyard-ci/switchyard/pipeline/validatecmd"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: switchyard COMMAND [FLAGS]
+
+commands:
+  validate-pipeline -c FILE [-v NAME=VALUE] [-y NAME=YAML] [-l VARS.yml] [-s] [-o]
+                 check a Concourse pipeline config without a hub
+  migrate --database-url URL
+                 apply the store's schema migrations
+
+The hub, spoke and quickstart commands are not built yet (see README.md).
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "validate-pipeline", "vp":
+		return validatecmd.Run("switchyard", args[1:], stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "switchyard: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
