@@ -99,14 +99,17 @@ type measurer struct {
 }
 
 func (m *measurer) measure(n *yaml.Node) (size, *measureError) {
-	if s, ok := m.memo[n]; ok {
-		return s, nil
+	// Only an anchored node can be reached twice, so only those are memoised.
+	if n.Anchor != "" {
+		if s, ok := m.memo[n]; ok {
+			return s, nil
+		}
+		if m.open[n] {
+			return size{}, &measureError{n.Line, "an alias refers to a node that contains it"}
+		}
+		m.open[n] = true
+		defer delete(m.open, n)
 	}
-	if m.open[n] {
-		return size{}, &measureError{n.Line, "an alias refers to a node that contains it"}
-	}
-	m.open[n] = true
-	defer delete(m.open, n)
 	s := size{nodes: 1, depth: 1}
 	if n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
@@ -134,7 +137,9 @@ func (m *measurer) measure(n *yaml.Node) (size, *measureError) {
 			return size{}, &measureError{c.Line, fmt.Sprintf("config nests more than %d levels deep; refusing it", m.lim.MaxDepth)}
 		}
 	}
-	m.memo[n] = s
+	if n.Anchor != "" {
+		m.memo[n] = s
+	}
 	return s, nil
 }
 
