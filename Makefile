@@ -20,7 +20,8 @@ run: build
 	hack/run.sh
 
 # Unit and integration tests on a real PostgreSQL, a bounded fuzz run of the
-# pipeline parser, and a smoke test of the Kubernetes and MinIO test servers.
+# pipeline parser, and a smoke test of the Kubernetes control plane, the
+# virtual-kubelet test node and MinIO.
 test: lint unit fuzz infra
 
 unit:
@@ -38,6 +39,7 @@ bench:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd hack/vknode && $(GO) vet ./...
 	$(GO) mod verify >/dev/null
 
 clean:
