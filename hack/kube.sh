@@ -16,12 +16,6 @@ wait_ready() { # URL TOKEN LOG
   log "not ready after 60s: $1"; tail -30 "$3" >&2; return 1
 }
 
-spawn() { # NAME DIR CMD...
-  local name=$1 dir=$2; shift 2
-  setsid "$@" >"$dir/$name.log" 2>&1 </dev/null &
-  echo $! >"$dir/$name.pid"
-}
-
 start() {
   local dir=$1 bins
   bins=$("$here/k8s.sh")
@@ -76,13 +70,9 @@ KC
 }
 
 stop() {
-  local dir=$1 name pid
+  local dir=$1 name
   for name in controller-manager scheduler apiserver etcd; do
-    [ -f "$dir/$name.pid" ] || continue
-    pid=$(cat "$dir/$name.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -9 "$pid" 2>/dev/null || true
+    stop_pidfile "$dir/$name.pid"
   done
   rm -rf "$dir"
 }

@@ -23,3 +23,21 @@ publish() {
   rm -rf "$dest"
   mv "$tmp" "$dest"
 }
+
+# spawn NAME DIR CMD... starts CMD in its own session, logging to DIR/NAME.log,
+# with its pid in DIR/NAME.pid.
+spawn() {
+  local name=$1 dir=$2; shift 2
+  setsid "$@" >"$dir/$name.log" 2>&1 </dev/null &
+  echo $! >"$dir/$name.pid"
+}
+
+# stop_pidfile FILE stops the process whose pid FILE holds: TERM, then KILL after 10 s.
+stop_pidfile() {
+  local pid
+  [ -f "$1" ] || return 0
+  pid=$(cat "$1")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+  kill -9 "$pid" 2>/dev/null || true
+}

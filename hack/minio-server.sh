@@ -17,9 +17,7 @@ MINIO_ROOT_USER=switchyard
 MINIO_ROOT_PASSWORD=$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')
 ENV
   set -a; . "$dir/env"; set +a
-  setsid "$bin" server --quiet --address "127.0.0.1:$port" --console-address "127.0.0.1:$console" "$dir/data" \
-    >"$dir/minio.log" 2>&1 </dev/null &
-  echo $! >"$dir/minio.pid"
+  spawn minio "$dir" "$bin" server --quiet --address "127.0.0.1:$port" --console-address "127.0.0.1:$console" "$dir/data"
   for _ in $(seq 1 120); do
     if curl -sf "http://127.0.0.1:$port/minio/health/live" >/dev/null 2>&1; then
       echo "http://127.0.0.1:$port"; return 0
@@ -30,14 +28,8 @@ ENV
 }
 
 stop() {
-  local dir=$1 pid
-  if [ -f "$dir/minio.pid" ]; then
-    pid=$(cat "$dir/minio.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$dir"
+  stop_pidfile "$1/minio.pid"
+  rm -rf "$1"
 }
 
 case "${1:-}" in

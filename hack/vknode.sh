@@ -26,9 +26,8 @@ start() {
   local dir=$1 kubeconfig=$2 name=${3:-vknode} bin
   bin=$(build)
   mkdir -p "$dir"
-  setsid "$bin" --name "$name" --kubeconfig "$kubeconfig" --root "$dir/root" \
-    --listen "127.0.0.1:$(free_port)" >"$dir/vknode.log" 2>&1 </dev/null &
-  echo $! >"$dir/vknode.pid"
+  spawn vknode "$dir" "$bin" --name "$name" --kubeconfig "$kubeconfig" --root "$dir/root" \
+    --listen "127.0.0.1:$(free_port)"
   for _ in $(seq 1 240); do
     grep -q '"node ready"' "$dir/vknode.log" 2>/dev/null && { echo "$name"; return 0; }
     kill -0 "$(cat "$dir/vknode.pid")" 2>/dev/null || break
@@ -38,14 +37,8 @@ start() {
 }
 
 stop() {
-  local dir=$1 pid
-  if [ -f "$dir/vknode.pid" ]; then
-    pid=$(cat "$dir/vknode.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$dir"
+  stop_pidfile "$1/vknode.pid"
+  rm -rf "$1"
 }
 
 case "${1:-}" in

@@ -53,23 +53,29 @@ func (c *compiler) job(j *Job) (plan Plan, err error) {
 			err = fmt.Errorf("compile job %q: %s", j.Name, string(ce))
 		}
 	}()
-	hooks := j.Hooks.list()
-	var wrap func(level int) Plan
-	wrap = func(level int) Plan {
-		// Hooks nest inner to outer as listed, so the last is outermost.
-		if level < len(hooks) {
-			h := hooks[len(hooks)-1-level]
-			id := c.id()
-			return hookPlan(id, h.key, wrap(level+1), c.step(h.step, nil))
-		}
-		id := c.id()
-		steps := make([]Plan, len(j.Plan))
-		for i := range j.Plan {
-			steps[i] = c.step(&j.Plan[i], nil)
-		}
-		return Plan{ID: id, Do: &steps}
+	return c.withHooks(j.Hooks.list(), nil, func() Plan { return c.sequence(j.Plan, nil) }), nil
+}
+
+// withHooks wraps the plan that inner compiles in the hooks, which nest inner to
+// outer as listed (the last is outermost). Outer nodes take their ids first.
+func (c *compiler) withHooks(hooks []hook, tags []string, inner func() Plan) Plan {
+	if len(hooks) == 0 {
+		return inner()
 	}
-	return wrap(0), nil
+	h := hooks[len(hooks)-1]
+	id := c.id()
+	step := c.withHooks(hooks[:len(hooks)-1], tags, inner)
+	return hookPlan(id, h.key, step, c.step(h.step, tags))
+}
+
+// sequence compiles steps into a do.
+func (c *compiler) sequence(steps []Step, tags []string) Plan {
+	id := c.id()
+	plans := make([]Plan, len(steps))
+	for i := range steps {
+		plans[i] = c.step(&steps[i], tags)
+	}
+	return Plan{ID: id, Do: &plans}
 }
 
 // compileError aborts compilation of a config that validation should have refused.
@@ -99,17 +105,7 @@ func (c *compiler) step(s *Step, tags []string) Plan {
 	if len(s.Tags) > 0 {
 		tags = s.Tags
 	}
-	hooks := s.Hooks.list()
-	var hookLayer func(level int) Plan
-	hookLayer = func(level int) Plan {
-		if level < len(hooks) {
-			h := hooks[len(hooks)-1-level]
-			id := c.id()
-			return hookPlan(id, h.key, hookLayer(level+1), c.step(h.step, tags))
-		}
-		return c.across(s, tags)
-	}
-	return hookLayer(0)
+	return c.withHooks(s.Hooks.list(), tags, func() Plan { return c.across(s, tags) })
 }
 
 func (c *compiler) across(s *Step, tags []string) Plan {
@@ -193,6 +189,9 @@ func (c *compiler) timeout(s *Step, tags []string) Plan {
 }
 
 func (c *compiler) action(s *Step, tags []string) Plan {
+	if s.Kind == "do" {
+		return c.sequence(s.Do, tags)
+	}
 	id := c.id()
 	p := Plan{ID: id}
 	switch {
@@ -217,12 +216,6 @@ func (c *compiler) action(s *Step, tags []string) Plan {
 			steps[i] = c.step(&s.InParallel.Steps[i], tags)
 		}
 		p.InParallel = &InParallelPlan{Steps: steps, Limit: s.InParallel.Limit, FailFast: s.InParallel.FailFast}
-	case s.Kind == "do":
-		steps := make([]Plan, len(s.Do))
-		for i := range s.Do {
-			steps[i] = c.step(&s.Do[i], tags)
-		}
-		p.Do = &steps
 	case s.Try != nil:
 		p.Try = &TryPlan{Step: c.step(s.Try, tags)}
 	default:
