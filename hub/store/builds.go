@@ -2,19 +2,59 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// Build is a row of builds.
+// Build is a row of builds, with the names of what it belongs to.
 type Build struct {
-	ID     int64
-	Name   string
-	JobID  int64
-	Status string
-	Fence  int64
+	ID           int64
+	Name         string
+	TeamID       int64
+	TeamName     string
+	PipelineID   int64
+	PipelineName string
+	InstanceVars string
+	JobID        int64
+	JobName      string
+	Status       string
+	Fence        int64
+	RerunOf      int64
+	CreatedBy    string
+	Plan         json.RawMessage
+	Comment      string
+	CreateTime   time.Time
+	StartTime    *time.Time
+	EndTime      *time.Time
+}
+
+// Terminal tells whether a build status is final.
+func Terminal(status string) bool {
+	switch status {
+	case "succeeded", "failed", "errored", "aborted":
+		return true
+	}
+	return false
+}
+
+const buildColumns = `b.id, b.name, b.team_id, t.name, COALESCE(b.pipeline_id, 0), COALESCE(p.name, ''), COALESCE(p.instance_vars, ''),
+	COALESCE(b.job_id, 0), COALESCE(j.name, ''), b.status, b.fence, COALESCE(b.rerun_of, 0), b.created_by,
+	COALESCE(b.plan, 'null'), b.comment, b.create_time, b.start_time, b.end_time`
+
+const buildFrom = ` FROM builds b JOIN teams t ON t.id = b.team_id
+	LEFT JOIN pipelines p ON p.id = b.pipeline_id LEFT JOIN jobs j ON j.id = b.job_id`
+
+func scanBuild(row pgx.Row) (Build, error) {
+	var b Build
+	err := row.Scan(&b.ID, &b.Name, &b.TeamID, &b.TeamName, &b.PipelineID, &b.PipelineName, &b.InstanceVars,
+		&b.JobID, &b.JobName, &b.Status, &b.Fence, &b.RerunOf, &b.CreatedBy, &b.Plan, &b.Comment,
+		&b.CreateTime, &b.StartTime, &b.EndTime)
+	return b, err
 }
 
 // SaveJob creates or updates a job of a pipeline and returns its id.
@@ -33,9 +73,9 @@ func (s *Store) SaveJob(ctx context.Context, pipelineID int64, name string, conf
 }
 
 // CreateJobBuild creates the next pending build of a job, named by the job's build
-// counter. Concurrent callers get distinct, gapless names.
-func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy string, manual bool) (Build, error) {
-	var b Build
+// counter, with its plan. Concurrent callers get distinct, gapless names.
+func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy string, manual bool, plan json.RawMessage) (Build, error) {
+	var id int64
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		var teamID, pipelineID, n int64
 		if err := tx.QueryRow(ctx, `
@@ -48,14 +88,164 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 		if _, err := tx.Exec(ctx, `UPDATE jobs SET build_number_seq = $2 WHERE id = $1`, jobID, n); err != nil {
 			return err
 		}
-		b = Build{Name: strconv.FormatInt(n, 10), JobID: jobID, Status: "pending"}
+		var planText *string
+		if plan != nil {
+			p := string(plan)
+			planText = &p
+		}
 		return tx.QueryRow(ctx, `
-			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			RETURNING id, fence`, b.Name, teamID, pipelineID, jobID, createdBy, manual).Scan(&b.ID, &b.Fence)
+			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, plan)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			RETURNING id`, strconv.FormatInt(n, 10), teamID, pipelineID, jobID, createdBy, manual, planText).Scan(&id)
 	})
 	if err != nil {
 		return Build{}, fmt.Errorf("create build of job %d: %w", jobID, err)
 	}
+	return s.Build(ctx, id)
+}
+
+// Build returns a build or ErrNotFound.
+func (s *Store) Build(ctx context.Context, id int64) (Build, error) {
+	b, err := scanBuild(s.pool.QueryRow(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Build{}, fmt.Errorf("build %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Build{}, fmt.Errorf("get build %d: %w", id, err)
+	}
 	return b, nil
+}
+
+// JobBuildByName returns a job's build by name or ErrNotFound.
+func (s *Store) JobBuildByName(ctx context.Context, jobID int64, name string) (Build, error) {
+	b, err := scanBuild(s.pool.QueryRow(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.job_id = $1 AND b.name = $2`, jobID, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Build{}, fmt.Errorf("build %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Build{}, fmt.Errorf("get build %s: %w", name, err)
+	}
+	return b, nil
+}
+
+// BuildFilter selects builds for a list; zero fields do not filter.
+type BuildFilter struct {
+	TeamIDs    []int64 // nil: any team
+	PipelineID int64
+	JobID      int64
+}
+
+// Page is Concourse's build paging: From gives builds with id >= From (oldest
+// first, then reversed), To gives builds with id <= To; Limit bounds the page.
+type Page struct {
+	From, To int64
+	Limit    int
+}
+
+// Builds lists builds newest first, one page of them.
+func (s *Store) Builds(ctx context.Context, f BuildFilter, page Page) ([]Build, error) {
+	if page.Limit <= 0 || page.Limit > 1000 {
+		page.Limit = 100
+	}
+	where := ` WHERE ($1::BIGINT[] IS NULL OR b.team_id = ANY($1)) AND ($2 = 0 OR b.pipeline_id = $2) AND ($3 = 0 OR b.job_id = $3)`
+	var q string
+	var bound int64
+	switch {
+	case page.From > 0:
+		q = `SELECT * FROM (SELECT ` + buildColumns + buildFrom + where + ` AND b.id >= $4 ORDER BY b.id ASC LIMIT $5) x ORDER BY 1 DESC`
+		bound = page.From
+	case page.To > 0:
+		q = `SELECT ` + buildColumns + buildFrom + where + ` AND b.id <= $4 ORDER BY b.id DESC LIMIT $5`
+		bound = page.To
+	default:
+		q = `SELECT ` + buildColumns + buildFrom + where + ` AND $4 = 0 ORDER BY b.id DESC LIMIT $5`
+	}
+	rows, err := s.pool.Query(ctx, q, f.TeamIDs, f.PipelineID, f.JobID, bound, page.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list builds: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Build, error) { return scanBuild(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list builds: %w", err)
+	}
+	return out, nil
+}
+
+// ActiveBuilds returns the ids of pending and started builds, oldest first.
+func (s *Store) ActiveBuilds(ctx context.Context) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM builds WHERE status IN ('pending', 'started') ORDER BY id LIMIT 10000`)
+	if err != nil {
+		return nil, fmt.Errorf("list active builds: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("list active builds: %w", err)
+	}
+	return ids, nil
+}
+
+// ErrStale is returned by a compare-and-set whose expectation no longer holds.
+var ErrStale = errors.New("stale: the build or step changed underneath")
+
+// SetBuildStatus moves a build from one status to another if its fence still is
+// fence, and appends the status event in the same transaction. Moving to the
+// status it already has is a no-op (a retried commit).
+func (s *Store) SetBuildStatus(ctx context.Context, id, fence int64, from, to string, event Event) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var status string
+		var curFence int64
+		if err := tx.QueryRow(ctx, `SELECT status, fence FROM builds WHERE id = $1`, id).Scan(&status, &curFence); err != nil {
+			return err
+		}
+		if status == to {
+			return nil
+		}
+		if status != from || curFence != fence {
+			return ErrStale
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE builds SET status = $2,
+				start_time = CASE WHEN $2 = 'started' THEN now() ELSE start_time END,
+				end_time = CASE WHEN $2 IN ('succeeded', 'failed', 'errored', 'aborted') THEN now() ELSE end_time END
+			WHERE id = $1`, id, to); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, id, event)
+	})
+	if err != nil {
+		return fmt.Errorf("set build %d %s: %w", id, to, err)
+	}
+	return nil
+}
+
+// TakeBuild bumps a build's fence: the caller now owns running it, and anyone
+// holding the old fence is stale.
+func (s *Store) TakeBuild(ctx context.Context, id int64) (int64, error) {
+	var fence int64
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `UPDATE builds SET fence = fence + 1 WHERE id = $1 RETURNING fence`, id).Scan(&fence)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("take build %d: %w", id, err)
+	}
+	return fence, nil
+}
+
+// RequestAbort marks a build to be aborted; the engine running it finishes the job.
+func (s *Store) RequestAbort(ctx context.Context, id int64) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE builds SET aborted = true WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("abort build %d: %w", id, err)
+	}
+	return nil
+}
+
+// AbortRequested tells whether someone asked to abort the build.
+func (s *Store) AbortRequested(ctx context.Context, id int64) (bool, error) {
+	var aborted bool
+	err := s.pool.QueryRow(ctx, `SELECT aborted FROM builds WHERE id = $1`, id).Scan(&aborted)
+	return aborted, err
 }

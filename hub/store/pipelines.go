@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -12,11 +13,22 @@ import (
 // SavePipelineParams is one config save. FromVersion is the config version the
 // caller last read (0 for a new pipeline), as in X-Concourse-Config-Version.
 type SavePipelineParams struct {
-	TeamID       int64
-	Name         string
-	InstanceVars string // canonical JSON, or "" for a plain pipeline
-	Config       json.RawMessage
-	FromVersion  int64
+	TeamID        int64
+	Name          string
+	InstanceVars  string // canonical JSON, or "" for a plain pipeline
+	Config        json.RawMessage
+	FromVersion   int64
+	Resources     []Part // the pipeline's resources, jobs and resource types: upserted,
+	ResourceTypes []Part // and those no longer in the config made inactive
+	Jobs          []Part
+}
+
+// Part is a named piece of a pipeline config, stored as JSON.
+type Part struct {
+	Name   string
+	Type   string // resources and resource types
+	Public bool   // jobs
+	Config json.RawMessage
 }
 
 // SavedPipeline says what a save did.
@@ -46,11 +58,14 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 				return ErrConfigConflict
 			}
 			out.Created = true
-			return tx.QueryRow(ctx, `
+			if err := tx.QueryRow(ctx, `
 				INSERT INTO pipelines (team_id, name, instance_vars, config, config_version)
 				VALUES ($1, $2, $3, $4, nextval('config_version_seq'))
 				RETURNING id, config_version`,
-				p.TeamID, p.Name, p.InstanceVars, string(p.Config)).Scan(&out.ID, &out.Version)
+				p.TeamID, p.Name, p.InstanceVars, string(p.Config)).Scan(&out.ID, &out.Version); err != nil {
+				return err
+			}
+			return saveParts(ctx, tx, out.ID, p)
 		case err != nil:
 			return err
 		}
@@ -60,11 +75,14 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 		if current != p.FromVersion {
 			return ErrConfigConflict
 		}
-		return tx.QueryRow(ctx, `
+		if err := tx.QueryRow(ctx, `
 			UPDATE pipelines
 			SET config = $2, config_version = nextval('config_version_seq'), archived = false, last_updated = now()
 			WHERE id = $1
-			RETURNING config_version`, out.ID, string(p.Config)).Scan(&out.Version)
+			RETURNING config_version`, out.ID, string(p.Config)).Scan(&out.Version); err != nil {
+			return err
+		}
+		return saveParts(ctx, tx, out.ID, p)
 	})
 	if err != nil {
 		return SavedPipeline{}, fmt.Errorf("save pipeline %s: %w", p.Name, err)
@@ -87,4 +105,137 @@ func (s *Store) PipelineConfig(ctx context.Context, teamID int64, name, instance
 		return nil, 0, fmt.Errorf("get pipeline config %s: %w", name, err)
 	}
 	return cfg, version, nil
+}
+
+// saveParts upserts a pipeline's resources, resource types and jobs and makes
+// inactive those the config no longer has (their history stays).
+func saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p SavePipelineParams) error {
+	for _, t := range []struct {
+		table string
+		parts []Part
+	}{{"resources", p.Resources}, {"resource_types", p.ResourceTypes}} {
+		names := make([]string, 0, len(t.parts))
+		for _, r := range t.parts {
+			names = append(names, r.Name)
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO `+t.table+` (pipeline_id, name, type, config) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (pipeline_id, name) DO UPDATE SET type = excluded.type, config = excluded.config, active = true`,
+				pipelineID, r.Name, r.Type, string(r.Config)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE `+t.table+` SET active = false WHERE pipeline_id = $1 AND NOT (name = ANY($2))`, pipelineID, names); err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(p.Jobs))
+	for _, j := range p.Jobs {
+		names = append(names, j.Name)
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO jobs (pipeline_id, name, config, public) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (pipeline_id, name) DO UPDATE SET config = excluded.config, public = excluded.public, active = true`,
+			pipelineID, j.Name, string(j.Config), j.Public); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `UPDATE jobs SET active = false WHERE pipeline_id = $1 AND NOT (name = ANY($2))`, pipelineID, names)
+	return err
+}
+
+// Pipeline is a row of pipelines, without its config.
+type Pipeline struct {
+	ID           int64
+	TeamID       int64
+	TeamName     string
+	Name         string
+	InstanceVars string
+	Paused       bool
+	PausedBy     string
+	PausedAt     *time.Time
+	Public       bool
+	Archived     bool
+	LastUpdated  time.Time
+}
+
+const pipelineColumns = `p.id, p.team_id, t.name, p.name, p.instance_vars, p.paused, p.paused_by, p.paused_at, p.public, p.archived, p.last_updated`
+
+func scanPipeline(row pgx.Row) (Pipeline, error) {
+	var p Pipeline
+	err := row.Scan(&p.ID, &p.TeamID, &p.TeamName, &p.Name, &p.InstanceVars, &p.Paused, &p.PausedBy, &p.PausedAt, &p.Public, &p.Archived, &p.LastUpdated)
+	return p, err
+}
+
+// Pipelines lists a team's pipelines (teamID 0: every team's), in display order.
+func (s *Store) Pipelines(ctx context.Context, teamID int64) ([]Pipeline, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+pipelineColumns+` FROM pipelines p JOIN teams t ON t.id = p.team_id
+		WHERE $1 = 0 OR p.team_id = $1 ORDER BY t.name, p.ordering, p.id`, teamID)
+	if err != nil {
+		return nil, fmt.Errorf("list pipelines: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pipeline, error) { return scanPipeline(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list pipelines: %w", err)
+	}
+	return out, nil
+}
+
+// PipelineByName returns a pipeline or ErrNotFound.
+func (s *Store) PipelineByName(ctx context.Context, teamID int64, name, instanceVars string) (Pipeline, error) {
+	p, err := scanPipeline(s.pool.QueryRow(ctx, `SELECT `+pipelineColumns+` FROM pipelines p JOIN teams t ON t.id = p.team_id
+		WHERE p.team_id = $1 AND p.name = $2 AND p.instance_vars = $3`, teamID, name, instanceVars))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Pipeline{}, fmt.Errorf("pipeline %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Pipeline{}, fmt.Errorf("get pipeline %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// UpdatePipeline applies one change to a pipeline row: pause, unpause, expose,
+// hide, archive or rename.
+type PipelineChange struct {
+	Paused   *bool
+	PausedBy string
+	Public   *bool
+	Archive  bool
+	Rename   string
+}
+
+func (s *Store) UpdatePipeline(ctx context.Context, id int64, c PipelineChange) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		switch {
+		case c.Paused != nil && *c.Paused:
+			_, err = tx.Exec(ctx, `UPDATE pipelines SET paused = true, paused_by = $2, paused_at = now() WHERE id = $1`, id, c.PausedBy)
+		case c.Paused != nil:
+			_, err = tx.Exec(ctx, `UPDATE pipelines SET paused = false, paused_by = '', paused_at = NULL WHERE id = $1`, id)
+		case c.Public != nil:
+			_, err = tx.Exec(ctx, `UPDATE pipelines SET public = $2 WHERE id = $1`, id, *c.Public)
+		case c.Archive:
+			_, err = tx.Exec(ctx, `UPDATE pipelines SET archived = true, paused = true, config = '{}', config_version = 0 WHERE id = $1`, id)
+		case c.Rename != "":
+			_, err = tx.Exec(ctx, `UPDATE pipelines SET name = $2 WHERE id = $1`, id, c.Rename)
+		}
+		return err
+	})
+	if isDuplicate(err) {
+		return fmt.Errorf("update pipeline: a pipeline named %q exists already", c.Rename)
+	}
+	if err != nil {
+		return fmt.Errorf("update pipeline: %w", err)
+	}
+	return nil
+}
+
+// DestroyPipeline deletes a pipeline and everything of it.
+func (s *Store) DestroyPipeline(ctx context.Context, id int64) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM pipelines WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("destroy pipeline: %w", err)
+	}
+	return nil
 }

@@ -79,7 +79,7 @@ func TestCreateJobBuildLosesNoUpdate(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				b, err := s.CreateJobBuild(ctx, jobID, "test", false)
+				b, err := s.CreateJobBuild(ctx, jobID, "test", false, nil)
 				if err != nil {
 					errs <- err
 					return
@@ -104,7 +104,7 @@ func TestCreateJobBuildLosesNoUpdate(t *testing.T) {
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Fatalf("build names (-want +got):\n%s", diff)
 	}
-	next, err := s.CreateJobBuild(ctx, jobID, "test", false)
+	next, err := s.CreateJobBuild(ctx, jobID, "test", false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

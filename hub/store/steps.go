@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Step is one get, put, task or check of a build, dispatched to a spoke.
+type Step struct {
+	ID      int64
+	BuildID int64
+	PlanID  string
+	Attempt int
+	Kind    string
+	SpokeID int64
+	State   string
+	Fence   int64
+	Request json.RawMessage
+	Result  json.RawMessage
+	LogSeq  int64
+}
+
+const stepColumns = `id, build_id, plan_id, attempt, kind, COALESCE(spoke_id, 0), state, fence, request, COALESCE(result, 'null'), log_seq`
+
+func scanStep(row pgx.Row) (Step, error) {
+	var st Step
+	err := row.Scan(&st.ID, &st.BuildID, &st.PlanID, &st.Attempt, &st.Kind, &st.SpokeID, &st.State, &st.Fence, &st.Request, &st.Result, &st.LogSeq)
+	return st, err
+}
+
+// StepKey names a step of a build.
+type StepKey struct {
+	BuildID int64
+	PlanID  string
+	Attempt int
+}
+
+// EnsureStep returns the build's step with key, creating it for spokeID with
+// request and the initialize event if it does not exist yet. A hub that restarts
+// mid-build gets the step it created before, so it re-attaches instead of
+// starting the step again. buildFence must still be the build's fence.
+func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kind string, spokeID int64, request json.RawMessage, initialize Event) (Step, error) {
+	var st Step
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var fence int64
+		if err := tx.QueryRow(ctx, `SELECT fence FROM builds WHERE id = $1`, k.BuildID).Scan(&fence); err != nil {
+			return err
+		}
+		if fence != buildFence {
+			return ErrStale
+		}
+		var err error
+		st, err = scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3`,
+			k.BuildID, k.PlanID, k.Attempt))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		var spoke *int64
+		if spokeID != 0 {
+			spoke = &spokeID
+		}
+		st, err = scanStep(tx.QueryRow(ctx, `
+			INSERT INTO build_steps (build_id, plan_id, attempt, kind, spoke_id, request)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+stepColumns,
+			k.BuildID, k.PlanID, k.Attempt, kind, spoke, string(request)))
+		if err != nil {
+			return err
+		}
+		if initialize.Type == "" {
+			return nil
+		}
+		return appendEvent(ctx, tx, k.BuildID, initialize)
+	})
+	if err != nil {
+		return Step{}, fmt.Errorf("ensure step %s of build %d: %w", k.PlanID, k.BuildID, err)
+	}
+	return st, nil
+}
+
+// StepByKey returns a build's step.
+func (s *Store) StepByKey(ctx context.Context, k StepKey) (Step, error) {
+	st, err := scanStep(s.pool.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3`,
+		k.BuildID, k.PlanID, k.Attempt))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Step{}, fmt.Errorf("step %s of build %d: %w", k.PlanID, k.BuildID, ErrNotFound)
+	}
+	return st, err
+}
+
+// Step returns a step by id.
+func (s *Store) Step(ctx context.Context, id int64) (Step, error) {
+	st, err := scanStep(s.pool.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Step{}, fmt.Errorf("step %d: %w", id, ErrNotFound)
+	}
+	return st, err
+}
+
+// OpenSteps lists the pending and running steps assigned to a spoke.
+func (s *Store) OpenSteps(ctx context.Context, spokeID int64) ([]Step, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+stepColumns+` FROM build_steps
+		WHERE spoke_id = $1 AND state IN ('pending', 'running') ORDER BY id LIMIT 1000`, spokeID)
+	if err != nil {
+		return nil, fmt.Errorf("list steps of spoke %d: %w", spokeID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Step, error) { return scanStep(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list steps of spoke %d: %w", spokeID, err)
+	}
+	return out, nil
+}
+
+// StepReport identifies who reports on a step: the spoke, and the step's fence
+// as the spoke received it. Reports with another spoke or an old fence are stale.
+type StepReport struct {
+	StepID  int64
+	SpokeID int64
+	Fence   int64
+}
+
+func checkReport(ctx context.Context, tx pgx.Tx, r StepReport) (Step, error) {
+	st, err := scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = $1`, r.StepID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Step{}, ErrNotFound
+	}
+	if err != nil {
+		return Step{}, err
+	}
+	if st.SpokeID != r.SpokeID || st.Fence != r.Fence {
+		return Step{}, ErrStale
+	}
+	return st, nil
+}
+
+// LogLine is one line of a step's output, numbered by the spoke from 1.
+type LogLine struct {
+	Seq   int64
+	Event Event
+}
+
+// AppendStepLogs stores the lines the step has not stored yet, in order, as
+// build events; lines resent after a reconnect are dropped. Lines must be
+// sorted by Seq. It also marks a pending step running.
+func (s *Store) AppendStepLogs(ctx context.Context, r StepReport, lines []LogLine, running Event) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		st, err := checkReport(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if st.State == "pending" {
+			if _, err := tx.Exec(ctx, `UPDATE build_steps SET state = 'running' WHERE id = $1`, st.ID); err != nil {
+				return err
+			}
+			if running.Type != "" {
+				if err := appendEvent(ctx, tx, st.BuildID, running); err != nil {
+					return err
+				}
+			}
+		}
+		last := st.LogSeq
+		for _, l := range lines {
+			if l.Seq != last+1 {
+				if l.Seq <= last {
+					continue // already stored
+				}
+				return fmt.Errorf("log line %d arrived before line %d", l.Seq, last+1)
+			}
+			if err := appendEvent(ctx, tx, st.BuildID, l.Event); err != nil {
+				return err
+			}
+			last = l.Seq
+		}
+		_, err = tx.Exec(ctx, `UPDATE build_steps SET log_seq = $2 WHERE id = $1`, st.ID, last)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("append logs of step %d: %w", r.StepID, err)
+	}
+	return nil
+}
+
+// FinishStep records a step's result and its finish event once; a repeated
+// report of the same result is a no-op.
+func (s *Store) FinishStep(ctx context.Context, r StepReport, state string, result json.RawMessage, finish Event) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		st, err := checkReport(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if st.State != "pending" && st.State != "running" {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE build_steps SET state = $2, result = $3, finished_at = now() WHERE id = $1`,
+			st.ID, state, string(result)); err != nil {
+			return err
+		}
+		if finish.Type == "" {
+			return nil
+		}
+		return appendEvent(ctx, tx, st.BuildID, finish)
+	})
+	if err != nil {
+		return fmt.Errorf("finish step %d: %w", r.StepID, err)
+	}
+	return nil
+}
+
+// AbortSteps marks a build's open steps aborted (their spokes see it and stop).
+func (s *Store) AbortSteps(ctx context.Context, buildID int64) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE build_steps SET state = 'aborted', finished_at = now()
+			WHERE build_id = $1 AND state IN ('pending', 'running')`, buildID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("abort steps of build %d: %w", buildID, err)
+	}
+	return nil
+}

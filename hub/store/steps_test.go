@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/hub/store/storetest"
+)
+
+func TestStepReports(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	jobID := newJob(t, s)
+	b, err := s.CreateJobBuild(ctx, jobID, "test", true, json.RawMessage(`{"id":"1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := s.RegisterSpoke(ctx, "spoke-1", 0, "local", nil, "hash", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := store.StepKey{BuildID: b.ID, PlanID: "2", Attempt: 1}
+	init := store.Event{Type: "initialize-task", Version: "4.0", Payload: json.RawMessage(`{}`)}
+	st, err := s.EnsureStep(ctx, key, b.Fence, "task", sp.ID, json.RawMessage(`{}`), init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.EnsureStep(ctx, key, b.Fence, "task", sp.ID, json.RawMessage(`{}`), init)
+	if err != nil || again.ID != st.ID {
+		t.Fatalf("second EnsureStep: %+v, %v; want the same step", again, err)
+	}
+	if _, err := s.EnsureStep(ctx, store.StepKey{BuildID: b.ID, PlanID: "3", Attempt: 1}, b.Fence+1, "task", sp.ID, json.RawMessage(`{}`), init); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("EnsureStep with a stale build fence: %v", err)
+	}
+
+	line := func(seq int64) store.LogLine {
+		return store.LogLine{Seq: seq, Event: store.Event{Type: "log", Version: "5.1", Payload: json.RawMessage(`{"payload":"` + strconv.FormatInt(seq, 10) + `"}`)}}
+	}
+	rep := store.StepReport{StepID: st.ID, SpokeID: sp.ID, Fence: st.Fence}
+	running := store.Event{Type: "start-task", Version: "5.0", Payload: json.RawMessage(`{}`)}
+	// The spoke sends 1-3, the connection drops, and it resends 2-5.
+	if err := s.AppendStepLogs(ctx, rep, []store.LogLine{line(1), line(2), line(3)}, running); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendStepLogs(ctx, rep, []store.LogLine{line(2), line(3), line(4), line(5)}, running); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendStepLogs(ctx, rep, []store.LogLine{line(7)}, running); err == nil {
+		t.Fatal("a gap in log lines was accepted")
+	}
+	stale := rep
+	stale.Fence++
+	if err := s.AppendStepLogs(ctx, stale, []store.LogLine{line(6)}, running); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("stale fence: %v", err)
+	}
+	other := rep
+	other.SpokeID++
+	if err := s.FinishStep(ctx, other, "succeeded", json.RawMessage(`{}`), store.Event{}); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("report from another spoke: %v", err)
+	}
+	finish := store.Event{Type: "finish-task", Version: "4.0", Payload: json.RawMessage(`{"exit_status":0}`)}
+	for range 2 {
+		if err := s.FinishStep(ctx, rep, "succeeded", json.RawMessage(`{"exit_status":0}`), finish); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events, err := s.Events(ctx, b.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, e.Type+" "+string(e.Payload))
+	}
+	want := []string{
+		"initialize-task {}", "start-task {}",
+		`log {"payload": "1"}`, `log {"payload": "2"}`, `log {"payload": "3"}`, `log {"payload": "4"}`, `log {"payload": "5"}`,
+		`finish-task {"exit_status": 0}`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}

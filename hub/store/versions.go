@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Resource is a row of resources.
+type Resource struct {
+	ID         int64
+	PipelineID int64
+	Name       string
+	Type       string
+	Config     json.RawMessage
+}
+
+// ResourceByName returns an active resource of a pipeline or ErrNotFound.
+func (s *Store) ResourceByName(ctx context.Context, pipelineID int64, name string) (Resource, error) {
+	r := Resource{PipelineID: pipelineID, Name: name}
+	err := s.pool.QueryRow(ctx, `SELECT id, type, config FROM resources WHERE pipeline_id = $1 AND name = $2 AND active`,
+		pipelineID, name).Scan(&r.ID, &r.Type, &r.Config)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Resource{}, fmt.Errorf("resource %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Resource{}, fmt.Errorf("get resource %s: %w", name, err)
+	}
+	return r, nil
+}
+
+// Resources lists the active resources of a pipeline.
+func (s *Store) Resources(ctx context.Context, pipelineID int64) ([]Resource, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, pipeline_id, name, type, config FROM resources WHERE pipeline_id = $1 AND active ORDER BY id`, pipelineID)
+	if err != nil {
+		return nil, fmt.Errorf("list resources: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Resource, error) {
+		var x Resource
+		err := r.Scan(&x.ID, &x.PipelineID, &x.Name, &x.Type, &x.Config)
+		return x, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list resources: %w", err)
+	}
+	return out, nil
+}
+
+// Version is a row of resource_versions.
+type Version struct {
+	ID         int64
+	Version    map[string]string
+	Metadata   json.RawMessage
+	CheckOrder int64
+	Disabled   bool
+}
+
+// digest identifies a version within its resource: SHA-256 of its canonical JSON.
+func digest(v map[string]string) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		b, _ := json.Marshal([2]string{k, v[k]})
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// SaveVersions records versions a check found, in the order found: new ones get
+// increasing check_order; ones already known are left as they are, except that
+// a check returning a known version last moves it to the top (Concourse's rule).
+func (s *Store) SaveVersions(ctx context.Context, resourceID int64, versions []map[string]string, metadata []json.RawMessage) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var top int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(check_order), 0) FROM resource_versions WHERE resource_id = $1`, resourceID).Scan(&top); err != nil {
+			return err
+		}
+		for i, v := range versions {
+			md := json.RawMessage(`[]`)
+			if i < len(metadata) && len(metadata[i]) > 0 {
+				md = metadata[i]
+			}
+			vj, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			top++
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO resource_versions (resource_id, version, digest, metadata, check_order)
+				VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (resource_id, digest) DO UPDATE SET
+					check_order = CASE WHEN $6 THEN excluded.check_order ELSE resource_versions.check_order END`,
+				resourceID, string(vj), digest(v), string(md), top, i == len(versions)-1); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE resources SET last_checked = now(), check_error = '' WHERE id = $1`, resourceID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save versions of resource %d: %w", resourceID, err)
+	}
+	return nil
+}
+
+// Versions lists a resource's versions newest first, at most limit.
+func (s *Store) Versions(ctx context.Context, resourceID int64, limit int) ([]Version, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, version, metadata, check_order, disabled FROM resource_versions
+		WHERE resource_id = $1 ORDER BY check_order DESC LIMIT $2`, resourceID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list versions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Version, error) {
+		var v Version
+		err := r.Scan(&v.ID, &v.Version, &v.Metadata, &v.CheckOrder, &v.Disabled)
+		return v, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list versions: %w", err)
+	}
+	return out, nil
+}
