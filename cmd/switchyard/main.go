@@ -1,5 +1,5 @@
-// Command switchyard is the one binary of the hub side: validate-pipeline now;
-// hub, spoke, quickstart, policy and algorithm as they land.
+// Command switchyard is the one binary of the hub side: hub, spoke,
+// validate-pipeline and migrate; quickstart, policy and algorithm as they land.
 package main
 
 import (
@@ -27,8 +27,12 @@ commands:
                  check a Concourse pipeline config without a hub
   migrate --database-url URL
                  apply the store's schema migrations
+  hub --database-url URL --add-local-user NAME:PASS --main-team-local-user NAME --spoke-join-token TOKEN
+                 serve Concourse's API and run builds
+  spoke --hub-url URL --join-token TOKEN [--name NAME] [--work-dir DIR]
+                 run steps placed on this spoke (local runtime)
 
-The hub, spoke and quickstart commands are not built yet (see README.md).
+Every flag also reads SWITCHYARD_<FLAG> from the environment.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -41,6 +45,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validatecmd.Run("switchyard", args[1:], stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], stderr)
+	case "hub":
+		return runHub(ctx, args[1:], stdout, stderr)
+	case "spoke":
+		return runSpoke(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -94,3 +94,13 @@ func (s *Store) Spokes(ctx context.Context) ([]Spoke, error) {
 	}
 	return out, nil
 }
+
+// SpokeByCredentialHash finds the spoke a credential belongs to.
+func (s *Store) SpokeByCredentialHash(ctx context.Context, hash string) (Spoke, error) {
+	sp, err := scanSpoke(s.pool.QueryRow(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id
+		WHERE s.credential_hash = $1`, hash))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Spoke{}, fmt.Errorf("spoke credential: %w", ErrNotFound)
+	}
+	return sp, err
+}

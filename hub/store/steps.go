@@ -40,10 +40,10 @@ type StepKey struct {
 }
 
 // EnsureStep returns the build's step with key, creating it for spokeID with
-// request and the initialize event if it does not exist yet. A hub that restarts
+// request and its first events if it does not exist yet. A hub that restarts
 // mid-build gets the step it created before, so it re-attaches instead of
 // starting the step again. buildFence must still be the build's fence.
-func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kind string, spokeID int64, request json.RawMessage, initialize Event) (Step, error) {
+func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kind string, spokeID int64, request json.RawMessage, events ...Event) (Step, error) {
 	var st Step
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		var fence int64
@@ -70,10 +70,12 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kin
 		if err != nil {
 			return err
 		}
-		if initialize.Type == "" {
-			return nil
+		for _, e := range events {
+			if err := appendEvent(ctx, tx, k.BuildID, e); err != nil {
+				return err
+			}
 		}
-		return appendEvent(ctx, tx, k.BuildID, initialize)
+		return nil
 	})
 	if err != nil {
 		return Step{}, fmt.Errorf("ensure step %s of build %d: %w", k.PlanID, k.BuildID, err)
@@ -218,6 +220,19 @@ func (s *Store) AbortSteps(ctx context.Context, buildID int64) error {
 	})
 	if err != nil {
 		return fmt.Errorf("abort steps of build %d: %w", buildID, err)
+	}
+	return nil
+}
+
+// AbortStep marks one open step aborted: its spoke stops it.
+func (s *Store) AbortStep(ctx context.Context, id int64) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE build_steps SET state = 'aborted', finished_at = now()
+			WHERE id = $1 AND state IN ('pending', 'running')`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("abort step %d: %w", id, err)
 	}
 	return nil
 }

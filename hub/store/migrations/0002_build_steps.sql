@@ -25,3 +25,10 @@ CREATE INDEX build_steps_open ON build_steps (spoke_id, state) WHERE state IN ('
 -- Resource checks and their versions are written by steps too; remember when a
 -- resource was last checked by which step.
 ALTER TABLE resources ADD COLUMN check_error TEXT NOT NULL DEFAULT '';
+
+-- Secrets the hub replicas share, such as the key that signs bearer tokens.
+CREATE TABLE hub_keys (
+    name       TEXT PRIMARY KEY,
+    value      BYTEA NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);

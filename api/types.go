@@ -1,0 +1,203 @@
+package api
+
+import "encoding/json"
+
+// Version is what the hub reports in /api/v1/info: fly 8.2 runs against any
+// 8.2.x without asking to sync.
+const Version = "8.2.5"
+
+// WorkerVersion is the worker protocol version spokes report as workers.
+const WorkerVersion = "2.5"
+
+type Info struct {
+	Version       string          `json:"version"`
+	WorkerVersion string          `json:"worker_version"`
+	FeatureFlags  map[string]bool `json:"feature_flags"`
+	ExternalURL   string          `json:"external_url,omitempty"`
+	ClusterName   string          `json:"cluster_name,omitempty"`
+}
+
+type UserInfo struct {
+	Sub           string              `json:"sub"`
+	Name          string              `json:"name"`
+	UserID        string              `json:"user_id"`
+	UserName      string              `json:"user_name"`
+	Email         string              `json:"email"`
+	IsAdmin       bool                `json:"is_admin"`
+	IsSystem      bool                `json:"is_system"`
+	Teams         map[string][]string `json:"teams"`
+	Connector     string              `json:"connector"`
+	DisplayUserID string              `json:"display_user_id"`
+}
+
+// TeamAuth is role -> members, as Concourse stores it.
+type TeamAuth map[string]RoleMembers
+
+type RoleMembers struct {
+	Users  []string `json:"users"`
+	Groups []string `json:"groups"`
+}
+
+type Team struct {
+	ID   int64    `json:"id,omitempty"`
+	Name string   `json:"name,omitempty"`
+	Auth TeamAuth `json:"auth,omitempty"`
+}
+
+type Token struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+type Pipeline struct {
+	ID           int64           `json:"id"`
+	Name         string          `json:"name"`
+	InstanceVars json.RawMessage `json:"instance_vars,omitempty"`
+	Paused       bool            `json:"paused"`
+	PausedBy     string          `json:"paused_by,omitempty"`
+	PausedAt     int64           `json:"paused_at,omitempty"`
+	Public       bool            `json:"public"`
+	Archived     bool            `json:"archived"`
+	TeamName     string          `json:"team_name"`
+	LastUpdated  int64           `json:"last_updated,omitempty"`
+}
+
+type ConfigWarning struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+type SaveConfigResponse struct {
+	Errors   []string        `json:"errors,omitempty"`
+	Warnings []ConfigWarning `json:"warnings,omitempty"`
+}
+
+type ConfigResponse struct {
+	Config json.RawMessage `json:"config"`
+}
+
+type RerunOf struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+type Build struct {
+	ID           int64           `json:"id"`
+	TeamName     string          `json:"team_name"`
+	Name         string          `json:"name"`
+	Status       string          `json:"status"`
+	APIURL       string          `json:"api_url"`
+	Comment      string          `json:"comment,omitempty"`
+	JobName      string          `json:"job_name,omitempty"`
+	ResourceName string          `json:"resource_name,omitempty"`
+	PipelineID   int64           `json:"pipeline_id,omitempty"`
+	PipelineName string          `json:"pipeline_name,omitempty"`
+	InstanceVars json.RawMessage `json:"pipeline_instance_vars,omitempty"`
+	StartTime    int64           `json:"start_time,omitempty"`
+	EndTime      int64           `json:"end_time,omitempty"`
+	RerunOf      *RerunOf        `json:"rerun_of,omitempty"`
+	CreatedBy    string          `json:"created_by,omitempty"`
+}
+
+// BuildSummary is the build inside a JobSummary.
+type BuildSummary struct {
+	ID           int64           `json:"id"`
+	Name         string          `json:"name"`
+	Status       string          `json:"status"`
+	StartTime    int64           `json:"start_time,omitempty"`
+	EndTime      int64           `json:"end_time,omitempty"`
+	TeamName     string          `json:"team_name"`
+	PipelineID   int64           `json:"pipeline_id"`
+	PipelineName string          `json:"pipeline_name"`
+	InstanceVars json.RawMessage `json:"pipeline_instance_vars,omitempty"`
+	JobName      string          `json:"job_name"`
+}
+
+type JobInput struct {
+	Name     string   `json:"name"`
+	Resource string   `json:"resource"`
+	Trigger  bool     `json:"trigger"`
+	Passed   []string `json:"passed,omitempty"`
+}
+
+type JobOutput struct {
+	Name     string `json:"name"`
+	Resource string `json:"resource"`
+}
+
+type Job struct {
+	ID                   int64           `json:"id"`
+	Name                 string          `json:"name"`
+	TeamName             string          `json:"team_name"`
+	PipelineID           int64           `json:"pipeline_id"`
+	PipelineName         string          `json:"pipeline_name"`
+	InstanceVars         json.RawMessage `json:"pipeline_instance_vars,omitempty"`
+	Paused               bool            `json:"paused,omitempty"`
+	DisableManualTrigger bool            `json:"disable_manual_trigger,omitempty"`
+	NextBuild            *Build          `json:"next_build"`
+	FinishedBuild        *Build          `json:"finished_build"`
+	Inputs               []JobInput      `json:"inputs,omitempty"`
+	Outputs              []JobOutput     `json:"outputs,omitempty"`
+}
+
+type JobSummary struct {
+	ID            int64           `json:"id"`
+	Name          string          `json:"name"`
+	TeamName      string          `json:"team_name"`
+	PipelineID    int64           `json:"pipeline_id"`
+	PipelineName  string          `json:"pipeline_name"`
+	InstanceVars  json.RawMessage `json:"pipeline_instance_vars,omitempty"`
+	Paused        bool            `json:"paused,omitempty"`
+	NextBuild     *BuildSummary   `json:"next_build,omitempty"`
+	FinishedBuild *BuildSummary   `json:"finished_build,omitempty"`
+}
+
+type Resource struct {
+	Name         string `json:"name"`
+	PipelineID   int64  `json:"pipeline_id"`
+	PipelineName string `json:"pipeline_name"`
+	TeamName     string `json:"team_name"`
+	Type         string `json:"type"`
+	LastChecked  int64  `json:"last_checked,omitempty"`
+}
+
+type MetadataField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type ResourceVersion struct {
+	ID       int64             `json:"id"`
+	Version  map[string]string `json:"version"`
+	Metadata []MetadataField   `json:"metadata,omitempty"`
+	Enabled  bool              `json:"enabled"`
+}
+
+type WorkerResourceType struct {
+	Type    string `json:"type"`
+	Image   string `json:"image"`
+	Version string `json:"version"`
+}
+
+type Worker struct {
+	Addr             string               `json:"addr"`
+	BaggageclaimURL  string               `json:"baggageclaim_url"`
+	ActiveContainers int                  `json:"active_containers"`
+	ActiveVolumes    int                  `json:"active_volumes"`
+	ActiveTasks      int                  `json:"active_tasks"`
+	ResourceTypes    []WorkerResourceType `json:"resource_types"`
+	Platform         string               `json:"platform"`
+	Tags             []string             `json:"tags"`
+	Team             string               `json:"team"`
+	Name             string               `json:"name"`
+	Version          string               `json:"version"`
+	StartTime        int64                `json:"start_time"`
+	Ephemeral        bool                 `json:"ephemeral"`
+	State            string               `json:"state"`
+}
+
+// ErrorResponse is the JSON body of a failed request.
+type ErrorResponse struct {
+	Errors []string `json:"errors"`
+}

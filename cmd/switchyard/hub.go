@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/engine"
+	"github.com/switchyard-ci/switchyard/hub/server"
+	"github.com/switchyard-ci/switchyard/hub/store"
+)
+
+// hubConfig is the hub's configuration, validated once.
+type hubConfig struct {
+	Listen      string
+	DatabaseURL string
+	ExternalURL string
+	Users       auth.Users
+	MainUsers   []string
+	SpokeTokens map[string]string
+}
+
+func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
+	fs := flag.NewFlagSet("switchyard hub", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := hubConfig{Users: auth.Users{}, SpokeTokens: map[string]string{}}
+	fs.StringVar(&cfg.Listen, "listen", env("listen", "127.0.0.1:8080"), "address of the API (env SWITCHYARD_LISTEN)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", env("database-url", ""), "PostgreSQL or CockroachDB URL (env SWITCHYARD_DATABASE_URL)")
+	fs.StringVar(&cfg.ExternalURL, "external-url", env("external-url", ""), "URL users reach the hub at (default http://LISTEN)")
+	users := listVar(fs, "add-local-user", "NAME:PASSWORD of a local user")
+	mains := listVar(fs, "main-team-local-user", "local user who owns the main team (and so is an admin)")
+	tokens := listVar(fs, "spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	for _, u := range *users {
+		if err := cfg.Users.Add(u); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.MainUsers = *mains
+	for _, m := range cfg.MainUsers {
+		if _, ok := cfg.Users[m]; !ok {
+			return cfg, fmt.Errorf("--main-team-local-user %s: no such --add-local-user", m)
+		}
+	}
+	for _, t := range *tokens {
+		team, token, ok := strings.Cut(t, "=")
+		if !ok {
+			team, token = "", t
+		}
+		if token == "" {
+			return cfg, fmt.Errorf("--spoke-join-token %q: the token is empty", t)
+		}
+		cfg.SpokeTokens[token] = team
+	}
+	if cfg.ExternalURL == "" {
+		cfg.ExternalURL = "http://" + cfg.Listen
+	}
+	return cfg, nil
+}
+
+// runHub serves the API and runs builds until ctx ends.
+func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseHubConfig(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+		}
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "hub"))
+	if err := serveHub(ctx, cfg, log); err != nil {
+		log.Error("hub stopped", slog.String("error", err.Error()))
+		return 1
+	}
+	return 0
+}
+
+func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	notify := server.NewNotifier()
+	eng := engine.New(st, notify, fmt.Sprintf("%s-%d", host, os.Getpid()), log)
+	srv, err := server.New(ctx, server.Config{
+		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, SpokeTokens: cfg.SpokeTokens,
+	}, st, eng, notify, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("hub listening", slog.String("addr", ln.Addr().String()), slog.String("external_url", cfg.ExternalURL))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = eng.Run(ctx) }()
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	shutdown, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	_ = httpSrv.Shutdown(shutdown)
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}

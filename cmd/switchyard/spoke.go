@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/spoke"
+	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+)
+
+// runSpoke runs a spoke agent until ctx ends.
+func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("switchyard spoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host, _ := os.Hostname()
+	hubURL := fs.String("hub-url", env("hub-url", "http://127.0.0.1:8080"), "the hub's URL (env SWITCHYARD_HUB_URL)")
+	token := fs.String("join-token", env("join-token", ""), "token the hub accepts from spokes of this team or pool (env SWITCHYARD_JOIN_TOKEN)")
+	name := fs.String("name", env("name", host), "this spoke's name, unique in the fleet")
+	runtime := fs.String("runtime", env("runtime", "local"), "local (host processes); kube arrives with its issue")
+	workDir := fs.String("work-dir", env("work-dir", filepath.Join(os.TempDir(), "switchyard-spoke")), "directory for steps and artifacts")
+	health := fs.String("health-listen", env("health-listen", ""), "address to serve /healthz on (off when empty)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *token == "" {
+		fmt.Fprintln(stderr, "error: --join-token is required: the hub gives it with --spoke-join-token")
+		return 2
+	}
+	if *runtime != "local" {
+		fmt.Fprintf(stderr, "error: --runtime %s is not built yet; use local\n", *runtime)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "spoke"), slog.String("spoke", *name))
+	if *health != "" {
+		ln, err := net.Listen("tcp", *health)
+		if err != nil {
+			fmt.Fprintf(stderr, "error: %v\n", err)
+			return 1
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, `{"status":"ok"}`) })
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+	}
+	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime},
+		&local.Runtime{Dir: *workDir}, log)
+	if err := agent.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("spoke stopped", slog.String("error", err.Error()))
+		return 1
+	}
+	return 0
+}

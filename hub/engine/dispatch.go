@@ -1,0 +1,325 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
+)
+
+// dispatch runs a get, put or task on a spoke: it creates the step (or finds the
+// one created before a restart), waits for its result and records what it
+// produced.
+func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
+	kind, req, err := r.request(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	res, err := r.runStep(ctx, p.ID, attempt(p), kind, req)
+	if err != nil {
+		return false, err
+	}
+	if res.Error != "" {
+		return false, errors.New(res.Error)
+	}
+	if res.ExitStatus != 0 {
+		return false, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range res.Outputs {
+		r.artifacts[o] = true
+	}
+	switch kind {
+	case "get":
+		r.artifacts[p.Get.Name] = true
+	case "put":
+		r.versionFrom[p.ID] = res.Version
+		if err := r.saveVersions(ctx, p.Put.Resource, []map[string]string{res.Version}); err != nil {
+			return false, err
+		}
+	case "task":
+		for _, artifact := range req.Outputs {
+			r.artifacts[artifact] = true
+		}
+	}
+	return true, nil
+}
+
+func attempt(p *pipeline.Plan) int {
+	if len(p.Attempts) == 0 {
+		return 1
+	}
+	return p.Attempts[len(p.Attempts)-1]
+}
+
+// request builds what the spoke runs for a plan node.
+func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepRequest, error) {
+	req := wire.StepRequest{Env: r.env()}
+	r.mu.Lock()
+	artifacts := make(map[string]string, len(r.artifacts))
+	for a := range r.artifacts {
+		artifacts[a] = a
+	}
+	r.mu.Unlock()
+	switch {
+	case p.Get != nil:
+		g := p.Get
+		req.Kind, req.Name, req.Type = "get", g.Name, g.Type
+		req.Source, _ = json.Marshal(g.Source)
+		req.Params, _ = json.Marshal(g.Params)
+		version, err := r.getVersion(ctx, p)
+		if err != nil {
+			return "", req, err
+		}
+		req.Version = version
+		req.Outputs = map[string]string{g.Name: g.Name}
+	case p.Put != nil:
+		put := p.Put
+		req.Kind, req.Name, req.Type = "put", put.Name, put.Type
+		req.Source, _ = json.Marshal(put.Source)
+		req.Params, _ = json.Marshal(put.Params)
+		req.Inputs = artifacts
+		if names, ok := put.Inputs.([]any); ok {
+			req.Inputs = map[string]string{}
+			for _, n := range names {
+				if s, ok := n.(string); ok {
+					req.Inputs[s] = s
+				}
+			}
+		}
+	case p.Task != nil:
+		t := p.Task
+		req.Kind, req.Name = "task", t.Name
+		req.Task = &wire.TaskRequest{Config: t.Config, ConfigPath: t.ConfigPath, Params: t.Params, Privileged: t.Privileged, OutputMapping: t.OutputMapping}
+		req.Inputs = artifacts
+		for input, artifact := range t.InputMapping {
+			req.Inputs[input] = artifact
+		}
+		if t.Config != nil {
+			req.Outputs = map[string]string{}
+			for _, o := range t.Config.Outputs {
+				artifact := o.Name
+				if mapped, ok := t.OutputMapping[o.Name]; ok {
+					artifact = mapped
+				}
+				req.Outputs[o.Name] = artifact
+			}
+		}
+	}
+	return req.Kind, req, nil
+}
+
+// getVersion picks the version a get fetches: a pinned one, the one a put
+// created, or the newest known; with none known it checks the resource first.
+// (Passed constraints and every are the algorithm issue's.)
+func (r *run) getVersion(ctx context.Context, p *pipeline.Plan) (map[string]string, error) {
+	g := p.Get
+	if g.Version != nil {
+		return g.Version, nil
+	}
+	if g.VersionFrom != "" {
+		r.mu.Lock()
+		v, ok := r.versionFrom[g.VersionFrom]
+		r.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("get %s: the put it follows (%s) created no version", g.Name, g.VersionFrom)
+		}
+		return v, nil
+	}
+	res, err := r.e.store.ResourceByName(ctx, r.build.PipelineID, g.Resource)
+	if err != nil {
+		return nil, err
+	}
+	for tries := 0; tries < 2; tries++ {
+		vs, err := r.e.store.Versions(ctx, res.ID, 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(vs) > 0 {
+			return vs[0].Version, nil
+		}
+		if tries > 0 {
+			break
+		}
+		// Nothing known yet: check the resource once, on the build's spoke.
+		source, _ := json.Marshal(g.Source)
+		check := wire.StepRequest{Kind: "check", Name: g.Resource, Type: g.Type, Source: source, Env: r.env()}
+		out, err := r.runStep(ctx, p.ID+"/check", 1, "check", check)
+		if err != nil {
+			return nil, err
+		}
+		if out.Error != "" || out.ExitStatus != 0 {
+			return nil, fmt.Errorf("check of resource %s failed: %s", g.Resource, out.Error)
+		}
+		if err := r.saveVersions(ctx, g.Resource, out.Versions); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("resource %s has no versions: give it one with fly check-resource -r %s/%s", g.Resource, r.build.PipelineName, g.Resource)
+}
+
+func (r *run) saveVersions(ctx context.Context, resource string, versions []map[string]string) error {
+	if len(versions) == 0 {
+		return nil
+	}
+	res, err := r.e.store.ResourceByName(ctx, r.build.PipelineID, resource)
+	if err != nil {
+		return err
+	}
+	return r.e.store.SaveVersions(ctx, res.ID, versions, nil)
+}
+
+func (r *run) env() map[string]string {
+	b := r.build
+	return map[string]string{
+		"BUILD_ID": strconv.FormatInt(b.ID, 10), "BUILD_NAME": b.Name, "BUILD_JOB_NAME": b.JobName,
+		"BUILD_PIPELINE_NAME": b.PipelineName, "BUILD_TEAM_NAME": b.TeamName,
+	}
+}
+
+// runStep makes sure the step exists (creating it on a spoke if this is its first
+// run) and waits for its result. If ctx ends first the step is aborted.
+func (r *run) runStep(ctx context.Context, planID string, attempt int, kind string, req wire.StepRequest) (wire.Result, error) {
+	key := store.StepKey{BuildID: r.build.ID, PlanID: planID, Attempt: attempt}
+	st, err := r.e.store.StepByKey(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		st, err = r.createStep(ctx, key, kind, req)
+	}
+	if err != nil {
+		return wire.Result{}, err
+	}
+	r.mu.Lock()
+	if r.spokeID == 0 {
+		r.spokeID = st.SpokeID
+	}
+	r.mu.Unlock()
+	for {
+		st, err = r.e.store.Step(context.WithoutCancel(ctx), st.ID)
+		if err != nil {
+			return wire.Result{}, err
+		}
+		switch st.State {
+		case "succeeded", "failed", "errored":
+			var res wire.Result
+			if err := json.Unmarshal(st.Result, &res); err != nil {
+				return res, fmt.Errorf("step %s: unreadable result: %w", planID, err)
+			}
+			return res, nil
+		case "aborted":
+			return wire.Result{}, errAborted
+		}
+		if ctx.Err() != nil {
+			if err := r.e.store.AbortStep(context.WithoutCancel(ctx), st.ID); err != nil {
+				r.e.log.Error("abort step", slog.Int64("step", st.ID), slog.String("error", err.Error()))
+			}
+			r.e.notify.Notify(spokeKey(st.SpokeID))
+			return wire.Result{}, errAborted
+		}
+		r.e.notify.Wait(ctx, buildKey(r.build.ID), time.Second)
+	}
+}
+
+func spokeKey(id int64) string { return "spoke/" + strconv.FormatInt(id, 10) }
+
+// createStep places a new step on the build's spoke (choosing one for the first
+// step) and records it with its initialize and selected-worker events.
+func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, req wire.StepRequest) (store.Step, error) {
+	sp, err := r.pickSpoke(ctx, key.PlanID)
+	if err != nil {
+		return store.Step{}, err
+	}
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return store.Step{}, err
+	}
+	origin := api.Origin{ID: key.PlanID}
+	now := time.Now().Unix()
+	var events []store.Event
+	switch kind {
+	case "task":
+		payload, _ := json.Marshal(api.TaskEvent{Time: now, Origin: origin, Config: req.TaskEventConfig()})
+		events = append(events, event(api.EventInitializeTask, payload))
+	case "get":
+		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
+		events = append(events, event(api.EventInitializeGet, payload))
+	case "put":
+		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
+		events = append(events, event(api.EventInitializePut, payload))
+	}
+	if kind != "check" {
+		payload, _ := json.Marshal(api.SelectedWorkerEvent{Time: now, Origin: origin, SelectedWorker: sp.Name})
+		events = append(events, event(api.EventSelectedWorker, payload))
+	}
+	st, err := r.e.store.EnsureStep(ctx, key, r.fence, kind, sp.ID, raw, events...)
+	if err != nil {
+		return st, err
+	}
+	r.e.notify.Notify(spokeKey(sp.ID))
+	r.e.notify.Notify(eventsKey(r.build.ID))
+	return st, nil
+}
+
+// pickSpoke returns the build's spoke, choosing the least busy live spoke of the
+// build's team (or the shared pool) for its first step, and waiting while there
+// is none. Placement with policies is the placement issue's.
+func (r *run) pickSpoke(ctx context.Context, planID string) (store.Spoke, error) {
+	r.mu.Lock()
+	chosen := r.spokeID
+	r.mu.Unlock()
+	waited := false
+	for {
+		spokes, err := r.e.store.Spokes(ctx)
+		if err != nil {
+			return store.Spoke{}, err
+		}
+		var best *store.Spoke
+		bestLoad := 0
+		for i := range spokes {
+			sp := &spokes[i]
+			if sp.Expired || (sp.TeamID != 0 && sp.TeamID != r.build.TeamID) {
+				continue
+			}
+			if chosen != 0 && sp.ID == chosen {
+				return *sp, nil
+			}
+			open, err := r.e.store.OpenSteps(ctx, sp.ID)
+			if err != nil {
+				return store.Spoke{}, err
+			}
+			if best == nil || len(open) < bestLoad {
+				best, bestLoad = sp, len(open)
+			}
+		}
+		if best != nil && chosen == 0 {
+			r.mu.Lock()
+			r.spokeID = best.ID
+			r.mu.Unlock()
+			return *best, nil
+		}
+		if !waited {
+			waited = true
+			payload, _ := json.Marshal(api.StepEvent{Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
+			_ = r.e.store.AppendEvent(ctx, r.build.ID, store.Event{Type: "waiting-for-worker", Version: "1.0", Payload: payload})
+			r.e.notify.Notify(eventsKey(r.build.ID))
+		}
+		select {
+		case <-ctx.Done():
+			return store.Spoke{}, errAborted
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func event(typ string, payload []byte) store.Event {
+	return store.Event{Type: typ, Version: api.EventVersions[typ], Payload: payload}
+}
+

@@ -1,0 +1,10 @@
+// Package engine runs builds: it executes a build's compiled plan (get, put,
+// task, do, in_parallel, try, timeout, attempts and the hooks), dispatching each
+// get, put and task to a spoke as a step row and waiting for the spoke's result.
+//
+// Execution is a replay over the store: running a plan again finds the steps it
+// created before and waits for them instead of creating new ones, so a hub that
+// restarts mid-build resumes it without restarting its steps. Builds change
+// status by compare-and-set under a fence that each new owner bumps; a lease row
+// per build keeps two replicas from running the same build.
+package engine

@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/hub/store"
+)
+
+// Notifier wakes waiters in this process; the server's Notifier fits.
+type Notifier interface {
+	Wait(ctx context.Context, key string, poll time.Duration)
+	Notify(key string)
+}
+
+// Engine runs the builds of the store. Create it with New and call Run.
+type Engine struct {
+	store  *store.Store
+	notify Notifier
+	log    *slog.Logger
+	holder string // this hub's name in build leases
+
+	wake    chan struct{}
+	mu      sync.Mutex
+	running map[int64]bool
+}
+
+// leaseTTL is how long a hub owns a build without renewing; another replica
+// takes over a build whose owner died after this.
+const leaseTTL = 15 * time.Second
+
+func New(st *store.Store, notify Notifier, holder string, log *slog.Logger) *Engine {
+	return &Engine{store: st, notify: notify, log: log, holder: holder, wake: make(chan struct{}, 1), running: map[int64]bool{}}
+}
+
+// Wake tells the engine something changed for a build (created, aborted, a step
+// finished).
+func (e *Engine) Wake(buildID int64) {
+	e.notify.Notify(buildKey(buildID))
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+func buildKey(id int64) string { return "engine/build/" + strconv.FormatInt(id, 10) }
+
+// Run starts every active build it can own and keeps doing so until ctx ends;
+// it then waits for its build goroutines to stop.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		ids, err := e.store.ActiveBuilds(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("list active builds", slog.String("error", err.Error()))
+		}
+		for _, id := range ids {
+			e.mu.Lock()
+			busy := e.running[id]
+			if !busy {
+				e.running[id] = true
+			}
+			e.mu.Unlock()
+			if busy {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { e.mu.Lock(); delete(e.running, id); e.mu.Unlock() }()
+				e.own(ctx, id)
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// own takes the build's lease and runs the build while renewing the lease.
+func (e *Engine) own(ctx context.Context, id int64) {
+	name := "build/" + strconv.FormatInt(id, 10)
+	lease, ok, err := e.store.AcquireLease(ctx, name, e.holder, leaseTTL)
+	if err != nil || !ok {
+		return // another replica runs it
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		t := time.NewTicker(leaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, ok, err := e.store.AcquireLease(ctx, name, e.holder, leaseTTL); err == nil && !ok {
+					e.log.Warn("lost build lease", slog.Int64("build", id))
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	if err := e.runBuild(ctx, id); err != nil && ctx.Err() == nil {
+		e.log.Error("run build", slog.Int64("build", id), slog.String("error", err.Error()))
+	}
+	_ = e.store.ReleaseLease(context.WithoutCancel(ctx), lease)
+}
+
+// runBuild takes the build (bumping its fence), starts it if pending, replays
+// its plan and records the final status.
+func (e *Engine) runBuild(ctx context.Context, id int64) error {
+	b, err := e.store.Build(ctx, id)
+	if err != nil {
+		return err
+	}
+	if store.Terminal(b.Status) {
+		return nil
+	}
+	fence, err := e.store.TakeBuild(ctx, id)
+	if err != nil {
+		return err
+	}
+	r := &run{e: e, build: b, fence: fence, versionFrom: map[string]map[string]string{}}
+	if b.Status == "pending" {
+		if err := e.store.SetBuildStatus(ctx, id, fence, "pending", "started", statusEvent("started")); err != nil {
+			return err
+		}
+		e.notify.Notify(eventsKey(id))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go r.watchAbort(ctx, cancel)
+
+	status, err := r.execute(ctx)
+	if ctx.Err() != nil && !r.aborted.Load() {
+		return ctx.Err() // the hub is stopping: leave the build for the next owner
+	}
+	if err != nil {
+		r.errorEvent(context.WithoutCancel(ctx), r.rootID(), err.Error())
+	}
+	if err := e.store.SetBuildStatus(context.WithoutCancel(ctx), id, fence, "started", status, statusEvent(status)); err != nil {
+		return fmt.Errorf("finish build: %w", err)
+	}
+	e.notify.Notify(eventsKey(id))
+	return nil
+}
+
+func eventsKey(id int64) string { return "build/" + strconv.FormatInt(id, 10) }

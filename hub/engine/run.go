@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
+)
+
+// errAborted ends a plan whose build was aborted.
+var errAborted = errors.New("build aborted")
+
+// run is one build being executed by this hub.
+type run struct {
+	e     *Engine
+	build store.Build
+	fence int64
+	plan  pipeline.Plan
+
+	aborted atomic.Bool
+
+	mu          sync.Mutex
+	spokeID     int64                        // every step of a build runs on one spoke until artifacts move (issue 7)
+	versionFrom map[string]map[string]string // put plan id -> the version it created
+	artifacts   map[string]bool              // build artifacts produced so far
+}
+
+func (r *run) rootID() string { return r.plan.ID }
+
+// execute runs the plan and returns the build's final status. err is a build
+// error (the status is then errored).
+func (r *run) execute(ctx context.Context) (string, error) {
+	if err := json.Unmarshal(r.build.Plan, &r.plan); err != nil || r.plan.ID == "" {
+		return "errored", fmt.Errorf("build %d has no plan it can run", r.build.ID)
+	}
+	r.artifacts = map[string]bool{}
+	ok, err := r.step(ctx, &r.plan)
+	switch {
+	case r.aborted.Load():
+		_ = r.e.store.AbortSteps(context.WithoutCancel(ctx), r.build.ID)
+		return "aborted", nil
+	case errors.Is(err, errAborted) && ctx.Err() != nil:
+		return "", ctx.Err()
+	case err != nil:
+		return "errored", err
+	case ok:
+		return "succeeded", nil
+	}
+	return "failed", nil
+}
+
+// watchAbort cancels the build when someone asks to abort it.
+func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc) {
+	for ctx.Err() == nil {
+		if aborted, err := r.e.store.AbortRequested(ctx, r.build.ID); err == nil && aborted {
+			r.aborted.Store(true)
+			cancel()
+			return
+		}
+		r.e.notify.Wait(ctx, buildKey(r.build.ID), time.Second)
+	}
+}
+
+// step runs one node: true when it succeeded, false when it failed, an error
+// when it errored or the build was aborted.
+func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
+	if r.aborted.Load() || ctx.Err() != nil {
+		return false, errAborted
+	}
+	switch {
+	case p.Do != nil:
+		for i := range *p.Do {
+			if ok, err := r.step(ctx, &(*p.Do)[i]); err != nil || !ok {
+				return ok, err
+			}
+		}
+		return true, nil
+	case p.InParallel != nil:
+		return r.inParallel(ctx, p.InParallel)
+	case p.Try != nil:
+		_, err := r.step(ctx, &p.Try.Step)
+		if errors.Is(err, errAborted) {
+			return false, err
+		}
+		return true, nil
+	case p.Timeout != nil:
+		d, err := time.ParseDuration(p.Timeout.Duration)
+		if err != nil {
+			return false, fmt.Errorf("timeout %q: %w", p.Timeout.Duration, err)
+		}
+		tctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		ok, err := r.step(tctx, &p.Timeout.Step)
+		if errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+			r.errorEvent(ctx, p.ID, fmt.Sprintf("timeout exceeded (%s)", p.Timeout.Duration))
+			return false, nil
+		}
+		return ok, err
+	case p.Retry != nil:
+		var ok bool
+		var err error
+		for i := range *p.Retry {
+			if ok, err = r.step(ctx, &(*p.Retry)[i]); (ok && err == nil) || errors.Is(err, errAborted) {
+				return ok, err
+			}
+		}
+		return ok, err
+	case p.OnSuccess != nil:
+		ok, err := r.step(ctx, &p.OnSuccess.Step)
+		if err != nil || !ok {
+			return ok, err
+		}
+		return r.step(ctx, &p.OnSuccess.Next)
+	case p.OnFailure != nil:
+		ok, err := r.step(ctx, &p.OnFailure.Step)
+		if err == nil && !ok {
+			_, _ = r.step(ctx, &p.OnFailure.Next)
+		}
+		return ok, err
+	case p.OnError != nil:
+		ok, err := r.step(ctx, &p.OnError.Step)
+		if err != nil && !errors.Is(err, errAborted) {
+			_, _ = r.step(ctx, &p.OnError.Next)
+		}
+		return ok, err
+	case p.OnAbort != nil:
+		// on_abort hooks do not run yet: an aborted build stops at once.
+		return r.step(ctx, &p.OnAbort.Step)
+	case p.Ensure != nil:
+		ok, err := r.step(ctx, &p.Ensure.Step)
+		if errors.Is(err, errAborted) {
+			return ok, err
+		}
+		nok, nerr := r.step(ctx, &p.Ensure.Next)
+		if err == nil {
+			err = nerr
+		}
+		return ok && nok, err
+	case p.Get != nil, p.Put != nil, p.Task != nil:
+		return r.dispatch(ctx, p)
+	case p.SetPipeline != nil:
+		return false, fmt.Errorf("set_pipeline steps are not supported by this hub yet")
+	case p.LoadVar != nil:
+		return false, fmt.Errorf("load_var steps are not supported by this hub yet")
+	case p.Across != nil:
+		return false, fmt.Errorf("across steps are not supported by this hub yet")
+	}
+	return false, fmt.Errorf("plan node %s has no step this hub can run", p.ID)
+}
+
+func (r *run) inParallel(ctx context.Context, ip *pipeline.InParallelPlan) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	limit := ip.Limit
+	if limit <= 0 {
+		limit = len(ip.Steps)
+	}
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allOK := true
+	var firstErr error
+	for i := range ip.Steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			ok, err := r.step(ctx, &ip.Steps[i])
+			mu.Lock()
+			defer mu.Unlock()
+			if !ok || err != nil {
+				allOK = false
+				if err != nil && firstErr == nil && !(errors.Is(err, errAborted) && !r.aborted.Load()) {
+					firstErr = err
+				}
+				if ip.FailFast {
+					cancel()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if r.aborted.Load() {
+		return false, errAborted
+	}
+	return allOK && firstErr == nil, firstErr
+}
+
+func statusEvent(status string) store.Event {
+	payload, _ := json.Marshal(api.StatusEvent{Status: status, Time: time.Now().Unix()})
+	return store.Event{Type: api.EventStatus, Version: api.EventVersions[api.EventStatus], Payload: payload}
+}
+
+func (r *run) errorEvent(ctx context.Context, planID, msg string) {
+	payload, _ := json.Marshal(api.ErrorEvent{Message: msg, Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
+	_ = r.e.store.AppendEvent(ctx, r.build.ID, store.Event{Type: api.EventError, Version: api.EventVersions[api.EventError], Payload: payload})
+	r.e.notify.Notify(eventsKey(r.build.ID))
+}

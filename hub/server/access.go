@@ -1,0 +1,196 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/store"
+)
+
+type accessKind int
+
+const (
+	undeclared    accessKind = iota
+	anonymous                // anyone; a token that is present must be valid
+	authenticated            // any valid user token
+	team                     // a role on the {team} of the path
+	pipelineRead             // viewer on the team, or a public pipeline
+	buildRead                // a role on the build's team, or its pipeline is public
+	buildWrite               // a role on the build's team
+	spokeOnly                // a spoke's own credential
+	admin                    // owner of the main team
+)
+
+// access is what a route needs.
+type access struct {
+	kind accessKind
+	role auth.Role // for team, buildWrite
+}
+
+// caller is who makes a request.
+type caller struct {
+	claims *auth.Claims
+	admin  bool
+	teams  map[string][]string // team -> roles
+	spoke  *store.Spoke
+}
+
+func (c *caller) role(team string) auth.Role {
+	if c.admin {
+		return auth.Owner
+	}
+	return auth.Highest(c.teams[team])
+}
+
+// handler is a route's handler: it returns an error instead of writing one.
+type handler func(w http.ResponseWriter, r *http.Request, c *caller) error
+
+type route struct {
+	method, path string
+	access       access
+	handle       handler
+}
+
+// wrap authenticates, checks the route's access and runs the handler. As in
+// Concourse, access is checked before anything is looked up, so a caller
+// without a role gets 401 or 403, never 404.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticate(r, rt.access.kind == spokeOnly)
+		if err == nil {
+			err = s.authorize(r, rt.access, c)
+		}
+		if err == nil {
+			err = rt.handle(w, r, c)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// bearer returns the request's bearer token. Other schemes (the token
+// endpoint's Basic client credentials) carry no token.
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	return token, true
+}
+
+func (s *Server) authenticate(r *http.Request, spoke bool) (*caller, error) {
+	token, present := bearer(r)
+	if !present {
+		return &caller{}, nil
+	}
+	if spoke {
+		sp, err := s.spokeByCredential(r.Context(), token)
+		if err != nil {
+			return nil, err
+		}
+		return &caller{spoke: sp}, nil
+	}
+	claims, err := s.signer.Verify(token, time.Now())
+	if err != nil {
+		return nil, errorf(http.StatusUnauthorized, "not authorized: %v", err)
+	}
+	teams, err := s.store.Teams(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	c := &caller{claims: &claims, teams: map[string][]string{}}
+	for _, t := range teams {
+		var ta api.TeamAuth
+		_ = json.Unmarshal(t.Auth, &ta)
+		if roles := auth.Roles(ta, claims.Connector, claims.User); len(roles) > 0 {
+			c.teams[t.Name] = roles
+			if t.Name == "main" && auth.Highest(roles) == auth.Owner {
+				c.admin = true
+			}
+		}
+	}
+	return c, nil
+}
+
+func (s *Server) authorize(r *http.Request, a access, c *caller) error {
+	unauthorized := errorf(http.StatusUnauthorized, "not authorized")
+	forbidden := errorf(http.StatusForbidden, "forbidden")
+	need := func(role auth.Role, team string) error {
+		switch {
+		case c.claims == nil:
+			return unauthorized
+		case c.role(team) < role:
+			return forbidden
+		}
+		return nil
+	}
+	switch a.kind {
+	case anonymous:
+		return nil
+	case authenticated:
+		if c.claims == nil {
+			return unauthorized
+		}
+		return nil
+	case admin:
+		if c.claims == nil {
+			return unauthorized
+		}
+		if !c.admin {
+			return forbidden
+		}
+		return nil
+	case team:
+		return need(a.role, r.PathValue("team"))
+	case pipelineRead:
+		if need(auth.Viewer, r.PathValue("team")) == nil {
+			return nil
+		}
+		p, err := s.pipelineFromPath(r)
+		if err != nil {
+			return err
+		}
+		if p.Public {
+			return nil
+		}
+		return need(auth.Viewer, p.TeamName)
+	case buildRead, buildWrite:
+		b, err := s.buildFromPath(r)
+		if err != nil {
+			return err
+		}
+		role := a.role
+		if a.kind == buildRead {
+			role = auth.Viewer
+			if b.PipelineID != 0 && s.pipelinePublic(r.Context(), b.PipelineID) {
+				return nil
+			}
+		}
+		return need(role, b.TeamName)
+	case spokeOnly:
+		if c.spoke == nil {
+			return unauthorized
+		}
+		return nil
+	}
+	return forbidden
+}
+
+func (s *Server) pipelinePublic(ctx context.Context, id int64) bool {
+	ps, err := s.store.Pipelines(ctx, 0)
+	if err != nil {
+		return false
+	}
+	for _, p := range ps {
+		if p.ID == id {
+			return p.Public
+		}
+	}
+	return false
+}

@@ -1,0 +1,258 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
+)
+
+// SpokeKey is the Notifier key for a spoke's assignments.
+func SpokeKey(id int64) string { return "spoke/" + strconv.FormatInt(id, 10) }
+
+func hashCredential(c string) string {
+	sum := sha256.Sum256([]byte(c))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *Server) spokeByCredential(ctx context.Context, credential string) (*store.Spoke, error) {
+	sp, err := s.store.SpokeByCredentialHash(ctx, hashCredential(credential))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(http.StatusUnauthorized, "unknown spoke credential: join again")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &sp, nil
+}
+
+// spokeJoin admits a spoke that shows a join token; the token decides its team
+// (or the shared pool). The spoke gets a credential of its own for what follows.
+func (s *Server) spokeJoin(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	var req wire.JoinRequest
+	if err := readJSON(r, 64<<10, &req); err != nil {
+		return err
+	}
+	teamName, ok := "", false
+	for tok, t := range s.cfg.SpokeTokens {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(req.Token)) == 1 {
+			teamName, ok = t, true
+		}
+	}
+	if !ok {
+		return errorf(http.StatusUnauthorized, "invalid join token")
+	}
+	if req.Name == "" || strings.ContainsAny(req.Name, "/ ") {
+		return errorf(http.StatusBadRequest, "spoke name %q: give a name without spaces or slashes", req.Name)
+	}
+	var teamID int64
+	if teamName != "" {
+		t, err := s.store.TeamByName(r.Context(), teamName)
+		if err != nil {
+			return err
+		}
+		teamID = t.ID
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	credential := hex.EncodeToString(secret)
+	labels, _ := json.Marshal(req.Labels)
+	sp, err := s.store.RegisterSpoke(r.Context(), req.Name, teamID, req.Runtime, labels, hashCredential(credential), s.cfg.SpokeLease)
+	if err != nil {
+		return err
+	}
+	s.log.Info("spoke joined", "spoke", sp.Name, "team", teamName, "runtime", req.Runtime)
+	return writeJSON(w, http.StatusOK, wire.JoinResponse{SpokeID: sp.ID, Credential: credential, LeaseSeconds: int(s.cfg.SpokeLease.Seconds())})
+}
+
+func (s *Server) spokeHeartbeat(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := s.store.RenewSpokeLease(r.Context(), c.spoke.ID, s.cfg.SpokeLease); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// spokeSteps long-polls for the spoke's open steps: it answers as soon as they
+// differ from the ids the spoke says it runs (?running=1,2), or after wait.
+func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var known []int64
+	for _, f := range strings.Split(r.URL.Query().Get("running"), ",") {
+		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
+			known = append(known, id)
+		}
+	}
+	slices.Sort(known)
+	wait := 20 * time.Second
+	if v, err := time.ParseDuration(r.URL.Query().Get("wait")); err == nil && v >= 0 && v < wait {
+		wait = v
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	for {
+		steps, err := s.store.OpenSteps(r.Context(), c.spoke.ID)
+		if err != nil {
+			return err
+		}
+		ids := make([]int64, 0, len(steps))
+		for _, st := range steps {
+			ids = append(ids, st.ID)
+		}
+		slices.Sort(ids)
+		if !slices.Equal(ids, known) || ctx.Err() != nil {
+			out := make([]wire.Assignment, 0, len(steps))
+			for _, st := range steps {
+				a := wire.Assignment{StepID: st.ID, Fence: st.Fence, BuildID: st.BuildID, PlanID: st.PlanID, Attempt: st.Attempt}
+				if err := json.Unmarshal(st.Request, &a.Request); err != nil {
+					return err
+				}
+				out = append(out, a)
+			}
+			return writeJSON(w, http.StatusOK, out)
+		}
+		s.notify.Wait(ctx, SpokeKey(c.spoke.ID), time.Second)
+	}
+}
+
+func stepID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return 0, errorf(http.StatusBadRequest, "step id must be a number")
+	}
+	return id, nil
+}
+
+// reportError maps a stale or foreign report to 409, which tells the spoke to
+// stop the step: someone else owns it now.
+func reportError(err error) error {
+	switch {
+	case errors.Is(err, store.ErrStale):
+		return errorf(http.StatusConflict, "stale report: the step belongs to another spoke or attempt; stop it")
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(http.StatusNotFound, "step not found")
+	}
+	return err
+}
+
+func (s *Server) spokeLogs(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := stepID(r)
+	if err != nil {
+		return err
+	}
+	var batch wire.LogBatch
+	if err := readJSON(r, 4<<20, &batch); err != nil {
+		return err
+	}
+	st, err := s.store.Step(r.Context(), id)
+	if err != nil {
+		return reportError(err)
+	}
+	lines := make([]store.LogLine, 0, len(batch.Lines))
+	for _, l := range batch.Lines {
+		payload, _ := json.Marshal(api.LogEvent{Time: l.Time, Origin: api.Origin{ID: st.PlanID, Source: l.Source}, Payload: l.Text})
+		lines = append(lines, store.LogLine{Seq: l.Seq, Event: event(api.EventLog, payload)})
+	}
+	rep := store.StepReport{StepID: id, SpokeID: c.spoke.ID, Fence: batch.Fence}
+	if err := s.store.AppendStepLogs(r.Context(), rep, lines, startEvent(st)); err != nil {
+		return reportError(err)
+	}
+	s.notify.Notify(BuildKey(st.BuildID))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) error {
+	id, err := stepID(r)
+	if err != nil {
+		return err
+	}
+	var res wire.Result
+	if err := readJSON(r, 4<<20, &res); err != nil {
+		return err
+	}
+	st, err := s.store.Step(r.Context(), id)
+	if err != nil {
+		return reportError(err)
+	}
+	state := "succeeded"
+	switch {
+	case res.Error != "":
+		state = "errored"
+	case res.ExitStatus != 0:
+		state = "failed"
+	}
+	raw, _ := json.Marshal(res)
+	rep := store.StepReport{StepID: id, SpokeID: c.spoke.ID, Fence: res.Fence}
+	if err := s.store.FinishStep(r.Context(), rep, state, raw, finishEvent(st, res)); err != nil {
+		return reportError(err)
+	}
+	s.notify.Notify(BuildKey(st.BuildID))
+	s.waker.Wake(st.BuildID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func event(typ string, payload []byte) store.Event {
+	return store.Event{Type: typ, Version: api.EventVersions[typ], Payload: payload}
+}
+
+// startEvent is the event that says a step began running.
+func startEvent(st store.Step) store.Event {
+	origin := api.Origin{ID: st.PlanID}
+	now := time.Now().Unix()
+	switch st.Kind {
+	case "task":
+		var req wire.StepRequest
+		_ = json.Unmarshal(st.Request, &req)
+		payload, _ := json.Marshal(api.TaskEvent{Time: now, Origin: origin, Config: req.TaskEventConfig()})
+		return event(api.EventStartTask, payload)
+	case "get":
+		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
+		return event(api.EventStartGet, payload)
+	case "put":
+		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
+		return event(api.EventStartPut, payload)
+	}
+	return store.Event{}
+}
+
+// finishEvent is the event that says how a step ended.
+func finishEvent(st store.Step, res wire.Result) store.Event {
+	origin := api.Origin{ID: st.PlanID}
+	now := time.Now().Unix()
+	if res.Error != "" {
+		payload, _ := json.Marshal(api.ErrorEvent{Message: res.Error, Origin: origin, Time: now})
+		return event(api.EventError, payload)
+	}
+	md := make([]api.MetadataField, 0, len(res.Metadata))
+	for _, m := range res.Metadata {
+		md = append(md, api.MetadataField(m))
+	}
+	switch st.Kind {
+	case "task":
+		payload, _ := json.Marshal(api.FinishTaskEvent{Time: now, ExitStatus: res.ExitStatus, Origin: origin})
+		return event(api.EventFinishTask, payload)
+	case "get", "put":
+		typ := api.EventFinishGet
+		if st.Kind == "put" {
+			typ = api.EventFinishPut
+		}
+		payload, _ := json.Marshal(api.FinishResourceEvent{Origin: origin, Time: now, ExitStatus: res.ExitStatus, Version: res.Version, Metadata: md})
+		return event(typ, payload)
+	}
+	return store.Event{}
+}

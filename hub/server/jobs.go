@@ -1,0 +1,265 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
+)
+
+func (s *Server) jobFromPath(r *http.Request) (store.Pipeline, store.Job, error) {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return p, store.Job{}, err
+	}
+	j, err := s.store.JobByName(r.Context(), p.ID, r.PathValue("job"))
+	if errors.Is(err, store.ErrNotFound) {
+		return p, j, notFound("job " + r.PathValue("job"))
+	}
+	return p, j, err
+}
+
+// latestBuilds returns a job's oldest running build and newest finished one.
+func (s *Server) latestBuilds(r *http.Request, j store.Job) (next, finished *store.Build, err error) {
+	builds, err := s.store.Builds(r.Context(), store.BuildFilter{JobID: j.ID}, store.Page{Limit: 50})
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range builds {
+		b := &builds[i]
+		if !store.Terminal(b.Status) {
+			next = b // newest first, so the last one seen is the oldest
+		} else if finished == nil {
+			finished = b
+		}
+	}
+	return next, finished, nil
+}
+
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	jobs, err := s.store.Jobs(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	out := []api.JobSummary{}
+	for _, j := range jobs {
+		next, finished, err := s.latestBuilds(r, j)
+		if err != nil {
+			return err
+		}
+		js := api.JobSummary{ID: j.ID, Name: j.Name, TeamName: p.TeamName, PipelineID: p.ID, PipelineName: p.Name, Paused: j.Paused}
+		if next != nil {
+			js.NextBuild = toBuildSummary(*next)
+		}
+		if finished != nil {
+			js.FinishedBuild = toBuildSummary(*finished)
+		}
+		out = append(out, js)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, j, err := s.jobFromPath(r)
+	if err != nil {
+		return err
+	}
+	next, finished, err := s.latestBuilds(r, j)
+	if err != nil {
+		return err
+	}
+	out := api.Job{ID: j.ID, Name: j.Name, TeamName: p.TeamName, PipelineID: p.ID, PipelineName: p.Name, Paused: j.Paused}
+	if next != nil {
+		b := toBuild(*next)
+		out.NextBuild = &b
+	}
+	if finished != nil {
+		b := toBuild(*finished)
+		out.FinishedBuild = &b
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) pauseJob(paused bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
+		_, j, err := s.jobFromPath(r)
+		if err != nil {
+			return err
+		}
+		if err := s.store.SetJobPaused(r.Context(), j.ID, paused, c.claims.User); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+}
+
+// triggerJob creates a pending build of the job with its compiled plan; the
+// engine starts it.
+func (s *Server) triggerJob(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, j, err := s.jobFromPath(r)
+	if err != nil {
+		return err
+	}
+	if p.Archived {
+		w.WriteHeader(http.StatusConflict)
+		_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
+		return nil
+	}
+	var jobCfg struct {
+		DisableManualTrigger bool `json:"disable_manual_trigger"`
+	}
+	_ = json.Unmarshal(j.Config, &jobCfg)
+	if jobCfg.DisableManualTrigger {
+		return errorf(http.StatusConflict, "job %s has disable_manual_trigger set", j.Name)
+	}
+	cfgJSON, _, err := s.store.PipelineConfig(r.Context(), p.TeamID, p.Name, p.InstanceVars)
+	if err != nil {
+		return err
+	}
+	loaded, err := pipeline.Load(cfgJSON, pipeline.Options{})
+	if err != nil {
+		return fmt.Errorf("load stored config of %s: %w", p.Name, err)
+	}
+	plan, err := loaded.Config.CompileJob(j.Name)
+	if err != nil {
+		return err
+	}
+	planJSON, err := json.Marshal(plan)
+	if err != nil {
+		return err
+	}
+	b, err := s.store.CreateJobBuild(r.Context(), j.ID, c.claims.User, true, planJSON)
+	if err != nil {
+		return err
+	}
+	s.waker.Wake(b.ID)
+	return writeJSON(w, http.StatusOK, toBuild(b))
+}
+
+func (s *Server) listJobBuilds(w http.ResponseWriter, r *http.Request, c *caller) error {
+	_, j, err := s.jobFromPath(r)
+	if err != nil {
+		return err
+	}
+	return s.listBuilds(w, r, store.BuildFilter{JobID: j.ID})
+}
+
+func (s *Server) getJobBuild(w http.ResponseWriter, r *http.Request, c *caller) error {
+	_, j, err := s.jobFromPath(r)
+	if err != nil {
+		return err
+	}
+	b, err := s.store.JobBuildByName(r.Context(), j.ID, r.PathValue("build_name"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("build " + r.PathValue("build_name"))
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toBuild(b))
+}
+
+func (s *Server) listPipelineBuilds(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	return s.listBuilds(w, r, store.BuildFilter{PipelineID: p.ID})
+}
+
+func (s *Server) listTeamBuilds(w http.ResponseWriter, r *http.Request, c *caller) error {
+	t, err := s.teamFromPath(r)
+	if err != nil {
+		return err
+	}
+	return s.listBuilds(w, r, store.BuildFilter{TeamIDs: []int64{t.ID}})
+}
+
+// listAllBuilds shows the builds of the teams the caller has a role on.
+func (s *Server) listAllBuilds(w http.ResponseWriter, r *http.Request, c *caller) error {
+	teams, err := s.store.Teams(r.Context())
+	if err != nil {
+		return err
+	}
+	ids := []int64{}
+	for _, t := range teams {
+		if c.role(t.Name) > 0 {
+			ids = append(ids, t.ID)
+		}
+	}
+	return s.listBuilds(w, r, store.BuildFilter{TeamIDs: ids})
+}
+
+// listBuilds answers one page of builds with Concourse's Link headers.
+func (s *Server) listBuilds(w http.ResponseWriter, r *http.Request, f store.BuildFilter) error {
+	pg, err := page(r)
+	if err != nil {
+		return err
+	}
+	if pg.Limit == 0 {
+		pg.Limit = 100
+	}
+	builds, err := s.store.Builds(r.Context(), f, pg)
+	if err != nil {
+		return err
+	}
+	out := make([]api.Build, 0, len(builds))
+	for _, b := range builds {
+		out = append(out, toBuild(b))
+	}
+	if len(builds) > 0 {
+		base := s.externalURL(r) + r.URL.Path
+		newest, oldest := builds[0].ID, builds[len(builds)-1].ID
+		if older, _ := s.store.Builds(r.Context(), f, store.Page{To: oldest - 1, Limit: 1}); len(older) > 0 {
+			w.Header().Add("Link", fmt.Sprintf(`<%s?to=%d&limit=%d>; rel="next"`, base, older[0].ID, pg.Limit))
+		}
+		if newer, _ := s.store.Builds(r.Context(), f, store.Page{From: newest + 1, Limit: 1}); len(newer) > 0 {
+			w.Header().Add("Link", fmt.Sprintf(`<%s?from=%d&limit=%d>; rel="previous"`, base, newer[0].ID, pg.Limit))
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) buildFromPath(r *http.Request) (store.Build, error) {
+	id, err := strconv.ParseInt(r.PathValue("build"), 10, 64)
+	if err != nil {
+		return store.Build{}, errorf(http.StatusBadRequest, "build id must be a number")
+	}
+	b, err := s.store.Build(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return b, notFound("build " + r.PathValue("build"))
+	}
+	return b, err
+}
+
+func (s *Server) getBuild(w http.ResponseWriter, r *http.Request, c *caller) error {
+	b, err := s.buildFromPath(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toBuild(b))
+}
+
+func (s *Server) abortBuild(w http.ResponseWriter, r *http.Request, c *caller) error {
+	b, err := s.buildFromPath(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.RequestAbort(r.Context(), b.ID); err != nil {
+		return err
+	}
+	s.waker.Wake(b.ID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,255 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
+)
+
+// maxConfigBytes bounds a config upload; the parser's own limit is the same.
+var maxConfigBytes = int64(pipeline.DefaultLimits.MaxBytes)
+
+func (s *Server) teamFromPath(r *http.Request) (store.Team, error) {
+	t, err := s.store.TeamByName(r.Context(), r.PathValue("team"))
+	if errors.Is(err, store.ErrNotFound) {
+		return t, notFound("team " + r.PathValue("team"))
+	}
+	return t, err
+}
+
+func (s *Server) pipelineFromPath(r *http.Request) (store.Pipeline, error) {
+	t, err := s.teamFromPath(r)
+	if err != nil {
+		return store.Pipeline{}, err
+	}
+	iv, err := instanceVars(r)
+	if err != nil {
+		return store.Pipeline{}, err
+	}
+	p, err := s.store.PipelineByName(r.Context(), t.ID, r.PathValue("pipeline"), iv)
+	if errors.Is(err, store.ErrNotFound) {
+		return p, notFound("pipeline " + r.PathValue("pipeline"))
+	}
+	return p, err
+}
+
+func (s *Server) listAllPipelines(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return s.listPipelines(w, r, c, 0)
+}
+
+func (s *Server) listTeamPipelines(w http.ResponseWriter, r *http.Request, c *caller) error {
+	t, err := s.teamFromPath(r)
+	if err != nil {
+		return err
+	}
+	return s.listPipelines(w, r, c, t.ID)
+}
+
+// listPipelines shows every pipeline of the teams the caller has a role on, and
+// the public ones of other teams.
+func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request, c *caller, teamID int64) error {
+	ps, err := s.store.Pipelines(r.Context(), teamID)
+	if err != nil {
+		return err
+	}
+	out := []api.Pipeline{}
+	for _, p := range ps {
+		if p.Public || c.role(p.TeamName) > 0 {
+			out = append(out, toPipeline(p))
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toPipeline(p))
+}
+
+func (s *Server) destroyPipeline(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DestroyPipeline(r.Context(), p.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, c *caller) error {
+	t, err := s.teamFromPath(r)
+	if err != nil {
+		return err
+	}
+	iv, err := instanceVars(r)
+	if err != nil {
+		return err
+	}
+	cfg, version, err := s.store.PipelineConfig(r.Context(), t.ID, r.PathValue("pipeline"), iv)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("pipeline " + r.PathValue("pipeline"))
+	}
+	if err != nil {
+		return err
+	}
+	w.Header().Set("X-Concourse-Config-Version", strconv.FormatInt(version, 10))
+	return writeJSON(w, http.StatusOK, api.ConfigResponse{Config: cfg})
+}
+
+// saveConfig validates and stores a config sent by set-pipeline. The config
+// version in X-Concourse-Config-Version must be the current one (0 or empty for
+// a new pipeline), or nothing is written.
+func (s *Server) saveConfig(w http.ResponseWriter, r *http.Request, c *caller) error {
+	t, err := s.teamFromPath(r)
+	if err != nil {
+		return err
+	}
+	iv, err := instanceVars(r)
+	if err != nil {
+		return err
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-yaml" && mt != "application/json" && mt != "text/yaml" {
+		w.WriteHeader(http.StatusUnsupportedMediaType)
+		return nil
+	}
+	var from int64
+	if v := r.Header.Get("X-Concourse-Config-Version"); v != "" {
+		if from, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return configErrors(w, []string{"X-Concourse-Config-Version must be a number, got " + strconv.Quote(v)})
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConfigBytes))
+	if err != nil {
+		return configErrors(w, []string{fmt.Sprintf("config is over the limit of %d bytes", maxConfigBytes)})
+	}
+	loaded, err := pipeline.Load(body, pipeline.Options{})
+	if err != nil {
+		var msgs []string
+		var list pipeline.Errors
+		if errors.As(err, &list) {
+			for _, e := range list {
+				msgs = append(msgs, e.Error())
+			}
+		} else {
+			msgs = []string{err.Error()}
+		}
+		return configErrors(w, msgs)
+	}
+	params, err := saveParams(loaded)
+	if err != nil {
+		return err
+	}
+	params.TeamID, params.Name, params.InstanceVars, params.FromVersion = t.ID, r.PathValue("pipeline"), iv, from
+	saved, err := s.store.SavePipeline(r.Context(), params)
+	if errors.Is(err, store.ErrConfigConflict) {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, "failed to save config: comparison with existing config failed during save")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	resp := api.SaveConfigResponse{}
+	for _, warn := range loaded.Warnings {
+		resp.Warnings = append(resp.Warnings, api.ConfigWarning{Type: warn.Type, Message: warn.Error.Error()})
+	}
+	status := http.StatusOK
+	if saved.Created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, resp)
+}
+
+func configErrors(w http.ResponseWriter, msgs []string) error {
+	return writeJSON(w, http.StatusBadRequest, api.SaveConfigResponse{Errors: msgs})
+}
+
+// saveParams splits a loaded config into the rows the store keeps.
+func saveParams(p *pipeline.Pipeline) (store.SavePipelineParams, error) {
+	var raw struct {
+		Resources     []json.RawMessage `json:"resources"`
+		ResourceTypes []json.RawMessage `json:"resource_types"`
+		Jobs          []json.RawMessage `json:"jobs"`
+	}
+	if err := json.Unmarshal(p.JSON, &raw); err != nil {
+		return store.SavePipelineParams{}, err
+	}
+	out := store.SavePipelineParams{Config: p.JSON}
+	for i, r := range p.Config.Resources {
+		out.Resources = append(out.Resources, store.Part{Name: r.Name, Type: r.Type, Config: raw.Resources[i]})
+	}
+	for i, t := range p.Config.ResourceTypes {
+		out.ResourceTypes = append(out.ResourceTypes, store.Part{Name: t.Name, Type: t.Type, Config: raw.ResourceTypes[i]})
+	}
+	for i, j := range p.Config.Jobs {
+		out.Jobs = append(out.Jobs, store.Part{Name: j.Name, Public: j.Public, Config: raw.Jobs[i]})
+	}
+	return out, nil
+}
+
+func (s *Server) pausePipeline(paused bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
+		return s.changePipeline(w, r, store.PipelineChange{Paused: &paused, PausedBy: c.claims.User})
+	}
+}
+
+func (s *Server) exposePipeline(public bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
+		return s.changePipeline(w, r, store.PipelineChange{Public: &public})
+	}
+}
+
+func (s *Server) archivePipeline(w http.ResponseWriter, r *http.Request, c *caller) error {
+	return s.changePipeline(w, r, store.PipelineChange{Archive: true})
+}
+
+func (s *Server) changePipeline(w http.ResponseWriter, r *http.Request, change store.PipelineChange) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	if p.Archived && !change.Archive {
+		w.WriteHeader(http.StatusConflict)
+		_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
+		return nil
+	}
+	if err := s.store.UpdatePipeline(r.Context(), p.ID, change); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) renamePipeline(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err := readJSON(r, 64<<10, &body); err != nil {
+		return err
+	}
+	if body.Name == "" {
+		return configErrors(w, []string{"new name must not be empty"})
+	}
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	if err := s.store.UpdatePipeline(r.Context(), p.ID, store.PipelineChange{Rename: body.Name}); err != nil {
+		return errorf(http.StatusConflict, "%v", err)
+	}
+	return writeJSON(w, http.StatusOK, api.SaveConfigResponse{})
+}

@@ -1,0 +1,76 @@
+package server
+
+import (
+	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
+)
+
+// routes is every route the hub serves, with the access it needs (Concourse's
+// defaults: viewers read, pipeline-operators operate, members change, owners own).
+func (s *Server) routes() []route {
+	var (
+		anyone       = access{kind: anonymous}
+		user         = access{kind: authenticated}
+		viewer       = access{kind: team, role: auth.Viewer}
+		operator     = access{kind: team, role: auth.PipelineOperator}
+		member       = access{kind: team, role: auth.Member}
+		owner        = access{kind: team, role: auth.Owner}
+		readPipeline = access{kind: pipelineRead}
+		readBuild    = access{kind: buildRead}
+		operateBuild = access{kind: buildWrite, role: auth.PipelineOperator}
+		spoke        = access{kind: spokeOnly}
+	)
+	const (
+		teamPath     = "/api/v1/teams/{team}"
+		pipelinePath = teamPath + "/pipelines/{pipeline}"
+		jobPath      = pipelinePath + "/jobs/{job}"
+	)
+	return []route{
+		{"GET", "/healthz", anyone, s.healthz},
+		{"GET", "/api/v1/info", anyone, s.info},
+		{"POST", "/sky/issuer/token", anyone, s.token},
+		{"GET", "/sky/logout", anyone, s.logout},
+		{"GET", "/api/v1/user", user, s.user},
+
+		{"GET", "/api/v1/teams", anyone, s.listTeams},
+		{"GET", teamPath, viewer, s.getTeam},
+		{"PUT", teamPath, owner, s.setTeam},
+
+		{"GET", "/api/v1/pipelines", anyone, s.listAllPipelines},
+		{"GET", teamPath + "/pipelines", anyone, s.listTeamPipelines},
+		{"GET", pipelinePath, readPipeline, s.getPipeline},
+		{"DELETE", pipelinePath, member, s.destroyPipeline},
+		{"GET", pipelinePath + "/config", viewer, s.getConfig},
+		{"PUT", pipelinePath + "/config", member, s.saveConfig},
+		{"PUT", pipelinePath + "/pause", operator, s.pausePipeline(true)},
+		{"PUT", pipelinePath + "/unpause", operator, s.pausePipeline(false)},
+		{"PUT", pipelinePath + "/expose", member, s.exposePipeline(true)},
+		{"PUT", pipelinePath + "/hide", member, s.exposePipeline(false)},
+		{"PUT", pipelinePath + "/archive", member, s.archivePipeline},
+		{"PUT", pipelinePath + "/rename", member, s.renamePipeline},
+
+		{"GET", pipelinePath + "/jobs", readPipeline, s.listJobs},
+		{"GET", jobPath, readPipeline, s.getJob},
+		{"PUT", jobPath + "/pause", operator, s.pauseJob(true)},
+		{"PUT", jobPath + "/unpause", operator, s.pauseJob(false)},
+		{"POST", jobPath + "/builds", operator, s.triggerJob},
+		{"GET", jobPath + "/builds", readPipeline, s.listJobBuilds},
+		{"GET", jobPath + "/builds/{build_name}", readPipeline, s.getJobBuild},
+		{"GET", pipelinePath + "/builds", readPipeline, s.listPipelineBuilds},
+		{"GET", pipelinePath + "/resources", readPipeline, s.listResources},
+		{"GET", pipelinePath + "/resources/{resource}/versions", readPipeline, s.listVersions},
+
+		{"GET", "/api/v1/builds", anyone, s.listAllBuilds},
+		{"GET", teamPath + "/builds", viewer, s.listTeamBuilds},
+		{"GET", "/api/v1/builds/{build}", readBuild, s.getBuild},
+		{"PUT", "/api/v1/builds/{build}/abort", operateBuild, s.abortBuild},
+		{"GET", "/api/v1/builds/{build}/events", readBuild, s.buildEvents},
+		{"GET", "/api/v1/workers", user, s.listWorkers},
+
+		{"POST", wire.PathJoin, anyone, s.spokeJoin}, // authenticated by the join token in the body
+		{"POST", wire.PathHeartbeat, spoke, s.spokeHeartbeat},
+		{"GET", wire.PathSteps, spoke, s.spokeSteps},
+		{"POST", wire.PathLogs, spoke, s.spokeLogs},
+		{"POST", wire.PathResult, spoke, s.spokeResult},
+	}
+}

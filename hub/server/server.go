@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/store"
+)
+
+// Config is what the server needs besides the store.
+type Config struct {
+	ExternalURL   string
+	Users         auth.Users
+	MainTeamUsers []string          // local users who own the main team
+	SpokeTokens   map[string]string // join token -> team name ("" joins the shared pool)
+	TokenTTL      time.Duration
+	SpokeLease    time.Duration
+}
+
+// Waker lets the server tell the engine that a build or step changed.
+type Waker interface {
+	Wake(buildID int64)
+}
+
+// Server serves the API. Create it with New.
+type Server struct {
+	cfg    Config
+	store  *store.Store
+	signer auth.Signer
+	log    *slog.Logger
+	waker  Waker
+	notify *Notifier
+	mux    *http.ServeMux
+}
+
+// New builds the server: it makes sure the main team exists with its owners and
+// loads the token signing key shared by every replica.
+func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notify *Notifier, log *slog.Logger) (*Server, error) {
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 24 * time.Hour
+	}
+	if cfg.SpokeLease == 0 {
+		cfg.SpokeLease = 10 * time.Second
+	}
+	key, err := st.HubKey(ctx, "token-signing")
+	if err != nil {
+		return nil, err
+	}
+	owners := make([]string, 0, len(cfg.MainTeamUsers))
+	for _, u := range cfg.MainTeamUsers {
+		owners = append(owners, "local:"+u)
+	}
+	teamAuth, _ := json.Marshal(api.TeamAuth{"owner": {Users: owners, Groups: []string{}}})
+	if _, err := st.SaveTeam(ctx, "main", teamAuth); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notify, mux: http.NewServeMux()}
+	for _, r := range s.routes() {
+		if r.access.kind == undeclared {
+			return nil, fmt.Errorf("route %s %s declares no access", r.method, r.path)
+		}
+		s.mux.Handle(r.method+" "+r.path, s.wrap(r))
+	}
+	return s, nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Concourse-Version", api.Version)
+	s.mux.ServeHTTP(w, r)
+}
+
+// httpError is an error with the status it answers with.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errorf(status int, format string, args ...any) error {
+	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+func notFound(what string) error { return errorf(http.StatusNotFound, "%s not found", what) }
+
+// writeError answers with a JSON body naming the problem. 404s use the shape fly
+// parses for its "not found" messages.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var he *httpError
+	if !errors.As(err, &he) {
+		if errors.Is(err, store.ErrNotFound) {
+			he = &httpError{status: http.StatusNotFound, msg: err.Error()}
+		} else {
+			s.log.Error("request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			he = &httpError{status: http.StatusInternalServerError, msg: "internal error: " + err.Error()}
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(he.status)
+	if he.status == http.StatusNotFound {
+		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"detail": he.msg}}})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(api.ErrorResponse{Errors: []string{he.msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// readJSON decodes a bounded request body.
+func readJSON(r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
+	if err := dec.Decode(v); err != nil {
+		return errorf(http.StatusBadRequest, "malformed request body: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) externalURL(r *http.Request) string {
+	if s.cfg.ExternalURL != "" {
+		return strings.TrimSuffix(s.cfg.ExternalURL, "/")
+	}
+	return "http://" + r.Host
+}

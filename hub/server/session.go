@@ -1,0 +1,118 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/api"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) info(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	return writeJSON(w, http.StatusOK, api.Info{Version: api.Version, WorkerVersion: api.WorkerVersion,
+		FeatureFlags: map[string]bool{}, ExternalURL: s.cfg.ExternalURL})
+}
+
+// token is the OAuth2 password grant for client fly (secret Zmx5), given as HTTP
+// Basic or in the form, as fly's oauth2 library tries both.
+func (s *Server) token(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return oauthError(w, http.StatusBadRequest, "invalid_request", "malformed form")
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id != "fly" || secret != "Zmx5" {
+		return oauthError(w, http.StatusUnauthorized, "invalid_client", "Invalid client credentials.")
+	}
+	if r.PostForm.Get("grant_type") != "password" {
+		return oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only the password grant is supported")
+	}
+	user, password := r.PostForm.Get("username"), r.PostForm.Get("password")
+	if !s.cfg.Users.Check(user, password) {
+		return oauthError(w, http.StatusUnauthorized, "access_denied", "Invalid username or password")
+	}
+	tok := s.signer.Issue(user, time.Now(), s.cfg.TokenTTL)
+	return writeJSON(w, http.StatusOK, api.Token{AccessToken: tok, TokenType: "bearer", ExpiresIn: int64(s.cfg.TokenTTL.Seconds())})
+}
+
+func oauthError(w http.ResponseWriter, status int, code, desc string) error {
+	return writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+// logout answers 200 to a well-formed session cookie: tokens are signed, not
+// stored, so they stay valid until they expire (the README says so).
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	c, err := r.Cookie("skymarshal_auth")
+	if err != nil || !strings.HasPrefix(strings.ToLower(strings.Trim(c.Value, `"`)), "bearer ") {
+		return errorf(http.StatusUnauthorized, "not authorized")
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) user(w http.ResponseWriter, r *http.Request, c *caller) error {
+	teams := c.teams
+	if teams == nil {
+		teams = map[string][]string{}
+	}
+	u := c.claims.User
+	return writeJSON(w, http.StatusOK, api.UserInfo{
+		Sub: base64.RawStdEncoding.EncodeToString([]byte(u)), Name: u, UserID: u, UserName: u,
+		IsAdmin: c.admin, Teams: teams, Connector: c.claims.Connector, DisplayUserID: u,
+	})
+}
+
+func (s *Server) listTeams(w http.ResponseWriter, r *http.Request, c *caller) error {
+	teams, err := s.store.Teams(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []api.Team{}
+	for _, t := range teams {
+		if c.admin || len(c.teams[t.Name]) > 0 {
+			out = append(out, api.Team{ID: t.ID, Name: t.Name})
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getTeam(w http.ResponseWriter, r *http.Request, c *caller) error {
+	t, err := s.store.TeamByName(r.Context(), r.PathValue("team"))
+	if err != nil {
+		return err
+	}
+	var ta api.TeamAuth
+	_ = json.Unmarshal(t.Auth, &ta)
+	return writeJSON(w, http.StatusOK, api.Team{ID: t.ID, Name: t.Name, Auth: ta})
+}
+
+// setTeam creates a team (admins only) or replaces an existing team's auth
+// (its owners).
+func (s *Server) setTeam(w http.ResponseWriter, r *http.Request, c *caller) error {
+	name := r.PathValue("team")
+	var body api.Team
+	if err := readJSON(r, 1<<20, &body); err != nil {
+		return err
+	}
+	if _, err := s.store.TeamByName(r.Context(), name); err != nil && !c.admin {
+		return errorf(http.StatusForbidden, "forbidden: only admins create teams")
+	}
+	if len(body.Auth) == 0 {
+		return errorf(http.StatusBadRequest, "team %s: auth must give at least one role", name)
+	}
+	authJSON, _ := json.Marshal(body.Auth)
+	t, err := s.store.SaveTeam(r.Context(), name, authJSON)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, api.Team{ID: t.ID, Name: t.Name, Auth: body.Auth})
+}

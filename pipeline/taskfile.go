@@ -1,0 +1,26 @@
+package pipeline
+
+import (
+	"reflect"
+	"sort"
+)
+
+// LoadTaskConfig reads a task config file (a task step's `file:`) within the
+// same limits and with the same strict decoding and checks as pipelines.
+func LoadTaskConfig(file string, data []byte) (*TaskConfig, error) {
+	root, err := parseYAML(file, data, Limits{})
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{report: report{file: file}}
+	var cfg TaskConfig
+	d.decode(root, reflect.ValueOf(&cfg).Elem(), "")
+	if len(d.errs) == 0 {
+		(&validator{report: &d.report}).taskConfig(&cfg, "task config")
+	}
+	if len(d.errs) > 0 {
+		sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
+		return nil, d.errs
+	}
+	return &cfg, nil
+}

@@ -1,0 +1,252 @@
+package spoke
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
+)
+
+// Config is the agent's configuration.
+type Config struct {
+	HubURL  string
+	Token   string // join token: decides the team or pool
+	Name    string
+	Runtime string
+	Labels  map[string]string
+}
+
+// Runtime runs a step to its end.
+type Runtime interface {
+	Run(ctx context.Context, a wire.Assignment, logs local.Logs) wire.Result
+}
+
+// Agent is one spoke. Create it with New and call Run.
+type Agent struct {
+	cfg     Config
+	runtime Runtime
+	log     *slog.Logger
+	http    *http.Client
+
+	mu         sync.Mutex
+	credential string
+	lease      time.Duration
+	running    map[int64]context.CancelFunc
+}
+
+func New(cfg Config, rt Runtime, log *slog.Logger) *Agent {
+	return &Agent{cfg: cfg, runtime: rt, log: log, http: &http.Client{Timeout: 60 * time.Second}, running: map[int64]context.CancelFunc{}}
+}
+
+// errRejoin says the hub no longer knows our credential.
+var errRejoin = errors.New("hub does not know this spoke's credential")
+
+// errStale says the hub gave the step to someone else: stop it.
+var errStale = errors.New("step no longer ours")
+
+// Run joins the hub and serves steps until ctx ends; it reconnects, with
+// backoff, whenever the hub cannot be reached.
+func (a *Agent) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	backoff := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		if err := a.join(ctx); err != nil {
+			a.log.Warn("join hub", slog.String("error", err.Error()))
+			if !sleep(ctx, jitter(backoff)) {
+				break
+			}
+			backoff = min(backoff*2, 10*time.Second)
+			continue
+		}
+		backoff = 250 * time.Millisecond
+		a.log.Info("joined hub", slog.String("hub", a.cfg.HubURL))
+		hbCtx, stopHeartbeat := context.WithCancel(ctx)
+		wg.Add(1)
+		go func() { defer wg.Done(); a.heartbeat(hbCtx) }()
+		err := a.poll(ctx, &wg)
+		stopHeartbeat()
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("lost hub", slog.String("error", err.Error()))
+			if !errors.Is(err, errRejoin) && !sleep(ctx, jitter(time.Second)) {
+				break
+			}
+		}
+	}
+	a.mu.Lock()
+	for _, cancel := range a.running {
+		cancel()
+	}
+	a.mu.Unlock()
+	return nil
+}
+
+func (a *Agent) join(ctx context.Context) error {
+	var resp wire.JoinResponse
+	err := a.call(ctx, http.MethodPost, wire.PathJoin, wire.JoinRequest{Token: a.cfg.Token, Name: a.cfg.Name, Runtime: a.cfg.Runtime, Labels: a.cfg.Labels}, &resp, false)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.credential, a.lease = resp.Credential, time.Duration(resp.LeaseSeconds)*time.Second
+	a.mu.Unlock()
+	return nil
+}
+
+func (a *Agent) heartbeat(ctx context.Context) {
+	a.mu.Lock()
+	every := max(a.lease/3, time.Second)
+	a.mu.Unlock()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.call(ctx, http.MethodPost, wire.PathHeartbeat, nil, nil, true); err != nil && ctx.Err() == nil {
+				a.log.Warn("renew lease", slog.String("error", err.Error()))
+			}
+		}
+	}
+}
+
+// poll long-polls for assignments, starts new steps and stops the ones the hub
+// no longer assigns (aborted). It returns when the hub cannot be reached.
+func (a *Agent) poll(ctx context.Context, wg *sync.WaitGroup) error {
+	for ctx.Err() == nil {
+		a.mu.Lock()
+		ids := make([]string, 0, len(a.running))
+		for id := range a.running {
+			ids = append(ids, strconv.FormatInt(id, 10))
+		}
+		a.mu.Unlock()
+		var assigned []wire.Assignment
+		q := url.Values{"running": {strings.Join(ids, ",")}, "wait": {"20s"}}
+		if err := a.call(ctx, http.MethodGet, wire.PathSteps+"?"+q.Encode(), nil, &assigned, true); err != nil {
+			return err
+		}
+		want := map[int64]bool{}
+		for _, as := range assigned {
+			want[as.StepID] = true
+			a.mu.Lock()
+			_, running := a.running[as.StepID]
+			if !running {
+				stepCtx, cancel := context.WithCancel(ctx)
+				a.running[as.StepID] = cancel
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { a.mu.Lock(); delete(a.running, as.StepID); a.mu.Unlock(); cancel() }()
+					a.runStep(stepCtx, as)
+				}()
+			}
+			a.mu.Unlock()
+		}
+		a.mu.Lock()
+		for id, cancel := range a.running {
+			if !want[id] {
+				cancel() // aborted or given to someone else
+			}
+		}
+		a.mu.Unlock()
+	}
+	return nil
+}
+
+// runStep runs one step and reports its logs and result until the hub has them.
+func (a *Agent) runStep(ctx context.Context, as wire.Assignment) {
+	rep := newReporter(a, as)
+	go rep.run(ctx)
+	rep.started()
+	res := a.runtime.Run(ctx, as, rep)
+	rep.close()
+	if ctx.Err() != nil {
+		return // aborted: the hub already marked the step
+	}
+	res.Fence = as.Fence
+	path := strings.Replace(wire.PathResult, "{id}", strconv.FormatInt(as.StepID, 10), 1)
+	a.retry(ctx, "report result", func() error { return a.call(ctx, http.MethodPost, path, res, nil, true) })
+}
+
+// retry calls fn until it succeeds, the step is stale, or ctx ends.
+func (a *Agent) retry(ctx context.Context, what string, fn func() error) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := fn()
+		if err == nil || errors.Is(err, errStale) {
+			return
+		}
+		a.log.Warn(what, slog.String("error", err.Error()))
+		if !sleep(ctx, jitter(backoff)) {
+			return
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// call sends a request to the hub and decodes its answer into out.
+func (a *Agent) call(ctx context.Context, method, path string, body, out any, auth bool) error {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(a.cfg.HubURL, "/")+path, r)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if auth {
+		a.mu.Lock()
+		req.Header.Set("Authorization", "Bearer "+a.credential)
+		a.mu.Unlock()
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized && auth:
+		return errRejoin
+	case resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusNotFound && auth:
+		return errStale
+	case resp.StatusCode >= 300:
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(msg)))
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
+func jitter(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) }
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

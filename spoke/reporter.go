@@ -1,0 +1,117 @@
+package spoke
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/spoke/wire"
+)
+
+// reporter numbers a step's log lines and sends them to the hub in batches. It
+// keeps every line until the hub has acknowledged it, so a lost connection
+// resends lines rather than losing them; the hub drops lines it already has.
+type reporter struct {
+	a    *Agent
+	as   wire.Assignment
+	path string
+
+	mu      sync.Mutex
+	pending []wire.LogLine // not acknowledged yet
+	next    int64
+	start   bool // the started batch is still to be sent
+	closed  bool
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+func newReporter(a *Agent, as wire.Assignment) *reporter {
+	return &reporter{a: a, as: as, next: 1, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		path: strings.Replace(wire.PathLogs, "{id}", strconv.FormatInt(as.StepID, 10), 1)}
+}
+
+// started queues the empty batch that tells the hub the step is running.
+func (r *reporter) started() {
+	r.mu.Lock()
+	r.start = true
+	r.mu.Unlock()
+	r.poke()
+}
+
+// Line queues one line of output.
+func (r *reporter) Line(source, text string) {
+	r.mu.Lock()
+	r.pending = append(r.pending, wire.LogLine{Seq: r.next, Time: time.Now().Unix(), Source: source, Text: text})
+	r.next++
+	r.mu.Unlock()
+	r.poke()
+}
+
+func (r *reporter) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close flushes what is queued and waits until it is sent (or the step's
+// context ends).
+func (r *reporter) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.poke()
+	<-r.done
+}
+
+// run sends batches until closed and drained. Its exit is the step's end.
+func (r *reporter) run(ctx context.Context) {
+	defer close(r.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-time.After(200 * time.Millisecond):
+		}
+		r.mu.Lock()
+		batch := append([]wire.LogLine(nil), r.pending...)
+		if len(batch) > 1000 {
+			batch = batch[:1000]
+		}
+		send := len(batch) > 0 || r.start
+		closed := r.closed
+		r.mu.Unlock()
+		if send {
+			var sent bool
+			r.a.retry(ctx, "report logs", func() error {
+				err := r.a.call(ctx, http.MethodPost, r.path, wire.LogBatch{Fence: r.as.Fence, Lines: batch}, nil, true)
+				sent = err == nil
+				return err
+			})
+			if !sent {
+				return // stale or stopping
+			}
+			r.mu.Lock()
+			r.pending = r.pending[len(batch):]
+			r.start = false
+			more := len(r.pending) > 0
+			r.mu.Unlock()
+			if more {
+				r.poke()
+				continue
+			}
+		}
+		if closed {
+			r.mu.Lock()
+			empty := len(r.pending) == 0
+			r.mu.Unlock()
+			if empty {
+				return
+			}
+		}
+	}
+}

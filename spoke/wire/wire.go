@@ -1,0 +1,125 @@
+// Package wire is the protocol between a spoke agent and the hub: JSON over
+// HTTPS that the spoke dials (the hub never dials spokes). A spoke joins with a
+// team-scoped token, then authenticates with its own credential, renews its
+// lease, long-polls for its steps and reports logs and results, each report
+// carrying the step's id and fence.
+package wire
+
+import (
+	"encoding/json"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/pipeline"
+)
+
+// Paths, below the hub's URL.
+const (
+	PathJoin      = "/api/spoke/v1/join"
+	PathHeartbeat = "/api/spoke/v1/heartbeat"
+	PathSteps     = "/api/spoke/v1/steps"            // GET: long-poll for open steps
+	PathLogs      = "/api/spoke/v1/steps/{id}/logs"   // POST LogBatch
+	PathResult    = "/api/spoke/v1/steps/{id}/result" // POST Result
+)
+
+type JoinRequest struct {
+	Token   string            `json:"token"`
+	Name    string            `json:"name"`
+	Runtime string            `json:"runtime"`
+	Labels  map[string]string `json:"labels,omitempty"`
+}
+
+type JoinResponse struct {
+	SpokeID      int64  `json:"spoke_id"`
+	Credential   string `json:"credential"`
+	LeaseSeconds int    `json:"lease_seconds"`
+}
+
+// Assignment is a step for the spoke to run (or keep running). A step the spoke
+// runs that is no longer assigned has been aborted: stop it.
+type Assignment struct {
+	StepID  int64       `json:"step_id"`
+	Fence   int64       `json:"fence"`
+	BuildID int64       `json:"build_id"`
+	PlanID  string      `json:"plan_id"`
+	Attempt int         `json:"attempt"`
+	Request StepRequest `json:"request"`
+}
+
+// StepRequest says what to run.
+type StepRequest struct {
+	Kind string `json:"kind"` // get, put, task, check
+	Name string `json:"name"`
+
+	// Resources (get, put, check).
+	Type    string            `json:"type,omitempty"`
+	Source  json.RawMessage   `json:"source,omitempty"`
+	Params  json.RawMessage   `json:"params,omitempty"`
+	Version map[string]string `json:"version,omitempty"`
+
+	// Tasks.
+	Task *TaskRequest `json:"task,omitempty"`
+
+	// Artifacts: for a task, input name -> build artifact; for a put, every
+	// artifact it may read. Outputs are the build artifacts the step produces.
+	Inputs  map[string]string `json:"inputs,omitempty"`
+	Outputs map[string]string `json:"outputs,omitempty"` // output name -> build artifact
+
+	// Env is the build metadata (BUILD_ID, BUILD_NAME, ...).
+	Env map[string]string `json:"env,omitempty"`
+}
+
+type TaskRequest struct {
+	Config     *pipeline.TaskConfig `json:"config,omitempty"`
+	ConfigPath string               `json:"config_path,omitempty"` // artifact/path/to/task.yml
+	Params        map[string]string    `json:"params,omitempty"`
+	Privileged    bool                 `json:"privileged,omitempty"`
+	OutputMapping map[string]string    `json:"output_mapping,omitempty"`
+}
+
+// LogLine is one chunk of a step's output; Seq counts from 1 per step, so the
+// hub drops lines it already has when a spoke resends after a reconnect.
+type LogLine struct {
+	Seq    int64  `json:"seq"`
+	Time   int64  `json:"time"`
+	Source string `json:"source"` // stdout or stderr
+	Text   string `json:"text"`
+}
+
+// LogBatch reports lines; an empty batch says the step has started.
+type LogBatch struct {
+	Fence int64     `json:"fence"`
+	Lines []LogLine `json:"lines"`
+}
+
+// Result reports how a step ended.
+type Result struct {
+	Fence      int64               `json:"fence"`
+	ExitStatus int                 `json:"exit_status"`
+	Error      string              `json:"error,omitempty"` // the step errored: it could not run
+	Version    map[string]string   `json:"version,omitempty"`
+	Metadata   []MetadataField     `json:"metadata,omitempty"`
+	Versions   []map[string]string `json:"versions,omitempty"` // check
+	Outputs    []string            `json:"outputs,omitempty"`  // build artifacts the step produced
+}
+
+type MetadataField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// TaskEventConfig is the task's config as initialize-task and start-task show it.
+func (r StepRequest) TaskEventConfig() api.TaskEventConfig {
+	out := api.TaskEventConfig{Inputs: []api.TaskInputConfig{}, Run: api.TaskRunConfig{Args: []string{}}}
+	if r.Task == nil || r.Task.Config == nil {
+		return out
+	}
+	cfg := r.Task.Config
+	out.Platform = cfg.Platform
+	if cfg.Run != nil {
+		out.Run = api.TaskRunConfig{Path: cfg.Run.Path, Args: append([]string{}, cfg.Run.Args...), Dir: cfg.Run.Dir}
+	}
+	for _, in := range cfg.Inputs {
+		out.Inputs = append(out.Inputs, api.TaskInputConfig{Name: in.Name, Path: in.Path})
+	}
+	return out
+}
