@@ -322,4 +322,3 @@ func (r *run) pickSpoke(ctx context.Context, planID string) (store.Spoke, error)
 func event(typ string, payload []byte) store.Event {
 	return store.Event{Type: typ, Version: api.EventVersions[typ], Payload: payload}
 }
-

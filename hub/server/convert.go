@@ -12,7 +12,6 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/store"
 )
 
-
 func toPipeline(p store.Pipeline) api.Pipeline {
 	out := api.Pipeline{ID: p.ID, Name: p.Name, Paused: p.Paused, PausedBy: p.PausedBy, Public: p.Public,
 		Archived: p.Archived, TeamName: p.TeamName, LastUpdated: p.LastUpdated.Unix()}

@@ -16,15 +16,15 @@ import (
 type Mock struct{}
 
 type mockSource struct {
-	MirrorSelf       bool            `json:"mirror_self"`
-	InitialVersion   string          `json:"initial_version"`
-	NoInitialVersion bool            `json:"no_initial_version"`
-	ForceVersion     string          `json:"force_version"`
-	CreateFiles      map[string]any  `json:"create_files"`
-	CheckDelay       string          `json:"check_delay"`
-	CheckFailure     string          `json:"check_failure"`
-	Metadata         []Metadata      `json:"metadata"`
-	Log              string          `json:"log"`
+	MirrorSelf       bool           `json:"mirror_self"`
+	InitialVersion   string         `json:"initial_version"`
+	NoInitialVersion bool           `json:"no_initial_version"`
+	ForceVersion     string         `json:"force_version"`
+	CreateFiles      map[string]any `json:"create_files"`
+	CheckDelay       string         `json:"check_delay"`
+	CheckFailure     string         `json:"check_failure"`
+	Metadata         []Metadata     `json:"metadata"`
+	Log              string         `json:"log"`
 }
 
 type mockInParams struct {

@@ -16,7 +16,7 @@ import (
 const (
 	PathJoin      = "/api/spoke/v1/join"
 	PathHeartbeat = "/api/spoke/v1/heartbeat"
-	PathSteps     = "/api/spoke/v1/steps"            // GET: long-poll for open steps
+	PathSteps     = "/api/spoke/v1/steps"             // GET: long-poll for open steps
 	PathLogs      = "/api/spoke/v1/steps/{id}/logs"   // POST LogBatch
 	PathResult    = "/api/spoke/v1/steps/{id}/result" // POST Result
 )
@@ -69,8 +69,8 @@ type StepRequest struct {
 }
 
 type TaskRequest struct {
-	Config     *pipeline.TaskConfig `json:"config,omitempty"`
-	ConfigPath string               `json:"config_path,omitempty"` // artifact/path/to/task.yml
+	Config        *pipeline.TaskConfig `json:"config,omitempty"`
+	ConfigPath    string               `json:"config_path,omitempty"` // artifact/path/to/task.yml
 	Params        map[string]string    `json:"params,omitempty"`
 	Privileged    bool                 `json:"privileged,omitempty"`
 	OutputMapping map[string]string    `json:"output_mapping,omitempty"`
