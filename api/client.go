@@ -1,0 +1,169 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// ErrUnauthorized is a 401: the token is missing, invalid or expired.
+var ErrUnauthorized = errors.New("not authorized")
+
+// ErrNotFound is a 404.
+var ErrNotFound = errors.New("not found")
+
+// Client calls a hub's (or Concourse's) API.
+type Client struct {
+	URL   string
+	Token string // "" for anonymous calls
+	HTTP  *http.Client
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// Response is a raw answer, for calls that need its headers.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends a request. body may be nil, []byte (sent as is with contentType) or
+// a value sent as JSON. A 2xx answer is decoded into out when out is not nil.
+func (c *Client) Do(ctx context.Context, method, path string, header http.Header, body any, out any) (*Response, error) {
+	var r io.Reader
+	contentType := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.URL, "/")+path, r)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	res := &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return res, ErrUnauthorized
+	case resp.StatusCode == http.StatusNotFound:
+		return res, ErrNotFound
+	case resp.StatusCode == http.StatusForbidden:
+		return res, fmt.Errorf("forbidden: %s", strings.TrimSpace(string(raw)))
+	case resp.StatusCode == http.StatusBadRequest:
+		var e SaveConfigResponse
+		if json.Unmarshal(raw, &e) == nil && len(e.Errors) > 0 {
+			return res, &BadRequestError{Errors: e.Errors}
+		}
+		fallthrough
+	case resp.StatusCode >= 300:
+		return res, fmt.Errorf("Unexpected Response\nStatus: %s\nBody:\n%s", resp.Status, strings.TrimSpace(string(raw)))
+	}
+	if out != nil && resp.StatusCode != http.StatusNoContent {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return res, fmt.Errorf("decode %s %s: %w", method, path, err)
+		}
+	}
+	return res, nil
+}
+
+// BadRequestError carries the server's list of problems.
+type BadRequestError struct{ Errors []string }
+
+func (e *BadRequestError) Error() string { return strings.Join(e.Errors, "\n") }
+
+// Get is Do for a GET decoding into out.
+func (c *Client) Get(ctx context.Context, path string, out any) error {
+	_, err := c.Do(ctx, http.MethodGet, path, nil, nil, out)
+	return err
+}
+
+// PipelinePath is the API path of a team's pipeline.
+func PipelinePath(team, pipeline string) string {
+	return "/api/v1/teams/" + url.PathEscape(team) + "/pipelines/" + url.PathEscape(pipeline)
+}
+
+// Events streams a build's events, calling fn for each until fn returns false,
+// the stream ends or ctx ends.
+func (c *Client) Events(ctx context.Context, buildID int64, fn func(Envelope) bool) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/v1/builds/%d/events", strings.TrimSuffix(c.URL, "/"), buildID), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	default:
+		return fmt.Errorf("bad response from event source: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var name string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event:"):
+			name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+		case strings.HasPrefix(line, "data:"):
+			if name == "end" {
+				return nil
+			}
+			var env Envelope
+			if err := json.Unmarshal([]byte(strings.TrimSpace(strings.TrimPrefix(line, "data:"))), &env); err != nil {
+				return fmt.Errorf("failed to parse next event: %w", err)
+			}
+			if !fn(env) {
+				return nil
+			}
+		case line == "data" && name == "end":
+			return nil
+		}
+	}
+	return sc.Err()
+}

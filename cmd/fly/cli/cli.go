@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/pipeline/validatecmd"
+)
+
+// env is what a command runs with.
+type env struct {
+	target string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	color  bool
+}
+
+type command struct {
+	aliases []string
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// commands is every fly command this fly has; the others say so.
+func commands() map[string]command {
+	return map[string]command{
+		"login":            {[]string{"l"}, login},
+		"logout":           {[]string{"o"}, logout},
+		"status":           {nil, status},
+		"targets":          {[]string{"ts"}, targets},
+		"set-pipeline":     {[]string{"sp"}, setPipeline},
+		"get-pipeline":     {[]string{"gp"}, getPipeline},
+		"pipelines":        {[]string{"ps"}, pipelines},
+		"pause-pipeline":   {[]string{"pp"}, pausePipeline(true)},
+		"unpause-pipeline": {[]string{"up"}, pausePipeline(false)},
+		"destroy-pipeline": {[]string{"dp"}, destroyPipeline},
+		"jobs":             {[]string{"js"}, jobs},
+		"trigger-job":      {[]string{"tj"}, triggerJob},
+		"watch":            {[]string{"w"}, watch},
+		"builds":           {[]string{"bs"}, builds},
+		"abort-build":      {[]string{"ab"}, abortBuild},
+		"workers":          {[]string{"ws"}, workers},
+	}
+}
+
+// exitError carries a specific exit code (a watched build's).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// Run is fly: global flags, then one command.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, color: isTerminal(stdout)}
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch {
+		case args[0] == "-t" || args[0] == "--target":
+			if len(args) < 2 {
+				fmt.Fprintln(stderr, "error: expected argument for flag `-t, --target'")
+				return 1
+			}
+			e.target, args = args[1], args[2:]
+		case strings.HasPrefix(args[0], "--target="):
+			e.target, args = strings.TrimPrefix(args[0], "--target="), args[1:]
+		case args[0] == "-v" || args[0] == "--version":
+			fmt.Fprintln(stdout, api.Version)
+			return 0
+		case args[0] == "-h" || args[0] == "--help":
+			usage(stdout)
+			return 0
+		default:
+			fmt.Fprintf(stderr, "error: unknown flag `%s'\n", strings.TrimLeft(args[0], "-"))
+			return 1
+		}
+	}
+	if len(args) == 0 {
+		usage(stderr)
+		return 1
+	}
+	name := args[0]
+	if name == "validate-pipeline" || name == "vp" {
+		return validatecmd.Run("fly", args[1:], stdout, stderr)
+	}
+	cmd, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stderr, "error: fly command %q is not available in Switchyard's fly yet; run fly --help for the commands it has\n", name)
+		return 1
+	}
+	err := cmd.run(ctx, e, args[1:])
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, api.ErrUnauthorized):
+		fmt.Fprintf(stderr, "not authorized. run the following to log in:\n\n    fly -t %s login\n", e.target)
+	default:
+		fmt.Fprintf(stderr, "error: %v\n", err)
+	}
+	return 1
+}
+
+func lookup(name string) (command, bool) {
+	for n, c := range commands() {
+		if n == name {
+			return c, true
+		}
+		for _, a := range c.aliases {
+			if a == name {
+				return c, true
+			}
+		}
+	}
+	return command{}, false
+}
+
+func usage(w io.Writer) {
+	var names []string
+	for n := range commands() {
+		names = append(names, n)
+	}
+	names = append(names, "validate-pipeline")
+	sort.Strings(names)
+	fmt.Fprintf(w, "Usage:\n  fly [-t TARGET] COMMAND [FLAGS]\n\nAvailable commands:\n  %s\n", strings.Join(names, "\n  "))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// flags is a command's flag set, with short and long names for each flag.
+type flags struct{ *flag.FlagSet }
+
+func newFlags(name string, e *env) flags {
+	fs := flag.NewFlagSet("fly "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return flags{fs}
+}
+
+func (f flags) str(short, long, usage string) *string {
+	p := new(string)
+	if short != "" {
+		f.StringVar(p, short, "", usage)
+	}
+	f.StringVar(p, long, "", usage)
+	return p
+}
+
+func (f flags) boolean(short, long, usage string) *bool {
+	p := new(bool)
+	if short != "" {
+		f.BoolVar(p, short, false, usage)
+	}
+	f.BoolVar(p, long, false, usage)
+	return p
+}
+
+func (f flags) list(short, long, usage string) *[]string {
+	p := &[]string{}
+	add := func(v string) error { *p = append(*p, v); return nil }
+	if short != "" {
+		f.Func(short, usage, add)
+	}
+	f.Func(long, usage, add)
+	return p
+}
+
+// required reports a missing required flag as fly does.
+func required(value, short, long string) error {
+	if value == "" {
+		return fmt.Errorf("the required flag `-%s, --%s' was not specified", short, long)
+	}
+	return nil
+}
+
+// splitPair splits PIPELINE/JOB.
+func splitPair(v, what string) (string, string, error) {
+	a, b, ok := strings.Cut(v, "/")
+	if !ok || a == "" || b == "" {
+		return "", "", fmt.Errorf("argument format should be <pipeline>/<%s>", what)
+	}
+	return a, b, nil
+}
+
+// colour wraps s in an ANSI colour when writing to a terminal.
+func (e *env) colour(code, s string) string {
+	if !e.color {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// confirm asks a yes/no question on stdin.
+func (e *env) confirm(question string) bool {
+	fmt.Fprintf(e.stdout, "%s [yN]: ", question)
+	var answer string
+	if _, err := fmt.Fscanln(e.stdin, &answer); err != nil {
+		return false
+	}
+	return answer == "y" || answer == "Y" || answer == "yes"
+}

@@ -1,0 +1,326 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/pipeline"
+)
+
+func setPipeline(ctx context.Context, e *env, args []string) error {
+	f := newFlags("set-pipeline", e)
+	name := f.str("p", "pipeline", "pipeline to configure")
+	file := f.str("c", "config", "pipeline configuration file")
+	vars := f.list("v", "var", "NAME=VALUE: a string var")
+	yvars := f.list("y", "yaml-var", "NAME=YAML: a YAML var")
+	files := f.list("l", "load-vars-from", "FILE: vars from a YAML file")
+	yes := f.boolean("n", "non-interactive", "apply without asking")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if err := required(*name, "p", "pipeline"); err != nil {
+		return err
+	}
+	if err := required(*file, "c", "config"); err != nil {
+		return err
+	}
+	v := pipeline.Vars{}
+	for _, l := range *files {
+		if err := v.LoadFile(l); err != nil {
+			return err
+		}
+	}
+	for _, kv := range *vars {
+		if err := v.SetString(kv); err != nil {
+			return err
+		}
+	}
+	for _, kv := range *yvars {
+		if err := v.SetYAML(kv); err != nil {
+			return err
+		}
+	}
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	// Interpolate like fly (unresolved vars stay) and check locally with the
+	// same code the hub runs.
+	loaded, err := pipeline.Load(data, pipeline.Options{File: *file, Vars: v})
+	if err != nil {
+		var list pipeline.Errors
+		if errors.As(err, &list) {
+			msgs := make([]string, len(list))
+			for i, le := range list {
+				msgs[i] = le.Error()
+			}
+			return fmt.Errorf("invalid pipeline config:\n%s", strings.Join(msgs, "\n"))
+		}
+		return err
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	path := api.PipelinePath(t.Team, *name)
+	var existing api.ConfigResponse
+	version := ""
+	res, err := c.Do(ctx, http.MethodGet, path+"/config", nil, nil, &existing)
+	switch {
+	case errors.Is(err, api.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		version = res.Header.Get("X-Concourse-Config-Version")
+	}
+	oldYAML, newYAML := toYAML(existing.Config), toYAML(loaded.JSON)
+	if oldYAML == newYAML {
+		fmt.Fprintln(e.stdout, "no changes to apply")
+		return nil
+	}
+	e.diff(oldYAML, newYAML)
+	for _, w := range loaded.Warnings {
+		fmt.Fprintf(e.stderr, "%s %s\n", e.colour("33", "WARNING:"), w.Error.Error())
+	}
+	if !*yes && !e.confirm("apply configuration?") {
+		return errors.New("bailing out")
+	}
+	hdr := http.Header{"X-Concourse-Config-Version": {version}}
+	var saved api.SaveConfigResponse
+	res, err = c.Do(ctx, http.MethodPut, path+"/config", hdr, []byte(loaded.JSON), &saved)
+	var bad *api.BadRequestError
+	if errors.As(err, &bad) {
+		return fmt.Errorf("invalid pipeline config:\n%s", strings.Join(bad.Errors, "\n"))
+	}
+	if err != nil {
+		return err
+	}
+	for _, w := range saved.Warnings {
+		fmt.Fprintf(e.stderr, "%s %s\n", e.colour("33", "WARNING:"), w.Message)
+	}
+	if res.Status == http.StatusCreated {
+		fmt.Fprintf(e.stdout, "pipeline created!\nyou can view your pipeline here: %s/teams/%s/pipelines/%s\n", t.API, t.Team, *name)
+		var p api.Pipeline
+		if err := c.Get(ctx, path, &p); err == nil && p.Paused {
+			fmt.Fprintf(e.stdout, "\nthe pipeline is currently paused. to unpause, either:\n  - run the unpause-pipeline command:\n    fly -t %s unpause-pipeline -p %s\n  - click play next to the pipeline in the web ui\n", e.target, *name)
+		}
+		return nil
+	}
+	fmt.Fprintln(e.stdout, "configuration updated")
+	return nil
+}
+
+// toYAML renders stored or local config JSON as YAML for diffs and get-pipeline.
+func toYAML(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var x any
+	if err := json.Unmarshal(raw, &x); err != nil {
+		return string(raw)
+	}
+	out, _ := yaml.Marshal(x)
+	return string(out)
+}
+
+// diff prints the lines that differ between two configs, as a unified-style
+// listing (a simpler rendering than Concourse fly's per-section diff).
+func (e *env) diff(old, new string) {
+	a, b := strings.Split(old, "\n"), strings.Split(new, "\n")
+	// Longest common subsequence over lines; configs are small enough.
+	n, m := len(a), len(b)
+	if n*m > 4_000_000 {
+		fmt.Fprintf(e.stdout, "the configuration changes (%d lines before, %d after; too large to diff line by line)\n", n, m)
+		return
+	}
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && a[i] == b[j]:
+			i, j = i+1, j+1
+		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+			fmt.Fprintln(e.stdout, e.colour("32", "+ "+b[j]))
+			j++
+		default:
+			fmt.Fprintln(e.stdout, e.colour("31", "- "+a[i]))
+			i++
+		}
+	}
+}
+
+func getPipeline(ctx context.Context, e *env, args []string) error {
+	f := newFlags("get-pipeline", e)
+	name := f.str("p", "pipeline", "pipeline")
+	asJSON := f.boolean("j", "json", "print JSON")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if err := required(*name, "p", "pipeline"); err != nil {
+		return err
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	var cfg api.ConfigResponse
+	err = c.Get(ctx, api.PipelinePath(t.Team, *name)+"/config", &cfg)
+	if errors.Is(err, api.ErrNotFound) {
+		return errors.New("pipeline not found")
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		var x any
+		_ = json.Unmarshal(cfg.Config, &x)
+		out, _ := json.MarshalIndent(x, "", "  ")
+		fmt.Fprintln(e.stdout, string(out))
+		return nil
+	}
+	fmt.Fprint(e.stdout, toYAML(cfg.Config))
+	return nil
+}
+
+func pipelines(ctx context.Context, e *env, args []string) error {
+	f := newFlags("pipelines", e)
+	all := f.boolean("a", "all", "every team's pipelines")
+	archived := f.boolean("", "include-archived", "include archived pipelines")
+	asJSON := f.boolean("", "json", "print JSON")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	path := "/api/v1/teams/" + t.Team + "/pipelines"
+	if *all {
+		path = "/api/v1/pipelines"
+	}
+	var ps []api.Pipeline
+	if err := c.Get(ctx, path, &ps); err != nil {
+		return err
+	}
+	shown := []api.Pipeline{}
+	for _, p := range ps {
+		if p.Archived && !*archived {
+			continue
+		}
+		shown = append(shown, p)
+	}
+	if *asJSON {
+		out, _ := json.MarshalIndent(shown, "", "  ")
+		fmt.Fprintln(e.stdout, string(out))
+		return nil
+	}
+	header := []string{"id", "name", "paused", "public", "last updated"}
+	if *all {
+		header = []string{"id", "name", "team", "paused", "public", "last updated"}
+	}
+	rows := [][]string{}
+	for _, p := range shown {
+		row := []string{strconv.FormatInt(p.ID, 10), p.Name}
+		if *all {
+			row = append(row, p.TeamName)
+		}
+		updated := "n/a"
+		if p.LastUpdated > 0 {
+			updated = time.Unix(p.LastUpdated, 0).Format("2006-01-02 15:04:05 MST")
+		}
+		rows = append(rows, append(row, yesNo(p.Paused), yesNo(p.Public), updated))
+	}
+	e.table(header, rows)
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func pausePipeline(pause bool) func(context.Context, *env, []string) error {
+	return func(ctx context.Context, e *env, args []string) error {
+		f := newFlags("pause-pipeline", e)
+		name := f.str("p", "pipeline", "pipeline")
+		if err := f.Parse(args); err != nil {
+			return err
+		}
+		if err := required(*name, "p", "pipeline"); err != nil {
+			return err
+		}
+		c, t, err := e.client(ctx)
+		if err != nil {
+			return err
+		}
+		action, word := "/pause", "paused"
+		if !pause {
+			action, word = "/unpause", "unpaused"
+		}
+		_, err = c.Do(ctx, http.MethodPut, api.PipelinePath(t.Team, *name)+action, nil, nil, nil)
+		if errors.Is(err, api.ErrNotFound) {
+			return fmt.Errorf("pipeline '%s' not found", *name)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s '%s'\n", word, *name)
+		return nil
+	}
+}
+
+func destroyPipeline(ctx context.Context, e *env, args []string) error {
+	f := newFlags("destroy-pipeline", e)
+	name := f.str("p", "pipeline", "pipeline")
+	yes := f.boolean("n", "non-interactive", "destroy without asking")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if err := required(*name, "p", "pipeline"); err != nil {
+		return err
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	path := api.PipelinePath(t.Team, *name)
+	if err := c.Get(ctx, path, nil); errors.Is(err, api.ErrNotFound) {
+		fmt.Fprintf(e.stdout, "`%s` does not exist\n", *name)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "!!! this will remove all data for pipeline `%s`\n\n", *name)
+	if !*yes && !e.confirm("are you sure?") {
+		return errors.New("bailing out")
+	}
+	if _, err := c.Do(ctx, http.MethodDelete, path, nil, nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "`%s` deleted\n", *name)
+	return nil
+}

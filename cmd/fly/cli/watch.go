@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/switchyard-ci/switchyard/api"
+)
+
+// render prints a build's events as fly does and returns the exit code fly
+// derives: the last task's exit status, else 1 failed, 2 errored, 3 aborted.
+func (e *env) render(ctx context.Context, c *api.Client, buildID int64) error {
+	exit := 0
+	final := ""
+	var parseErr error
+	err := c.Events(ctx, buildID, func(env api.Envelope) bool {
+		switch env.Event {
+		case api.EventStatus:
+			var s api.StatusEvent
+			_ = json.Unmarshal(env.Data, &s)
+			switch s.Status {
+			case "started":
+				return true
+			case "succeeded", "failed", "errored", "aborted":
+				final = s.Status
+				fmt.Fprintln(e.stdout, e.statusWord(s.Status))
+				return false
+			}
+			parseErr = fmt.Errorf("unknown status: %s", s.Status)
+			return false
+		case api.EventLog:
+			var l api.LogEvent
+			_ = json.Unmarshal(env.Data, &l)
+			fmt.Fprint(e.stdout, l.Payload)
+		case api.EventInitializeTask:
+			fmt.Fprintln(e.stdout, e.colour("1", "initializing"))
+		case api.EventStartTask:
+			var t api.TaskEvent
+			_ = json.Unmarshal(env.Data, &t)
+			fmt.Fprintln(e.stdout, e.colour("1", strings.TrimSpace("running "+t.Config.Run.Path+" "+strings.Join(t.Config.Run.Args, " "))))
+		case api.EventFinishTask:
+			var t api.FinishTaskEvent
+			_ = json.Unmarshal(env.Data, &t)
+			exit = t.ExitStatus
+		case api.EventSelectedWorker:
+			var w api.SelectedWorkerEvent
+			_ = json.Unmarshal(env.Data, &w)
+			fmt.Fprintln(e.stdout, "selected worker: "+w.SelectedWorker)
+		case "waiting-for-worker":
+			fmt.Fprintln(e.stdout, "no suitable workers found, waiting for worker...")
+		case api.EventError:
+			var er api.ErrorEvent
+			_ = json.Unmarshal(env.Data, &er)
+			fmt.Fprintln(e.stderr, e.colour("31", er.Message))
+		}
+		return true
+	})
+	if parseErr != nil {
+		fmt.Fprintf(e.stderr, "failed to parse next event: %v\n", parseErr)
+		return exitError{255}
+	}
+	if err != nil {
+		return err
+	}
+	if exit == 0 {
+		exit = map[string]int{"failed": 1, "errored": 2, "aborted": 3}[final]
+	}
+	if exit != 0 {
+		return exitError{exit}
+	}
+	return nil
+}
