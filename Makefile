@@ -6,18 +6,20 @@ GO ?= go
 FUZZTIME ?= 20s
 BIN := bin
 
-.PHONY: all build run test unit fuzz infra bench lint clean
+.PHONY: all build run stop test unit fuzz infra bench lint clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/switchyard ./cmd/fly
 
-# The main job. Today: a throwaway PostgreSQL, the store's migrations, and the
-# example pipeline validated by both binaries. The hub, spoke and build arrive
-# with the walking-skeleton issue; until then this says so at the end.
+# The main job: PostgreSQL, a hub on 127.0.0.1:8080 and a local spoke, the
+# example pipeline set and its build watched to success; the hub stays up.
 run: build
 	hack/run.sh
+
+stop:
+	hack/stop.sh
 
 # Unit and integration tests on a real PostgreSQL, a bounded fuzz run of the
 # pipeline parser, and a smoke test of the Kubernetes control plane, the
@@ -43,4 +45,5 @@ lint:
 	$(GO) mod verify >/dev/null
 
 clean:
-	rm -rf $(BIN) .run
+	hack/stop.sh >/dev/null 2>&1 || true
+	rm -rf $(BIN) .switchyard

@@ -2,6 +2,9 @@
 # A throwaway PostgreSQL for tests and `make run` (INFRA.md).
 #   hack/postgres.sh start DIR   initdb + start in DIR on 127.0.0.1, print the database URL
 #   hack/postgres.sh stop DIR    stop it and delete DIR
+#   hack/postgres.sh ensure DIR  start the cluster in DIR, creating it only if missing
+#                                (data survives); print the URL
+#   hack/postgres.sh halt DIR    stop the cluster in DIR and keep its data
 # Installs Debian's postgresql package when no server binaries are found.
 # The server runs SERIALIZABLE by default, like CockroachDB, and trades durability for speed.
 set -euo pipefail
@@ -29,6 +32,16 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# pg_start starts the cluster in DIR on its port: serializable by default, like
+# CockroachDB, and trading durability for speed.
+pg_start() {
+  local dir=$1
+  as_pg "$(pg_bindir)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "-p $(cat "$dir/port") -k $dir \
+    -c listen_addresses=127.0.0.1 -c default_transaction_isolation=serializable \
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null ||
+    { cat "$dir/server.log" >&2; exit 1; }
+}
+
 start() {
   local dir=$1
   ensure_installed
@@ -39,12 +52,27 @@ start() {
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
   as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
-  as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "-p $port -k $dir \
-    -c listen_addresses=127.0.0.1 -c default_transaction_isolation=serializable \
-    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null ||
-    { cat "$dir/server.log" >&2; exit 1; }
   echo "$port" >"$dir/port"
+  pg_start "$dir"
   echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+}
+
+ensure() {
+  local dir=$1 port
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    rm -rf "$dir"
+    start "$dir"
+    return
+  fi
+  ensure_installed
+  port=$(cat "$dir/port")
+  as_pg "$(pg_bindir)/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 || pg_start "$dir"
+  echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+}
+
+halt() {
+  local dir=$1
+  [ -d "$dir/data" ] && as_pg "$(pg_bindir)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
 stop() {
@@ -56,5 +84,7 @@ stop() {
 case "${1:-}" in
   start) start "${2:?usage: postgres.sh start DIR}" ;;
   stop) stop "${2:?usage: postgres.sh stop DIR}" ;;
-  *) echo "usage: postgres.sh start|stop DIR" >&2; exit 2 ;;
+  ensure) ensure "${2:?usage: postgres.sh ensure DIR}" ;;
+  halt) halt "${2:?usage: postgres.sh halt DIR}" ;;
+  *) echo "usage: postgres.sh start|stop|ensure|halt DIR" >&2; exit 2 ;;
 esac

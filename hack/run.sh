@@ -1,25 +1,47 @@
 #!/usr/bin/env bash
-# `make run`: everything that exists end to end today, on embedded defaults.
+# `make run`: a hub, a local spoke and the example pipeline on embedded defaults.
+# State lives in .switchyard/ (PostgreSQL data, logs, the spoke's work dir) and is
+# reused by the next run. The hub and spoke are left running; `make stop` stops them.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 cd "$root"
-state=$root/.run
+. "$here/lib.sh"
+state=$root/.switchyard
 mkdir -p "$state"
-"$here/postgres.sh" stop "$state/postgres" 2>/dev/null || true
-url=$("$here/postgres.sh" start "$state/postgres")
-trap '"$here/postgres.sh" stop "$state/postgres"' EXIT
+listen=${SWITCHYARD_LISTEN:-127.0.0.1:8080}
+url=http://$listen
 
-echo "==> PostgreSQL on $url"
-bin/switchyard migrate --database-url "$url" 2>&1 | sed 's/^/    /'
-echo "==> schema migrated"
-echo "==> switchyard validate-pipeline -c examples/pipelines/hello.yml"
-bin/switchyard validate-pipeline -c examples/pipelines/hello.yml
-echo "==> fly validate-pipeline -c examples/pipelines/hello.yml"
-bin/fly validate-pipeline -c examples/pipelines/hello.yml
-cat <<'MSG'
+"$here/stop.sh" quiet
+db=$("$here/postgres.sh" ensure "$state/postgres")
+echo "==> PostgreSQL in .switchyard/postgres"
 
-Not built yet: the hub, the spoke and running the example build. `make run` will
-start them and end with a succeeded build once the walking skeleton lands; today it
-stops here and removes its PostgreSQL.
+if curl -sf "$url/healthz" >/dev/null 2>&1 || curl -s -o /dev/null "$url" 2>/dev/null; then
+  log "something already listens on $listen: stop it or set SWITCHYARD_LISTEN"; exit 1
+fi
+spawn hub "$state" bin/switchyard hub --listen "$listen" --database-url "$db" \
+  --add-local-user admin:admin --main-team-local-user admin --spoke-join-token make-run-token
+for _ in $(seq 1 120); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.25; done
+curl -sf "$url/healthz" >/dev/null || { log "the hub did not start:"; tail -20 "$state/hub.log" >&2; exit 1; }
+echo "==> hub on $url (log: .switchyard/hub.log)"
+spawn spoke "$state" bin/switchyard spoke --hub-url "$url" --join-token make-run-token --name local-spoke \
+  --work-dir "$state/spoke"
+echo "==> spoke local-spoke (log: .switchyard/spoke.log)"
+
+export FLY_HOME=$state
+fly() { bin/fly -t switchyard "$@"; }
+fly login -c "$url" -u admin -p admin >/dev/null
+fly set-pipeline -n -p hello -c examples/hello.yml >/dev/null
+fly unpause-pipeline -p hello >/dev/null
+echo "==> fly -t switchyard trigger-job -j hello/hello --watch"
+fly trigger-job -j hello/hello --watch
+
+cat <<MSG
+
+The hub is still running at $url with a local spoke. Use it with fly:
+
+    fly -t switchyard login -c $url -u admin -p admin
+    fly -t switchyard pipelines
+
+Stop them with \`make stop\`; a new \`make run\` reuses .switchyard/.
 MSG
