@@ -28,6 +28,7 @@ type hubConfig struct {
 	Users       auth.Users
 	MainUsers   []string
 	SpokeTokens map[string]string
+	BuildLease  time.Duration
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -37,6 +38,11 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	fs.StringVar(&cfg.Listen, "listen", env("listen", "127.0.0.1:8080"), "address of the API (env SWITCHYARD_LISTEN)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", env("database-url", ""), "PostgreSQL or CockroachDB URL (env SWITCHYARD_DATABASE_URL)")
 	fs.StringVar(&cfg.ExternalURL, "external-url", env("external-url", ""), "URL users reach the hub at (default http://LISTEN)")
+	lease, err := time.ParseDuration(env("build-lease", engine.DefaultLeaseTTL.String()))
+	if err != nil {
+		return cfg, fmt.Errorf("SWITCHYARD_BUILD_LEASE: %w", err)
+	}
+	fs.DurationVar(&cfg.BuildLease, "build-lease", lease, "how long a hub owns a build without renewing; another hub takes over after it")
 	users := listVar(fs, "add-local-user", "NAME:PASSWORD of a local user")
 	mains := listVar(fs, "main-team-local-user", "local user who owns the main team (and so is an admin)")
 	tokens := listVar(fs, "spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
@@ -98,7 +104,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	}
 	host, _ := os.Hostname()
 	notify := server.NewNotifier()
-	eng := engine.New(st, notify, fmt.Sprintf("%s-%d", host, os.Getpid()), log)
+	eng := engine.New(st, notify, fmt.Sprintf("%s-%d", host, os.Getpid()), cfg.BuildLease, log)
 	srv, err := server.New(ctx, server.Config{
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, SpokeTokens: cfg.SpokeTokens,
 	}, st, eng, notify, log)

@@ -22,19 +22,23 @@ type Engine struct {
 	store  *store.Store
 	notify Notifier
 	log    *slog.Logger
-	holder string // this hub's name in build leases
+	holder string        // this hub's name in build leases
+	ttl    time.Duration // how long a build lease lasts unrenewed
 
 	wake    chan struct{}
 	mu      sync.Mutex
 	running map[int64]bool
 }
 
-// leaseTTL is how long a hub owns a build without renewing; another replica
-// takes over a build whose owner died after this.
-const leaseTTL = 15 * time.Second
+// DefaultLeaseTTL is how long a hub owns a build without renewing; another
+// replica takes over a build whose owner died after this.
+const DefaultLeaseTTL = 15 * time.Second
 
-func New(st *store.Store, notify Notifier, holder string, log *slog.Logger) *Engine {
-	return &Engine{store: st, notify: notify, log: log, holder: holder, wake: make(chan struct{}, 1), running: map[int64]bool{}}
+func New(st *store.Store, notify Notifier, holder string, leaseTTL time.Duration, log *slog.Logger) *Engine {
+	if leaseTTL <= 0 {
+		leaseTTL = DefaultLeaseTTL
+	}
+	return &Engine{store: st, notify: notify, log: log, holder: holder, ttl: leaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{}}
 }
 
 // Wake tells the engine something changed for a build (created, aborted, a step
@@ -90,21 +94,21 @@ func (e *Engine) Run(ctx context.Context) error {
 // own takes the build's lease and runs the build while renewing the lease.
 func (e *Engine) own(ctx context.Context, id int64) {
 	name := "build/" + strconv.FormatInt(id, 10)
-	lease, ok, err := e.store.AcquireLease(ctx, name, e.holder, leaseTTL)
+	lease, ok, err := e.store.AcquireLease(ctx, name, e.holder, e.ttl)
 	if err != nil || !ok {
 		return // another replica runs it
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		t := time.NewTicker(leaseTTL / 3)
+		t := time.NewTicker(e.ttl / 3)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if _, ok, err := e.store.AcquireLease(ctx, name, e.holder, leaseTTL); err == nil && !ok {
+				if _, ok, err := e.store.AcquireLease(ctx, name, e.holder, e.ttl); err == nil && !ok {
 					e.log.Warn("lost build lease", slog.Int64("build", id))
 					cancel()
 					return

@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The README's pipeline, set with fly, runs on a local spoke and succeeds, watched live.
+func TestHelloPipeline(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	hello, err := os.ReadFile("../examples/hello.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.setPipeline("hello", string(hello))
+	out := f.mustFly("trigger-job", "-j", "hello/hello", "-w")
+	for _, want := range []string{"started hello/hello #1", "selected worker: local-1", "hello from a mock resource\n", "hello, world\n", "succeeded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trigger-job -w output lacks %q:\n%s", want, out)
+		}
+	}
+	builds := f.mustFly("builds", "-j", "hello/hello")
+	if !strings.Contains(builds, "hello/hello/1") || !strings.Contains(builds, "succeeded") {
+		t.Errorf("builds:\n%s", builds)
+	}
+	workers := f.mustFly("workers")
+	if !strings.Contains(workers, "local-1") || !strings.Contains(workers, "running") {
+		t.Errorf("workers:\n%s", workers)
+	}
+}
+
+// fly exits with the exit status of the last task that finished, as Concourse's
+// fly does (CONCOURSE.md 5.3): the failing task's 7, or, when a hook task ran
+// after it and exited 0, 1 for "failed".
+func TestFailingTaskExitCode(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	f.setPipeline("fails", `
+jobs:
+- name: broken
+  plan:
+  - task: boom
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "echo about to fail; exit 7"]}
+- name: hooked
+  plan:
+  - task: boom
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "exit 7"]}
+    on_failure:
+      task: report
+      config:
+        platform: linux
+        run: {path: echo, args: [the build failed]}
+`)
+	for _, tt := range []struct {
+		job  string
+		code int
+		want []string
+	}{
+		{"fails/broken", 7, []string{"about to fail", "failed"}},
+		{"fails/hooked", 1, []string{"the build failed", "failed"}},
+	} {
+		out, code := f.fly("trigger-job", "-j", tt.job, "-w")
+		if code != tt.code {
+			t.Errorf("%s: exit code %d, want %d:\n%s", tt.job, code, tt.code, out)
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: output lacks %q:\n%s", tt.job, want, out)
+			}
+		}
+	}
+}
+
+// A hub killed mid-build and started again resumes the build: it re-attaches to
+// the running task instead of starting it again, and no log line is lost or
+// repeated.
+func TestHubKilledMidBuildResumes(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	marker := filepath.Join(f.dir, "runs")
+	started := filepath.Join(f.dir, "started")
+	f.setPipeline("slow", fmt.Sprintf(`
+jobs:
+- name: slow
+  plan:
+  - task: count
+    config:
+      platform: linux
+      run:
+        path: sh
+        args:
+        - -c
+        - |
+          echo run >> %s
+          touch %s
+          for i in 1 2 3 4 5 6 7 8; do echo "line $i"; sleep 0.5; done
+`, marker, started))
+	f.mustFly("trigger-job", "-j", "slow/slow")
+	waitFile(t, started, 30*time.Second)
+	f.killHub()
+	time.Sleep(time.Second) // the task keeps running; its logs wait on the spoke
+	f.startHub()
+	out := f.mustFly("watch", "-j", "slow/slow")
+	if !strings.Contains(out, "succeeded") {
+		t.Fatalf("watch after restart:\n%s", out)
+	}
+	for i := 1; i <= 8; i++ {
+		if n := strings.Count(out, fmt.Sprintf("line %d\n", i)); n != 1 {
+			t.Errorf("line %d appears %d times:\n%s", i, n, out)
+		}
+	}
+	runs, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(runs), "run"); n != 1 {
+		t.Errorf("the task ran %d times, want once (the hub must re-attach, not restart it)", n)
+	}
+}
+
+func waitFile(t *testing.T, path string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not appear within %s", path, timeout)
+}

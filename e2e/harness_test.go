@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/hub/store/storetest"
+)
+
+var bin string // directory with switchyard and fly, built once by TestMain
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "switchyard-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	build := exec.Command("go", "build", "-o", dir+"/", "github.com/switchyard-ci/switchyard/cmd/switchyard", "github.com/switchyard-ci/switchyard/cmd/fly")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build binaries:", err)
+		os.Exit(1)
+	}
+	bin = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fleet is a hub and spokes started for one test.
+type fleet struct {
+	t       *testing.T
+	dir     string
+	db      string
+	listen  string
+	url     string
+	hub     *exec.Cmd
+	flyHome string
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func newFleet(t *testing.T) *fleet {
+	t.Helper()
+	f := &fleet{t: t, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t)}
+	f.url = "http://" + f.listen
+	f.flyHome = filepath.Join(f.dir, "fly")
+	if err := os.MkdirAll(f.flyHome, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.startHub()
+	return f
+}
+
+// start runs a process of the fleet, logging to DIR/NAME.log, stopped at the end
+// of the test.
+func (f *fleet) start(name string, args ...string) *exec.Cmd {
+	f.t.Helper()
+	logFile, err := os.OpenFile(filepath.Join(f.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(bin, "switchyard"), args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_, _ = cmd.Process.Wait()
+		logFile.Close()
+		if f.t.Failed() {
+			data, _ := os.ReadFile(logFile.Name())
+			f.t.Logf("%s log:\n%s", name, tail(string(data), 40))
+		}
+	})
+	return cmd
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (f *fleet) startHub() {
+	f.t.Helper()
+	f.hub = f.start("hub", "hub", "--listen", f.listen, "--database-url", f.db,
+		"--add-local-user", "admin:secret", "--main-team-local-user", "admin",
+		"--spoke-join-token", "pool-token", "--build-lease", "2s")
+	f.waitHealthy()
+}
+
+func (f *fleet) waitHealthy() {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if out, err := exec.CommandContext(ctx, "curl", "-sf", f.url+"/healthz").Output(); err == nil && len(out) > 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	f.t.Fatal("hub did not become healthy")
+}
+
+// killHub kills the hub process outright, as a crash would.
+func (f *fleet) killHub() {
+	_ = syscall.Kill(-f.hub.Process.Pid, syscall.SIGKILL)
+	_, _ = f.hub.Process.Wait()
+}
+
+func (f *fleet) startSpoke(name, hubURL string) {
+	f.start("spoke-"+name, "spoke", "--hub-url", hubURL, "--join-token", "pool-token", "--name", name,
+		"--work-dir", filepath.Join(f.dir, "spoke-"+name))
+}
+
+// fly runs Switchyard's fly against the fleet and returns its output and exit code.
+func (f *fleet) fly(args ...string) (string, int) {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "fly"), append([]string{"-t", "e2e"}, args...)...)
+	cmd.Env = append(os.Environ(), "FLY_HOME="+f.flyHome)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else if err != nil {
+		f.t.Fatalf("fly %v: %v", args, err)
+	}
+	return out.String(), code
+}
+
+// mustFly runs fly and fails the test unless it exits 0.
+func (f *fleet) mustFly(args ...string) string {
+	f.t.Helper()
+	out, code := f.fly(args...)
+	if code != 0 {
+		f.t.Fatalf("fly %v exited %d:\n%s", args, code, out)
+	}
+	return out
+}
+
+// setPipeline logs in, sets a pipeline from YAML text and unpauses it.
+func (f *fleet) setPipeline(name, yaml string) {
+	f.t.Helper()
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	file := filepath.Join(f.dir, name+".yml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	f.mustFly("set-pipeline", "-n", "-p", name, "-c", file)
+	f.mustFly("unpause-pipeline", "-p", name)
+}
