@@ -1,0 +1,40 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/switchyard-ci/switchyard/spoke/wire"
+)
+
+// Every route declares the access it needs. A new route without one fails here
+// (and New refuses to start with it).
+func TestEveryRouteDeclaresAccess(t *testing.T) {
+	s := &Server{}
+	routes := s.routes()
+	if len(routes) < 30 {
+		t.Fatalf("only %d routes: is the table complete?", len(routes))
+	}
+	seen := map[string]bool{}
+	for _, r := range routes {
+		key := r.method + " " + r.path
+		if r.access.kind == undeclared {
+			t.Errorf("%s declares no access", key)
+		}
+		if r.access.kind == team && r.access.role == 0 {
+			t.Errorf("%s needs a team role but names none", key)
+		}
+		if seen[key] {
+			t.Errorf("%s is declared twice", key)
+		}
+		seen[key] = true
+		// Writes never go to anonymous callers, except the token grant and the
+		// spoke join, which authenticate with what they carry.
+		if r.method != "GET" && r.access.kind == anonymous && r.path != "/sky/issuer/token" && r.path != wire.PathJoin {
+			t.Errorf("%s is a write open to anyone", key)
+		}
+		if strings.HasPrefix(r.path, "/api/spoke/") && r.path != wire.PathJoin && r.access.kind != spokeOnly {
+			t.Errorf("%s is a spoke route open to users", key)
+		}
+	}
+}

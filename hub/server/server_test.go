@@ -1,0 +1,174 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/server"
+	"github.com/switchyard-ci/switchyard/hub/store/storetest"
+)
+
+type noWaker struct{}
+
+func (noWaker) Wake(int64) {}
+
+// newHub serves the API over a real store with three users: admin (owns main),
+// viewer (a viewer of main) and outsider (no role).
+func newHub(t *testing.T) (*httptest.Server, func(user string) *api.Client) {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.New(t)
+	users := auth.Users{}
+	for _, u := range []string{"admin:pw", "viewer:pw", "outsider:pw"} {
+		_ = users.Add(u)
+	}
+	srv, err := server.New(ctx, server.Config{Users: users, MainTeamUsers: []string{"admin"}}, st, noWaker{}, server.NewNotifier(),
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	client := func(user string) *api.Client {
+		c := &api.Client{URL: hs.URL}
+		if user == "" {
+			return c
+		}
+		form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {"pw"}}
+		req, _ := http.NewRequest("POST", hs.URL+"/sky/issuer/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("fly", "Zmx5")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tok api.Token
+		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+			t.Fatalf("token for %s: %v", user, err)
+		}
+		c.Token = tok.AccessToken
+		return c
+	}
+	// Make viewer a viewer of main.
+	teamAuth := api.Team{Auth: api.TeamAuth{"owner": {Users: []string{"local:admin"}}, "viewer": {Users: []string{"local:viewer"}}}}
+	if _, err := client("admin").Do(ctx, "PUT", "/api/v1/teams/main", nil, teamAuth, nil); err != nil {
+		t.Fatal(err)
+	}
+	return hs, client
+}
+
+const pipelineYAML = `
+resources:
+- {name: r, type: mock, source: {}}
+jobs:
+- name: j
+  plan: [{get: r}]
+`
+
+func TestAccess(t *testing.T) {
+	ctx := context.Background()
+	_, client := newHub(t)
+	admin := client("admin")
+	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(pipelineYAML), nil); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		user, method, path string
+		status             int
+	}{
+		{"", "GET", "/api/v1/info", 200},
+		{"", "GET", "/api/v1/user", 401},
+		{"", "GET", "/api/v1/teams/main/pipelines/p/config", 401},
+		{"", "GET", "/api/v1/teams/main/pipelines/p", 401}, // not public
+		{"", "PUT", "/api/v1/teams/main/pipelines/p/pause", 401},
+		{"outsider", "GET", "/api/v1/teams/main/pipelines/p/config", 403},
+		{"outsider", "GET", "/api/v1/teams/main/pipelines/nope", 404},        // pipeline-read: 404 first (CONCOURSE.md 1.6)
+		{"outsider", "GET", "/api/v1/teams/main/pipelines/nope/config", 403}, // team-authorized: access before 404
+		{"outsider", "POST", "/api/v1/teams/main/pipelines/p/jobs/j/builds", 403},
+		{"viewer", "GET", "/api/v1/teams/main/pipelines/p/config", 200},
+		{"viewer", "GET", "/api/v1/teams/main/pipelines/p/jobs", 200},
+		{"viewer", "PUT", "/api/v1/teams/main/pipelines/p/pause", 403},
+		{"viewer", "POST", "/api/v1/teams/main/pipelines/p/jobs/j/builds", 403},
+		{"viewer", "DELETE", "/api/v1/teams/main/pipelines/p", 403},
+		{"viewer", "GET", "/api/v1/teams/main/pipelines/nope", 404},
+		{"admin", "PUT", "/api/v1/teams/main/pipelines/p/pause", 200},
+		{"admin", "GET", "/api/v1/builds/abc", 400},
+		{"admin", "GET", "/api/v1/builds/999", 404},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, admin.URL+tt.path, nil)
+		if tt.user != "" {
+			req.Header.Set("Authorization", "Bearer "+client(tt.user).Token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s %s as %q: %d %s, want %d", tt.method, tt.path, tt.user, resp.StatusCode, body, tt.status)
+		}
+		if resp.StatusCode >= 400 && !json.Valid(body) {
+			t.Errorf("%s %s: error body is not JSON: %s", tt.method, tt.path, body)
+		}
+	}
+	req, _ := http.NewRequest("GET", admin.URL+"/api/v1/info", nil)
+	req.Header.Set("Authorization", "Bearer forged.token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("info with an invalid token: %d, want 401", resp.StatusCode)
+	}
+}
+
+func TestConfigVersions(t *testing.T) {
+	ctx := context.Background()
+	_, client := newHub(t)
+	c := client("admin")
+	yaml := http.Header{"Content-Type": {"application/x-yaml"}}
+	res, err := c.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", yaml, []byte(pipelineYAML), nil)
+	if err != nil || res.Status != 201 || res.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("create: %v %+v", err, res)
+	}
+	var cfg api.ConfigResponse
+	res, err = c.Do(ctx, "GET", "/api/v1/teams/main/pipelines/p/config", nil, nil, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := res.Header.Get("X-Concourse-Config-Version")
+	if version == "" || !strings.Contains(string(cfg.Config), `"name":"j"`) {
+		t.Fatalf("config %s version %q", cfg.Config, version)
+	}
+	hdr := http.Header{"Content-Type": {"application/x-yaml"}, "X-Concourse-Config-Version": {version}}
+	if res, err = c.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", hdr, []byte(pipelineYAML), nil); err != nil || res.Status != 200 {
+		t.Fatalf("update: %v %+v", err, res)
+	}
+	// The same version again is stale now: Concourse answers 500 with this text.
+	res, _ = c.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", hdr, []byte(pipelineYAML), nil)
+	if res.Status != 500 || !strings.Contains(string(res.Body), "comparison with existing config failed") {
+		t.Errorf("stale save: %d %s", res.Status, res.Body)
+	}
+	// An invalid config is a 400 listing the problems, and changes nothing.
+	res, err = c.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", yaml, []byte("jobs:\n- name: j\n  plan: [{get: nope}]\n"), nil)
+	var bad *api.BadRequestError
+	if res.Status != 400 || !errorsAs(err, &bad) || !strings.Contains(bad.Error(), `resource "nope" does not exist`) {
+		t.Errorf("invalid config: %d %s", res.Status, res.Body)
+	}
+	if res, _ = c.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"text/plain"}}, []byte(pipelineYAML), nil); res.Status != 415 {
+		t.Errorf("wrong content type: %d", res.Status)
+	}
+}
