@@ -138,3 +138,57 @@ func waitFile(t *testing.T, path string, timeout time.Duration) {
 	}
 	t.Fatalf("%s did not appear within %s", path, timeout)
 }
+
+// A spoke cut off from the hub mid-step keeps running it and, once the network
+// is back, resumes reporting: every log line arrives once and in order.
+func TestSpokeReconnectsWithoutLosingLogs(t *testing.T) {
+	f := newFleet(t)
+	p := newProxy(t, f.listen)
+	f.startSpoke("behind-proxy", p.url())
+	started := filepath.Join(f.dir, "started")
+	f.setPipeline("chatty", fmt.Sprintf(`
+jobs:
+- name: chatty
+  plan:
+  - task: talk
+    config:
+      platform: linux
+      run:
+        path: sh
+        args:
+        - -c
+        - |
+          touch %s
+          i=1; while [ $i -le 30 ]; do echo "line $i"; i=$((i+1)); sleep 0.1; done
+`, started))
+	f.mustFly("trigger-job", "-j", "chatty/chatty")
+	waitFile(t, started, 30*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	p.cut()
+	time.Sleep(2 * time.Second)
+	p.restore()
+	out := f.mustFly("watch", "-j", "chatty/chatty")
+	if !strings.Contains(out, "succeeded") {
+		t.Fatalf("watch:\n%s", out)
+	}
+	last := -1
+	for i := 1; i <= 30; i++ {
+		line := fmt.Sprintf("line %d\n", i)
+		if n := strings.Count(out, line); n != 1 {
+			t.Errorf("%q appears %d times", line, n)
+		}
+		at := strings.Index(out, line)
+		if at < last {
+			t.Errorf("%q is out of order", line)
+		}
+		last = at
+	}
+	if t.Failed() {
+		t.Logf("watch output:\n%s", out)
+	}
+	// The cut must have hit the spoke while it reported, or this shows nothing.
+	spokeLog, _ := os.ReadFile(filepath.Join(f.dir, "spoke-behind-proxy.log"))
+	if !strings.Contains(string(spokeLog), `"msg":"report logs"`) && !strings.Contains(string(spokeLog), `"msg":"lost hub"`) {
+		t.Errorf("the spoke never noticed the cut:\n%s", spokeLog)
+	}
+}
