@@ -3,8 +3,11 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
@@ -37,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // fleet is a hub and spokes started for one test.
 type fleet struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	db      string
 	listen  string
@@ -46,7 +50,7 @@ type fleet struct {
 	flyHome string
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +59,7 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func newFleet(t *testing.T) *fleet {
+func newFleet(t testing.TB) *fleet {
 	t.Helper()
 	f := &fleet{t: t, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t)}
 	f.url = "http://" + f.listen
@@ -131,6 +135,25 @@ func (f *fleet) killHub() {
 func (f *fleet) startSpoke(name, hubURL string) {
 	f.start("spoke-"+name, "spoke", "--hub-url", hubURL, "--join-token", "pool-token", "--name", name,
 		"--work-dir", filepath.Join(f.dir, "spoke-"+name))
+}
+
+// token logs admin in through the password grant and returns the bearer token.
+func (f *fleet) token() string {
+	f.t.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {"secret"}}
+	req, _ := http.NewRequest(http.MethodPost, f.url+"/sky/issuer/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("fly", "Zmx5")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok api.Token
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
+		f.t.Fatal(err)
+	}
+	return tok.AccessToken
 }
 
 // fly runs Switchyard's fly against the fleet and returns its output and exit code.

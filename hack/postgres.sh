@@ -38,7 +38,8 @@ pg_start() {
   local dir=$1
   as_pg "$(pg_bindir)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "-p $(cat "$dir/port") -k $dir \
     -c listen_addresses=127.0.0.1 -c default_transaction_isolation=serializable \
-    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null ||
+    -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
+    -c max_pred_locks_per_transaction=1024" >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }
 }
 

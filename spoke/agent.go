@@ -134,31 +134,31 @@ func (a *Agent) poll(ctx context.Context, wg *sync.WaitGroup) error {
 			ids = append(ids, strconv.FormatInt(id, 10))
 		}
 		a.mu.Unlock()
-		var assigned []wire.Assignment
+		var steps wire.Steps
 		q := url.Values{"running": {strings.Join(ids, ",")}, "wait": {"20s"}}
-		if err := a.call(ctx, http.MethodGet, wire.PathSteps+"?"+q.Encode(), nil, &assigned, true); err != nil {
+		if err := a.call(ctx, http.MethodGet, wire.PathSteps+"?"+q.Encode(), nil, &steps, true); err != nil {
 			return err
 		}
-		want := map[int64]bool{}
-		for _, as := range assigned {
-			want[as.StepID] = true
-			a.mu.Lock()
-			_, running := a.running[as.StepID]
-			if !running {
-				stepCtx, cancel := context.WithCancel(ctx)
-				a.running[as.StepID] = cancel
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					defer func() { a.mu.Lock(); delete(a.running, as.StepID); a.mu.Unlock(); cancel() }()
-					a.runStep(stepCtx, as)
-				}()
-			}
-			a.mu.Unlock()
-		}
 		a.mu.Lock()
+		for _, as := range steps.New {
+			if _, running := a.running[as.StepID]; running {
+				continue
+			}
+			stepCtx, cancel := context.WithCancel(ctx)
+			a.running[as.StepID] = cancel
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { a.mu.Lock(); delete(a.running, as.StepID); a.mu.Unlock(); cancel() }()
+				a.runStep(stepCtx, as)
+			}()
+		}
+		open := map[int64]bool{}
+		for _, id := range steps.Open {
+			open[id] = true
+		}
 		for id, cancel := range a.running {
-			if !want[id] {
+			if !open[id] {
 				cancel() // aborted or given to someone else
 			}
 		}

@@ -45,6 +45,12 @@ func New(st *store.Store, notify Notifier, holder string, leaseTTL time.Duration
 // finished).
 func (e *Engine) Wake(buildID int64) {
 	e.notify.Notify(buildKey(buildID))
+	e.mu.Lock()
+	running := e.running[buildID]
+	e.mu.Unlock()
+	if running {
+		return // its runner got the notification
+	}
 	select {
 	case e.wake <- struct{}{}:
 	default:

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -87,16 +86,16 @@ func (s *Server) spokeHeartbeat(w http.ResponseWriter, r *http.Request, c *calle
 	return nil
 }
 
-// spokeSteps long-polls for the spoke's open steps: it answers as soon as they
-// differ from the ids the spoke says it runs (?running=1,2), or after wait.
+// spokeSteps long-polls for the spoke's steps: it answers as soon as the open
+// steps differ from the ids the spoke says it runs (?running=1,2), or after
+// wait, with the new assignments in full and the rest as ids.
 func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) error {
-	var known []int64
+	known := map[int64]bool{}
 	for _, f := range strings.Split(r.URL.Query().Get("running"), ",") {
 		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
-			known = append(known, id)
+			known[id] = true
 		}
 	}
-	slices.Sort(known)
 	wait := 20 * time.Second
 	if v, err := time.ParseDuration(r.URL.Query().Get("wait")); err == nil && v >= 0 && v < wait {
 		wait = v
@@ -104,23 +103,28 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	for {
-		steps, err := s.store.OpenSteps(r.Context(), c.spoke.ID)
+		open, err := s.store.OpenStepIDs(r.Context(), c.spoke.ID)
 		if err != nil {
 			return err
 		}
-		ids := make([]int64, 0, len(steps))
-		for _, st := range steps {
-			ids = append(ids, st.ID)
+		var fresh []int64
+		for _, id := range open {
+			if !known[id] {
+				fresh = append(fresh, id)
+			}
 		}
-		slices.Sort(ids)
-		if !slices.Equal(ids, known) || ctx.Err() != nil {
-			out := make([]wire.Assignment, 0, len(steps))
+		if len(fresh) > 0 || len(open) != len(known) || ctx.Err() != nil {
+			out := wire.Steps{Open: open, New: []wire.Assignment{}}
+			steps, err := s.store.StepsByID(r.Context(), fresh)
+			if err != nil {
+				return err
+			}
 			for _, st := range steps {
 				a := wire.Assignment{StepID: st.ID, Fence: st.Fence, BuildID: st.BuildID, PlanID: st.PlanID, Attempt: st.Attempt}
 				if err := json.Unmarshal(st.Request, &a.Request); err != nil {
 					return err
 				}
-				out = append(out, a)
+				out.New = append(out.New, a)
 			}
 			return writeJSON(w, http.StatusOK, out)
 		}

@@ -77,15 +77,13 @@ func (s *Store) SaveJob(ctx context.Context, pipelineID int64, name string, conf
 func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy string, manual bool, plan json.RawMessage) (Build, error) {
 	var id int64
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		// Write first: concurrent triggers of one job queue on the row lock
+		// instead of all reading the old number and all but one retrying.
 		var teamID, pipelineID, n int64
 		if err := tx.QueryRow(ctx, `
-			SELECT p.team_id, j.pipeline_id, j.build_number_seq
-			FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id
-			WHERE j.id = $1`, jobID).Scan(&teamID, &pipelineID, &n); err != nil {
-			return err
-		}
-		n++
-		if _, err := tx.Exec(ctx, `UPDATE jobs SET build_number_seq = $2 WHERE id = $1`, jobID, n); err != nil {
+			UPDATE jobs j SET build_number_seq = j.build_number_seq + 1
+			FROM pipelines p WHERE p.id = j.pipeline_id AND j.id = $1
+			RETURNING p.team_id, j.pipeline_id, j.build_number_seq`, jobID).Scan(&teamID, &pipelineID, &n); err != nil {
 			return err
 		}
 		var planText *string
@@ -106,7 +104,7 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 
 // Build returns a build or ErrNotFound.
 func (s *Store) Build(ctx context.Context, id int64) (Build, error) {
-	b, err := scanBuild(s.pool.QueryRow(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.id = $1`, id))
+	b, err := scanBuild(s.row(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Build{}, fmt.Errorf("build %d: %w", id, ErrNotFound)
 	}
@@ -118,7 +116,7 @@ func (s *Store) Build(ctx context.Context, id int64) (Build, error) {
 
 // JobBuildByName returns a job's build by name or ErrNotFound.
 func (s *Store) JobBuildByName(ctx context.Context, jobID int64, name string) (Build, error) {
-	b, err := scanBuild(s.pool.QueryRow(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.job_id = $1 AND b.name = $2`, jobID, name))
+	b, err := scanBuild(s.row(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.job_id = $1 AND b.name = $2`, jobID, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Build{}, fmt.Errorf("build %s: %w", name, ErrNotFound)
 	}
@@ -160,11 +158,9 @@ func (s *Store) Builds(ctx context.Context, f BuildFilter, page Page) ([]Build, 
 	default:
 		q = `SELECT ` + buildColumns + buildFrom + where + ` AND $4 = 0 ORDER BY b.id DESC LIMIT $5`
 	}
-	rows, err := s.pool.Query(ctx, q, f.TeamIDs, f.PipelineID, f.JobID, bound, page.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("list builds: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Build, error) { return scanBuild(r) })
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, q, f.TeamIDs, f.PipelineID, f.JobID, bound, page.Limit)
+	}, func(r pgx.CollectableRow) (Build, error) { return scanBuild(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}
@@ -173,11 +169,9 @@ func (s *Store) Builds(ctx context.Context, f BuildFilter, page Page) ([]Build, 
 
 // ActiveBuilds returns the ids of pending and started builds, oldest first.
 func (s *Store) ActiveBuilds(ctx context.Context) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id FROM builds WHERE status IN ('pending', 'started') ORDER BY id LIMIT 10000`)
-	if err != nil {
-		return nil, fmt.Errorf("list active builds: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	ids, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT id FROM builds WHERE status IN ('pending', 'started') ORDER BY id LIMIT 10000`)
+	}, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("list active builds: %w", err)
 	}
@@ -246,6 +240,6 @@ func (s *Store) RequestAbort(ctx context.Context, id int64) error {
 // AbortRequested tells whether someone asked to abort the build.
 func (s *Store) AbortRequested(ctx context.Context, id int64) (bool, error) {
 	var aborted bool
-	err := s.pool.QueryRow(ctx, `SELECT aborted FROM builds WHERE id = $1`, id).Scan(&aborted)
+	err := s.row(ctx, `SELECT aborted FROM builds WHERE id = $1`, id).Scan(&aborted)
 	return aborted, err
 }

@@ -16,12 +16,16 @@ type Event struct {
 	Payload json.RawMessage
 }
 
-// appendEvent adds an event at the end of a build's log within tx.
+// appendEvent adds an event at the end of a build's log within tx. The
+// sequence number comes from the build's own counter, so only events of the
+// same build contend.
 func appendEvent(ctx context.Context, tx pgx.Tx, buildID int64, e Event) error {
-	_, err := tx.Exec(ctx, `
-		INSERT INTO build_events (build_id, seq, event_type, version, payload)
-		SELECT $1, COALESCE(max(seq), 0) + 1, $2, $3, $4 FROM build_events WHERE build_id = $1`,
-		buildID, e.Type, e.Version, string(e.Payload))
+	var seq int64
+	if err := tx.QueryRow(ctx, `UPDATE builds SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq`, buildID).Scan(&seq); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO build_events (build_id, seq, event_type, version, payload) VALUES ($1, $2, $3, $4, $5)`,
+		buildID, seq, e.Type, e.Version, string(e.Payload))
 	return err
 }
 
@@ -35,12 +39,10 @@ func (s *Store) AppendEvent(ctx context.Context, buildID int64, e Event) error {
 
 // Events returns up to limit events of a build after sequence number after.
 func (s *Store) Events(ctx context.Context, buildID, after int64, limit int) ([]Event, error) {
-	rows, err := s.pool.Query(ctx, `SELECT seq, event_type, version, payload FROM build_events
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT seq, event_type, version, payload FROM build_events
 		WHERE build_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, buildID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read events of build %d: %w", buildID, err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
+	}, func(r pgx.CollectableRow) (Event, error) {
 		var e Event
 		err := r.Scan(&e.Seq, &e.Type, &e.Version, &e.Payload)
 		return e, err

@@ -29,11 +29,9 @@ func scanJob(row pgx.Row) (Job, error) {
 
 // Jobs lists the active jobs of a pipeline in config order.
 func (s *Store) Jobs(ctx context.Context, pipelineID int64) ([]Job, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE pipeline_id = $1 AND active ORDER BY id`, pipelineID)
-	if err != nil {
-		return nil, fmt.Errorf("list jobs: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Job, error) { return scanJob(r) })
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE pipeline_id = $1 AND active ORDER BY id`, pipelineID)
+	}, func(r pgx.CollectableRow) (Job, error) { return scanJob(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
@@ -42,7 +40,7 @@ func (s *Store) Jobs(ctx context.Context, pipelineID int64) ([]Job, error) {
 
 // JobByName returns an active job or ErrNotFound.
 func (s *Store) JobByName(ctx context.Context, pipelineID int64, name string) (Job, error) {
-	j, err := scanJob(s.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE pipeline_id = $1 AND name = $2 AND active`, pipelineID, name))
+	j, err := scanJob(s.row(ctx, `SELECT `+jobColumns+` FROM jobs WHERE pipeline_id = $1 AND name = $2 AND active`, pipelineID, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Job{}, fmt.Errorf("job %s: %w", name, ErrNotFound)
 	}

@@ -30,11 +30,9 @@ func (s *Store) HubKey(ctx context.Context, name string) ([]byte, error) {
 
 // Teams lists every team.
 func (s *Store) Teams(ctx context.Context) ([]Team, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, auth FROM teams ORDER BY name LIMIT 10000`)
-	if err != nil {
-		return nil, fmt.Errorf("list teams: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Team, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT id, name, auth FROM teams ORDER BY name LIMIT 10000`)
+	}, func(r pgx.CollectableRow) (Team, error) {
 		var t Team
 		err := r.Scan(&t.ID, &t.Name, &t.Auth)
 		return t, err

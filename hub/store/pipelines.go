@@ -94,7 +94,7 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 func (s *Store) PipelineConfig(ctx context.Context, teamID int64, name, instanceVars string) (json.RawMessage, int64, error) {
 	var cfg json.RawMessage
 	var version int64
-	err := s.pool.QueryRow(ctx, `
+	err := s.row(ctx, `
 		SELECT config, config_version FROM pipelines
 		WHERE team_id = $1 AND name = $2 AND instance_vars = $3 AND NOT archived`,
 		teamID, name, instanceVars).Scan(&cfg, &version)
@@ -167,12 +167,10 @@ func scanPipeline(row pgx.Row) (Pipeline, error) {
 
 // Pipelines lists a team's pipelines (teamID 0: every team's), in display order.
 func (s *Store) Pipelines(ctx context.Context, teamID int64) ([]Pipeline, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+pipelineColumns+` FROM pipelines p JOIN teams t ON t.id = p.team_id
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT `+pipelineColumns+` FROM pipelines p JOIN teams t ON t.id = p.team_id
 		WHERE $1 = 0 OR p.team_id = $1 ORDER BY t.name, p.ordering, p.id`, teamID)
-	if err != nil {
-		return nil, fmt.Errorf("list pipelines: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Pipeline, error) { return scanPipeline(r) })
+	}, func(r pgx.CollectableRow) (Pipeline, error) { return scanPipeline(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list pipelines: %w", err)
 	}
@@ -181,7 +179,7 @@ func (s *Store) Pipelines(ctx context.Context, teamID int64) ([]Pipeline, error)
 
 // PipelineByName returns a pipeline or ErrNotFound.
 func (s *Store) PipelineByName(ctx context.Context, teamID int64, name, instanceVars string) (Pipeline, error) {
-	p, err := scanPipeline(s.pool.QueryRow(ctx, `SELECT `+pipelineColumns+` FROM pipelines p JOIN teams t ON t.id = p.team_id
+	p, err := scanPipeline(s.row(ctx, `SELECT `+pipelineColumns+` FROM pipelines p JOIN teams t ON t.id = p.team_id
 		WHERE p.team_id = $1 AND p.name = $2 AND p.instance_vars = $3`, teamID, name, instanceVars))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Pipeline{}, fmt.Errorf("pipeline %s: %w", name, ErrNotFound)

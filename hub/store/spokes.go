@@ -75,7 +75,7 @@ func (s *Store) RenewSpokeLease(ctx context.Context, id int64, ttl time.Duration
 
 // Spoke returns a spoke by id.
 func (s *Store) Spoke(ctx context.Context, id int64) (Spoke, error) {
-	sp, err := scanSpoke(s.pool.QueryRow(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id WHERE s.id = $1`, id))
+	sp, err := scanSpoke(s.row(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id WHERE s.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Spoke{}, fmt.Errorf("spoke %d: %w", id, ErrNotFound)
 	}
@@ -84,11 +84,9 @@ func (s *Store) Spoke(ctx context.Context, id int64) (Spoke, error) {
 
 // Spokes lists every spoke.
 func (s *Store) Spokes(ctx context.Context) ([]Spoke, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id ORDER BY s.name LIMIT 10000`)
-	if err != nil {
-		return nil, fmt.Errorf("list spokes: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Spoke, error) { return scanSpoke(r) })
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id ORDER BY s.name LIMIT 10000`)
+	}, func(r pgx.CollectableRow) (Spoke, error) { return scanSpoke(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list spokes: %w", err)
 	}
@@ -97,7 +95,7 @@ func (s *Store) Spokes(ctx context.Context) ([]Spoke, error) {
 
 // SpokeByCredentialHash finds the spoke a credential belongs to.
 func (s *Store) SpokeByCredentialHash(ctx context.Context, hash string) (Spoke, error) {
-	sp, err := scanSpoke(s.pool.QueryRow(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id
+	sp, err := scanSpoke(s.row(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id
 		WHERE s.credential_hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Spoke{}, fmt.Errorf("spoke credential: %w", ErrNotFound)

@@ -85,7 +85,7 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kin
 
 // StepByKey returns a build's step.
 func (s *Store) StepByKey(ctx context.Context, k StepKey) (Step, error) {
-	st, err := scanStep(s.pool.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3`,
+	st, err := scanStep(s.row(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3`,
 		k.BuildID, k.PlanID, k.Attempt))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Step{}, fmt.Errorf("step %s of build %d: %w", k.PlanID, k.BuildID, ErrNotFound)
@@ -95,7 +95,7 @@ func (s *Store) StepByKey(ctx context.Context, k StepKey) (Step, error) {
 
 // Step returns a step by id.
 func (s *Store) Step(ctx context.Context, id int64) (Step, error) {
-	st, err := scanStep(s.pool.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = $1`, id))
+	st, err := scanStep(s.row(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Step{}, fmt.Errorf("step %d: %w", id, ErrNotFound)
 	}
@@ -104,14 +104,36 @@ func (s *Store) Step(ctx context.Context, id int64) (Step, error) {
 
 // OpenSteps lists the pending and running steps assigned to a spoke.
 func (s *Store) OpenSteps(ctx context.Context, spokeID int64) ([]Step, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+stepColumns+` FROM build_steps
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT `+stepColumns+` FROM build_steps
 		WHERE spoke_id = $1 AND state IN ('pending', 'running') ORDER BY id LIMIT 1000`, spokeID)
+	}, func(r pgx.CollectableRow) (Step, error) { return scanStep(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list steps of spoke %d: %w", spokeID, err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Step, error) { return scanStep(r) })
+	return out, nil
+}
+
+// OpenStepIDs lists the ids of the pending and running steps assigned to a
+// spoke (an index-only read, for long polls that run often).
+func (s *Store) OpenStepIDs(ctx context.Context, spokeID int64) ([]int64, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT id FROM build_steps
+		WHERE spoke_id = $1 AND state IN ('pending', 'running') ORDER BY id LIMIT 1000`, spokeID)
+	}, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("list steps of spoke %d: %w", spokeID, err)
+	}
+	return out, nil
+}
+
+// StepsByID returns the steps with the given ids.
+func (s *Store) StepsByID(ctx context.Context, ids []int64) ([]Step, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = ANY($1) ORDER BY id`, ids)
+	}, func(r pgx.CollectableRow) (Step, error) { return scanStep(r) })
+	if err != nil {
+		return nil, fmt.Errorf("get steps: %w", err)
 	}
 	return out, nil
 }

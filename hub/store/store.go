@@ -11,8 +11,9 @@ import (
 
 // Store is the hub's handle on the database. It is safe for concurrent use.
 type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+	pool  *pgxpool.Pool // transactions, always SERIALIZABLE
+	reads *pgxpool.Pool // single-statement reads outside transactions, READ COMMITTED
+	log   *slog.Logger
 }
 
 // Open connects to the database at url. It does not migrate: call Migrate once at
@@ -33,8 +34,21 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store: reach %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	return &Store{pool: pool, log: log}, nil
+	// Lone reads (lists, polls, lookups) see one consistent snapshot per
+	// statement at READ COMMITTED; under SERIALIZABLE they only made writers fail
+	// as pivots of read/write cycles. Transactions still run SERIALIZABLE.
+	rcfg := cfg.Copy()
+	rcfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "read committed"
+	reads, err := pgxpool.NewWithConfig(ctx, rcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return &Store{pool: pool, reads: reads, log: log}, nil
 }
 
 // Close releases every connection.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() {
+	s.reads.Close()
+	s.pool.Close()
+}

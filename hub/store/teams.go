@@ -37,7 +37,7 @@ func (s *Store) SaveTeam(ctx context.Context, name string, auth json.RawMessage)
 // TeamByName returns the team or ErrNotFound.
 func (s *Store) TeamByName(ctx context.Context, name string) (Team, error) {
 	t := Team{Name: name}
-	err := s.pool.QueryRow(ctx, `SELECT id, auth FROM teams WHERE name = $1`, name).Scan(&t.ID, &t.Auth)
+	err := s.row(ctx, `SELECT id, auth FROM teams WHERE name = $1`, name).Scan(&t.ID, &t.Auth)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Team{}, fmt.Errorf("team %s: %w", name, ErrNotFound)
 	}

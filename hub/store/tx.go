@@ -21,6 +21,16 @@ import (
 // It is crdb.ExecuteCtx around pgx.BeginTxFunc; never crdbpgx.ExecuteTx, which on
 // PostgreSQL ignores errors from the real COMMIT and loses writes.
 func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return retry(ctx, func() error {
+		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
+	})
+}
+
+// retry runs fn again, with a short jittered backoff, while it fails with an
+// error the database says to retry. Plain reads need it too: under
+// SERIALIZABLE (PostgreSQL's setting here, CockroachDB's always) a lone SELECT
+// can be the victim of a serialization failure.
+func retry(ctx context.Context, fn func() error) error {
 	attempt := 0
 	return crdb.ExecuteCtx(ctx, func(ctx context.Context, _ ...any) error {
 		if attempt > 0 {
@@ -29,9 +39,40 @@ func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			}
 		}
 		attempt++
-		err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
-		return asRetryable(err)
+		return asRetryable(fn())
 	})
+}
+
+// retryRow is a single-row read that is retried as a whole when it fails with a
+// retryable error; Scan runs the query.
+type retryRow struct {
+	s    *Store
+	ctx  context.Context
+	sql  string
+	args []any
+}
+
+func (r retryRow) Scan(dest ...any) error {
+	return retry(r.ctx, func() error { return r.s.reads.QueryRow(r.ctx, r.sql, r.args...).Scan(dest...) })
+}
+
+// row reads one row outside a transaction.
+func (s *Store) row(ctx context.Context, sql string, args ...any) pgx.Row {
+	return retryRow{s: s, ctx: ctx, sql: sql, args: args}
+}
+
+// collect reads every row of a query outside a transaction, retried as a whole.
+func collect[T any](ctx context.Context, query func() (pgx.Rows, error), fn pgx.RowToFunc[T]) ([]T, error) {
+	var out []T
+	err := retry(ctx, func() error {
+		rows, err := query()
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, fn)
+		return err
+	})
+	return out, err
 }
 
 // retryable makes crdb.ExecuteCtx retry errors it does not know to be retryable.

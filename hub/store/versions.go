@@ -24,7 +24,7 @@ type Resource struct {
 // ResourceByName returns an active resource of a pipeline or ErrNotFound.
 func (s *Store) ResourceByName(ctx context.Context, pipelineID int64, name string) (Resource, error) {
 	r := Resource{PipelineID: pipelineID, Name: name}
-	err := s.pool.QueryRow(ctx, `SELECT id, type, config FROM resources WHERE pipeline_id = $1 AND name = $2 AND active`,
+	err := s.row(ctx, `SELECT id, type, config FROM resources WHERE pipeline_id = $1 AND name = $2 AND active`,
 		pipelineID, name).Scan(&r.ID, &r.Type, &r.Config)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Resource{}, fmt.Errorf("resource %s: %w", name, ErrNotFound)
@@ -37,11 +37,9 @@ func (s *Store) ResourceByName(ctx context.Context, pipelineID int64, name strin
 
 // Resources lists the active resources of a pipeline.
 func (s *Store) Resources(ctx context.Context, pipelineID int64) ([]Resource, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, pipeline_id, name, type, config FROM resources WHERE pipeline_id = $1 AND active ORDER BY id`, pipelineID)
-	if err != nil {
-		return nil, fmt.Errorf("list resources: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Resource, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT id, pipeline_id, name, type, config FROM resources WHERE pipeline_id = $1 AND active ORDER BY id`, pipelineID)
+	}, func(r pgx.CollectableRow) (Resource, error) {
 		var x Resource
 		err := r.Scan(&x.ID, &x.PipelineID, &x.Name, &x.Type, &x.Config)
 		return x, err
@@ -115,12 +113,10 @@ func (s *Store) SaveVersions(ctx context.Context, resourceID int64, versions []m
 
 // Versions lists a resource's versions newest first, at most limit.
 func (s *Store) Versions(ctx context.Context, resourceID int64, limit int) ([]Version, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, version, metadata, check_order, disabled FROM resource_versions
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT id, version, metadata, check_order, disabled FROM resource_versions
 		WHERE resource_id = $1 ORDER BY check_order DESC LIMIT $2`, resourceID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list versions: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Version, error) {
+	}, func(r pgx.CollectableRow) (Version, error) {
 		var v Version
 		err := r.Scan(&v.ID, &v.Version, &v.Metadata, &v.CheckOrder, &v.Disabled)
 		return v, err

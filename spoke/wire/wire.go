@@ -34,8 +34,15 @@ type JoinResponse struct {
 	LeaseSeconds int    `json:"lease_seconds"`
 }
 
-// Assignment is a step for the spoke to run (or keep running). A step the spoke
-// runs that is no longer assigned has been aborted: stop it.
+// Steps answers a long poll: the assignments the spoke does not run yet, and the
+// ids of every step still assigned to it. A step the spoke runs that is not in
+// Open has been aborted or given to another spoke: stop it.
+type Steps struct {
+	New  []Assignment `json:"new"`
+	Open []int64      `json:"open"`
+}
+
+// Assignment is a step for the spoke to run.
 type Assignment struct {
 	StepID  int64       `json:"step_id"`
 	Fence   int64       `json:"fence"`

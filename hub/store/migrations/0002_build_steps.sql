@@ -32,3 +32,7 @@ CREATE TABLE hub_keys (
     value      BYTEA NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+
+-- The last event sequence number of each build: appending bumps it, so that
+-- concurrent builds never read each other's event index ranges.
+ALTER TABLE builds ADD COLUMN event_seq BIGINT NOT NULL DEFAULT 0;
