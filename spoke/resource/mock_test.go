@@ -102,11 +102,11 @@ func TestMockOut(t *testing.T) {
 
 func TestNativeTypes(t *testing.T) {
 	for _, typ := range []string{"mock", "time", "git"} {
-		if _, err := Native(typ); err != nil {
+		if _, err := Native(typ, t.TempDir()); err != nil {
 			t.Errorf("%s: %v", typ, err)
 		}
 	}
-	if _, err := Native("registry-image"); err == nil || !strings.Contains(err.Error(), "kube runtime") {
+	if _, err := Native("registry-image", ""); err == nil || !strings.Contains(err.Error(), "kube runtime") {
 		t.Errorf("registry-image: %v", err)
 	}
 }

@@ -28,15 +28,16 @@ type Type interface {
 }
 
 // Native returns the native implementation of a type, or an error saying that
-// the type needs the kube runtime.
-func Native(typ string) (Type, error) {
+// the type needs the kube runtime. cacheDir keeps what a type may reuse
+// between steps (git's clones).
+func Native(typ, cacheDir string) (Type, error) {
 	switch typ {
 	case "mock":
 		return Mock{}, nil
 	case "time":
 		return Time{}, nil
 	case "git":
-		return Git{}, nil
+		return Git{CacheDir: cacheDir}, nil
 	}
 	return nil, fmt.Errorf("resource type %q runs as an image, which needs a spoke with the kube runtime; the local runtime has mock, time and git", typ)
 }

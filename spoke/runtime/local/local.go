@@ -70,7 +70,7 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs Logs) wire.R
 
 func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, stepDir string, logs Logs) (wire.Result, error) {
 	req := a.Request
-	typ, err := resource.Native(req.Type)
+	typ, err := resource.Native(req.Type, filepath.Join(rt.Dir, "resource-cache", req.Type))
 	if err != nil {
 		return wire.Result{}, err
 	}
