@@ -111,3 +111,17 @@ type ErrorEvent struct {
 	Origin  Origin `json:"origin"`
 	Time    int64  `json:"time"`
 }
+
+// FinishEvent is the generic finish of a step (check builds, set_pipeline, ...).
+type FinishEvent struct {
+	Origin    Origin `json:"origin"`
+	Time      int64  `json:"time"`
+	Succeeded bool   `json:"succeeded"`
+}
+
+// InitializeCheckEvent starts a check build's step.
+type InitializeCheckEvent struct {
+	Origin Origin `json:"origin"`
+	Time   int64  `json:"time,omitempty"`
+	Name   string `json:"name"`
+}

@@ -153,6 +153,12 @@ type JobSummary struct {
 	FinishedBuild *BuildSummary   `json:"finished_build,omitempty"`
 }
 
+// CheckRequest is the body of a manual check.
+type CheckRequest struct {
+	From    map[string]string `json:"from"`
+	Shallow bool              `json:"shallow"`
+}
+
 type Resource struct {
 	Name         string `json:"name"`
 	PipelineID   int64  `json:"pipeline_id"`

@@ -192,3 +192,49 @@ jobs:
 		t.Errorf("the spoke never noticed the cut:\n%s", spokeLog)
 	}
 }
+
+// fly check-resource -f makes a version of a mock resource (testflight's way of
+// driving pipelines), and the next build gets it.
+func TestCheckResource(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	f.setPipeline("checks", `
+resources:
+- name: input
+  type: mock
+  source: {no_initial_version: true}
+- name: broken
+  type: mock
+  source: {check_failure: on purpose}
+jobs:
+- name: use
+  plan:
+  - get: input
+    trigger: true
+  - task: show
+    config:
+      platform: linux
+      inputs: [{name: input}]
+      run: {path: cat, args: [input/version]}
+- name: needs-broken
+  plan:
+  - get: broken
+`)
+	out := f.mustFly("check-resource", "-r", "checks/input", "-f", "version:v42")
+	if !strings.Contains(out, "checking checks/input in build") || !strings.Contains(out, "succeeded") {
+		t.Fatalf("check-resource:\n%s", out)
+	}
+	out, code := f.fly("check-resource", "-r", "checks/broken")
+	if code == 0 || !strings.Contains(out, "intentionally failing to check: on purpose") {
+		t.Errorf("failing check: exit %d:\n%s", code, out)
+	}
+	out = f.mustFly("trigger-job", "-j", "checks/use", "-w")
+	if !strings.Contains(out, "v42\n") || !strings.Contains(out, "succeeded") {
+		t.Errorf("the build did not get the checked version:\n%s", out)
+	}
+	// A get of a resource whose check fails errors, saying why.
+	out, code = f.fly("trigger-job", "-j", "checks/needs-broken", "-w")
+	if code != 2 || !strings.Contains(out, "intentionally failing to check") || !strings.Contains(out, "errored") {
+		t.Errorf("build with a broken resource: exit %d:\n%s", code, out)
+	}
+}

@@ -61,14 +61,17 @@ type PutPlan struct {
 	ExposeBuildCreatedBy bool           `json:"expose_build_created_by,omitempty"`
 }
 
-// CheckPlan checks a resource type's image (the image-check of a custom type).
+// CheckPlan checks a resource (a check build) or a resource type's image (the
+// image-check of a custom type).
 type CheckPlan struct {
-	Name         string         `json:"name"`
-	Type         string         `json:"type"`
-	Source       map[string]any `json:"source"`
-	Image        TypeImage      `json:"image"`
-	ResourceType string         `json:"resource_type,omitempty"`
-	Tags         []string       `json:"tags,omitempty"`
+	Name         string            `json:"name"`
+	Type         string            `json:"type"`
+	Source       map[string]any    `json:"source"`
+	Image        TypeImage         `json:"image"`
+	FromVersion  map[string]string `json:"from_version,omitempty"`
+	Resource     string            `json:"resource,omitempty"`
+	ResourceType string            `json:"resource_type,omitempty"`
+	Tags         []string          `json:"tags,omitempty"`
 }
 
 type TaskPlan struct {

@@ -118,6 +118,28 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepR
 	return req.Kind, req, nil
 }
 
+// implicitCheck is the step kind of a check a get runs when its resource has
+// no versions yet: it runs as a check but shows no events of its own.
+const implicitCheck = "implicit-check"
+
+// check runs a check build's check and saves the versions it finds.
+func (r *run) check(ctx context.Context, p *pipeline.Plan) (bool, error) {
+	c := p.Check
+	source, _ := json.Marshal(c.Source)
+	req := wire.StepRequest{Kind: "check", Name: c.Name, Type: c.Type, Source: source, Version: c.FromVersion, Env: r.env()}
+	res, err := r.runStep(ctx, p.ID, attempt(p), "check", req)
+	if err != nil {
+		return false, err
+	}
+	if res.Error != "" {
+		return false, errors.New(res.Error)
+	}
+	if res.ExitStatus != 0 {
+		return false, nil
+	}
+	return true, r.saveVersions(ctx, c.Resource, res.Versions)
+}
+
 // getVersion picks the version a get fetches: a pinned one, the one a put
 // created, or the newest known; with none known it checks the resource first.
 // (Passed constraints and every are the algorithm issue's.)
@@ -153,7 +175,7 @@ func (r *run) getVersion(ctx context.Context, p *pipeline.Plan) (map[string]stri
 		// Nothing known yet: check the resource once, on the build's spoke.
 		source, _ := json.Marshal(g.Source)
 		check := wire.StepRequest{Kind: "check", Name: g.Resource, Type: g.Type, Source: source, Env: r.env()}
-		out, err := r.runStep(ctx, p.ID+"/check", 1, "check", check)
+		out, err := r.runStep(ctx, p.ID+"/check", 1, implicitCheck, check)
 		if err != nil {
 			return nil, err
 		}
@@ -254,8 +276,11 @@ func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, re
 	case "put":
 		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
 		events = append(events, event(api.EventInitializePut, payload))
+	case "check":
+		payload, _ := json.Marshal(api.InitializeCheckEvent{Origin: origin, Time: now, Name: req.Name})
+		events = append(events, event(api.EventInitializeChk, payload))
 	}
-	if kind != "check" {
+	if kind != implicitCheck {
 		payload, _ := json.Marshal(api.SelectedWorkerEvent{Time: now, Origin: origin, SelectedWorker: sp.Name})
 		events = append(events, event(api.EventSelectedWorker, payload))
 	}

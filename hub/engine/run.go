@@ -145,6 +145,8 @@ func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		return ok && nok, err
 	case p.Get != nil, p.Put != nil, p.Task != nil:
 		return r.dispatch(ctx, p)
+	case p.Check != nil:
+		return r.check(ctx, p)
 	case p.SetPipeline != nil:
 		return false, fmt.Errorf("set_pipeline steps are not supported by this hub yet")
 	case p.LoadVar != nil:

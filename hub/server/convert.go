@@ -26,7 +26,7 @@ func toPipeline(p store.Pipeline) api.Pipeline {
 
 func toBuild(b store.Build) api.Build {
 	out := api.Build{ID: b.ID, TeamName: b.TeamName, Name: b.Name, Status: b.Status,
-		APIURL: fmt.Sprintf("/api/v1/builds/%d", b.ID), Comment: b.Comment, JobName: b.JobName,
+		APIURL: fmt.Sprintf("/api/v1/builds/%d", b.ID), Comment: b.Comment, JobName: b.JobName, ResourceName: b.ResourceName,
 		PipelineID: b.PipelineID, PipelineName: b.PipelineName, CreatedBy: b.CreatedBy}
 	if b.InstanceVars != "" {
 		out.InstanceVars = json.RawMessage(b.InstanceVars)

@@ -230,6 +230,9 @@ func startEvent(st store.Step) store.Event {
 	case "put":
 		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
 		return event(api.EventStartPut, payload)
+	case "check":
+		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
+		return event(api.EventStart, payload)
 	}
 	return store.Event{}
 }
@@ -257,6 +260,9 @@ func finishEvent(st store.Step, res wire.Result) store.Event {
 		}
 		payload, _ := json.Marshal(api.FinishResourceEvent{Origin: origin, Time: now, ExitStatus: res.ExitStatus, Version: res.Version, Metadata: md})
 		return event(typ, payload)
+	case "check":
+		payload, _ := json.Marshal(api.FinishEvent{Origin: origin, Time: now, Succeeded: res.ExitStatus == 0})
+		return event(api.EventFinish, payload)
 	}
 	return store.Event{}
 }

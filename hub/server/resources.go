@@ -1,12 +1,53 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
 )
+
+// checkResource starts a check build of the resource, from the given version
+// if any (fly check-resource -f). Manual checks ignore check_every.
+func (s *Server) checkResource(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req api.CheckRequest
+	if r.ContentLength != 0 {
+		if err := readJSON(r, 64<<10, &req); err != nil {
+			return err
+		}
+	}
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.store.ResourceByName(r.Context(), p.ID, r.PathValue("resource"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("resource " + r.PathValue("resource"))
+	}
+	if err != nil {
+		return err
+	}
+	var cfg struct {
+		Source map[string]any `json:"source"`
+	}
+	_ = json.Unmarshal(res.Config, &cfg)
+	plan, err := json.Marshal(pipeline.Plan{ID: "1", Check: &pipeline.CheckPlan{
+		Name: res.Name, Type: res.Type, Source: cfg.Source, Image: pipeline.TypeImage{BaseType: res.Type},
+		FromVersion: req.From, Resource: res.Name,
+	}})
+	if err != nil {
+		return err
+	}
+	b, err := s.store.CreateCheckBuild(r.Context(), res.ID, c.claims.User, plan)
+	if err != nil {
+		return err
+	}
+	s.waker.Wake(b.ID)
+	return writeJSON(w, http.StatusCreated, toBuild(b))
+}
 
 func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller) error {
 	p, err := s.pipelineFromPath(r)

@@ -59,6 +59,7 @@ func (s *Server) routes() []route {
 		{"GET", pipelinePath + "/builds", readPipeline, s.listPipelineBuilds},
 		{"GET", pipelinePath + "/resources", readPipeline, s.listResources},
 		{"GET", pipelinePath + "/resources/{resource}/versions", readPipeline, s.listVersions},
+		{"POST", pipelinePath + "/resources/{resource}/check", operator, s.checkResource},
 
 		{"GET", "/api/v1/builds", anyone, s.listAllBuilds},
 		{"GET", teamPath + "/builds", viewer, s.listTeamBuilds},

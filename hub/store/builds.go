@@ -22,6 +22,7 @@ type Build struct {
 	InstanceVars string
 	JobID        int64
 	JobName      string
+	ResourceName string // check builds
 	Status       string
 	Fence        int64
 	RerunOf      int64
@@ -43,16 +44,17 @@ func Terminal(status string) bool {
 }
 
 const buildColumns = `b.id, b.name, b.team_id, t.name, COALESCE(b.pipeline_id, 0), COALESCE(p.name, ''), COALESCE(p.instance_vars, ''),
-	COALESCE(b.job_id, 0), COALESCE(j.name, ''), b.status, b.fence, COALESCE(b.rerun_of, 0), b.created_by,
+	COALESCE(b.job_id, 0), COALESCE(j.name, ''), COALESCE(r.name, ''), b.status, b.fence, COALESCE(b.rerun_of, 0), b.created_by,
 	COALESCE(b.plan, 'null'), b.comment, b.create_time, b.start_time, b.end_time`
 
 const buildFrom = ` FROM builds b JOIN teams t ON t.id = b.team_id
-	LEFT JOIN pipelines p ON p.id = b.pipeline_id LEFT JOIN jobs j ON j.id = b.job_id`
+	LEFT JOIN pipelines p ON p.id = b.pipeline_id LEFT JOIN jobs j ON j.id = b.job_id
+	LEFT JOIN resources r ON r.id = b.resource_id`
 
 func scanBuild(row pgx.Row) (Build, error) {
 	var b Build
 	err := row.Scan(&b.ID, &b.Name, &b.TeamID, &b.TeamName, &b.PipelineID, &b.PipelineName, &b.InstanceVars,
-		&b.JobID, &b.JobName, &b.Status, &b.Fence, &b.RerunOf, &b.CreatedBy, &b.Plan, &b.Comment,
+		&b.JobID, &b.JobName, &b.ResourceName, &b.Status, &b.Fence, &b.RerunOf, &b.CreatedBy, &b.Plan, &b.Comment,
 		&b.CreateTime, &b.StartTime, &b.EndTime)
 	return b, err
 }
@@ -98,6 +100,23 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 	})
 	if err != nil {
 		return Build{}, fmt.Errorf("create build of job %d: %w", jobID, err)
+	}
+	return s.Build(ctx, id)
+}
+
+// CreateCheckBuild creates a pending check build of a resource, named "check"
+// as Concourse names them.
+func (s *Store) CreateCheckBuild(ctx context.Context, resourceID int64, createdBy string, plan json.RawMessage) (Build, error) {
+	var id int64
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `
+			INSERT INTO builds (name, team_id, pipeline_id, resource_id, created_by, manually_triggered, plan)
+			SELECT 'check', p.team_id, p.id, r.id, $2, true, $3
+			FROM resources r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = $1
+			RETURNING id`, resourceID, createdBy, string(plan)).Scan(&id)
+	})
+	if err != nil {
+		return Build{}, fmt.Errorf("create check build of resource %d: %w", resourceID, err)
 	}
 	return s.Build(ctx, id)
 }

@@ -46,6 +46,7 @@ func commands() map[string]command {
 		"watch":            {[]string{"w"}, watch},
 		"builds":           {[]string{"bs"}, builds},
 		"abort-build":      {[]string{"ab"}, abortBuild},
+		"check-resource":   {[]string{"cr"}, checkResource},
 		"workers":          {[]string{"ws"}, workers},
 	}
 }

@@ -36,3 +36,6 @@ CREATE TABLE hub_keys (
 -- The last event sequence number of each build: appending bumps it, so that
 -- concurrent builds never read each other's event index ranges.
 ALTER TABLE builds ADD COLUMN event_seq BIGINT NOT NULL DEFAULT 0;
+
+-- Check builds belong to the resource they check.
+ALTER TABLE builds ADD COLUMN resource_id BIGINT REFERENCES resources (id) ON DELETE CASCADE;

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/switchyard-ci/switchyard/api"
+)
+
+// checkResource starts a check build (from a version with -f k:v) and watches it
+// unless --async.
+func checkResource(ctx context.Context, e *env, args []string) error {
+	f := newFlags("check-resource", e)
+	res := f.str("r", "resource", "PIPELINE/RESOURCE")
+	from := f.list("f", "from", "version to check from, as key:value (repeatable)")
+	async := f.boolean("a", "async", "do not watch the check")
+	shallow := f.boolean("", "shallow", "do not check the resource's custom types first")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if err := required(*res, "r", "resource"); err != nil {
+		return err
+	}
+	p, r, err := splitPair(*res, "resource")
+	if err != nil {
+		return err
+	}
+	var version map[string]string
+	for _, kv := range *from {
+		k, v, ok := strings.Cut(kv, ":")
+		if !ok {
+			return fmt.Errorf("version %q: give it as key:value", kv)
+		}
+		if version == nil {
+			version = map[string]string{}
+		}
+		version[k] = v
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	var b api.Build
+	path := api.PipelinePath(t.Team, p) + "/resources/" + url.PathEscape(r) + "/check"
+	if _, err := c.Do(ctx, http.MethodPost, path, nil, api.CheckRequest{From: version, Shallow: *shallow}, &b); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "checking %s/%s in build %d\n", p, r, b.ID)
+	if *async {
+		return nil
+	}
+	return e.render(ctx, c, b.ID)
+}
