@@ -238,3 +238,34 @@ jobs:
 		t.Errorf("build with a broken resource: exit %d:\n%s", code, out)
 	}
 }
+
+// fly abort-build stops a running build: its task's process is killed and the
+// build ends aborted (fly's exit code 3).
+func TestAbortBuild(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	started := filepath.Join(f.dir, "started")
+	finished := filepath.Join(f.dir, "finished")
+	f.setPipeline("long", fmt.Sprintf(`
+jobs:
+- name: long
+  plan:
+  - task: sleep
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "touch %s; sleep 5; touch %s"]}
+`, started, finished))
+	f.mustFly("trigger-job", "-j", "long/long")
+	waitFile(t, started, 30*time.Second)
+	if out := f.mustFly("abort-build", "-j", "long/long", "-b", "1"); !strings.Contains(out, "build successfully aborted") {
+		t.Fatalf("abort-build:\n%s", out)
+	}
+	out, code := f.fly("watch", "-j", "long/long", "-b", "1")
+	if code != 3 || !strings.Contains(out, "aborted") {
+		t.Errorf("watch of the aborted build: exit %d:\n%s", code, out)
+	}
+	time.Sleep(6 * time.Second)
+	if _, err := os.Stat(finished); err == nil {
+		t.Error("the aborted task kept running to its end")
+	}
+}
