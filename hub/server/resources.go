@@ -10,6 +10,18 @@ import (
 	"github.com/switchyard-ci/switchyard/pipeline"
 )
 
+func (s *Server) resourceFromPath(r *http.Request) (store.Resource, error) {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return store.Resource{}, err
+	}
+	res, err := s.store.ResourceByName(r.Context(), p.ID, r.PathValue("resource"))
+	if errors.Is(err, store.ErrNotFound) {
+		return res, notFound("resource " + r.PathValue("resource"))
+	}
+	return res, err
+}
+
 // checkResource starts a check build of the resource, from the given version
 // if any (fly check-resource -f). Manual checks ignore check_every.
 func (s *Server) checkResource(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -19,14 +31,7 @@ func (s *Server) checkResource(w http.ResponseWriter, r *http.Request, c *caller
 			return err
 		}
 	}
-	p, err := s.pipelineFromPath(r)
-	if err != nil {
-		return err
-	}
-	res, err := s.store.ResourceByName(r.Context(), p.ID, r.PathValue("resource"))
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("resource " + r.PathValue("resource"))
-	}
+	res, err := s.resourceFromPath(r)
 	if err != nil {
 		return err
 	}
@@ -66,14 +71,7 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller
 }
 
 func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, c *caller) error {
-	p, err := s.pipelineFromPath(r)
-	if err != nil {
-		return err
-	}
-	res, err := s.store.ResourceByName(r.Context(), p.ID, r.PathValue("resource"))
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("resource " + r.PathValue("resource"))
-	}
+	res, err := s.resourceFromPath(r)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -144,12 +145,15 @@ func isTerminal(w io.Writer) bool {
 }
 
 // flags is a command's flag set, with short and long names for each flag.
-type flags struct{ *flag.FlagSet }
+type flags struct {
+	*flag.FlagSet
+	names map[*string][2]string
+}
 
 func newFlags(name string, e *env) flags {
 	fs := flag.NewFlagSet("fly "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	return flags{fs}
+	return flags{fs, map[*string][2]string{}}
 }
 
 func (f flags) str(short, long, usage string) *string {
@@ -158,7 +162,33 @@ func (f flags) str(short, long, usage string) *string {
 		f.StringVar(p, short, "", usage)
 	}
 	f.StringVar(p, long, "", usage)
+	f.names[p] = [2]string{short, long}
 	return p
+}
+
+// parse parses args and reports the first of the required flags not given,
+// as fly does.
+func (f flags) parse(args []string, required ...*string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	for _, r := range required {
+		if *r == "" {
+			n := f.names[r]
+			return fmt.Errorf("the required flag `-%s, --%s' was not specified", n[0], n[1])
+		}
+	}
+	return nil
+}
+
+// printJSON prints v as indented JSON (the commands' --json).
+func (e *env) printJSON(v any) error {
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, string(out))
+	return nil
 }
 
 func (f flags) boolean(short, long, usage string) *bool {
@@ -178,14 +208,6 @@ func (f flags) list(short, long, usage string) *[]string {
 	}
 	f.Func(long, usage, add)
 	return p
-}
-
-// required reports a missing required flag as fly does.
-func required(value, short, long string) error {
-	if value == "" {
-		return fmt.Errorf("the required flag `-%s, --%s' was not specified", short, long)
-	}
-	return nil
 }
 
 // splitPair splits PIPELINE/JOB.

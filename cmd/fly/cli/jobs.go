@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,10 +16,7 @@ func jobs(ctx context.Context, e *env, args []string) error {
 	f := newFlags("jobs", e)
 	name := f.str("p", "pipeline", "pipeline")
 	asJSON := f.boolean("", "json", "print JSON")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	if err := required(*name, "p", "pipeline"); err != nil {
+	if err := f.parse(args, name); err != nil {
 		return err
 	}
 	c, t, err := e.client(ctx)
@@ -32,9 +28,7 @@ func jobs(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		out, _ := json.MarshalIndent(js, "", "  ")
-		fmt.Fprintln(e.stdout, string(out))
-		return nil
+		return e.printJSON(js)
 	}
 	rows := [][]string{}
 	for _, j := range js {
@@ -63,10 +57,7 @@ func triggerJob(ctx context.Context, e *env, args []string) error {
 	f := newFlags("trigger-job", e)
 	job := f.str("j", "job", "PIPELINE/JOB")
 	watchIt := f.boolean("w", "watch", "watch the build")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	if err := required(*job, "j", "job"); err != nil {
+	if err := f.parse(args, job); err != nil {
 		return err
 	}
 	c, t, err := e.client(ctx)
@@ -177,9 +168,7 @@ func builds(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		out, _ := json.MarshalIndent(bs, "", "  ")
-		fmt.Fprintln(e.stdout, string(out))
-		return nil
+		return e.printJSON(bs)
 	}
 	rows := [][]string{}
 	for _, b := range bs {
@@ -211,10 +200,7 @@ func abortBuild(ctx context.Context, e *env, args []string) error {
 	f := newFlags("abort-build", e)
 	job := f.str("j", "job", "PIPELINE/JOB")
 	build := f.str("b", "build", "build id, or a build name with -j")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	if err := required(*build, "b", "build"); err != nil {
+	if err := f.parse(args, build); err != nil {
 		return err
 	}
 	c, t, err := e.client(ctx)
@@ -247,9 +233,7 @@ func workers(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		out, _ := json.MarshalIndent(ws, "", "  ")
-		fmt.Fprintln(e.stdout, string(out))
-		return nil
+		return e.printJSON(ws)
 	}
 	rows := [][]string{}
 	for _, w := range ws {

@@ -25,13 +25,7 @@ func setPipeline(ctx context.Context, e *env, args []string) error {
 	yvars := f.list("y", "yaml-var", "NAME=YAML: a YAML var")
 	files := f.list("l", "load-vars-from", "FILE: vars from a YAML file")
 	yes := f.boolean("n", "non-interactive", "apply without asking")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	if err := required(*name, "p", "pipeline"); err != nil {
-		return err
-	}
-	if err := required(*file, "c", "config"); err != nil {
+	if err := f.parse(args, name, file); err != nil {
 		return err
 	}
 	v := pipeline.Vars{}
@@ -175,10 +169,7 @@ func getPipeline(ctx context.Context, e *env, args []string) error {
 	f := newFlags("get-pipeline", e)
 	name := f.str("p", "pipeline", "pipeline")
 	asJSON := f.boolean("j", "json", "print JSON")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	if err := required(*name, "p", "pipeline"); err != nil {
+	if err := f.parse(args, name); err != nil {
 		return err
 	}
 	c, t, err := e.client(ctx)
@@ -196,9 +187,7 @@ func getPipeline(ctx context.Context, e *env, args []string) error {
 	if *asJSON {
 		var x any
 		_ = json.Unmarshal(cfg.Config, &x)
-		out, _ := json.MarshalIndent(x, "", "  ")
-		fmt.Fprintln(e.stdout, string(out))
-		return nil
+		return e.printJSON(x)
 	}
 	fmt.Fprint(e.stdout, toYAML(cfg.Config))
 	return nil
@@ -232,9 +221,7 @@ func pipelines(ctx context.Context, e *env, args []string) error {
 		shown = append(shown, p)
 	}
 	if *asJSON {
-		out, _ := json.MarshalIndent(shown, "", "  ")
-		fmt.Fprintln(e.stdout, string(out))
-		return nil
+		return e.printJSON(shown)
 	}
 	header := []string{"id", "name", "paused", "public", "last updated"}
 	if *all {
@@ -267,10 +254,7 @@ func pausePipeline(pause bool) func(context.Context, *env, []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
 		f := newFlags("pause-pipeline", e)
 		name := f.str("p", "pipeline", "pipeline")
-		if err := f.Parse(args); err != nil {
-			return err
-		}
-		if err := required(*name, "p", "pipeline"); err != nil {
+		if err := f.parse(args, name); err != nil {
 			return err
 		}
 		c, t, err := e.client(ctx)
@@ -297,10 +281,7 @@ func destroyPipeline(ctx context.Context, e *env, args []string) error {
 	f := newFlags("destroy-pipeline", e)
 	name := f.str("p", "pipeline", "pipeline")
 	yes := f.boolean("n", "non-interactive", "destroy without asking")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	if err := required(*name, "p", "pipeline"); err != nil {
+	if err := f.parse(args, name); err != nil {
 		return err
 	}
 	c, t, err := e.client(ctx)

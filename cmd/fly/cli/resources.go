@@ -18,10 +18,7 @@ func checkResource(ctx context.Context, e *env, args []string) error {
 	from := f.list("f", "from", "version to check from, as key:value (repeatable)")
 	async := f.boolean("a", "async", "do not watch the check")
 	shallow := f.boolean("", "shallow", "do not check the resource's custom types first")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	if err := required(*res, "r", "resource"); err != nil {
+	if err := f.parse(args, res); err != nil {
 		return err
 	}
 	p, r, err := splitPair(*res, "resource")
