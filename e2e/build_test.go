@@ -239,13 +239,15 @@ jobs:
 	}
 }
 
-// fly abort-build stops a running build: its task's process is killed and the
-// build ends aborted (fly's exit code 3).
+// fly abort-build stops a running build: its task's process is killed, the
+// on_abort and ensure hooks run, and the build ends aborted (fly's exit code 3).
 func TestAbortBuild(t *testing.T) {
 	f := newFleet(t)
 	f.startSpoke("local-1", f.url)
 	started := filepath.Join(f.dir, "started")
 	finished := filepath.Join(f.dir, "finished")
+	onAbort := filepath.Join(f.dir, "on-abort-ran")
+	ensured := filepath.Join(f.dir, "ensure-ran")
 	f.setPipeline("long", fmt.Sprintf(`
 jobs:
 - name: long
@@ -254,7 +256,13 @@ jobs:
     config:
       platform: linux
       run: {path: sh, args: [-c, "touch %s; sleep 5; touch %s"]}
-`, started, finished))
+    on_abort:
+      task: note-abort
+      config: {platform: linux, run: {path: touch, args: [%s]}}
+  ensure:
+    task: cleanup
+    config: {platform: linux, run: {path: touch, args: [%s]}}
+`, started, finished, onAbort, ensured))
 	f.mustFly("trigger-job", "-j", "long/long")
 	waitFile(t, started, 30*time.Second)
 	if out := f.mustFly("abort-build", "-j", "long/long", "-b", "1"); !strings.Contains(out, "build successfully aborted") {
@@ -263,6 +271,11 @@ jobs:
 	out, code := f.fly("watch", "-j", "long/long", "-b", "1")
 	if code != 3 || !strings.Contains(out, "aborted") {
 		t.Errorf("watch of the aborted build: exit %d:\n%s", code, out)
+	}
+	for _, hook := range []string{onAbort, ensured} {
+		if _, err := os.Stat(hook); err != nil {
+			t.Errorf("hook did not run after the abort: %s", filepath.Base(hook))
+		}
 	}
 	time.Sleep(6 * time.Second)
 	if _, err := os.Stat(finished); err == nil {

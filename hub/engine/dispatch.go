@@ -239,7 +239,7 @@ func (r *run) runStep(ctx context.Context, planID string, attempt int, kind stri
 		case "aborted":
 			return wire.Result{}, errAborted
 		}
-		if ctx.Err() != nil {
+		if r.stopped(ctx) {
 			if err := r.e.store.AbortStep(context.WithoutCancel(ctx), st.ID); err != nil {
 				r.e.log.Error("abort step", slog.Int64("step", st.ID), slog.String("error", err.Error()))
 			}

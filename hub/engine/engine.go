@@ -142,7 +142,7 @@ func (e *Engine) runBuild(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	r := &run{e: e, build: b, fence: fence, versionFrom: map[string]map[string]string{}}
+	r := &run{e: e, build: b, fence: fence, life: ctx, versionFrom: map[string]map[string]string{}}
 	if b.Status == "pending" {
 		if err := e.store.SetBuildStatus(ctx, id, fence, "pending", "started", statusEvent("started")); err != nil {
 			return err

@@ -25,6 +25,7 @@ type run struct {
 	plan  pipeline.Plan
 
 	aborted atomic.Bool
+	life    context.Context // ends only when the hub stops; hooks that run after an abort use it
 
 	mu          sync.Mutex
 	spokeID     int64                        // every step of a build runs on one spoke until artifacts move (issue 7)
@@ -68,10 +69,26 @@ func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc) {
 	}
 }
 
+// afterAbort marks the context of hooks that run because the build was aborted
+// (on_abort, ensure): inside them the abort no longer stops steps.
+type afterAbort struct{}
+
+// hookContext is the context for a hook that runs after an abort.
+func (r *run) hookContext() context.Context {
+	return context.WithValue(r.life, afterAbort{}, true)
+}
+
+func (r *run) stopped(ctx context.Context) bool {
+	if ctx.Value(afterAbort{}) != nil {
+		return ctx.Err() != nil
+	}
+	return r.aborted.Load() || ctx.Err() != nil
+}
+
 // step runs one node: true when it succeeded, false when it failed, an error
 // when it errored or the build was aborted.
 func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
-	if r.aborted.Load() || ctx.Err() != nil {
+	if r.stopped(ctx) {
 		return false, errAborted
 	}
 	switch {
@@ -131,11 +148,17 @@ func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		}
 		return ok, err
 	case p.OnAbort != nil:
-		// on_abort hooks do not run yet: an aborted build stops at once.
-		return r.step(ctx, &p.OnAbort.Step)
+		ok, err := r.step(ctx, &p.OnAbort.Step)
+		if errors.Is(err, errAborted) && r.aborted.Load() {
+			_, _ = r.step(r.hookContext(), &p.OnAbort.Next)
+		}
+		return ok, err
 	case p.Ensure != nil:
 		ok, err := r.step(ctx, &p.Ensure.Step)
 		if errors.Is(err, errAborted) {
+			if r.aborted.Load() {
+				_, _ = r.step(r.hookContext(), &p.Ensure.Next)
+			}
 			return ok, err
 		}
 		nok, nerr := r.step(ctx, &p.Ensure.Next)
@@ -158,7 +181,7 @@ func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
 }
 
 func (r *run) inParallel(ctx context.Context, ip *pipeline.InParallelPlan) (bool, error) {
-	ctx, cancel := context.WithCancel(ctx)
+	pctx, cancel := context.WithCancel(ctx) // fail_fast cancels the siblings, not the build
 	defer cancel()
 	limit := ip.Limit
 	if limit <= 0 {
@@ -175,16 +198,16 @@ func (r *run) inParallel(ctx context.Context, ip *pipeline.InParallelPlan) (bool
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
-			case <-ctx.Done():
+			case <-pctx.Done():
 				return
 			}
 			defer func() { <-sem }()
-			ok, err := r.step(ctx, &ip.Steps[i])
+			ok, err := r.step(pctx, &ip.Steps[i])
 			mu.Lock()
 			defer mu.Unlock()
 			if !ok || err != nil {
 				allOK = false
-				if err != nil && firstErr == nil && !(errors.Is(err, errAborted) && !r.aborted.Load()) {
+				if err != nil && firstErr == nil && !errors.Is(err, errAborted) {
 					firstErr = err
 				}
 				if ip.FailFast {
@@ -194,7 +217,7 @@ func (r *run) inParallel(ctx context.Context, ip *pipeline.InParallelPlan) (bool
 		}()
 	}
 	wg.Wait()
-	if r.aborted.Load() {
+	if r.stopped(ctx) {
 		return false, errAborted
 	}
 	return allOK && firstErr == nil, firstErr
