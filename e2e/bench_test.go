@@ -77,7 +77,7 @@ jobs:
 		if time.Now().After(deadline) {
 			b.Fatalf("%d of %d builds done after 5 minutes", done, builds)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(250 * time.Millisecond)
 	}
 	elapsed := time.Since(start)
 

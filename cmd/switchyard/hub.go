@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only on --debug-listen
 	"os"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ type hubConfig struct {
 	MainUsers   []string
 	SpokeTokens map[string]string
 	BuildLease  time.Duration
+	DebugListen string
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -37,6 +39,7 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	cfg := hubConfig{Users: auth.Users{}, SpokeTokens: map[string]string{}}
 	fs.StringVar(&cfg.Listen, "listen", env("listen", "127.0.0.1:8080"), "address of the API (env SWITCHYARD_LISTEN)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", env("database-url", ""), "PostgreSQL or CockroachDB URL (env SWITCHYARD_DATABASE_URL)")
+	fs.StringVar(&cfg.DebugListen, "debug-listen", env("debug-listen", ""), "address for Go's pprof handlers (off when empty; keep it on loopback)")
 	fs.StringVar(&cfg.ExternalURL, "external-url", env("external-url", ""), "URL users reach the hub at (default http://LISTEN)")
 	lease, err := time.ParseDuration(env("build-lease", engine.DefaultLeaseTTL.String()))
 	if err != nil {
@@ -110,6 +113,15 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	}, st, eng, notify, log)
 	if err != nil {
 		return err
+	}
+	if cfg.DebugListen != "" {
+		dbg, err := net.Listen("tcp", cfg.DebugListen)
+		if err != nil {
+			return err
+		}
+		debug := &http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second} // net/http/pprof registers there
+		go func() { _ = debug.Serve(dbg) }()
+		defer debug.Close()
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -316,7 +316,7 @@ func (r *run) pickSpoke(ctx context.Context, planID string) (store.Spoke, error)
 			if chosen != 0 && sp.ID == chosen {
 				return *sp, nil
 			}
-			open, err := r.e.store.OpenSteps(ctx, sp.ID)
+			open, err := r.e.store.OpenStepIDs(ctx, sp.ID)
 			if err != nil {
 				return store.Spoke{}, err
 			}

@@ -59,6 +59,14 @@ func (e *Engine) Wake(buildID int64) {
 
 func buildKey(id int64) string { return "engine/build/" + strconv.FormatInt(id, 10) }
 
+func abortKey(id int64) string { return "engine/abort/" + strconv.FormatInt(id, 10) }
+
+// WakeAbort tells the engine someone asked to abort a build.
+func (e *Engine) WakeAbort(buildID int64) {
+	e.notify.Notify(abortKey(buildID))
+	e.Wake(buildID)
+}
+
 // Run starts every active build it can own and keeps doing so until ctx ends;
 // it then waits for its build goroutines to stop.
 func (e *Engine) Run(ctx context.Context) error {

@@ -57,7 +57,8 @@ func (r *run) execute(ctx context.Context) (string, error) {
 	return "failed", nil
 }
 
-// watchAbort cancels the build when someone asks to abort it.
+// watchAbort cancels the build when someone asks to abort it: at once when the
+// request reaches this hub, within a few seconds when it reaches another replica.
 func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc) {
 	for ctx.Err() == nil {
 		if aborted, err := r.e.store.AbortRequested(ctx, r.build.ID); err == nil && aborted {
@@ -65,7 +66,7 @@ func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc) {
 			cancel()
 			return
 		}
-		r.e.notify.Wait(ctx, buildKey(r.build.ID), time.Second)
+		r.e.notify.Wait(ctx, abortKey(r.build.ID), 3*time.Second)
 	}
 }
 

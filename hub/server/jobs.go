@@ -259,7 +259,7 @@ func (s *Server) abortBuild(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err := s.store.RequestAbort(r.Context(), b.ID); err != nil {
 		return err
 	}
-	s.waker.Wake(b.ID)
+	s.waker.WakeAbort(b.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -116,7 +116,7 @@ func (s *Server) listWorkers(w http.ResponseWriter, r *http.Request, c *caller) 
 		if sp.LastSeen != nil {
 			wk.StartTime = sp.LastSeen.Unix()
 		}
-		open, err := s.store.OpenSteps(r.Context(), sp.ID)
+		open, err := s.store.OpenStepIDs(r.Context(), sp.ID)
 		if err != nil {
 			return err
 		}

@@ -25,9 +25,11 @@ type Config struct {
 	SpokeLease    time.Duration
 }
 
-// Waker lets the server tell the engine that a build or step changed.
+// Waker lets the server tell the engine that a build or step changed, or that
+// someone asked to abort a build.
 type Waker interface {
 	Wake(buildID int64)
+	WakeAbort(buildID int64)
 }
 
 // Server serves the API. Create it with New.

@@ -19,7 +19,8 @@ import (
 
 type noWaker struct{}
 
-func (noWaker) Wake(int64) {}
+func (noWaker) Wake(int64)      {}
+func (noWaker) WakeAbort(int64) {}
 
 // newHub serves the API over a real store with three users: admin (owns main),
 // viewer (a viewer of main) and outsider (no role).

@@ -16,16 +16,15 @@ type Event struct {
 	Payload json.RawMessage
 }
 
-// appendEvent adds an event at the end of a build's log within tx. The
-// sequence number comes from the build's own counter, so only events of the
-// same build contend.
+// appendEvent adds an event at the end of a build's log within tx, in one
+// statement. The sequence number comes from the build's own counter, so only
+// events of the same build contend.
 func appendEvent(ctx context.Context, tx pgx.Tx, buildID int64, e Event) error {
-	var seq int64
-	if err := tx.QueryRow(ctx, `UPDATE builds SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq`, buildID).Scan(&seq); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO build_events (build_id, seq, event_type, version, payload) VALUES ($1, $2, $3, $4, $5)`,
-		buildID, seq, e.Type, e.Version, string(e.Payload))
+	_, err := tx.Exec(ctx, `
+		WITH next AS (UPDATE builds SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq)
+		INSERT INTO build_events (build_id, seq, event_type, version, payload)
+		SELECT $1, event_seq, $2, $3, $4 FROM next`,
+		buildID, e.Type, e.Version, string(e.Payload))
 	return err
 }
 

@@ -102,18 +102,6 @@ func (s *Store) Step(ctx context.Context, id int64) (Step, error) {
 	return st, err
 }
 
-// OpenSteps lists the pending and running steps assigned to a spoke.
-func (s *Store) OpenSteps(ctx context.Context, spokeID int64) ([]Step, error) {
-	out, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, `SELECT `+stepColumns+` FROM build_steps
-		WHERE spoke_id = $1 AND state IN ('pending', 'running') ORDER BY id LIMIT 1000`, spokeID)
-	}, func(r pgx.CollectableRow) (Step, error) { return scanStep(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list steps of spoke %d: %w", spokeID, err)
-	}
-	return out, nil
-}
-
 // OpenStepIDs lists the ids of the pending and running steps assigned to a
 // spoke (an index-only read, for long polls that run often).
 func (s *Store) OpenStepIDs(ctx context.Context, spokeID int64) ([]int64, error) {
