@@ -1,0 +1,244 @@
+package algorithm
+
+import (
+	"context"
+	"sort"
+)
+
+// groupResolver resolves inputs whose passed jobs overlap. It searches depth
+// first over the passed jobs in ascending id, trying each job's succeeded builds
+// in order of preference, and keeps a build only if its output set agrees with
+// the versions already chosen for every input that names the job.
+type groupResolver struct {
+	db     VersionsDB
+	jobID  int64
+	inputs []Input
+
+	jobs     []int64
+	pins     []VersionID // 0: not pinned
+	lastUsed map[int64]BuildCursor
+
+	cands   []VersionID
+	passed  [][]BuildID
+	hasNext []bool
+}
+
+func (g *groupResolver) resolve(ctx context.Context) ([]Candidate, string, error) {
+	seen := map[int64]bool{}
+	every := false
+	g.pins = make([]VersionID, len(g.inputs))
+	for i, in := range g.inputs {
+		for _, j := range in.Passed {
+			if !seen[j] {
+				seen[j] = true
+				g.jobs = append(g.jobs, j)
+			}
+		}
+		every = every || in.Every
+		if in.Pinned != nil {
+			v, found, err := g.db.EnabledVersion(ctx, in.ResourceID, in.Pinned)
+			if err != nil {
+				return nil, "", err
+			}
+			if !found {
+				return nil, PinnedVersionNotFound(in.Pinned), nil
+			}
+			g.pins[i] = v
+		}
+	}
+	sort.Slice(g.jobs, func(a, b int) bool { return g.jobs[a] < g.jobs[b] })
+	if every {
+		var err error
+		if g.lastUsed, err = g.db.LastUsedBuilds(ctx, g.jobID); err != nil {
+			return nil, "", err
+		}
+	}
+	g.cands = make([]VersionID, len(g.inputs))
+	g.passed = make([][]BuildID, len(g.inputs))
+	g.hasNext = make([]bool, len(g.inputs))
+	ok, err := g.search(ctx, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		return nil, NoSatisfiableBuilds, nil
+	}
+	out := make([]Candidate, len(g.inputs))
+	for i := range g.inputs {
+		out[i] = Candidate{Version: g.cands[i], PassedBuilds: g.passed[i], HasNext: g.hasNext[i]}
+	}
+	return out, "", nil
+}
+
+// search chooses a build of jobs[k] and of every job after it.
+func (g *groupResolver) search(ctx context.Context, k int) (bool, error) {
+	if k == len(g.jobs) {
+		return true, nil
+	}
+	job := g.jobs[k]
+	var users []int // the inputs that name the job
+	every := false
+	for i, in := range g.inputs {
+		for _, j := range in.Passed {
+			if j == job {
+				users = append(users, i)
+				every = every || in.Every
+			}
+		}
+	}
+	it := g.builds(job, every)
+	for {
+		b, unusedLeft, ok, err := it.next(ctx)
+		if err != nil || !ok {
+			return false, err
+		}
+		outputs, err := g.db.Outputs(ctx, b.ID)
+		if err != nil {
+			return false, err
+		}
+		saved := g.save(users)
+		fits, err := g.take(ctx, users, outputs, b.ID, unusedLeft)
+		if err != nil {
+			return false, err
+		}
+		if fits {
+			if done, err := g.search(ctx, k+1); err != nil || done {
+				return done, err
+			}
+		}
+		g.restore(users, saved)
+	}
+}
+
+type saved struct {
+	cand    VersionID
+	passed  int
+	hasNext bool
+}
+
+func (g *groupResolver) save(users []int) []saved {
+	s := make([]saved, len(users))
+	for n, i := range users {
+		s[n] = saved{g.cands[i], len(g.passed[i]), g.hasNext[i]}
+	}
+	return s
+}
+
+func (g *groupResolver) restore(users []int, s []saved) {
+	for n, i := range users {
+		g.cands[i], g.passed[i], g.hasNext[i] = s[n].cand, g.passed[i][:s[n].passed], s[n].hasNext
+	}
+}
+
+// take applies a build's output set to the inputs that name its job, if it
+// agrees with what they already have: the version must exist, be enabled,
+// match the pin and match the version chosen through other jobs.
+func (g *groupResolver) take(ctx context.Context, users []int, outputs map[int64]VersionID, b BuildID, unusedLeft bool) (bool, error) {
+	for _, i := range users {
+		in := g.inputs[i]
+		v, ok := outputs[in.ResourceID]
+		if !ok || (g.cands[i] != 0 && g.cands[i] != v) || (g.pins[i] != 0 && g.pins[i] != v) {
+			return false, nil
+		}
+		enabled, err := g.db.IsEnabled(ctx, in.ResourceID, v)
+		if err != nil || !enabled {
+			return false, err
+		}
+		g.cands[i] = v
+		g.passed[i] = append(g.passed[i], b)
+		if in.Every && unusedLeft {
+			g.hasNext[i] = true
+		}
+	}
+	return true, nil
+}
+
+// buildIter yields a passed job's builds in order of preference. For inputs
+// with every whose job fed an earlier build of ours, that is the builds after
+// the one it used, oldest first, then that build and older ones, newest first;
+// otherwise newest first.
+type buildIter struct {
+	db     VersionsDB
+	job    int64
+	cursor *BuildCursor // the build used last, for every
+
+	unused     []BuildCursor
+	unusedDone bool
+	pos        int
+
+	older     []BuildCursor
+	olderFrom *BuildCursor
+	olderDone bool
+	olderPos  int
+	gaveLast  bool
+}
+
+func (g *groupResolver) builds(job int64, every bool) *buildIter {
+	it := &buildIter{db: g.db, job: job}
+	if every {
+		if c, ok := g.lastUsed[job]; ok {
+			it.cursor = &c
+		}
+	}
+	if it.cursor == nil {
+		it.unusedDone = true
+	}
+	return it
+}
+
+// next returns the next build; unusedLeft says an unused build follows it.
+func (it *buildIter) next(ctx context.Context) (BuildCursor, bool, bool, error) {
+	if !it.unusedDone {
+		if it.unused == nil {
+			var from *BuildCursor
+			for {
+				page, err := it.db.UnusedBuilds(ctx, it.job, *it.cursor, from, defaultBuildsPageLimit)
+				if err != nil {
+					return BuildCursor{}, false, false, err
+				}
+				it.unused = append(it.unused, page...)
+				if len(page) < defaultBuildsPageLimit {
+					break
+				}
+				from = &page[len(page)-1]
+			}
+			if it.unused == nil {
+				it.unused = []BuildCursor{}
+			}
+		}
+		if it.pos < len(it.unused) {
+			b := it.unused[it.pos]
+			it.pos++
+			return b, it.pos < len(it.unused), true, nil
+		}
+		it.unusedDone = true
+		if it.cursor != nil && !it.gaveLast {
+			// The build used last comes first among the older ones.
+			it.gaveLast = true
+			it.olderFrom = it.cursor
+			return *it.cursor, false, true, nil
+		}
+	}
+	for {
+		if it.olderPos < len(it.older) {
+			b := it.older[it.olderPos]
+			it.olderPos++
+			return b, false, true, nil
+		}
+		if it.olderDone {
+			return BuildCursor{}, false, false, nil
+		}
+		page, err := it.db.SucceededBuilds(ctx, it.job, it.olderFrom, defaultBuildsPageLimit)
+		if err != nil {
+			return BuildCursor{}, false, false, err
+		}
+		it.older, it.olderPos = page, 0
+		if len(page) < defaultBuildsPageLimit {
+			it.olderDone = true
+		}
+		if len(page) > 0 {
+			last := page[len(page)-1]
+			it.olderFrom = &last
+		}
+	}
+}
