@@ -123,6 +123,9 @@ func New(s scenario.Scenario) (*Memory, error) {
 func (m *Memory) JobID(name string) int64      { return m.jobs[name] }
 func (m *Memory) ResourceID(name string) int64 { return m.res[name] }
 
+// BuildID is the scenario's build id: the same here.
+func (m *Memory) BuildID(b algorithm.BuildID) int64 { return int64(b) }
+
 // VersionValue names a version id (for comparing with expectations).
 func (m *Memory) VersionValue(resource int64, id algorithm.VersionID) string {
 	for _, v := range m.versions[resource] {

@@ -135,42 +135,47 @@ CREATE TABLE builds (
     end_time           TIMESTAMPTZ
 );
 CREATE INDEX builds_job ON builds (job_id, id DESC);
+-- Builds of a job in Concourse's order: coalesce(rerun_of, id), then id.
+CREATE INDEX builds_job_order ON builds (job_id, status, (COALESCE(rerun_of, id)), id);
 CREATE INDEX builds_team ON builds (team_id, id DESC);
 CREATE INDEX builds_pipeline ON builds (pipeline_id, id DESC);
 CREATE INDEX builds_running ON builds (status, id) WHERE status IN ('pending', 'started');
 
+-- Inputs and outputs name versions by digest, as Concourse does by content: a
+-- build may name a version its resource no longer has (or never had), which
+-- then does not exist for the algorithm.
 CREATE TABLE build_inputs (
     build_id         BIGINT NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+    job_id           BIGINT REFERENCES jobs (id) ON DELETE CASCADE,
     name             TEXT NOT NULL,
     resource_id      BIGINT NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
-    version_id       BIGINT NOT NULL REFERENCES resource_versions (id) ON DELETE CASCADE,
+    version_digest   TEXT NOT NULL,
     first_occurrence BOOLEAN NOT NULL DEFAULT false,
     PRIMARY KEY (build_id, name)
 );
-CREATE INDEX build_inputs_version ON build_inputs (resource_id, version_id);
+CREATE INDEX build_inputs_job ON build_inputs (job_id, resource_id, name, version_digest);
 
 CREATE TABLE build_outputs (
-    build_id    BIGINT NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
-    name        TEXT NOT NULL,
-    resource_id BIGINT NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
-    version_id  BIGINT NOT NULL REFERENCES resource_versions (id) ON DELETE CASCADE,
-    PRIMARY KEY (build_id, name, version_id)
+    build_id       BIGINT NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+    position       INT NOT NULL,
+    resource_id    BIGINT NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+    version_digest TEXT NOT NULL,
+    PRIMARY KEY (build_id, position)
 );
 
--- The output set of each succeeded build (inputs and outputs), normalised so that the
--- algorithm can ask bounded questions: "latest successful builds of job J that hold
--- version V of resource R". build_order is rerun_of, or the build itself, so that
--- reruns sort as their original build.
+-- The output set of each succeeded build: per resource, the first version among
+-- its outputs, then its inputs. Normalised so that the algorithm can ask bounded
+-- questions ("builds of job J whose set holds version V of resource R").
+-- build_order is rerun_of, or the build itself, so reruns sort as their original.
 CREATE TABLE successful_build_outputs (
-    build_id    BIGINT NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
-    job_id      BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-    build_order BIGINT NOT NULL,
-    resource_id BIGINT NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
-    version_id  BIGINT NOT NULL REFERENCES resource_versions (id) ON DELETE CASCADE,
-    PRIMARY KEY (build_id, resource_id, version_id)
+    build_id       BIGINT NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+    job_id         BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    build_order    BIGINT NOT NULL,
+    resource_id    BIGINT NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+    version_digest TEXT NOT NULL,
+    PRIMARY KEY (build_id, resource_id)
 );
-CREATE INDEX successful_build_outputs_version ON successful_build_outputs (job_id, resource_id, version_id, build_order DESC);
-CREATE INDEX successful_build_outputs_order ON successful_build_outputs (job_id, build_order DESC, build_id DESC);
+CREATE INDEX successful_build_outputs_version ON successful_build_outputs (job_id, resource_id, version_digest, build_order DESC);
 
 -- A build of an upstream job that fed a downstream build through passed constraints.
 CREATE TABLE build_pipes (

@@ -1,0 +1,167 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-ci/switchyard/algorithm"
+)
+
+// VersionsDB answers the algorithm's questions from SQL, each with one bounded
+// query on an index; nothing loads a pipeline's history.
+type VersionsDB struct{ s *Store }
+
+var _ algorithm.VersionsDB = VersionsDB{}
+
+// VersionsDB returns the store's implementation of algorithm.VersionsDB.
+func (s *Store) VersionsDB() VersionsDB { return VersionsDB{s} }
+
+// one scans a single value, reporting found=false for no row.
+func one[T any](row pgx.Row) (T, bool, error) {
+	var v T
+	err := row.Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, false, nil
+	}
+	return v, err == nil, err
+}
+
+func (d VersionsDB) LatestVersion(ctx context.Context, resourceID int64) (algorithm.VersionID, bool, error) {
+	return one[algorithm.VersionID](d.s.row(ctx, `SELECT id FROM resource_versions
+		WHERE resource_id = $1 AND NOT disabled ORDER BY check_order DESC, id DESC LIMIT 1`, resourceID))
+}
+
+func (d VersionsDB) NextEveryVersion(ctx context.Context, jobID, resourceID int64) (algorithm.VersionID, bool, bool, error) {
+	used, found, err := one[int64](d.s.row(ctx, `SELECT v.check_order FROM build_inputs i
+		JOIN resource_versions v ON v.resource_id = i.resource_id AND v.digest = i.version_digest
+		WHERE i.job_id = $1 AND i.resource_id = $2 ORDER BY v.check_order DESC LIMIT 1`, jobID, resourceID))
+	if err != nil {
+		return 0, false, false, err
+	}
+	if !found {
+		v, found, err := d.LatestVersion(ctx, resourceID)
+		return v, false, found, err
+	}
+	next, err := collect(ctx, func() (pgx.Rows, error) {
+		return d.s.reads.Query(ctx, `SELECT id FROM resource_versions
+			WHERE resource_id = $1 AND check_order > $2 AND NOT disabled ORDER BY check_order ASC, id ASC LIMIT 2`, resourceID, used)
+	}, pgx.RowTo[algorithm.VersionID])
+	if err != nil {
+		return 0, false, false, err
+	}
+	if len(next) > 0 {
+		return next[0], len(next) > 1, true, nil
+	}
+	v, found, err := one[algorithm.VersionID](d.s.row(ctx, `SELECT id FROM resource_versions
+		WHERE resource_id = $1 AND check_order <= $2 AND NOT disabled ORDER BY check_order DESC, id DESC LIMIT 1`, resourceID, used))
+	return v, false, found, err
+}
+
+func (d VersionsDB) EnabledVersion(ctx context.Context, resourceID int64, version map[string]string) (algorithm.VersionID, bool, error) {
+	return one[algorithm.VersionID](d.s.row(ctx, `SELECT id FROM resource_versions
+		WHERE resource_id = $1 AND digest = $2 AND NOT disabled`, resourceID, digest(version)))
+}
+
+func (d VersionsDB) IsEnabled(ctx context.Context, resourceID int64, v algorithm.VersionID) (bool, error) {
+	enabled, _, err := one[bool](d.s.row(ctx, `SELECT NOT disabled FROM resource_versions WHERE id = $1 AND resource_id = $2`, v, resourceID))
+	return enabled, err
+}
+
+func scanCursor(r pgx.CollectableRow) (algorithm.BuildCursor, error) {
+	var c algorithm.BuildCursor
+	err := r.Scan(&c.ID, &c.Order)
+	return c, err
+}
+
+func (d VersionsDB) SucceededBuilds(ctx context.Context, jobID int64, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
+	order, id := int64(1<<62), int64(1<<62)
+	if from != nil {
+		order, id = from.Order, int64(from.ID)
+	}
+	return collect(ctx, func() (pgx.Rows, error) {
+		return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
+			WHERE job_id = $1 AND status = 'succeeded' AND (COALESCE(rerun_of, id), id) < ($2, $3)
+			ORDER BY COALESCE(rerun_of, id) DESC, id DESC LIMIT $4`, jobID, order, id, limit)
+	}, scanCursor)
+}
+
+func (d VersionsDB) UnusedBuilds(ctx context.Context, jobID int64, lastUsed algorithm.BuildCursor, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
+	order, id := lastUsed.Order, int64(1<<62) // strictly after the build order of the one used last
+	if from != nil {
+		order, id = from.Order, int64(from.ID)
+	}
+	return collect(ctx, func() (pgx.Rows, error) {
+		return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
+			WHERE job_id = $1 AND status = 'succeeded' AND COALESCE(rerun_of, id) > $2 AND (COALESCE(rerun_of, id), id) > ($3, $4)
+			ORDER BY COALESCE(rerun_of, id) ASC, id ASC LIMIT $5`, jobID, lastUsed.Order, order, id, limit)
+	}, scanCursor)
+}
+
+func (d VersionsDB) Outputs(ctx context.Context, b algorithm.BuildID) (map[int64]algorithm.VersionID, error) {
+	type pair struct {
+		res int64
+		v   algorithm.VersionID
+	}
+	rows, err := collect(ctx, func() (pgx.Rows, error) {
+		return d.s.reads.Query(ctx, `SELECT o.resource_id, v.id FROM successful_build_outputs o
+			JOIN resource_versions v ON v.resource_id = o.resource_id AND v.digest = o.version_digest
+			WHERE o.build_id = $1`, b)
+	}, func(r pgx.CollectableRow) (pair, error) {
+		var p pair
+		err := r.Scan(&p.res, &p.v)
+		return p, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]algorithm.VersionID, len(rows))
+	for _, p := range rows {
+		out[p.res] = p.v
+	}
+	return out, nil
+}
+
+func (d VersionsDB) LastUsedBuilds(ctx context.Context, jobID int64) (map[int64]algorithm.BuildCursor, error) {
+	latest, found, err := one[int64](d.s.row(ctx, `SELECT b.id FROM builds b
+		WHERE b.job_id = $1 AND EXISTS (SELECT 1 FROM build_pipes p WHERE p.to_build_id = b.id)
+		ORDER BY COALESCE(b.rerun_of, b.id) DESC, b.id DESC LIMIT 1`, jobID))
+	out := map[int64]algorithm.BuildCursor{}
+	if err != nil || !found {
+		return out, err
+	}
+	type fed struct {
+		job int64
+		c   algorithm.BuildCursor
+	}
+	rows, err := collect(ctx, func() (pgx.Rows, error) {
+		return d.s.reads.Query(ctx, `SELECT f.job_id, f.id, COALESCE(f.rerun_of, f.id) FROM build_pipes p
+			JOIN builds f ON f.id = p.from_build_id WHERE p.to_build_id = $1 LIMIT 1000`, latest)
+	}, func(r pgx.CollectableRow) (fed, error) {
+		var x fed
+		err := r.Scan(&x.job, &x.c.ID, &x.c.Order)
+		return x, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range rows {
+		if cur, ok := out[x.job]; !ok || x.c.Order > cur.Order || (x.c.Order == cur.Order && x.c.ID > cur.ID) {
+			out[x.job] = x.c
+		}
+	}
+	return out, nil
+}
+
+func (d VersionsDB) UsedBefore(ctx context.Context, jobID int64, name string, resourceID int64, v algorithm.VersionID) (bool, error) {
+	used, _, err := one[bool](d.s.row(ctx, `SELECT EXISTS (SELECT 1 FROM build_inputs i JOIN resource_versions v ON v.id = $4
+		WHERE i.job_id = $1 AND i.name = $2 AND i.resource_id = $3 AND i.version_digest = v.digest)`, jobID, name, resourceID, v))
+	return used, err
+}
+
+// VersionValue returns a version's content (for reports and the scenario runner).
+func (d VersionsDB) VersionValue(ctx context.Context, v algorithm.VersionID) (map[string]string, error) {
+	val, _, err := one[map[string]string](d.s.row(ctx, `SELECT version FROM resource_versions WHERE id = $1`, v))
+	return val, err
+}
