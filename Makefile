@@ -6,7 +6,7 @@ GO ?= go
 FUZZTIME ?= 20s
 BIN := bin
 
-.PHONY: all build run stop test unit fuzz infra bench lint clean
+.PHONY: all build run stop test unit scenarios fuzz infra bench lint clean
 
 all: build
 
@@ -24,10 +24,14 @@ stop:
 # Unit and integration tests on a real PostgreSQL, a bounded fuzz run of the
 # pipeline parser, and a smoke test of the Kubernetes control plane, the
 # virtual-kubelet test node and MinIO.
-test: lint unit fuzz infra
+test: lint unit scenarios fuzz infra
 
 unit:
 	hack/with-postgres.sh $(GO) test -race -count=1 ./...
+
+# The input-algorithm scenarios through the CLI, on the real store.
+scenarios: build
+	hack/with-postgres.sh sh -c 'bin/switchyard algorithm check --database-url "$$SWITCHYARD_TEST_DATABASE_URL" --scenarios algorithm/testdata/scenarios.json'
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pipeline

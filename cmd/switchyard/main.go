@@ -31,6 +31,8 @@ commands:
                  serve Concourse's API and run builds
   spoke --hub-url URL --join-token TOKEN [--name NAME] [--work-dir DIR]
                  run steps placed on this spoke (local runtime)
+  algorithm check --scenarios FILE [--database-url URL]
+                 load input-algorithm scenarios into the store and check the resolver
 
 Every flag also reads SWITCHYARD_<FLAG> from the environment.
 `
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runHub(ctx, args[1:], stdout, stderr)
 	case "spoke":
 		return runSpoke(ctx, args[1:], stdout, stderr)
+	case "algorithm":
+		return runAlgorithm(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

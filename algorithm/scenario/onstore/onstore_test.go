@@ -2,6 +2,7 @@ package onstore_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -48,7 +49,7 @@ func TestRegressionScenariosOnStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range scenarios {
-			if s.Expected == nil || s.HasTag("benchmark_only") {
+			if s.Expected == nil || s.HasTag("benchmark_only") || (os.Getenv("SWITCHYARD_SCENARIO") != "" && os.Getenv("SWITCHYARD_SCENARIO") != s.ID) {
 				continue
 			}
 			t.Run(s.ID, func(t *testing.T) {

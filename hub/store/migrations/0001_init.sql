@@ -151,7 +151,8 @@ CREATE TABLE build_inputs (
     resource_id      BIGINT NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
     version_digest   TEXT NOT NULL,
     first_occurrence BOOLEAN NOT NULL DEFAULT false,
-    PRIMARY KEY (build_id, name)
+    -- Real histories hold builds with two versions under one input name.
+    PRIMARY KEY (build_id, name, version_digest)
 );
 CREATE INDEX build_inputs_job ON build_inputs (job_id, resource_id, name, version_digest);
 
