@@ -29,15 +29,20 @@ type Versions interface {
 	IsEnabled(ctx context.Context, resourceID int64, v VersionID) (bool, error)
 }
 
+// Constraints are versions a build's output set must hold: resource -> version.
+type Constraints map[int64]VersionID
+
 // Builds answers questions about builds and what passed through them.
 type Builds interface {
-	// SucceededBuilds lists a job's succeeded builds newest first (by build
-	// order), starting after the given cursor (nil: from the newest), at most limit.
-	SucceededBuilds(ctx context.Context, jobID int64, before *BuildCursor, limit int) ([]BuildCursor, error)
-	// UnusedBuilds lists a job's succeeded builds whose build order is after
-	// lastUsed's (so a rerun of the build used last is not new), oldest first,
-	// starting after from (nil: from the first), at most limit.
-	UnusedBuilds(ctx context.Context, jobID int64, lastUsed BuildCursor, from *BuildCursor, limit int) ([]BuildCursor, error)
+	// SucceededBuilds lists a job's succeeded builds whose output set holds the
+	// constrained versions, newest first (by build order), starting after the
+	// given cursor (nil: from the newest), at most limit.
+	SucceededBuilds(ctx context.Context, jobID int64, c Constraints, before *BuildCursor, limit int) ([]BuildCursor, error)
+	// UnusedBuilds lists a job's succeeded builds whose output set holds the
+	// constrained versions and whose build order is after lastUsed's (so a rerun
+	// of the build used last is not new), oldest first, starting after from
+	// (nil: from the first), at most limit.
+	UnusedBuilds(ctx context.Context, jobID int64, c Constraints, lastUsed BuildCursor, from *BuildCursor, limit int) ([]BuildCursor, error)
 	// Outputs is a succeeded build's output set: resource -> the first version of
 	// it among the build's outputs, then its inputs.
 	Outputs(ctx context.Context, build BuildID) (map[int64]VersionID, error)

@@ -3,6 +3,7 @@ package algorithm
 import (
 	"context"
 	"sort"
+	"strconv"
 )
 
 // groupResolver resolves inputs whose passed jobs overlap. It searches depth
@@ -21,6 +22,21 @@ type groupResolver struct {
 	cands   []VersionID
 	passed  [][]BuildID
 	hasNext []bool
+
+	// doomed remembers search states (job index and every input's version)
+	// from which no choice of builds works, so the search never repeats them.
+	doomed map[string]bool
+}
+
+// state names the search state at job index k.
+func (g *groupResolver) state(k int) string {
+	b := make([]byte, 0, 8*(len(g.cands)+1))
+	b = strconv.AppendInt(b, int64(k), 10)
+	for _, c := range g.cands {
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(c), 10)
+	}
+	return string(b)
 }
 
 func (g *groupResolver) resolve(ctx context.Context) ([]Candidate, string, error) {
@@ -56,6 +72,7 @@ func (g *groupResolver) resolve(ctx context.Context) ([]Candidate, string, error
 	g.cands = make([]VersionID, len(g.inputs))
 	g.passed = make([][]BuildID, len(g.inputs))
 	g.hasNext = make([]bool, len(g.inputs))
+	g.doomed = map[string]bool{}
 	ok, err := g.search(ctx, 0)
 	if err != nil {
 		return nil, "", err
@@ -75,6 +92,10 @@ func (g *groupResolver) search(ctx context.Context, k int) (bool, error) {
 	if k == len(g.jobs) {
 		return true, nil
 	}
+	here := g.state(k)
+	if g.doomed[here] {
+		return false, nil
+	}
 	job := g.jobs[k]
 	var users []int // the inputs that name the job
 	every := false
@@ -86,11 +107,33 @@ func (g *groupResolver) search(ctx context.Context, k int) (bool, error) {
 			}
 		}
 	}
-	it := g.builds(job, every)
+	// Only builds whose output set holds the versions already chosen (or
+	// pinned) for the job's inputs can fit: ask for just those.
+	constraints := Constraints{}
+	for _, i := range users {
+		want := g.cands[i]
+		if want == 0 {
+			want = g.pins[i]
+		}
+		if want == 0 {
+			continue
+		}
+		if have, ok := constraints[g.inputs[i].ResourceID]; ok && have != want {
+			g.doomed[here] = true
+			return false, nil // two inputs of one resource need different versions
+		}
+		constraints[g.inputs[i].ResourceID] = want
+	}
+	it := g.builds(job, every, constraints)
+	tried := map[string]bool{} // states after this job already searched from here
 	for {
 		b, unusedLeft, ok, err := it.next(ctx)
-		if err != nil || !ok {
+		if err != nil {
 			return false, err
+		}
+		if !ok {
+			g.doomed[here] = true
+			return false, nil
 		}
 		outputs, err := g.db.Outputs(ctx, b.ID)
 		if err != nil {
@@ -102,8 +145,14 @@ func (g *groupResolver) search(ctx context.Context, k int) (bool, error) {
 			return false, err
 		}
 		if fits {
-			if done, err := g.search(ctx, k+1); err != nil || done {
-				return done, err
+			// Another build giving the same versions leads to the same search;
+			// the first one found is the preferred one.
+			next := g.state(k + 1)
+			if !tried[next] {
+				tried[next] = true
+				if done, err := g.search(ctx, k+1); err != nil || done {
+					return done, err
+				}
 			}
 		}
 		g.restore(users, saved)
@@ -160,6 +209,7 @@ func (g *groupResolver) take(ctx context.Context, users []int, outputs map[int64
 type buildIter struct {
 	db     VersionsDB
 	job    int64
+	c      Constraints
 	cursor *BuildCursor // the build used last, for every
 
 	unused     []BuildCursor
@@ -173,8 +223,8 @@ type buildIter struct {
 	gaveLast  bool
 }
 
-func (g *groupResolver) builds(job int64, every bool) *buildIter {
-	it := &buildIter{db: g.db, job: job}
+func (g *groupResolver) builds(job int64, every bool, c Constraints) *buildIter {
+	it := &buildIter{db: g.db, job: job, c: c}
 	if every {
 		if c, ok := g.lastUsed[job]; ok {
 			it.cursor = &c
@@ -192,7 +242,7 @@ func (it *buildIter) next(ctx context.Context) (BuildCursor, bool, bool, error) 
 		if it.unused == nil {
 			var from *BuildCursor
 			for {
-				page, err := it.db.UnusedBuilds(ctx, it.job, *it.cursor, from, defaultBuildsPageLimit)
+				page, err := it.db.UnusedBuilds(ctx, it.job, it.c, *it.cursor, from, defaultBuildsPageLimit)
 				if err != nil {
 					return BuildCursor{}, false, false, err
 				}
@@ -228,7 +278,7 @@ func (it *buildIter) next(ctx context.Context) (BuildCursor, bool, bool, error) 
 		if it.olderDone {
 			return BuildCursor{}, false, false, nil
 		}
-		page, err := it.db.SucceededBuilds(ctx, it.job, it.olderFrom, defaultBuildsPageLimit)
+		page, err := it.db.SucceededBuilds(ctx, it.job, it.c, it.olderFrom, defaultBuildsPageLimit)
 		if err != nil {
 			return BuildCursor{}, false, false, err
 		}

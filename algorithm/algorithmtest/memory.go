@@ -37,6 +37,8 @@ type input struct {
 type Memory struct {
 	versions map[int64][]version // resource -> versions
 	builds   []build
+	byID     map[algorithm.BuildID]*build
+	byJob    map[int64][]*build // succeeded builds, oldest first in build order
 	pipes    map[int64][]int64 // to build -> from builds
 	jobs     map[string]int64
 	res      map[string]int64
@@ -116,7 +118,29 @@ func New(s scenario.Scenario) (*Memory, error) {
 	for _, p := range s.BuildPipes {
 		m.pipes[p.To] = append(m.pipes[p.To], p.From)
 	}
+	m.byID = map[algorithm.BuildID]*build{}
+	m.byJob = map[int64][]*build{}
+	for i := range m.builds {
+		b := &m.builds[i]
+		m.byID[b.cursor.ID] = b
+		if b.status == "succeeded" {
+			m.byJob[b.job] = append(m.byJob[b.job], b)
+		}
+	}
+	for _, bs := range m.byJob {
+		sort.Slice(bs, func(i, j int) bool { return before(bs[i].cursor, bs[j].cursor) })
+	}
 	return m, nil
+}
+
+// holds tells whether a build's output set has the constrained versions.
+func (b *build) holds(c algorithm.Constraints) bool {
+	for res, v := range c {
+		if b.output[res] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // JobID and ResourceID map scenario names to ids.
@@ -216,16 +240,6 @@ func (m *Memory) IsEnabled(_ context.Context, resource int64, id algorithm.Versi
 	return false, nil
 }
 
-func (m *Memory) succeeded(job int64) []algorithm.BuildCursor {
-	var out []algorithm.BuildCursor
-	for _, b := range m.builds {
-		if b.job == job && b.status == "succeeded" {
-			out = append(out, b.cursor)
-		}
-	}
-	return out
-}
-
 func before(a, b algorithm.BuildCursor) bool {
 	if a.Order != b.Order {
 		return a.Order < b.Order
@@ -233,43 +247,34 @@ func before(a, b algorithm.BuildCursor) bool {
 	return a.ID < b.ID
 }
 
-func (m *Memory) SucceededBuilds(_ context.Context, job int64, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
-	bs := m.succeeded(job)
-	sort.Slice(bs, func(i, j int) bool { return before(bs[j], bs[i]) })
+func (m *Memory) SucceededBuilds(_ context.Context, job int64, c algorithm.Constraints, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
+	bs := m.byJob[job]
 	var out []algorithm.BuildCursor
-	for _, b := range bs {
-		if from != nil && !before(b, *from) {
-			continue
-		}
-		out = append(out, b)
-		if len(out) == limit {
-			break
+	for i := len(bs) - 1; i >= 0 && len(out) < limit; i-- {
+		b := bs[i]
+		if (from == nil || before(b.cursor, *from)) && b.holds(c) {
+			out = append(out, b.cursor)
 		}
 	}
 	return out, nil
 }
 
-func (m *Memory) UnusedBuilds(_ context.Context, job int64, lastUsed algorithm.BuildCursor, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
-	bs := m.succeeded(job)
-	sort.Slice(bs, func(i, j int) bool { return before(bs[i], bs[j]) })
+func (m *Memory) UnusedBuilds(_ context.Context, job int64, c algorithm.Constraints, lastUsed algorithm.BuildCursor, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
 	var out []algorithm.BuildCursor
-	for _, b := range bs {
-		if b.Order <= lastUsed.Order || (from != nil && !before(*from, b)) {
-			continue
-		}
-		out = append(out, b)
+	for _, b := range m.byJob[job] {
 		if len(out) == limit {
 			break
+		}
+		if b.cursor.Order > lastUsed.Order && (from == nil || before(*from, b.cursor)) && b.holds(c) {
+			out = append(out, b.cursor)
 		}
 	}
 	return out, nil
 }
 
 func (m *Memory) Outputs(_ context.Context, id algorithm.BuildID) (map[int64]algorithm.VersionID, error) {
-	for _, b := range m.builds {
-		if b.cursor.ID == id {
-			return b.output, nil
-		}
+	if b, ok := m.byID[id]; ok {
+		return b.output, nil
 	}
 	return nil, nil
 }

@@ -75,28 +75,79 @@ func scanCursor(r pgx.CollectableRow) (algorithm.BuildCursor, error) {
 	return c, err
 }
 
-func (d VersionsDB) SucceededBuilds(ctx context.Context, jobID int64, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
+// SucceededBuilds and UnusedBuilds read builds in build order. Without
+// constraints they walk the job's builds on builds_job_order; with them they
+// walk the output sets holding the first constrained version on
+// successful_build_outputs_version and check the others by primary key.
+func (d VersionsDB) SucceededBuilds(ctx context.Context, jobID int64, c algorithm.Constraints, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
 	order, id := int64(1<<62), int64(1<<62)
 	if from != nil {
 		order, id = from.Order, int64(from.ID)
 	}
+	if len(c) == 0 {
+		return collect(ctx, func() (pgx.Rows, error) {
+			return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
+				WHERE job_id = $1 AND status = 'succeeded' AND (COALESCE(rerun_of, id), id) < ($2, $3)
+				ORDER BY COALESCE(rerun_of, id) DESC, id DESC LIMIT $4`, jobID, order, id, limit)
+		}, scanCursor)
+	}
+	first, restRes, restVer := splitConstraints(c)
 	return collect(ctx, func() (pgx.Rows, error) {
-		return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
-			WHERE job_id = $1 AND status = 'succeeded' AND (COALESCE(rerun_of, id), id) < ($2, $3)
-			ORDER BY COALESCE(rerun_of, id) DESC, id DESC LIMIT $4`, jobID, order, id, limit)
+		return d.s.reads.Query(ctx, `SELECT o.build_id, o.build_order FROM successful_build_outputs o
+			JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
+			WHERE o.job_id = $1 AND o.resource_id = $2 AND (o.build_order, o.build_id) < ($4, $5)
+			AND `+otherConstraints+`
+			ORDER BY o.build_order DESC, o.build_id DESC LIMIT $8`, jobID, first, c[first], order, id, restRes, restVer, limit)
 	}, scanCursor)
 }
 
-func (d VersionsDB) UnusedBuilds(ctx context.Context, jobID int64, lastUsed algorithm.BuildCursor, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
+func (d VersionsDB) UnusedBuilds(ctx context.Context, jobID int64, c algorithm.Constraints, lastUsed algorithm.BuildCursor, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
 	order, id := lastUsed.Order, int64(1<<62) // strictly after the build order of the one used last
 	if from != nil {
 		order, id = from.Order, int64(from.ID)
 	}
+	if len(c) == 0 {
+		return collect(ctx, func() (pgx.Rows, error) {
+			return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
+				WHERE job_id = $1 AND status = 'succeeded' AND COALESCE(rerun_of, id) > $2 AND (COALESCE(rerun_of, id), id) > ($3, $4)
+				ORDER BY COALESCE(rerun_of, id) ASC, id ASC LIMIT $5`, jobID, lastUsed.Order, order, id, limit)
+		}, scanCursor)
+	}
+	first, restRes, restVer := splitConstraints(c)
 	return collect(ctx, func() (pgx.Rows, error) {
-		return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
-			WHERE job_id = $1 AND status = 'succeeded' AND COALESCE(rerun_of, id) > $2 AND (COALESCE(rerun_of, id), id) > ($3, $4)
-			ORDER BY COALESCE(rerun_of, id) ASC, id ASC LIMIT $5`, jobID, lastUsed.Order, order, id, limit)
+		return d.s.reads.Query(ctx, `SELECT o.build_id, o.build_order FROM successful_build_outputs o
+			JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
+			WHERE o.job_id = $1 AND o.resource_id = $2 AND o.build_order > $9 AND (o.build_order, o.build_id) > ($4, $5)
+			AND `+otherConstraints+`
+			ORDER BY o.build_order ASC, o.build_id ASC LIMIT $8`, jobID, first, c[first], order, id, restRes, restVer, limit, lastUsed.Order)
 	}, scanCursor)
+}
+
+// otherConstraints holds when the output set of o's build has every version
+// in the arrays $6 (resources) and $7 (versions).
+const otherConstraints = `NOT EXISTS (
+	SELECT 1 FROM unnest($6::BIGINT[], $7::BIGINT[]) AS c (resource_id, version_id)
+	WHERE NOT EXISTS (
+		SELECT 1 FROM successful_build_outputs o2 JOIN resource_versions v2 ON v2.id = c.version_id
+		WHERE o2.build_id = o.build_id AND o2.resource_id = c.resource_id AND o2.version_digest = v2.digest))`
+
+// splitConstraints picks the constraint that drives the query (the lowest
+// resource id, for a stable plan) and returns the others as arrays.
+func splitConstraints(c algorithm.Constraints) (int64, []int64, []int64) {
+	first := int64(-1)
+	for res := range c {
+		if first < 0 || res < first {
+			first = res
+		}
+	}
+	var res, vers []int64
+	for r, v := range c {
+		if r != first {
+			res = append(res, r)
+			vers = append(vers, int64(v))
+		}
+	}
+	return first, res, vers
 }
 
 func (d VersionsDB) Outputs(ctx context.Context, b algorithm.BuildID) (map[int64]algorithm.VersionID, error) {

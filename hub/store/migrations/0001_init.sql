@@ -176,7 +176,7 @@ CREATE TABLE successful_build_outputs (
     version_digest TEXT NOT NULL,
     PRIMARY KEY (build_id, resource_id)
 );
-CREATE INDEX successful_build_outputs_version ON successful_build_outputs (job_id, resource_id, version_digest, build_order DESC);
+CREATE INDEX successful_build_outputs_version ON successful_build_outputs (job_id, resource_id, version_digest, build_order, build_id);
 
 -- A build of an upstream job that fed a downstream build through passed constraints.
 CREATE TABLE build_pipes (
