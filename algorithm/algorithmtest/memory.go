@@ -39,7 +39,7 @@ type Memory struct {
 	builds   []build
 	byID     map[algorithm.BuildID]*build
 	byJob    map[int64][]*build // succeeded builds, oldest first in build order
-	pipes    map[int64][]int64 // to build -> from builds
+	pipes    map[int64][]int64  // to build -> from builds
 	jobs     map[string]int64
 	res      map[string]int64
 }
