@@ -29,12 +29,41 @@ type RecordedOutput struct {
 	Version    map[string]string
 }
 
-// RecordBuild stores a build with its inputs and outputs and, when it
-// succeeded, its output set: per resource, the first version among its
+// RecordBuild stores a finished build with its inputs and outputs and, when
+// it succeeded, its output set: per resource, the first version among its
 // outputs, then its inputs. It returns the build's id.
 func (s *Store) RecordBuild(ctx context.Context, r BuildRecord) (int64, error) {
-	var id int64
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
+	ids, err := s.RecordBuilds(ctx, []BuildRecord{r}, nil)
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// recordChunk is how many builds RecordBuilds writes per transaction.
+const recordChunk = 500
+
+// RecordBuilds stores builds in order, as RecordBuild does, a chunk per
+// transaction. rerunOf, when given, names for build i the index of an earlier
+// build in records that it reruns (-1: none); it overrides RerunOf.
+func (s *Store) RecordBuilds(ctx context.Context, records []BuildRecord, rerunOf []int) ([]int64, error) {
+	ids := make([]int64, len(records))
+	for start := 0; start < len(records); start += recordChunk {
+		end := min(start+recordChunk, len(records))
+		err := s.Tx(ctx, func(tx pgx.Tx) error {
+			return recordChunkTx(ctx, tx, records, rerunOf, ids, start, end)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record builds: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+func recordChunkTx(ctx context.Context, tx pgx.Tx, records []BuildRecord, rerunOf []int, ids []int64, start, end int) error {
+	var batch pgx.Batch
+	for i := start; i < end; i++ {
+		r := records[i]
 		var teamID, pipelineID, n int64
 		if err := tx.QueryRow(ctx, `
 			UPDATE jobs j SET build_number_seq = j.build_number_seq + 1
@@ -42,59 +71,58 @@ func (s *Store) RecordBuild(ctx context.Context, r BuildRecord) (int64, error) {
 			RETURNING p.team_id, j.pipeline_id, j.build_number_seq`, r.JobID).Scan(&teamID, &pipelineID, &n); err != nil {
 			return err
 		}
-		var rerun *int64
-		if r.RerunOf != 0 {
-			rerun = &r.RerunOf
+		rerun := r.RerunOf
+		if rerunOf != nil && rerunOf[i] >= 0 {
+			rerun = ids[rerunOf[i]]
+		}
+		var rerunArg *int64
+		if rerun != 0 {
+			rerunArg = &rerun
 		}
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO builds (name, team_id, pipeline_id, job_id, status, rerun_of, end_time)
 			VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id`,
-			strconv.FormatInt(n, 10), teamID, pipelineID, r.JobID, r.Status, rerun).Scan(&id); err != nil {
+			strconv.FormatInt(n, 10), teamID, pipelineID, r.JobID, r.Status, rerunArg).Scan(&ids[i]); err != nil {
 			return err
 		}
-		order := id
-		if r.RerunOf != 0 {
-			order = r.RerunOf
-		}
-		set := map[int64]string{} // resource -> first digest
-		var setOrder []int64
-		add := func(resource int64, d string) {
-			if _, ok := set[resource]; !ok {
-				set[resource] = d
-				setOrder = append(setOrder, resource)
-			}
-		}
-		for i, out := range r.Outputs {
-			d := digest(out.Version)
-			if _, err := tx.Exec(ctx, `INSERT INTO build_outputs (build_id, position, resource_id, version_digest) VALUES ($1, $2, $3, $4)`,
-				id, i, out.ResourceID, d); err != nil {
-				return err
-			}
-			add(out.ResourceID, d)
-		}
-		for _, in := range r.Inputs {
-			d := digest(in.Version)
-			if _, err := tx.Exec(ctx, `INSERT INTO build_inputs (build_id, job_id, name, resource_id, version_digest) VALUES ($1, $2, $3, $4, $5)`,
-				id, r.JobID, in.Name, in.ResourceID, d); err != nil {
-				return err
-			}
-			add(in.ResourceID, d)
-		}
-		if r.Status != "succeeded" {
-			return nil
-		}
-		for _, res := range setOrder {
-			if _, err := tx.Exec(ctx, `INSERT INTO successful_build_outputs (build_id, job_id, build_order, resource_id, version_digest)
-				VALUES ($1, $2, $3, $4, $5)`, id, r.JobID, order, res, set[res]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("record build of job %d: %w", r.JobID, err)
+		queueHistory(&batch, ids[i], rerun, r)
 	}
-	return id, nil
+	return tx.SendBatch(ctx, &batch).Close()
+}
+
+// queueHistory queues a build's inputs, outputs and output set.
+func queueHistory(batch *pgx.Batch, id, rerun int64, r BuildRecord) {
+	order := id
+	if rerun != 0 {
+		order = rerun
+	}
+	set := map[int64]string{} // resource -> first digest
+	var setOrder []int64
+	add := func(resource int64, d string) {
+		if _, ok := set[resource]; !ok {
+			set[resource] = d
+			setOrder = append(setOrder, resource)
+		}
+	}
+	for i, out := range r.Outputs {
+		d := digest(out.Version)
+		batch.Queue(`INSERT INTO build_outputs (build_id, position, resource_id, version_digest) VALUES ($1, $2, $3, $4)`,
+			id, i, out.ResourceID, d)
+		add(out.ResourceID, d)
+	}
+	for _, in := range r.Inputs {
+		d := digest(in.Version)
+		batch.Queue(`INSERT INTO build_inputs (build_id, job_id, name, resource_id, version_digest) VALUES ($1, $2, $3, $4, $5)`,
+			id, r.JobID, in.Name, in.ResourceID, d)
+		add(in.ResourceID, d)
+	}
+	if r.Status != "succeeded" {
+		return
+	}
+	for _, res := range setOrder {
+		batch.Queue(`INSERT INTO successful_build_outputs (build_id, job_id, build_order, resource_id, version_digest)
+			VALUES ($1, $2, $3, $4, $5)`, id, r.JobID, order, res, set[res])
+	}
 }
 
 // AddBuildPipe records that build from (of an upstream job) fed build to.

@@ -89,28 +89,36 @@ func Load(ctx context.Context, st *store.Store, s scenario.Scenario, pipelineNam
 	}
 	builds := append([]scenario.Build(nil), s.Builds...)
 	sort.Slice(builds, func(i, j int) bool { return builds[i].ID < builds[j].ID })
-	ids := map[int64]int64{}
-	for _, b := range builds {
-		r := store.BuildRecord{JobID: w.jobs[b.Job], Status: b.Status}
+	index := map[int64]int{} // scenario build id -> position in records
+	records := make([]store.BuildRecord, len(builds))
+	rerunOf := make([]int, len(builds))
+	for i, b := range builds {
+		index[b.ID] = i
+		rerunOf[i] = -1
 		if b.RerunOf != nil {
-			orig, ok := ids[*b.RerunOf]
+			orig, ok := index[*b.RerunOf]
 			if !ok {
 				return nil, fmt.Errorf("build %d reruns build %d, which does not come before it", b.ID, *b.RerunOf)
 			}
-			r.RerunOf = orig
+			rerunOf[i] = orig
 		}
+		r := store.BuildRecord{JobID: w.jobs[b.Job], Status: b.Status}
 		for _, in := range b.Inputs {
 			r.Inputs = append(r.Inputs, store.RecordedInput{Name: in.Name, ResourceID: w.resources[in.Resource], Version: ver(in.Version)})
 		}
 		for _, out := range b.Outputs {
 			r.Outputs = append(r.Outputs, store.RecordedOutput{ResourceID: w.resources[out.Resource], Version: ver(out.Version)})
 		}
-		id, err := st.RecordBuild(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		ids[b.ID] = id
-		w.builds[algorithm.BuildID(id)] = b.ID
+		records[i] = r
+	}
+	stored, err := st.RecordBuilds(ctx, records, rerunOf)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[int64]int64{}
+	for i, b := range builds {
+		ids[b.ID] = stored[i]
+		w.builds[algorithm.BuildID(stored[i])] = b.ID
 	}
 	for _, p := range s.BuildPipes {
 		from, okFrom := ids[p.From]
