@@ -20,9 +20,9 @@ type World interface {
 	BuildID(b algorithm.BuildID) int64
 }
 
-// Verify resolves the scenario's current job in the world as many times as it
-// asks and says how the answer differs from what it expects ("" when it does not).
-func Verify(ctx context.Context, s Scenario, db World) (string, error) {
+// Inputs are the current job's inputs in the world's ids. A pin in the config
+// (version: pinned) wins over a pin set through the API (the resource's).
+func Inputs(s Scenario, db World) []algorithm.Input {
 	inputs := make([]algorithm.Input, 0, len(s.JobInputs))
 	resources := map[string]Resource{}
 	for _, r := range s.Resources {
@@ -41,6 +41,13 @@ func Verify(ctx context.Context, s Scenario, db World) (string, error) {
 		}
 		inputs = append(inputs, ai)
 	}
+	return inputs
+}
+
+// Verify resolves the scenario's current job in the world as many times as it
+// asks and says how the answer differs from what it expects ("" when it does not).
+func Verify(ctx context.Context, s Scenario, db World) (string, error) {
+	inputs := Inputs(s, db)
 	iterations := max(s.Iterations, 1)
 	var first string
 	for i := range iterations {

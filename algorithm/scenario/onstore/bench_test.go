@@ -32,17 +32,7 @@ func BenchmarkResolveProductionScenarios(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				inputs := make([]algorithm.Input, 0, len(s.JobInputs))
-				for _, in := range s.JobInputs {
-					ai := algorithm.Input{Name: in.Name, ResourceID: w.ResourceID(in.Resource), Every: in.Version == "every"}
-					for _, p := range in.Passed {
-						ai.Passed = append(ai.Passed, w.JobID(p))
-					}
-					if in.Version == "pinned" && in.PinnedVersion != nil {
-						ai.Pinned = map[string]string{"ver": *in.PinnedVersion}
-					}
-					inputs = append(inputs, ai)
-				}
+				inputs := scenario.Inputs(s, w)
 				job := w.JobID(s.CurrentJob)
 				b.ResetTimer()
 				for b.Loop() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/algorithm/scenario"
 	"github.com/switchyard-ci/switchyard/algorithm/scenario/onstore"
+	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
@@ -20,20 +21,7 @@ func TestScenariosOnStore(t *testing.T) {
 	}
 	st := storetest.New(t)
 	for _, s := range scenarios {
-		t.Run(s.ID, func(t *testing.T) {
-			ctx := context.Background()
-			w, err := onstore.Load(ctx, st, s, "scenario-"+s.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			diff, err := scenario.Verify(ctx, s, w)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff != "" {
-				t.Errorf("%s: %s", s.Name, diff)
-			}
-		})
+		t.Run(s.ID, func(t *testing.T) { verifyOnStore(t, st, s) })
 	}
 }
 
@@ -52,20 +40,24 @@ func TestRegressionScenariosOnStore(t *testing.T) {
 			if s.Expected == nil || s.HasTag("benchmark_only") || (os.Getenv("SWITCHYARD_SCENARIO") != "" && os.Getenv("SWITCHYARD_SCENARIO") != s.ID) {
 				continue
 			}
-			t.Run(s.ID, func(t *testing.T) {
-				ctx := context.Background()
-				w, err := onstore.Load(ctx, st, s, "scenario-"+s.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				diff, err := scenario.Verify(ctx, s, w)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if diff != "" {
-					t.Errorf("%s: %s", s.Name, diff)
-				}
-			})
+			t.Run(s.ID, func(t *testing.T) { verifyOnStore(t, st, s) })
 		}
+	}
+}
+
+// verifyOnStore loads a scenario into the store and checks the resolver's answer.
+func verifyOnStore(t *testing.T, st *store.Store, s scenario.Scenario) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := onstore.Load(ctx, st, s, "scenario-"+s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff, err := scenario.Verify(ctx, s, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff != "" {
+		t.Errorf("%s: %s", s.Name, diff)
 	}
 }
