@@ -168,9 +168,9 @@ func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		}
 		return ok && nok, err
 	case p.Get != nil, p.Put != nil, p.Task != nil:
-		return r.dispatch(ctx, p)
+		return cancelled(ctx)(r.dispatch(ctx, p))
 	case p.Check != nil:
-		return r.check(ctx, p)
+		return cancelled(ctx)(r.check(ctx, p))
 	case p.SetPipeline != nil:
 		return false, fmt.Errorf("set_pipeline steps are not supported by this hub yet")
 	case p.LoadVar != nil:
@@ -179,6 +179,18 @@ func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		return false, fmt.Errorf("across steps are not supported by this hub yet")
 	}
 	return false, fmt.Errorf("plan node %s has no step this hub can run", p.ID)
+}
+
+// cancelled reports an error that happened while ctx was being cancelled (a
+// timeout, a fail_fast sibling, an abort) as the cancellation it is, not as a
+// build error.
+func cancelled(ctx context.Context) func(bool, error) (bool, error) {
+	return func(ok bool, err error) (bool, error) {
+		if err != nil && ctx.Err() != nil {
+			return false, errAborted
+		}
+		return ok, err
+	}
 }
 
 func (r *run) inParallel(ctx context.Context, ip *pipeline.InParallelPlan) (bool, error) {
