@@ -26,6 +26,33 @@ type groupResolver struct {
 	// doomed remembers search states (job index and every input's version)
 	// from which no choice of builds works, so the search never repeats them.
 	doomed map[string]bool
+
+	// What one resolution has read already: the search meets the same builds
+	// and versions again from different branches.
+	outputs map[BuildID]map[int64]VersionID
+	enabled map[VersionID]bool
+}
+
+func (g *groupResolver) outputsOf(ctx context.Context, b BuildID) (map[int64]VersionID, error) {
+	if out, ok := g.outputs[b]; ok {
+		return out, nil
+	}
+	out, err := g.db.Outputs(ctx, b)
+	if err == nil {
+		g.outputs[b] = out
+	}
+	return out, err
+}
+
+func (g *groupResolver) isEnabled(ctx context.Context, resourceID int64, v VersionID) (bool, error) {
+	if e, ok := g.enabled[v]; ok {
+		return e, nil
+	}
+	e, err := g.db.IsEnabled(ctx, resourceID, v)
+	if err == nil {
+		g.enabled[v] = e
+	}
+	return e, err
 }
 
 // state names the search state at job index k.
@@ -73,6 +100,8 @@ func (g *groupResolver) resolve(ctx context.Context) ([]Candidate, string, error
 	g.passed = make([][]BuildID, len(g.inputs))
 	g.hasNext = make([]bool, len(g.inputs))
 	g.doomed = map[string]bool{}
+	g.outputs = map[BuildID]map[int64]VersionID{}
+	g.enabled = map[VersionID]bool{}
 	ok, err := g.search(ctx, 0)
 	if err != nil {
 		return nil, "", err
@@ -135,7 +164,7 @@ func (g *groupResolver) search(ctx context.Context, k int) (bool, error) {
 			g.doomed[here] = true
 			return false, nil
 		}
-		outputs, err := g.db.Outputs(ctx, b.ID)
+		outputs, err := g.outputsOf(ctx, b.ID)
 		if err != nil {
 			return false, err
 		}
@@ -189,7 +218,7 @@ func (g *groupResolver) take(ctx context.Context, users []int, outputs map[int64
 		if !ok || (g.cands[i] != 0 && g.cands[i] != v) || (g.pins[i] != 0 && g.pins[i] != v) {
 			return false, nil
 		}
-		enabled, err := g.db.IsEnabled(ctx, in.ResourceID, v)
+		enabled, err := g.isEnabled(ctx, in.ResourceID, v)
 		if err != nil || !enabled {
 			return false, err
 		}
