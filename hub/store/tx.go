@@ -18,8 +18,9 @@ import (
 // fn may run several times, so it must do nothing but database work through tx, and
 // its writes must be compare-and-sets that are safe to repeat.
 //
-// It is crdb.ExecuteCtx around pgx.BeginTxFunc; never crdbpgx.ExecuteTx, which on
-// PostgreSQL ignores errors from the real COMMIT and loses writes.
+// It is crdb.ExecuteCtx around pgx.BeginTxFunc; never the ExecuteTx of package
+// crdbpgx, which on PostgreSQL ignores errors from the real COMMIT and loses
+// writes.
 func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return retry(ctx, func() error {
 		return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
