@@ -118,8 +118,11 @@ func (f *fleet) waitHealthy() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for ctx.Err() == nil {
-		if out, err := exec.CommandContext(ctx, "curl", "-sf", f.url+"/healthz").Output(); err == nil && len(out) > 0 {
-			return
+		if resp, err := http.Get(f.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -7,6 +7,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+need curl curl
+need openssl openssl
 
 wait_ready() { # URL TOKEN LOG
   for _ in $(seq 1 240); do

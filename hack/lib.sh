@@ -41,3 +41,11 @@ stop_pidfile() {
   for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
   kill -9 "$pid" 2>/dev/null || true
 }
+
+# need CMD PACKAGE installs a Debian package when a command is missing.
+need() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "installing $2 from Debian's packages (for $1)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "$2" >&2 || { apt-get update -q >&2 && apt-get install -y -q "$2" >&2; }
+}

@@ -7,6 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 cd "$root"
 . "$here/lib.sh"
+need curl curl
 state=$root/.switchyard
 mkdir -p "$state"
 listen=${SWITCHYARD_LISTEN:-127.0.0.1:8080}

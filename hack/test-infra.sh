@@ -5,6 +5,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+need curl curl
+need kubectl kubectl
 work=$(mktemp -d /tmp/switchyard-infra.XXXXXX)
 trap '"$here/vknode.sh" stop "$work/node" || true; "$here/kube.sh" stop "$work/kube" || true; "$here/minio-server.sh" stop "$work/minio" || true; rm -rf "$work"' EXIT
 
