@@ -204,6 +204,9 @@ func (s *Step) decodeNode(d *decoder, n *yaml.Node, where string) {
 	field := reflect.ValueOf(s).Elem().FieldByName(actions[action.key])
 	if wrapperActions[action.key] {
 		d.decode(action.val, field, where)
+		if s.Kind == "in_parallel" && s.InParallel == nil {
+			s.InParallel = &InParallelStep{} // `in_parallel:` with nothing is no steps, as `do:` is
+		}
 		return
 	}
 	// get, put, task, set_pipeline, load_var: the action key names the step and the
