@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/engine"
+	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/server"
 	"github.com/switchyard-ci/switchyard/hub/store"
 )
@@ -106,11 +107,11 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	notify := server.NewNotifier()
-	eng := engine.New(st, notify, fmt.Sprintf("%s-%d", host, os.Getpid()), cfg.BuildLease, log)
+	notifier := notify.New()
+	eng := engine.New(st, notifier, fmt.Sprintf("%s-%d", host, os.Getpid()), cfg.BuildLease, log)
 	srv, err := server.New(ctx, server.Config{
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, SpokeTokens: cfg.SpokeTokens,
-	}, st, eng, notify, log)
+	}, st, eng, notifier, log)
 	if err != nil {
 		return err
 	}

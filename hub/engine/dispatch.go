@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
@@ -243,14 +244,12 @@ func (r *run) runStep(ctx context.Context, planID string, attempt int, kind stri
 			if err := r.e.store.AbortStep(context.WithoutCancel(ctx), st.ID); err != nil {
 				r.e.log.Error("abort step", slog.Int64("step", st.ID), slog.String("error", err.Error()))
 			}
-			r.e.notify.Notify(spokeKey(st.SpokeID))
+			r.e.notify.Notify(notify.SpokeKey(st.SpokeID))
 			return wire.Result{}, errAborted
 		}
 		r.e.notify.Wait(ctx, buildKey(r.build.ID), time.Second)
 	}
 }
-
-func spokeKey(id int64) string { return "spoke/" + strconv.FormatInt(id, 10) }
 
 // createStep places a new step on the build's spoke (choosing one for the first
 // step) and records it with its initialize and selected-worker events.
@@ -288,8 +287,8 @@ func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, re
 	if err != nil {
 		return st, err
 	}
-	r.e.notify.Notify(spokeKey(sp.ID))
-	r.e.notify.Notify(eventsKey(r.build.ID))
+	r.e.notify.Notify(notify.SpokeKey(sp.ID))
+	r.e.notify.Notify(notify.EventsKey(r.build.ID))
 	return st, nil
 }
 
@@ -334,7 +333,7 @@ func (r *run) pickSpoke(ctx context.Context, planID string) (store.Spoke, error)
 			waited = true
 			payload, _ := json.Marshal(api.StepEvent{Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
 			_ = r.e.store.AppendEvent(ctx, r.build.ID, store.Event{Type: "waiting-for-worker", Version: "1.0", Payload: payload})
-			r.e.notify.Notify(eventsKey(r.build.ID))
+			r.e.notify.Notify(notify.EventsKey(r.build.ID))
 		}
 		select {
 		case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 )
 
@@ -155,7 +156,7 @@ func (e *Engine) runBuild(ctx context.Context, id int64) error {
 		if err := e.store.SetBuildStatus(ctx, id, fence, "pending", "started", statusEvent("started")); err != nil {
 			return err
 		}
-		e.notify.Notify(eventsKey(id))
+		e.notify.Notify(notify.EventsKey(id))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -171,8 +172,6 @@ func (e *Engine) runBuild(ctx context.Context, id int64) error {
 	if err := e.store.SetBuildStatus(context.WithoutCancel(ctx), id, fence, "started", status, statusEvent(status)); err != nil {
 		return fmt.Errorf("finish build: %w", err)
 	}
-	e.notify.Notify(eventsKey(id))
+	e.notify.Notify(notify.EventsKey(id))
 	return nil
 }
-
-func eventsKey(id int64) string { return "build/" + strconv.FormatInt(id, 10) }

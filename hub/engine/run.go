@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 )
@@ -244,5 +245,5 @@ func statusEvent(status string) store.Event {
 func (r *run) errorEvent(ctx context.Context, planID, msg string) {
 	payload, _ := json.Marshal(api.ErrorEvent{Message: msg, Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
 	_ = r.e.store.AppendEvent(ctx, r.build.ID, store.Event{Type: api.EventError, Version: api.EventVersions[api.EventError], Payload: payload})
-	r.e.notify.Notify(eventsKey(r.build.ID))
+	r.e.notify.Notify(notify.EventsKey(r.build.ID))
 }

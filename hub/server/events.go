@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 )
-
-// BuildKey is the Notifier key for a build's events.
-func BuildKey(id int64) string { return "build/" + strconv.FormatInt(id, 10) }
 
 // buildEvents streams a build's events as Concourse's SSE: ids from 0 with no
 // gaps, then `end` once the build is finished and everything was sent. It reads
@@ -80,7 +78,7 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 			flusher.Flush()
 			lastWrite = time.Now()
 		}
-		s.notify.Wait(ctx, BuildKey(b.ID), 500*time.Millisecond)
+		s.notify.Wait(ctx, notify.EventsKey(b.ID), 500*time.Millisecond)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -14,12 +14,10 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
-
-// SpokeKey is the Notifier key for a spoke's assignments.
-func SpokeKey(id int64) string { return "spoke/" + strconv.FormatInt(id, 10) }
 
 func hashCredential(c string) string {
 	sum := sha256.Sum256([]byte(c))
@@ -128,7 +126,7 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 			}
 			return writeJSON(w, http.StatusOK, out)
 		}
-		s.notify.Wait(ctx, SpokeKey(c.spoke.ID), time.Second)
+		s.notify.Wait(ctx, notify.SpokeKey(c.spoke.ID), time.Second)
 	}
 }
 
@@ -174,7 +172,7 @@ func (s *Server) spokeLogs(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err := s.store.AppendStepLogs(r.Context(), rep, lines, startEvent(st)); err != nil {
 		return reportError(err)
 	}
-	s.notify.Notify(BuildKey(st.BuildID))
+	s.notify.Notify(notify.EventsKey(st.BuildID))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -204,7 +202,7 @@ func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := s.store.FinishStep(r.Context(), rep, state, raw, finishEvent(st, res)); err != nil {
 		return reportError(err)
 	}
-	s.notify.Notify(BuildKey(st.BuildID))
+	s.notify.Notify(notify.EventsKey(st.BuildID))
 	s.waker.Wake(st.BuildID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

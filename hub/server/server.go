@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 )
 
@@ -39,13 +40,13 @@ type Server struct {
 	signer auth.Signer
 	log    *slog.Logger
 	waker  Waker
-	notify *Notifier
+	notify *notify.Notifier
 	mux    *http.ServeMux
 }
 
 // New builds the server: it makes sure the main team exists with its owners and
 // loads the token signing key shared by every replica.
-func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notify *Notifier, log *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier *notify.Notifier, log *slog.Logger) (*Server, error) {
 	if cfg.TokenTTL == 0 {
 		cfg.TokenTTL = 24 * time.Hour
 	}
@@ -64,7 +65,7 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notify *
 	if _, err := st.SaveTeam(ctx, "main", teamAuth); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notify, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notifier, mux: http.NewServeMux()}
 	for _, r := range s.routes() {
 		if r.access.kind == undeclared {
 			return nil, fmt.Errorf("route %s %s declares no access", r.method, r.path)

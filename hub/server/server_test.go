@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/server"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
@@ -32,7 +33,7 @@ func newHub(t *testing.T) (*httptest.Server, func(user string) *api.Client) {
 	for _, u := range []string{"admin:pw", "viewer:pw", "outsider:pw"} {
 		_ = users.Add(u)
 	}
-	srv, err := server.New(ctx, server.Config{Users: users, MainTeamUsers: []string{"admin"}}, st, noWaker{}, server.NewNotifier(),
+	srv, err := server.New(ctx, server.Config{Users: users, MainTeamUsers: []string{"admin"}}, st, noWaker{}, notify.New(),
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

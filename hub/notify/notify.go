@@ -1,10 +1,21 @@
-package server
+// Package notify wakes waiters inside one hub process when a build's events or
+// a spoke's steps change. It only shortens waits: every waiter also polls the
+// store, so other replicas see changes without it.
+package notify
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 )
+
+// EventsKey is the key for a build's events (watched by event streams and by
+// the engine's step waits).
+func EventsKey(buildID int64) string { return "build/" + strconv.FormatInt(buildID, 10) }
+
+// SpokeKey is the key for a spoke's assignments (watched by its long poll).
+func SpokeKey(spokeID int64) string { return "spoke/" + strconv.FormatInt(spokeID, 10) }
 
 // Notifier wakes waiters in this process when something they wait on changes
 // (a build's events, a spoke's steps). It only shortens waits: every waiter also
@@ -14,7 +25,7 @@ type Notifier struct {
 	chans map[string]chan struct{}
 }
 
-func NewNotifier() *Notifier { return &Notifier{chans: map[string]chan struct{}{}} }
+func New() *Notifier { return &Notifier{chans: map[string]chan struct{}{}} }
 
 // Wait returns when key is notified, after poll, or when ctx ends.
 func (n *Notifier) Wait(ctx context.Context, key string, poll time.Duration) {
