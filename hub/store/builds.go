@@ -74,18 +74,26 @@ func (s *Store) SaveJob(ctx context.Context, pipelineID int64, name string, conf
 	return id, nil
 }
 
+// nextBuild takes a job's next build number within tx and returns it as the
+// build's name, with the job's team and pipeline. It writes first, so that
+// concurrent builds of one job queue on the row lock instead of all reading
+// the old number and all but one retrying.
+func nextBuild(ctx context.Context, tx pgx.Tx, jobID int64) (teamID, pipelineID int64, name string, err error) {
+	var n int64
+	err = tx.QueryRow(ctx, `
+		UPDATE jobs j SET build_number_seq = j.build_number_seq + 1
+		FROM pipelines p WHERE p.id = j.pipeline_id AND j.id = $1
+		RETURNING p.team_id, j.pipeline_id, j.build_number_seq`, jobID).Scan(&teamID, &pipelineID, &n)
+	return teamID, pipelineID, strconv.FormatInt(n, 10), err
+}
+
 // CreateJobBuild creates the next pending build of a job, named by the job's build
 // counter, with its plan. Concurrent callers get distinct, gapless names.
 func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy string, manual bool, plan json.RawMessage) (Build, error) {
 	var id int64
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		// Write first: concurrent triggers of one job queue on the row lock
-		// instead of all reading the old number and all but one retrying.
-		var teamID, pipelineID, n int64
-		if err := tx.QueryRow(ctx, `
-			UPDATE jobs j SET build_number_seq = j.build_number_seq + 1
-			FROM pipelines p WHERE p.id = j.pipeline_id AND j.id = $1
-			RETURNING p.team_id, j.pipeline_id, j.build_number_seq`, jobID).Scan(&teamID, &pipelineID, &n); err != nil {
+		teamID, pipelineID, name, err := nextBuild(ctx, tx, jobID)
+		if err != nil {
 			return err
 		}
 		var planText *string
@@ -96,7 +104,7 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 		return tx.QueryRow(ctx, `
 			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, plan)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			RETURNING id`, strconv.FormatInt(n, 10), teamID, pipelineID, jobID, createdBy, manual, planText).Scan(&id)
+			RETURNING id`, name, teamID, pipelineID, jobID, createdBy, manual, planText).Scan(&id)
 	})
 	if err != nil {
 		return Build{}, fmt.Errorf("create build of job %d: %w", jobID, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -64,11 +63,8 @@ func recordChunkTx(ctx context.Context, tx pgx.Tx, records []BuildRecord, rerunO
 	var batch pgx.Batch
 	for i := start; i < end; i++ {
 		r := records[i]
-		var teamID, pipelineID, n int64
-		if err := tx.QueryRow(ctx, `
-			UPDATE jobs j SET build_number_seq = j.build_number_seq + 1
-			FROM pipelines p WHERE p.id = j.pipeline_id AND j.id = $1
-			RETURNING p.team_id, j.pipeline_id, j.build_number_seq`, r.JobID).Scan(&teamID, &pipelineID, &n); err != nil {
+		teamID, pipelineID, name, err := nextBuild(ctx, tx, r.JobID)
+		if err != nil {
 			return err
 		}
 		rerun := r.RerunOf
@@ -82,7 +78,7 @@ func recordChunkTx(ctx context.Context, tx pgx.Tx, records []BuildRecord, rerunO
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO builds (name, team_id, pipeline_id, job_id, status, rerun_of, end_time)
 			VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id`,
-			strconv.FormatInt(n, 10), teamID, pipelineID, r.JobID, r.Status, rerunArg).Scan(&ids[i]); err != nil {
+			name, teamID, pipelineID, r.JobID, r.Status, rerunArg).Scan(&ids[i]); err != nil {
 			return err
 		}
 		queueHistory(&batch, ids[i], rerun, r)
