@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -165,14 +164,17 @@ func (s *Server) authorize(r *http.Request, a access, c *caller) error {
 		if err != nil {
 			return err
 		}
-		role := a.role
-		if a.kind == buildRead {
-			role = auth.Viewer
-			if b.PipelineID != 0 && s.pipelinePublic(r.Context(), b.PipelineID) {
-				return nil
-			}
+		if a.kind == buildWrite {
+			return need(a.role, b.TeamName)
 		}
-		return need(role, b.TeamName)
+		if err := need(auth.Viewer, b.TeamName); err == nil || b.PipelineID == 0 {
+			return err
+		}
+		p, err := s.store.PipelineByID(r.Context(), b.PipelineID)
+		if err == nil && p.Public {
+			return nil
+		}
+		return need(auth.Viewer, b.TeamName)
 	case spokeOnly:
 		if c.spoke == nil {
 			return unauthorized
@@ -180,17 +182,4 @@ func (s *Server) authorize(r *http.Request, a access, c *caller) error {
 		return nil
 	}
 	return forbidden
-}
-
-func (s *Server) pipelinePublic(ctx context.Context, id int64) bool {
-	ps, err := s.store.Pipelines(ctx, 0)
-	if err != nil {
-		return false
-	}
-	for _, p := range ps {
-		if p.ID == id {
-			return p.Public
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -172,5 +173,59 @@ func TestConfigVersions(t *testing.T) {
 	}
 	if res, _ = c.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"text/plain"}}, []byte(pipelineYAML), nil); res.Status != 415 {
 		t.Errorf("wrong content type: %d", res.Status)
+	}
+}
+
+// A build is readable by its team's viewers, and by anyone once its pipeline
+// is exposed; its abort needs a pipeline-operator either way.
+func TestBuildAccess(t *testing.T) {
+	ctx := context.Background()
+	_, client := newHub(t)
+	admin := client("admin")
+	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(pipelineYAML), nil); err != nil {
+		t.Fatal(err)
+	}
+	var b api.Build
+	if _, err := admin.Do(ctx, "POST", "/api/v1/teams/main/pipelines/p/jobs/j/builds", nil, nil, &b); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/api/v1/builds/%d", b.ID)
+	status := func(user, method, path string) int {
+		req, _ := http.NewRequest(method, admin.URL+path, nil)
+		if user != "" {
+			req.Header.Set("Authorization", "Bearer "+client(user).Token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tt := range []struct {
+		user   string
+		expose bool
+		method string
+		path   string
+		want   int
+	}{
+		{"", false, "GET", path, 401},
+		{"outsider", false, "GET", path, 403},
+		{"viewer", false, "GET", path, 200},
+		{"", true, "GET", path, 200},
+		{"outsider", true, "GET", path, 200},
+		{"outsider", true, "PUT", path + "/abort", 403},
+		{"viewer", true, "PUT", path + "/abort", 403},
+	} {
+		action := "/hide"
+		if tt.expose {
+			action = "/expose"
+		}
+		if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p"+action, nil, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := status(tt.user, tt.method, tt.path); got != tt.want {
+			t.Errorf("%s %s as %q (exposed %v): %d, want %d", tt.method, tt.path, tt.user, tt.expose, got, tt.want)
+		}
 	}
 }

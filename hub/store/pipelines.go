@@ -190,6 +190,19 @@ func (s *Store) PipelineByName(ctx context.Context, teamID int64, name, instance
 	return p, nil
 }
 
+// PipelineByID returns a pipeline or ErrNotFound.
+func (s *Store) PipelineByID(ctx context.Context, id int64) (Pipeline, error) {
+	p, err := scanPipeline(s.row(ctx, `SELECT `+pipelineColumns+` FROM pipelines p JOIN teams t ON t.id = p.team_id
+		WHERE p.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Pipeline{}, fmt.Errorf("pipeline %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Pipeline{}, fmt.Errorf("get pipeline %d: %w", id, err)
+	}
+	return p, nil
+}
+
 // UpdatePipeline applies one change to a pipeline row: pause, unpause, expose,
 // hide, archive or rename.
 type PipelineChange struct {
