@@ -52,6 +52,11 @@ func httpClient(insecure bool) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
+// outOfSync is fly's message for a server of another version.
+func outOfSync(server, target string) string {
+	return fmt.Sprintf("fly version (%s) is out of sync with the target (%s). to sync up, run the following:\n\n    fly -t %s sync\n", api.Version, server, target)
+}
+
 func checkVersion(server string, e *env) error {
 	if server == api.Version {
 		return nil
@@ -60,7 +65,7 @@ func checkVersion(server string, e *env) error {
 	if len(theirs) != 3 {
 		return fmt.Errorf("server version %q: Wrong number of components", server)
 	}
-	msg := fmt.Sprintf("fly version (%s) is out of sync with the target (%s). to sync up, run the following:\n\n    fly -t %s sync\n", api.Version, server, e.target)
+	msg := outOfSync(server, e.target)
 	if mine[0] != theirs[0] || mine[1] != theirs[1] {
 		return errors.New(msg + "\ncowardly refusing to run due to significant version discrepancy")
 	}
@@ -113,7 +118,7 @@ func login(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if info.Version != api.Version {
-		fmt.Fprintf(e.stderr, "WARNING:\n\nfly version (%s) is out of sync with the target (%s). to sync up, run the following:\n\n    fly -t %s sync\n\n", api.Version, info.Version, e.target)
+		fmt.Fprintf(e.stderr, "WARNING:\n\n%s\n", outOfSync(info.Version, e.target))
 	}
 	tok, err := passwordGrant(ctx, hc, t.API, *user, *password)
 	if err != nil {
