@@ -160,12 +160,70 @@ type CheckRequest struct {
 }
 
 type Resource struct {
-	Name         string `json:"name"`
-	PipelineID   int64  `json:"pipeline_id"`
-	PipelineName string `json:"pipeline_name"`
-	TeamName     string `json:"team_name"`
-	Type         string `json:"type"`
-	LastChecked  int64  `json:"last_checked,omitempty"`
+	Name           string            `json:"name"`
+	PipelineID     int64             `json:"pipeline_id"`
+	PipelineName   string            `json:"pipeline_name"`
+	TeamName       string            `json:"team_name"`
+	Type           string            `json:"type"`
+	LastChecked    int64             `json:"last_checked,omitempty"`
+	PinnedVersion  map[string]string `json:"pinned_version,omitempty"`
+	PinnedInConfig bool              `json:"pinned_in_config,omitempty"`
+	PinComment     string            `json:"pin_comment,omitempty"`
+	Build          *BuildSummary     `json:"build,omitempty"` // the latest check build
+}
+
+// PinComment is the body of PUT .../resources/R/pin_comment.
+type PinComment struct {
+	PinComment string `json:"pin_comment"`
+}
+
+// BuildInput is one input of a job's next build (GET .../jobs/J/inputs).
+type BuildInput struct {
+	Name     string            `json:"name"`
+	Resource string            `json:"resource"`
+	Type     string            `json:"type"`
+	Source   map[string]any    `json:"source"`
+	Params   map[string]any    `json:"params,omitempty"`
+	Version  map[string]string `json:"version"`
+	Tags     []string          `json:"tags,omitempty"`
+}
+
+// The values of BuildPreparation's fields.
+const (
+	PrepUnknown     = "unknown"
+	PrepBlocking    = "blocking"
+	PrepNotBlocking = "not_blocking"
+)
+
+// BuildPreparation says why a build is pending.
+type BuildPreparation struct {
+	BuildID             int64             `json:"build_id"`
+	PausedPipeline      string            `json:"paused_pipeline"`
+	PausedJob           string            `json:"paused_job"`
+	MaxRunningBuilds    string            `json:"max_running_builds"`
+	Inputs              map[string]string `json:"inputs"`
+	InputsSatisfied     string            `json:"inputs_satisfied"`
+	MissingInputReasons map[string]string `json:"missing_input_reasons"`
+	// Switchyard's addition: what to do about each missing input.
+	MissingInputDetails map[string]string `json:"missing_input_details,omitempty"`
+}
+
+// BuildInputsOutputs is GET /api/v1/builds/B/resources.
+type BuildInputsOutputs struct {
+	Inputs  []PublicBuildInput  `json:"inputs"`
+	Outputs []PublicBuildOutput `json:"outputs"`
+}
+
+type PublicBuildInput struct {
+	Name            string            `json:"name"`
+	Version         map[string]string `json:"version"`
+	PipelineID      int64             `json:"pipeline_id"`
+	FirstOccurrence bool              `json:"first_occurrence"`
+}
+
+type PublicBuildOutput struct {
+	Name    string            `json:"name"`
+	Version map[string]string `json:"version"`
 }
 
 type MetadataField struct {

@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/checker"
 	"github.com/switchyard-ci/switchyard/hub/engine"
 	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/scheduler"
 	"github.com/switchyard-ci/switchyard/hub/server"
 	"github.com/switchyard-ci/switchyard/hub/store"
 )
@@ -107,8 +109,12 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 		return err
 	}
 	host, _ := os.Hostname()
+	holder := fmt.Sprintf("%s-%d", host, os.Getpid())
 	notifier := notify.New()
-	eng := engine.New(st, notifier, fmt.Sprintf("%s-%d", host, os.Getpid()), cfg.BuildLease, log)
+	eng := engine.New(st, notifier, holder, cfg.BuildLease, log)
+	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, Started: eng.Wake})
+	eng.OnSchedule(sched.Wake)
+	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	srv, err := server.New(ctx, server.Config{
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, SpokeTokens: cfg.SpokeTokens,
 	}, st, eng, notifier, log)
@@ -134,8 +140,10 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(3)
 	go func() { defer wg.Done(); _ = eng.Run(ctx) }()
+	go func() { defer wg.Done(); _ = sched.Run(ctx) }()
+	go func() { defer wg.Done(); _ = checks.Run(ctx) }()
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	select {

@@ -44,9 +44,11 @@ func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		r.artifacts[p.Get.Name] = true
 	case "put":
 		r.versionFrom[p.ID] = res.Version
-		if err := r.saveVersions(ctx, p.Put.Resource, []map[string]string{res.Version}); err != nil {
+		id, err := r.saveVersions(ctx, p.Put.Resource, []map[string]string{res.Version})
+		if err != nil {
 			return false, err
 		}
+		r.outputs = append(r.outputs, store.RecordedOutput{ResourceID: id, Version: res.Version})
 	case "task":
 		for _, artifact := range req.Outputs {
 			r.artifacts[artifact] = true
@@ -138,7 +140,8 @@ func (r *run) check(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	if res.ExitStatus != 0 {
 		return false, nil
 	}
-	return true, r.saveVersions(ctx, c.Resource, res.Versions)
+	_, err = r.saveVersions(ctx, c.Resource, res.Versions)
+	return err == nil, err
 }
 
 // getVersion picks the version a get fetches: a pinned one, the one a put
@@ -183,22 +186,25 @@ func (r *run) getVersion(ctx context.Context, p *pipeline.Plan) (map[string]stri
 		if out.Error != "" || out.ExitStatus != 0 {
 			return nil, fmt.Errorf("check of resource %s failed: %s", g.Resource, out.Error)
 		}
-		if err := r.saveVersions(ctx, g.Resource, out.Versions); err != nil {
+		if _, err := r.saveVersions(ctx, g.Resource, out.Versions); err != nil {
 			return nil, err
 		}
 	}
 	return nil, fmt.Errorf("resource %s has no versions: give it one with fly check-resource -r %s/%s", g.Resource, r.build.PipelineName, g.Resource)
 }
 
-func (r *run) saveVersions(ctx context.Context, resource string, versions []map[string]string) error {
-	if len(versions) == 0 {
-		return nil
-	}
+// saveVersions saves versions of a resource of the build's pipeline and
+// returns the resource's id.
+func (r *run) saveVersions(ctx context.Context, resource string, versions []map[string]string) (int64, error) {
 	res, err := r.e.store.ResourceByName(ctx, r.build.PipelineID, resource)
-	if err != nil {
-		return err
+	if err != nil || len(versions) == 0 {
+		return res.ID, err
 	}
-	return r.e.store.SaveVersions(ctx, res.ID, versions, nil)
+	if err := r.e.store.SaveVersions(ctx, res.ID, versions, nil); err != nil {
+		return res.ID, err
+	}
+	r.e.WakeScheduler()
+	return res.ID, nil
 }
 
 func (r *run) env() map[string]string {

@@ -26,9 +26,10 @@ type Engine struct {
 	holder string        // this hub's name in build leases
 	ttl    time.Duration // how long a build lease lasts unrenewed
 
-	wake    chan struct{}
-	mu      sync.Mutex
-	running map[int64]bool
+	wake     chan struct{}
+	mu       sync.Mutex
+	running  map[int64]bool
+	schedule func() // wakes the scheduler
 }
 
 // DefaultLeaseTTL is how long a hub owns a build without renewing; another
@@ -39,8 +40,16 @@ func New(st *store.Store, notify Notifier, holder string, leaseTTL time.Duration
 	if leaseTTL <= 0 {
 		leaseTTL = DefaultLeaseTTL
 	}
-	return &Engine{store: st, notify: notify, log: log, holder: holder, ttl: leaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{}}
+	return &Engine{store: st, notify: notify, log: log, holder: holder, ttl: leaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
+		schedule: func() {}}
 }
+
+// OnSchedule sets what wakes the scheduler in this process; call it before Run.
+func (e *Engine) OnSchedule(wake func()) { e.schedule = wake }
+
+// WakeScheduler tells the scheduler that jobs asked to be scheduled (a build
+// finished, versions were saved, someone triggered or pinned).
+func (e *Engine) WakeScheduler() { e.schedule() }
 
 // Wake tells the engine something changed for a build (created, aborted, a step
 // finished).
@@ -169,9 +178,10 @@ func (e *Engine) runBuild(ctx context.Context, id int64) error {
 	if err != nil {
 		r.errorEvent(context.WithoutCancel(ctx), r.rootID(), err.Error())
 	}
-	if err := e.store.SetBuildStatus(context.WithoutCancel(ctx), id, fence, "started", status, statusEvent(status)); err != nil {
+	if err := e.store.FinishBuild(context.WithoutCancel(ctx), id, fence, status, r.outputs, statusEvent(status)); err != nil {
 		return fmt.Errorf("finish build: %w", err)
 	}
 	e.notify.Notify(notify.EventsKey(id))
+	e.WakeScheduler()
 	return nil
 }

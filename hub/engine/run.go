@@ -31,6 +31,7 @@ type run struct {
 	mu          sync.Mutex
 	spokeID     int64                        // every step of a build runs on one spoke until artifacts move (issue 7)
 	versionFrom map[string]map[string]string // put plan id -> the version it created
+	outputs     []store.RecordedOutput       // versions the build's puts created, in order
 	artifacts   map[string]bool              // build artifacts produced so far
 }
 

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store"
-	"github.com/switchyard-ci/switchyard/pipeline"
 )
 
 func (s *Server) jobFromPath(r *http.Request) (store.Pipeline, store.Job, error) {
@@ -99,6 +100,7 @@ func (s *Server) pauseJob(paused bool) handler {
 		if err := s.store.SetJobPaused(r.Context(), j.ID, paused, c.claims.User); err != nil {
 			return err
 		}
+		s.waker.WakeScheduler()
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
@@ -123,27 +125,11 @@ func (s *Server) triggerJob(w http.ResponseWriter, r *http.Request, c *caller) e
 	if jobCfg.DisableManualTrigger {
 		return errorf(http.StatusConflict, "job %s has disable_manual_trigger set", j.Name)
 	}
-	cfgJSON, _, err := s.store.PipelineConfig(r.Context(), p.TeamID, p.Name, p.InstanceVars)
+	b, err := s.store.CreateJobBuild(r.Context(), j.ID, c.claims.User, true, nil)
 	if err != nil {
 		return err
 	}
-	loaded, err := pipeline.Load(cfgJSON, pipeline.Options{})
-	if err != nil {
-		return fmt.Errorf("load stored config of %s: %w", p.Name, err)
-	}
-	plan, err := loaded.Config.CompileJob(j.Name)
-	if err != nil {
-		return err
-	}
-	planJSON, err := json.Marshal(plan)
-	if err != nil {
-		return err
-	}
-	b, err := s.store.CreateJobBuild(r.Context(), j.ID, c.claims.User, true, planJSON)
-	if err != nil {
-		return err
-	}
-	s.waker.Wake(b.ID)
+	s.waker.WakeScheduler()
 	return writeJSON(w, http.StatusOK, toBuild(b))
 }
 
@@ -262,4 +248,181 @@ func (s *Server) abortBuild(w http.ResponseWriter, r *http.Request, c *caller) e
 	s.waker.WakeAbort(b.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// scheduleJob asks for the job to be scheduled now (fly schedule-job).
+func (s *Server) scheduleJob(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, j, err := s.jobFromPath(r)
+	if err != nil {
+		return err
+	}
+	if p.Archived {
+		w.WriteHeader(http.StatusConflict)
+		_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
+		return nil
+	}
+	if err := s.store.RequestSchedule(r.Context(), j.ID); err != nil {
+		return err
+	}
+	s.waker.WakeScheduler()
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// rerunBuild creates a rerun of a build: the same inputs, ordered as the
+// original by the algorithm.
+func (s *Server) rerunBuild(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, j, err := s.jobFromPath(r)
+	if err != nil {
+		return err
+	}
+	if p.Archived {
+		w.WriteHeader(http.StatusConflict)
+		_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
+		return nil
+	}
+	var jobCfg struct {
+		DisableReruns bool `json:"disable_reruns"`
+	}
+	_ = json.Unmarshal(j.Config, &jobCfg)
+	if jobCfg.DisableReruns {
+		return errorf(http.StatusConflict, "job %s has disable_reruns set", j.Name)
+	}
+	orig, err := s.store.JobBuildByName(r.Context(), j.ID, r.PathValue("build_name"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("build " + r.PathValue("build_name"))
+	}
+	if err != nil {
+		return err
+	}
+	b, err := s.store.CreateRerun(r.Context(), orig, c.claims.User)
+	if errors.Is(err, store.ErrNoInputs) {
+		return errorf(http.StatusInternalServerError, "build %s of job %s never got its inputs, so it cannot be rerun: trigger the job instead", orig.Name, j.Name)
+	}
+	if err != nil {
+		return err
+	}
+	s.waker.WakeScheduler()
+	return writeJSON(w, http.StatusOK, toBuild(b))
+}
+
+// jobInputs answers the inputs the job's next build would get; 404 while they
+// are not all resolved, with the reasons.
+func (s *Server) jobInputs(w http.ResponseWriter, r *http.Request, c *caller) error {
+	_, j, err := s.jobFromPath(r)
+	if err != nil {
+		return err
+	}
+	next, err := s.store.JobNextInputs(r.Context(), j.ID)
+	if err != nil {
+		return err
+	}
+	if !next.Determined {
+		if !next.Resolved {
+			return notFound("inputs of job " + j.Name + " (not resolved yet)")
+		}
+		return errorf(http.StatusNotFound, "inputs of job %s do not resolve: %s", j.Name, describeInputErrors(next.Errors))
+	}
+	out := []api.BuildInput{}
+	for _, in := range next.Inputs {
+		var cfg struct {
+			Source map[string]any `json:"source"`
+			Tags   []string       `json:"tags"`
+		}
+		_ = json.Unmarshal(in.Resource.Config, &cfg)
+		out = append(out, api.BuildInput{Name: in.Name, Resource: in.Resource.Name, Type: in.Resource.Type, Source: cfg.Source,
+			Version: in.Version, Tags: cfg.Tags})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// describeInputErrors lists input errors in input order: "input repo: reason (detail)".
+func describeInputErrors(errs map[string]store.InputError) string {
+	names := make([]string, 0, len(errs))
+	for n := range errs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = "input " + n + ": " + errs[n].Reason
+		if errs[n].Detail != "" {
+			parts[i] += " (" + errs[n].Detail + ")"
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// buildPreparation says what holds a pending build back.
+func (s *Server) buildPreparation(w http.ResponseWriter, r *http.Request, c *caller) error {
+	b, err := s.buildFromPath(r)
+	if err != nil {
+		return err
+	}
+	out := api.BuildPreparation{BuildID: b.ID, PausedPipeline: api.PrepNotBlocking, PausedJob: api.PrepNotBlocking,
+		MaxRunningBuilds: api.PrepNotBlocking, Inputs: map[string]string{}, InputsSatisfied: api.PrepNotBlocking,
+		MissingInputReasons: map[string]string{}}
+	if b.JobID == 0 || b.Status != "pending" {
+		return writeJSON(w, http.StatusOK, out)
+	}
+	p, err := s.store.BuildPreparation(r.Context(), b)
+	if err != nil {
+		return err
+	}
+	blocking := func(yes bool) string {
+		if yes {
+			return api.PrepBlocking
+		}
+		return api.PrepNotBlocking
+	}
+	out.PausedPipeline = blocking(p.PipelinePaused)
+	out.PausedJob = blocking(p.JobPaused)
+	out.MaxRunningBuilds = blocking(!p.Scheduled && p.MaxInFlight > 0 && p.Running >= p.MaxInFlight)
+	for _, name := range p.Inputs {
+		e, missing := p.Next.Errors[name]
+		switch {
+		case b.RerunOf != 0 || p.Scheduled:
+			out.Inputs[name] = api.PrepNotBlocking
+		case !p.Next.Resolved:
+			out.Inputs[name] = api.PrepUnknown
+		case missing:
+			out.Inputs[name] = api.PrepBlocking
+			out.MissingInputReasons[name] = e.Reason
+			if e.Detail != "" {
+				if out.MissingInputDetails == nil {
+					out.MissingInputDetails = map[string]string{}
+				}
+				out.MissingInputDetails[name] = e.Detail
+			}
+		default:
+			out.Inputs[name] = api.PrepNotBlocking
+		}
+	}
+	switch {
+	case len(out.MissingInputReasons) > 0:
+		out.InputsSatisfied = api.PrepBlocking
+	case !p.Next.Resolved && !p.Scheduled:
+		out.InputsSatisfied = api.PrepUnknown
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// buildResources answers what a build got and put.
+func (s *Server) buildResources(w http.ResponseWriter, r *http.Request, c *caller) error {
+	b, err := s.buildFromPath(r)
+	if err != nil {
+		return err
+	}
+	io, err := s.store.BuildResources(r.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	out := api.BuildInputsOutputs{Inputs: []api.PublicBuildInput{}, Outputs: []api.PublicBuildOutput{}}
+	for _, in := range io.Inputs {
+		out.Inputs = append(out.Inputs, api.PublicBuildInput{Name: in.Name, Version: in.Version, PipelineID: b.PipelineID, FirstOccurrence: in.FirstOccurrence})
+	}
+	for _, o := range io.Outputs {
+		out.Outputs = append(out.Outputs, api.PublicBuildOutput{Name: o.Resource, Version: o.Version})
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

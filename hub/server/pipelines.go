@@ -195,8 +195,21 @@ func saveParams(p *pipeline.Pipeline) (store.SavePipelineParams, error) {
 	for i, t := range p.Config.ResourceTypes {
 		out.ResourceTypes = append(out.ResourceTypes, store.Part{Name: t.Name, Type: t.Type, Config: raw.ResourceTypes[i]})
 	}
-	for i, j := range p.Config.Jobs {
-		out.Jobs = append(out.Jobs, store.Part{Name: j.Name, Public: j.Public, Config: raw.Jobs[i]})
+	for i := range p.Config.Jobs {
+		j := &p.Config.Jobs[i]
+		plan, err := p.Config.CompileJob(j.Name)
+		if err != nil {
+			return store.SavePipelineParams{}, err
+		}
+		planJSON, err := json.Marshal(plan)
+		if err != nil {
+			return store.SavePipelineParams{}, err
+		}
+		sched := &store.JobSchedule{Plan: planJSON, MaxInFlight: j.MaxInFlightOf(), SerialGroups: j.SerialGroups}
+		for _, in := range j.Inputs() {
+			sched.Inputs = append(sched.Inputs, store.JobInput(in))
+		}
+		out.Jobs = append(out.Jobs, store.Part{Name: j.Name, Public: j.Public, Config: raw.Jobs[i], Job: sched})
 	}
 	return out, nil
 }
@@ -230,6 +243,7 @@ func (s *Server) changePipeline(w http.ResponseWriter, r *http.Request, change s
 	if err := s.store.UpdatePipeline(r.Context(), p.ID, change); err != nil {
 		return err
 	}
+	s.waker.WakeScheduler()
 	w.WriteHeader(http.StatusOK)
 	return nil
 }

@@ -1,13 +1,18 @@
 package server
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/checker"
 	"github.com/switchyard-ci/switchyard/hub/store"
-	"github.com/switchyard-ci/switchyard/pipeline"
 )
 
 func (s *Server) resourceFromPath(r *http.Request) (store.Resource, error) {
@@ -35,23 +40,56 @@ func (s *Server) checkResource(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	var cfg struct {
-		Source map[string]any `json:"source"`
-	}
-	_ = json.Unmarshal(res.Config, &cfg)
-	plan, err := json.Marshal(pipeline.Plan{ID: "1", Check: &pipeline.CheckPlan{
-		Name: res.Name, Type: res.Type, Source: cfg.Source, Image: pipeline.TypeImage{BaseType: res.Type},
-		FromVersion: req.From, Resource: res.Name,
-	}})
+	return s.startCheck(w, r, res, req.From, c.claims.User)
+}
+
+func (s *Server) startCheck(w http.ResponseWriter, r *http.Request, res store.Resource, from map[string]string, by string) error {
+	plan, err := checker.Plan(res, from)
 	if err != nil {
 		return err
 	}
-	b, err := s.store.CreateCheckBuild(r.Context(), res.ID, c.claims.User, plan)
+	b, err := s.store.CreateCheckBuild(r.Context(), res.ID, by, plan)
 	if err != nil {
 		return err
 	}
 	s.waker.Wake(b.ID)
 	return writeJSON(w, http.StatusCreated, toBuild(b))
+}
+
+// checkWebhook starts a check for whoever knows the resource's webhook_token
+// (a code host's push hook): no user token is needed.
+func (s *Server) checkWebhook(w http.ResponseWriter, r *http.Request, c *caller) error {
+	res, err := s.resourceFromPath(r)
+	if err != nil {
+		return err
+	}
+	want, err := s.store.ResourceWebhookToken(r.Context(), res.ID)
+	if err != nil {
+		return err
+	}
+	got := r.URL.Query().Get("webhook_token")
+	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return errorf(http.StatusUnauthorized, "invalid webhook_token for resource %s", res.Name)
+	}
+	return s.startCheck(w, r, res, nil, "webhook")
+}
+
+func (s *Server) toResource(r *http.Request, p store.Pipeline, res store.Resource, st store.ResourceState) (api.Resource, error) {
+	out := api.Resource{Name: res.Name, PipelineID: p.ID, PipelineName: p.Name, TeamName: p.TeamName, Type: res.Type,
+		PinnedVersion: st.PinnedVersion, PinnedInConfig: st.PinnedInConfig, PinComment: st.PinComment}
+	if st.LastChecked != nil {
+		out.LastChecked = st.LastChecked.Unix()
+	}
+	if st.CheckBuildID != 0 {
+		b, err := s.store.Build(r.Context(), st.CheckBuildID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return out, err
+		}
+		if err == nil {
+			out.Build = toBuildSummary(b)
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -63,13 +101,43 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
+	states, err := s.store.ResourceStates(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
 	out := []api.Resource{}
 	for _, res := range rs {
-		out = append(out, api.Resource{Name: res.Name, PipelineID: p.ID, PipelineName: p.Name, TeamName: p.TeamName, Type: res.Type})
+		x, err := s.toResource(r, p, res, states[res.ID])
+		if err != nil {
+			return err
+		}
+		out = append(out, x)
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
+func (s *Server) getResource(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.resourceFromPath(r)
+	if err != nil {
+		return err
+	}
+	states, err := s.store.ResourceStates(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	out, err := s.toResource(r, p, res, states[res.ID])
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// listVersions answers one page of versions, newest first by check order,
+// filtered by filter=k:v, with Link headers to the pages around it.
 func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, c *caller) error {
 	res, err := s.resourceFromPath(r)
 	if err != nil {
@@ -82,15 +150,108 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, c *caller)
 	if pg.Limit == 0 {
 		pg.Limit = 100
 	}
-	vs, err := s.store.Versions(r.Context(), res.ID, pg.Limit)
+	filter := map[string]string{}
+	for _, f := range r.URL.Query()["filter"] {
+		k, v, ok := strings.Cut(f, ":")
+		if !ok {
+			return errorf(http.StatusBadRequest, "filter %q: write it as key:value", f)
+		}
+		filter[k] = v
+	}
+	vs, err := s.store.VersionPage(r.Context(), res.ID, pg, filter)
 	if err != nil {
 		return err
 	}
 	out := []api.ResourceVersion{}
 	for _, v := range vs {
-		out = append(out, api.ResourceVersion{ID: v.ID, Version: v.Version, Enabled: !v.Disabled})
+		out = append(out, toVersion(v))
+	}
+	if len(vs) > 0 {
+		base := s.externalURL(r) + r.URL.Path
+		if older, _ := s.store.VersionPage(r.Context(), res.ID, store.Page{To: vs[len(vs)-1].ID, Limit: 2}, filter); len(older) > 1 {
+			w.Header().Add("Link", fmt.Sprintf(`<%s?to=%d&limit=%d>; rel="next"`, base, older[1].ID, pg.Limit))
+		}
+		if newer, _ := s.store.VersionPage(r.Context(), res.ID, store.Page{From: vs[0].ID, Limit: 2}, filter); len(newer) > 1 {
+			w.Header().Add("Link", fmt.Sprintf(`<%s?from=%d&limit=%d>; rel="previous"`, base, newer[0].ID, pg.Limit))
+		}
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+func toVersion(v store.Version) api.ResourceVersion {
+	out := api.ResourceVersion{ID: v.ID, Version: v.Version, Enabled: !v.Disabled}
+	_ = json.Unmarshal(v.Metadata, &out.Metadata)
+	return out
+}
+
+func versionFromPath(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
+	if err != nil {
+		return 0, errorf(http.StatusBadRequest, "version id must be a number")
+	}
+	return id, nil
+}
+
+// changeResource applies a pin or version change to the resource of the path;
+// archived pipelines refuse it.
+func (s *Server) changeResource(change func(r *http.Request, res store.Resource) error) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
+		p, err := s.pipelineFromPath(r)
+		if err != nil {
+			return err
+		}
+		if p.Archived {
+			w.WriteHeader(http.StatusConflict)
+			_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
+			return nil
+		}
+		res, err := s.resourceFromPath(r)
+		if err != nil {
+			return err
+		}
+		err = change(r, res)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return notFound("version " + r.PathValue("version"))
+		case errors.Is(err, store.ErrPinnedInConfig):
+			return errorf(http.StatusInternalServerError, "%s", err.Error())
+		case err != nil:
+			return err
+		}
+		s.waker.WakeScheduler()
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+}
+
+func (s *Server) pinVersion(r *http.Request, res store.Resource) error {
+	id, err := versionFromPath(r)
+	if err != nil {
+		return err
+	}
+	return s.store.PinVersion(r.Context(), res.ID, id)
+}
+
+func (s *Server) unpinResource(r *http.Request, res store.Resource) error {
+	return s.store.UnpinResource(r.Context(), res.ID)
+}
+
+func (s *Server) setPinComment(r *http.Request, res store.Resource) error {
+	var body api.PinComment
+	if err := readJSON(r, 64<<10, &body); err != nil {
+		return err
+	}
+	return s.store.SetPinComment(r.Context(), res.ID, body.PinComment)
+}
+
+func (s *Server) enableVersion(enabled bool) func(r *http.Request, res store.Resource) error {
+	return func(r *http.Request, res store.Resource) error {
+		id, err := versionFromPath(r)
+		if err != nil {
+			return err
+		}
+		return s.store.SetVersionEnabled(r.Context(), res.ID, id, enabled)
+	}
 }
 
 // listWorkers shows each spoke as a Concourse worker.

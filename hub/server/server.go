@@ -27,10 +27,12 @@ type Config struct {
 }
 
 // Waker lets the server tell the engine that a build or step changed, or that
-// someone asked to abort a build.
+// someone asked to abort a build, and the scheduler that jobs asked to be
+// scheduled.
 type Waker interface {
 	Wake(buildID int64)
 	WakeAbort(buildID int64)
+	WakeScheduler()
 }
 
 // Server serves the API. Create it with New.

@@ -23,6 +23,7 @@ type noWaker struct{}
 
 func (noWaker) Wake(int64)      {}
 func (noWaker) WakeAbort(int64) {}
+func (noWaker) WakeScheduler()  {}
 
 // newHub serves the API over a real store with three users: admin (owns main),
 // viewer (a viewer of main) and outsider (no role).

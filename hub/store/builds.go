@@ -88,7 +88,9 @@ func nextBuild(ctx context.Context, tx pgx.Tx, jobID int64) (teamID, pipelineID 
 }
 
 // CreateJobBuild creates the next pending build of a job, named by the job's build
-// counter, with its plan. Concurrent callers get distinct, gapless names.
+// counter. Concurrent callers get distinct, gapless names. Without a plan the
+// build waits for the scheduler to give it inputs (and the job is asked to be
+// scheduled); with one it runs as it is.
 func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy string, manual bool, plan json.RawMessage) (Build, error) {
 	var id int64
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
@@ -101,10 +103,16 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 			p := string(plan)
 			planText = &p
 		}
-		return tx.QueryRow(ctx, `
-			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, plan)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			RETURNING id`, name, teamID, pipelineID, jobID, createdBy, manual, planText).Scan(&id)
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, plan, scheduled)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			RETURNING id`, name, teamID, pipelineID, jobID, createdBy, manual, planText, plan != nil).Scan(&id); err != nil {
+			return err
+		}
+		if plan != nil {
+			return nil
+		}
+		return requestSchedule(ctx, tx, `SELECT $1::BIGINT`, jobID)
 	})
 	if err != nil {
 		return Build{}, fmt.Errorf("create build of job %d: %w", jobID, err)
@@ -112,14 +120,49 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 	return s.Build(ctx, id)
 }
 
+// CreateRerun creates a rerun of a job's build, named NAME.k as Concourse names
+// reruns; the scheduler gives it the original's inputs. ErrNoInputs when the
+// original has none.
+func (s *Store) CreateRerun(ctx context.Context, of Build, createdBy string) (Build, error) {
+	var id int64
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var inputs bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM build_inputs WHERE build_id = $1)`, of.ID).Scan(&inputs); err != nil {
+			return err
+		}
+		if !inputs {
+			return ErrNoInputs
+		}
+		var n int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(rerun_number), 0) + 1 FROM builds WHERE rerun_of = $1`, of.ID).Scan(&n); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, rerun_of, rerun_number)
+			VALUES ($1, $2, $3, $4, $5, true, $6, $7) RETURNING id`,
+			fmt.Sprintf("%s.%d", of.Name, n), of.TeamID, of.PipelineID, of.JobID, createdBy, of.ID, n).Scan(&id); err != nil {
+			return err
+		}
+		return requestSchedule(ctx, tx, `SELECT $1::BIGINT`, of.JobID)
+	})
+	if err != nil {
+		return Build{}, fmt.Errorf("rerun build %s: %w", of.Name, err)
+	}
+	return s.Build(ctx, id)
+}
+
 // CreateCheckBuild creates a pending check build of a resource, named "check"
-// as Concourse names them.
+// as Concourse names them, and deletes its finished earlier ones.
 func (s *Store) CreateCheckBuild(ctx context.Context, resourceID int64, createdBy string, plan json.RawMessage) (Build, error) {
 	var id int64
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		// Only the latest check build of a resource is kept, as in Concourse.
+		if _, err := tx.Exec(ctx, `DELETE FROM builds WHERE resource_id = $1 AND status NOT IN ('pending', 'started')`, resourceID); err != nil {
+			return err
+		}
 		return tx.QueryRow(ctx, `
-			INSERT INTO builds (name, team_id, pipeline_id, resource_id, created_by, manually_triggered, plan)
-			SELECT 'check', p.team_id, p.id, r.id, $2, true, $3
+			INSERT INTO builds (name, team_id, pipeline_id, resource_id, created_by, manually_triggered, plan, scheduled)
+			SELECT 'check', p.team_id, p.id, r.id, $2, true, $3, true
 			FROM resources r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = $1
 			RETURNING id`, resourceID, createdBy, string(plan)).Scan(&id)
 	})
@@ -194,10 +237,12 @@ func (s *Store) Builds(ctx context.Context, f BuildFilter, page Page) ([]Build, 
 	return out, nil
 }
 
-// ActiveBuilds returns the ids of pending and started builds, oldest first.
+// ActiveBuilds returns the ids of started builds and of pending builds the
+// scheduler let run, oldest first.
 func (s *Store) ActiveBuilds(ctx context.Context) ([]int64, error) {
 	ids, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, `SELECT id FROM builds WHERE status IN ('pending', 'started') ORDER BY id LIMIT 10000`)
+		return s.reads.Query(ctx, `SELECT id FROM builds WHERE status IN ('pending', 'started') AND (scheduled OR status = 'started')
+			ORDER BY id LIMIT 10000`)
 	}, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("list active builds: %w", err)
@@ -213,30 +258,36 @@ var ErrStale = errors.New("stale: the build or step changed underneath")
 // status it already has is a no-op (a retried commit).
 func (s *Store) SetBuildStatus(ctx context.Context, id, fence int64, from, to string, event Event) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		var status string
-		var curFence int64
-		if err := tx.QueryRow(ctx, `SELECT status, fence FROM builds WHERE id = $1`, id).Scan(&status, &curFence); err != nil {
-			return err
-		}
-		if status == to {
-			return nil
-		}
-		if status != from || curFence != fence {
-			return ErrStale
-		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE builds SET status = $2,
-				start_time = CASE WHEN $2 = 'started' THEN now() ELSE start_time END,
-				end_time = CASE WHEN $2 IN ('succeeded', 'failed', 'errored', 'aborted') THEN now() ELSE end_time END
-			WHERE id = $1`, id, to); err != nil {
-			return err
-		}
-		return appendEvent(ctx, tx, id, event)
+		_, err := setStatus(ctx, tx, id, fence, from, to, event)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("set build %d %s: %w", id, to, err)
 	}
 	return nil
+}
+
+// setStatus is SetBuildStatus within tx; changed is false for the no-op.
+func setStatus(ctx context.Context, tx pgx.Tx, id, fence int64, from, to string, event Event) (changed bool, err error) {
+	var status string
+	var curFence int64
+	if err := tx.QueryRow(ctx, `SELECT status, fence FROM builds WHERE id = $1`, id).Scan(&status, &curFence); err != nil {
+		return false, err
+	}
+	if status == to {
+		return false, nil
+	}
+	if status != from || curFence != fence {
+		return false, ErrStale
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE builds SET status = $2,
+			start_time = CASE WHEN $2 = 'started' THEN now() ELSE start_time END,
+			end_time = CASE WHEN $2 IN ('succeeded', 'failed', 'errored', 'aborted') THEN now() ELSE end_time END
+		WHERE id = $1`, id, to); err != nil {
+		return false, err
+	}
+	return true, appendEvent(ctx, tx, id, event)
 }
 
 // TakeBuild bumps a build's fence: the caller now owns running it, and anyone

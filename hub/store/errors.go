@@ -18,3 +18,6 @@ var ErrNotFound = errors.New("not found")
 // ErrConfigConflict is returned when a pipeline config is saved against a config
 // version that is no longer current. Nothing was written.
 var ErrConfigConflict = errors.New("comparison with existing config failed during save")
+
+// ErrNoInputs is returned for a rerun of a build that never got inputs.
+var ErrNoInputs = errors.New("the build has no inputs to rerun with")

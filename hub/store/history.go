@@ -88,37 +88,104 @@ func recordChunkTx(ctx context.Context, tx pgx.Tx, records []BuildRecord, rerunO
 
 // queueHistory queues a build's inputs, outputs and output set.
 func queueHistory(batch *pgx.Batch, id, rerun int64, r BuildRecord) {
-	order := id
-	if rerun != 0 {
-		order = rerun
-	}
-	set := map[int64]string{} // resource -> first digest
-	var setOrder []int64
-	add := func(resource int64, d string) {
-		if _, ok := set[resource]; !ok {
-			set[resource] = d
-			setOrder = append(setOrder, resource)
-		}
-	}
+	var set outputSet
 	for i, out := range r.Outputs {
 		d := digest(out.Version)
 		batch.Queue(`INSERT INTO build_outputs (build_id, position, resource_id, version_digest) VALUES ($1, $2, $3, $4)`,
 			id, i, out.ResourceID, d)
-		add(out.ResourceID, d)
+		set.add(out.ResourceID, d)
 	}
 	for _, in := range r.Inputs {
 		d := digest(in.Version)
 		batch.Queue(`INSERT INTO build_inputs (build_id, job_id, name, resource_id, version_digest) VALUES ($1, $2, $3, $4, $5)`,
 			id, r.JobID, in.Name, in.ResourceID, d)
-		add(in.ResourceID, d)
+		set.add(in.ResourceID, d)
 	}
-	if r.Status != "succeeded" {
-		return
+	if r.Status == "succeeded" {
+		set.queue(batch, id, r.JobID, rerun)
 	}
-	for _, res := range setOrder {
+}
+
+// outputSet is a succeeded build's output set being built: per resource, the
+// first version added (outputs first, then inputs).
+type outputSet struct {
+	digests map[int64]string
+	order   []int64
+}
+
+func (o *outputSet) add(resource int64, d string) {
+	if o.digests == nil {
+		o.digests = map[int64]string{}
+	}
+	if _, ok := o.digests[resource]; !ok {
+		o.digests[resource] = d
+		o.order = append(o.order, resource)
+	}
+}
+
+// queue inserts the set; reruns sort with the build they rerun.
+func (o *outputSet) queue(batch *pgx.Batch, buildID, jobID, rerunOf int64) {
+	order := buildID
+	if rerunOf != 0 {
+		order = rerunOf
+	}
+	for _, res := range o.order {
 		batch.Queue(`INSERT INTO successful_build_outputs (build_id, job_id, build_order, resource_id, version_digest)
-			VALUES ($1, $2, $3, $4, $5)`, id, r.JobID, order, res, set[res])
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, buildID, jobID, order, res, o.digests[res])
 	}
+}
+
+// FinishBuild moves a started build to its final status, as SetBuildStatus
+// does, and in the same transaction records its outputs and, when it
+// succeeded, its output set; then it asks for the jobs the build may affect to
+// be scheduled: the job itself, the jobs that pass it, the jobs sharing a
+// serial group with it.
+func (s *Store) FinishBuild(ctx context.Context, id, fence int64, status string, outputs []RecordedOutput, event Event) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		changed, err := setStatus(ctx, tx, id, fence, "started", status, event)
+		if err != nil || !changed {
+			return err
+		}
+		var jobID, rerunOf int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(job_id, 0), COALESCE(rerun_of, 0) FROM builds WHERE id = $1`, id).Scan(&jobID, &rerunOf); err != nil {
+			return err
+		}
+		if jobID == 0 {
+			return nil
+		}
+		var set outputSet
+		var batch pgx.Batch
+		for i, out := range outputs {
+			d := digest(out.Version)
+			batch.Queue(`INSERT INTO build_outputs (build_id, position, resource_id, version_digest) VALUES ($1, $2, $3, $4)
+				ON CONFLICT DO NOTHING`, id, i, out.ResourceID, d)
+			set.add(out.ResourceID, d)
+		}
+		if status == "succeeded" {
+			rows, err := tx.Query(ctx, `SELECT resource_id, version_digest FROM build_inputs WHERE build_id = $1 ORDER BY name`, id)
+			if err != nil {
+				return err
+			}
+			var res int64
+			var d string
+			if _, err := pgx.ForEachRow(rows, []any{&res, &d}, func() error { set.add(res, d); return nil }); err != nil {
+				return err
+			}
+			set.queue(&batch, id, jobID, rerunOf)
+		}
+		batch.Queue(`UPDATE jobs SET latest_completed_build_id = $2 WHERE id = $1`, jobID, id)
+		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+			return err
+		}
+		return requestSchedule(ctx, tx, `SELECT $1::BIGINT
+			UNION SELECT job_id FROM job_input_passed WHERE passed_job_id = $1
+			UNION SELECT g2.job_id FROM job_serial_groups g1 JOIN job_serial_groups g2 ON g2.serial_group = g1.serial_group
+				WHERE g1.job_id = $1`, jobID)
+	})
+	if err != nil {
+		return fmt.Errorf("finish build %d: %w", id, err)
+	}
+	return nil
 }
 
 // AddBuildPipe records that build from (of an upstream job) fed build to.

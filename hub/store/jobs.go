@@ -53,7 +53,8 @@ func (s *Store) JobByName(ctx context.Context, pipelineID int64, name string) (J
 // SetJobPaused pauses or unpauses a job.
 func (s *Store) SetJobPaused(ctx context.Context, jobID int64, paused bool, by string) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE jobs SET paused = $2, paused_by = $3, paused_at = CASE WHEN $2 THEN now() END WHERE id = $1`, jobID, paused, by)
+		_, err := tx.Exec(ctx, `UPDATE jobs SET paused = $2, paused_by = $3, paused_at = CASE WHEN $2 THEN now() END,
+			schedule_seq = schedule_seq + 1 WHERE id = $1`, jobID, paused, by)
 		return err
 	})
 	if err != nil {

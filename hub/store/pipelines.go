@@ -29,6 +29,26 @@ type Part struct {
 	Type   string // resources and resource types
 	Public bool   // jobs
 	Config json.RawMessage
+	Job    *JobSchedule // jobs: what the scheduler needs
+}
+
+// JobSchedule is what the scheduler reads of a job: its compiled plan, its
+// limit on running builds, its serial groups and its inputs.
+type JobSchedule struct {
+	Plan         json.RawMessage
+	MaxInFlight  int
+	SerialGroups []string
+	Inputs       []JobInput
+}
+
+// JobInput is one get of a job.
+type JobInput struct {
+	Name     string
+	Resource string
+	Passed   []string
+	Trigger  bool
+	Every    bool
+	Version  map[string]string // pinned in the get step
 }
 
 // SavedPipeline says what a save did.
@@ -124,6 +144,14 @@ func saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p SavePipelineP
 				return err
 			}
 		}
+		if t.table == "resources" {
+			// A pin in the config, and the check interval, as columns the checker
+			// and the scheduler read.
+			if _, err := tx.Exec(ctx, `UPDATE resources SET pinned_in_config = config->'version',
+				check_every = COALESCE(config->>'check_every', '') WHERE pipeline_id = $1`, pipelineID); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, `UPDATE `+t.table+` SET active = false WHERE pipeline_id = $1 AND NOT (name = ANY($2))`, pipelineID, names); err != nil {
 			return err
 		}
@@ -138,8 +166,80 @@ func saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p SavePipelineP
 			return err
 		}
 	}
-	_, err := tx.Exec(ctx, `UPDATE jobs SET active = false WHERE pipeline_id = $1 AND NOT (name = ANY($2))`, pipelineID, names)
-	return err
+	if _, err := tx.Exec(ctx, `UPDATE jobs SET active = false WHERE pipeline_id = $1 AND NOT (name = ANY($2))`, pipelineID, names); err != nil {
+		return err
+	}
+	return saveSchedules(ctx, tx, pipelineID, p.Jobs)
+}
+
+// saveSchedules replaces the scheduling rows of the pipeline's jobs and asks
+// for every job to be scheduled again.
+func saveSchedules(ctx context.Context, tx pgx.Tx, pipelineID int64, jobs []Part) error {
+	jobIDs, err := idsByName(ctx, tx, `SELECT name, id FROM jobs WHERE pipeline_id = $1`, pipelineID)
+	if err != nil {
+		return err
+	}
+	resourceIDs, err := idsByName(ctx, tx, `SELECT name, id FROM resources WHERE pipeline_id = $1 AND active`, pipelineID)
+	if err != nil {
+		return err
+	}
+	var b pgx.Batch
+	for _, j := range jobs {
+		if j.Job == nil {
+			continue
+		}
+		id := jobIDs[j.Name]
+		var plan *string
+		if j.Job.Plan != nil {
+			text := string(j.Job.Plan)
+			plan = &text
+		}
+		b.Queue(`UPDATE jobs SET plan = $2, max_in_flight = $3, schedule_seq = schedule_seq + 1 WHERE id = $1`, id, plan, j.Job.MaxInFlight)
+		b.Queue(`DELETE FROM job_inputs WHERE job_id = $1`, id)
+		b.Queue(`DELETE FROM job_input_passed WHERE job_id = $1`, id)
+		b.Queue(`DELETE FROM job_serial_groups WHERE job_id = $1`, id)
+		for _, g := range j.Job.SerialGroups {
+			b.Queue(`INSERT INTO job_serial_groups (job_id, serial_group) VALUES ($1, $2) ON CONFLICT DO NOTHING`, id, g)
+		}
+		for pos, in := range j.Job.Inputs {
+			resID, ok := resourceIDs[in.Resource]
+			if !ok {
+				return fmt.Errorf("job %s: input %s names resource %q, which the pipeline does not have", j.Name, in.Name, in.Resource)
+			}
+			var version *string
+			if in.Version != nil {
+				v, _ := json.Marshal(in.Version)
+				text := string(v)
+				version = &text
+			}
+			b.Queue(`INSERT INTO job_inputs (job_id, name, resource_id, trigger, every, version, position)
+				VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, id, in.Name, resID, in.Trigger, in.Every, version, pos)
+			for _, passed := range in.Passed {
+				pid, ok := jobIDs[passed]
+				if !ok {
+					return fmt.Errorf("job %s: input %s passes job %q, which the pipeline does not have", j.Name, in.Name, passed)
+				}
+				b.Queue(`INSERT INTO job_input_passed (job_id, name, passed_job_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, id, in.Name, pid)
+			}
+		}
+	}
+	return tx.SendBatch(ctx, &b).Close()
+}
+
+// idsByName runs a query of (name, id) rows into a map.
+func idsByName(ctx context.Context, tx pgx.Tx, sql string, args ...any) (map[string]int64, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	var name string
+	var id int64
+	_, err = pgx.ForEachRow(rows, []any{&name, &id}, func() error {
+		out[name] = id
+		return nil
+	})
+	return out, err
 }
 
 // Pipeline is a row of pipelines, without its config.
@@ -220,7 +320,9 @@ func (s *Store) UpdatePipeline(ctx context.Context, id int64, c PipelineChange) 
 		case c.Paused != nil && *c.Paused:
 			_, err = tx.Exec(ctx, `UPDATE pipelines SET paused = true, paused_by = $2, paused_at = now() WHERE id = $1`, id, c.PausedBy)
 		case c.Paused != nil:
-			_, err = tx.Exec(ctx, `UPDATE pipelines SET paused = false, paused_by = '', paused_at = NULL WHERE id = $1`, id)
+			if _, err = tx.Exec(ctx, `UPDATE pipelines SET paused = false, paused_by = '', paused_at = NULL WHERE id = $1`, id); err == nil {
+				err = requestSchedule(ctx, tx, `SELECT id FROM jobs WHERE pipeline_id = $1`, id)
+			}
 		case c.Public != nil:
 			_, err = tx.Exec(ctx, `UPDATE pipelines SET public = $2 WHERE id = $1`, id, *c.Public)
 		case c.Archive:

@@ -77,12 +77,16 @@ func digest(v map[string]string) string {
 // SaveVersions records versions a check found, in the order found: new ones get
 // increasing check_order; ones already known are left as they are, except that
 // a check returning a known version last moves it to the top (Concourse's rule).
+// When that changed anything, the jobs that get the resource are asked to be
+// scheduled.
 func (s *Store) SaveVersions(ctx context.Context, resourceID int64, versions []map[string]string, metadata []json.RawMessage) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		changed := false
 		var top int64
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(max(check_order), 0) FROM resource_versions WHERE resource_id = $1`, resourceID).Scan(&top); err != nil {
 			return err
 		}
+		newest := top // a known version that is the newest already stays where it is
 		for i, v := range versions {
 			md := json.RawMessage(`[]`)
 			if i < len(metadata) && len(metadata[i]) > 0 {
@@ -93,17 +97,26 @@ func (s *Store) SaveVersions(ctx context.Context, resourceID int64, versions []m
 				return err
 			}
 			top++
-			if _, err := tx.Exec(ctx, `
+			var order int64
+			if err := tx.QueryRow(ctx, `
 				INSERT INTO resource_versions (resource_id, version, digest, metadata, check_order)
 				VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (resource_id, digest) DO UPDATE SET
-					check_order = CASE WHEN $6 THEN excluded.check_order ELSE resource_versions.check_order END`,
-				resourceID, string(vj), digest(v), string(md), top, i == len(versions)-1); err != nil {
+					check_order = CASE WHEN $6 AND resource_versions.check_order < $7 THEN excluded.check_order
+						ELSE resource_versions.check_order END
+				RETURNING check_order`,
+				resourceID, string(vj), digest(v), string(md), top, i == len(versions)-1, newest).Scan(&order); err != nil {
 				return err
 			}
+			changed = changed || order == top
 		}
-		_, err := tx.Exec(ctx, `UPDATE resources SET last_checked = now(), check_error = '' WHERE id = $1`, resourceID)
-		return err
+		if _, err := tx.Exec(ctx, `UPDATE resources SET last_checked = now(), check_error = '' WHERE id = $1`, resourceID); err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		return requestSchedule(ctx, tx, `SELECT job_id FROM job_inputs WHERE resource_id = $1`, resourceID)
 	})
 	if err != nil {
 		return fmt.Errorf("save versions of resource %d: %w", resourceID, err)

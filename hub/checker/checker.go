@@ -1,0 +1,136 @@
+// Package checker runs resource checks: periodically, per each resource's
+// check_every (default 1m, "never" for none), spread out with jitter and held
+// under a global rate; and on demand, for fly check-resource and webhooks.
+// Checks are check builds, which the engine runs on spokes like any step; the
+// versions they find are saved by the engine, which wakes the scheduler.
+package checker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
+)
+
+// DefaultInterval is how often a resource without check_every is checked.
+const DefaultInterval = time.Minute
+
+// Checker creates periodic check builds. Create it with New and call Run.
+type Checker struct {
+	store   *store.Store
+	log     *slog.Logger
+	started func(buildID int64)
+	gap     time.Duration // between two checks started by this hub: the rate limit
+	jitter  float64
+}
+
+// Options tune a Checker; zero values take the defaults.
+type Options struct {
+	PerSecond float64             // checks this hub starts per second at most, default 20
+	Jitter    float64             // a check comes up to this fraction of its interval late, default 0.1
+	Started   func(buildID int64) // called for every check build created (the engine's Wake)
+}
+
+func New(st *store.Store, log *slog.Logger, o Options) *Checker {
+	if o.PerSecond <= 0 {
+		o.PerSecond = 20
+	}
+	if o.Jitter <= 0 {
+		o.Jitter = 0.1
+	}
+	if o.Started == nil {
+		o.Started = func(int64) {}
+	}
+	return &Checker{store: st, log: log, started: o.Started, gap: time.Duration(float64(time.Second) / o.PerSecond), jitter: o.Jitter}
+}
+
+// Run starts due checks until ctx ends.
+func (c *Checker) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if err := c.Tick(ctx); err != nil && ctx.Err() == nil {
+			c.log.Error("check resources", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Tick starts the checks that are due now, no faster than the rate limit. A
+// resource whose check_every cannot be parsed is checked at the default
+// interval (set-pipeline validates it, so this is only for old configs).
+func (c *Checker) Tick(ctx context.Context) error {
+	due, err := c.store.DueChecks(ctx, 500)
+	if err != nil {
+		return err
+	}
+	for i, d := range due {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(c.gap):
+			}
+		}
+		interval := Interval(d.CheckEvery)
+		next := interval + time.Duration(rand.Float64()*c.jitter*float64(interval))
+		claimed, err := c.store.ClaimCheck(ctx, d.ID, next)
+		if err != nil {
+			return err
+		}
+		if !claimed {
+			continue // another hub took it
+		}
+		if _, err := c.Check(ctx, d.Resource, nil, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Interval is a check_every value as a duration: the default for "" or a
+// value that does not parse.
+func Interval(checkEvery string) time.Duration {
+	d, err := time.ParseDuration(checkEvery)
+	if err != nil || d <= 0 {
+		return DefaultInterval
+	}
+	return d
+}
+
+// Check creates a check build of a resource, from a version if given.
+func (c *Checker) Check(ctx context.Context, res store.Resource, from map[string]string, createdBy string) (store.Build, error) {
+	plan, err := Plan(res, from)
+	if err != nil {
+		return store.Build{}, err
+	}
+	b, err := c.store.CreateCheckBuild(ctx, res.ID, createdBy, plan)
+	if err != nil {
+		return b, err
+	}
+	c.started(b.ID)
+	return b, nil
+}
+
+// Plan is the plan of a check build of res.
+func Plan(res store.Resource, from map[string]string) (json.RawMessage, error) {
+	var cfg struct {
+		Source map[string]any `json:"source"`
+	}
+	if err := json.Unmarshal(res.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("resource %s: unreadable stored config: %w", res.Name, err)
+	}
+	return json.Marshal(pipeline.Plan{ID: "1", Check: &pipeline.CheckPlan{
+		Name: res.Name, Type: res.Type, Source: cfg.Source, Image: pipeline.TypeImage{BaseType: res.Type},
+		FromVersion: from, Resource: res.Name,
+	}})
+}

@@ -1,0 +1,184 @@
+// Package scheduler decides when jobs get builds. It is event-driven: whatever
+// may change a job's next build (a new version, a finished upstream build, a
+// pin, a trigger, an unpause) bumps the job's request counter in the store, and
+// the scheduler handles only the jobs with unhandled requests. For each it
+// resolves the inputs with package algorithm, then lets the store record the
+// answer, create a build for new trigger inputs and start pending builds, in
+// one transaction that also makes sure that no request is handled twice when
+// several hubs run.
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/algorithm"
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
+)
+
+// Scheduler schedules the jobs of every pipeline. Create it with New and call Run.
+type Scheduler struct {
+	store   *store.Store
+	log     *slog.Logger
+	holder  string        // this hub's name in pipeline leases
+	ttl     time.Duration // how long a pipeline lease lasts unrenewed
+	started func(buildID int64)
+	workers int
+
+	wake chan struct{}
+}
+
+// Options tune a Scheduler; zero values take the defaults.
+type Options struct {
+	Holder   string              // this hub's name in leases
+	LeaseTTL time.Duration       // default 15 s
+	Workers  int                 // jobs resolved at once, default 8
+	Started  func(buildID int64) // called for every build let run (the engine's Wake)
+}
+
+func New(st *store.Store, log *slog.Logger, o Options) *Scheduler {
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 15 * time.Second
+	}
+	if o.Workers <= 0 {
+		o.Workers = 8
+	}
+	if o.Started == nil {
+		o.Started = func(int64) {}
+	}
+	return &Scheduler{store: st, log: log, holder: o.Holder, ttl: o.LeaseTTL, started: o.Started, workers: o.Workers, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes the scheduler look for requests now rather than at its next poll.
+func (s *Scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// poll is how often the scheduler looks for requests made through other hubs.
+const poll = time.Second
+
+// Run handles requests until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) error {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("schedule", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Tick handles the requests there are now: the jobs of each pipeline whose
+// lease this hub holds (or takes), several jobs at once.
+func (s *Scheduler) Tick(ctx context.Context) error {
+	jobs, err := s.store.RequestedJobs(ctx, 10000)
+	if err != nil || len(jobs) == 0 {
+		return err
+	}
+	owned := map[int64]bool{}
+	work := make(chan int64)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for range s.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				if _, err := s.ScheduleJob(ctx, id); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		mine, seen := owned[j.PipelineID]
+		if !seen {
+			_, mine, err = s.store.AcquireLease(ctx, "scheduler/pipeline/"+strconv.FormatInt(j.PipelineID, 10), s.holder, s.ttl)
+			if err != nil {
+				errs = append(errs, err)
+				break
+			}
+			owned[j.PipelineID] = mine
+		}
+		if mine {
+			work <- j.ID
+		}
+	}
+	close(work)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// ScheduleJob handles a job's pending request: resolve its inputs, record the
+// answer, create and start builds.
+func (s *Scheduler) ScheduleJob(ctx context.Context, jobID int64) (store.Scheduled, error) {
+	j, err := s.store.JobForScheduling(ctx, jobID)
+	if err != nil {
+		return store.Scheduled{}, err
+	}
+	inputs := make([]algorithm.Input, len(j.Inputs))
+	for i, in := range j.Inputs {
+		inputs[i] = algorithm.Input{Name: in.Name, ResourceID: in.ResourceID, Passed: in.Passed, Every: in.Every, Pinned: in.Pinned}
+	}
+	db := s.store.VersionsDB()
+	res, err := algorithm.Resolve(ctx, db, jobID, inputs)
+	if err != nil {
+		return store.Scheduled{}, fmt.Errorf("resolve inputs of job %s: %w", j.Name, err)
+	}
+	r := store.Resolution{JobID: jobID, Seq: j.Seq, HasNext: res.HasNext(), Plan: fillPlan, Errors: map[string]store.InputError{}}
+	for _, in := range j.Inputs {
+		if reason, failed := res.Errors[in.Name]; failed {
+			r.Errors[in.Name] = s.explain(ctx, j, in, reason)
+			continue
+		}
+		c := res.Candidates[in.Name]
+		passed := make([]int64, len(c.PassedBuilds))
+		for i, b := range c.PassedBuilds {
+			passed[i] = int64(b)
+		}
+		r.Inputs = append(r.Inputs, store.ResolvedInput{
+			Name: in.Name, ResourceID: in.ResourceID, VersionID: int64(c.Version), Trigger: in.Trigger,
+			FirstOccurrence: c.FirstOccurrence, PassedBuilds: passed,
+		})
+	}
+	out, err := s.store.SaveResolution(ctx, r)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range out.Started {
+		s.started(id)
+	}
+	if out.Handled && r.HasNext && len(out.Started) > 0 {
+		s.Wake() // every: the next version is waiting
+	}
+	return out, nil
+}
+
+// fillPlan puts the chosen versions into a job's compiled plan.
+func fillPlan(raw json.RawMessage, versions map[string]map[string]string) (json.RawMessage, error) {
+	var plan pipeline.Plan
+	if err := json.Unmarshal(raw, &plan); err != nil || plan.ID == "" {
+		return nil, fmt.Errorf("the job has no stored plan: set its pipeline again")
+	}
+	plan.SetVersions(versions)
+	return json.Marshal(plan)
+}

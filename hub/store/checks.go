@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DueCheck is a resource whose periodic check is due.
+type DueCheck struct {
+	Resource
+	CheckEvery string // as written in the config; "" is the default
+}
+
+// DueChecks lists resources of unpaused pipelines whose next check is due
+// (never checked, or next_check passed) and that have no check running,
+// oldest due first, at most limit. Resources with check_every: never are not
+// listed.
+func (s *Store) DueChecks(ctx context.Context, limit int) ([]DueCheck, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT r.id, r.pipeline_id, r.name, r.type, r.config, r.check_every
+			FROM resources r JOIN pipelines p ON p.id = r.pipeline_id
+			WHERE r.active AND NOT p.paused AND NOT p.archived AND r.check_every <> 'never'
+			AND (r.next_check IS NULL OR r.next_check <= now())
+			AND NOT EXISTS (SELECT 1 FROM builds b WHERE b.resource_id = r.id AND b.status IN ('pending', 'started'))
+			ORDER BY r.next_check NULLS FIRST, r.id LIMIT $1`, limit)
+	}, func(r pgx.CollectableRow) (DueCheck, error) {
+		var d DueCheck
+		err := r.Scan(&d.ID, &d.PipelineID, &d.Name, &d.Type, &d.Config, &d.CheckEvery)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list due checks: %w", err)
+	}
+	return out, nil
+}
+
+// ClaimCheck moves a due resource's next check to now + after; false when it
+// was not due any more (another hub claimed it).
+func (s *Store) ClaimCheck(ctx context.Context, resourceID int64, after time.Duration) (bool, error) {
+	claimed := false
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE resources SET next_check = now() + $2 * INTERVAL '1 millisecond'
+			WHERE id = $1 AND (next_check IS NULL OR next_check <= now())`, resourceID, after.Milliseconds())
+		claimed = err == nil && tag.RowsAffected() == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("claim check of resource %d: %w", resourceID, err)
+	}
+	return claimed, nil
+}
+
+// ResourceWebhookToken returns the webhook token a resource's config sets ("": none).
+func (s *Store) ResourceWebhookToken(ctx context.Context, resourceID int64) (string, error) {
+	var token string
+	err := s.row(ctx, `SELECT COALESCE(config->>'webhook_token', '') FROM resources WHERE id = $1`, resourceID).Scan(&token)
+	if err != nil {
+		return "", fmt.Errorf("read webhook token of resource %d: %w", resourceID, err)
+	}
+	return token, nil
+}

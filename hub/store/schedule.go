@@ -1,0 +1,427 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// JobRef names a job that asked to be scheduled.
+type JobRef struct {
+	ID         int64
+	PipelineID int64
+}
+
+// RequestedJobs lists active jobs whose scheduling requests are not handled
+// yet (on a partial index: cheap when there are none), at most limit.
+func (s *Store) RequestedJobs(ctx context.Context, limit int) ([]JobRef, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT id, pipeline_id FROM jobs
+			WHERE schedule_seq > scheduled_seq AND active ORDER BY pipeline_id, id LIMIT $1`, limit)
+	}, func(r pgx.CollectableRow) (JobRef, error) {
+		var j JobRef
+		err := r.Scan(&j.ID, &j.PipelineID)
+		return j, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list jobs to schedule: %w", err)
+	}
+	return out, nil
+}
+
+// SchedulingJob is what the scheduler needs of a job.
+type SchedulingJob struct {
+	ID           int64
+	PipelineID   int64
+	PipelineName string
+	Name         string
+	Seq          int64 // the request being handled
+	Inputs       []SchedulingInput
+}
+
+// SchedulingInput is one get of a job, with its pins folded in.
+type SchedulingInput struct {
+	Name       string
+	ResourceID int64
+	Resource   string
+	Trigger    bool
+	Every      bool
+	Passed     []int64
+	Pinned     map[string]string // the get's version, else the config pin, else the API pin
+}
+
+// JobForScheduling reads a job's scheduling request and inputs.
+func (s *Store) JobForScheduling(ctx context.Context, jobID int64) (SchedulingJob, error) {
+	j := SchedulingJob{ID: jobID}
+	err := s.row(ctx, `SELECT j.pipeline_id, p.name, j.name, j.schedule_seq FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id
+		WHERE j.id = $1`, jobID).Scan(&j.PipelineID, &j.PipelineName, &j.Name, &j.Seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return j, fmt.Errorf("job %d: %w", jobID, ErrNotFound)
+	}
+	if err != nil {
+		return j, fmt.Errorf("read job %d: %w", jobID, err)
+	}
+	j.Inputs, err = collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT i.name, i.resource_id, r.name, i.trigger, i.every,
+				COALESCE(i.version, r.pinned_in_config, pv.version)
+			FROM job_inputs i JOIN resources r ON r.id = i.resource_id
+			LEFT JOIN resource_versions pv ON pv.id = r.pinned_version_id
+			WHERE i.job_id = $1 ORDER BY i.position`, jobID)
+	}, func(r pgx.CollectableRow) (SchedulingInput, error) {
+		var in SchedulingInput
+		err := r.Scan(&in.Name, &in.ResourceID, &in.Resource, &in.Trigger, &in.Every, &in.Pinned)
+		return in, err
+	})
+	if err != nil {
+		return j, fmt.Errorf("read inputs of job %d: %w", jobID, err)
+	}
+	type passed struct {
+		name string
+		job  int64
+	}
+	ps, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT name, passed_job_id FROM job_input_passed WHERE job_id = $1 ORDER BY passed_job_id`, jobID)
+	}, func(r pgx.CollectableRow) (passed, error) {
+		var p passed
+		err := r.Scan(&p.name, &p.job)
+		return p, err
+	})
+	if err != nil {
+		return j, fmt.Errorf("read passed constraints of job %d: %w", jobID, err)
+	}
+	for _, p := range ps {
+		for i := range j.Inputs {
+			if j.Inputs[i].Name == p.name {
+				j.Inputs[i].Passed = append(j.Inputs[i].Passed, p.job)
+			}
+		}
+	}
+	return j, nil
+}
+
+// Resolution is the scheduler's answer for a job at one request.
+type Resolution struct {
+	JobID   int64
+	Seq     int64
+	Errors  map[string]InputError // inputs that did not resolve; empty when all did
+	Inputs  []ResolvedInput
+	HasNext bool
+	// Plan returns the job's plan with the inputs' versions filled in, from the
+	// job's stored plan.
+	Plan func(plan json.RawMessage, versions map[string]map[string]string) (json.RawMessage, error)
+}
+
+// InputError is why an input did not resolve: Concourse's reason and what a
+// user can do about it.
+type InputError struct {
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ResolvedInput is the version chosen for an input.
+type ResolvedInput struct {
+	Name            string
+	ResourceID      int64
+	VersionID       int64
+	Trigger         bool
+	FirstOccurrence bool
+	PassedBuilds    []int64
+}
+
+// Scheduled says what SaveResolution did.
+type Scheduled struct {
+	Handled bool    // false: another scheduler handled this request first
+	Created int64   // a build created for new trigger inputs, or 0
+	Started []int64 // pending builds given inputs and room to run
+}
+
+// SaveResolution records a resolution and acts on it in one transaction: it
+// stores the job's next build inputs, creates a build when a trigger input
+// has a version new to the job and no automatic build is pending, and lets
+// pending builds run, oldest first, as far as pauses and max_in_flight allow.
+// It does nothing if the request was handled already, so that two hubs never
+// schedule one request twice.
+func (s *Store) SaveResolution(ctx context.Context, r Resolution) (Scheduled, error) {
+	var out Scheduled
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		out = Scheduled{}
+		var handled, maxInFlight int64
+		var paused bool
+		var plan json.RawMessage
+		err := tx.QueryRow(ctx, `SELECT j.scheduled_seq, j.paused OR p.paused, j.max_in_flight, COALESCE(j.plan, 'null')
+			FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id WHERE j.id = $1`, r.JobID).Scan(&handled, &paused, &maxInFlight, &plan)
+		if err != nil {
+			return err
+		}
+		if handled >= r.Seq {
+			return nil
+		}
+		out.Handled = true
+		ok := len(r.Errors) == 0
+		errs, _ := json.Marshal(r.Errors)
+		newInputs := false
+		for _, in := range r.Inputs {
+			newInputs = newInputs || (in.Trigger && in.FirstOccurrence)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE jobs SET scheduled_seq = $2, inputs_determined = $3, resolve_errors = $4,
+			has_new_inputs = $5, last_scheduled = now() WHERE id = $1`, r.JobID, r.Seq, ok, string(errs), ok && newInputs); err != nil {
+			return err
+		}
+		inputs, err := saveNextInputs(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if ok && newInputs && !paused {
+			if out.Created, err = ensureTriggeredBuild(ctx, tx, r.JobID); err != nil {
+				return err
+			}
+		}
+		if paused {
+			return nil
+		}
+		out.Started, err = startPending(ctx, tx, r, ok, maxInFlight, plan, inputs)
+		if err != nil {
+			return err
+		}
+		if r.HasNext && len(out.Started) > 0 {
+			_, err = tx.Exec(ctx, `UPDATE jobs SET schedule_seq = schedule_seq + 1 WHERE id = $1`, r.JobID)
+		}
+		return err
+	})
+	if err != nil {
+		return Scheduled{}, fmt.Errorf("schedule job %d: %w", r.JobID, err)
+	}
+	return out, nil
+}
+
+// nextInput is a resolved input with its version's content.
+type nextInput struct {
+	ResolvedInput
+	digest  string
+	version map[string]string
+}
+
+// saveNextInputs replaces the job's next build inputs and returns them with
+// their versions.
+func saveNextInputs(ctx context.Context, tx pgx.Tx, r Resolution) ([]nextInput, error) {
+	if _, err := tx.Exec(ctx, `DELETE FROM next_build_inputs WHERE job_id = $1`, r.JobID); err != nil {
+		return nil, err
+	}
+	out := make([]nextInput, 0, len(r.Inputs))
+	for _, in := range r.Inputs {
+		n := nextInput{ResolvedInput: in}
+		err := tx.QueryRow(ctx, `SELECT digest, version FROM resource_versions WHERE id = $1`, in.VersionID).Scan(&n.digest, &n.version)
+		if err != nil {
+			return nil, fmt.Errorf("version %d of input %s: %w", in.VersionID, in.Name, err)
+		}
+		passed, _ := json.Marshal(in.PassedBuilds)
+		if _, err := tx.Exec(ctx, `INSERT INTO next_build_inputs (job_id, name, resource_id, version_digest, first_occurrence, passed_build_ids)
+			VALUES ($1, $2, $3, $4, $5, $6)`, r.JobID, in.Name, in.ResourceID, n.digest, in.FirstOccurrence, string(passed)); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// ensureTriggeredBuild creates a pending build of the job unless an automatic
+// one is pending already (Concourse's rule: one is enough, it takes the
+// newest inputs when it starts).
+func ensureTriggeredBuild(ctx context.Context, tx pgx.Tx, jobID int64) (int64, error) {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM builds WHERE job_id = $1 AND status = 'pending'
+		AND NOT manually_triggered AND rerun_of IS NULL)`, jobID).Scan(&exists); err != nil || exists {
+		return 0, err
+	}
+	teamID, pipelineID, name, err := nextBuild(ctx, tx, jobID)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO builds (name, team_id, pipeline_id, job_id) VALUES ($1, $2, $3, $4) RETURNING id`,
+		name, teamID, pipelineID, jobID).Scan(&id)
+	return id, err
+}
+
+type pendingBuild struct {
+	id      int64
+	rerunOf int64
+}
+
+// startPending gives pending builds of the job their inputs and plan, oldest
+// first, while max_in_flight (over the job's serial groups) leaves room.
+func startPending(ctx context.Context, tx pgx.Tx, r Resolution, ok bool, maxInFlight int64, plan json.RawMessage, inputs []nextInput) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT id, COALESCE(rerun_of, 0) FROM builds
+		WHERE job_id = $1 AND status = 'pending' AND NOT scheduled ORDER BY id LIMIT 100`, r.JobID)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pendingBuild, error) {
+		var b pendingBuild
+		err := row.Scan(&b.id, &b.rerunOf)
+		return b, err
+	})
+	if err != nil || len(pending) == 0 {
+		return nil, err
+	}
+	var started []int64
+	for _, b := range pending {
+		if maxInFlight > 0 {
+			room, err := roomToRun(ctx, tx, r.JobID, b.id, maxInFlight)
+			if err != nil || !room {
+				return started, err
+			}
+		}
+		var versions map[string]map[string]string
+		if b.rerunOf != 0 {
+			if versions, err = adoptRerunInputs(ctx, tx, b); err != nil {
+				return started, err
+			}
+			if versions == nil {
+				continue // the original has no inputs; the rerun stays pending
+			}
+		} else {
+			if !ok {
+				return started, nil // waits for its inputs; preparation says why
+			}
+			if versions, err = adoptInputs(ctx, tx, r.JobID, b.id, inputs); err != nil {
+				return started, err
+			}
+			for i := range inputs {
+				inputs[i].FirstOccurrence = false // the next pending build gets them second
+			}
+		}
+		filled, err := r.Plan(plan, versions)
+		if err != nil {
+			return started, err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE builds SET plan = $2, scheduled = true, inputs_ready = true WHERE id = $1`, b.id, string(filled)); err != nil {
+			return started, err
+		}
+		started = append(started, b.id)
+	}
+	return started, nil
+}
+
+// roomToRun tells whether build may start under max limit: the running builds
+// of the job and of the jobs sharing a serial group with it are fewer than
+// limit, and no job of those has an older build waiting.
+func roomToRun(ctx context.Context, tx pgx.Tx, jobID, buildID, limit int64) (bool, error) {
+	var running int64
+	var older bool
+	err := tx.QueryRow(ctx, `WITH peers AS (
+			SELECT $1::BIGINT AS job_id
+			UNION SELECT g2.job_id FROM job_serial_groups g1
+			JOIN job_serial_groups g2 ON g2.serial_group = g1.serial_group WHERE g1.job_id = $1)
+		SELECT
+			(SELECT count(*) FROM builds b JOIN peers ON peers.job_id = b.job_id
+				WHERE b.status = 'started' OR (b.status = 'pending' AND b.scheduled)),
+			EXISTS (SELECT 1 FROM builds b JOIN peers ON peers.job_id = b.job_id
+				WHERE b.status = 'pending' AND NOT b.scheduled AND b.id < $2 AND b.job_id <> $1)`,
+		jobID, buildID).Scan(&running, &older)
+	return err == nil && running < limit && !older, err
+}
+
+// adoptInputs records the next build inputs as the build's, with the build
+// pipes from the upstream builds they passed through.
+func adoptInputs(ctx context.Context, tx pgx.Tx, jobID, buildID int64, inputs []nextInput) (map[string]map[string]string, error) {
+	versions := map[string]map[string]string{}
+	var b pgx.Batch
+	for _, in := range inputs {
+		versions[in.Name] = in.version
+		b.Queue(`INSERT INTO build_inputs (build_id, job_id, name, resource_id, version_digest, first_occurrence)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, buildID, jobID, in.Name, in.ResourceID, in.digest, in.FirstOccurrence)
+		for _, from := range in.PassedBuilds {
+			b.Queue(`INSERT INTO build_pipes (from_build_id, to_build_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, from, buildID)
+		}
+	}
+	return versions, tx.SendBatch(ctx, &b).Close()
+}
+
+// adoptRerunInputs copies the original build's inputs and pipes to its rerun;
+// nil when the original has none.
+func adoptRerunInputs(ctx context.Context, tx pgx.Tx, b pendingBuild) (map[string]map[string]string, error) {
+	rows, err := tx.Query(ctx, `SELECT i.name, v.version FROM build_inputs i
+		JOIN resource_versions v ON v.resource_id = i.resource_id AND v.digest = i.version_digest
+		WHERE i.build_id = $1`, b.rerunOf)
+	if err != nil {
+		return nil, err
+	}
+	versions := map[string]map[string]string{}
+	var name string
+	var version map[string]string
+	if _, err := pgx.ForEachRow(rows, []any{&name, &version}, func() error {
+		versions[name] = version
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(versions) == 0 {
+		return nil, nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO build_inputs (build_id, job_id, name, resource_id, version_digest, first_occurrence)
+		SELECT $2, job_id, name, resource_id, version_digest, false FROM build_inputs WHERE build_id = $1
+		ON CONFLICT DO NOTHING`, b.rerunOf, b.id); err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO build_pipes (from_build_id, to_build_id)
+		SELECT from_build_id, $2 FROM build_pipes WHERE to_build_id = $1 ON CONFLICT DO NOTHING`, b.rerunOf, b.id)
+	return versions, err
+}
+
+// requestSchedule asks for the jobs the where clause selects (over jobs j) to
+// be scheduled again.
+func requestSchedule(ctx context.Context, tx pgx.Tx, where string, args ...any) error {
+	_, err := tx.Exec(ctx, `UPDATE jobs SET schedule_seq = schedule_seq + 1 WHERE active AND id IN (`+where+`)`, args...)
+	return err
+}
+
+// RequestSchedule asks for a job to be scheduled again (fly schedule-job,
+// unpause, a manual trigger).
+func (s *Store) RequestSchedule(ctx context.Context, jobID int64) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error { return requestSchedule(ctx, tx, `SELECT $1::BIGINT`, jobID) })
+	if err != nil {
+		return fmt.Errorf("request scheduling of job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// RequestPipelineSchedule asks for every job of a pipeline to be scheduled again.
+func (s *Store) RequestPipelineSchedule(ctx context.Context, pipelineID int64) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		return requestSchedule(ctx, tx, `SELECT id FROM jobs WHERE pipeline_id = $1`, pipelineID)
+	})
+	if err != nil {
+		return fmt.Errorf("request scheduling of pipeline %d: %w", pipelineID, err)
+	}
+	return nil
+}
+
+// PassedJobState is what explains a passed constraint that nothing satisfies.
+type PassedJobState struct {
+	Name         string
+	Succeeded    bool // the job has a succeeded build
+	WithResource bool // one of them has an enabled version of the resource in its output set
+}
+
+// PassedJobStates reads the state of passed jobs, in the order given.
+func (s *Store) PassedJobStates(ctx context.Context, jobIDs []int64, resourceID int64) ([]PassedJobState, error) {
+	out := make([]PassedJobState, 0, len(jobIDs))
+	for _, id := range jobIDs {
+		var st PassedJobState
+		err := s.row(ctx, `SELECT j.name,
+			EXISTS (SELECT 1 FROM builds b WHERE b.job_id = j.id AND b.status = 'succeeded'),
+			EXISTS (SELECT 1 FROM successful_build_outputs o JOIN resource_versions v
+				ON v.resource_id = o.resource_id AND v.digest = o.version_digest AND NOT v.disabled
+				WHERE o.job_id = j.id AND o.resource_id = $2)
+			FROM jobs j WHERE j.id = $1`, id, resourceID).Scan(&st.Name, &st.Succeeded, &st.WithResource)
+		if err != nil {
+			return nil, fmt.Errorf("read passed job %d: %w", id, err)
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
