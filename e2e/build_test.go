@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -232,10 +233,18 @@ jobs:
 	if !strings.Contains(out, "v42\n") || !strings.Contains(out, "succeeded") {
 		t.Errorf("the build did not get the checked version:\n%s", out)
 	}
-	// A get of a resource whose check fails errors, saying why.
-	out, code = f.fly("trigger-job", "-j", "checks/needs-broken", "-w")
-	if code != 2 || !strings.Contains(out, "intentionally failing to check") || !strings.Contains(out, "errored") {
-		t.Errorf("build with a broken resource: exit %d:\n%s", code, out)
+	// A build of a job whose resource has no versions waits, as in Concourse,
+	// and watching it says why and what to do.
+	out = f.mustFly("trigger-job", "-j", "checks/needs-broken")
+	if !strings.Contains(out, "started checks/needs-broken #1") {
+		t.Fatalf("trigger-job:\n%s", out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancel()
+	out, _ = f.flyContext(ctx, "watch", "-j", "checks/needs-broken", "-b", "1")
+	if !strings.Contains(out, "waiting: input broken: latest version of resource not found") ||
+		!strings.Contains(out, "fly check-resource -r checks/broken") {
+		t.Errorf("watching a build that cannot get its input:\n%s", out)
 	}
 }
 

@@ -164,6 +164,12 @@ func (f *fleet) fly(args ...string) (string, int) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	return f.flyContext(ctx, args...)
+}
+
+// flyContext runs fly until it exits or ctx ends (then it is killed: exit -1).
+func (f *fleet) flyContext(ctx context.Context, args ...string) (string, int) {
+	f.t.Helper()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "fly"), append([]string{"-t", "e2e"}, args...)...)
 	cmd.Env = append(os.Environ(), "FLY_HOME="+f.flyHome)
 	var out bytes.Buffer

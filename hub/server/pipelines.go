@@ -149,7 +149,7 @@ func (s *Server) saveConfig(w http.ResponseWriter, r *http.Request, c *caller) e
 		}
 		return configErrors(w, msgs)
 	}
-	params, err := saveParams(loaded)
+	params, err := SaveParams(loaded)
 	if err != nil {
 		return err
 	}
@@ -178,8 +178,9 @@ func configErrors(w http.ResponseWriter, msgs []string) error {
 	return writeJSON(w, http.StatusBadRequest, api.SaveConfigResponse{Errors: msgs})
 }
 
-// saveParams splits a loaded config into the rows the store keeps.
-func saveParams(p *pipeline.Pipeline) (store.SavePipelineParams, error) {
+// SaveParams splits a loaded config into the rows the store keeps: resources,
+// types, and jobs with their compiled plans and inputs.
+func SaveParams(p *pipeline.Pipeline) (store.SavePipelineParams, error) {
 	var raw struct {
 		Resources     []json.RawMessage `json:"resources"`
 		ResourceTypes []json.RawMessage `json:"resource_types"`

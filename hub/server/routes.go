@@ -19,6 +19,7 @@ func (s *Server) routes() []route {
 		readBuild    = access{kind: buildRead}
 		operateBuild = access{kind: buildWrite, role: auth.PipelineOperator}
 		spoke        = access{kind: spokeOnly}
+		webhook      = access{kind: webhookToken}
 	)
 	const (
 		teamPath     = "/api/v1/teams/{team}"
@@ -64,7 +65,7 @@ func (s *Server) routes() []route {
 		{"GET", pipelinePath + "/resources/{resource}", readPipeline, s.getResource},
 		{"GET", pipelinePath + "/resources/{resource}/versions", readPipeline, s.listVersions},
 		{"POST", pipelinePath + "/resources/{resource}/check", operator, s.checkResource},
-		{"POST", pipelinePath + "/resources/{resource}/check/webhook", anyone, s.checkWebhook}, // authenticated by webhook_token
+		{"POST", pipelinePath + "/resources/{resource}/check/webhook", webhook, s.checkWebhook},
 		{"PUT", pipelinePath + "/resources/{resource}/versions/{version}/pin", operator, s.changeResource(s.pinVersion)},
 		{"PUT", pipelinePath + "/resources/{resource}/unpin", operator, s.changeResource(s.unpinResource)},
 		{"PUT", pipelinePath + "/resources/{resource}/pin_comment", operator, s.changeResource(s.setPinComment)},

@@ -227,13 +227,13 @@ func saveNextInputs(ctx context.Context, tx pgx.Tx, r Resolution) ([]nextInput, 
 	return out, nil
 }
 
-// ensureTriggeredBuild creates a pending build of the job unless an automatic
-// one is pending already (Concourse's rule: one is enough, it takes the
-// newest inputs when it starts).
+// ensureTriggeredBuild creates a pending build of the job unless one is
+// waiting already (Concourse's rule: one is enough, it takes the newest
+// inputs when it starts).
 func ensureTriggeredBuild(ctx context.Context, tx pgx.Tx, jobID int64) (int64, error) {
 	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM builds WHERE job_id = $1 AND status = 'pending'
-		AND NOT manually_triggered AND rerun_of IS NULL)`, jobID).Scan(&exists); err != nil || exists {
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM builds WHERE job_id = $1 AND status = 'pending' AND NOT scheduled)`,
+		jobID).Scan(&exists); err != nil || exists {
 		return 0, err
 	}
 	teamID, pipelineID, name, err := nextBuild(ctx, tx, jobID)

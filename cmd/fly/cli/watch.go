@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
 )
@@ -15,7 +17,11 @@ func (e *env) render(ctx context.Context, c *api.Client, buildID int64) error {
 	exit := 0
 	final := ""
 	var parseErr error
+	pending, started := context.WithCancel(ctx)
+	defer started()
+	go e.explainPending(pending, c, buildID)
 	err := c.Events(ctx, buildID, func(env api.Envelope) bool {
+		started()
 		switch env.Event {
 		case api.EventStatus:
 			var s api.StatusEvent
@@ -71,4 +77,55 @@ func (e *env) render(ctx context.Context, c *api.Client, buildID int64) error {
 		return exitError{exit}
 	}
 	return nil
+}
+
+// explainPending says on stderr, while a build has not started, what holds it
+// back (Concourse's build preparation), each time that changes.
+func (e *env) explainPending(ctx context.Context, c *api.Client, buildID int64) {
+	last := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+		var p api.BuildPreparation
+		if err := c.Get(ctx, fmt.Sprintf("/api/v1/builds/%d/preparation", buildID), &p); err != nil {
+			continue
+		}
+		msg := describePreparation(p)
+		if msg != last && msg != "" && ctx.Err() == nil {
+			fmt.Fprintln(e.stderr, msg)
+		}
+		last = msg
+	}
+}
+
+func describePreparation(p api.BuildPreparation) string {
+	var why []string
+	if p.PausedPipeline == api.PrepBlocking {
+		why = append(why, "the pipeline is paused")
+	}
+	if p.PausedJob == api.PrepBlocking {
+		why = append(why, "the job is paused")
+	}
+	if p.MaxRunningBuilds == api.PrepBlocking {
+		why = append(why, "the job has as many builds running as it may (max_in_flight, serial or serial_groups)")
+	}
+	names := make([]string, 0, len(p.MissingInputReasons))
+	for n := range p.MissingInputReasons {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		w := "input " + n + ": " + p.MissingInputReasons[n]
+		if d := p.MissingInputDetails[n]; d != "" {
+			w += " (" + d + ")"
+		}
+		why = append(why, w)
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return "waiting: " + strings.Join(why, "; ")
 }
