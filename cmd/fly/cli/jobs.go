@@ -250,3 +250,56 @@ func workers(ctx context.Context, e *env, args []string) error {
 	e.table([]string{"name", "containers", "platform", "tags", "team", "state", "version"}, rows)
 	return nil
 }
+
+// jobAction is pause-job, unpause-job and schedule-job: a PUT on the job.
+func jobAction(name, action, done string) func(context.Context, *env, []string) error {
+	return func(ctx context.Context, e *env, args []string) error {
+		f := newFlags(name, e)
+		job := f.str("j", "job", "PIPELINE/JOB")
+		if err := f.parse(args, job); err != nil {
+			return err
+		}
+		c, t, err := e.client(ctx)
+		if err != nil {
+			return err
+		}
+		path, _, j, err := jobPath(t.Team, *job)
+		if err != nil {
+			return err
+		}
+		if _, err := c.Do(ctx, http.MethodPut, path+action, nil, nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s '%s'\n", done, j)
+		return nil
+	}
+}
+
+// rerunBuild reruns a build with its inputs and watches the rerun with -w.
+func rerunBuild(ctx context.Context, e *env, args []string) error {
+	f := newFlags("rerun-build", e)
+	job := f.str("j", "job", "PIPELINE/JOB")
+	build := f.str("b", "build", "name of the build to rerun")
+	watchIt := f.boolean("w", "watch", "watch the rerun")
+	if err := f.parse(args, job, build); err != nil {
+		return err
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	path, p, j, err := jobPath(t.Team, *job)
+	if err != nil {
+		return err
+	}
+	var b api.Build
+	if _, err := c.Do(ctx, http.MethodPost, path+"/builds/"+url.PathEscape(*build), nil, nil, &b); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "started %s/%s #%s\n", p, j, b.Name)
+	if !*watchIt {
+		return nil
+	}
+	fmt.Fprintln(e.stdout)
+	return e.render(ctx, c, b.ID)
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/switchyard-ci/switchyard/api"
 )
@@ -26,15 +25,10 @@ func checkResource(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var version map[string]string
-	for _, kv := range *from {
-		k, v, ok := strings.Cut(kv, ":")
-		if !ok {
-			return fmt.Errorf("version %q: give it as key:value", kv)
+	if len(*from) > 0 {
+		if version, err = parseVersion(*from); err != nil {
+			return err
 		}
-		if version == nil {
-			version = map[string]string{}
-		}
-		version[k] = v
 	}
 	c, t, err := e.client(ctx)
 	if err != nil {
