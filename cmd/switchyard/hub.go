@@ -48,7 +48,7 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("SWITCHYARD_BUILD_LEASE: %w", err)
 	}
-	fs.DurationVar(&cfg.BuildLease, "build-lease", lease, "how long a hub owns a build without renewing; another hub takes over after it")
+	fs.DurationVar(&cfg.BuildLease, "build-lease", lease, "how long a hub owns a build, or the scheduling of a pipeline, without renewing; another hub takes over after it")
 	users := listVar(fs, "add-local-user", "NAME:PASSWORD of a local user")
 	mains := listVar(fs, "main-team-local-user", "local user who owns the main team (and so is an admin)")
 	tokens := listVar(fs, "spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
@@ -112,7 +112,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	holder := fmt.Sprintf("%s-%d", host, os.Getpid())
 	notifier := notify.New()
 	eng := engine.New(st, notifier, holder, cfg.BuildLease, log)
-	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, Started: eng.Wake})
+	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake})
 	eng.OnSchedule(sched.Wake)
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	srv, err := server.New(ctx, server.Config{
