@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
 // watchWhenCreated watches a job's build, waiting first for the scheduler to
@@ -101,6 +107,25 @@ jobs:
 	}
 	if out := f.mustFly("schedule-job", "-j", "flow/build"); !strings.Contains(out, "scheduled 'build'") {
 		t.Errorf("schedule-job:\n%s", out)
+	}
+
+	// The versions-db export replays on a fresh database to the answer the
+	// scheduler gave for ship.
+	req, _ := http.NewRequest(http.MethodGet, f.url+"/api/v1/teams/main/pipelines/flow/versions-db?job=ship", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	export, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	file := filepath.Join(f.dir, "flow-db.json")
+	if err := os.WriteFile(file, export, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := exec.Command(filepath.Join(bin, "switchyard"), "algorithm", "check", "--scenarios", file, "--database-url", storetest.URL(t))
+	if out, err := check.CombinedOutput(); err != nil || !strings.Contains(string(out), "1 passed, 0 failed") {
+		t.Errorf("replaying the export: %v\n%s\nexport: %.2000s", err, out, export)
 	}
 
 	// Webhooks: the token in the resource's config, and no other, starts a check.

@@ -137,3 +137,25 @@ func (s Scenario) HasTag(tag string) bool {
 	}
 	return false
 }
+
+// VersionMap is the version object a scenario's version string stands for:
+// S is {"ver": S}, and a JSON object (as the versions-db export writes
+// versions of other shapes) is itself.
+func VersionMap(s string) map[string]string {
+	if strings.HasPrefix(s, "{") {
+		var m map[string]string
+		if json.Unmarshal([]byte(s), &m) == nil {
+			return m
+		}
+	}
+	return map[string]string{"ver": s}
+}
+
+// VersionString is VersionMap's inverse.
+func VersionString(v map[string]string) string {
+	if s, ok := v["ver"]; ok && len(v) == 1 {
+		return s
+	}
+	b, _ := json.Marshal(v) // keys sorted: canonical
+	return string(b)
+}

@@ -61,6 +61,7 @@ func (s *Server) routes() []route {
 		{"GET", jobPath + "/builds", readPipeline, s.listJobBuilds},
 		{"GET", jobPath + "/builds/{build_name}", readPipeline, s.getJobBuild},
 		{"GET", pipelinePath + "/builds", readPipeline, s.listPipelineBuilds},
+		{"GET", pipelinePath + "/versions-db", viewer, s.versionsDB},
 		{"GET", pipelinePath + "/resources", readPipeline, s.listResources},
 		{"GET", pipelinePath + "/resources/{resource}", readPipeline, s.getResource},
 		{"GET", pipelinePath + "/resources/{resource}/versions", readPipeline, s.listVersions},

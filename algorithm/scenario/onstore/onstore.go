@@ -33,10 +33,10 @@ func (w *World) VersionValue(_ int64, v algorithm.VersionID) string {
 	if err != nil || val == nil {
 		return fmt.Sprintf("<unknown version %d>", v)
 	}
-	return val["ver"]
+	return scenario.VersionString(val)
 }
 
-func ver(s string) map[string]string { return map[string]string{"ver": s} }
+func ver(s string) map[string]string { return scenario.VersionMap(s) }
 
 // Load puts the scenario's world into a new pipeline of team main: jobs and
 // resources in ascending scenario id (so their store ids keep that order),
