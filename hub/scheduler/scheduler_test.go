@@ -21,7 +21,7 @@ import (
 // world is a pipeline in a real store, scheduled by hand: builds are started
 // and finished as the engine would, without spokes.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	st       *store.Store
 	sched    *scheduler.Scheduler
@@ -30,12 +30,18 @@ type world struct {
 
 func newWorld(t *testing.T, config string) *world {
 	t.Helper()
-	ctx := context.Background()
 	st := storetest.New(t)
-	team, err := st.SaveTeam(ctx, "main", nil)
+	team, err := st.SaveTeam(context.Background(), "main", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newWorldIn(t, st, team.ID, "p", config)
+}
+
+// newWorldIn saves and unpauses a pipeline in a store.
+func newWorldIn(t testing.TB, st *store.Store, teamID int64, name, config string) *world {
+	t.Helper()
+	ctx := context.Background()
 	loaded, err := pipeline.Load([]byte(config), pipeline.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +50,7 @@ func newWorld(t *testing.T, config string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	params.TeamID, params.Name = team.ID, "p"
+	params.TeamID, params.Name = teamID, name
 	saved, err := st.SavePipeline(ctx, params)
 	if err != nil {
 		t.Fatal(err)

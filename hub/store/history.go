@@ -219,3 +219,36 @@ func (s *Store) ImportVersion(ctx context.Context, resourceID int64, version map
 	}
 	return id, nil
 }
+
+// CopyVersions stores many new versions of a resource at once (imports and
+// benchmarks), with check orders first, first+1, ... in the order given.
+func (s *Store) CopyVersions(ctx context.Context, resourceID int64, versions []map[string]string, first int64) error {
+	rows := make([][]any, len(versions))
+	for i, v := range versions {
+		vj, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		rows[i] = []any{resourceID, string(vj), digest(v), first + int64(i)}
+	}
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"resource_versions"}, []string{"resource_id", "version", "digest", "check_order"},
+			pgx.CopyFromRows(rows))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("copy versions of resource %d: %w", resourceID, err)
+	}
+	return nil
+}
+
+// Analyze refreshes the planner's statistics of the history tables; call it
+// after a bulk import, or the first queries run on plans made for empty tables.
+func (s *Store) Analyze(ctx context.Context) error {
+	for _, table := range []string{"resource_versions", "builds", "build_inputs", "build_outputs", "successful_build_outputs", "build_pipes"} {
+		if _, err := s.pool.Exec(ctx, `ANALYZE `+table); err != nil {
+			return fmt.Errorf("analyze %s: %w", table, err)
+		}
+	}
+	return nil
+}

@@ -130,5 +130,5 @@ func Load(ctx context.Context, st *store.Store, s scenario.Scenario, pipelineNam
 			return nil, err
 		}
 	}
-	return w, nil
+	return w, st.Analyze(ctx)
 }
