@@ -13,6 +13,12 @@ type (
 type BuildCursor struct {
 	ID    BuildID
 	Order int64 // coalesce(rerun_of, id)
+	// Outputs is the build's output set when the store read it with the
+	// build (nil: the resolver asks Outputs), and Disabled the versions in it
+	// that are disabled. Reading them with a page of builds saves a query per
+	// build tried.
+	Outputs  map[int64]VersionID
+	Disabled map[VersionID]bool
 }
 
 // Versions answers questions about resource versions, ordered by check order.

@@ -33,13 +33,20 @@ type groupResolver struct {
 	enabled map[VersionID]bool
 }
 
-func (g *groupResolver) outputsOf(ctx context.Context, b BuildID) (map[int64]VersionID, error) {
-	if out, ok := g.outputs[b]; ok {
+func (g *groupResolver) outputsOf(ctx context.Context, b BuildCursor) (map[int64]VersionID, error) {
+	if out, ok := g.outputs[b.ID]; ok {
 		return out, nil
 	}
-	out, err := g.db.Outputs(ctx, b)
+	if b.Outputs != nil {
+		for _, v := range b.Outputs {
+			g.enabled[v] = !b.Disabled[v]
+		}
+		g.outputs[b.ID] = b.Outputs
+		return b.Outputs, nil
+	}
+	out, err := g.db.Outputs(ctx, b.ID)
 	if err == nil {
-		g.outputs[b] = out
+		g.outputs[b.ID] = out
 	}
 	return out, err
 }
@@ -164,7 +171,7 @@ func (g *groupResolver) search(ctx context.Context, k int) (bool, error) {
 			g.doomed[here] = true
 			return false, nil
 		}
-		outputs, err := g.outputsOf(ctx, b.ID)
+		outputs, err := g.outputsOf(ctx, b)
 		if err != nil {
 			return false, err
 		}

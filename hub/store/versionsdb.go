@@ -85,20 +85,22 @@ func (d VersionsDB) SucceededBuilds(ctx context.Context, jobID int64, c algorith
 		order, id = from.Order, int64(from.ID)
 	}
 	if len(c) == 0 {
-		return collect(ctx, func() (pgx.Rows, error) {
+		page, err := collect(ctx, func() (pgx.Rows, error) {
 			return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
 				WHERE job_id = $1 AND status = 'succeeded' AND (COALESCE(rerun_of, id), id) < ($2, $3)
 				ORDER BY COALESCE(rerun_of, id) DESC, id DESC LIMIT $4`, jobID, order, id, limit)
 		}, scanCursor)
+		return d.withOutputs(ctx, page, err)
 	}
 	first, restRes, restVer := splitConstraints(c)
-	return collect(ctx, func() (pgx.Rows, error) {
+	page, err := collect(ctx, func() (pgx.Rows, error) {
 		return d.s.reads.Query(ctx, `SELECT o.build_id, o.build_order FROM successful_build_outputs o
 			JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
 			WHERE o.job_id = $1 AND o.resource_id = $2 AND (o.build_order, o.build_id) < ($4, $5)
 			AND `+otherConstraints+`
 			ORDER BY o.build_order DESC, o.build_id DESC LIMIT $8`, jobID, first, c[first], order, id, restRes, restVer, limit)
 	}, scanCursor)
+	return d.withOutputs(ctx, page, err)
 }
 
 func (d VersionsDB) UnusedBuilds(ctx context.Context, jobID int64, c algorithm.Constraints, lastUsed algorithm.BuildCursor, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
@@ -107,20 +109,64 @@ func (d VersionsDB) UnusedBuilds(ctx context.Context, jobID int64, c algorithm.C
 		order, id = from.Order, int64(from.ID)
 	}
 	if len(c) == 0 {
-		return collect(ctx, func() (pgx.Rows, error) {
+		page, err := collect(ctx, func() (pgx.Rows, error) {
 			return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
 				WHERE job_id = $1 AND status = 'succeeded' AND COALESCE(rerun_of, id) > $2 AND (COALESCE(rerun_of, id), id) > ($3, $4)
 				ORDER BY COALESCE(rerun_of, id) ASC, id ASC LIMIT $5`, jobID, lastUsed.Order, order, id, limit)
 		}, scanCursor)
+		return d.withOutputs(ctx, page, err)
 	}
 	first, restRes, restVer := splitConstraints(c)
-	return collect(ctx, func() (pgx.Rows, error) {
+	page, err := collect(ctx, func() (pgx.Rows, error) {
 		return d.s.reads.Query(ctx, `SELECT o.build_id, o.build_order FROM successful_build_outputs o
 			JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
 			WHERE o.job_id = $1 AND o.resource_id = $2 AND o.build_order > $9 AND (o.build_order, o.build_id) > ($4, $5)
 			AND `+otherConstraints+`
 			ORDER BY o.build_order ASC, o.build_id ASC LIMIT $8`, jobID, first, c[first], order, id, restRes, restVer, limit, lastUsed.Order)
 	}, scanCursor)
+	return d.withOutputs(ctx, page, err)
+}
+
+// withOutputs reads the output sets of a page of builds in one query and
+// attaches them, with which of their versions are disabled.
+func (d VersionsDB) withOutputs(ctx context.Context, page []algorithm.BuildCursor, err error) ([]algorithm.BuildCursor, error) {
+	if err != nil || len(page) == 0 {
+		return page, err
+	}
+	ids := make([]int64, len(page))
+	index := make(map[algorithm.BuildID]int, len(page))
+	for i := range page {
+		ids[i] = int64(page[i].ID)
+		index[page[i].ID] = i
+		page[i].Outputs = map[int64]algorithm.VersionID{}
+		page[i].Disabled = map[algorithm.VersionID]bool{}
+	}
+	type row struct {
+		build    algorithm.BuildID
+		resource int64
+		version  algorithm.VersionID
+		disabled bool
+	}
+	rows, err := collect(ctx, func() (pgx.Rows, error) {
+		return d.s.reads.Query(ctx, `SELECT o.build_id, o.resource_id, v.id, v.disabled FROM successful_build_outputs o
+			JOIN resource_versions v ON v.resource_id = o.resource_id AND v.digest = o.version_digest
+			WHERE o.build_id = ANY($1)`, ids)
+	}, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		err := r.Scan(&x.build, &x.resource, &x.version, &x.disabled)
+		return x, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range rows {
+		b := &page[index[x.build]]
+		b.Outputs[x.resource] = x.version
+		if x.disabled {
+			b.Disabled[x.version] = true
+		}
+	}
+	return page, nil
 }
 
 // otherConstraints holds when the output set of o's build has every version
