@@ -69,38 +69,27 @@ func (d VersionsDB) IsEnabled(ctx context.Context, resourceID int64, v algorithm
 	return enabled, err
 }
 
-func scanCursor(r pgx.CollectableRow) (algorithm.BuildCursor, error) {
-	var c algorithm.BuildCursor
-	err := r.Scan(&c.ID, &c.Order)
-	return c, err
-}
-
 // SucceededBuilds and UnusedBuilds read builds in build order. Without
 // constraints they walk the job's builds on builds_job_order; with them they
 // walk the output sets holding the first constrained version on
-// successful_build_outputs_version and check the others by primary key.
+// successful_build_outputs_version and check the others by primary key. A
+// page comes with its builds' output sets.
 func (d VersionsDB) SucceededBuilds(ctx context.Context, jobID int64, c algorithm.Constraints, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
 	order, id := int64(1<<62), int64(1<<62)
 	if from != nil {
 		order, id = from.Order, int64(from.ID)
 	}
 	if len(c) == 0 {
-		page, err := collect(ctx, func() (pgx.Rows, error) {
-			return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
-				WHERE job_id = $1 AND status = 'succeeded' AND (COALESCE(rerun_of, id), id) < ($2, $3)
-				ORDER BY COALESCE(rerun_of, id) DESC, id DESC LIMIT $4`, jobID, order, id, limit)
-		}, scanCursor)
-		return d.withOutputs(ctx, page, err)
+		return d.pageWithOutputs(ctx, `SELECT id, COALESCE(rerun_of, id) AS ord FROM builds
+			WHERE job_id = $1 AND status = 'succeeded' AND (COALESCE(rerun_of, id), id) < ($2, $3)
+			ORDER BY COALESCE(rerun_of, id) DESC, id DESC LIMIT $4`, "DESC", jobID, order, id, limit)
 	}
 	first, restRes, restVer := splitConstraints(c)
-	page, err := collect(ctx, func() (pgx.Rows, error) {
-		return d.s.reads.Query(ctx, `SELECT o.build_id, o.build_order FROM successful_build_outputs o
-			JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
-			WHERE o.job_id = $1 AND o.resource_id = $2 AND (o.build_order, o.build_id) < ($4, $5)
-			AND `+otherConstraints+`
-			ORDER BY o.build_order DESC, o.build_id DESC LIMIT $8`, jobID, first, c[first], order, id, restRes, restVer, limit)
-	}, scanCursor)
-	return d.withOutputs(ctx, page, err)
+	return d.pageWithOutputs(ctx, `SELECT o.build_id AS id, o.build_order AS ord FROM successful_build_outputs o
+		JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
+		WHERE o.job_id = $1 AND o.resource_id = $2 AND (o.build_order, o.build_id) < ($4, $5)
+		AND `+otherConstraints+`
+		ORDER BY o.build_order DESC, o.build_id DESC LIMIT $8`, "DESC", jobID, first, c[first], order, id, restRes, restVer, limit)
 }
 
 func (d VersionsDB) UnusedBuilds(ctx context.Context, jobID int64, c algorithm.Constraints, lastUsed algorithm.BuildCursor, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
@@ -109,64 +98,59 @@ func (d VersionsDB) UnusedBuilds(ctx context.Context, jobID int64, c algorithm.C
 		order, id = from.Order, int64(from.ID)
 	}
 	if len(c) == 0 {
-		page, err := collect(ctx, func() (pgx.Rows, error) {
-			return d.s.reads.Query(ctx, `SELECT id, COALESCE(rerun_of, id) FROM builds
-				WHERE job_id = $1 AND status = 'succeeded' AND COALESCE(rerun_of, id) > $2 AND (COALESCE(rerun_of, id), id) > ($3, $4)
-				ORDER BY COALESCE(rerun_of, id) ASC, id ASC LIMIT $5`, jobID, lastUsed.Order, order, id, limit)
-		}, scanCursor)
-		return d.withOutputs(ctx, page, err)
+		return d.pageWithOutputs(ctx, `SELECT id, COALESCE(rerun_of, id) AS ord FROM builds
+			WHERE job_id = $1 AND status = 'succeeded' AND COALESCE(rerun_of, id) > $2 AND (COALESCE(rerun_of, id), id) > ($3, $4)
+			ORDER BY COALESCE(rerun_of, id) ASC, id ASC LIMIT $5`, "ASC", jobID, lastUsed.Order, order, id, limit)
 	}
 	first, restRes, restVer := splitConstraints(c)
-	page, err := collect(ctx, func() (pgx.Rows, error) {
-		return d.s.reads.Query(ctx, `SELECT o.build_id, o.build_order FROM successful_build_outputs o
-			JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
-			WHERE o.job_id = $1 AND o.resource_id = $2 AND o.build_order > $9 AND (o.build_order, o.build_id) > ($4, $5)
-			AND `+otherConstraints+`
-			ORDER BY o.build_order ASC, o.build_id ASC LIMIT $8`, jobID, first, c[first], order, id, restRes, restVer, limit, lastUsed.Order)
-	}, scanCursor)
-	return d.withOutputs(ctx, page, err)
+	return d.pageWithOutputs(ctx, `SELECT o.build_id AS id, o.build_order AS ord FROM successful_build_outputs o
+		JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
+		WHERE o.job_id = $1 AND o.resource_id = $2 AND o.build_order > $9 AND (o.build_order, o.build_id) > ($4, $5)
+		AND `+otherConstraints+`
+		ORDER BY o.build_order ASC, o.build_id ASC LIMIT $8`, "ASC", jobID, first, c[first], order, id, restRes, restVer, limit, lastUsed.Order)
 }
 
-// withOutputs reads the output sets of a page of builds in one query and
-// attaches them, with which of their versions are disabled.
-func (d VersionsDB) withOutputs(ctx context.Context, page []algorithm.BuildCursor, err error) ([]algorithm.BuildCursor, error) {
-	if err != nil || len(page) == 0 {
-		return page, err
-	}
-	ids := make([]int64, len(page))
-	index := make(map[algorithm.BuildID]int, len(page))
-	for i := range page {
-		ids[i] = int64(page[i].ID)
-		index[page[i].ID] = i
-		page[i].Outputs = map[int64]algorithm.VersionID{}
-		page[i].Disabled = map[algorithm.VersionID]bool{}
-	}
+// pageWithOutputs runs a query for a page of builds (columns id and ord, in
+// the given direction) and returns the builds with their output sets and
+// which versions in them are disabled, in one round trip.
+func (d VersionsDB) pageWithOutputs(ctx context.Context, page, dir string, args ...any) ([]algorithm.BuildCursor, error) {
 	type row struct {
-		build    algorithm.BuildID
-		resource int64
-		version  algorithm.VersionID
-		disabled bool
+		c        algorithm.BuildCursor
+		resource *int64
+		version  *algorithm.VersionID
+		disabled *bool
 	}
 	rows, err := collect(ctx, func() (pgx.Rows, error) {
-		return d.s.reads.Query(ctx, `SELECT o.build_id, o.resource_id, v.id, v.disabled FROM successful_build_outputs o
-			JOIN resource_versions v ON v.resource_id = o.resource_id AND v.digest = o.version_digest
-			WHERE o.build_id = ANY($1)`, ids)
+		return d.s.reads.Query(ctx, `WITH page AS (`+page+`)
+			SELECT p.id, p.ord, o.resource_id, v.id, v.disabled FROM page p
+			LEFT JOIN successful_build_outputs o ON o.build_id = p.id
+			LEFT JOIN resource_versions v ON v.resource_id = o.resource_id AND v.digest = o.version_digest
+			ORDER BY p.ord `+dir+`, p.id `+dir, args...)
 	}, func(r pgx.CollectableRow) (row, error) {
 		var x row
-		err := r.Scan(&x.build, &x.resource, &x.version, &x.disabled)
+		err := r.Scan(&x.c.ID, &x.c.Order, &x.resource, &x.version, &x.disabled)
 		return x, err
 	})
 	if err != nil {
 		return nil, err
 	}
+	var out []algorithm.BuildCursor
 	for _, x := range rows {
-		b := &page[index[x.build]]
-		b.Outputs[x.resource] = x.version
-		if x.disabled {
-			b.Disabled[x.version] = true
+		if len(out) == 0 || out[len(out)-1].ID != x.c.ID {
+			x.c.Outputs = map[int64]algorithm.VersionID{}
+			x.c.Disabled = map[algorithm.VersionID]bool{}
+			out = append(out, x.c)
+		}
+		if x.resource == nil || x.version == nil {
+			continue // no output set, or a version the resource no longer has
+		}
+		b := &out[len(out)-1]
+		b.Outputs[*x.resource] = *x.version
+		if *x.disabled {
+			b.Disabled[*x.version] = true
 		}
 	}
-	return page, nil
+	return out, nil
 }
 
 // otherConstraints holds when the output set of o's build has every version
