@@ -51,6 +51,7 @@ const (
 	VersionNotFound        = "version of resource not found"
 	pinnedVersionNotFound  = "pinned version %s not found"
 	defaultBuildsPageLimit = 100
+	firstBuildsPageLimit   = 10
 )
 
 // PinnedVersionNotFound is the reason for a pin that names no enabled version.

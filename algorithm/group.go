@@ -252,11 +252,12 @@ type buildIter struct {
 	unusedDone bool
 	pos        int
 
-	older     []BuildCursor
-	olderFrom *BuildCursor
-	olderDone bool
-	olderPos  int
-	gaveLast  bool
+	older      []BuildCursor
+	olderFrom  *BuildCursor
+	olderPages int
+	olderDone  bool
+	olderPos   int
+	gaveLast   bool
 }
 
 func (g *groupResolver) builds(job int64, every bool, c Constraints) *buildIter {
@@ -314,12 +315,18 @@ func (it *buildIter) next(ctx context.Context) (BuildCursor, bool, bool, error) 
 		if it.olderDone {
 			return BuildCursor{}, false, false, nil
 		}
-		page, err := it.db.SucceededBuilds(ctx, it.job, it.c, it.olderFrom, defaultBuildsPageLimit)
+		// The newest builds are the likeliest to fit: ask for a few first.
+		limit := defaultBuildsPageLimit
+		if it.olderFrom == nil || it.olderPages == 0 {
+			limit = firstBuildsPageLimit
+		}
+		it.olderPages++
+		page, err := it.db.SucceededBuilds(ctx, it.job, it.c, it.olderFrom, limit)
 		if err != nil {
 			return BuildCursor{}, false, false, err
 		}
 		it.older, it.olderPos = page, 0
-		if len(page) < defaultBuildsPageLimit {
+		if len(page) < limit {
 			it.olderDone = true
 		}
 		if len(page) > 0 {
