@@ -134,6 +134,7 @@ type Job struct {
 	PipelineName         string          `json:"pipeline_name"`
 	InstanceVars         json.RawMessage `json:"pipeline_instance_vars,omitempty"`
 	Paused               bool            `json:"paused,omitempty"`
+	HasNewInputs         bool            `json:"has_new_inputs,omitempty"`
 	DisableManualTrigger bool            `json:"disable_manual_trigger,omitempty"`
 	NextBuild            *Build          `json:"next_build"`
 	FinishedBuild        *Build          `json:"finished_build"`

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
@@ -107,6 +109,23 @@ jobs:
 	}
 	if out := f.mustFly("schedule-job", "-j", "flow/build"); !strings.Contains(out, "scheduled 'build'") {
 		t.Errorf("schedule-job:\n%s", out)
+	}
+
+	// The job and its next inputs through the API.
+	c := &api.Client{URL: f.url, Token: f.token()}
+	var job api.Job
+	if err := c.Get(context.Background(), api.PipelinePath("main", "flow")+"/jobs/ship", &job); err != nil {
+		t.Fatal(err)
+	}
+	if len(job.Inputs) != 1 || job.Inputs[0].Resource != "repo" || !job.Inputs[0].Trigger || len(job.Inputs[0].Passed) != 1 || job.Inputs[0].Passed[0] != "build" {
+		t.Errorf("inputs of job ship: %+v", job.Inputs)
+	}
+	var next []api.BuildInput
+	if err := c.Get(context.Background(), api.PipelinePath("main", "flow")+"/jobs/ship/inputs", &next); err != nil {
+		t.Fatal(err)
+	}
+	if len(next) != 1 || next[0].Name != "repo" || next[0].Type != "mock" || next[0].Version["version"] == "" {
+		t.Errorf("next inputs of ship: %+v", next)
 	}
 
 	// The versions-db export replays on a fresh database to the answer the

@@ -80,6 +80,26 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *caller) error
 		return err
 	}
 	out := api.Job{ID: j.ID, Name: j.Name, TeamName: p.TeamName, PipelineID: p.ID, PipelineName: p.Name, Paused: j.Paused}
+	sj, err := s.store.JobForScheduling(r.Context(), j.ID)
+	if err != nil {
+		return err
+	}
+	names, err := s.store.JobNames(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	for _, in := range sj.Inputs {
+		ji := api.JobInput{Name: in.Name, Resource: in.Resource, Trigger: in.Trigger}
+		for _, id := range in.Passed {
+			ji.Passed = append(ji.Passed, names[id])
+		}
+		out.Inputs = append(out.Inputs, ji)
+	}
+	nextInputs, err := s.store.JobNextInputs(r.Context(), j.ID)
+	if err != nil {
+		return err
+	}
+	out.HasNewInputs = nextInputs.HasNew
 	if next != nil {
 		b := toBuild(*next)
 		out.NextBuild = &b

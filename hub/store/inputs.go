@@ -12,6 +12,7 @@ import (
 type NextInputs struct {
 	Determined bool                  // every input resolved
 	Resolved   bool                  // the job was resolved at least once
+	HasNew     bool                  // a trigger input has a version new to the job
 	Errors     map[string]InputError // inputs that did not resolve
 	Inputs     []NextInput           // inputs that did
 }
@@ -28,8 +29,8 @@ type NextInput struct {
 func (s *Store) JobNextInputs(ctx context.Context, jobID int64) (NextInputs, error) {
 	var out NextInputs
 	var errs json.RawMessage
-	err := s.row(ctx, `SELECT inputs_determined, last_scheduled IS NOT NULL, resolve_errors FROM jobs WHERE id = $1`, jobID).
-		Scan(&out.Determined, &out.Resolved, &errs)
+	err := s.row(ctx, `SELECT inputs_determined, last_scheduled IS NOT NULL, has_new_inputs, resolve_errors FROM jobs WHERE id = $1`, jobID).
+		Scan(&out.Determined, &out.Resolved, &out.HasNew, &errs)
 	if err != nil {
 		return out, fmt.Errorf("read next inputs of job %d: %w", jobID, err)
 	}
