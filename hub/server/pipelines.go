@@ -1,10 +1,12 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -267,4 +269,36 @@ func (s *Server) renamePipeline(w http.ResponseWriter, r *http.Request, c *calle
 		return errorf(http.StatusConflict, "%v", err)
 	}
 	return writeJSON(w, http.StatusOK, api.SaveConfigResponse{})
+}
+
+// backfillSchedules gives the jobs of pipelines saved before the scheduler
+// existed their plans and inputs, from the stored configs. A config that no
+// longer loads is left alone and logged: set it again to schedule its jobs.
+func (s *Server) backfillSchedules(ctx context.Context) error {
+	ids, err := s.store.PipelinesWithoutSchedules(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		p, err := s.store.PipelineByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		cfg, _, err := s.store.PipelineConfig(ctx, p.TeamID, p.Name, p.InstanceVars)
+		if err != nil {
+			return err
+		}
+		loaded, err := pipeline.Load(cfg, pipeline.Options{})
+		if err == nil {
+			var params store.SavePipelineParams
+			if params, err = SaveParams(loaded); err == nil {
+				err = s.store.SaveSchedules(ctx, id, params.Jobs)
+			}
+		}
+		if err != nil {
+			s.log.Error("stored pipeline config does not load: its jobs will not be scheduled until it is set again",
+				slog.String("pipeline", p.Name), slog.String("error", err.Error()))
+		}
+	}
+	return nil
 }

@@ -68,6 +68,9 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notifier, mux: http.NewServeMux()}
+	if err := s.backfillSchedules(ctx); err != nil {
+		return nil, err
+	}
 	for _, r := range s.routes() {
 		if r.access.kind == undeclared {
 			return nil, fmt.Errorf("route %s %s declares no access", r.method, r.path)

@@ -425,3 +425,26 @@ func (s *Store) PassedJobStates(ctx context.Context, jobIDs []int64, resourceID 
 	}
 	return out, nil
 }
+
+// PipelinesWithoutSchedules lists pipelines with active jobs that have no
+// stored plan (saved before migration 0003).
+func (s *Store) PipelinesWithoutSchedules(ctx context.Context) ([]int64, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT DISTINCT j.pipeline_id FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id
+			WHERE j.active AND j.plan IS NULL AND NOT p.archived ORDER BY 1`)
+	}, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("list pipelines without schedules: %w", err)
+	}
+	return out, nil
+}
+
+// SaveSchedules replaces the scheduling rows of a pipeline's jobs, as saving
+// its config does.
+func (s *Store) SaveSchedules(ctx context.Context, pipelineID int64, jobs []Part) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error { return saveSchedules(ctx, tx, pipelineID, jobs) })
+	if err != nil {
+		return fmt.Errorf("save schedules of pipeline %d: %w", pipelineID, err)
+	}
+	return nil
+}
