@@ -114,7 +114,9 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 		if !seen {
 			_, mine, err = s.store.AcquireLease(ctx, "scheduler/pipeline/"+strconv.FormatInt(j.PipelineID, 10), s.holder, s.ttl)
 			if err != nil {
+				mu.Lock()
 				errs = append(errs, err)
+				mu.Unlock()
 				break
 			}
 			owned[j.PipelineID] = mine
@@ -125,6 +127,8 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	}
 	close(work)
 	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
 	return errors.Join(errs...)
 }
 
