@@ -27,7 +27,7 @@ stop:
 test: lint unit scenarios fuzz infra
 
 unit:
-	hack/with-postgres.sh $(GO) test -race -count=1 ./...
+	hack/with-postgres.sh hack/with-kube.sh $(GO) test -race -count=1 ./...
 
 # The input-algorithm scenarios through the CLI, on the real store.
 scenarios: build

@@ -13,7 +13,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/switchyard-ci/switchyard/spoke"
+	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 )
 
@@ -25,7 +29,10 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	hubURL := fs.String("hub-url", env("hub-url", "http://127.0.0.1:8080"), "the hub's URL (env SWITCHYARD_HUB_URL)")
 	token := fs.String("join-token", env("join-token", ""), "token the hub accepts from spokes of this team or pool (env SWITCHYARD_JOIN_TOKEN)")
 	name := fs.String("name", env("name", host), "this spoke's name, unique in the fleet")
-	runtime := fs.String("runtime", env("runtime", "local"), "local (host processes); kube arrives with its issue")
+	runtime := fs.String("runtime", env("runtime", "local"), "local (host processes) or kube (pods; tasks without inputs or outputs only, for now)")
+	kubeconfig := fs.String("kubeconfig", env("kubeconfig", ""), "kube runtime: kubeconfig of the cluster (default: in-cluster config)")
+	namespace := fs.String("namespace", env("namespace", "default"), "kube runtime: namespace the steps' pods run in")
+	privileged := fs.Bool("allow-privileged", false, "kube runtime: let privileged: true tasks run")
 	workDir := fs.String("work-dir", env("work-dir", filepath.Join(os.TempDir(), "switchyard-spoke")), "directory for steps and artifacts")
 	health := fs.String("health-listen", env("health-listen", ""), "address to serve /healthz on (off when empty)")
 	if err := fs.Parse(args); err != nil {
@@ -35,8 +42,23 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "error: --join-token is required: the hub gives it with --spoke-join-token")
 		return 2
 	}
-	if *runtime != "local" {
-		fmt.Fprintf(stderr, "error: --runtime %s is not built yet; use local\n", *runtime)
+	var rt spoke.Runtime = &local.Runtime{Dir: *workDir}
+	switch *runtime {
+	case "local":
+	case "kube":
+		cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+		if err != nil {
+			fmt.Fprintf(stderr, "error: --kubeconfig: %v\n", err)
+			return 2
+		}
+		client, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "error: --kubeconfig: %v\n", err)
+			return 2
+		}
+		rt = &kube.Runtime{Client: client, Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged}
+	default:
+		fmt.Fprintf(stderr, "error: --runtime %s: use local or kube\n", *runtime)
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "spoke"), slog.String("spoke", *name))
@@ -52,8 +74,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 	}
-	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime},
-		&local.Runtime{Dir: *workDir}, log)
+	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime}, rt, log)
 	if err := agent.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("spoke stopped", slog.String("error", err.Error()))
 		return 1

@@ -1,0 +1,338 @@
+// Package kube runs steps as pods on a Kubernetes cluster, the way the
+// JetBridge runtime does for Concourse: one pod per step in the spoke's
+// namespace, with a NetworkPolicy of its own, labelled so that everything of a
+// build can be found.
+//
+// Not built yet, and said so in the step's error: resource steps (get, put,
+// check), task inputs and outputs (artifacts move in issue 7), caches and
+// PVCs, intercept, and garbage collection of a crashed spoke's pods.
+package kube
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	netv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
+)
+
+// Labels every object of a step carries.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelSpoke     = "switchyard.dev/spoke"
+	LabelBuild     = "switchyard.dev/build-id"
+	LabelStep      = "switchyard.dev/step"
+	ManagedBy      = "switchyard-spoke"
+)
+
+// Runtime runs steps as pods.
+type Runtime struct {
+	Client          kubernetes.Interface
+	Namespace       string
+	Spoke           string // the spoke's name, in labels
+	AllowPrivileged bool   // privileged: true tasks may run here
+	DenyEgress      bool   // steps may not open connections (untrusted builds)
+	DefaultImage    string // for tasks without an image
+	Poll            time.Duration
+}
+
+// Run runs one step to its end; see the package comment for what it cannot
+// run yet.
+func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs local.Logs) wire.Result {
+	if a.Request.Kind != "task" {
+		return wire.Result{Error: fmt.Sprintf("the kube runtime cannot run %s steps yet: run resources on a spoke with the local runtime", a.Request.Kind)}
+	}
+	res, err := rt.task(ctx, a, logs)
+	if err != nil {
+		if ctx.Err() != nil {
+			return wire.Result{Error: "aborted"}
+		}
+		logs.Line("stderr", err.Error()+"\n")
+		return wire.Result{Error: err.Error()}
+	}
+	return res
+}
+
+// PodName is the step's pod: <pipeline>-<job>-b<build>-<step>-<hash>, a DNS
+// label of at most 63 characters, the same every time for one step attempt.
+func PodName(a wire.Assignment) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%d/%s/%d", a.BuildID, a.PlanID, a.Attempt)))
+	hash := hex.EncodeToString(sum[:])[:8]
+	parts := []string{dnsPart(a.Request.Env["BUILD_PIPELINE_NAME"]), dnsPart(a.Request.Env["BUILD_JOB_NAME"]),
+		"b" + strconv.FormatInt(a.BuildID, 10), dnsPart(a.Request.Name)}
+	var kept []string
+	for _, p := range parts {
+		if p != "" {
+			kept = append(kept, p)
+		}
+	}
+	name := strings.Join(kept, "-")
+	if max := 63 - len(hash) - 1; len(name) > max {
+		name = strings.TrimRight(name[:max], "-")
+	}
+	return name + "-" + hash
+}
+
+var notDNS = regexp.MustCompile(`[^a-z0-9]+`)
+
+func dnsPart(s string) string {
+	return strings.Trim(notDNS.ReplaceAllString(strings.ToLower(s), "-"), "-")
+}
+
+func (rt *Runtime) labels(a wire.Assignment, name string) map[string]string {
+	return map[string]string{LabelManagedBy: ManagedBy, LabelSpoke: dnsPart(rt.Spoke), LabelBuild: strconv.FormatInt(a.BuildID, 10), LabelStep: name}
+}
+
+// task runs a task's pod: it re-attaches to the pod of this step attempt if
+// one exists (a restarted spoke), else creates it with its NetworkPolicy.
+func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs) (wire.Result, error) {
+	t := a.Request.Task
+	if t == nil || t.Config == nil {
+		return wire.Result{}, errors.New("the kube runtime needs the task's config in the plan (task files from artifacts need artifacts, issue 7)")
+	}
+	if len(t.Config.Inputs) > 0 || len(t.Config.Outputs) > 0 || len(t.Config.Caches) > 0 {
+		return wire.Result{}, errors.New("the kube runtime cannot give tasks inputs, outputs or caches yet (artifacts move in issue 7)")
+	}
+	if t.Privileged && !rt.AllowPrivileged {
+		return wire.Result{}, fmt.Errorf("privileged tasks are not allowed on spoke %s", rt.Spoke)
+	}
+	name := PodName(a)
+	pods := rt.Client.CoreV1().Pods(rt.Namespace)
+	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		if err := rt.ensurePolicy(ctx, a, name); err != nil {
+			return wire.Result{}, err
+		}
+		spec, specErr := rt.podFor(a, name)
+		if specErr != nil {
+			return wire.Result{}, specErr
+		}
+		pod, err = pods.Create(ctx, spec, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			pod, err = pods.Get(ctx, name, metav1.GetOptions{})
+		}
+	}
+	if err != nil {
+		return wire.Result{}, fmt.Errorf("pod %s: %w", name, err)
+	}
+	defer rt.cleanUp(name)
+	return rt.follow(ctx, pod, logs)
+}
+
+// cleanUp deletes the step's pod and NetworkPolicy, also when the step was
+// aborted.
+func (rt *Runtime) cleanUp(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	zero := int64(0)
+	_ = rt.Client.CoreV1().Pods(rt.Namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	_ = rt.Client.NetworkingV1().NetworkPolicies(rt.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+}
+
+// ensurePolicy gives the step's pod a NetworkPolicy: no ingress; egress
+// anywhere, or nowhere with DenyEgress.
+func (rt *Runtime) ensurePolicy(ctx context.Context, a wire.Assignment, name string) error {
+	np := &netv1.NetworkPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: rt.labels(a, name)},
+		Spec: netv1.NetworkPolicySpec{
+			PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{LabelStep: name}},
+			PolicyTypes: []netv1.PolicyType{netv1.PolicyTypeIngress, netv1.PolicyTypeEgress},
+		},
+	}
+	if !rt.DenyEgress {
+		np.Spec.Egress = []netv1.NetworkPolicyEgressRule{{}} // one empty rule: everywhere
+	}
+	_, err := rt.Client.NetworkingV1().NetworkPolicies(rt.Namespace).Create(ctx, np, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("network policy %s: %w", name, err)
+	}
+	return nil
+}
+
+// podFor is the pod of a task: its image, command, params as env, limits, and
+// a restricted security context unless the task is privileged.
+func (rt *Runtime) podFor(a wire.Assignment, name string) (*corev1.Pod, error) {
+	t := a.Request.Task
+	cfg := t.Config
+	if cfg.Run == nil || cfg.Run.Path == "" {
+		return nil, errors.New("the task has no run.path")
+	}
+	env := map[string]string{}
+	for k, v := range cfg.Params {
+		env[k] = v
+	}
+	for k, v := range t.Params {
+		env[k] = v
+	}
+	for k, v := range a.Request.Env {
+		env[k] = v
+	}
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var envVars []corev1.EnvVar
+	for _, k := range keys {
+		envVars = append(envVars, corev1.EnvVar{Name: k, Value: env[k]})
+	}
+	c := corev1.Container{
+		Name: "task", Image: rt.image(a), Command: []string{cfg.Run.Path}, Args: cfg.Run.Args, Env: envVars,
+		WorkingDir: cfg.Run.Dir,
+	}
+	if l := cfg.ContainerLimits; l != nil {
+		c.Resources.Limits, c.Resources.Requests = corev1.ResourceList{}, corev1.ResourceList{}
+		if l.Memory > 0 {
+			q := resource.NewQuantity(int64(l.Memory), resource.BinarySI)
+			c.Resources.Limits[corev1.ResourceMemory], c.Resources.Requests[corev1.ResourceMemory] = *q, *q
+		}
+		if l.CPU != nil && *l.CPU > 0 {
+			// Concourse's cpu is shares (1024 = one core); Kubernetes wants cores.
+			q := resource.NewMilliQuantity(int64(*l.CPU)*1000/1024, resource.DecimalSI)
+			c.Resources.Limits[corev1.ResourceCPU], c.Resources.Requests[corev1.ResourceCPU] = *q, *q
+		}
+	}
+	yes, no := true, false
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: rt.labels(a, name)},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                corev1.RestartPolicyNever,
+			AutomountServiceAccountToken: &no,
+			Containers:                   []corev1.Container{c},
+		},
+	}
+	if t.Privileged {
+		pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: &yes}
+		return pod, nil
+	}
+	uid := int64(1000)
+	pod.Spec.SecurityContext = &corev1.PodSecurityContext{
+		RunAsNonRoot: &yes, RunAsUser: &uid,
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}
+	pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{
+		AllowPrivilegeEscalation: &no,
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+	return pod, nil
+}
+
+// image is the task's image: its image_resource's repository and tag, its
+// rootfs_uri, or the runtime's default.
+func (rt *Runtime) image(a wire.Assignment) string {
+	cfg := a.Request.Task.Config
+	if ir := cfg.ImageResource; ir != nil {
+		if repo, ok := ir.Source["repository"].(string); ok && repo != "" {
+			if tag, ok := ir.Source["tag"].(string); ok && tag != "" {
+				return repo + ":" + tag
+			}
+			return repo
+		}
+	}
+	if strings.HasPrefix(cfg.RootfsURI, "docker:///") {
+		return strings.TrimPrefix(cfg.RootfsURI, "docker:///")
+	}
+	if rt.DefaultImage != "" {
+		return rt.DefaultImage
+	}
+	return "busybox"
+}
+
+// follow waits for the pod's task container to end, streaming its logs, and
+// turns how it ended into a result.
+func (rt *Runtime) follow(ctx context.Context, pod *corev1.Pod, logs local.Logs) (wire.Result, error) {
+	poll := rt.Poll
+	if poll <= 0 {
+		poll = 200 * time.Millisecond
+	}
+	pods := rt.Client.CoreV1().Pods(rt.Namespace)
+	streamed := make(chan error, 1)
+	streaming := false
+	for {
+		if st := taskStatus(pod); st != nil {
+			if w := st.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff" || w.Reason == "InvalidImageName") {
+				return wire.Result{}, fmt.Errorf("cannot pull image %s: %s: %s", st.Image, w.Reason, w.Message)
+			}
+			if !streaming && (st.State.Running != nil || st.State.Terminated != nil) {
+				streaming = true
+				go func() { streamed <- rt.streamLogs(ctx, pod.Name, logs) }()
+			}
+			if term := st.State.Terminated; term != nil {
+				if err := <-streamed; err != nil && ctx.Err() == nil {
+					logs.Line("stderr", "logs ended early: "+err.Error()+"\n")
+				}
+				if term.Reason == "OOMKilled" {
+					return wire.Result{}, fmt.Errorf("OOMKilled at limit %s", limitOf(pod))
+				}
+				return wire.Result{ExitStatus: int(term.ExitCode)}, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return wire.Result{}, ctx.Err()
+		case <-time.After(poll):
+		}
+		var err error
+		if pod, err = pods.Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
+			if apierrors.IsNotFound(err) {
+				return wire.Result{}, fmt.Errorf("pod %s disappeared (evicted or its node lost)", pod.Name)
+			}
+			return wire.Result{}, err
+		}
+	}
+}
+
+func taskStatus(pod *corev1.Pod) *corev1.ContainerStatus {
+	for i := range pod.Status.ContainerStatuses {
+		if pod.Status.ContainerStatuses[i].Name == "task" {
+			return &pod.Status.ContainerStatuses[i]
+		}
+	}
+	return nil
+}
+
+func limitOf(pod *corev1.Pod) string {
+	if q, ok := pod.Spec.Containers[0].Resources.Limits[corev1.ResourceMemory]; ok {
+		return q.String()
+	}
+	return "(none set)"
+}
+
+// streamLogs follows the task container's log a line at a time.
+func (rt *Runtime) streamLogs(ctx context.Context, name string, logs local.Logs) error {
+	req := rt.Client.CoreV1().Pods(rt.Namespace).GetLogs(name, &corev1.PodLogOptions{Container: "task", Follow: true})
+	rc, err := req.Stream(ctx)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	r := bufio.NewReader(rc)
+	for {
+		line, err := r.ReadString('\n')
+		if line != "" {
+			logs.Line("stdout", line)
+		}
+		if err != nil {
+			if err.Error() == "EOF" {
+				return nil
+			}
+			return err
+		}
+	}
+}

@@ -1,0 +1,206 @@
+package kube_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
+)
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+func assignment(build int64, pipeline, job, step string, cfg *pipeline.TaskConfig) wire.Assignment {
+	return wire.Assignment{BuildID: build, PlanID: "3", Attempt: 1, Request: wire.StepRequest{
+		Kind: "task", Name: step, Task: &wire.TaskRequest{Config: cfg},
+		Env: map[string]string{"BUILD_PIPELINE_NAME": pipeline, "BUILD_JOB_NAME": job, "BUILD_ID": "1"},
+	}}
+}
+
+func TestPodName(t *testing.T) {
+	a := assignment(42, "My_Pipeline", "unit tests", "run", nil)
+	name := kube.PodName(a)
+	if !strings.HasPrefix(name, "my-pipeline-unit-tests-b42-run-") || !dnsLabel.MatchString(name) || name != kube.PodName(a) {
+		t.Errorf("pod name %q", name)
+	}
+	long := assignment(42, strings.Repeat("p", 50), strings.Repeat("j", 50), "step", nil)
+	if n := kube.PodName(long); len(n) > 63 || !dnsLabel.MatchString(n) {
+		t.Errorf("long pod name %q (%d)", n, len(n))
+	}
+	other := a
+	other.Attempt = 2
+	if kube.PodName(other) == name {
+		t.Error("two attempts of a step share a pod name")
+	}
+}
+
+// cluster connects to the control plane hack/with-kube.sh started and makes a
+// namespace for the test. Tests never skip without it.
+func cluster(t *testing.T) (kubernetes.Interface, string) {
+	t.Helper()
+	path := os.Getenv("SWITCHYARD_TEST_KUBECONFIG")
+	if path == "" {
+		t.Fatal("SWITCHYARD_TEST_KUBECONFIG is not set: run the tests with `make test` or `hack/with-kube.sh go test ./spoke/runtime/kube/`")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	ns := "kube-test-" + hex.EncodeToString(b)
+	ctx := context.Background()
+	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
+	for i := 0; ; i++ { // pods need the default service account the controller-manager makes
+		if _, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); err == nil {
+			break
+		}
+		if i > 200 {
+			t.Fatal("no default service account in the test namespace")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return c, ns
+}
+
+// lines collects a step's log and signals its first line.
+type lines struct {
+	mu    sync.Mutex
+	text  strings.Builder
+	first chan struct{}
+	once  sync.Once
+}
+
+func newLines() *lines { return &lines{first: make(chan struct{})} }
+
+func (l *lines) Line(_, text string) {
+	l.mu.Lock()
+	l.text.WriteString(text)
+	l.mu.Unlock()
+	l.once.Do(func() { close(l.first) })
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.text.String()
+}
+
+func task(script string) *pipeline.TaskConfig {
+	return &pipeline.TaskConfig{Platform: "linux", Run: &pipeline.RunConfig{Path: "sh", Args: []string{"-c", script}},
+		Params: pipeline.Env{"GREETING": "hello"}}
+}
+
+// A task runs as a pod with the step's name, labels, a restricted security
+// context and a NetworkPolicy; its logs stream and its exit code is reported;
+// the pod and policy are gone afterwards.
+func TestTaskPod(t *testing.T) {
+	c, ns := cluster(t)
+	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	a := assignment(7, "ci", "unit", "test", task(`echo "$GREETING from $BUILD_JOB_NAME"; sleep 2; echo done; exit 3`))
+	logs := newLines()
+	done := make(chan wire.Result)
+	go func() { done <- rt.Run(context.Background(), a, logs) }()
+	select {
+	case <-logs.first:
+	case res := <-done:
+		t.Fatalf("the step ended before logging: %+v\n%s", res, logs)
+	case <-time.After(60 * time.Second):
+		t.Fatal("no log line within a minute")
+	}
+	ctx := context.Background()
+	name := kube.PodName(a)
+	pod, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pod.Labels[kube.LabelBuild] != "7" || pod.Labels[kube.LabelSpoke] != "spoke-1" || pod.Labels[kube.LabelManagedBy] != kube.ManagedBy {
+		t.Errorf("pod labels %v", pod.Labels)
+	}
+	psc, sc := pod.Spec.SecurityContext, pod.Spec.Containers[0].SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault ||
+		sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 {
+		t.Errorf("security context: pod %+v, container %+v", psc, sc)
+	}
+	np, err := c.NetworkingV1().NetworkPolicies(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(np.Spec.Ingress) != 0 || len(np.Spec.PolicyTypes) != 2 || np.Spec.PodSelector.MatchLabels[kube.LabelStep] != name {
+		t.Errorf("network policy %+v", np.Spec)
+	}
+	res := <-done
+	if res.Error != "" || res.ExitStatus != 3 {
+		t.Errorf("result %+v", res)
+	}
+	if got := logs.String(); got != "hello from unit\ndone\n" {
+		t.Errorf("logs %q", got)
+	}
+	if _, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+		t.Error("the pod is still there after the step")
+	}
+}
+
+// A spoke that restarts mid-step re-attaches to the step's pod by name; an
+// aborted step's pod is deleted.
+func TestReattachAndAbort(t *testing.T) {
+	c, ns := cluster(t)
+	first := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	a := assignment(8, "ci", "long", "wait", task(`echo started; sleep 3; echo finished`))
+	logs := newLines()
+	go first.Run(context.Background(), a, logs)
+	<-logs.first
+	restarted := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	res := restarted.Run(context.Background(), a, newLines())
+	if res.Error != "" || res.ExitStatus != 0 {
+		t.Errorf("re-attached step: %+v", res)
+	}
+
+	b := assignment(9, "ci", "long", "wait", task(`echo started; sleep 60`))
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = newLines()
+	done := make(chan wire.Result)
+	go func() { done <- first.Run(ctx, b, logs) }()
+	<-logs.first
+	cancel()
+	if res := <-done; res.Error != "aborted" {
+		t.Errorf("aborted step: %+v", res)
+	}
+	if _, err := c.CoreV1().Pods(ns).Get(context.Background(), kube.PodName(b), metav1.GetOptions{}); err == nil {
+		t.Error("the aborted step's pod is still there")
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	rt := &kube.Runtime{Spoke: "spoke-1"}
+	priv := assignment(1, "p", "j", "s", task("true"))
+	priv.Request.Task.Privileged = true
+	if res := rt.Run(context.Background(), priv, newLines()); !strings.Contains(res.Error, "privileged tasks are not allowed on spoke spoke-1") {
+		t.Errorf("privileged: %+v", res)
+	}
+	get := assignment(1, "p", "j", "s", nil)
+	get.Request.Kind = "get"
+	if res := rt.Run(context.Background(), get, newLines()); !strings.Contains(res.Error, "cannot run get steps yet") {
+		t.Errorf("get: %+v", res)
+	}
+}
