@@ -29,10 +29,11 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	hubURL := fs.String("hub-url", env("hub-url", "http://127.0.0.1:8080"), "the hub's URL (env SWITCHYARD_HUB_URL)")
 	token := fs.String("join-token", env("join-token", ""), "token the hub accepts from spokes of this team or pool (env SWITCHYARD_JOIN_TOKEN)")
 	name := fs.String("name", env("name", host), "this spoke's name, unique in the fleet")
-	runtime := fs.String("runtime", env("runtime", "local"), "local (host processes) or kube (pods; tasks without inputs or outputs only, for now)")
+	runtime := fs.String("runtime", env("runtime", "local"), "local (host processes) or kube (tasks as pods; built-in resource types in the spoke)")
 	kubeconfig := fs.String("kubeconfig", env("kubeconfig", ""), "kube runtime: kubeconfig of the cluster (default: in-cluster config)")
 	namespace := fs.String("namespace", env("namespace", "default"), "kube runtime: namespace the steps' pods run in")
 	privileged := fs.Bool("allow-privileged", false, "kube runtime: let privileged: true tasks run")
+	helper := fs.String("helper-image", env("helper-image", "busybox"), "kube runtime: image that moves task inputs and outputs (needs sh and tar)")
 	workDir := fs.String("work-dir", env("work-dir", filepath.Join(os.TempDir(), "switchyard-spoke")), "directory for steps and artifacts")
 	health := fs.String("health-listen", env("health-listen", ""), "address to serve /healthz on (off when empty)")
 	if err := fs.Parse(args); err != nil {
@@ -56,7 +57,8 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "error: --kubeconfig: %v\n", err)
 			return 2
 		}
-		rt = &kube.Runtime{Client: client, Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged}
+		rt = &kube.Runtime{Client: client, Config: cfg, Local: &local.Runtime{Dir: *workDir}, HelperImage: *helper,
+			Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged}
 	default:
 		fmt.Fprintf(stderr, "error: --runtime %s: use local or kube\n", *runtime)
 		return 2

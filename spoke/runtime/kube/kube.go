@@ -3,9 +3,14 @@
 // namespace, with a NetworkPolicy of its own, labelled so that everything of a
 // build can be found.
 //
-// Not built yet, and said so in the step's error: resource steps (get, put,
-// check), task inputs and outputs (artifacts move in issue 7), caches and
-// PVCs, intercept, and garbage collection of a crashed spoke's pods.
+// The built-in resource types (get, put, check) run in the spoke's process as
+// on the local runtime; a build's artifacts are kept on the spoke's disk and
+// streamed into and out of task pods (see artifacts.go).
+//
+// Not built yet, and said so in the step's error or here: custom resource
+// types as pods, caches on PVCs (a task's caches are empty directories that
+// do not outlive its pod), eviction retries, intercept, pod events, and
+// garbage collection of a crashed spoke's pods.
 package kube
 
 import (
@@ -15,6 +20,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -27,7 +35,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
+	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
@@ -44,6 +54,9 @@ const (
 // Runtime runs steps as pods.
 type Runtime struct {
 	Client          kubernetes.Interface
+	Config          *rest.Config   // for exec into pods
+	Local           *local.Runtime // runs the built-in resource types and keeps artifacts
+	HelperImage     string         // moves inputs and outputs; needs sh and tar (default busybox)
 	Namespace       string
 	Spoke           string // the spoke's name, in labels
 	AllowPrivileged bool   // privileged: true tasks may run here
@@ -56,7 +69,10 @@ type Runtime struct {
 // run yet.
 func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs local.Logs) wire.Result {
 	if a.Request.Kind != "task" {
-		return wire.Result{Error: fmt.Sprintf("the kube runtime cannot run %s steps yet: run resources on a spoke with the local runtime", a.Request.Kind)}
+		if rt.Local == nil {
+			return wire.Result{Error: fmt.Sprintf("the kube runtime cannot run %s steps without a local runtime for the built-in resource types", a.Request.Kind)}
+		}
+		return rt.Local.Run(ctx, a, logs)
 	}
 	res, err := rt.task(ctx, a, logs)
 	if err != nil {
@@ -103,14 +119,19 @@ func (rt *Runtime) labels(a wire.Assignment, name string) map[string]string {
 // one exists (a restarted spoke), else creates it with its NetworkPolicy.
 func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs) (wire.Result, error) {
 	t := a.Request.Task
-	if t == nil || t.Config == nil {
-		return wire.Result{}, errors.New("the kube runtime needs the task's config in the plan (task files from artifacts need artifacts, issue 7)")
+	if t == nil {
+		return wire.Result{}, errors.New("task step without a task")
 	}
-	if len(t.Config.Inputs) > 0 || len(t.Config.Outputs) > 0 || len(t.Config.Caches) > 0 {
-		return wire.Result{}, errors.New("the kube runtime cannot give tasks inputs, outputs or caches yet (artifacts move in issue 7)")
+	cfg, err := rt.taskConfig(a)
+	if err != nil {
+		return wire.Result{}, err
 	}
 	if t.Privileged && !rt.AllowPrivileged {
 		return wire.Result{}, fmt.Errorf("privileged tasks are not allowed on spoke %s", rt.Spoke)
+	}
+	inputs, err := rt.inputs(a, cfg)
+	if err != nil {
+		return wire.Result{}, err
 	}
 	name := PodName(a)
 	pods := rt.Client.CoreV1().Pods(rt.Namespace)
@@ -119,7 +140,7 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs)
 		if err := rt.ensurePolicy(ctx, a, name); err != nil {
 			return wire.Result{}, err
 		}
-		spec, specErr := rt.podFor(a, name)
+		spec, specErr := rt.podFor(a, cfg, name)
 		if specErr != nil {
 			return wire.Result{}, specErr
 		}
@@ -132,7 +153,150 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs)
 		return wire.Result{}, fmt.Errorf("pod %s: %w", name, err)
 	}
 	defer rt.cleanUp(name)
-	return rt.follow(ctx, pod, logs)
+	dir := buildDir(name)
+	if artifacts(cfg) {
+		if err := rt.deliver(ctx, name, dir, inputs); err != nil {
+			return wire.Result{}, err
+		}
+	}
+	res, err := rt.follow(ctx, pod, logs)
+	if err != nil || !artifacts(cfg) {
+		return res, err
+	}
+	return rt.collect(ctx, a, cfg, name, dir, res)
+}
+
+// taskConfig is the task's config, from the plan or from a file in an artifact.
+func (rt *Runtime) taskConfig(a wire.Assignment) (*pipeline.TaskConfig, error) {
+	t := a.Request.Task
+	if t.ConfigPath == "" {
+		if t.Config == nil || t.Config.Run == nil {
+			return nil, errors.New("task has no config to run")
+		}
+		return t.Config, nil
+	}
+	if rt.Local == nil {
+		return nil, fmt.Errorf("task config %s: the kube runtime keeps no artifacts without a local runtime", t.ConfigPath)
+	}
+	artifact, rest, _ := strings.Cut(t.ConfigPath, "/")
+	data, err := os.ReadFile(filepath.Join(rt.Local.Artifact(a.BuildID, a.Request.Inputs[artifact]), rest))
+	if err != nil {
+		return nil, fmt.Errorf("read task config %s: %w", t.ConfigPath, err)
+	}
+	return pipeline.LoadTaskConfig(t.ConfigPath, data)
+}
+
+// artifacts tells whether the task's pod needs its build directory filled or
+// emptied by the helpers.
+func artifacts(cfg *pipeline.TaskConfig) bool { return len(cfg.Inputs) > 0 || len(cfg.Outputs) > 0 }
+
+// buildDir is the task's working directory in its pod: /tmp/build/<8 hex>,
+// as in Concourse.
+func buildDir(podName string) string { return "/tmp/build/" + podName[len(podName)-8:] }
+
+// inputs maps each input's path in the build directory to its artifact on
+// disk; a missing optional input is left out.
+func (rt *Runtime) inputs(a wire.Assignment, cfg *pipeline.TaskConfig) (map[string]string, error) {
+	out := map[string]string{}
+	for _, in := range cfg.Inputs {
+		if rt.Local == nil {
+			return nil, errors.New("the kube runtime keeps no artifacts without a local runtime: it cannot give the task inputs")
+		}
+		artifact, ok := a.Request.Inputs[in.Name]
+		if !ok {
+			artifact = in.Name
+		}
+		src := rt.Local.Artifact(a.BuildID, artifact)
+		if _, err := os.Stat(src); err != nil {
+			if in.Optional {
+				continue
+			}
+			return nil, fmt.Errorf("missing inputs: %s", in.Name)
+		}
+		out[pathOr(in.Path, in.Name)] = src
+	}
+	return out, nil
+}
+
+func pathOr(path, name string) string {
+	if path != "" {
+		return strings.TrimSuffix(path, "/")
+	}
+	return name
+}
+
+// deliver waits for the inputs helper and streams the inputs in, unless it
+// is done already (a re-attached step).
+func (rt *Runtime) deliver(ctx context.Context, name, dir string, inputs map[string]string) error {
+	for {
+		pod, err := rt.Client.CoreV1().Pods(rt.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("pod %s: %w", name, err)
+		}
+		for _, st := range pod.Status.InitContainerStatuses {
+			if st.Name != inputsContainer {
+				continue
+			}
+			if st.State.Terminated != nil {
+				return nil
+			}
+			if st.State.Running != nil {
+				return rt.sendInputs(ctx, name, dir, inputs)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(rt.poll()):
+		}
+	}
+}
+
+// collect streams a succeeded task's outputs out of its pod into artifacts
+// and lets the outputs helper end.
+func (rt *Runtime) collect(ctx context.Context, a wire.Assignment, cfg *pipeline.TaskConfig, name, dir string, res wire.Result) (wire.Result, error) {
+	outputs := map[string]string{} // path in the pod -> directory on disk
+	artifactOf := map[string]string{}
+	if res.ExitStatus == 0 {
+		for _, o := range cfg.Outputs {
+			parent := rt.Local.Artifact(a.BuildID, "")
+			if err := os.MkdirAll(parent, 0o755); err != nil {
+				return res, err
+			}
+			tmp, err := os.MkdirTemp(parent, ".output-")
+			if err != nil {
+				return res, err
+			}
+			defer os.RemoveAll(tmp)
+			p := pathOr(o.Path, o.Name)
+			outputs[p] = tmp
+			artifactOf[tmp] = o.Name
+			if mapped, ok := a.Request.Task.OutputMapping[o.Name]; ok {
+				artifactOf[tmp] = mapped
+			}
+		}
+	}
+	if err := rt.collectOutputs(ctx, name, dir, outputs); err != nil {
+		return res, err
+	}
+	for _, o := range cfg.Outputs {
+		tmp := outputs[pathOr(o.Path, o.Name)]
+		if tmp == "" {
+			continue
+		}
+		if err := rt.Local.Publish(a.BuildID, tmp, artifactOf[tmp]); err != nil {
+			return res, err
+		}
+		res.Outputs = append(res.Outputs, artifactOf[tmp])
+	}
+	return res, nil
+}
+
+func (rt *Runtime) poll() time.Duration {
+	if rt.Poll > 0 {
+		return rt.Poll
+	}
+	return 200 * time.Millisecond
 }
 
 // cleanUp deletes the step's pod and NetworkPolicy, also when the step was
@@ -167,9 +331,8 @@ func (rt *Runtime) ensurePolicy(ctx context.Context, a wire.Assignment, name str
 
 // podFor is the pod of a task: its image, command, params as env, limits, and
 // a restricted security context unless the task is privileged.
-func (rt *Runtime) podFor(a wire.Assignment, name string) (*corev1.Pod, error) {
+func (rt *Runtime) podFor(a wire.Assignment, cfg *pipeline.TaskConfig, name string) (*corev1.Pod, error) {
 	t := a.Request.Task
-	cfg := t.Config
 	if cfg.Run == nil || cfg.Run.Path == "" {
 		return nil, errors.New("the task has no run.path")
 	}
@@ -193,7 +356,7 @@ func (rt *Runtime) podFor(a wire.Assignment, name string) (*corev1.Pod, error) {
 		envVars = append(envVars, corev1.EnvVar{Name: k, Value: env[k]})
 	}
 	c := corev1.Container{
-		Name: "task", Image: rt.image(a), Command: []string{cfg.Run.Path}, Args: cfg.Run.Args, Env: envVars,
+		Name: "task", Image: rt.image(cfg), Command: []string{cfg.Run.Path}, Args: cfg.Run.Args, Env: envVars,
 		WorkingDir: cfg.Run.Dir,
 	}
 	if l := cfg.ContainerLimits; l != nil {
@@ -217,6 +380,9 @@ func (rt *Runtime) podFor(a wire.Assignment, name string) (*corev1.Pod, error) {
 			Containers:                   []corev1.Container{c},
 		},
 	}
+	if artifacts(cfg) {
+		rt.addHelpers(pod, buildDir(name), cfg)
+	}
 	if t.Privileged {
 		pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: &yes}
 		return pod, nil
@@ -226,17 +392,57 @@ func (rt *Runtime) podFor(a wire.Assignment, name string) (*corev1.Pod, error) {
 		RunAsNonRoot: &yes, RunAsUser: &uid,
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
-	pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{
+	restricted := &corev1.SecurityContext{
 		AllowPrivilegeEscalation: &no,
 		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}
+	for i := range pod.Spec.InitContainers {
+		pod.Spec.InitContainers[i].SecurityContext = restricted
+	}
+	for i := range pod.Spec.Containers {
+		pod.Spec.Containers[i].SecurityContext = restricted
 	}
 	return pod, nil
 }
 
+// addHelpers gives the pod its build directory, shared by the task, the
+// inputs helper that runs first and the outputs helper that runs beside it.
+func (rt *Runtime) addHelpers(pod *corev1.Pod, dir string, cfg *pipeline.TaskConfig) {
+	image := rt.HelperImage
+	if image == "" {
+		image = "busybox"
+	}
+	mount := []corev1.VolumeMount{{Name: buildVolume, MountPath: dir}}
+	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: buildVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	pod.Spec.InitContainers = append(pod.Spec.InitContainers, corev1.Container{
+		Name: inputsContainer, Image: image, Command: waitFor(dir, readyFile), VolumeMounts: mount,
+	})
+	pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{
+		Name: outputsContainer, Image: image, Command: waitFor(dir, collectedFile), VolumeMounts: mount,
+	})
+	task := &pod.Spec.Containers[0]
+	task.VolumeMounts = mount
+	task.WorkingDir = dir
+	if cfg.Run.Dir != "" {
+		task.WorkingDir = path.Join(dir, cfg.Run.Dir)
+	}
+	// Outputs and caches exist before the task starts, as in Concourse.
+	var dirs []string
+	for _, o := range cfg.Outputs {
+		dirs = append(dirs, path.Join(dir, pathOr(o.Path, o.Name)))
+	}
+	for _, c := range cfg.Caches {
+		dirs = append(dirs, path.Join(dir, c.Path))
+	}
+	if len(dirs) > 0 {
+		init := &pod.Spec.InitContainers[0]
+		init.Command = []string{"sh", "-c", "mkdir -p " + strings.Join(dirs, " ") + " && " + init.Command[2]}
+	}
+}
+
 // image is the task's image: its image_resource's repository and tag, its
 // rootfs_uri, or the runtime's default.
-func (rt *Runtime) image(a wire.Assignment) string {
-	cfg := a.Request.Task.Config
+func (rt *Runtime) image(cfg *pipeline.TaskConfig) string {
 	if ir := cfg.ImageResource; ir != nil {
 		if repo, ok := ir.Source["repository"].(string); ok && repo != "" {
 			if tag, ok := ir.Source["tag"].(string); ok && tag != "" {
@@ -257,10 +463,7 @@ func (rt *Runtime) image(a wire.Assignment) string {
 // follow waits for the pod's task container to end, streaming its logs, and
 // turns how it ended into a result.
 func (rt *Runtime) follow(ctx context.Context, pod *corev1.Pod, logs local.Logs) (wire.Result, error) {
-	poll := rt.Poll
-	if poll <= 0 {
-		poll = 200 * time.Millisecond
-	}
+	poll := rt.poll()
 	pods := rt.Client.CoreV1().Pods(rt.Namespace)
 	streamed := make(chan error, 1)
 	streaming := false

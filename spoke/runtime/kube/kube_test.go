@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
+	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
 
@@ -200,7 +202,47 @@ func TestRefusals(t *testing.T) {
 	}
 	get := assignment(1, "p", "j", "s", nil)
 	get.Request.Kind = "get"
-	if res := rt.Run(context.Background(), get, newLines()); !strings.Contains(res.Error, "cannot run get steps yet") {
+	if res := rt.Run(context.Background(), get, newLines()); !strings.Contains(res.Error, "cannot run get steps without a local runtime") {
 		t.Errorf("get: %+v", res)
+	}
+}
+
+// A task's inputs are streamed into its pod at their paths and its outputs
+// out of it into build artifacts (with output_mapping).
+func TestInputsAndOutputs(t *testing.T) {
+	c, ns := cluster(t)
+	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("SWITCHYARD_TEST_KUBECONFIG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := &local.Runtime{Dir: t.TempDir()}
+	rt := &kube.Runtime{Client: c, Config: cfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
+	src := loc.Artifact(10, "repo")
+	if err := os.MkdirAll(filepath.Join(src, "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "dir", "file"), []byte("from the repo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	task := &pipeline.TaskConfig{Platform: "linux",
+		Inputs:  []pipeline.TaskInput{{Name: "source", Path: "src"}},
+		Outputs: []pipeline.TaskOutput{{Name: "built"}},
+		Run:     &pipeline.RunConfig{Path: "sh", Args: []string{"-c", "cat src/dir/file; cp src/dir/file built/copy; mkdir built/sub; echo x > built/sub/y; ln -s copy built/link"}}}
+	a := assignment(10, "ci", "build", "compile", task)
+	a.Request.Inputs = map[string]string{"source": "repo"}
+	a.Request.Task.OutputMapping = map[string]string{"built": "binary"}
+	logs := newLines()
+	res := rt.Run(context.Background(), a, logs)
+	if res.Error != "" || res.ExitStatus != 0 || len(res.Outputs) != 1 || res.Outputs[0] != "binary" {
+		t.Fatalf("result %+v\n%s", res, logs)
+	}
+	if logs.String() != "from the repo\n" {
+		t.Errorf("logs %q", logs)
+	}
+	out := loc.Artifact(10, "binary")
+	for file, want := range map[string]string{"copy": "from the repo\n", "sub/y": "x\n", "link": "from the repo\n"} {
+		if got, err := os.ReadFile(filepath.Join(out, file)); err != nil || string(got) != want {
+			t.Errorf("output %s: %q %v", file, got, err)
+		}
 	}
 }

@@ -33,7 +33,8 @@ func (rt *Runtime) buildDir(buildID int64) string {
 	return filepath.Join(rt.Dir, "builds", strconv.FormatInt(buildID, 10))
 }
 
-func (rt *Runtime) artifact(buildID int64, name string) string {
+// Artifact is where a build artifact lives on the spoke's disk.
+func (rt *Runtime) Artifact(buildID int64, name string) string {
 	return filepath.Join(rt.buildDir(buildID), "artifacts", name)
 }
 
@@ -90,7 +91,7 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, stepDir stri
 		}
 		var outputs []string
 		for _, artifact := range req.Outputs {
-			if err := rt.publish(a.BuildID, stepDir, artifact); err != nil {
+			if err := rt.Publish(a.BuildID, stepDir, artifact); err != nil {
 				return wire.Result{}, err
 			}
 			outputs = append(outputs, artifact)
@@ -99,7 +100,7 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, stepDir stri
 	}
 	// put: the step directory holds a link to every artifact it may read.
 	for name, artifact := range req.Inputs {
-		if err := os.Symlink(rt.artifact(a.BuildID, artifact), filepath.Join(stepDir, name)); err != nil {
+		if err := os.Symlink(rt.Artifact(a.BuildID, artifact), filepath.Join(stepDir, name)); err != nil {
 			return wire.Result{}, err
 		}
 	}
@@ -118,9 +119,9 @@ func metadata(in []resource.Metadata) []wire.MetadataField {
 	return out
 }
 
-// publish makes dir the build's artifact name, replacing an older one.
-func (rt *Runtime) publish(buildID int64, dir, name string) error {
-	dest := rt.artifact(buildID, name)
+// Publish makes dir the build's artifact name, replacing an older one.
+func (rt *Runtime) Publish(buildID int64, dir, name string) error {
+	dest := rt.Artifact(buildID, name)
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 		return err
 	}
@@ -138,7 +139,7 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 	cfg := t.Config
 	if t.ConfigPath != "" {
 		artifact, rest, _ := strings.Cut(t.ConfigPath, "/")
-		data, err := os.ReadFile(filepath.Join(rt.artifact(a.BuildID, a.Request.Inputs[artifact]), rest))
+		data, err := os.ReadFile(filepath.Join(rt.Artifact(a.BuildID, a.Request.Inputs[artifact]), rest))
 		if err != nil {
 			return wire.Result{}, fmt.Errorf("read task config %s: %w", t.ConfigPath, err)
 		}
@@ -154,7 +155,7 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 		if !ok {
 			artifact = in.Name
 		}
-		src := rt.artifact(a.BuildID, artifact)
+		src := rt.Artifact(a.BuildID, artifact)
 		if _, err := os.Stat(src); err != nil {
 			if in.Optional {
 				continue
@@ -188,7 +189,7 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 		if mapped, ok := t.OutputMapping[o.Name]; ok {
 			artifact = mapped
 		}
-		if err := rt.publish(a.BuildID, filepath.Join(stepDir, pathOr(o.Path, o.Name)), artifact); err != nil {
+		if err := rt.Publish(a.BuildID, filepath.Join(stepDir, pathOr(o.Path, o.Name)), artifact); err != nil {
 			return wire.Result{}, err
 		}
 		res.Outputs = append(res.Outputs, artifact)
