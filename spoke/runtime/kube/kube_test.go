@@ -2,8 +2,6 @@ package kube_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,10 +13,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
+	"github.com/switchyard-ci/switchyard/spoke/runtime/kube/kubetest"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
@@ -49,39 +47,8 @@ func TestPodName(t *testing.T) {
 	}
 }
 
-// cluster connects to the control plane hack/with-kube.sh started and makes a
-// namespace for the test. Tests never skip without it.
 func cluster(t *testing.T) (kubernetes.Interface, string) {
-	t.Helper()
-	path := os.Getenv("SWITCHYARD_TEST_KUBECONFIG")
-	if path == "" {
-		t.Fatal("SWITCHYARD_TEST_KUBECONFIG is not set: run the tests with `make test` or `hack/with-kube.sh go test ./spoke/runtime/kube/`")
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	ns := "kube-test-" + hex.EncodeToString(b)
-	ctx := context.Background()
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-	for i := 0; ; i++ { // pods need the default service account the controller-manager makes
-		if _, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{}); err == nil {
-			break
-		}
-		if i > 200 {
-			t.Fatal("no default service account in the test namespace")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	c, _, ns := kubetest.Namespace(t)
 	return c, ns
 }
 
@@ -211,10 +178,7 @@ func TestRefusals(t *testing.T) {
 // out of it into build artifacts (with output_mapping).
 func TestInputsAndOutputs(t *testing.T) {
 	c, ns := cluster(t)
-	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("SWITCHYARD_TEST_KUBECONFIG"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, cfg, _ := kubetest.Namespace(t)
 	loc := &local.Runtime{Dir: t.TempDir()}
 	rt := &kube.Runtime{Client: c, Config: cfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
 	src := loc.Artifact(10, "repo")
