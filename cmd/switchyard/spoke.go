@@ -52,6 +52,9 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "error: --kubeconfig: %v\n", err)
 			return 2
 		}
+		// client-go's default of 5 requests a second would queue steps behind
+		// each other's status polls.
+		cfg.QPS, cfg.Burst = 200, 400
 		client, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "error: --kubeconfig: %v\n", err)

@@ -32,6 +32,8 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 func main() {
@@ -67,7 +69,14 @@ func run(ctx context.Context, args []string) error {
 	}
 	port, _ := strconv.Atoi(portText)
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With(slog.String("node", *name))
-	client, err := nodeutil.ClientsetFromEnv(*kubeconfig)
+	restCfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return fmt.Errorf("client from %s: %w", *kubeconfig, err)
+	}
+	// client-go's default of 5 requests a second makes 50 pods wait ~10 s for
+	// their status updates.
+	restCfg.QPS, restCfg.Burst = 200, 400
+	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return fmt.Errorf("client from %s: %w", *kubeconfig, err)
 	}
@@ -94,7 +103,7 @@ func run(ctx context.Context, args []string) error {
 			c.HTTPListenAddr = *listen
 			c.Handler = mux
 			c.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-			c.NumWorkers = 4
+			c.NumWorkers = 16
 			c.NodeSpec.Labels["switchyard.dev/test-node"] = "true"
 			c.NodeSpec.Status.Capacity = capacity
 			c.NodeSpec.Status.Allocatable = capacity

@@ -39,6 +39,7 @@ func Namespace(t testing.TB) (kubernetes.Interface, *rest.Config, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.QPS, cfg.Burst = 200, 400 // as the spoke sets them
 	c, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
