@@ -40,7 +40,7 @@ infra:
 	hack/test-infra.sh
 
 bench:
-	hack/with-postgres.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	hack/with-postgres.sh hack/with-kube.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -83,15 +83,16 @@ func (c *Checker) Tick(ctx context.Context) error {
 		}
 		interval := Interval(d.CheckEvery)
 		next := interval + time.Duration(rand.Float64()*c.jitter*float64(interval))
-		claimed, err := c.store.ClaimCheck(ctx, d.ID, next)
+		plan, err := Plan(d.Resource, nil)
 		if err != nil {
 			return err
 		}
-		if !claimed {
-			continue // another hub took it
-		}
-		if _, err := c.Check(ctx, d.Resource, nil, ""); err != nil {
+		b, started, err := c.store.StartPeriodicCheck(ctx, d.ID, next, plan)
+		if err != nil {
 			return err
+		}
+		if started {
+			c.started(b.ID)
 		}
 	}
 	return nil
@@ -105,20 +106,6 @@ func Interval(checkEvery string) time.Duration {
 		return DefaultInterval
 	}
 	return d
-}
-
-// Check creates a check build of a resource, from a version if given.
-func (c *Checker) Check(ctx context.Context, res store.Resource, from map[string]string, createdBy string) (store.Build, error) {
-	plan, err := Plan(res, from)
-	if err != nil {
-		return store.Build{}, err
-	}
-	b, err := c.store.CreateCheckBuild(ctx, res.ID, createdBy, plan)
-	if err != nil {
-		return b, err
-	}
-	c.started(b.ID)
-	return b, nil
 }
 
 // Plan is the plan of a check build of res.

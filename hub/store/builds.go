@@ -154,22 +154,51 @@ func (s *Store) CreateRerun(ctx context.Context, of Build, createdBy string) (Bu
 // CreateCheckBuild creates a pending check build of a resource, named "check"
 // as Concourse names them, and deletes its finished earlier ones.
 func (s *Store) CreateCheckBuild(ctx context.Context, resourceID int64, createdBy string, plan json.RawMessage) (Build, error) {
+	b, _, err := s.createCheckBuild(ctx, resourceID, createdBy, plan, 0)
+	return b, err
+}
+
+// StartPeriodicCheck claims a due resource's periodic check and creates its
+// check build in one transaction, moving the next check to now + after.
+// started is false when the check is not due any more or one is running (two
+// hubs never start one check twice).
+func (s *Store) StartPeriodicCheck(ctx context.Context, resourceID int64, after time.Duration, plan json.RawMessage) (b Build, started bool, err error) {
+	return s.createCheckBuild(ctx, resourceID, "", plan, after)
+}
+
+// createCheckBuild creates a check build; with after > 0 only if the
+// periodic check is due and none runs, claiming it.
+func (s *Store) createCheckBuild(ctx context.Context, resourceID int64, createdBy string, plan json.RawMessage, after time.Duration) (Build, bool, error) {
 	var id int64
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		id = 0
+		if after > 0 {
+			tag, err := tx.Exec(ctx, `UPDATE resources SET next_check = now() + $2 * INTERVAL '1 millisecond'
+				WHERE id = $1 AND (next_check IS NULL OR next_check <= now())
+				AND NOT EXISTS (SELECT 1 FROM builds WHERE resource_id = $1 AND status IN ('pending', 'started'))`,
+				resourceID, after.Milliseconds())
+			if err != nil || tag.RowsAffected() == 0 {
+				return err
+			}
+		}
 		// Only the latest check build of a resource is kept, as in Concourse.
 		if _, err := tx.Exec(ctx, `DELETE FROM builds WHERE resource_id = $1 AND status NOT IN ('pending', 'started')`, resourceID); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `
 			INSERT INTO builds (name, team_id, pipeline_id, resource_id, created_by, manually_triggered, plan, scheduled)
-			SELECT 'check', p.team_id, p.id, r.id, $2, true, $3, true
+			SELECT 'check', p.team_id, p.id, r.id, $2, $4, $3, true
 			FROM resources r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = $1
-			RETURNING id`, resourceID, createdBy, string(plan)).Scan(&id)
+			RETURNING id`, resourceID, createdBy, string(plan), after == 0).Scan(&id)
 	})
 	if err != nil {
-		return Build{}, fmt.Errorf("create check build of resource %d: %w", resourceID, err)
+		return Build{}, false, fmt.Errorf("create check build of resource %d: %w", resourceID, err)
 	}
-	return s.Build(ctx, id)
+	if id == 0 {
+		return Build{}, false, nil
+	}
+	b, err := s.Build(ctx, id)
+	return b, err == nil, err
 }
 
 // Build returns a build or ErrNotFound.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -35,22 +34,6 @@ func (s *Store) DueChecks(ctx context.Context, limit int) ([]DueCheck, error) {
 		return nil, fmt.Errorf("list due checks: %w", err)
 	}
 	return out, nil
-}
-
-// ClaimCheck moves a due resource's next check to now + after; false when it
-// was not due any more (another hub claimed it).
-func (s *Store) ClaimCheck(ctx context.Context, resourceID int64, after time.Duration) (bool, error) {
-	claimed := false
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE resources SET next_check = now() + $2 * INTERVAL '1 millisecond'
-			WHERE id = $1 AND (next_check IS NULL OR next_check <= now())`, resourceID, after.Milliseconds())
-		claimed = err == nil && tag.RowsAffected() == 1
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("claim check of resource %d: %w", resourceID, err)
-	}
-	return claimed, nil
 }
 
 // ResourceWebhookToken returns the webhook token a resource's config sets ("": none).

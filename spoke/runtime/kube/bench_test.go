@@ -62,4 +62,3 @@ func BenchmarkSteps50(b *testing.B) {
 	b.ReportMetric(ms(done[len(done)/2]), "p50-result-ms")
 	b.ReportMetric(ms(done[len(done)*99/100]), "p99-result-ms")
 }
-
