@@ -147,6 +147,8 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs)
 		pod, err = pods.Create(ctx, spec, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			pod, err = pods.Get(ctx, name, metav1.GetOptions{})
+		} else if err == nil {
+			err = rt.ownPolicy(ctx, pod)
 		}
 	}
 	if err != nil {
@@ -325,6 +327,22 @@ func (rt *Runtime) ensurePolicy(ctx context.Context, a wire.Assignment, name str
 	_, err := rt.Client.NetworkingV1().NetworkPolicies(rt.Namespace).Create(ctx, np, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("network policy %s: %w", name, err)
+	}
+	return nil
+}
+
+// ownPolicy makes the step's pod the owner of its NetworkPolicy, so that the
+// cluster's garbage collector deletes the policy with the pod whoever deletes
+// it. (The policy is created first, so that the pod never runs without it.)
+func (rt *Runtime) ownPolicy(ctx context.Context, pod *corev1.Pod) error {
+	policies := rt.Client.NetworkingV1().NetworkPolicies(rt.Namespace)
+	np, err := policies.Get(ctx, pod.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("network policy %s: %w", pod.Name, err)
+	}
+	np.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID}}
+	if _, err := policies.Update(ctx, np, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("network policy %s: %w", pod.Name, err)
 	}
 	return nil
 }

@@ -118,6 +118,9 @@ func TestTaskPod(t *testing.T) {
 	if len(np.Spec.Ingress) != 0 || len(np.Spec.PolicyTypes) != 2 || np.Spec.PodSelector.MatchLabels[kube.LabelStep] != name {
 		t.Errorf("network policy %+v", np.Spec)
 	}
+	if len(np.OwnerReferences) != 1 || np.OwnerReferences[0].UID != pod.UID {
+		t.Errorf("network policy owners %+v, want the pod", np.OwnerReferences)
+	}
 	res := <-done
 	if res.Error != "" || res.ExitStatus != 3 {
 		t.Errorf("result %+v", res)
