@@ -9,8 +9,9 @@
 //
 // Not built yet, and said so in the step's error or here: custom resource
 // types as pods, caches on PVCs (a task's caches are empty directories that
-// do not outlive its pod), eviction retries, intercept, pod events, and
-// garbage collection of a crashed spoke's pods.
+// do not outlive its pod), retries the hub sees as new attempts (an evicted
+// pod is replaced here, inside the step), intercept, pod events, and garbage
+// collection of a crashed spoke's pods.
 package kube
 
 import (
@@ -87,8 +88,16 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs local.Logs) 
 
 // PodName is the step's pod: <pipeline>-<job>-b<build>-<step>-<hash>, a DNS
 // label of at most 63 characters, the same every time for one step attempt.
-func PodName(a wire.Assignment) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%d/%s/%d", a.BuildID, a.PlanID, a.Attempt)))
+func PodName(a wire.Assignment) string { return podName(a, 0) }
+
+// podName is the pod of one run of a step attempt: runs after the first
+// (after an eviction) get other hashes.
+func podName(a wire.Assignment, run int) string {
+	key := fmt.Sprintf("%d/%s/%d", a.BuildID, a.PlanID, a.Attempt)
+	if run > 0 {
+		key += fmt.Sprintf("/run%d", run)
+	}
+	sum := sha256.Sum256([]byte(key))
 	hash := hex.EncodeToString(sum[:])[:8]
 	parts := []string{dnsPart(a.Request.Env["BUILD_PIPELINE_NAME"]), dnsPart(a.Request.Env["BUILD_JOB_NAME"]),
 		"b" + strconv.FormatInt(a.BuildID, 10), dnsPart(a.Request.Name)}
@@ -115,8 +124,8 @@ func (rt *Runtime) labels(a wire.Assignment, name string) map[string]string {
 	return map[string]string{LabelManagedBy: ManagedBy, LabelSpoke: dnsPart(rt.Spoke), LabelBuild: strconv.FormatInt(a.BuildID, 10), LabelStep: name}
 }
 
-// task runs a task's pod: it re-attaches to the pod of this step attempt if
-// one exists (a restarted spoke), else creates it with its NetworkPolicy.
+// task runs a task in a pod, and in a new one when the pod is evicted or lost
+// with its node.
 func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs) (wire.Result, error) {
 	t := a.Request.Task
 	if t == nil {
@@ -133,7 +142,28 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs)
 	if err != nil {
 		return wire.Result{}, err
 	}
-	name := PodName(a)
+	for run := 0; ; run++ {
+		res, err := rt.runPod(ctx, a, cfg, inputs, run, logs)
+		if errors.Is(err, errLost) && run+1 < maxRuns && ctx.Err() == nil {
+			logs.Line("stderr", err.Error()+": running the step again in a new pod\n")
+			continue
+		}
+		return res, err
+	}
+}
+
+// maxRuns is how many pods a step gets when its pods are evicted or lost
+// with their node.
+const maxRuns = 3
+
+// errLost is a pod that went away before its task ended.
+var errLost = errors.New("pod lost")
+
+// runPod runs the task in the pod of one run of the step: it re-attaches to
+// the pod if it exists (a restarted spoke), else creates it with its
+// NetworkPolicy.
+func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, cfg *pipeline.TaskConfig, inputs map[string]string, run int, logs local.Logs) (wire.Result, error) {
+	name := podName(a, run)
 	pods := rt.Client.CoreV1().Pods(rt.Namespace)
 	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -509,13 +539,18 @@ func (rt *Runtime) follow(ctx context.Context, pod *corev1.Pod, logs local.Logs)
 			return wire.Result{}, ctx.Err()
 		case <-time.After(poll):
 		}
-		var err error
-		if pod, err = pods.Get(ctx, pod.Name, metav1.GetOptions{}); err != nil {
-			if apierrors.IsNotFound(err) {
-				return wire.Result{}, fmt.Errorf("pod %s disappeared (evicted or its node lost)", pod.Name)
-			}
+		next, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return wire.Result{}, fmt.Errorf("%w: pod %s went away (evicted, or its node lost)", errLost, pod.Name)
+		case err != nil:
 			return wire.Result{}, err
+		case next.DeletionTimestamp != nil:
+			return wire.Result{}, fmt.Errorf("%w: pod %s is being deleted (evicted?)", errLost, pod.Name)
+		case next.Status.Phase == corev1.PodFailed && next.Status.Reason == "Evicted":
+			return wire.Result{}, fmt.Errorf("%w: pod %s was evicted: %s", errLost, pod.Name, next.Status.Message)
 		}
+		pod = next
 	}
 }
 

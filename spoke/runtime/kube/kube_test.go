@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -211,5 +212,33 @@ func TestInputsAndOutputs(t *testing.T) {
 		if got, err := os.ReadFile(filepath.Join(out, file)); err != nil || string(got) != want {
 			t.Errorf("output %s: %q %v", file, got, err)
 		}
+	}
+}
+
+// An evicted step runs again in a new pod, and the step's result is the new
+// pod's.
+func TestEvictedStepRunsAgain(t *testing.T) {
+	c, ns := cluster(t)
+	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	marker := filepath.Join(t.TempDir(), "first-run")
+	a := assignment(11, "ci", "evict", "long", task(`if [ -e `+marker+` ]; then echo second run; exit 0; fi; touch `+marker+`; echo first run; sleep 60`))
+	logs := newLines()
+	done := make(chan wire.Result)
+	go func() { done <- rt.Run(context.Background(), a, logs) }()
+	<-logs.first
+	eviction := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: kube.PodName(a), Namespace: ns}}
+	if err := c.PolicyV1().Evictions(ns).Evict(context.Background(), eviction); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-done:
+		if res.Error != "" || res.ExitStatus != 0 {
+			t.Errorf("result %+v", res)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("the evicted step did not end")
+	}
+	if got := logs.String(); !strings.Contains(got, "first run") || !strings.Contains(got, "running the step again in a new pod") || !strings.Contains(got, "second run") {
+		t.Errorf("logs:\n%s", got)
 	}
 }
