@@ -34,12 +34,23 @@ type Runtime interface {
 	Run(ctx context.Context, a wire.Assignment, logs local.Logs) wire.Result
 }
 
+// Sweeper is a runtime that can delete what steps the hub no longer has open
+// left behind (a crashed spoke's pods).
+type Sweeper interface {
+	Sweep(ctx context.Context, open map[int64]bool) error
+}
+
+// sweepEvery is how often the agent asks a Sweeper to sweep.
+const sweepEvery = 30 * time.Second
+
 // Agent is one spoke. Create it with New and call Run.
 type Agent struct {
 	cfg     Config
 	runtime Runtime
 	log     *slog.Logger
 	http    *http.Client
+
+	lastSweep time.Time // poll's goroutine only
 
 	mu         sync.Mutex
 	credential string
@@ -163,8 +174,26 @@ func (a *Agent) poll(ctx context.Context, wg *sync.WaitGroup) error {
 			}
 		}
 		a.mu.Unlock()
+		a.sweep(ctx, wg, open)
 	}
 	return nil
+}
+
+// sweep lets the runtime delete leftovers of steps that are not open, now
+// and then, beside the polling.
+func (a *Agent) sweep(ctx context.Context, wg *sync.WaitGroup, open map[int64]bool) {
+	sw, ok := a.runtime.(Sweeper)
+	if !ok || time.Since(a.lastSweep) < sweepEvery {
+		return
+	}
+	a.lastSweep = time.Now()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := sw.Sweep(ctx, open); err != nil && ctx.Err() == nil {
+			a.log.Warn("sweep", slog.String("error", err.Error()))
+		}
+	}()
 }
 
 // runStep runs one step and reports its logs and result until the hub has them.

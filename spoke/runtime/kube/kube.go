@@ -10,8 +10,7 @@
 // Not built yet, and said so in the step's error or here: custom resource
 // types as pods, caches on PVCs (a task's caches are empty directories that
 // do not outlive its pod), retries the hub sees as new attempts (an evicted
-// pod is replaced here, inside the step), intercept, pod events, and garbage
-// collection of a crashed spoke's pods.
+// pod is replaced here, inside the step), intercept and pod events.
 package kube
 
 import (
@@ -49,6 +48,7 @@ const (
 	LabelSpoke     = "switchyard.dev/spoke"
 	LabelBuild     = "switchyard.dev/build-id"
 	LabelStep      = "switchyard.dev/step"
+	LabelStepID    = "switchyard.dev/step-id"
 	ManagedBy      = "switchyard-spoke"
 )
 
@@ -121,7 +121,27 @@ func dnsPart(s string) string {
 }
 
 func (rt *Runtime) labels(a wire.Assignment, name string) map[string]string {
-	return map[string]string{LabelManagedBy: ManagedBy, LabelSpoke: dnsPart(rt.Spoke), LabelBuild: strconv.FormatInt(a.BuildID, 10), LabelStep: name}
+	return map[string]string{LabelManagedBy: ManagedBy, LabelSpoke: dnsPart(rt.Spoke), LabelBuild: strconv.FormatInt(a.BuildID, 10),
+		LabelStep: name, LabelStepID: strconv.FormatInt(a.StepID, 10)}
+}
+
+// Sweep deletes this spoke's pods whose steps the hub no longer has open:
+// those a crashed spoke left behind. The agent calls it with the open steps.
+// NetworkPolicies go with their pods.
+func (rt *Runtime) Sweep(ctx context.Context, open map[int64]bool) error {
+	pods := rt.Client.CoreV1().Pods(rt.Namespace)
+	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=" + ManagedBy + "," + LabelSpoke + "=" + dnsPart(rt.Spoke)})
+	if err != nil {
+		return fmt.Errorf("list this spoke's pods: %w", err)
+	}
+	for _, p := range list.Items {
+		id, err := strconv.ParseInt(p.Labels[LabelStepID], 10, 64)
+		if err == nil && open[id] {
+			continue
+		}
+		rt.cleanUp(p.Name)
+	}
+	return nil
 }
 
 // task runs a task in a pod, and in a new one when the pod is evicted or lost

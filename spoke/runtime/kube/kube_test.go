@@ -242,3 +242,38 @@ func TestEvictedStepRunsAgain(t *testing.T) {
 		t.Errorf("logs:\n%s", got)
 	}
 }
+
+// Sweep deletes the spoke's pods of steps the hub no longer has open (a
+// crashed spoke's leftovers) and leaves open steps' and other spokes' pods.
+func TestSweepDeletesOrphans(t *testing.T) {
+	c, ns := cluster(t)
+	ctx := context.Background()
+	pod := func(name, spoke, stepID string) {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			kube.LabelManagedBy: kube.ManagedBy, kube.LabelSpoke: spoke, kube.LabelStepID: stepID}},
+			Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "task", Image: "x", Command: []string{"sleep", "60"}}}}}
+		if _, err := c.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pod("orphan", "spoke-1", "1")
+	pod("open", "spoke-1", "2")
+	pod("elsewhere", "spoke-2", "3")
+	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	if err := rt.Sweep(ctx, map[int64]bool{2: true}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, p := range list.Items {
+		if p.DeletionTimestamp == nil {
+			left = append(left, p.Name)
+		}
+	}
+	if strings.Join(left, ",") != "elsewhere,open" {
+		t.Errorf("pods left after the sweep: %v", left)
+	}
+}
