@@ -1,18 +1,25 @@
 package e2e
 
 import (
+	"context"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube/kubetest"
 )
 
 // startKubeSpoke starts a spoke whose tasks run as pods in namespace ns of
 // the test cluster.
-func (f *fleet) startKubeSpoke(name, ns string) {
-	f.start("spoke-"+name, "spoke", "--hub-url", f.url, "--join-token", "pool-token", "--name", name,
+func (f *fleet) startKubeSpoke(name, ns string) *exec.Cmd {
+	return f.start("spoke-"+name, "spoke", "--hub-url", f.url, "--join-token", "pool-token", "--name", name,
 		"--work-dir", filepath.Join(f.dir, "spoke-"+name), "--runtime", "kube",
 		"--kubeconfig", kubetest.Kubeconfig(f.t), "--namespace", ns)
 }
@@ -65,5 +72,67 @@ jobs:
 	out = f.watchWhenCreated("kube/ship", "1", 2*time.Minute)
 	if !strings.Contains(out, "shipping rel-v1") {
 		t.Errorf("ship #1 did not get the released version:\n%s", out)
+	}
+}
+
+// A kube spoke killed mid-step and started again re-attaches to the step's
+// pod instead of creating another: the step runs once and the build succeeds.
+func TestKubeSpokeRestartReattaches(t *testing.T) {
+	c, _, ns := kubetest.Namespace(t)
+	f := newFleet(t)
+	spoke := f.startKubeSpoke("kube-1", ns)
+	f.setPipeline("restart", `
+jobs:
+- name: long
+  plan:
+  - task: wait
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "echo begun; sleep 6; echo ended"]}
+`)
+	f.mustFly("trigger-job", "-j", "restart/long")
+	ctx := context.Background()
+	var first types.UID
+	deadline := time.Now().Add(time.Minute)
+	for first == "" {
+		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				first = p.UID
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the step's pod did not run within a minute")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_ = syscall.Kill(-spoke.Process.Pid, syscall.SIGKILL)
+	_, _ = spoke.Process.Wait()
+	f.startKubeSpoke("kube-1", ns)
+	seen := map[types.UID]bool{first: true}
+	done := make(chan string)
+	go func() { out, _ := f.fly("watch", "-j", "restart/long", "-b", "1"); done <- out }()
+	for {
+		select {
+		case out := <-done:
+			if !strings.Contains(out, "begun") || !strings.Contains(out, "ended") || !strings.Contains(out, "succeeded") {
+				t.Errorf("the build after the spoke's restart:\n%s", out)
+			}
+			if len(seen) != 1 {
+				t.Errorf("%d pods ran the step, want 1: the restarted spoke did not re-attach", len(seen))
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			seen[p.UID] = true
+		}
 	}
 }
