@@ -15,6 +15,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/switchyard-ci/switchyard/spoke"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
@@ -43,6 +44,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "error: --join-token is required: the hub gives it with --spoke-join-token")
 		return 2
 	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "spoke"), slog.String("spoke", *name))
 	var rt spoke.Runtime = &local.Runtime{Dir: *workDir}
 	switch *runtime {
 	case "local":
@@ -60,13 +62,13 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "error: --kubeconfig: %v\n", err)
 			return 2
 		}
+		klog.SetSlogLogger(log.With(slog.String("part", "client-go")))
 		rt = &kube.Runtime{Client: client, Config: cfg, Local: &local.Runtime{Dir: *workDir}, HelperImage: *helper,
 			Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged}
 	default:
 		fmt.Fprintf(stderr, "error: --runtime %s: use local or kube\n", *runtime)
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "spoke"), slog.String("spoke", *name))
 	if *health != "" {
 		ln, err := net.Listen("tcp", *health)
 		if err != nil {
