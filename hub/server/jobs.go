@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -134,15 +133,9 @@ func (s *Server) triggerJob(w http.ResponseWriter, r *http.Request, c *caller) e
 		return err
 	}
 	if p.Archived {
-		w.WriteHeader(http.StatusConflict)
-		_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
-		return nil
+		return archivedConflict(w)
 	}
-	var jobCfg struct {
-		DisableManualTrigger bool `json:"disable_manual_trigger"`
-	}
-	_ = json.Unmarshal(j.Config, &jobCfg)
-	if jobCfg.DisableManualTrigger {
+	if jobFlags(j).DisableManualTrigger {
 		return errorf(http.StatusConflict, "job %s has disable_manual_trigger set", j.Name)
 	}
 	b, err := s.store.CreateJobBuild(r.Context(), j.ID, c.claims.User, true, nil)
@@ -277,9 +270,7 @@ func (s *Server) scheduleJob(w http.ResponseWriter, r *http.Request, c *caller) 
 		return err
 	}
 	if p.Archived {
-		w.WriteHeader(http.StatusConflict)
-		_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
-		return nil
+		return archivedConflict(w)
 	}
 	if err := s.store.RequestSchedule(r.Context(), j.ID); err != nil {
 		return err
@@ -297,15 +288,9 @@ func (s *Server) rerunBuild(w http.ResponseWriter, r *http.Request, c *caller) e
 		return err
 	}
 	if p.Archived {
-		w.WriteHeader(http.StatusConflict)
-		_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
-		return nil
+		return archivedConflict(w)
 	}
-	var jobCfg struct {
-		DisableReruns bool `json:"disable_reruns"`
-	}
-	_ = json.Unmarshal(j.Config, &jobCfg)
-	if jobCfg.DisableReruns {
+	if jobFlags(j).DisableReruns {
 		return errorf(http.StatusConflict, "job %s has disable_reruns set", j.Name)
 	}
 	orig, err := s.store.JobBuildByName(r.Context(), j.ID, r.PathValue("build_name"))
@@ -445,4 +430,13 @@ func (s *Server) buildResources(w http.ResponseWriter, r *http.Request, c *calle
 		out.Outputs = append(out.Outputs, api.PublicBuildOutput{Name: o.Resource, Version: o.Version})
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// jobFlags reads the switches of a job's stored config.
+func jobFlags(j store.Job) (out struct {
+	DisableManualTrigger bool `json:"disable_manual_trigger"`
+	DisableReruns        bool `json:"disable_reruns"`
+}) {
+	_ = json.Unmarshal(j.Config, &out)
+	return out
 }

@@ -239,9 +239,7 @@ func (s *Server) changePipeline(w http.ResponseWriter, r *http.Request, change s
 		return err
 	}
 	if p.Archived && !change.Archive {
-		w.WriteHeader(http.StatusConflict)
-		_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
-		return nil
+		return archivedConflict(w)
 	}
 	if err := s.store.UpdatePipeline(r.Context(), p.ID, change); err != nil {
 		return err
@@ -300,5 +298,13 @@ func (s *Server) backfillSchedules(ctx context.Context) error {
 				slog.String("pipeline", p.Name), slog.String("error", err.Error()))
 		}
 	}
+	return nil
+}
+
+// archivedConflict answers an action on an archived pipeline as Concourse
+// does: 409 with a plain-text body.
+func archivedConflict(w http.ResponseWriter) error {
+	w.WriteHeader(http.StatusConflict)
+	_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
 	return nil
 }

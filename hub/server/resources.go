@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -201,9 +200,7 @@ func (s *Server) changeResource(change func(r *http.Request, res store.Resource)
 			return err
 		}
 		if p.Archived {
-			w.WriteHeader(http.StatusConflict)
-			_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
-			return nil
+			return archivedConflict(w)
 		}
 		res, err := s.resourceFromPath(r)
 		if err != nil {

@@ -230,3 +230,31 @@ func TestBuildAccess(t *testing.T) {
 		}
 	}
 }
+
+// Actions on an archived pipeline answer 409 with Concourse's text body.
+func TestArchivedPipelineRefusesActions(t *testing.T) {
+	ctx := context.Background()
+	hs, client := newHub(t)
+	admin := client("admin")
+	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(pipelineYAML), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/archive", nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []struct{ method, path string }{
+		{"PUT", "/pause"}, {"POST", "/jobs/j/builds"}, {"PUT", "/jobs/j/schedule"}, {"POST", "/jobs/j/builds/1"}, {"PUT", "/resources/r/unpin"},
+	} {
+		req, _ := http.NewRequest(action.method, hs.URL+"/api/v1/teams/main/pipelines/p"+action.path, nil)
+		req.Header.Set("Authorization", "Bearer "+admin.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusConflict || string(body) != "action not allowed for an archived pipeline\n" {
+			t.Errorf("%s %s: %d %q", action.method, action.path, resp.StatusCode, body)
+		}
+	}
+}
