@@ -120,6 +120,14 @@ jobs:
 	if len(job.Inputs) != 1 || job.Inputs[0].Resource != "repo" || !job.Inputs[0].Trigger || len(job.Inputs[0].Passed) != 1 || job.Inputs[0].Passed[0] != "build" {
 		t.Errorf("inputs of job ship: %+v", job.Inputs)
 	}
+	var resources []api.Resource
+	if err := c.Get(context.Background(), api.PipelinePath("main", "flow")+"/resources", &resources); err != nil {
+		t.Fatal(err)
+	}
+	if len(resources) != 2 || resources[0].Name != "repo" || resources[0].LastChecked == 0 || resources[0].Build == nil ||
+		resources[0].Build.Name != "check" || resources[0].Build.PipelineName != "flow" {
+		t.Errorf("resources: %+v", resources)
+	}
 	var next []api.BuildInput
 	if err := c.Get(context.Background(), api.PipelinePath("main", "flow")+"/jobs/ship/inputs", &next); err != nil {
 		t.Fatal(err)

@@ -73,22 +73,17 @@ func (s *Server) checkWebhook(w http.ResponseWriter, r *http.Request, c *caller)
 	return s.startCheck(w, r, res, nil, "webhook")
 }
 
-func (s *Server) toResource(r *http.Request, p store.Pipeline, res store.Resource, st store.ResourceState) (api.Resource, error) {
+func toResource(p store.Pipeline, res store.Resource, st store.ResourceState) api.Resource {
 	out := api.Resource{Name: res.Name, PipelineID: p.ID, PipelineName: p.Name, TeamName: p.TeamName, Type: res.Type,
 		PinnedVersion: st.PinnedVersion, PinnedInConfig: st.PinnedInConfig, PinComment: st.PinComment}
 	if st.LastChecked != nil {
 		out.LastChecked = st.LastChecked.Unix()
 	}
-	if st.CheckBuildID != 0 {
-		b, err := s.store.Build(r.Context(), st.CheckBuildID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return out, err
-		}
-		if err == nil {
-			out.Build = toBuildSummary(b)
-		}
+	if b := st.CheckBuild; b != nil {
+		b.TeamName, b.PipelineID, b.PipelineName = p.TeamName, p.ID, p.Name
+		out.Build = toBuildSummary(*b)
 	}
-	return out, nil
+	return out
 }
 
 func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -106,11 +101,7 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller
 	}
 	out := []api.Resource{}
 	for _, res := range rs {
-		x, err := s.toResource(r, p, res, states[res.ID])
-		if err != nil {
-			return err
-		}
-		out = append(out, x)
+		out = append(out, toResource(p, res, states[res.ID]))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -128,11 +119,7 @@ func (s *Server) getResource(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
-	out, err := s.toResource(r, p, res, states[res.ID])
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, toResource(p, res, states[res.ID]))
 }
 
 // listVersions answers one page of versions, newest first by check order,

@@ -20,7 +20,7 @@ type ResourceState struct {
 	PinnedVersion  map[string]string // the pin in effect: the config's, else the API's
 	PinnedInConfig bool
 	PinComment     string
-	CheckBuildID   int64 // the latest check build, or 0
+	CheckBuild     *Build // the latest check build (id, name, status and times), or nil
 }
 
 // ResourceStates reads the state of a pipeline's active resources by id.
@@ -31,12 +31,20 @@ func (s *Store) ResourceStates(ctx context.Context, pipelineID int64) (map[int64
 	}
 	rows, err := collect(ctx, func() (pgx.Rows, error) {
 		return s.reads.Query(ctx, `SELECT r.id, r.last_checked, COALESCE(r.pinned_in_config, pv.version), r.pinned_in_config IS NOT NULL,
-				r.pin_comment, COALESCE((SELECT max(b.id) FROM builds b WHERE b.resource_id = r.id), 0)
+				r.pin_comment, cb.id, cb.name, cb.status, cb.start_time, cb.end_time
 			FROM resources r LEFT JOIN resource_versions pv ON pv.id = r.pinned_version_id
+			LEFT JOIN builds cb ON cb.id = (SELECT max(b.id) FROM builds b WHERE b.resource_id = r.id)
 			WHERE r.pipeline_id = $1 AND r.active`, pipelineID)
 	}, func(r pgx.CollectableRow) (row, error) {
 		var x row
-		err := r.Scan(&x.id, &x.LastChecked, &x.PinnedVersion, &x.PinnedInConfig, &x.PinComment, &x.CheckBuildID)
+		var id *int64
+		var name, status *string
+		var b Build
+		err := r.Scan(&x.id, &x.LastChecked, &x.PinnedVersion, &x.PinnedInConfig, &x.PinComment, &id, &name, &status, &b.StartTime, &b.EndTime)
+		if id != nil {
+			b.ID, b.Name, b.Status = *id, *name, *status
+			x.CheckBuild = &b
+		}
 		return x, err
 	})
 	if err != nil {
