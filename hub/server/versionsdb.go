@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/switchyard-ci/switchyard/algorithm/scenario"
@@ -103,13 +104,12 @@ func (s *Server) versionsDB(w http.ResponseWriter, r *http.Request, c *caller) e
 		if i > 0 {
 			write(",")
 		}
-		sr := scenario.Resource{Name: res.Name, ID: res.ID, HasScope: true}
+		name, _ := json.Marshal(res.Name)
+		pin := []byte("null")
 		if st := states[res.ID]; st.PinnedVersion != nil && !st.PinnedInConfig {
-			v := scenario.VersionString(st.PinnedVersion)
-			sr.PinnedVersion = &v
+			pin, _ = json.Marshal(scenario.VersionString(st.PinnedVersion))
 		}
-		head, _ := json.Marshal(sr)
-		write(string(head[:len(head)-len(`"versions":null}`)]) + `"versions":[`)
+		write(fmt.Sprintf(`{"name":%s,"id":%d,"has_scope":true,"pinned_version":%s,"versions":[`, name, res.ID, pin))
 		first := true
 		err := s.store.ExportVersions(ctx, res.ID, func(page []store.ExportVersion) error {
 			for _, v := range page {
