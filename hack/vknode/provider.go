@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -90,8 +93,28 @@ func (p *hostProvider) CreatePod(_ context.Context, pod *corev1.Pod) error {
 		return nil
 	}
 	run.volumes = volumes
+	if i, image, ok := unpullable(pod); ok {
+		// Images are ignored, except that tests can ask for a pull that fails.
+		go p.update(run, func(st *corev1.PodStatus) {
+			st.ContainerStatuses[i].State.Waiting = &corev1.ContainerStateWaiting{Reason: "ErrImagePull",
+				Message: fmt.Sprintf("failed to pull image %q: pull access denied, repository does not exist", image)}
+		})
+		return nil
+	}
 	go p.runPod(run)
 	return nil
+}
+
+// UnpullablePrefix marks images whose pull the test node reports as failed.
+const UnpullablePrefix = "unpullable.invalid/"
+
+func unpullable(pod *corev1.Pod) (int, string, bool) {
+	for i, c := range pod.Spec.Containers {
+		if strings.HasPrefix(c.Image, UnpullablePrefix) {
+			return i, c.Image, true
+		}
+	}
+	return 0, "", false
 }
 
 func waiting(c corev1.Container, reason string) corev1.ContainerStatus {
@@ -172,11 +195,63 @@ func (p *hostProvider) runContainer(run *podRun, c corev1.Container, init bool, 
 		p.update(run, func(st *corev1.PodStatus) { st.Phase = corev1.PodRunning })
 	}
 	stop := context.AfterFunc(run.ctx, func() { killGroup(cmd.Process.Pid) })
+	var oom atomic.Bool
+	watching := make(chan struct{})
+	if limit := c.Resources.Limits.Memory().Value(); limit > 0 {
+		go watchMemory(cmd.Process.Pid, limit, &oom, watching)
+	}
 	err = cmd.Wait()
+	close(watching)
 	stop()
 	code, reason := exitCode(cmd, err)
+	if oom.Load() {
+		code, reason = 137, "OOMKilled"
+	}
 	status(terminated(code, reason, "", started))
 	return code
+}
+
+// watchMemory kills a container's process group, as the kernel's OOM killer
+// kills a cgroup, when the group's resident memory passes the container's
+// limit. It stops when done is closed.
+func watchMemory(pgid int, limit int64, oom *atomic.Bool, done chan struct{}) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		if groupRSS(pgid) > limit {
+			oom.Store(true)
+			killGroup(pgid)
+			return
+		}
+	}
+}
+
+// groupRSS sums the resident memory of a process group's processes.
+func groupRSS(pgid int) int64 {
+	entries, _ := os.ReadDir("/proc")
+	var total int64
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ... rss is the 24th field; comm may hold spaces.
+		fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+		if len(fields) < 22 || fields[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		pages, _ := strconv.ParseInt(fields[21], 10, 64)
+		total += pages * int64(os.Getpagesize())
+	}
+	return total
 }
 
 func terminated(code int, reason, msg string, started metav1.Time) func(*corev1.ContainerStatus) {

@@ -277,3 +277,31 @@ func TestSweepDeletesOrphans(t *testing.T) {
 		t.Errorf("pods left after the sweep: %v", left)
 	}
 }
+
+// A pod whose image cannot be pulled fails the step with the image and the
+// reason (the test node fails pulls of unpullable.invalid/ images).
+func TestImagePullFailure(t *testing.T) {
+	c, ns := cluster(t)
+	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	cfg := task("true")
+	cfg.ImageResource = &pipeline.ImageResource{Type: "registry-image", Source: map[string]any{"repository": "unpullable.invalid/nothing", "tag": "1"}}
+	res := rt.Run(context.Background(), assignment(12, "ci", "pull", "run", cfg), newLines())
+	if !strings.Contains(res.Error, "cannot pull image unpullable.invalid/nothing:1: ErrImagePull") || !strings.Contains(res.Error, "pull access denied") {
+		t.Errorf("result %+v", res)
+	}
+}
+
+// A task that passes its memory limit fails with OOMKilled and the limit
+// (the test node kills a container's processes past their limit, as the
+// kernel does a cgroup's).
+func TestOOMKilled(t *testing.T) {
+	c, ns := cluster(t)
+	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	cfg := task("echo filling; head -c 400000000 /dev/zero | tail; echo survived")
+	cfg.ContainerLimits = &pipeline.ContainerLimits{Memory: 64 << 20}
+	logs := newLines()
+	res := rt.Run(context.Background(), assignment(13, "ci", "oom", "fill", cfg), logs)
+	if res.Error != "OOMKilled at limit 64Mi" || strings.Contains(logs.String(), "survived") {
+		t.Errorf("result %+v, logs %q", res, logs)
+	}
+}
