@@ -68,12 +68,18 @@ func triggerJob(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	return e.startBuild(ctx, c, path+"/builds", p, j, *watchIt)
+}
+
+// startBuild posts to a job's builds (a trigger or a rerun), says which build
+// started and watches it when asked.
+func (e *env) startBuild(ctx context.Context, c *api.Client, path, pipeline, job string, watch bool) error {
 	var b api.Build
-	if _, err := c.Do(ctx, http.MethodPost, path+"/builds", nil, nil, &b); err != nil {
+	if _, err := c.Do(ctx, http.MethodPost, path, nil, nil, &b); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "started %s/%s #%s\n", p, j, b.Name)
-	if !*watchIt {
+	fmt.Fprintf(e.stdout, "started %s/%s #%s\n", pipeline, job, b.Name)
+	if !watch {
 		return nil
 	}
 	fmt.Fprintln(e.stdout)
@@ -292,14 +298,5 @@ func rerunBuild(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var b api.Build
-	if _, err := c.Do(ctx, http.MethodPost, path+"/builds/"+url.PathEscape(*build), nil, nil, &b); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "started %s/%s #%s\n", p, j, b.Name)
-	if !*watchIt {
-		return nil
-	}
-	fmt.Fprintln(e.stdout)
-	return e.render(ctx, c, b.ID)
+	return e.startBuild(ctx, c, path+"/builds/"+url.PathEscape(*build), p, j, *watchIt)
 }

@@ -32,7 +32,9 @@ type resourceFlags struct {
 	path               string // the resource's API path
 }
 
-func parseResourceFlags(args []string, f flags, needVersion bool, team string) (resourceFlags, error) {
+// resourceCommand parses -r (and -v with needVersion) and the command's own
+// flags, then connects to the target: a flag error needs no login.
+func resourceCommand(ctx context.Context, e *env, f flags, args []string, needVersion bool) (*api.Client, resourceFlags, error) {
 	var out resourceFlags
 	res := f.str("r", "resource", "PIPELINE/RESOURCE")
 	var pairs *[]string
@@ -40,22 +42,26 @@ func parseResourceFlags(args []string, f flags, needVersion bool, team string) (
 		pairs = f.list("v", "version", "version as key:value (repeatable)")
 	}
 	if err := f.parse(args, res); err != nil {
-		return out, err
+		return nil, out, err
 	}
 	var err error
 	if out.pipeline, out.resource, err = splitPair(*res, "resource"); err != nil {
-		return out, err
+		return nil, out, err
 	}
 	if needVersion {
 		if len(*pairs) == 0 {
-			return out, fmt.Errorf("the required flag `-v, --version' was not specified")
+			return nil, out, fmt.Errorf("the required flag `-v, --version' was not specified")
 		}
 		if out.version, err = parseVersion(*pairs); err != nil {
-			return out, err
+			return nil, out, err
 		}
 	}
-	out.path = api.PipelinePath(team, out.pipeline) + "/resources/" + url.PathEscape(out.resource)
-	return out, nil
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return nil, out, err
+	}
+	out.path = api.PipelinePath(t.Team, out.pipeline) + "/resources/" + url.PathEscape(out.resource)
+	return c, out, nil
 }
 
 // findVersion returns the newest version of the resource that contains v, as
@@ -79,11 +85,7 @@ func findVersion(ctx context.Context, c *api.Client, path string, v map[string]s
 func pinResource(ctx context.Context, e *env, args []string) error {
 	f := newFlags("pin-resource", e)
 	comment := f.str("c", "comment", "why the resource is pinned")
-	c, t, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := parseResourceFlags(args, f, true, t.Team)
+	c, r, err := resourceCommand(ctx, e, f, args, true)
 	if err != nil {
 		return err
 	}
@@ -107,11 +109,7 @@ func pinResource(ctx context.Context, e *env, args []string) error {
 
 func unpinResource(ctx context.Context, e *env, args []string) error {
 	f := newFlags("unpin-resource", e)
-	c, t, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := parseResourceFlags(args, f, false, t.Team)
+	c, r, err := resourceCommand(ctx, e, f, args, false)
 	if err != nil {
 		return err
 	}
@@ -131,11 +129,7 @@ func enableVersion(enable bool) func(context.Context, *env, []string) error {
 	}
 	return func(ctx context.Context, e *env, args []string) error {
 		f := newFlags(name, e)
-		c, t, err := e.client(ctx)
-		if err != nil {
-			return err
-		}
-		r, err := parseResourceFlags(args, f, true, t.Team)
+		c, r, err := resourceCommand(ctx, e, f, args, true)
 		if err != nil {
 			return err
 		}
@@ -158,11 +152,7 @@ func resourceVersions(ctx context.Context, e *env, args []string) error {
 	f := newFlags("resource-versions", e)
 	count := f.str("c", "count", "number of versions to show (default 50)")
 	asJSON := f.boolean("", "json", "print JSON")
-	c, t, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := parseResourceFlags(args, f, false, t.Team)
+	c, r, err := resourceCommand(ctx, e, f, args, false)
 	if err != nil {
 		return err
 	}
