@@ -83,16 +83,8 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
-	names, err := s.store.JobNames(r.Context(), p.ID)
-	if err != nil {
-		return err
-	}
 	for _, in := range sj.Inputs {
-		ji := api.JobInput{Name: in.Name, Resource: in.Resource, Trigger: in.Trigger}
-		for _, id := range in.Passed {
-			ji.Passed = append(ji.Passed, names[id])
-		}
-		out.Inputs = append(out.Inputs, ji)
+		out.Inputs = append(out.Inputs, api.JobInput{Name: in.Name, Resource: in.Resource, Trigger: in.Trigger, Passed: in.PassedJobs})
 	}
 	nextInputs, err := s.store.JobNextInputs(r.Context(), j.ID)
 	if err != nil {

@@ -35,10 +35,8 @@ func (s *Server) versionsDB(w http.ResponseWriter, r *http.Request, c *caller) e
 		return err
 	}
 	head := scenario.Scenario{ID: "export/" + p.Name, Name: "versions of pipeline " + p.Name, Tags: []string{"export"}, Iterations: 1}
-	jobNames := map[int64]string{}
 	for _, j := range jobs {
 		head.Jobs = append(head.Jobs, scenario.Job{Name: j.Name, ID: j.ID})
-		jobNames[j.ID] = j.Name
 	}
 	if name := r.URL.Query().Get("job"); name != "" {
 		j, err := s.store.JobByName(ctx, p.ID, name)
@@ -51,10 +49,7 @@ func (s *Server) versionsDB(w http.ResponseWriter, r *http.Request, c *caller) e
 		}
 		head.CurrentJob = name
 		for _, in := range sj.Inputs {
-			x := scenario.Input{Name: in.Name, Resource: in.Resource, Version: "latest"}
-			for _, id := range in.Passed {
-				x.Passed = append(x.Passed, jobNames[id])
-			}
+			x := scenario.Input{Name: in.Name, Resource: in.Resource, Passed: in.PassedJobs, Version: "latest"}
 			switch {
 			case in.Pinned != nil:
 				x.Version = "pinned"

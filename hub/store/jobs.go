@@ -62,16 +62,3 @@ func (s *Store) SetJobPaused(ctx context.Context, jobID int64, paused bool, by s
 	}
 	return nil
 }
-
-// JobNames maps the ids of a pipeline's jobs to their names.
-func (s *Store) JobNames(ctx context.Context, pipelineID int64) (map[int64]string, error) {
-	jobs, err := s.Jobs(ctx, pipelineID)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int64]string, len(jobs))
-	for _, j := range jobs {
-		out[j.ID] = j.Name
-	}
-	return out, nil
-}

@@ -50,6 +50,7 @@ type SchedulingInput struct {
 	Trigger    bool
 	Every      bool
 	Passed     []int64
+	PassedJobs []string          // the passed jobs' names, in Passed's order
 	Pinned     map[string]string // the get's version, else the config pin, else the API pin
 }
 
@@ -79,14 +80,16 @@ func (s *Store) JobForScheduling(ctx context.Context, jobID int64) (SchedulingJo
 		return j, fmt.Errorf("read inputs of job %d: %w", jobID, err)
 	}
 	type passed struct {
-		name string
-		job  int64
+		name    string
+		job     int64
+		jobName string
 	}
 	ps, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, `SELECT name, passed_job_id FROM job_input_passed WHERE job_id = $1 ORDER BY passed_job_id`, jobID)
+		return s.reads.Query(ctx, `SELECT p.name, p.passed_job_id, j.name FROM job_input_passed p JOIN jobs j ON j.id = p.passed_job_id
+			WHERE p.job_id = $1 ORDER BY p.passed_job_id`, jobID)
 	}, func(r pgx.CollectableRow) (passed, error) {
 		var p passed
-		err := r.Scan(&p.name, &p.job)
+		err := r.Scan(&p.name, &p.job, &p.jobName)
 		return p, err
 	})
 	if err != nil {
@@ -96,6 +99,7 @@ func (s *Store) JobForScheduling(ctx context.Context, jobID int64) (SchedulingJo
 		for i := range j.Inputs {
 			if j.Inputs[i].Name == p.name {
 				j.Inputs[i].Passed = append(j.Inputs[i].Passed, p.job)
+				j.Inputs[i].PassedJobs = append(j.Inputs[i].PassedJobs, p.jobName)
 			}
 		}
 	}
