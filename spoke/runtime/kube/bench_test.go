@@ -25,7 +25,7 @@ func (f *firstLine) Line(string, string) { f.once.Do(func() { f.at = time.Now() 
 // command running (its first log line) and to the result, p50 and p99.
 func BenchmarkSteps50(b *testing.B) {
 	c, _, ns := kubetest.Namespace(b)
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "bench", Poll: 50 * time.Millisecond}
+	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "bench"}
 	var running, done []time.Duration
 	for n := range b.N {
 		var wg sync.WaitGroup

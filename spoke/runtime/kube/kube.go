@@ -50,7 +50,6 @@ type Runtime struct {
 	AllowPrivileged bool   // privileged: true tasks may run here
 	DenyEgress      bool   // steps may not open connections (untrusted builds)
 	DefaultImage    string // for tasks without an image
-	Poll            time.Duration
 }
 
 // Run runs one step to its end; see the package comment for what it cannot
@@ -192,13 +191,15 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, cfg *pipeline.
 		return wire.Result{}, fmt.Errorf("pod %s: %w", name, err)
 	}
 	defer rt.cleanUp(name)
+	pw := rt.watchPod(pod, logs)
+	defer pw.stop()
 	dir := buildDir(name)
 	if artifacts(cfg) {
-		if err := rt.deliver(ctx, name, dir, inputs); err != nil {
+		if err := rt.deliver(ctx, pw, dir, inputs); err != nil {
 			return wire.Result{}, err
 		}
 	}
-	res, err := rt.follow(ctx, pod, logs)
+	res, err := rt.follow(ctx, pw, logs)
 	if err != nil || !artifacts(cfg) {
 		return res, err
 	}
@@ -266,11 +267,11 @@ func pathOr(path, name string) string {
 
 // deliver waits for the inputs helper and streams the inputs in, unless it
 // is done already (a re-attached step).
-func (rt *Runtime) deliver(ctx context.Context, name, dir string, inputs map[string]string) error {
+func (rt *Runtime) deliver(ctx context.Context, pw *podWatch, dir string, inputs map[string]string) error {
 	for {
-		pod, err := rt.Client.CoreV1().Pods(rt.Namespace).Get(ctx, name, metav1.GetOptions{})
+		pod, err := pw.next(ctx)
 		if err != nil {
-			return fmt.Errorf("pod %s: %w", name, err)
+			return err
 		}
 		for _, st := range pod.Status.InitContainerStatuses {
 			if st.Name != inputsContainer {
@@ -280,13 +281,8 @@ func (rt *Runtime) deliver(ctx context.Context, name, dir string, inputs map[str
 				return nil
 			}
 			if st.State.Running != nil {
-				return rt.sendInputs(ctx, name, dir, inputs)
+				return rt.sendInputs(ctx, pod.Name, dir, inputs)
 			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(rt.poll()):
 		}
 	}
 }
@@ -329,13 +325,6 @@ func (rt *Runtime) collect(ctx context.Context, a wire.Assignment, cfg *pipeline
 		res.Outputs = append(res.Outputs, artifactOf[tmp])
 	}
 	return res, nil
-}
-
-func (rt *Runtime) poll() time.Duration {
-	if rt.Poll > 0 {
-		return rt.Poll
-	}
-	return 200 * time.Millisecond
 }
 
 // cleanUp deletes the step's pod and NetworkPolicy, also when the step was
@@ -517,47 +506,40 @@ func (rt *Runtime) image(cfg *pipeline.TaskConfig) string {
 
 // follow waits for the pod's task container to end, streaming its logs, and
 // turns how it ended into a result.
-func (rt *Runtime) follow(ctx context.Context, pod *corev1.Pod, logs local.Logs) (wire.Result, error) {
-	poll := rt.poll()
-	pods := rt.Client.CoreV1().Pods(rt.Namespace)
+func (rt *Runtime) follow(ctx context.Context, pw *podWatch, logs local.Logs) (wire.Result, error) {
 	streamed := make(chan error, 1)
 	streaming := false
 	for {
-		if st := taskStatus(pod); st != nil {
-			if w := st.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff" || w.Reason == "InvalidImageName") {
-				return wire.Result{}, fmt.Errorf("cannot pull image %s: %s: %s", st.Image, w.Reason, w.Message)
-			}
-			if !streaming && (st.State.Running != nil || st.State.Terminated != nil) {
-				streaming = true
-				go func() { streamed <- rt.streamLogs(ctx, pod.Name, logs) }()
-			}
-			if term := st.State.Terminated; term != nil {
-				if err := <-streamed; err != nil && ctx.Err() == nil {
-					logs.Line("stderr", "logs ended early: "+err.Error()+"\n")
-				}
-				if term.Reason == "OOMKilled" {
-					return wire.Result{}, fmt.Errorf("OOMKilled at limit %s", limitOf(pod))
-				}
-				return wire.Result{ExitStatus: int(term.ExitCode)}, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return wire.Result{}, ctx.Err()
-		case <-time.After(poll):
-		}
-		next, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			return wire.Result{}, fmt.Errorf("%w: pod %s went away (evicted, or its node lost)", errLost, pod.Name)
-		case err != nil:
+		pod, err := pw.next(ctx)
+		if err != nil {
 			return wire.Result{}, err
-		case next.DeletionTimestamp != nil:
-			return wire.Result{}, fmt.Errorf("%w: pod %s is being deleted (evicted?)", errLost, pod.Name)
-		case next.Status.Phase == corev1.PodFailed && next.Status.Reason == "Evicted":
-			return wire.Result{}, fmt.Errorf("%w: pod %s was evicted: %s", errLost, pod.Name, next.Status.Message)
 		}
-		pod = next
+		switch {
+		case pod.DeletionTimestamp != nil:
+			return wire.Result{}, fmt.Errorf("%w: pod %s is being deleted (evicted?)", errLost, pod.Name)
+		case pod.Status.Phase == corev1.PodFailed && pod.Status.Reason == "Evicted":
+			return wire.Result{}, fmt.Errorf("%w: pod %s was evicted: %s", errLost, pod.Name, pod.Status.Message)
+		}
+		st := taskStatus(pod)
+		if st == nil {
+			continue
+		}
+		if w := st.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff" || w.Reason == "InvalidImageName") {
+			return wire.Result{}, fmt.Errorf("cannot pull image %s: %s: %s", st.Image, w.Reason, w.Message)
+		}
+		if !streaming && (st.State.Running != nil || st.State.Terminated != nil) {
+			streaming = true
+			go func() { streamed <- rt.streamLogs(ctx, pod.Name, logs) }()
+		}
+		if term := st.State.Terminated; term != nil {
+			if err := <-streamed; err != nil && ctx.Err() == nil {
+				logs.Line("stderr", "logs ended early: "+err.Error()+"\n")
+			}
+			if term.Reason == "OOMKilled" {
+				return wire.Result{}, fmt.Errorf("OOMKilled at limit %s", limitOf(pod))
+			}
+			return wire.Result{ExitStatus: int(term.ExitCode)}, nil
+		}
 	}
 }
 

@@ -53,27 +53,41 @@ func cluster(t *testing.T) (kubernetes.Interface, string) {
 	return c, ns
 }
 
-// lines collects a step's log and signals its first line.
+// lines collects a step's log (stdout apart from stderr, where the pod's
+// news goes) and signals its first line on stdout.
 type lines struct {
-	mu    sync.Mutex
-	text  strings.Builder
-	first chan struct{}
-	once  sync.Once
+	mu     sync.Mutex
+	text   strings.Builder
+	stderr strings.Builder
+	first  chan struct{}
+	once   sync.Once
 }
 
 func newLines() *lines { return &lines{first: make(chan struct{})} }
 
-func (l *lines) Line(_, text string) {
+func (l *lines) Line(source, text string) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if source == "stderr" {
+		l.stderr.WriteString(text)
+		return
+	}
 	l.text.WriteString(text)
-	l.mu.Unlock()
 	l.once.Do(func() { close(l.first) })
 }
 
+// String is what the step wrote on stdout.
 func (l *lines) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.text.String()
+}
+
+// Stderr is what the step and the runtime wrote on stderr.
+func (l *lines) Stderr() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stderr.String()
 }
 
 func task(script string) *pipeline.TaskConfig {
@@ -128,6 +142,9 @@ func TestTaskPod(t *testing.T) {
 	}
 	if got := logs.String(); got != "hello from unit\ndone\n" {
 		t.Errorf("logs %q", got)
+	}
+	if got := logs.Stderr(); got != "pod "+name+": scheduled on node test-node\n" {
+		t.Errorf("pod news on stderr %q", got)
 	}
 	if _, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
 		t.Error("the pod is still there after the step")
@@ -238,7 +255,7 @@ func TestEvictedStepRunsAgain(t *testing.T) {
 	case <-time.After(90 * time.Second):
 		t.Fatal("the evicted step did not end")
 	}
-	if got := logs.String(); !strings.Contains(got, "first run") || !strings.Contains(got, "running the step again in a new pod") || !strings.Contains(got, "second run") {
+	if got := logs.String() + logs.Stderr(); !strings.Contains(got, "first run") || !strings.Contains(got, "running the step again in a new pod") || !strings.Contains(got, "second run") {
 		t.Errorf("logs:\n%s", got)
 	}
 }
@@ -303,5 +320,29 @@ func TestOOMKilled(t *testing.T) {
 	res := rt.Run(context.Background(), assignment(13, "ci", "oom", "fill", cfg), logs)
 	if res.Error != "OOMKilled at limit 64Mi" || strings.Contains(logs.String(), "survived") {
 		t.Errorf("result %+v, logs %q", res, logs)
+	}
+}
+
+// A pod the cluster cannot place says why in the step's log while the step
+// waits, and the step can still be aborted.
+func TestUnschedulableSaysWhy(t *testing.T) {
+	c, ns := cluster(t)
+	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	cfg := task("true")
+	cfg.ContainerLimits = &pipeline.ContainerLimits{Memory: 1 << 50}
+	logs := newLines()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan wire.Result)
+	go func() { done <- rt.Run(ctx, assignment(14, "ci", "big", "run", cfg), logs) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(logs.Stderr(), "unschedulable: 0/1 nodes are available: 1 Insufficient memory") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no word of the pod being unschedulable; stderr %q", logs.Stderr())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if res := <-done; res.Error != "aborted" {
+		t.Errorf("result %+v", res)
 	}
 }
