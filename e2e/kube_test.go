@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -133,6 +135,50 @@ jobs:
 		}
 		for _, p := range pods.Items {
 			seen[p.UID] = true
+		}
+	}
+}
+
+// An evicted step's pod is a lost run: the hub runs the step again as run 2,
+// in a new pod, and the build succeeds; fly shows why.
+func TestKubeEvictionRunsStepAgain(t *testing.T) {
+	c, _, ns := kubetest.Namespace(t)
+	f := newFleet(t)
+	f.startKubeSpoke("kube-1", ns)
+	marker := filepath.Join(t.TempDir(), "first-run")
+	f.setPipeline("evict", `
+jobs:
+- name: long
+  plan:
+  - task: wait
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "if [ -e `+marker+` ]; then echo second run; exit 0; fi; touch `+marker+`; echo first run; sleep 60"]}
+`)
+	f.mustFly("trigger-job", "-j", "evict/long")
+	ctx := context.Background()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(marker); err == nil && len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning {
+			eviction := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pods.Items[0].Name, Namespace: ns}}
+			if err := c.PolicyV1().Evictions(ns).Evict(ctx, eviction); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the step's pod did not run within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out := f.mustFly("watch", "-j", "evict/long", "-b", "1")
+	for _, want := range []string{"first run", "pod lost", "running the step again (run 2 of at most 3)", "second run", "succeeded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the build's output:\n%s", want, out)
 		}
 	}
 }

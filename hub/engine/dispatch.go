@@ -216,9 +216,20 @@ func (r *run) env() map[string]string {
 }
 
 // runStep makes sure the step exists (creating it on a spoke if this is its first
-// run) and waits for its result. If ctx ends first the step is aborted.
+// run) and waits for its result. A run the spoke lost (evicted, or gone with its
+// node) is followed by a new one, up to wire.MaxRuns. If ctx ends first the
+// step is aborted.
 func (r *run) runStep(ctx context.Context, planID string, attempt int, kind string, req wire.StepRequest) (wire.Result, error) {
-	key := store.StepKey{BuildID: r.build.ID, PlanID: planID, Attempt: attempt}
+	for n := 1; ; n++ {
+		res, err := r.runOnce(ctx, store.StepKey{BuildID: r.build.ID, PlanID: planID, Attempt: attempt, Run: n}, kind, req)
+		if err != nil || !res.Lost || n >= wire.MaxRuns {
+			return res, err
+		}
+	}
+}
+
+// runOnce runs one run of a step.
+func (r *run) runOnce(ctx context.Context, key store.StepKey, kind string, req wire.StepRequest) (wire.Result, error) {
 	st, err := r.e.store.StepByKey(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		st, err = r.createStep(ctx, key, kind, req)
@@ -240,7 +251,7 @@ func (r *run) runStep(ctx context.Context, planID string, attempt int, kind stri
 		case "succeeded", "failed", "errored":
 			var res wire.Result
 			if err := json.Unmarshal(st.Result, &res); err != nil {
-				return res, fmt.Errorf("step %s: unreadable result: %w", planID, err)
+				return res, fmt.Errorf("step %s: unreadable result: %w", key.PlanID, err)
 			}
 			return res, nil
 		case "aborted":

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -118,7 +119,7 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 				return err
 			}
 			for _, st := range steps {
-				a := wire.Assignment{StepID: st.ID, Fence: st.Fence, BuildID: st.BuildID, PlanID: st.PlanID, Attempt: st.Attempt}
+				a := wire.Assignment{StepID: st.ID, Fence: st.Fence, BuildID: st.BuildID, PlanID: st.PlanID, Attempt: st.Attempt, Run: st.Run}
 				if err := json.Unmarshal(st.Request, &a.Request); err != nil {
 					return err
 				}
@@ -240,7 +241,11 @@ func finishEvent(st store.Step, res wire.Result) store.Event {
 	origin := api.Origin{ID: st.PlanID}
 	now := time.Now().Unix()
 	if res.Error != "" {
-		payload, _ := json.Marshal(api.ErrorEvent{Message: res.Error, Origin: origin, Time: now})
+		msg := res.Error
+		if res.Lost && st.Run < wire.MaxRuns {
+			msg += fmt.Sprintf(": running the step again (run %d of at most %d)", st.Run+1, wire.MaxRuns)
+		}
+		payload, _ := json.Marshal(api.ErrorEvent{Message: msg, Origin: origin, Time: now})
 		return event(api.EventError, payload)
 	}
 	md := make([]api.MetadataField, 0, len(res.Metadata))

@@ -103,7 +103,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // isDuplicate tells whether err says that what we create already exists.
 func isDuplicate(err error) bool {
-	for _, code := range []string{"23505", "42P07", "42710"} {
+	for _, code := range []string{"23505", "42P07", "42710", "42701"} {
 		if hasCode(err, code) {
 			return true
 		}

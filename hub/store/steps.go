@@ -15,6 +15,7 @@ type Step struct {
 	BuildID int64
 	PlanID  string
 	Attempt int
+	Run     int // 1, then 2, 3, ... when runs are lost
 	Kind    string
 	SpokeID int64
 	State   string
@@ -24,20 +25,23 @@ type Step struct {
 	LogSeq  int64
 }
 
-const stepColumns = `id, build_id, plan_id, attempt, kind, COALESCE(spoke_id, 0), state, fence, request, COALESCE(result, 'null'), log_seq`
+const stepColumns = `id, build_id, plan_id, attempt, run, kind, COALESCE(spoke_id, 0), state, fence, request, COALESCE(result, 'null'), log_seq`
 
 func scanStep(row pgx.Row) (Step, error) {
 	var st Step
-	err := row.Scan(&st.ID, &st.BuildID, &st.PlanID, &st.Attempt, &st.Kind, &st.SpokeID, &st.State, &st.Fence, &st.Request, &st.Result, &st.LogSeq)
+	err := row.Scan(&st.ID, &st.BuildID, &st.PlanID, &st.Attempt, &st.Run, &st.Kind, &st.SpokeID, &st.State, &st.Fence, &st.Request, &st.Result, &st.LogSeq)
 	return st, err
 }
 
-// StepKey names a step of a build.
+// StepKey names a run of a step of a build. Run 0 means 1.
 type StepKey struct {
 	BuildID int64
 	PlanID  string
 	Attempt int
+	Run     int
 }
+
+func (k StepKey) run() int { return max(k.Run, 1) }
 
 // EnsureStep returns the build's step with key, creating it for spokeID with
 // request and its first events if it does not exist yet. A hub that restarts
@@ -54,8 +58,8 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kin
 			return ErrStale
 		}
 		var err error
-		st, err = scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3`,
-			k.BuildID, k.PlanID, k.Attempt))
+		st, err = scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
+			k.BuildID, k.PlanID, k.Attempt, k.run()))
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -64,9 +68,9 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kin
 			spoke = &spokeID
 		}
 		st, err = scanStep(tx.QueryRow(ctx, `
-			INSERT INTO build_steps (build_id, plan_id, attempt, kind, spoke_id, request)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+stepColumns,
-			k.BuildID, k.PlanID, k.Attempt, kind, spoke, string(request)))
+			INSERT INTO build_steps (build_id, plan_id, attempt, run, kind, spoke_id, request)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+stepColumns,
+			k.BuildID, k.PlanID, k.Attempt, k.run(), kind, spoke, string(request)))
 		if err != nil {
 			return err
 		}
@@ -83,10 +87,10 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kin
 	return st, nil
 }
 
-// StepByKey returns a build's step.
+// StepByKey returns a run of a build's step.
 func (s *Store) StepByKey(ctx context.Context, k StepKey) (Step, error) {
-	st, err := scanStep(s.row(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3`,
-		k.BuildID, k.PlanID, k.Attempt))
+	st, err := scanStep(s.row(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
+		k.BuildID, k.PlanID, k.Attempt, k.run()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Step{}, fmt.Errorf("step %s of build %d: %w", k.PlanID, k.BuildID, ErrNotFound)
 	}

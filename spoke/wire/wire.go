@@ -49,8 +49,13 @@ type Assignment struct {
 	BuildID int64       `json:"build_id"`
 	PlanID  string      `json:"plan_id"`
 	Attempt int         `json:"attempt"`
+	Run     int         `json:"run,omitempty"` // 2, 3, ... after lost runs
 	Request StepRequest `json:"request"`
 }
+
+// MaxRuns is how many times the hub runs a step whose runs are lost (Lost in
+// the Result): evicted, or gone with their node.
+const MaxRuns = 3
 
 // StepRequest says what to run.
 type StepRequest struct {
@@ -103,6 +108,7 @@ type Result struct {
 	Fence      int64               `json:"fence"`
 	ExitStatus int                 `json:"exit_status"`
 	Error      string              `json:"error,omitempty"` // the step errored: it could not run
+	Lost       bool                `json:"lost,omitempty"`  // and not for its own fault: the hub may run it again
 	Version    map[string]string   `json:"version,omitempty"`
 	Metadata   []MetadataField     `json:"metadata,omitempty"`
 	Versions   []map[string]string `json:"versions,omitempty"` // check

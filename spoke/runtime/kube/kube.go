@@ -67,21 +67,18 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs local.Logs) 
 			return wire.Result{Error: "aborted"}
 		}
 		logs.Line("stderr", err.Error()+"\n")
-		return wire.Result{Error: err.Error()}
+		return wire.Result{Error: err.Error(), Lost: errors.Is(err, errLost)}
 	}
 	return res
 }
 
 // PodName is the step's pod: <pipeline>-<job>-b<build>-<step>-<hash>, a DNS
-// label of at most 63 characters, the same every time for one step attempt.
-func PodName(a wire.Assignment) string { return podName(a, 0) }
-
-// podName is the pod of one run of a step attempt: runs after the first
-// (after an eviction) get other hashes.
-func podName(a wire.Assignment, run int) string {
+// label of at most 63 characters, the same every time for one run of a step
+// attempt. Runs after the first (after a lost one) get other hashes.
+func PodName(a wire.Assignment) string {
 	key := fmt.Sprintf("%d/%s/%d", a.BuildID, a.PlanID, a.Attempt)
-	if run > 0 {
-		key += fmt.Sprintf("/run%d", run)
+	if a.Run > 1 {
+		key += fmt.Sprintf("/run%d", a.Run-1)
 	}
 	sum := sha256.Sum256([]byte(key))
 	hash := hex.EncodeToString(sum[:])[:8]
@@ -130,8 +127,8 @@ func (rt *Runtime) Sweep(ctx context.Context, open map[int64]bool) error {
 	return nil
 }
 
-// task runs a task in a pod, and in a new one when the pod is evicted or lost
-// with its node.
+// task runs a task in a pod. A pod evicted or lost with its node ends the
+// step with a Lost result: the hub runs it again as a new run, in a new pod.
 func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs) (wire.Result, error) {
 	t := a.Request.Task
 	if t == nil {
@@ -148,28 +145,17 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs)
 	if err != nil {
 		return wire.Result{}, err
 	}
-	for run := 0; ; run++ {
-		res, err := rt.runPod(ctx, a, cfg, inputs, run, logs)
-		if errors.Is(err, errLost) && run+1 < maxRuns && ctx.Err() == nil {
-			logs.Line("stderr", err.Error()+": running the step again in a new pod\n")
-			continue
-		}
-		return res, err
-	}
+	return rt.runPod(ctx, a, cfg, inputs, logs)
 }
-
-// maxRuns is how many pods a step gets when its pods are evicted or lost
-// with their node.
-const maxRuns = 3
 
 // errLost is a pod that went away before its task ended.
 var errLost = errors.New("pod lost")
 
-// runPod runs the task in the pod of one run of the step: it re-attaches to
+// runPod runs the task in the pod of the step's run: it re-attaches to
 // the pod if it exists (a restarted spoke), else creates it with its
 // NetworkPolicy.
-func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, cfg *pipeline.TaskConfig, inputs map[string]string, run int, logs local.Logs) (wire.Result, error) {
-	name := podName(a, run)
+func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, cfg *pipeline.TaskConfig, inputs map[string]string, logs local.Logs) (wire.Result, error) {
+	name := PodName(a)
 	pods := rt.Client.CoreV1().Pods(rt.Namespace)
 	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
