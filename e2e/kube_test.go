@@ -182,3 +182,78 @@ jobs:
 		}
 	}
 }
+
+// What a kube spoke leaves in its namespace while a step runs: the pod, its
+// NetworkPolicy and the job's cache claim, with the names, labels and
+// security context the README promises (read through the API, as kubectl
+// would show them). The pod and policy go with the step; the claim stays.
+func TestKubeObjects(t *testing.T) {
+	c, _, ns := kubetest.Namespace(t)
+	f := newFleet(t)
+	f.startKubeSpoke("kube-1", ns)
+	release := filepath.Join(t.TempDir(), "release")
+	f.setPipeline("objs", `
+jobs:
+- name: build
+  plan:
+  - task: compile
+    config:
+      platform: linux
+      caches: [{path: deps}]
+      run: {path: sh, args: [-c, "touch deps/warm; until [ -e `+release+` ]; do sleep 0.1; done"]}
+`)
+	f.mustFly("trigger-job", "-j", "objs/build")
+	ctx := context.Background()
+	var pod corev1.Pod
+	deadline := time.Now().Add(time.Minute)
+	for pod.Name == "" {
+		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "switchyard.dev/spoke=kube-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning {
+			pod = pods.Items[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the step's pod did not run within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.HasPrefix(pod.Name, "objs-build-b1-compile-") || pod.Labels["switchyard.dev/step"] != pod.Name || pod.Labels["app.kubernetes.io/managed-by"] != "switchyard-spoke" {
+		t.Errorf("pod %s labels %v", pod.Name, pod.Labels)
+	}
+	if sc := pod.Spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod security context %+v", pod.Spec.SecurityContext)
+	}
+	for _, ctr := range pod.Spec.Containers {
+		if sc := ctr.SecurityContext; sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || sc.Capabilities == nil || len(sc.Capabilities.Drop) == 0 {
+			t.Errorf("container %s security context %+v", ctr.Name, ctr.SecurityContext)
+		}
+	}
+	np, err := c.NetworkingV1().NetworkPolicies(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the step's NetworkPolicy: %v", err)
+	}
+	if np.Spec.PodSelector.MatchLabels["switchyard.dev/step"] != pod.Name || len(np.Spec.Ingress) != 0 {
+		t.Errorf("network policy %+v", np.Spec)
+	}
+	claims, err := c.CoreV1().PersistentVolumeClaims(ns).List(ctx, metav1.ListOptions{LabelSelector: "switchyard.dev/cache=task,switchyard.dev/job=build"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(claims.Items) != 1 || !strings.HasPrefix(claims.Items[0].Name, "objs-build-compile-cache-") || claims.Items[0].Status.Phase != corev1.ClaimBound {
+		t.Fatalf("cache claims %+v", claims.Items)
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := f.mustFly("watch", "-j", "objs/build", "-b", "1"); !strings.Contains(out, "succeeded") {
+		t.Errorf("build:\n%s", out)
+	}
+	if _, err := c.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{}); err == nil {
+		t.Error("the pod outlived its step")
+	}
+	if _, err := c.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claims.Items[0].Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("the cache claim went with the step: %v", err)
+	}
+}

@@ -35,6 +35,8 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	namespace := fs.String("namespace", env("namespace", "default"), "kube runtime: namespace the steps' pods run in")
 	privileged := fs.Bool("allow-privileged", false, "kube runtime: let privileged: true tasks run")
 	helper := fs.String("helper-image", env("helper-image", "busybox"), "kube runtime: image that moves task inputs and outputs (needs sh and tar)")
+	cacheClass := fs.String("cache-storage-class", env("cache-storage-class", ""), "kube runtime: storage class of task caches' volume claims (default: the cluster's default)")
+	cacheSize := fs.String("cache-size", env("cache-size", "1Gi"), "kube runtime: size of each task cache's volume claim")
 	workDir := fs.String("work-dir", env("work-dir", filepath.Join(os.TempDir(), "switchyard-spoke")), "directory for steps and artifacts")
 	health := fs.String("health-listen", env("health-listen", ""), "address to serve /healthz on (off when empty)")
 	if err := fs.Parse(args); err != nil {
@@ -55,7 +57,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 		// client-go's default of 5 requests a second would queue steps behind
-		// each other's status polls.
+		// each other's requests.
 		cfg.QPS, cfg.Burst = 200, 400
 		client, err := kubernetes.NewForConfig(cfg)
 		if err != nil {
@@ -64,7 +66,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		klog.SetSlogLogger(log.With(slog.String("part", "client-go")))
 		rt = &kube.Runtime{Client: client, Config: cfg, Local: &local.Runtime{Dir: *workDir}, HelperImage: *helper,
-			Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged}
+			Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged, CacheStorageClass: *cacheClass, CacheSize: *cacheSize}
 	default:
 		fmt.Fprintf(stderr, "error: --runtime %s: use local or kube\n", *runtime)
 		return 2

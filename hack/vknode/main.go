@@ -2,7 +2,9 @@
 // virtual-kubelet whose provider runs each container's command as a host process.
 // Images are ignored; commands, args, env, working directories and volume mounts
 // are honoured (each container gets a private mount namespace with its volumes
-// bound at their mount paths); logs, exit codes and exec are real.
+// bound at their mount paths); logs, exit codes and exec are real. It is also
+// the cluster's volume provisioner (provisioner.go): claims get host
+// directories.
 //
 // It is test infrastructure, built and cached by hack/vknode.sh. It runs as root
 // and trusts its apiserver: never point it at a real cluster.
@@ -120,6 +122,7 @@ func run(ctx context.Context, args []string) error {
 		<-ctx.Done()
 		provider.stopAll()
 	}()
+	go provision(ctx, client, *root, log)
 	go func() {
 		if err := n.WaitReady(ctx, time.Minute); err == nil {
 			log.Info("node ready")

@@ -50,6 +50,11 @@ type Runtime struct {
 	AllowPrivileged bool   // privileged: true tasks may run here
 	DenyEgress      bool   // steps may not open connections (untrusted builds)
 	DefaultImage    string // for tasks without an image
+
+	// Task caches are PersistentVolumeClaims of this class (empty: the
+	// cluster's default) and size (default 1Gi), one per job, step and path.
+	CacheStorageClass string
+	CacheSize         string
 }
 
 // Run runs one step to its end; see the package comment for what it cannot
@@ -81,9 +86,13 @@ func PodName(a wire.Assignment) string {
 		key += fmt.Sprintf("/run%d", a.Run-1)
 	}
 	sum := sha256.Sum256([]byte(key))
-	hash := hex.EncodeToString(sum[:])[:8]
-	parts := []string{dnsPart(a.Request.Env["BUILD_PIPELINE_NAME"]), dnsPart(a.Request.Env["BUILD_JOB_NAME"]),
-		"b" + strconv.FormatInt(a.BuildID, 10), dnsPart(a.Request.Name)}
+	return dnsName([]string{dnsPart(a.Request.Env["BUILD_PIPELINE_NAME"]), dnsPart(a.Request.Env["BUILD_JOB_NAME"]),
+		"b" + strconv.FormatInt(a.BuildID, 10), dnsPart(a.Request.Name)}, hex.EncodeToString(sum[:])[:8])
+}
+
+// dnsName joins the non-empty parts and the hash with dashes into a DNS label
+// of at most 63 characters, cutting the parts, never the hash.
+func dnsName(parts []string, hash string) string {
 	var kept []string
 	for _, p := range parts {
 		if p != "" {
@@ -162,7 +171,11 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, cfg *pipeline.
 		if err := rt.ensurePolicy(ctx, a, name); err != nil {
 			return wire.Result{}, err
 		}
-		spec, specErr := rt.podFor(a, cfg, name)
+		caches, cacheErr := rt.caches(ctx, a, cfg)
+		if cacheErr != nil {
+			return wire.Result{}, cacheErr
+		}
+		spec, specErr := rt.podFor(a, cfg, name, caches)
 		if specErr != nil {
 			return wire.Result{}, specErr
 		}
@@ -212,9 +225,11 @@ func (rt *Runtime) taskConfig(a wire.Assignment) (*pipeline.TaskConfig, error) {
 	return pipeline.LoadTaskConfig(t.ConfigPath, data)
 }
 
-// artifacts tells whether the task's pod needs its build directory filled or
+// artifacts tells whether the task's pod needs a build directory, filled and
 // emptied by the helpers.
-func artifacts(cfg *pipeline.TaskConfig) bool { return len(cfg.Inputs) > 0 || len(cfg.Outputs) > 0 }
+func artifacts(cfg *pipeline.TaskConfig) bool {
+	return len(cfg.Inputs) > 0 || len(cfg.Outputs) > 0 || len(cfg.Caches) > 0
+}
 
 // buildDir is the task's working directory in its pod: /tmp/build/<8 hex>,
 // as in Concourse.
@@ -361,7 +376,7 @@ func (rt *Runtime) ownPolicy(ctx context.Context, pod *corev1.Pod) error {
 
 // podFor is the pod of a task: its image, command, params as env, limits, and
 // a restricted security context unless the task is privileged.
-func (rt *Runtime) podFor(a wire.Assignment, cfg *pipeline.TaskConfig, name string) (*corev1.Pod, error) {
+func (rt *Runtime) podFor(a wire.Assignment, cfg *pipeline.TaskConfig, name string, caches []cache) (*corev1.Pod, error) {
 	t := a.Request.Task
 	if cfg.Run == nil || cfg.Run.Path == "" {
 		return nil, errors.New("the task has no run.path")
@@ -412,6 +427,7 @@ func (rt *Runtime) podFor(a wire.Assignment, cfg *pipeline.TaskConfig, name stri
 	}
 	if artifacts(cfg) {
 		rt.addHelpers(pod, buildDir(name), cfg)
+		mountCaches(pod, buildDir(name), caches)
 	}
 	if t.Privileged {
 		pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: &yes}
@@ -419,7 +435,7 @@ func (rt *Runtime) podFor(a wire.Assignment, cfg *pipeline.TaskConfig, name stri
 	}
 	uid := int64(1000)
 	pod.Spec.SecurityContext = &corev1.PodSecurityContext{
-		RunAsNonRoot: &yes, RunAsUser: &uid,
+		RunAsNonRoot: &yes, RunAsUser: &uid, FSGroup: &uid, // caches' volumes are the task's to write
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 	restricted := &corev1.SecurityContext{

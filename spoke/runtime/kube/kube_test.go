@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -205,8 +206,7 @@ func TestRefusals(t *testing.T) {
 // A task's inputs are streamed into its pod at their paths and its outputs
 // out of it into build artifacts (with output_mapping).
 func TestInputsAndOutputs(t *testing.T) {
-	c, ns := cluster(t)
-	_, cfg, _ := kubetest.Namespace(t)
+	c, cfg, ns := kubetest.Namespace(t)
 	loc := &local.Runtime{Dir: t.TempDir()}
 	rt := &kube.Runtime{Client: c, Config: cfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
 	src := loc.Artifact(10, "repo")
@@ -347,5 +347,39 @@ func TestUnschedulableSaysWhy(t *testing.T) {
 	cancel()
 	if res := <-done; res.Error != "aborted" {
 		t.Errorf("result %+v", res)
+	}
+}
+
+// A job's task caches are claims that outlive the pod: the next build of the
+// job finds what the last one left; another job does not.
+func TestTaskCachesPersistPerJob(t *testing.T) {
+	c, restCfg, ns := kubetest.Namespace(t)
+	rt := &kube.Runtime{Client: c, Config: restCfg, Namespace: ns, Spoke: "spoke-1"}
+	cfg := task(`echo "seen: $(cat deps/stamp 2>/dev/null)"; echo "$BUILD_ID" > deps/stamp`)
+	cfg.Caches = []pipeline.TaskCache{{Path: "deps"}}
+	run := func(build int64, job string) string {
+		a := assignment(build, "ci", job, "compile", cfg)
+		a.Request.Env["BUILD_ID"] = strconv.FormatInt(build, 10)
+		logs := newLines()
+		if res := rt.Run(context.Background(), a, logs); res.Error != "" || res.ExitStatus != 0 {
+			t.Fatalf("build %d of %s: %+v\n%s", build, job, res, logs.Stderr())
+		}
+		return logs.String()
+	}
+	if got := run(21, "unit"); got != "seen: \n" {
+		t.Errorf("first build saw %q in a fresh cache", got)
+	}
+	if got := run(22, "unit"); got != "seen: 21\n" {
+		t.Errorf("second build saw %q, want what the first left", got)
+	}
+	if got := run(23, "other"); got != "seen: \n" {
+		t.Errorf("another job saw %q in its cache", got)
+	}
+	claim, err := c.CoreV1().PersistentVolumeClaims(ns).Get(context.Background(), kube.CacheClaim(assignment(22, "ci", "unit", "compile", cfg), "deps"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claim.Labels[kube.LabelCache] != "task" || claim.Labels[kube.LabelJob] != "unit" || claim.Labels[kube.LabelSpoke] != "spoke-1" || claim.Status.Phase != corev1.ClaimBound {
+		t.Errorf("claim %s: labels %v, phase %s", claim.Name, claim.Labels, claim.Status.Phase)
 	}
 }
