@@ -147,14 +147,61 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs)
 	if err != nil {
 		return wire.Result{}, err
 	}
-	if t.Privileged && !rt.AllowPrivileged {
-		return wire.Result{}, fmt.Errorf("privileged tasks are not allowed on spoke %s", rt.Spoke)
-	}
 	inputs, err := rt.inputs(a, cfg)
 	if err != nil {
 		return wire.Result{}, err
 	}
-	return rt.runPod(ctx, a, cfg, inputs, logs)
+	w := podWork{cfg: cfg, params: t.Params, privileged: t.Privileged, inputs: inputs, outputs: map[string]string{}}
+	artifactOf := map[string]string{} // output path -> build artifact
+	for _, o := range cfg.Outputs {
+		dir, err := rt.outputDir(a.BuildID)
+		if err != nil {
+			return wire.Result{}, err
+		}
+		defer os.RemoveAll(dir)
+		p := pathOr(o.Path, o.Name)
+		w.outputs[p] = dir
+		artifactOf[p] = o.Name
+		if mapped, ok := t.OutputMapping[o.Name]; ok {
+			artifactOf[p] = mapped
+		}
+	}
+	res, err := rt.runPod(ctx, a, w, logs)
+	if err != nil || res.ExitStatus != 0 {
+		return res, err
+	}
+	for _, o := range cfg.Outputs {
+		p := pathOr(o.Path, o.Name)
+		if err := rt.Local.Publish(a.BuildID, w.outputs[p], artifactOf[p]); err != nil {
+			return res, err
+		}
+		res.Outputs = append(res.Outputs, artifactOf[p])
+	}
+	return res, nil
+}
+
+// podWork is what one pod runs: a task config, with the step's params over
+// the config's, and its inputs and outputs as directories on the spoke's disk
+// by their paths in the build directory.
+type podWork struct {
+	cfg        *pipeline.TaskConfig
+	params     map[string]string
+	privileged bool
+	inputs     map[string]string // sent in before the command starts
+	outputs    map[string]string // filled when the command succeeds
+}
+
+// outputDir is a fresh directory for an output, on the same disk as the
+// build's artifacts so that publishing it is a rename.
+func (rt *Runtime) outputDir(buildID int64) (string, error) {
+	if rt.Local == nil {
+		return "", errors.New("the kube runtime keeps no artifacts without a local runtime: it cannot take the step's outputs")
+	}
+	parent := rt.Local.Artifact(buildID, "")
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(parent, ".output-")
 }
 
 // errLost is a pod that went away before its task ended.
@@ -163,7 +210,11 @@ var errLost = errors.New("pod lost")
 // runPod runs the task in the pod of the step's run: it re-attaches to
 // the pod if it exists (a restarted spoke), else creates it with its
 // NetworkPolicy.
-func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, cfg *pipeline.TaskConfig, inputs map[string]string, logs local.Logs) (wire.Result, error) {
+func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, logs local.Logs) (wire.Result, error) {
+	if w.privileged && !rt.AllowPrivileged {
+		return wire.Result{}, fmt.Errorf("privileged steps are not allowed on spoke %s", rt.Spoke)
+	}
+	cfg := w.cfg
 	name := PodName(a)
 	pods := rt.Client.CoreV1().Pods(rt.Namespace)
 	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
@@ -175,7 +226,7 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, cfg *pipeline.
 		if cacheErr != nil {
 			return wire.Result{}, cacheErr
 		}
-		spec, specErr := rt.podFor(a, cfg, name, caches)
+		spec, specErr := rt.podFor(a, w, name, caches)
 		if specErr != nil {
 			return wire.Result{}, specErr
 		}
@@ -194,7 +245,7 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, cfg *pipeline.
 	defer pw.stop()
 	dir := buildDir(name)
 	if artifacts(cfg) {
-		if err := rt.deliver(ctx, pw, dir, inputs); err != nil {
+		if err := rt.deliver(ctx, pw, dir, w.inputs); err != nil {
 			return wire.Result{}, err
 		}
 	}
@@ -202,7 +253,11 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, cfg *pipeline.
 	if err != nil || !artifacts(cfg) {
 		return res, err
 	}
-	return rt.collect(ctx, a, cfg, name, dir, res)
+	outputs := w.outputs
+	if res.ExitStatus != 0 {
+		outputs = nil // only let the outputs helper end
+	}
+	return res, rt.collectOutputs(ctx, name, dir, outputs)
 }
 
 // taskConfig is the task's config, from the plan or from a file in an artifact.
@@ -288,46 +343,6 @@ func (rt *Runtime) deliver(ctx context.Context, pw *podWatch, dir string, inputs
 	}
 }
 
-// collect streams a succeeded task's outputs out of its pod into artifacts
-// and lets the outputs helper end.
-func (rt *Runtime) collect(ctx context.Context, a wire.Assignment, cfg *pipeline.TaskConfig, name, dir string, res wire.Result) (wire.Result, error) {
-	outputs := map[string]string{} // path in the pod -> directory on disk
-	artifactOf := map[string]string{}
-	if res.ExitStatus == 0 {
-		for _, o := range cfg.Outputs {
-			parent := rt.Local.Artifact(a.BuildID, "")
-			if err := os.MkdirAll(parent, 0o755); err != nil {
-				return res, err
-			}
-			tmp, err := os.MkdirTemp(parent, ".output-")
-			if err != nil {
-				return res, err
-			}
-			defer os.RemoveAll(tmp)
-			p := pathOr(o.Path, o.Name)
-			outputs[p] = tmp
-			artifactOf[tmp] = o.Name
-			if mapped, ok := a.Request.Task.OutputMapping[o.Name]; ok {
-				artifactOf[tmp] = mapped
-			}
-		}
-	}
-	if err := rt.collectOutputs(ctx, name, dir, outputs); err != nil {
-		return res, err
-	}
-	for _, o := range cfg.Outputs {
-		tmp := outputs[pathOr(o.Path, o.Name)]
-		if tmp == "" {
-			continue
-		}
-		if err := rt.Local.Publish(a.BuildID, tmp, artifactOf[tmp]); err != nil {
-			return res, err
-		}
-		res.Outputs = append(res.Outputs, artifactOf[tmp])
-	}
-	return res, nil
-}
-
 // cleanUp deletes the step's pod and NetworkPolicy, also when the step was
 // aborted.
 func (rt *Runtime) cleanUp(name string) {
@@ -376,8 +391,8 @@ func (rt *Runtime) ownPolicy(ctx context.Context, pod *corev1.Pod) error {
 
 // podFor is the pod of a task: its image, command, params as env, limits, and
 // a restricted security context unless the task is privileged.
-func (rt *Runtime) podFor(a wire.Assignment, cfg *pipeline.TaskConfig, name string, caches []cache) (*corev1.Pod, error) {
-	t := a.Request.Task
+func (rt *Runtime) podFor(a wire.Assignment, w podWork, name string, caches []cache) (*corev1.Pod, error) {
+	cfg := w.cfg
 	if cfg.Run == nil || cfg.Run.Path == "" {
 		return nil, errors.New("the task has no run.path")
 	}
@@ -385,7 +400,7 @@ func (rt *Runtime) podFor(a wire.Assignment, cfg *pipeline.TaskConfig, name stri
 	for k, v := range cfg.Params {
 		env[k] = v
 	}
-	for k, v := range t.Params {
+	for k, v := range w.params {
 		env[k] = v
 	}
 	for k, v := range a.Request.Env {
@@ -429,7 +444,7 @@ func (rt *Runtime) podFor(a wire.Assignment, cfg *pipeline.TaskConfig, name stri
 		rt.addHelpers(pod, buildDir(name), cfg)
 		mountCaches(pod, buildDir(name), caches)
 	}
-	if t.Privileged {
+	if w.privileged {
 		pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: &yes}
 		return pod, nil
 	}

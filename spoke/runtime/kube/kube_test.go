@@ -193,7 +193,7 @@ func TestRefusals(t *testing.T) {
 	rt := &kube.Runtime{Spoke: "spoke-1"}
 	priv := assignment(1, "p", "j", "s", task("true"))
 	priv.Request.Task.Privileged = true
-	if res := rt.Run(context.Background(), priv, newLines()); !strings.Contains(res.Error, "privileged tasks are not allowed on spoke spoke-1") {
+	if res := rt.Run(context.Background(), priv, newLines()); !strings.Contains(res.Error, "privileged steps are not allowed on spoke spoke-1") {
 		t.Errorf("privileged: %+v", res)
 	}
 	get := assignment(1, "p", "j", "s", nil)
