@@ -257,3 +257,51 @@ jobs:
 		t.Errorf("the cache claim went with the step: %v", err)
 	}
 }
+
+// A pipeline's custom resource type runs on a kube spoke from its image:
+// the checker's checks, the job's get and its put all speak the resource
+// protocol in pods.
+func TestKubeCustomResourceType(t *testing.T) {
+	_, _, ns := kubetest.Namespace(t)
+	image := kubetest.ResourceImage(t, kubetest.CounterResource)
+	repo, tag, _ := strings.Cut(image, ":")
+	f := newFleet(t)
+	f.startKubeSpoke("kube-1", ns)
+	f.setPipeline("custom", `
+resource_types:
+- name: counter
+  type: registry-image
+  source: {repository: `+repo+`, tag: "`+tag+`"}
+resources:
+- name: thing
+  type: counter
+  check_every: 1s
+  source: {secret: x}
+- name: shipped
+  type: counter
+  check_every: never
+  source: {}
+jobs:
+- name: use
+  plan:
+  - get: thing
+    trigger: true
+  - task: show
+    config:
+      platform: linux
+      inputs: [{name: thing}]
+      outputs: [{name: built}]
+      run: {path: sh, args: [-c, "echo got $(cat thing/ref); echo shipped-$(cat thing/ref) > built/version"]}
+  - put: shipped
+    params: {file: built/version}
+`)
+	out := f.watchWhenCreated("custom/use", "1", 2*time.Minute)
+	for _, want := range []string{"fetching into", "got v2", "putting built/version", "succeeded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in build #1:\n%s", want, out)
+		}
+	}
+	if versions := f.mustFly("resource-versions", "-r", "custom/shipped"); !strings.Contains(versions, "shipped-v2") {
+		t.Errorf("the put's version is not among the resource's versions:\n%s", versions)
+	}
+}

@@ -26,8 +26,9 @@ start() {
   local dir=$1 kubeconfig=$2 name=${3:-vknode} bin
   bin=$(build)
   mkdir -p "$dir"
+  mkdir -p "${VKNODE_IMAGES:-$dir/images}"
   spawn vknode "$dir" "$bin" --name "$name" --kubeconfig "$kubeconfig" --root "$dir/root" \
-    --listen "127.0.0.1:$(free_port)"
+    --images "${VKNODE_IMAGES:-$dir/images}" --listen "127.0.0.1:$(free_port)"
   for _ in $(seq 1 240); do
     grep -q '"node ready"' "$dir/vknode.log" 2>/dev/null && { echo "$name"; return 0; }
     kill -0 "$(cat "$dir/vknode.pid")" 2>/dev/null || break

@@ -1,6 +1,6 @@
 // Command vknode is a Kubernetes test node for Switchyard's integration tests: a
 // virtual-kubelet whose provider runs each container's command as a host process.
-// Images are ignored; commands, args, env, working directories and volume mounts
+// Images are ignored but for overlays (images.go); commands, args, env, working directories and volume mounts
 // are honoured (each container gets a private mount namespace with its volumes
 // bound at their mount paths); logs, exit codes and exec are real. It is also
 // the cluster's volume provisioner (provisioner.go): claims get host
@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string) error {
 	name := fs.String("name", "vknode", "node name")
 	kubeconfig := fs.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the apiserver")
 	root := fs.String("root", "", "directory for pod state, volumes and logs (required)")
+	images := fs.String("images", "", "directory of image overlays: IMAGES/<image>/<a>/<b> appears at /<a>/<b> in the image's containers")
 	listen := fs.String("listen", "127.0.0.1:10250", "kubelet API address (logs, exec)")
 	cpu := fs.String("cpu", "16", "CPU capacity")
 	memory := fs.String("memory", "64Gi", "memory capacity")
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string) error {
 	mux := http.NewServeMux()
 	var provider *hostProvider
 	n, err := nodeutil.NewNode(*name, func(cfg nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
-		provider = newHostProvider(*root, cfg, log)
+		provider = newHostProvider(*root, *images, cfg, log)
 		return provider, nil, nil
 	},
 		nodeutil.WithClient(client),

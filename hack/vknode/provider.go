@@ -31,9 +31,10 @@ import (
 // completion once (restartPolicy is treated as Never): init containers one after
 // the other, then the others together.
 type hostProvider struct {
-	root string
-	cfg  nodeutil.ProviderConfig
-	log  *slog.Logger
+	root   string
+	images string // image overlays (images.go); "" for none
+	cfg    nodeutil.ProviderConfig
+	log    *slog.Logger
 
 	mu     sync.Mutex
 	pods   map[string]*podRun
@@ -50,8 +51,8 @@ type podRun struct {
 	ended   map[string]chan struct{} // per container, closed when it ends
 }
 
-func newHostProvider(root string, cfg nodeutil.ProviderConfig, log *slog.Logger) *hostProvider {
-	return &hostProvider{root: root, cfg: cfg, log: log, pods: map[string]*podRun{}, notify: func(*corev1.Pod) {}}
+func newHostProvider(root, images string, cfg nodeutil.ProviderConfig, log *slog.Logger) *hostProvider {
+	return &hostProvider{root: root, images: images, cfg: cfg, log: log, pods: map[string]*podRun{}, notify: func(*corev1.Pod) {}}
 }
 
 func key(namespace, name string) string { return namespace + "/" + name }
@@ -280,7 +281,10 @@ func exitCode(cmd *exec.Cmd, err error) (int, string) {
 // in a new mount namespace and process group, binding the volumes and then
 // executing the command with the container's env.
 func (p *hostProvider) command(run *podRun, c corev1.Container, command []string) (*exec.Cmd, error) {
-	var binds [][2]string
+	binds, err := p.imageBinds(c.Image)
+	if err != nil {
+		return nil, err
+	}
 	for _, m := range c.VolumeMounts {
 		dir, ok := run.volumes[m.Name]
 		if !ok {

@@ -78,7 +78,7 @@ func (c *Checker) Tick(ctx context.Context) error {
 		}
 		interval := Interval(d.CheckEvery)
 		next := interval + time.Duration(rand.Float64()*c.jitter*float64(interval))
-		plan, err := Plan(d.Resource, nil)
+		plan, err := Plan(ctx, c.store, d.Resource, nil)
 		if err != nil {
 			return err
 		}
@@ -103,16 +103,27 @@ func Interval(checkEvery string) time.Duration {
 	return d
 }
 
-// Plan is the plan of a check build of res.
-func Plan(res store.Resource, from map[string]string) (json.RawMessage, error) {
+// Plan is the plan of a check build of res: it runs in the image of the
+// resource's type when its pipeline has a custom type of that name.
+func Plan(ctx context.Context, st *store.Store, res store.Resource, from map[string]string) (json.RawMessage, error) {
 	var cfg struct {
 		Source map[string]any `json:"source"`
 	}
 	if err := json.Unmarshal(res.Config, &cfg); err != nil {
 		return nil, fmt.Errorf("resource %s: unreadable stored config: %w", res.Name, err)
 	}
+	raw, err := st.ResourceTypeConfigs(ctx, res.PipelineID)
+	if err != nil {
+		return nil, err
+	}
+	types := make([]pipeline.ResourceType, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &types[i]); err != nil {
+			return nil, fmt.Errorf("resource type of pipeline %d: unreadable stored config: %w", res.PipelineID, err)
+		}
+	}
 	return json.Marshal(pipeline.Plan{ID: "1", Check: &pipeline.CheckPlan{
-		Name: res.Name, Type: res.Type, Source: cfg.Source, Image: pipeline.TypeImage{BaseType: res.Type},
+		Name: res.Name, Type: res.Type, Source: cfg.Source, Image: pipeline.TypeImageOf("1", res.Type, types),
 		FromVersion: from, Resource: res.Name,
 	}})
 }

@@ -77,6 +77,9 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepR
 	case p.Get != nil:
 		g := p.Get
 		req.Kind, req.Name, req.Type = "get", g.Name, g.Type
+		if err := typeImage(&req, g.Image); err != nil {
+			return "", req, err
+		}
 		req.Source, _ = json.Marshal(g.Source)
 		req.Params, _ = json.Marshal(g.Params)
 		version, err := r.getVersion(ctx, p)
@@ -88,6 +91,9 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepR
 	case p.Put != nil:
 		put := p.Put
 		req.Kind, req.Name, req.Type = "put", put.Name, put.Type
+		if err := typeImage(&req, put.Image); err != nil {
+			return "", req, err
+		}
 		req.Source, _ = json.Marshal(put.Source)
 		req.Params, _ = json.Marshal(put.Params)
 		req.Inputs = artifacts
@@ -121,6 +127,13 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepR
 	return req.Kind, req, nil
 }
 
+// typeImage gives a resource step the image of its custom type.
+func typeImage(req *wire.StepRequest, image pipeline.TypeImage) error {
+	var err error
+	req.TypeImage, req.TypePrivileged, err = image.Container()
+	return err
+}
+
 // implicitCheck is the step kind of a check a get runs when its resource has
 // no versions yet: it runs as a check but shows no events of its own.
 const implicitCheck = "implicit-check"
@@ -130,6 +143,9 @@ func (r *run) check(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	c := p.Check
 	source, _ := json.Marshal(c.Source)
 	req := wire.StepRequest{Kind: "check", Name: c.Name, Type: c.Type, Source: source, Version: c.FromVersion, Env: r.env()}
+	if err := typeImage(&req, c.Image); err != nil {
+		return false, err
+	}
 	res, err := r.runStep(ctx, p.ID, attempt(p), "check", req)
 	if err != nil {
 		return false, err
@@ -179,6 +195,9 @@ func (r *run) getVersion(ctx context.Context, p *pipeline.Plan) (map[string]stri
 		// Nothing known yet: check the resource once, on the build's spoke.
 		source, _ := json.Marshal(g.Source)
 		check := wire.StepRequest{Kind: "check", Name: g.Resource, Type: g.Type, Source: source, Env: r.env()}
+		if err := typeImage(&check, g.Image); err != nil {
+			return nil, err
+		}
 		out, err := r.runStep(ctx, p.ID+"/check", 1, implicitCheck, check)
 		if err != nil {
 			return nil, err

@@ -43,7 +43,7 @@ func (s *Server) checkResource(w http.ResponseWriter, r *http.Request, c *caller
 }
 
 func (s *Server) startCheck(w http.ResponseWriter, r *http.Request, res store.Resource, from map[string]string, by string) error {
-	plan, err := checker.Plan(res, from)
+	plan, err := checker.Plan(r.Context(), s.store, res, from)
 	if err != nil {
 		return err
 	}

@@ -139,3 +139,15 @@ func (s *Store) Versions(ctx context.Context, resourceID int64, limit int) ([]Ve
 	}
 	return out, nil
 }
+
+// ResourceTypeConfigs returns the configs of a pipeline's active resource
+// types, as saved.
+func (s *Store) ResourceTypeConfigs(ctx context.Context, pipelineID int64) ([]json.RawMessage, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT config FROM resource_types WHERE pipeline_id = $1 AND active ORDER BY name`, pipelineID)
+	}, pgx.RowTo[json.RawMessage])
+	if err != nil {
+		return nil, fmt.Errorf("resource types of pipeline %d: %w", pipelineID, err)
+	}
+	return out, nil
+}

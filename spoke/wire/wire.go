@@ -67,6 +67,9 @@ type StepRequest struct {
 	Source  json.RawMessage   `json:"source,omitempty"`
 	Params  json.RawMessage   `json:"params,omitempty"`
 	Version map[string]string `json:"version,omitempty"`
+	// A custom type's image and privilege; empty for a core type.
+	TypeImage      string `json:"type_image,omitempty"`
+	TypePrivileged bool   `json:"type_privileged,omitempty"`
 
 	// Tasks.
 	Task *TaskRequest `json:"task,omitempty"`

@@ -57,16 +57,21 @@ type Runtime struct {
 	CacheSize         string
 }
 
-// Run runs one step to its end; see the package comment for what it cannot
-// run yet.
+// Run runs one step to its end: a task, or a check, get or put of a custom
+// resource type, in a pod; a core resource type in the spoke's process.
 func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs local.Logs) wire.Result {
-	if a.Request.Kind != "task" {
-		if rt.Local == nil {
-			return wire.Result{Error: fmt.Sprintf("the kube runtime cannot run %s steps without a local runtime for the built-in resource types", a.Request.Kind)}
-		}
+	var res wire.Result
+	var err error
+	switch {
+	case a.Request.Kind == "task":
+		res, err = rt.task(ctx, a, logs)
+	case a.Request.TypeImage != "":
+		res, err = rt.resource(ctx, a, logs)
+	case rt.Local == nil:
+		err = fmt.Errorf("the kube runtime cannot run %s steps of core types without a local runtime", a.Request.Kind)
+	default:
 		return rt.Local.Run(ctx, a, logs)
 	}
-	res, err := rt.task(ctx, a, logs)
 	if err != nil {
 		if ctx.Err() != nil {
 			return wire.Result{Error: "aborted"}
@@ -505,11 +510,8 @@ func (rt *Runtime) addHelpers(pod *corev1.Pod, dir string, cfg *pipeline.TaskCon
 // rootfs_uri, or the runtime's default.
 func (rt *Runtime) image(cfg *pipeline.TaskConfig) string {
 	if ir := cfg.ImageResource; ir != nil {
-		if repo, ok := ir.Source["repository"].(string); ok && repo != "" {
-			if tag, ok := ir.Source["tag"].(string); ok && tag != "" {
-				return repo + ":" + tag
-			}
-			return repo
+		if image := pipeline.RegistryImage(ir.Source); image != "" {
+			return image
 		}
 	}
 	if strings.HasPrefix(cfg.RootfsURI, "docker:///") {

@@ -383,3 +383,48 @@ func TestTaskCachesPersistPerJob(t *testing.T) {
 		t.Errorf("claim %s: labels %v, phase %s", claim.Name, claim.Labels, claim.Status.Phase)
 	}
 }
+
+// A custom resource type's check, get and put run in pods of the type's
+// image by the resource protocol: the request on stdin (the source never in
+// the pod's spec), the response on stdout, logs on stderr; a get's directory
+// becomes the build's artifact, and a put reads the build's artifacts.
+func TestCustomResourceType(t *testing.T) {
+	c, restCfg, ns := kubetest.Namespace(t)
+	loc := &local.Runtime{Dir: t.TempDir()}
+	rt := &kube.Runtime{Client: c, Config: restCfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
+	image := kubetest.ResourceImage(t, kubetest.CounterResource)
+	step := func(kind string, req wire.StepRequest) (wire.Result, *lines) {
+		req.Kind, req.Name, req.Type, req.TypeImage = kind, "counter", "counter", image
+		req.Source = []byte(`{"secret":"s3cr3t"}`)
+		req.Env = map[string]string{"BUILD_PIPELINE_NAME": "ci", "BUILD_JOB_NAME": "j"}
+		logs := newLines()
+		res := rt.Run(context.Background(), wire.Assignment{BuildID: 30, PlanID: kind, Attempt: 1, Request: req}, logs)
+		if res.Error != "" || res.ExitStatus != 0 {
+			t.Fatalf("%s: %+v\n%s", kind, res, logs.Stderr())
+		}
+		return res, logs
+	}
+	res, logs := step("check", wire.StepRequest{})
+	if len(res.Versions) != 2 || res.Versions[1]["ref"] != "v2" || !strings.Contains(logs.String(), "checking") {
+		t.Errorf("check: %+v, logs %q", res, logs)
+	}
+	res, _ = step("get", wire.StepRequest{Version: map[string]string{"ref": "v2"}, Outputs: map[string]string{"counter": "counter"}})
+	if res.Version["ref"] != "v2" || len(res.Metadata) != 1 || res.Metadata[0].Value != "v2" || len(res.Outputs) != 1 {
+		t.Errorf("get: %+v", res)
+	}
+	got, err := os.ReadFile(filepath.Join(loc.Artifact(30, "counter"), "request.json"))
+	if err != nil || !strings.Contains(string(got), `"secret":"s3cr3t"`) || !strings.Contains(string(got), `"version":{"ref":"v2"}`) {
+		t.Errorf("the request in got %q (%v)", got, err)
+	}
+	built := loc.Artifact(30, "built")
+	if err := os.MkdirAll(built, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(built, "version"), []byte("v3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = step("put", wire.StepRequest{Params: []byte(`{"file":"built/version"}`), Inputs: map[string]string{"built": "built"}})
+	if res.Version["ref"] != "v3" {
+		t.Errorf("put: %+v", res)
+	}
+}

@@ -71,6 +71,9 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs Logs) wire.R
 
 func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, stepDir string, logs Logs) (wire.Result, error) {
 	req := a.Request
+	if req.TypeImage != "" {
+		return wire.Result{}, fmt.Errorf("resource type %s runs from image %s, which needs a spoke with the kube runtime; the local runtime has mock, time and git", req.Type, req.TypeImage)
+	}
 	typ, err := resource.Native(req.Type, filepath.Join(rt.Dir, "resource-cache", req.Type))
 	if err != nil {
 		return wire.Result{}, err

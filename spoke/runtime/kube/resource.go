@@ -1,0 +1,123 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
+)
+
+// Where a resource pod finds its request and leaves its response, in its
+// build directory; and where a get's version lands.
+const (
+	requestPath  = ".switchyard/request"
+	responsePath = ".switchyard/response"
+	getPath      = "get"
+)
+
+// resource runs a check, get or put of a custom resource type in a pod of
+// the type's image, by Concourse's resource protocol: /opt/resource/check,
+// in or out, the request as JSON on stdin, the response as JSON on stdout,
+// logs on stderr. The request reaches the pod through exec, with the inputs,
+// so a type's source (and its secrets) never appears in the pod's spec.
+func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.Logs) (wire.Result, error) {
+	req := a.Request
+	request := map[string]any{"source": req.Source}
+	cfg := &pipeline.TaskConfig{Platform: "linux", RootfsURI: "docker:///" + req.TypeImage,
+		Inputs:  []pipeline.TaskInput{{Name: "request", Path: requestPath}},
+		Outputs: []pipeline.TaskOutput{{Name: "response", Path: responsePath}}}
+	dir := buildDir(PodName(a))
+	var script string
+	switch req.Kind {
+	case "check":
+		script = "/opt/resource/check"
+		request["version"] = req.Version
+	case "get":
+		script = "/opt/resource/in " + path.Join(dir, getPath)
+		request["version"], request["params"] = req.Version, req.Params
+		cfg.Outputs = append(cfg.Outputs, pipeline.TaskOutput{Name: req.Name, Path: getPath})
+	case "put":
+		script = "/opt/resource/out " + dir
+		request["params"] = req.Params
+	default:
+		return wire.Result{}, fmt.Errorf("resource steps are check, get or put, not %s", req.Kind)
+	}
+	cfg.Run = &pipeline.RunConfig{Path: "sh", Args: []string{"-c", fmt.Sprintf("exec %s < %s/in.json > %s/out.json",
+		script, path.Join(dir, requestPath), path.Join(dir, responsePath))}}
+
+	w := podWork{cfg: cfg, privileged: req.TypePrivileged, inputs: map[string]string{}, outputs: map[string]string{}}
+	for _, p := range []string{responsePath, getPath} {
+		if p == getPath && req.Kind != "get" {
+			continue
+		}
+		out, err := rt.outputDir(a.BuildID)
+		if err != nil {
+			return wire.Result{}, err
+		}
+		defer os.RemoveAll(out)
+		w.outputs[p] = out
+	}
+	in, err := rt.outputDir(a.BuildID)
+	if err != nil {
+		return wire.Result{}, err
+	}
+	defer os.RemoveAll(in)
+	body, err := json.Marshal(request)
+	if err != nil {
+		return wire.Result{}, err
+	}
+	if err := os.WriteFile(filepath.Join(in, "in.json"), body, 0o600); err != nil {
+		return wire.Result{}, err
+	}
+	w.inputs[requestPath] = in
+	if req.Kind == "put" {
+		for name, artifact := range req.Inputs {
+			src := rt.Local.Artifact(a.BuildID, artifact)
+			if _, err := os.Stat(src); err == nil {
+				cfg.Inputs = append(cfg.Inputs, pipeline.TaskInput{Name: name})
+				w.inputs[name] = src
+			}
+		}
+	}
+
+	res, err := rt.runPod(ctx, a, w, logs)
+	if err != nil || res.ExitStatus != 0 {
+		if err == nil { // the step fails, as in Concourse
+			logs.Line("stderr", fmt.Sprintf("resource script %s failed: exit status %d\n", script, res.ExitStatus))
+		}
+		return res, err
+	}
+	raw, err := os.ReadFile(filepath.Join(w.outputs[responsePath], "out.json"))
+	if err != nil {
+		return wire.Result{}, fmt.Errorf("resource script %s left no response: %w", script, err)
+	}
+	if req.Kind == "check" {
+		if err := json.Unmarshal(raw, &res.Versions); err != nil {
+			return wire.Result{}, fmt.Errorf("resource script %s: its stdout is not a list of versions: %w: %.200q", script, err, raw)
+		}
+		return res, nil
+	}
+	var resp struct {
+		Version  map[string]string    `json:"version"`
+		Metadata []wire.MetadataField `json:"metadata"`
+	}
+	if err := json.Unmarshal(raw, &resp); err != nil || resp.Version == nil {
+		return wire.Result{}, fmt.Errorf("resource script %s: its stdout is not {\"version\": {...}}: %v: %.200q", script, err, raw)
+	}
+	res.Version, res.Metadata = resp.Version, resp.Metadata
+	if req.Kind == "get" {
+		for _, artifact := range req.Outputs {
+			if err := rt.Local.Publish(a.BuildID, w.outputs[getPath], artifact); err != nil {
+				return wire.Result{}, err
+			}
+			res.Outputs = append(res.Outputs, artifact)
+		}
+	}
+	return res, nil
+}
