@@ -170,8 +170,15 @@ func (f *fleet) fly(args ...string) (string, int) {
 // flyContext runs fly until it exits or ctx ends (then it is killed: exit -1).
 func (f *fleet) flyContext(ctx context.Context, args ...string) (string, int) {
 	f.t.Helper()
+	return f.flyWithStdin(ctx, "", args...)
+}
+
+// flyWithStdin runs fly with stdin as its input.
+func (f *fleet) flyWithStdin(ctx context.Context, stdin string, args ...string) (string, int) {
+	f.t.Helper()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "fly"), append([]string{"-t", "e2e"}, args...)...)
 	cmd.Env = append(os.Environ(), "FLY_HOME="+f.flyHome)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

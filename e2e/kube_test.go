@@ -305,3 +305,55 @@ jobs:
 		t.Errorf("the put's version is not among the resource's versions:\n%s", versions)
 	}
 }
+
+// fly intercept runs a process in a running step's pod through the hub: the
+// hub relays Concourse's hijack websocket to the step's spoke, which execs in
+// the pod. stdin, output and the exit status go through; a step that has
+// ended cannot be intercepted.
+func TestKubeIntercept(t *testing.T) {
+	_, _, ns := kubetest.Namespace(t)
+	f := newFleet(t)
+	f.startKubeSpoke("kube-1", ns)
+	release := filepath.Join(t.TempDir(), "release")
+	f.setPipeline("icpt", `
+jobs:
+- name: build
+  plan:
+  - task: compile
+    config:
+      platform: linux
+      outputs: [{name: out}]
+      run: {path: sh, args: [-c, "echo made > out/artifact; until [ -e `+release+` ]; do sleep 0.1; done"]}
+`)
+	f.mustFly("trigger-job", "-j", "icpt/build")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, _ := f.fly("intercept", "-j", "icpt/build", "-s", "compile", "--", "sh", "-c", "cat out/artifact")
+		if strings.Contains(out, "made") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no running step to intercept within a minute:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, code := f.flyWithStdin(ctx, "hello there\n", "intercept", "-j", "icpt/build", "-b", "1", "-s", "compile", "--",
+		"sh", "-c", "read line; echo \"got: $line\"; echo oops >&2; exit 7")
+	if code != 7 || !strings.Contains(out, "got: hello there") || !strings.Contains(out, "oops") {
+		t.Errorf("intercept exited %d:\n%s", code, out)
+	}
+	out, code = f.fly("intercept", "-j", "icpt/build", "-s", "compile", "--", "no-such-binary")
+	if code == 0 || !strings.Contains(out, "no-such-binary is not in the step's container") {
+		t.Errorf("intercept of a missing binary exited %d:\n%s", code, out)
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.mustFly("watch", "-j", "icpt/build", "-b", "1")
+	out, code = f.fly("intercept", "-j", "icpt/build", "-s", "compile", "--", "true")
+	if code == 0 || !strings.Contains(out, "no containers matched your search parameters") {
+		t.Errorf("intercept after the step ended exited %d:\n%s", code, out)
+	}
+}

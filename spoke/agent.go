@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
@@ -40,6 +41,12 @@ type Sweeper interface {
 	Sweep(ctx context.Context, open map[int64]bool) error
 }
 
+// Interceptor is a runtime that can run a process in a running step's
+// container, for fly intercept.
+type Interceptor interface {
+	Intercept(ctx context.Context, a wire.Assignment, spec api.HijackProcessSpec, pio wire.ProcessIO) (exitStatus int, err error)
+}
+
 // sweepEvery is how often the agent asks a Sweeper to sweep.
 const sweepEvery = 30 * time.Second
 
@@ -56,10 +63,13 @@ type Agent struct {
 	credential string
 	lease      time.Duration
 	running    map[int64]context.CancelFunc
+	steps      map[int64]wire.Assignment // the running steps, for intercepts
+	intercepts map[int64]time.Time       // intercept sessions dialed for, and when
 }
 
 func New(cfg Config, rt Runtime, log *slog.Logger) *Agent {
-	return &Agent{cfg: cfg, runtime: rt, log: log, http: &http.Client{Timeout: 60 * time.Second}, running: map[int64]context.CancelFunc{}}
+	return &Agent{cfg: cfg, runtime: rt, log: log, http: &http.Client{Timeout: 60 * time.Second}, running: map[int64]context.CancelFunc{},
+		steps: map[int64]wire.Assignment{}, intercepts: map[int64]time.Time{}}
 }
 
 // errRejoin says the hub no longer knows our credential.
@@ -144,9 +154,13 @@ func (a *Agent) poll(ctx context.Context, wg *sync.WaitGroup) error {
 		for id := range a.running {
 			ids = append(ids, strconv.FormatInt(id, 10))
 		}
+		var dialed []string
+		for id := range a.intercepts {
+			dialed = append(dialed, strconv.FormatInt(id, 10))
+		}
 		a.mu.Unlock()
 		var steps wire.Steps
-		q := url.Values{"running": {strings.Join(ids, ",")}, "wait": {"20s"}}
+		q := url.Values{"running": {strings.Join(ids, ",")}, "intercepts": {strings.Join(dialed, ",")}, "wait": {"20s"}}
 		if err := a.call(ctx, http.MethodGet, wire.PathSteps+"?"+q.Encode(), nil, &steps, true); err != nil {
 			return err
 		}
@@ -157,12 +171,32 @@ func (a *Agent) poll(ctx context.Context, wg *sync.WaitGroup) error {
 			}
 			stepCtx, cancel := context.WithCancel(ctx)
 			a.running[as.StepID] = cancel
+			a.steps[as.StepID] = as
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { a.mu.Lock(); delete(a.running, as.StepID); a.mu.Unlock(); cancel() }()
+				defer func() {
+					a.mu.Lock()
+					delete(a.running, as.StepID)
+					delete(a.steps, as.StepID)
+					a.mu.Unlock()
+					cancel()
+				}()
 				a.runStep(stepCtx, as)
 			}()
+		}
+		for id, at := range a.intercepts {
+			if time.Since(at) > 2*time.Minute {
+				delete(a.intercepts, id) // the hub lists sessions for a minute
+			}
+		}
+		for _, in := range steps.Intercepts {
+			if _, dialed := a.intercepts[in.ID]; dialed {
+				continue
+			}
+			a.intercepts[in.ID] = time.Now()
+			wg.Add(1)
+			go func() { defer wg.Done(); a.intercept(ctx, in) }()
 		}
 		open := map[int64]bool{}
 		for _, id := range steps.Open {

@@ -95,6 +95,12 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 			known[id] = true
 		}
 	}
+	seen := map[int64]bool{} // intercepts the spoke has dialed for already
+	for _, f := range strings.Split(r.URL.Query().Get("intercepts"), ",") {
+		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
+			seen[id] = true
+		}
+	}
 	wait := 20 * time.Second
 	if v, err := time.ParseDuration(r.URL.Query().Get("wait")); err == nil && v >= 0 && v < wait {
 		wait = v
@@ -112,8 +118,21 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 				fresh = append(fresh, id)
 			}
 		}
-		if len(fresh) > 0 || len(open) != len(known) || ctx.Err() != nil {
+		waiting, err := s.store.WaitingIntercepts(r.Context(), c.spoke.ID)
+		if err != nil {
+			return err
+		}
+		var intercepts []store.Intercept
+		for _, in := range waiting {
+			if !seen[in.ID] {
+				intercepts = append(intercepts, in)
+			}
+		}
+		if len(fresh) > 0 || len(open) != len(known) || len(intercepts) > 0 || ctx.Err() != nil {
 			out := wire.Steps{Open: open, New: []wire.Assignment{}}
+			for _, in := range intercepts {
+				out.Intercepts = append(out.Intercepts, wire.Intercept{ID: in.ID, StepID: in.StepID})
+			}
 			steps, err := s.store.StepsByID(r.Context(), fresh)
 			if err != nil {
 				return err

@@ -75,6 +75,9 @@ func (s *Server) routes() []route {
 
 		{"GET", "/api/v1/builds", anyone, s.listAllBuilds},
 		{"GET", teamPath + "/builds", viewer, s.listTeamBuilds},
+		{"GET", teamPath + "/containers", viewer, s.listContainers},
+		{"GET", teamPath + "/containers/{handle}", viewer, s.getContainer},
+		{"GET", teamPath + "/containers/{handle}/hijack", member, s.hijackContainer},
 		{"GET", "/api/v1/builds/{build}", readBuild, s.getBuild},
 		{"PUT", "/api/v1/builds/{build}/abort", operateBuild, s.abortBuild},
 		{"GET", "/api/v1/builds/{build}/events", readBuild, s.buildEvents},
@@ -87,5 +90,6 @@ func (s *Server) routes() []route {
 		{"GET", wire.PathSteps, spoke, s.spokeSteps},
 		{"POST", wire.PathLogs, spoke, s.spokeLogs},
 		{"POST", wire.PathResult, spoke, s.spokeResult},
+		{"GET", wire.PathIntercept, spoke, s.spokeIntercept},
 	}
 }

@@ -44,6 +44,8 @@ type Server struct {
 	waker  Waker
 	notify *notify.Notifier
 	mux    *http.ServeMux
+
+	sessions sessions // fly intercept sessions this replica holds
 }
 
 // New builds the server: it makes sure the main team exists with its owners and

@@ -7,6 +7,8 @@ package wire
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/pipeline"
@@ -19,6 +21,7 @@ const (
 	PathSteps     = "/api/spoke/v1/steps"             // GET: long-poll for open steps
 	PathLogs      = "/api/spoke/v1/steps/{id}/logs"   // POST LogBatch
 	PathResult    = "/api/spoke/v1/steps/{id}/result" // POST Result
+	PathIntercept = "/api/spoke/v1/intercepts/{id}"   // GET: websocket, relayed to fly's hijack
 )
 
 type JoinRequest struct {
@@ -40,6 +43,16 @@ type JoinResponse struct {
 type Steps struct {
 	New  []Assignment `json:"new"`
 	Open []int64      `json:"open"`
+	// Intercepts are fly intercept sessions waiting for the spoke: it dials
+	// PathIntercept for each, and the hub relays fly's hijack messages (the
+	// process spec first, then stdin) and the spoke's answers.
+	Intercepts []Intercept `json:"intercepts,omitempty"`
+}
+
+// Intercept asks the spoke to run a process in one of its running steps.
+type Intercept struct {
+	ID     int64 `json:"id"`
+	StepID int64 `json:"step_id"`
 }
 
 // Assignment is a step for the spoke to run.
@@ -139,3 +152,16 @@ func (r StepRequest) TaskEventConfig() api.TaskEventConfig {
 	}
 	return out
 }
+
+// ProcessIO is how an intercepted process talks to fly: stdin until EOF,
+// stdout and stderr (one stream with a TTY), and terminal resizes.
+type ProcessIO struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Resize <-chan api.HijackWindowSize
+}
+
+// ErrExecutableNotFound says an intercept's path is not in the container;
+// fly then tries sh instead of bash.
+var ErrExecutableNotFound = errors.New("executable not found")

@@ -58,6 +58,7 @@ func commands() map[string]command {
 		"schedule-job":             {[]string{"sj"}, jobAction("schedule-job", "/schedule", "scheduled")},
 		"rerun-build":              {[]string{"rb"}, rerunBuild},
 		"workers":                  {[]string{"ws"}, workers},
+		"intercept":                {[]string{"i", "hijack"}, intercept},
 	}
 }
 

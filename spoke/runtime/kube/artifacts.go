@@ -42,24 +42,31 @@ func waitFor(dir, file string) []string {
 // exec runs cmd in a container of the step's pod, streaming stdin in and
 // stdout out.
 func (rt *Runtime) exec(ctx context.Context, pod, container string, cmd []string, stdin io.Reader, stdout io.Writer) error {
-	if rt.Config == nil {
-		return errors.New("the kube runtime has no REST config to exec with")
-	}
-	req := rt.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(rt.Namespace).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: container, Command: cmd, Stdin: stdin != nil, Stdout: true, Stderr: true},
-			scheme.ParameterCodec)
-	ex, err := remotecommand.NewSPDYExecutor(rt.Config, "POST", req.URL())
-	if err != nil {
-		return err
-	}
 	if stdout == nil {
 		stdout = io.Discard
 	}
 	var stderr bytes.Buffer
-	if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: &stderr}); err != nil {
+	err := rt.stream(ctx, pod, container, cmd, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: &stderr})
+	if err != nil {
 		return fmt.Errorf("exec %s in %s/%s: %w: %s", strings.Join(cmd, " "), pod, container, err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
+}
+
+// stream runs cmd in a container with the given streams (and a terminal when
+// opts.Tty).
+func (rt *Runtime) stream(ctx context.Context, pod, container string, cmd []string, opts remotecommand.StreamOptions) error {
+	if rt.Config == nil {
+		return errors.New("the kube runtime has no REST config to exec with")
+	}
+	req := rt.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(rt.Namespace).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: cmd, Stdin: opts.Stdin != nil, Stdout: opts.Stdout != nil,
+			Stderr: opts.Stderr != nil && !opts.Tty, TTY: opts.Tty}, scheme.ParameterCodec)
+	ex, err := remotecommand.NewSPDYExecutor(rt.Config, "POST", req.URL())
+	if err != nil {
+		return err
+	}
+	return ex.StreamWithContext(ctx, opts)
 }
 
 // sendInputs streams the task's input artifacts into the pod's build
