@@ -198,7 +198,7 @@ func TestRefusals(t *testing.T) {
 	}
 	get := assignment(1, "p", "j", "s", nil)
 	get.Request.Kind = "get"
-	if res := rt.Run(context.Background(), get, newLines()); !strings.Contains(res.Error, "cannot run get steps without a local runtime") {
+	if res := rt.Run(context.Background(), get, newLines()); !strings.Contains(res.Error, "cannot run get steps of core types without a local runtime") {
 		t.Errorf("get: %+v", res)
 	}
 }
