@@ -354,6 +354,32 @@ jobs:
 	f.mustFly("watch", "-j", "icpt/build", "-b", "1")
 	out, code = f.fly("intercept", "-j", "icpt/build", "-s", "compile", "--", "true")
 	if code == 0 || !strings.Contains(out, "no containers matched your search parameters") {
-		t.Errorf("intercept after the step ended exited %d:\n%s", code, out)
+		t.Errorf("intercept after the step succeeded exited %d:\n%s", code, out)
+	}
+}
+
+// A failed step stays interceptable a while: its pod is kept with the build
+// directory, and fly intercept runs in it.
+func TestKubeInterceptFailedStep(t *testing.T) {
+	_, _, ns := kubetest.Namespace(t)
+	f := newFleet(t)
+	f.startKubeSpoke("kube-1", ns)
+	f.setPipeline("failing", `
+jobs:
+- name: build
+  plan:
+  - task: compile
+    config:
+      platform: linux
+      outputs: [{name: out}]
+      run: {path: sh, args: [-c, "echo half-built > out/artifact; exit 1"]}
+`)
+	f.mustFly("trigger-job", "-j", "failing/build")
+	if out, code := f.fly("watch", "-j", "failing/build", "-b", "1"); code != 1 {
+		t.Fatalf("the build exited %d, want 1 (failed):\n%s", code, out)
+	}
+	out, code := f.fly("intercept", "-j", "failing/build", "-b", "1", "-s", "compile", "--", "cat", "out/artifact")
+	if code != 0 || !strings.Contains(out, "half-built") {
+		t.Errorf("intercept of the failed step exited %d:\n%s", code, out)
 	}
 }

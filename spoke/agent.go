@@ -63,13 +63,14 @@ type Agent struct {
 	credential string
 	lease      time.Duration
 	running    map[int64]context.CancelFunc
-	steps      map[int64]wire.Assignment // the running steps, for intercepts
+	steps      map[int64]wire.Assignment // the running steps and recently failed ones, for intercepts
+	failed     map[int64]time.Time       // failed steps, until when they may be intercepted
 	intercepts map[int64]time.Time       // intercept sessions dialed for, and when
 }
 
 func New(cfg Config, rt Runtime, log *slog.Logger) *Agent {
 	return &Agent{cfg: cfg, runtime: rt, log: log, http: &http.Client{Timeout: 60 * time.Second}, running: map[int64]context.CancelFunc{},
-		steps: map[int64]wire.Assignment{}, intercepts: map[int64]time.Time{}}
+		steps: map[int64]wire.Assignment{}, failed: map[int64]time.Time{}, intercepts: map[int64]time.Time{}}
 }
 
 // errRejoin says the hub no longer knows our credential.
@@ -175,15 +176,23 @@ func (a *Agent) poll(ctx context.Context, wg *sync.WaitGroup) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() {
-					a.mu.Lock()
-					delete(a.running, as.StepID)
+				failed := a.runStep(stepCtx, as)
+				a.mu.Lock()
+				delete(a.running, as.StepID)
+				if failed {
+					a.failed[as.StepID] = time.Now().Add(wire.KeepFailed)
+				} else {
 					delete(a.steps, as.StepID)
-					a.mu.Unlock()
-					cancel()
-				}()
-				a.runStep(stepCtx, as)
+				}
+				a.mu.Unlock()
+				cancel()
 			}()
+		}
+		for id, until := range a.failed {
+			if time.Now().After(until) {
+				delete(a.failed, id)
+				delete(a.steps, id)
+			}
 		}
 		for id, at := range a.intercepts {
 			if time.Since(at) > 2*time.Minute {
@@ -230,19 +239,21 @@ func (a *Agent) sweep(ctx context.Context, wg *sync.WaitGroup, open map[int64]bo
 	}()
 }
 
-// runStep runs one step and reports its logs and result until the hub has them.
-func (a *Agent) runStep(ctx context.Context, as wire.Assignment) {
+// runStep runs one step and reports its logs and result until the hub has
+// them; it tells whether the step failed (and may be intercepted a while).
+func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
 	rep := newReporter(a, as)
 	go rep.run(ctx)
 	rep.started()
 	res := a.runtime.Run(ctx, as, rep)
 	rep.close()
 	if ctx.Err() != nil {
-		return // aborted: the hub already marked the step
+		return false // aborted: the hub already marked the step
 	}
 	res.Fence = as.Fence
 	path := strings.Replace(wire.PathResult, "{id}", strconv.FormatInt(as.StepID, 10), 1)
 	a.retry(ctx, "report result", func() error { return a.call(ctx, http.MethodPost, path, res, nil, true) })
+	return res.Error == "" && res.ExitStatus != 0
 }
 
 // retry calls fn until it succeeds, the step is stale, or ctx ends.

@@ -51,7 +51,7 @@ func (a *Agent) intercept(ctx context.Context, in wire.Intercept) {
 	ic, ok := a.runtime.(Interceptor)
 	switch {
 	case !running:
-		out.send(api.HijackOutput{Error: fmt.Sprintf("the step is no longer running on spoke %s", a.cfg.Name)})
+		out.send(api.HijackOutput{Error: fmt.Sprintf("the step is neither running nor recently failed on spoke %s", a.cfg.Name)})
 		return
 	case !ok:
 		out.send(api.HijackOutput{Error: fmt.Sprintf("spoke %s runs steps with the %s runtime, which cannot be intercepted: use a spoke with the kube runtime", a.cfg.Name, a.cfg.Runtime)})

@@ -14,9 +14,11 @@ import (
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
 
-// fly intercept on a fleet: a container is a running step. fly's hijack
+// fly intercept on a fleet: a container is a running step, or one that
+// failed within wire.KeepFailed (whose pod a kube spoke keeps). fly's hijack
 // websocket ends on the hub, which records a session for the step's spoke;
 // the spoke sees it in its long poll, dials back a websocket of its own
 // (wire.PathIntercept), and the hub relays messages both ways unchanged:
@@ -60,7 +62,11 @@ func (s *sessions) close(id int64) {
 }
 
 func toContainer(c store.Container) api.Container {
-	return api.Container{ID: strconv.FormatInt(c.StepID, 10), WorkerName: c.SpokeName, State: "created", Type: c.Kind,
+	state := "created"
+	if c.Failed {
+		state = "failed"
+	}
+	return api.Container{ID: strconv.FormatInt(c.StepID, 10), WorkerName: c.SpokeName, State: state, Type: c.Kind,
 		StepName: c.StepName, Attempt: strconv.Itoa(c.Attempt), PipelineID: c.PipelineID, JobID: c.JobID, BuildID: c.BuildID,
 		ResourceID: c.ResourceID, PipelineName: c.PipelineName, JobName: c.JobName, BuildName: c.BuildName, ResourceName: c.ResourceName}
 }
@@ -92,7 +98,7 @@ func (s *Server) listContainers(w http.ResponseWriter, r *http.Request, _ *calle
 			}
 		}
 	}
-	list, err := s.store.Containers(r.Context(), t.ID)
+	list, err := s.store.Containers(r.Context(), t.ID, wire.KeepFailed)
 	if err != nil {
 		return err
 	}
@@ -121,7 +127,7 @@ func (s *Server) teamContainer(r *http.Request) (store.Container, error) {
 	if err != nil {
 		return store.Container{}, notFound("container " + r.PathValue("handle"))
 	}
-	c, err := s.store.RunningContainer(r.Context(), id)
+	c, err := s.store.Container(r.Context(), id, wire.KeepFailed)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.TeamID != t.ID) {
 		return c, notFound("container " + r.PathValue("handle"))
 	}

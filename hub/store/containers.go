@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -11,6 +12,7 @@ import (
 // Container is a running step as fly intercept sees it.
 type Container struct {
 	StepID       int64
+	Failed       bool // it failed within wire.KeepFailed; else it runs
 	Kind         string
 	StepName     string
 	Attempt      int
@@ -27,7 +29,7 @@ type Container struct {
 	ResourceName string
 }
 
-const containerQuery = `SELECT s.id, s.kind, COALESCE(s.request->>'name', ''), s.attempt, b.team_id,
+const containerQuery = `SELECT s.id, s.state = 'failed', s.kind, COALESCE(s.request->>'name', ''), s.attempt, b.team_id,
 	COALESCE(s.spoke_id, 0), COALESCE(sp.name, ''), b.id, b.name, COALESCE(b.pipeline_id, 0), COALESCE(p.name, ''),
 	COALESCE(b.job_id, 0), COALESCE(j.name, ''), COALESCE(b.resource_id, 0), COALESCE(r.name, '')
 	FROM build_steps s JOIN builds b ON b.id = s.build_id
@@ -36,15 +38,20 @@ const containerQuery = `SELECT s.id, s.kind, COALESCE(s.request->>'name', ''), s
 
 func scanContainer(row pgx.Row) (Container, error) {
 	var c Container
-	err := row.Scan(&c.StepID, &c.Kind, &c.StepName, &c.Attempt, &c.TeamID, &c.SpokeID, &c.SpokeName, &c.BuildID, &c.BuildName,
+	err := row.Scan(&c.StepID, &c.Failed, &c.Kind, &c.StepName, &c.Attempt, &c.TeamID, &c.SpokeID, &c.SpokeName, &c.BuildID, &c.BuildName,
 		&c.PipelineID, &c.PipelineName, &c.JobID, &c.JobName, &c.ResourceID, &c.ResourceName)
 	return c, err
 }
 
-// Containers lists a team's running steps, newest first (at most 1000).
-func (s *Store) Containers(ctx context.Context, teamID int64) ([]Container, error) {
+// interceptable are the steps fly may intercept: running, or failed within
+// keep ago.
+const interceptable = ` AND (s.state = 'running' OR (s.state = 'failed' AND s.finished_at > now() - ($2 * INTERVAL '1 second')))`
+
+// Containers lists a team's steps fly may intercept, newest first (at most
+// 1000): running ones, and those that failed within keep.
+func (s *Store) Containers(ctx context.Context, teamID int64, keep time.Duration) ([]Container, error) {
 	out, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, containerQuery+` WHERE b.team_id = $1 AND s.state = 'running' ORDER BY s.id DESC LIMIT 1000`, teamID)
+		return s.reads.Query(ctx, containerQuery+` WHERE b.team_id = $1`+interceptable+` ORDER BY s.id DESC LIMIT 1000`, teamID, keep.Seconds())
 	}, func(r pgx.CollectableRow) (Container, error) { return scanContainer(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
@@ -52,9 +59,9 @@ func (s *Store) Containers(ctx context.Context, teamID int64) ([]Container, erro
 	return out, nil
 }
 
-// RunningContainer returns a running step as a container, or ErrNotFound.
-func (s *Store) RunningContainer(ctx context.Context, stepID int64) (Container, error) {
-	c, err := scanContainer(s.row(ctx, containerQuery+` WHERE s.id = $1 AND s.state = 'running'`, stepID))
+// Container returns a step fly may intercept (see Containers), or ErrNotFound.
+func (s *Store) Container(ctx context.Context, stepID int64, keep time.Duration) (Container, error) {
+	c, err := scanContainer(s.row(ctx, containerQuery+` WHERE s.id = $1`+interceptable, stepID, keep.Seconds()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("container %d: %w", stepID, ErrNotFound)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/pipeline"
@@ -161,6 +162,10 @@ type ProcessIO struct {
 	Stderr io.Writer
 	Resize <-chan api.HijackWindowSize
 }
+
+// KeepFailed is how long a failed step stays interceptable: its pod is kept
+// (on kube spokes), and the hub lists it as a "failed" container.
+const KeepFailed = 5 * time.Minute
 
 // ErrExecutableNotFound says an intercept's path is not in the container;
 // fly then tries sh instead of bash.

@@ -21,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -123,7 +124,8 @@ func (rt *Runtime) labels(a wire.Assignment, name string) map[string]string {
 }
 
 // Sweep deletes this spoke's pods whose steps the hub no longer has open:
-// those a crashed spoke left behind. The agent calls it with the open steps.
+// those a crashed spoke left behind, and failed steps' pods kept past their
+// time. The agent calls it with the open steps.
 // NetworkPolicies go with their pods.
 func (rt *Runtime) Sweep(ctx context.Context, open map[int64]bool) error {
 	pods := rt.Client.CoreV1().Pods(rt.Namespace)
@@ -134,6 +136,9 @@ func (rt *Runtime) Sweep(ctx context.Context, open map[int64]bool) error {
 	for _, p := range list.Items {
 		id, err := strconv.ParseInt(p.Labels[LabelStepID], 10, 64)
 		if err == nil && open[id] {
+			continue
+		}
+		if until, err := time.Parse(time.RFC3339, p.Annotations[AnnotationKeepUntil]); err == nil && time.Now().Before(until) {
 			continue
 		}
 		rt.cleanUp(p.Name)
@@ -245,7 +250,12 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, log
 	if err != nil {
 		return wire.Result{}, fmt.Errorf("pod %s: %w", name, err)
 	}
-	defer rt.cleanUp(name)
+	kept := false
+	defer func() {
+		if !kept {
+			rt.cleanUp(name)
+		}
+	}()
 	pw := rt.watchPod(pod, logs)
 	defer pw.stop()
 	dir := buildDir(name)
@@ -258,11 +268,31 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, log
 	if err != nil || !artifacts(cfg) {
 		return res, err
 	}
-	outputs := w.outputs
 	if res.ExitStatus != 0 {
-		outputs = nil // only let the outputs helper end
+		// The outputs helper keeps the build directory for fly intercept.
+		kept = rt.keep(name)
+		return res, nil
 	}
-	return res, rt.collectOutputs(ctx, name, dir, outputs)
+	return res, rt.collectOutputs(ctx, name, dir, w.outputs)
+}
+
+// AnnotationKeepUntil marks the pod of a failed step kept for fly intercept
+// until the time it holds (RFC 3339).
+const AnnotationKeepUntil = "switchyard.dev/keep-until"
+
+// keep leaves a failed step's pod, with its outputs helper and build
+// directory, for wire.KeepFailed, then deletes it. Sweeps leave it until then
+// too, so a restarted spoke deletes it in time.
+func (rt *Runtime) keep(name string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	until := time.Now().Add(wire.KeepFailed).UTC().Format(time.RFC3339)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, AnnotationKeepUntil, until)
+	if _, err := rt.Client.CoreV1().Pods(rt.Namespace).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		return false
+	}
+	time.AfterFunc(wire.KeepFailed, func() { rt.cleanUp(name) })
+	return true
 }
 
 // taskConfig is the task's config, from the plan or from a file in an artifact.
