@@ -108,6 +108,12 @@ func TestAccess(t *testing.T) {
 		{"admin", "PUT", "/api/v1/teams/main/pipelines/p/pause", 200},
 		{"admin", "GET", "/api/v1/builds/abc", 400},
 		{"admin", "GET", "/api/v1/builds/999", 404},
+		{"outsider", "GET", "/api/v1/teams/main/containers", 403},
+		{"viewer", "GET", "/api/v1/teams/main/containers", 200},
+		{"viewer", "GET", "/api/v1/teams/main/containers?build_id=x", 400},
+		{"viewer", "GET", "/api/v1/teams/main/containers/42", 404},
+		{"viewer", "GET", "/api/v1/teams/main/containers/42/hijack", 403}, // intercept needs a member
+		{"admin", "GET", "/api/v1/teams/main/containers/42/hijack", 404},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, admin.URL+tt.path, nil)
