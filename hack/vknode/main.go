@@ -23,15 +23,12 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
 
-	"github.com/virtual-kubelet/virtual-kubelet/node"
-	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
@@ -94,42 +91,9 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 
-	mux := http.NewServeMux()
-	var provider *hostProvider
-	n, err := nodeutil.NewNode(*name, func(cfg nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
-		provider = newHostProvider(*root, *images, cfg, log)
-		return provider, nil, nil
-	},
-		nodeutil.WithClient(client),
-		nodeutil.AttachProviderRoutes(mux),
-		func(c *nodeutil.NodeConfig) error {
-			c.HTTPListenAddr = *listen
-			c.Handler = mux
-			c.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-			c.NumWorkers = 16
-			c.NodeSpec.Labels["switchyard.dev/test-node"] = "true"
-			c.NodeSpec.Status.Capacity = capacity
-			c.NodeSpec.Status.Allocatable = capacity
-			c.NodeSpec.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: host}}
-			c.NodeSpec.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(port)
-			c.NodeSpec.Status.NodeInfo = corev1.NodeSystemInfo{OperatingSystem: "linux", Architecture: "amd64", KubeletVersion: "v1.34.4-vknode"}
-			return nil
-		},
-	)
-	if err != nil {
-		return err
-	}
-	go func() {
-		<-ctx.Done()
-		provider.stopAll()
-	}()
 	go provision(ctx, client, *root, log)
-	go func() {
-		if err := n.WaitReady(ctx, time.Minute); err == nil {
-			log.Info("node ready")
-		}
-	}()
-	return n.Run(ctx)
+	return runNode(ctx, client, nodeOptions{name: *name, root: *root, images: *images, listen: *listen, cert: cert,
+		spec: nodeSpec(*name, host, port, capacity)}, log)
 }
 
 // selfSigned makes the kubelet API's serving certificate; the apiserver does not

@@ -18,7 +18,13 @@ type firstLine struct {
 	at   time.Time
 }
 
-func (f *firstLine) Line(string, string) { f.once.Do(func() { f.at = time.Now() }) }
+// Line notes the first line on stdout: the command's (the runtime's news of
+// the pod goes to stderr).
+func (f *firstLine) Line(source, _ string) {
+	if source == "stdout" {
+		f.once.Do(func() { f.at = time.Now() })
+	}
+}
 
 // BenchmarkSteps50 starts 50 task steps at once on the local control plane
 // and its test node, and reports, from asking for the pod, the time to the
