@@ -412,6 +412,14 @@ func TestCustomResourceType(t *testing.T) {
 	if res.Version["ref"] != "v2" || len(res.Metadata) != 1 || res.Metadata[0].Value != "v2" || len(res.Outputs) != 1 {
 		t.Errorf("get: %+v", res)
 	}
+	// The same version again comes from the spoke's resource cache, without a pod.
+	again, logs := step("get", wire.StepRequest{Version: map[string]string{"ref": "v2"}, Outputs: map[string]string{"again": "again"}})
+	if again.Version["ref"] != "v2" || len(again.Metadata) != 1 || !strings.Contains(logs.Stderr(), "resource cache") || strings.Contains(logs.String(), "fetching") {
+		t.Errorf("second get: %+v, logs %q / %q", again, logs, logs.Stderr())
+	}
+	if ref, err := os.ReadFile(filepath.Join(loc.Artifact(30, "again"), "ref")); err != nil || string(ref) != "v2\n" {
+		t.Errorf("the cached get's directory: %q (%v)", ref, err)
+	}
 	got, err := os.ReadFile(filepath.Join(loc.Artifact(30, "counter"), "request.json"))
 	if err != nil || !strings.Contains(string(got), `"secret":"s3cr3t"`) || !strings.Contains(string(got), `"version":{"ref":"v2"}`) {
 		t.Errorf("the request in got %q (%v)", got, err)

@@ -51,6 +51,11 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 	cfg.Run = &pipeline.RunConfig{Path: "sh", Args: []string{"-c", fmt.Sprintf("exec %s < %s/in.json > %s/out.json",
 		script, path.Join(dir, requestPath), path.Join(dir, responsePath))}}
 
+	if req.Kind == "get" {
+		if res, ok, err := rt.cachedGet(a, logs); ok || err != nil {
+			return res, err
+		}
+	}
 	w := podWork{cfg: cfg, privileged: req.TypePrivileged, inputs: map[string]string{}, outputs: map[string]string{}}
 	for _, p := range []string{responsePath, getPath} {
 		if p == getPath && req.Kind != "get" {
@@ -112,6 +117,9 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 	}
 	res.Version, res.Metadata = resp.Version, resp.Metadata
 	if req.Kind == "get" {
+		if err := rt.resourceCache(req).keep(w.outputs[getPath], raw); err != nil {
+			logs.Line("stderr", "the get is not kept in the spoke's resource cache: "+err.Error()+"\n")
+		}
 		for _, artifact := range req.Outputs {
 			if err := rt.Local.Publish(a.BuildID, w.outputs[getPath], artifact); err != nil {
 				return wire.Result{}, err
@@ -120,4 +128,30 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 		}
 	}
 	return res, nil
+}
+
+// cachedGet answers a get from the spoke's resource cache when it has the
+// version (ok), publishing the kept directory as the step's artifact.
+func (rt *Runtime) cachedGet(a wire.Assignment, logs local.Logs) (wire.Result, bool, error) {
+	dir, err := rt.outputDir(a.BuildID)
+	if err != nil {
+		return wire.Result{}, false, err
+	}
+	defer os.RemoveAll(dir)
+	raw, ok := rt.resourceCache(a.Request).use(dir)
+	if !ok {
+		return wire.Result{}, false, nil
+	}
+	var res wire.Result
+	if err := json.Unmarshal(raw, &res); err != nil || res.Version == nil {
+		return wire.Result{}, false, nil
+	}
+	logs.Line("stderr", "using version from the spoke's resource cache\n")
+	for _, artifact := range a.Request.Outputs {
+		if err := rt.Local.Publish(a.BuildID, dir, artifact); err != nil {
+			return wire.Result{}, false, err
+		}
+		res.Outputs = append(res.Outputs, artifact)
+	}
+	return res, true, nil
 }
