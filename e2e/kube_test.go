@@ -14,6 +14,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube/kubetest"
 )
@@ -26,13 +27,38 @@ func (f *fleet) startKubeSpoke(name, ns string) *exec.Cmd {
 		"--kubeconfig", kubetest.Kubeconfig(f.t), "--namespace", ns)
 }
 
+// kubeFleet is a fleet with one kube spoke, kube-1, whose pods run in a
+// namespace of the test's own.
+func kubeFleet(t *testing.T) (*fleet, kubernetes.Interface, string) {
+	f, c, ns := kubeFleet(t)
+	return f, c, ns
+}
+
+// runningPod waits up to a minute for the namespace's one pod to run (and for
+// ready to hold, when given) and returns it.
+func runningPod(t *testing.T, c kubernetes.Interface, ns string, ready func() bool) corev1.Pod {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning && (ready == nil || ready()) {
+			return pods.Items[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the step's pod did not run within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // get → task → put in one job, and a second job passed by the first, on a
 // spoke with the kube runtime: tasks run as pods that get their inputs and
 // give back their outputs.
 func TestKubeSpokePassedPipeline(t *testing.T) {
-	_, _, ns := kubetest.Namespace(t)
-	f := newFleet(t)
-	f.startKubeSpoke("kube-1", ns)
+	f, _, _ := kubeFleet(t)
 	f.setPipeline("kube", `
 resources:
 - name: repo
@@ -94,23 +120,7 @@ jobs:
 `)
 	f.mustFly("trigger-job", "-j", "restart/long")
 	ctx := context.Background()
-	var first types.UID
-	deadline := time.Now().Add(time.Minute)
-	for first == "" {
-		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range pods.Items {
-			if p.Status.Phase == corev1.PodRunning {
-				first = p.UID
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the step's pod did not run within a minute")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	first := runningPod(t, c, ns, nil).UID
 	_ = syscall.Kill(-spoke.Process.Pid, syscall.SIGKILL)
 	_, _ = spoke.Process.Wait()
 	f.startKubeSpoke("kube-1", ns)
@@ -142,9 +152,7 @@ jobs:
 // An evicted step's pod is a lost run: the hub runs the step again as run 2,
 // in a new pod, and the build succeeds; fly shows why.
 func TestKubeEvictionRunsStepAgain(t *testing.T) {
-	c, _, ns := kubetest.Namespace(t)
-	f := newFleet(t)
-	f.startKubeSpoke("kube-1", ns)
+	f, c, ns := kubeFleet(t)
 	marker := filepath.Join(t.TempDir(), "first-run")
 	f.setPipeline("evict", `
 jobs:
@@ -156,24 +164,10 @@ jobs:
       run: {path: sh, args: [-c, "if [ -e `+marker+` ]; then echo second run; exit 0; fi; touch `+marker+`; echo first run; sleep 60"]}
 `)
 	f.mustFly("trigger-job", "-j", "evict/long")
-	ctx := context.Background()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := os.Stat(marker); err == nil && len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning {
-			eviction := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pods.Items[0].Name, Namespace: ns}}
-			if err := c.PolicyV1().Evictions(ns).Evict(ctx, eviction); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the step's pod did not run within a minute")
-		}
-		time.Sleep(100 * time.Millisecond)
+	pod := runningPod(t, c, ns, func() bool { _, err := os.Stat(marker); return err == nil })
+	eviction := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: ns}}
+	if err := c.PolicyV1().Evictions(ns).Evict(context.Background(), eviction); err != nil {
+		t.Fatal(err)
 	}
 	out := f.mustFly("watch", "-j", "evict/long", "-b", "1")
 	for _, want := range []string{"first run", "pod lost", "running the step again (run 2 of at most 3)", "second run", "succeeded"} {
@@ -188,9 +182,7 @@ jobs:
 // security context the README promises (read through the API, as kubectl
 // would show them). The pod and policy go with the step; the claim stays.
 func TestKubeObjects(t *testing.T) {
-	c, _, ns := kubetest.Namespace(t)
-	f := newFleet(t)
-	f.startKubeSpoke("kube-1", ns)
+	f, c, ns := kubeFleet(t)
 	release := filepath.Join(t.TempDir(), "release")
 	f.setPipeline("objs", `
 jobs:
@@ -204,21 +196,7 @@ jobs:
 `)
 	f.mustFly("trigger-job", "-j", "objs/build")
 	ctx := context.Background()
-	var pod corev1.Pod
-	deadline := time.Now().Add(time.Minute)
-	for pod.Name == "" {
-		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "switchyard.dev/spoke=kube-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning {
-			pod = pods.Items[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the step's pod did not run within a minute")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	pod := runningPod(t, c, ns, nil)
 	if !strings.HasPrefix(pod.Name, "objs-build-b1-compile-") || pod.Labels["switchyard.dev/step"] != pod.Name || pod.Labels["app.kubernetes.io/managed-by"] != "switchyard-spoke" {
 		t.Errorf("pod %s labels %v", pod.Name, pod.Labels)
 	}
@@ -311,9 +289,7 @@ jobs:
 // the pod. stdin, output and the exit status go through; a step that has
 // ended cannot be intercepted.
 func TestKubeIntercept(t *testing.T) {
-	_, _, ns := kubetest.Namespace(t)
-	f := newFleet(t)
-	f.startKubeSpoke("kube-1", ns)
+	f, _, _ := kubeFleet(t)
 	release := filepath.Join(t.TempDir(), "release")
 	f.setPipeline("icpt", `
 jobs:
@@ -361,9 +337,7 @@ jobs:
 // A failed step stays interceptable a while: its pod is kept with the build
 // directory, and fly intercept runs in it.
 func TestKubeInterceptFailedStep(t *testing.T) {
-	_, _, ns := kubetest.Namespace(t)
-	f := newFleet(t)
-	f.startKubeSpoke("kube-1", ns)
+	f, _, _ := kubeFleet(t)
 	f.setPipeline("failing", `
 jobs:
 - name: build
