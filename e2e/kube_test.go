@@ -30,7 +30,9 @@ func (f *fleet) startKubeSpoke(name, ns string) *exec.Cmd {
 // kubeFleet is a fleet with one kube spoke, kube-1, whose pods run in a
 // namespace of the test's own.
 func kubeFleet(t *testing.T) (*fleet, kubernetes.Interface, string) {
-	f, c, ns := kubeFleet(t)
+	c, _, ns := kubetest.Namespace(t)
+	f := newFleet(t)
+	f.startKubeSpoke("kube-1", ns)
 	return f, c, ns
 }
 
