@@ -34,6 +34,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	kubeconfig := fs.String("kubeconfig", env("kubeconfig", ""), "kube runtime: kubeconfig of the cluster (default: in-cluster config)")
 	namespace := fs.String("namespace", env("namespace", "default"), "kube runtime: namespace the steps' pods run in")
 	privileged := fs.Bool("allow-privileged", false, "kube runtime: let privileged: true tasks run")
+	denyEgress := fs.Bool("deny-egress", false, "kube runtime: steps' NetworkPolicies allow no egress (a spoke for untrusted builds)")
 	helper := fs.String("helper-image", env("helper-image", "busybox"), "kube runtime: image that moves task inputs and outputs (needs sh and tar)")
 	cacheClass := fs.String("cache-storage-class", env("cache-storage-class", ""), "kube runtime: storage class of task caches' volume claims (default: the cluster's default)")
 	cacheSize := fs.String("cache-size", env("cache-size", "1Gi"), "kube runtime: size of each task cache's volume claim")
@@ -66,7 +67,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		klog.SetSlogLogger(log.With(slog.String("part", "client-go")))
 		rt = &kube.Runtime{Client: client, Config: cfg, Local: &local.Runtime{Dir: *workDir}, HelperImage: *helper,
-			Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged, CacheStorageClass: *cacheClass, CacheSize: *cacheSize}
+			Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged, DenyEgress: *denyEgress, CacheStorageClass: *cacheClass, CacheSize: *cacheSize}
 	default:
 		fmt.Fprintf(stderr, "error: --runtime %s: use local or kube\n", *runtime)
 		return 2

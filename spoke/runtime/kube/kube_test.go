@@ -141,6 +141,9 @@ func TestTaskPod(t *testing.T) {
 	if len(np.Spec.Ingress) != 0 || len(np.Spec.PolicyTypes) != 2 || np.Spec.PodSelector.MatchLabels[kube.LabelStep] != name {
 		t.Errorf("network policy %+v", np.Spec)
 	}
+	if len(np.Spec.Egress) != 1 || len(np.Spec.Egress[0].To) != 0 {
+		t.Errorf("network policy egress %+v, want one rule open to everywhere", np.Spec.Egress)
+	}
 	if len(np.OwnerReferences) != 1 || np.OwnerReferences[0].UID != pod.UID {
 		t.Errorf("network policy owners %+v, want the pod", np.OwnerReferences)
 	}
@@ -434,5 +437,27 @@ func TestCustomResourceType(t *testing.T) {
 	res, _ = step("put", wire.StepRequest{Params: []byte(`{"file":"built/version"}`), Inputs: map[string]string{"built": "built"}})
 	if res.Version["ref"] != "v3" {
 		t.Errorf("put: %+v", res)
+	}
+}
+
+// A spoke that denies egress gives its steps NetworkPolicies with no egress
+// rule: the pods may open no connection.
+func TestDenyEgress(t *testing.T) {
+	c, ns := cluster(t)
+	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "untrusted", DenyEgress: true}
+	a := assignment(15, "ci", "fork", "test", task("echo hello; sleep 2"))
+	logs := newLines()
+	done := make(chan wire.Result)
+	go func() { done <- rt.Run(context.Background(), a, logs) }()
+	<-logs.first
+	np, err := c.NetworkingV1().NetworkPolicies(ns).Get(context.Background(), kube.PodName(a), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(np.Spec.Egress) != 0 || len(np.Spec.PolicyTypes) != 2 {
+		t.Errorf("network policy %+v, want egress denied", np.Spec)
+	}
+	if res := <-done; res.Error != "" || res.ExitStatus != 0 {
+		t.Errorf("result %+v", res)
 	}
 }
