@@ -1,0 +1,133 @@
+package policy_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/policy"
+)
+
+// buildWASM builds a Go package for GOOS=wasip1 as a reactor (a JSON ABI
+// module), with extra linker flags.
+func buildWASM(t testing.TB, pkg string, ldflags string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "policy.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-ldflags", ldflags, "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, msg)
+	}
+	mod, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mod
+}
+
+// Each way a policy can misbehave is stopped within its limits and reported
+// as an error that says what happened; the next evaluation of a good policy
+// still works.
+func TestHostilePolicies(t *testing.T) {
+	ctx := context.Background()
+	lim := policy.Limits{Timeout: 200 * time.Millisecond, MemoryPages: 512, MaxOutput: 1 << 20}
+	for _, tt := range []struct{ mode, want string }{
+		{"loop", "ran past its deadline"},
+		{"alloc", "policy trapped (wasm error: unreachable)"},
+		{"trap", "policy trapped (wasm error: unreachable)"},
+		{"garbage", "not JSON"},
+		{"huge", "more than the 1048576 allowed"},
+	} {
+		t.Run(tt.mode, func(t *testing.T) {
+			p, err := policy.Load(ctx, tt.mode+".wasm", buildWASM(t, "./testdata/hostile", "-X main.mode="+tt.mode), lim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close(ctx)
+			start := time.Now()
+			_, err = p.Eval(ctx, []byte(`{}`))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+			if tt.mode == "loop" && !errors.Is(err, policy.ErrTimeout) {
+				t.Errorf("a loop is not reported as a timeout: %v", err)
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("stopping the policy took %s", took)
+			}
+		})
+	}
+	t.Run("rego that computes too long", func(t *testing.T) {
+		src := "package switchyard.placement\n\nn := count([x | some x in numbers.range(1, 100000000)])\n"
+		p, err := policy.Load(ctx, "slow.rego", []byte(src), lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Eval(ctx, []byte(`{}`)); !errors.Is(err, policy.ErrTimeout) {
+			t.Errorf("error %v, want a timeout", err)
+		}
+	})
+	t.Run("opa wasm that computes too long", func(t *testing.T) {
+		src := "package switchyard.placement\n\nn := count([x | some x in numbers.range(1, 100000000)])\n"
+		mod, err := policy.CompileRego(ctx, "slow.rego", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := policy.Load(ctx, "slow.wasm", mod, lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Eval(ctx, []byte(`{}`)); err == nil {
+			t.Error("no error from a policy that runs for ever")
+		}
+	})
+}
+
+// Uploads that cannot work are refused with a message naming the problem.
+func TestRefusedPolicies(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, src, want string
+	}{
+		{"syntax.rego", "package switchyard.placement\n\ndeny contains x if {\n", "syntax.rego:4: unexpected eof token"},
+		{"unsafe.rego", "package switchyard.placement\n\nx := y\n", "unsafe.rego:3: var y is unsafe"},
+		{"elsewhere.rego", "package other\n\nx := 1\n", "policies are packages under switchyard"},
+		{"junk.wasm", "\x00asm\x01\x00\x00\x00\x99", "not a WebAssembly module"},
+	} {
+		if _, err := policy.Load(ctx, tt.name, []byte(tt.src), policy.Limits{}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	src := "package switchyard.placement\n\nmsg := sprintf(\"%d\", [input.n])\n"
+	mod, err := policy.CompileRego(ctx, "sprintf.rego", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := policy.Load(ctx, "sprintf.wasm", mod, policy.Limits{}); err == nil || !strings.Contains(err.Error(), "needs builtins sprintf") {
+		t.Errorf("a module needing sprintf: %v", err)
+	}
+}
+
+// The Go reference policy for the JSON ABI (examples/policies/labelscore).
+func TestGoReferencePolicy(t *testing.T) {
+	ctx := context.Background()
+	p, err := policy.Load(ctx, "labelscore.wasm", buildWASM(t, "../examples/policies/labelscore", ""), policy.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Engine() != "wasm" {
+		t.Errorf("engine %s", p.Engine())
+	}
+	got := eval(t, p, `{"step":{"tags":["gpu"]},"spokes":[{"name":"a","labels":{"gpu":"true"}},{"name":"b","labels":{"switchyard.dev/draining":"true"}}]}`)
+	pl, _ := got["placement"].(map[string]any)
+	score, _ := pl["score"].(map[string]any)
+	deny, _ := pl["deny"].(map[string]any)
+	if score["a"] != float64(10) || deny["b"] == nil {
+		t.Errorf("answer %v", got)
+	}
+}

@@ -1,0 +1,190 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// cache is the one compilation cache of every WASM policy: a module is
+// compiled once, whatever runtimes instantiate it.
+var cache = wazero.NewCompilationCache()
+
+// runtimeConfig is how every WASM instance runs: its own runtime (a module
+// imports its memory and host functions by module name, so instances cannot
+// share one), closed when its context ends, with bounded memory.
+func runtimeConfig(lim Limits) wazero.RuntimeConfig {
+	return wazero.NewRuntimeConfig().WithCompilationCache(cache).WithCloseOnContextDone(true).WithMemoryLimitPages(lim.MemoryPages)
+}
+
+// instance is one instantiated policy module, used by one evaluation at a
+// time.
+type instance interface {
+	eval(ctx context.Context, input []byte) ([]byte, error)
+	close(ctx context.Context)
+}
+
+// wasmPolicy keeps a pool of instances of one module.
+type wasmPolicy struct {
+	engine string
+	lim    Limits
+	create func(ctx context.Context) (instance, error)
+	idle   chan instance
+	slots  chan struct{} // at most lim.Instances evaluations at once
+}
+
+// loadWASM tells an OPA-compiled module from one of our JSON ABI and checks
+// that it imports nothing outside its ABI.
+func loadWASM(ctx context.Context, name string, src []byte, lim Limits) (Policy, error) {
+	r := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(lim))
+	defer r.Close(ctx)
+	compiled, err := r.CompileModule(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a WebAssembly module wazero can compile: %w", name, err)
+	}
+	exports := compiled.ExportedFunctions()
+	p := &wasmPolicy{lim: lim, idle: make(chan instance, lim.Instances), slots: make(chan struct{}, lim.Instances)}
+	switch {
+	case exports["opa_eval"] != nil:
+		if err := checkImports(name, compiled, opaImports); err != nil {
+			return nil, err
+		}
+		p.engine = "opa-wasm"
+		p.create = func(ctx context.Context) (instance, error) { return newOPAInstance(ctx, src, lim) }
+	case exports[jsonEval] != nil:
+		if err := checkImports(name, compiled, jsonImports); err != nil {
+			return nil, err
+		}
+		for _, fn := range []string{jsonMalloc, jsonFree} {
+			if exports[fn] == nil {
+				return nil, fmt.Errorf("%s: the module exports %s but not %s: see the JSON ABI in the README", name, jsonEval, fn)
+			}
+		}
+		p.engine = "wasm"
+		p.create = func(ctx context.Context) (instance, error) { return newJSONInstance(ctx, src, lim) }
+	default:
+		return nil, fmt.Errorf("%s: the module exports neither opa_eval (a policy OPA compiled from Rego) nor %s (Switchyard's JSON ABI)", name, jsonEval)
+	}
+	// Instantiate once now, so that a module that cannot start is refused at
+	// upload rather than at its first step.
+	in, err := p.create(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p.idle <- in
+	return p, nil
+}
+
+// checkImports refuses imports outside allowed (module -> names; an empty
+// set allows every name of the module).
+func checkImports(name string, compiled wazero.CompiledModule, allowed map[string]map[string]bool) error {
+	var bad []string
+	for _, f := range compiled.ImportedFunctions() {
+		mod, fn, _ := f.Import()
+		names, ok := allowed[mod]
+		if !ok || (len(names) > 0 && !names[fn]) {
+			bad = append(bad, mod+"."+fn)
+		}
+	}
+	for _, m := range compiled.ImportedMemories() {
+		mod, field, _ := m.Import()
+		if names, ok := allowed[mod]; !ok || (len(names) > 0 && !names[field]) {
+			bad = append(bad, mod+"."+field+" (memory)")
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return fmt.Errorf("%s: the module imports %s, outside the ABI it follows; policies get no host functions beyond it", name, strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+func (p *wasmPolicy) Engine() string { return p.engine }
+
+// Eval runs the input through an idle instance, or a new one. An instance
+// whose evaluation failed is dropped: after a trap or a deadline its state
+// cannot be trusted (wazero has closed it).
+func (p *wasmPolicy) Eval(ctx context.Context, input []byte) ([]byte, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-p.slots }()
+	var in instance
+	select {
+	case in = <-p.idle:
+	default:
+		var err error
+		if in, err = p.create(ctx); err != nil {
+			return nil, err
+		}
+	}
+	ectx, cancel := deadline(ctx, p.lim)
+	defer cancel()
+	out, err := in.eval(ectx, input)
+	if err != nil {
+		in.close(context.Background())
+		return nil, timeoutError(ectx, wasmError(err), p.lim)
+	}
+	p.idle <- in
+	return checkAnswer(out, p.lim)
+}
+
+// wasmError says what a failed call means.
+func wasmError(err error) error {
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		if exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled {
+			return err
+		}
+		return fmt.Errorf("policy exited with status %d", exit.ExitCode())
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "wasm error: ") {
+		first, _, _ := strings.Cut(msg, "\n")
+		return fmt.Errorf("policy trapped (%s): a panic, an abort, or its memory limit reached", first)
+	}
+	return fmt.Errorf("policy failed: %w", err)
+}
+
+func (p *wasmPolicy) Close(ctx context.Context) error {
+	for {
+		select {
+		case in := <-p.idle:
+			in.close(ctx)
+		default:
+			return nil
+		}
+	}
+}
+
+// readBytes copies n bytes of a module's memory.
+func readBytes(mem api.Memory, ptr, n uint32) ([]byte, error) {
+	b, ok := mem.Read(ptr, n)
+	if !ok {
+		return nil, fmt.Errorf("policy pointed outside its memory (%d+%d of %d bytes)", ptr, n, mem.Size())
+	}
+	return append([]byte(nil), b...), nil
+}
+
+// call calls an exported function and returns its first result.
+func call(ctx context.Context, mod api.Module, name string, args ...uint64) (uint64, error) {
+	fn := mod.ExportedFunction(name)
+	if fn == nil {
+		return 0, fmt.Errorf("the module does not export %s", name)
+	}
+	res, err := fn.Call(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	if len(res) == 0 {
+		return 0, nil
+	}
+	return res[0], nil
+}
