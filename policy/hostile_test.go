@@ -3,32 +3,13 @@ package policy_test
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchyard-ci/switchyard/policy"
+	"github.com/switchyard-ci/switchyard/policy/policytest"
 )
-
-// buildWASM builds a Go package for GOOS=wasip1 as a reactor (a JSON ABI
-// module), with extra linker flags.
-func buildWASM(t testing.TB, pkg string, ldflags string) []byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "policy.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-ldflags", ldflags, "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, msg)
-	}
-	mod, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mod
-}
 
 // Each way a policy can misbehave is stopped within its limits and reported
 // as an error that says what happened; the next evaluation of a good policy
@@ -44,7 +25,7 @@ func TestHostilePolicies(t *testing.T) {
 		{"huge", "more than the 1048576 allowed"},
 	} {
 		t.Run(tt.mode, func(t *testing.T) {
-			p, err := policy.Load(ctx, tt.mode+".wasm", buildWASM(t, "./testdata/hostile", "-X main.mode="+tt.mode), lim)
+			p, err := policy.Load(ctx, tt.mode+".wasm", policytest.BuildGo(t, "./testdata/hostile", "-X main.mode="+tt.mode), lim)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +97,7 @@ func TestRefusedPolicies(t *testing.T) {
 // The Go reference policy for the JSON ABI (examples/policies/labelscore).
 func TestGoReferencePolicy(t *testing.T) {
 	ctx := context.Background()
-	p, err := policy.Load(ctx, "labelscore.wasm", buildWASM(t, "../examples/policies/labelscore", ""), policy.Limits{})
+	p, err := policy.Load(ctx, "labelscore.wasm", policytest.BuildGo(t, "../examples/policies/labelscore", ""), policy.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,29 +7,8 @@ import (
 	"testing"
 
 	"github.com/switchyard-ci/switchyard/policy"
+	"github.com/switchyard-ci/switchyard/policy/policytest"
 )
-
-const labelsRego = `package switchyard.placement
-
-# Untrusted builds go to the shared pool only.
-deny[s.name] contains "untrusted builds run only in the shared pool" if {
-	some s in input.spokes
-	input.build.trusted == false
-	s.pool != "shared"
-}
-
-# Spokes labelled gpu=true score 10 for steps tagged gpu.
-score[s.name] := 10 if {
-	some s in input.spokes
-	"gpu" in input.step.tags
-	s.labels.gpu == "true"
-}
-
-# Spokes with fewer running steps score higher.
-load[s.name] := 0 - s.load.steps if {
-	some s in input.spokes
-}
-`
 
 func eval(t *testing.T, p policy.Policy, input string) map[string]any {
 	t.Helper()
@@ -46,11 +25,11 @@ func eval(t *testing.T, p policy.Policy, input string) map[string]any {
 
 func TestRegoAndOPAWASMAgree(t *testing.T) {
 	ctx := context.Background()
-	rego, err := policy.Load(ctx, "labels.rego", []byte(labelsRego), policy.Limits{})
+	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policy.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod, err := policy.CompileRego(ctx, "labels.rego", []byte(labelsRego))
+	mod, err := policy.CompileRego(ctx, "labels.rego", []byte(policytest.PlacementRego))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,13 +40,24 @@ func TestRegoAndOPAWASMAgree(t *testing.T) {
 	if rego.Engine() != "rego" || wasm.Engine() != "opa-wasm" {
 		t.Errorf("engines %s and %s", rego.Engine(), wasm.Engine())
 	}
-	input := `{"build":{"trusted":false},"step":{"tags":["gpu"]},"spokes":[
-		{"name":"a","pool":"shared","labels":{"gpu":"true"},"load":{"steps":3}},
-		{"name":"b","pool":"team","labels":{},"load":{"steps":1}}]}`
-	got, want := eval(t, wasm, input), eval(t, rego, input)
-	gj, _ := json.Marshal(got)
-	wj, _ := json.Marshal(want)
-	if string(gj) != string(wj) || !strings.Contains(string(wj), "untrusted builds run only in the shared pool") {
-		t.Errorf("opa-wasm %s\nrego      %s", gj, wj)
+	inputs := []string{
+		`{"build":{"trusted":false},"step":{"tags":["gpu"]},"spokes":[
+			{"name":"a","pool":"shared","labels":{"gpu":"true"}},{"name":"b","pool":"team","labels":{}}]}`,
+		`{"build":{"trusted":true},"step":{"tags":[]},"spokes":[
+			{"name":"a","pool":"shared","labels":{"switchyard.dev/draining":"true"}},{"name":"b","labels":{"gpu":"true"}}]}`,
+		`{"build":{"trusted":true},"step":{"tags":["gpu","ssd"]},"spokes":[
+			{"name":"a","labels":{"gpu":"true","ssd":"true"}},{"name":"b","labels":{"ssd":"true"}},{"name":"c","labels":{}}]}`,
+		`{"build":{"trusted":true},"step":{"tags":[]},"spokes":[]}`,
+		`{}`,
+	}
+	for i, input := range inputs {
+		gj, _ := json.Marshal(eval(t, wasm, input))
+		wj, _ := json.Marshal(eval(t, rego, input))
+		if string(gj) != string(wj) {
+			t.Errorf("input %d: opa-wasm %s\nrego      %s", i, gj, wj)
+		}
+		if i == 0 && !strings.Contains(string(wj), "untrusted builds run only in the shared pool") {
+			t.Errorf("input 0: %s", wj)
+		}
 	}
 }

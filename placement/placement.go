@@ -1,0 +1,166 @@
+package placement
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/switchyard-ci/switchyard/policy"
+)
+
+// Policy is a policy as placement uses it.
+type Policy struct {
+	Name    string
+	Policy  policy.Policy
+	OnError string // deny (the step waits: no spoke is chosen) or skip (the policy is left out)
+}
+
+// Decision is where a step goes and why.
+type Decision struct {
+	Spoke      string      `json:"spoke"` // "" when no spoke may run the step
+	Reason     string      `json:"reason,omitempty"`
+	Candidates []Candidate `json:"candidates"` // the chosen spoke first, then by score
+	Errors     []string    `json:"errors,omitempty"`
+}
+
+// Candidate is one spoke's verdict.
+type Candidate struct {
+	Spoke    string             `json:"spoke"`
+	Filtered bool               `json:"filtered"`
+	Reasons  []string           `json:"reasons,omitempty"` // why it was filtered out: "plugin: reason"
+	Score    float64            `json:"score"`
+	Scores   map[string]float64 `json:"scores,omitempty"` // by plugin or policy
+}
+
+// Weights of the built-in scores.
+const (
+	localityWeight = 100 // share of the inputs' bytes the spoke holds
+	spreadWeight   = 10  // share of the spoke's step capacity that is free
+)
+
+// Decide places one step.
+func Decide(ctx context.Context, in Input, policies []Policy) Decision {
+	cands := make([]Candidate, len(in.Spokes))
+	for i, sp := range in.Spokes {
+		c := Candidate{Spoke: sp.Name, Scores: map[string]float64{}}
+		for _, f := range filters {
+			if reason := f.check(&in, &sp); reason != "" {
+				c.Filtered = true
+				c.Reasons = append(c.Reasons, f.name+": "+reason)
+			}
+		}
+		c.Scores["locality"] = locality(&in, &sp)
+		c.Scores["spread"] = spread(&sp)
+		cands[i] = c
+	}
+	var d Decision
+	if len(policies) > 0 {
+		d.Errors = applyPolicies(ctx, in, policies, cands)
+	}
+	for i := range cands {
+		for _, s := range cands[i].Scores {
+			cands[i].Score += s
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].Filtered != cands[j].Filtered {
+			return !cands[i].Filtered
+		}
+		if cands[i].Score != cands[j].Score {
+			return cands[i].Score > cands[j].Score
+		}
+		return cands[i].Spoke < cands[j].Spoke
+	})
+	d.Candidates = cands
+	switch {
+	case len(d.Errors) > 0 && blocking(policies, d.Errors):
+		d.Reason = "a policy failed, and its on_error is deny: the step waits"
+	case len(cands) == 0:
+		d.Reason = "no spoke is connected"
+	case cands[0].Filtered:
+		d.Reason = "every spoke was filtered out"
+	default:
+		d.Spoke = cands[0].Spoke
+	}
+	return d
+}
+
+// policyAnswer is what placement reads of a policy's answer.
+type policyAnswer struct {
+	Placement struct {
+		Deny  map[string]json.RawMessage `json:"deny"`
+		Score map[string]float64         `json:"score"`
+	} `json:"placement"`
+}
+
+// applyPolicies evaluates each policy once over all candidates, and adds its
+// denials and scores; it returns the policies' errors, "name: error".
+func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Candidate) []string {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return []string{"input: " + err.Error()}
+	}
+	byName := make(map[string]*Candidate, len(cands))
+	for i := range cands {
+		byName[cands[i].Spoke] = &cands[i]
+	}
+	var errs []string
+	for _, p := range policies {
+		out, err := p.Policy.Eval(ctx, raw)
+		var ans policyAnswer
+		if err == nil {
+			if err = json.Unmarshal(out, &ans); err != nil {
+				err = fmt.Errorf("its answer's placement is not {deny: {spoke: [reasons]}, score: {spoke: number}}: %w", err)
+			}
+		}
+		if err != nil {
+			errs = append(errs, p.Name+": "+err.Error())
+			continue
+		}
+		for spoke, reasons := range ans.Placement.Deny {
+			if c := byName[spoke]; c != nil {
+				c.Filtered = true
+				for _, r := range reasonList(reasons) {
+					c.Reasons = append(c.Reasons, "policy "+p.Name+": "+r)
+				}
+			}
+		}
+		for spoke, score := range ans.Placement.Score {
+			if c := byName[spoke]; c != nil && !math.IsNaN(score) && !math.IsInf(score, 0) {
+				c.Scores["policy "+p.Name] = score
+			}
+		}
+	}
+	return errs
+}
+
+// reasonList reads a denial's reasons: a list of strings, one string, or
+// anything else as its JSON.
+func reasonList(raw json.RawMessage) []string {
+	var list []string
+	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
+		return list
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil && one != "" {
+		return []string{one}
+	}
+	return []string{"denied (" + string(raw) + ")"}
+}
+
+// blocking tells whether a failed policy's on_error makes the step wait.
+func blocking(policies []Policy, errs []string) bool {
+	for _, p := range policies {
+		if p.OnError == "skip" {
+			continue
+		}
+		if slices.ContainsFunc(errs, func(e string) bool { return strings.HasPrefix(e, p.Name+": ") }) {
+			return true
+		}
+	}
+	return false
+}

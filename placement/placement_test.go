@@ -1,0 +1,125 @@
+package placement_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/switchyard-ci/switchyard/placement"
+	"github.com/switchyard-ci/switchyard/policy"
+	"github.com/switchyard-ci/switchyard/policy/policytest"
+)
+
+func spoke(name string, mod func(*placement.Spoke)) placement.Spoke {
+	sp := placement.Spoke{Name: name, Health: "healthy", Labels: map[string]string{}, Capacity: placement.Resources{Steps: 10}}
+	if mod != nil {
+		mod(&sp)
+	}
+	return sp
+}
+
+func candidate(d placement.Decision, name string) placement.Candidate {
+	for _, c := range d.Candidates {
+		if c.Spoke == name {
+			return c
+		}
+	}
+	return placement.Candidate{}
+}
+
+// The built-in filters say why each spoke may not run the step.
+func TestBuiltinFilters(t *testing.T) {
+	in := placement.Input{
+		Step:  placement.Step{Kind: "task", Tags: []string{"linux"}, Resources: placement.Resources{Memory: 2 << 30}},
+		Build: placement.Build{Team: "blue"},
+		Spokes: []placement.Spoke{
+			spoke("lost", func(s *placement.Spoke) { s.Health = "unknown"; s.Tags = []string{"linux"} }),
+			spoke("red", func(s *placement.Spoke) { s.Team = "red"; s.Tags = []string{"linux"} }),
+			spoke("untagged", nil),
+			spoke("full", func(s *placement.Spoke) { s.Tags = []string{"linux"}; s.Load.Steps = 10 }),
+			spoke("small", func(s *placement.Spoke) { s.Tags = []string{"linux"}; s.Capacity.Memory = 1 << 30 }),
+			spoke("ok", func(s *placement.Spoke) { s.Team = "blue"; s.Tags = []string{"linux"} }),
+		},
+	}
+	d := placement.Decide(context.Background(), in, nil)
+	if d.Spoke != "ok" {
+		t.Fatalf("chose %q: %+v", d.Spoke, d)
+	}
+	for name, want := range map[string]string{
+		"lost": "health: the spoke is unknown", "red": "team: the spoke belongs to team red",
+		"untagged": "tags: the spoke lacks the step's tags linux", "full": "capacity: the spoke is full (10 of 10 steps)",
+		"small": "capacity: the step asks for 2147483648 bytes of memory",
+	} {
+		c := candidate(d, name)
+		if !c.Filtered || !strings.Contains(strings.Join(c.Reasons, "; "), want) {
+			t.Errorf("%s: %+v, want %q", name, c, want)
+		}
+	}
+	// An untagged step avoids tagged spokes, as in Concourse.
+	in.Step.Tags = nil
+	d = placement.Decide(context.Background(), in, nil)
+	if d.Spoke != "untagged" {
+		t.Errorf("an untagged step went to %q", d.Spoke)
+	}
+	// No spoke at all.
+	if d := placement.Decide(context.Background(), placement.Input{}, nil); d.Spoke != "" || d.Reason != "no spoke is connected" {
+		t.Errorf("no spokes: %+v", d)
+	}
+}
+
+// Locality prefers the spoke that holds more of the inputs' bytes; spread
+// the one with more free capacity.
+func TestScores(t *testing.T) {
+	in := placement.Input{
+		Artifacts: []placement.Artifact{{Name: "repo", Size: 900, Spokes: []string{"a"}}, {Name: "deps", Size: 100, Spokes: []string{"b"}}},
+		Spokes:    []placement.Spoke{spoke("a", func(s *placement.Spoke) { s.Load.Steps = 5 }), spoke("b", nil)},
+	}
+	d := placement.Decide(context.Background(), in, nil)
+	if d.Spoke != "a" || candidate(d, "a").Scores["locality"] != 90 || candidate(d, "b").Scores["spread"] != 10 {
+		t.Errorf("decision %+v", d)
+	}
+	in.Artifacts = nil
+	if d := placement.Decide(context.Background(), in, nil); d.Spoke != "b" {
+		t.Errorf("without inputs, the less busy spoke should win: %+v", d)
+	}
+}
+
+// Policies deny and score with their own reasons; a failing policy makes the
+// step wait (on_error deny) or is left out (skip).
+func TestPolicies(t *testing.T) {
+	ctx := context.Background()
+	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policy.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken, err := policy.Load(ctx, "broken.rego", []byte("package switchyard.placement\n\nx := to_number(input.step.kind)\n"), policy.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := placement.Input{
+		Step:  placement.Step{Tags: []string{"gpu"}},
+		Build: placement.Build{Trusted: false},
+		Spokes: []placement.Spoke{
+			spoke("team-gpu", func(s *placement.Spoke) { s.Labels["gpu"] = "true"; s.Tags = []string{"gpu"} }),
+			spoke("pool-gpu", func(s *placement.Spoke) { s.Pool = "shared"; s.Labels["gpu"] = "true"; s.Tags = []string{"gpu"} }),
+			spoke("pool", func(s *placement.Spoke) { s.Pool = "shared"; s.Tags = []string{"gpu"} }),
+		},
+	}
+	d := placement.Decide(ctx, in, []placement.Policy{{Name: "labels", Policy: rego}})
+	if d.Spoke != "pool-gpu" || candidate(d, "pool-gpu").Scores["policy labels"] != 10 {
+		t.Errorf("decision %+v", d)
+	}
+	if c := candidate(d, "team-gpu"); !c.Filtered || !strings.Contains(strings.Join(c.Reasons, ";"), "policy labels: untrusted builds run only in the shared pool") {
+		t.Errorf("team-gpu: %+v", c)
+	}
+	in.Build.Trusted = true
+	in.Build.Team = "blue"
+	d = placement.Decide(ctx, in, []placement.Policy{{Name: "labels", Policy: rego}, {Name: "broken", Policy: broken, OnError: "deny"}})
+	if d.Spoke != "" || len(d.Errors) != 1 || !strings.HasPrefix(d.Errors[0], "broken: ") || !strings.Contains(d.Reason, "on_error is deny") {
+		t.Errorf("a failing deny policy: %+v", d)
+	}
+	d = placement.Decide(ctx, in, []placement.Policy{{Name: "labels", Policy: rego}, {Name: "broken", Policy: broken, OnError: "skip"}})
+	if d.Spoke == "" || len(d.Errors) != 1 {
+		t.Errorf("a failing skip policy: %+v", d)
+	}
+}
