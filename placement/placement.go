@@ -1,13 +1,15 @@
 package placement
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/switchyard-ci/switchyard/policy"
 )
@@ -66,14 +68,17 @@ func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 			cands[i].Score += s
 		}
 	}
-	sort.SliceStable(cands, func(i, j int) bool {
-		if cands[i].Filtered != cands[j].Filtered {
-			return !cands[i].Filtered
+	slices.SortFunc(cands, func(a, b Candidate) int {
+		switch {
+		case a.Filtered != b.Filtered:
+			if a.Filtered {
+				return 1
+			}
+			return -1
+		case a.Score != b.Score:
+			return cmp.Compare(b.Score, a.Score)
 		}
-		if cands[i].Score != cands[j].Score {
-			return cands[i].Score > cands[j].Score
-		}
-		return cands[i].Spoke < cands[j].Spoke
+		return strings.Compare(a.Spoke, b.Spoke)
 	})
 	d.Candidates = cands
 	switch {
@@ -100,17 +105,29 @@ type policyAnswer struct {
 // applyPolicies evaluates each policy once over all candidates, and adds its
 // denials and scores; it returns the policies' errors, "name: error".
 func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Candidate) []string {
-	raw, err := json.Marshal(in)
-	if err != nil {
-		return []string{"input: " + err.Error()}
-	}
+	var raw []byte
+	var value ast.Value
 	byName := make(map[string]*Candidate, len(cands))
 	for i := range cands {
 		byName[cands[i].Spoke] = &cands[i]
 	}
 	var errs []string
 	for _, p := range policies {
-		out, err := p.Policy.Eval(ctx, raw)
+		var out []byte
+		var err error
+		if ve, ok := p.Policy.(policy.ValueEvaluator); ok {
+			if value == nil {
+				value = in.Value()
+			}
+			out, err = ve.EvalValue(ctx, value)
+		} else {
+			if raw == nil {
+				if raw, err = json.Marshal(in); err != nil {
+					return []string{"input: " + err.Error()}
+				}
+			}
+			out, err = p.Policy.Eval(ctx, raw)
+		}
 		var ans policyAnswer
 		if err == nil {
 			if err = json.Unmarshal(out, &ans); err != nil {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Policy evaluates an input document (JSON) to the policy's answer (JSON).
@@ -16,6 +18,12 @@ type Policy interface {
 	// Engine says which engine runs it: rego, opa-wasm or wasm.
 	Engine() string
 	Close(ctx context.Context) error
+}
+
+// ValueEvaluator is a policy that also takes its input as a Rego value,
+// which callers that build one directly use to skip JSON (Rego policies).
+type ValueEvaluator interface {
+	EvalValue(ctx context.Context, input ast.Value) ([]byte, error)
 }
 
 // Limits bound one policy.

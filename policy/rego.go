@@ -65,9 +65,14 @@ func (p *regoPolicy) Eval(ctx context.Context, input []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy input: %w", err)
 	}
+	return p.EvalValue(ctx, v)
+}
+
+// EvalValue evaluates an input already made a Rego value (see ValueEvaluator).
+func (p *regoPolicy) EvalValue(ctx context.Context, input ast.Value) ([]byte, error) {
 	ctx, cancel := deadline(ctx, p.lim)
 	defer cancel()
-	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(v))
+	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return nil, timeoutError(ctx, fmt.Errorf("policy: %w", err), p.lim)
 	}

@@ -34,7 +34,7 @@ func decide() []byte {
 		}
 	case "alloc":
 		for {
-			sink = append(sink, make([]byte, 1<<20))
+			sink = append(sink, make([]byte, 16<<20))
 		}
 	case "trap":
 		panic("boom")
