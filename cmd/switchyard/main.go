@@ -1,5 +1,5 @@
 // Command switchyard is the one binary of the hub side: hub, spoke,
-// validate-pipeline and migrate; quickstart, policy and algorithm as they land.
+// validate-pipeline, migrate, algorithm and policy; quickstart as it lands.
 package main
 
 import (
@@ -33,6 +33,10 @@ commands:
                  run steps placed on this spoke (local runtime)
   algorithm check --scenarios FILE [--database-url URL]
                  load input-algorithm scenarios into the store and check the resolver
+  policy test -p POLICY [-p POLICY ...] INPUT.json ...
+                 place steps with placement policies, for policy authors' CI
+  policy build -f POLICY.rego -o POLICY.wasm
+                 compile a Rego policy for OPA's WASM ABI
 
 Every flag also reads SWITCHYARD_<FLAG> from the environment.
 `
@@ -53,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runSpoke(ctx, args[1:], stdout, stderr)
 	case "algorithm":
 		return runAlgorithm(ctx, args[1:], stdout, stderr)
+	case "policy":
+		return runPolicy(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -26,25 +27,14 @@ func BuildGo(t testing.TB, pkg, ldflags string) []byte {
 	return mod
 }
 
-// PlacementRego is a three-rule placement policy: untrusted builds run only
+// PlacementRego is examples/policies/placement.rego, a three-rule placement policy: untrusted builds run only
 // in the shared pool; spokes labelled for a step's tag score 10; spokes
 // labelled switchyard.dev/draining=true are denied.
-const PlacementRego = `package switchyard.placement
-
-deny[s.name] contains "untrusted builds run only in the shared pool" if {
-	some s in input.spokes
-	input.build.trusted == false
-	s.pool != "shared"
-}
-
-deny[s.name] contains "the spoke is draining" if {
-	some s in input.spokes
-	s.labels["switchyard.dev/draining"] == "true"
-}
-
-score[s.name] := 10 if {
-	some s in input.spokes
-	some tag in input.step.tags
-	s.labels[tag] == "true"
-}
-`
+var PlacementRego = func() string {
+	_, here, _, _ := runtime.Caller(0)
+	src, err := os.ReadFile(filepath.Join(filepath.Dir(here), "..", "..", "examples", "policies", "placement.rego"))
+	if err != nil {
+		panic(err)
+	}
+	return string(src)
+}()
