@@ -28,6 +28,7 @@ type Config struct {
 	Name    string
 	Runtime string
 	Labels  map[string]string
+	Tags    []string
 }
 
 // Runtime runs a step to its end.
@@ -118,7 +119,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 func (a *Agent) join(ctx context.Context) error {
 	var resp wire.JoinResponse
-	err := a.call(ctx, http.MethodPost, wire.PathJoin, wire.JoinRequest{Token: a.cfg.Token, Name: a.cfg.Name, Runtime: a.cfg.Runtime, Labels: a.cfg.Labels}, &resp, false)
+	err := a.call(ctx, http.MethodPost, wire.PathJoin, wire.JoinRequest{Token: a.cfg.Token, Name: a.cfg.Name, Runtime: a.cfg.Runtime, Labels: a.cfg.Labels, Tags: a.cfg.Tags}, &resp, false)
 	if err != nil {
 		return err
 	}

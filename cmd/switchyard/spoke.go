@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -38,10 +39,21 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	helper := fs.String("helper-image", env("helper-image", "busybox"), "kube runtime: image that moves task inputs and outputs (needs sh and tar)")
 	cacheClass := fs.String("cache-storage-class", env("cache-storage-class", ""), "kube runtime: storage class of task caches' volume claims (default: the cluster's default)")
 	cacheSize := fs.String("cache-size", env("cache-size", "1Gi"), "kube runtime: size of each task cache's volume claim")
+	labelFlags := listVar(fs, "label", "a label KEY=VALUE placement policies see")
+	tags := listVar(fs, "tag", "a Concourse worker tag: steps with tags run only on spokes with all of them, and untagged steps avoid tagged spokes")
 	workDir := fs.String("work-dir", env("work-dir", filepath.Join(os.TempDir(), "switchyard-spoke")), "directory for steps and artifacts")
 	health := fs.String("health-listen", env("health-listen", ""), "address to serve /healthz on (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	labels := map[string]string{}
+	for _, l := range *labelFlags {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			fmt.Fprintf(stderr, "error: --label %q: write KEY=VALUE\n", l)
+			return 2
+		}
+		labels[k] = v
 	}
 	if *token == "" {
 		fmt.Fprintln(stderr, "error: --join-token is required: the hub gives it with --spoke-join-token")
@@ -84,7 +96,8 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 	}
-	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime}, rt, log)
+	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime,
+		Labels: labels, Tags: *tags}, rt, log)
 	if err := agent.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("spoke stopped", slog.String("error", err.Error()))
 		return 1

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/placement"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
 
@@ -76,7 +78,7 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepR
 	switch {
 	case p.Get != nil:
 		g := p.Get
-		req.Kind, req.Name, req.Type = "get", g.Name, g.Type
+		req.Kind, req.Name, req.Type, req.Tags = "get", g.Name, g.Type, g.Tags
 		if err := typeImage(&req, g.Image); err != nil {
 			return "", req, err
 		}
@@ -90,7 +92,7 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepR
 		req.Outputs = map[string]string{g.Name: g.Name}
 	case p.Put != nil:
 		put := p.Put
-		req.Kind, req.Name, req.Type = "put", put.Name, put.Type
+		req.Kind, req.Name, req.Type, req.Tags = "put", put.Name, put.Type, put.Tags
 		if err := typeImage(&req, put.Image); err != nil {
 			return "", req, err
 		}
@@ -107,7 +109,7 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepR
 		}
 	case p.Task != nil:
 		t := p.Task
-		req.Kind, req.Name = "task", t.Name
+		req.Kind, req.Name, req.Tags = "task", t.Name, t.Tags
 		req.Task = &wire.TaskRequest{Config: t.Config, ConfigPath: t.ConfigPath, Params: t.Params, Privileged: t.Privileged, OutputMapping: t.OutputMapping}
 		req.Inputs = artifacts
 		for input, artifact := range t.InputMapping {
@@ -142,7 +144,7 @@ const implicitCheck = "implicit-check"
 func (r *run) check(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	c := p.Check
 	source, _ := json.Marshal(c.Source)
-	req := wire.StepRequest{Kind: "check", Name: c.Name, Type: c.Type, Source: source, Version: c.FromVersion, Env: r.env()}
+	req := wire.StepRequest{Kind: "check", Name: c.Name, Type: c.Type, Source: source, Version: c.FromVersion, Tags: c.Tags, Env: r.env()}
 	if err := typeImage(&req, c.Image); err != nil {
 		return false, err
 	}
@@ -194,7 +196,7 @@ func (r *run) getVersion(ctx context.Context, p *pipeline.Plan) (map[string]stri
 		}
 		// Nothing known yet: check the resource once, on the build's spoke.
 		source, _ := json.Marshal(g.Source)
-		check := wire.StepRequest{Kind: "check", Name: g.Resource, Type: g.Type, Source: source, Env: r.env()}
+		check := wire.StepRequest{Kind: "check", Name: g.Resource, Type: g.Type, Source: source, Tags: g.Tags, Env: r.env()}
 		if err := typeImage(&check, g.Image); err != nil {
 			return nil, err
 		}
@@ -290,7 +292,7 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind string, req w
 // createStep places a new step on the build's spoke (choosing one for the first
 // step) and records it with its initialize and selected-worker events.
 func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, req wire.StepRequest) (store.Step, error) {
-	sp, err := r.pickSpoke(ctx, key.PlanID)
+	sp, err := r.pickSpoke(ctx, key.PlanID, req)
 	if err != nil {
 		return store.Step{}, err
 	}
@@ -328,47 +330,38 @@ func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, re
 	return st, nil
 }
 
-// pickSpoke returns the build's spoke, choosing the least busy live spoke of the
-// build's team (or the shared pool) for its first step, and waiting while there
-// is none. Placement with policies is the placement issue's.
-func (r *run) pickSpoke(ctx context.Context, planID string) (store.Spoke, error) {
+// pickSpoke returns the build's spoke: placement chooses it for the build's
+// first step, and the build's other steps follow it, since a build's
+// artifacts live on the spoke that made them until they move through object
+// storage. While no spoke may run the step it waits, saying why once.
+func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest) (store.Spoke, error) {
 	r.mu.Lock()
 	chosen := r.spokeID
 	r.mu.Unlock()
-	waited := false
+	if chosen != 0 {
+		return r.e.store.Spoke(ctx, chosen)
+	}
+	said := ""
 	for {
-		spokes, err := r.e.store.Spokes(ctx)
+		sp, reason, err := r.place(ctx, planID, req)
 		if err != nil {
 			return store.Spoke{}, err
 		}
-		var best *store.Spoke
-		bestLoad := 0
-		for i := range spokes {
-			sp := &spokes[i]
-			if sp.Expired || (sp.TeamID != 0 && sp.TeamID != r.build.TeamID) {
-				continue
-			}
-			if chosen != 0 && sp.ID == chosen {
-				return *sp, nil
-			}
-			open, err := r.e.store.OpenStepIDs(ctx, sp.ID)
-			if err != nil {
-				return store.Spoke{}, err
-			}
-			if best == nil || len(open) < bestLoad {
-				best, bestLoad = sp, len(open)
-			}
-		}
-		if best != nil && chosen == 0 {
+		if reason == "" {
 			r.mu.Lock()
-			r.spokeID = best.ID
+			r.spokeID = sp.ID
 			r.mu.Unlock()
-			return *best, nil
+			return sp, nil
 		}
-		if !waited {
-			waited = true
-			payload, _ := json.Marshal(api.StepEvent{Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
-			_ = r.e.store.AppendEvent(ctx, r.build.ID, store.Event{Type: "waiting-for-worker", Version: "1.0", Payload: payload})
+		if reason != said {
+			if said == "" {
+				payload, _ := json.Marshal(api.StepEvent{Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
+				_ = r.e.store.AppendEvent(ctx, r.build.ID, store.Event{Type: "waiting-for-worker", Version: "1.0", Payload: payload})
+			}
+			said = reason
+			payload, _ := json.Marshal(api.LogEvent{Time: time.Now().Unix(), Origin: api.Origin{ID: planID, Source: "stderr"},
+				Payload: fmt.Sprintf("placement: %s (fly placement -b %d explains)\n", reason, r.build.ID)})
+			_ = r.e.store.AppendEvent(ctx, r.build.ID, event(api.EventLog, payload))
 			r.e.notify.Notify(notify.EventsKey(r.build.ID))
 		}
 		select {
@@ -377,6 +370,59 @@ func (r *run) pickSpoke(ctx context.Context, planID string) (store.Spoke, error)
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// place decides where a step goes and records the decision; it returns why
+// no spoke may run it, if none may.
+func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (store.Spoke, string, error) {
+	spokes, err := r.e.placer.Snapshot(ctx)
+	if err != nil {
+		return store.Spoke{}, "", err
+	}
+	b := r.build
+	in := placement.Input{
+		Step:  placement.Step{ID: planID, Kind: req.Kind, Name: req.Name, Tags: append([]string{}, req.Tags...)},
+		Build: placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: true},
+		Artifacts: []placement.Artifact{}, Spokes: spokes,
+	}
+	if t := req.Task; t != nil {
+		in.Step.Privileged = t.Privileged
+		if t.Config != nil {
+			in.Step.Image = imageOf(t.Config)
+			if l := t.Config.ContainerLimits; l != nil {
+				in.Step.Resources.Memory = int64(l.Memory)
+				if l.CPU != nil {
+					in.Step.Resources.CPU = float64(*l.CPU) / 1024
+				}
+			}
+		}
+	}
+	d, err := r.e.placer.Place(ctx, b.TeamID, in)
+	if err != nil {
+		return store.Spoke{}, "", err
+	}
+	if d.Spoke == "" {
+		reason := d.Reason
+		if len(d.Errors) > 0 {
+			reason += ": " + strings.Join(d.Errors, "; ")
+		}
+		return store.Spoke{}, reason, nil
+	}
+	raw, _ := json.Marshal(d)
+	if err := r.e.store.SavePlacement(ctx, b.ID, store.PlacementDecision{PlanID: planID, StepName: req.Name, Spoke: d.Spoke, Decision: raw}); err != nil {
+		return store.Spoke{}, "", err
+	}
+	sp, err := r.e.store.SpokeByName(ctx, d.Spoke)
+	return sp, "", err
+}
+
+// imageOf names a task's image as policies see it: its image_resource's
+// repository and tag, or its rootfs_uri.
+func imageOf(cfg *pipeline.TaskConfig) string {
+	if ir := cfg.ImageResource; ir != nil {
+		return pipeline.RegistryImage(ir.Source)
+	}
+	return cfg.RootfsURI
 }
 
 func event(typ string, payload []byte) store.Event {

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/policy"
 )
 
 // Notifier wakes waiters in this process; the server's Notifier fits.
@@ -30,6 +32,7 @@ type Engine struct {
 	mu       sync.Mutex
 	running  map[int64]bool
 	schedule func() // wakes the scheduler
+	placer   *placer.Placer
 }
 
 // DefaultLeaseTTL is how long a hub owns a build without renewing; another
@@ -41,7 +44,7 @@ func New(st *store.Store, notify Notifier, holder string, leaseTTL time.Duration
 		leaseTTL = DefaultLeaseTTL
 	}
 	return &Engine{store: st, notify: notify, log: log, holder: holder, ttl: leaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
-		schedule: func() {}}
+		schedule: func() {}, placer: placer.New(st, policy.Limits{}, log)}
 }
 
 // OnSchedule sets what wakes the scheduler in this process; call it before Run.

@@ -69,7 +69,8 @@ func (s *Server) spokeJoin(w http.ResponseWriter, r *http.Request, _ *caller) er
 	}
 	credential := hex.EncodeToString(secret)
 	labels, _ := json.Marshal(req.Labels)
-	sp, err := s.store.RegisterSpoke(r.Context(), req.Name, teamID, req.Runtime, labels, hashCredential(credential), s.cfg.SpokeLease)
+	sp, err := s.store.RegisterSpoke(r.Context(), store.SpokeRegistration{Name: req.Name, TeamID: teamID, Runtime: req.Runtime,
+		Labels: labels, Tags: req.Tags, CredentialHash: hashCredential(credential)}, s.cfg.SpokeLease)
 	if err != nil {
 		return err
 	}

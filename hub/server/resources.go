@@ -256,7 +256,7 @@ func (s *Server) listWorkers(w http.ResponseWriter, r *http.Request, c *caller) 
 		if sp.Expired {
 			state = "stalled"
 		}
-		wk := api.Worker{Name: sp.Name, Team: sp.TeamName, Platform: "linux", Tags: []string{}, Version: api.WorkerVersion,
+		wk := api.Worker{Name: sp.Name, Team: sp.TeamName, Platform: "linux", Tags: append([]string{}, sp.Tags...), Version: api.WorkerVersion,
 			State: state, ResourceTypes: []api.WorkerResourceType{}}
 		if sp.LastSeen != nil {
 			wk.StartTime = sp.LastSeen.Unix()

@@ -18,6 +18,7 @@ type Spoke struct {
 	TeamName       string
 	Runtime        string
 	Labels         json.RawMessage
+	Tags           []string // Concourse worker tags
 	CredentialHash string
 	State          string
 	LeaseExpiresAt *time.Time
@@ -25,34 +26,50 @@ type Spoke struct {
 	Expired        bool // the lease has expired by the database's clock
 }
 
-const spokeColumns = `s.id, s.name, COALESCE(s.team_id, 0), COALESCE(t.name, ''), s.runtime, s.labels, s.credential_hash,
+const spokeColumns = `s.id, s.name, COALESCE(s.team_id, 0), COALESCE(t.name, ''), s.runtime, s.labels, s.tags, s.credential_hash,
 	s.state, s.lease_expires_at, s.last_seen, COALESCE(s.lease_expires_at < now(), true)`
 
 func scanSpoke(row pgx.Row) (Spoke, error) {
 	var sp Spoke
-	err := row.Scan(&sp.ID, &sp.Name, &sp.TeamID, &sp.TeamName, &sp.Runtime, &sp.Labels, &sp.CredentialHash,
+	err := row.Scan(&sp.ID, &sp.Name, &sp.TeamID, &sp.TeamName, &sp.Runtime, &sp.Labels, &sp.Tags, &sp.CredentialHash,
 		&sp.State, &sp.LeaseExpiresAt, &sp.LastSeen, &sp.Expired)
 	return sp, err
 }
 
+// SpokeRegistration is what a spoke says of itself when it joins.
+type SpokeRegistration struct {
+	Name           string
+	TeamID         int64 // 0: the shared pool
+	Runtime        string
+	Labels         json.RawMessage
+	Tags           []string
+	CredentialHash string
+}
+
 // RegisterSpoke creates a spoke or, when it rejoins, replaces its credential.
-func (s *Store) RegisterSpoke(ctx context.Context, name string, teamID int64, runtime string, labels json.RawMessage, credentialHash string, ttl time.Duration) (Spoke, error) {
+func (s *Store) RegisterSpoke(ctx context.Context, reg SpokeRegistration, ttl time.Duration) (Spoke, error) {
+	labels := reg.Labels
 	if len(labels) == 0 {
 		labels = json.RawMessage(`{}`)
 	}
+	tags, err := json.Marshal(append([]string{}, reg.Tags...))
+	if err != nil {
+		return Spoke{}, err
+	}
 	var team *int64
-	if teamID != 0 {
-		team = &teamID
+	if reg.TeamID != 0 {
+		team = &reg.TeamID
 	}
 	var id int64
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
+	name := reg.Name
+	err = s.Tx(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `
-			INSERT INTO spokes (name, team_id, runtime, labels, credential_hash, state, lease_expires_at, last_seen)
-			VALUES ($1, $2, $3, $4, $5, 'running', now() + $6 * INTERVAL '1 millisecond', now())
+			INSERT INTO spokes (name, team_id, runtime, labels, tags, credential_hash, state, lease_expires_at, last_seen)
+			VALUES ($1, $2, $3, $4, $5, $6, 'running', now() + $7 * INTERVAL '1 millisecond', now())
 			ON CONFLICT (name) DO UPDATE SET team_id = excluded.team_id, runtime = excluded.runtime, labels = excluded.labels,
-				credential_hash = excluded.credential_hash, state = 'running',
+				tags = excluded.tags, credential_hash = excluded.credential_hash, state = 'running',
 				lease_expires_at = excluded.lease_expires_at, last_seen = now()
-			RETURNING id`, name, team, runtime, string(labels), credentialHash, ttl.Milliseconds()).Scan(&id)
+			RETURNING id`, name, team, reg.Runtime, string(labels), string(tags), reg.CredentialHash, ttl.Milliseconds()).Scan(&id)
 	})
 	if err != nil {
 		return Spoke{}, fmt.Errorf("register spoke %s: %w", name, err)
@@ -99,6 +116,15 @@ func (s *Store) SpokeByCredentialHash(ctx context.Context, hash string) (Spoke, 
 		WHERE s.credential_hash = $1`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Spoke{}, fmt.Errorf("spoke credential: %w", ErrNotFound)
+	}
+	return sp, err
+}
+
+// SpokeByName returns a spoke by its name.
+func (s *Store) SpokeByName(ctx context.Context, name string) (Spoke, error) {
+	sp, err := scanSpoke(s.row(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id WHERE s.name = $1`, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Spoke{}, fmt.Errorf("spoke %s: %w", name, ErrNotFound)
 	}
 	return sp, err
 }

@@ -22,7 +22,7 @@ func TestStepReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, err := s.RegisterSpoke(ctx, "spoke-1", 0, "local", nil, "hash", time.Minute)
+	sp, err := s.RegisterSpoke(ctx, store.SpokeRegistration{Name: "spoke-1", Runtime: "local", CredentialHash: "hash"}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ type JoinRequest struct {
 	Name    string            `json:"name"`
 	Runtime string            `json:"runtime"`
 	Labels  map[string]string `json:"labels,omitempty"`
+	Tags    []string          `json:"tags,omitempty"` // Concourse worker tags: steps with tags run only on spokes with all of them
 }
 
 type JoinResponse struct {
@@ -73,8 +74,9 @@ const MaxRuns = 3
 
 // StepRequest says what to run.
 type StepRequest struct {
-	Kind string `json:"kind"` // get, put, task, check
-	Name string `json:"name"`
+	Kind string   `json:"kind"` // get, put, task, check
+	Name string   `json:"name"`
+	Tags []string `json:"tags,omitempty"` // the step's Concourse tags, which placement matches with spokes' tags
 
 	// Resources (get, put, check).
 	Type    string            `json:"type,omitempty"`

@@ -1,0 +1,171 @@
+// Package placer places builds on spokes for the engine: it keeps the
+// policies in force, reloaded on every hub replica when their generation
+// changes, and decides with package placement over a snapshot of the spokes.
+package placer
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/placement"
+	"github.com/switchyard-ci/switchyard/policy"
+)
+
+// Placer is safe for concurrent use.
+type Placer struct {
+	store *store.Store
+	log   *slog.Logger
+	lim   policy.Limits
+
+	mu       sync.Mutex
+	checked  time.Time
+	gen      int64
+	loaded   map[int64]loadedPolicy // by policy version id
+	inForce  []store.Policy
+	reloadMu sync.Mutex
+}
+
+type loadedPolicy struct {
+	p   policy.Policy
+	err error
+}
+
+// New makes a placer; lim bounds every policy.
+func New(st *store.Store, lim policy.Limits, log *slog.Logger) *Placer {
+	return &Placer{store: st, lim: lim, log: log, gen: -1, loaded: map[int64]loadedPolicy{}}
+}
+
+// recheck is how often a placer asks the store whether policies changed.
+const recheck = time.Second
+
+// policies are the placement policies in force for a team: the global ones,
+// then the team's. A policy that no longer loads (a hub of another version)
+// is reported as an error in the decision, by on_error.
+func (p *Placer) policies(ctx context.Context, teamID int64) ([]placement.Policy, error) {
+	if err := p.refresh(ctx); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []placement.Policy
+	for _, sp := range p.inForce {
+		if sp.TeamID != 0 && sp.TeamID != teamID {
+			continue
+		}
+		lp := p.loaded[sp.ID]
+		pol := lp.p
+		if lp.err != nil {
+			pol = broken{lp.err}
+		}
+		name := sp.Name
+		if sp.TeamID == 0 {
+			name = "global/" + name
+		}
+		out = append(out, placement.Policy{Name: name, Policy: pol, OnError: sp.OnError})
+	}
+	return out, nil
+}
+
+// refresh reloads the policies when their generation moved.
+func (p *Placer) refresh(ctx context.Context) error {
+	p.mu.Lock()
+	fresh := time.Since(p.checked) < recheck
+	p.mu.Unlock()
+	if fresh {
+		return nil
+	}
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	gen, err := p.store.PolicyGeneration(ctx)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.checked = time.Now()
+	same := gen == p.gen
+	p.mu.Unlock()
+	if same {
+		return nil
+	}
+	list, err := p.store.ActivePolicies(ctx)
+	if err != nil {
+		return err
+	}
+	loaded := map[int64]loadedPolicy{}
+	p.mu.Lock()
+	for id, lp := range p.loaded {
+		loaded[id] = lp
+	}
+	p.mu.Unlock()
+	keep := map[int64]bool{}
+	for _, sp := range list {
+		keep[sp.ID] = true
+		if _, ok := loaded[sp.ID]; ok {
+			continue
+		}
+		pol, err := policy.Load(ctx, sp.Name, sp.Source, p.lim)
+		if err != nil {
+			p.log.Error("load policy", slog.String("policy", sp.Name), slog.Int("version", sp.Version), slog.String("error", err.Error()))
+		}
+		loaded[sp.ID] = loadedPolicy{p: pol, err: err}
+	}
+	for id, lp := range loaded {
+		if !keep[id] {
+			if lp.p != nil {
+				_ = lp.p.Close(context.Background())
+			}
+			delete(loaded, id)
+		}
+	}
+	p.mu.Lock()
+	p.gen, p.loaded, p.inForce = gen, loaded, list
+	p.mu.Unlock()
+	p.log.Info("policies loaded", slog.Int64("generation", gen), slog.Int("policies", len(list)))
+	return nil
+}
+
+// broken stands for a policy that failed to load.
+type broken struct{ err error }
+
+func (b broken) Eval(context.Context, []byte) ([]byte, error) { return nil, b.err }
+func (b broken) Engine() string                               { return "broken" }
+func (b broken) Close(context.Context) error                  { return nil }
+
+// Snapshot is the spokes as placement sees them, with their open steps.
+func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, error) {
+	spokes, err := p.store.Spokes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]placement.Spoke, 0, len(spokes))
+	for _, sp := range spokes {
+		open, err := p.store.OpenStepIDs(ctx, sp.ID)
+		if err != nil {
+			return nil, err
+		}
+		ps := placement.Spoke{Name: sp.Name, Team: sp.TeamName, Labels: map[string]string{}, Tags: append([]string{}, sp.Tags...),
+			Health: "healthy", Load: placement.Resources{Steps: len(open)}, CachedVolumes: []string{}}
+		if sp.TeamID == 0 {
+			ps.Pool = "shared"
+		}
+		if sp.Expired {
+			ps.Health = "unknown"
+		}
+		_ = json.Unmarshal(sp.Labels, &ps.Labels)
+		out = append(out, ps)
+	}
+	return out, nil
+}
+
+// Place decides where a step of a team's build goes.
+func (p *Placer) Place(ctx context.Context, teamID int64, in placement.Input) (placement.Decision, error) {
+	policies, err := p.policies(ctx, teamID)
+	if err != nil {
+		return placement.Decision{}, err
+	}
+	return placement.Decide(ctx, in, policies), nil
+}
