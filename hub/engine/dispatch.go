@@ -381,8 +381,8 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 	}
 	b := r.build
 	in := placement.Input{
-		Step:  placement.Step{ID: planID, Kind: req.Kind, Name: req.Name, Tags: append([]string{}, req.Tags...)},
-		Build: placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: true},
+		Step:      placement.Step{ID: planID, Kind: req.Kind, Name: req.Name, Tags: append([]string{}, req.Tags...)},
+		Build:     placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: true},
 		Artifacts: []placement.Artifact{}, Spokes: spokes,
 	}
 	if t := req.Task; t != nil {
