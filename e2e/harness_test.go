@@ -135,9 +135,9 @@ func (f *fleet) killHub() {
 	_, _ = f.hub.Process.Wait()
 }
 
-func (f *fleet) startSpoke(name, hubURL string) {
-	f.start("spoke-"+name, "spoke", "--hub-url", hubURL, "--join-token", "pool-token", "--name", name,
-		"--work-dir", filepath.Join(f.dir, "spoke-"+name))
+func (f *fleet) startSpoke(name, hubURL string, flags ...string) {
+	f.start("spoke-"+name, append([]string{"spoke", "--hub-url", hubURL, "--join-token", "pool-token", "--name", name,
+		"--work-dir", filepath.Join(f.dir, "spoke-"+name)}, flags...)...)
 }
 
 // token logs admin in through the password grant and returns the bearer token.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/switchyard-ci/switchyard/placement"
@@ -155,25 +154,7 @@ func printDecision(w io.Writer, file string, pf policyFile, d placement.Decision
 		}
 	}
 	fmt.Fprintln(w)
-	for _, c := range d.Candidates {
-		if c.Filtered {
-			fmt.Fprintf(w, "  %-20s filtered: %s\n", c.Spoke, strings.Join(c.Reasons, "; "))
-			continue
-		}
-		names := make([]string, 0, len(c.Scores))
-		for n := range c.Scores {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		parts := make([]string, len(names))
-		for i, n := range names {
-			parts[i] = fmt.Sprintf("%s %g", n, c.Scores[n])
-		}
-		fmt.Fprintf(w, "  %-20s score %g (%s)\n", c.Spoke, c.Score, strings.Join(parts, ", "))
-	}
-	for _, e := range d.Errors {
-		fmt.Fprintf(w, "  error: policy %s\n", e)
-	}
+	d.Explain(w)
 }
 
 func orNone(s string) string {

@@ -401,16 +401,16 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 	if err != nil {
 		return store.Spoke{}, "", err
 	}
+	raw, _ := json.Marshal(d)
+	if err := r.e.store.SavePlacement(ctx, b.ID, store.PlacementDecision{PlanID: planID, StepName: req.Name, Spoke: d.Spoke, Decision: raw}); err != nil {
+		return store.Spoke{}, "", err
+	}
 	if d.Spoke == "" {
 		reason := d.Reason
 		if len(d.Errors) > 0 {
 			reason += ": " + strings.Join(d.Errors, "; ")
 		}
 		return store.Spoke{}, reason, nil
-	}
-	raw, _ := json.Marshal(d)
-	if err := r.e.store.SavePlacement(ctx, b.ID, store.PlacementDecision{PlanID: planID, StepName: req.Name, Spoke: d.Spoke, Decision: raw}); err != nil {
-		return store.Spoke{}, "", err
 	}
 	sp, err := r.e.store.SpokeByName(ctx, d.Spoke)
 	return sp, "", err

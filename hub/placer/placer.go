@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/placement"
@@ -22,7 +21,6 @@ type Placer struct {
 	lim   policy.Limits
 
 	mu       sync.Mutex
-	checked  time.Time
 	gen      int64
 	loaded   map[int64]loadedPolicy // by policy version id
 	inForce  []store.Policy
@@ -38,9 +36,6 @@ type loadedPolicy struct {
 func New(st *store.Store, lim policy.Limits, log *slog.Logger) *Placer {
 	return &Placer{store: st, lim: lim, log: log, gen: -1, loaded: map[int64]loadedPolicy{}}
 }
-
-// recheck is how often a placer asks the store whether policies changed.
-const recheck = time.Second
 
 // policies are the placement policies in force for a team: the global ones,
 // then the team's. A policy that no longer loads (a hub of another version)
@@ -70,14 +65,10 @@ func (p *Placer) policies(ctx context.Context, teamID int64) ([]placement.Policy
 	return out, nil
 }
 
-// refresh reloads the policies when their generation moved.
+// refresh reloads the policies when their generation moved. It asks at every
+// placement (one read of one row), so a policy set on any replica is in
+// force for the next placement on every replica.
 func (p *Placer) refresh(ctx context.Context) error {
-	p.mu.Lock()
-	fresh := time.Since(p.checked) < recheck
-	p.mu.Unlock()
-	if fresh {
-		return nil
-	}
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
 	gen, err := p.store.PolicyGeneration(ctx)
@@ -85,7 +76,6 @@ func (p *Placer) refresh(ctx context.Context) error {
 		return err
 	}
 	p.mu.Lock()
-	p.checked = time.Now()
 	same := gen == p.gen
 	p.mu.Unlock()
 	if same {

@@ -20,6 +20,7 @@ func (s *Server) routes() []route {
 		operateBuild = access{kind: buildWrite, role: auth.PipelineOperator}
 		spoke        = access{kind: spokeOnly}
 		webhook      = access{kind: webhookToken}
+		admin        = access{kind: admin}
 	)
 	const (
 		teamPath     = "/api/v1/teams/{team}"
@@ -75,6 +76,11 @@ func (s *Server) routes() []route {
 
 		{"GET", "/api/v1/builds", anyone, s.listAllBuilds},
 		{"GET", teamPath + "/builds", viewer, s.listTeamBuilds},
+		{"GET", teamPath + "/policies", viewer, s.listPolicies},
+		{"PUT", teamPath + "/policies/{name}", owner, s.setPolicy},
+		{"DELETE", teamPath + "/policies/{name}", owner, s.destroyPolicy},
+		{"PUT", "/api/v1/policies/{name}", admin, s.setPolicy},
+		{"DELETE", "/api/v1/policies/{name}", admin, s.destroyPolicy},
 		{"GET", teamPath + "/containers", viewer, s.listContainers},
 		{"GET", teamPath + "/containers/{handle}", viewer, s.getContainer},
 		{"GET", teamPath + "/containers/{handle}/hijack", member, s.hijackContainer},
@@ -83,6 +89,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/builds/{build}/events", readBuild, s.buildEvents},
 		{"GET", "/api/v1/builds/{build}/preparation", readBuild, s.buildPreparation},
 		{"GET", "/api/v1/builds/{build}/resources", readBuild, s.buildResources},
+		{"GET", "/api/v1/builds/{build}/placement", readBuild, s.buildPlacement},
 		{"GET", "/api/v1/workers", user, s.listWorkers},
 
 		{"POST", wire.PathJoin, anyone, s.spokeJoin}, // authenticated by the join token in the body

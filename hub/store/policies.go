@@ -111,12 +111,13 @@ type PlacementDecision struct {
 	Decision json.RawMessage
 }
 
-// SavePlacement records a step's decision (the first wins: a hub that
-// re-attaches does not place again).
+// SavePlacement records a step's decision. A decision that chose no spoke
+// (the step waits) is replaced by the next; one that chose a spoke stays.
 func (s *Store) SavePlacement(ctx context.Context, buildID int64, d PlacementDecision) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO placement_decisions (build_id, plan_id, step_name, spoke, decision)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (build_id, plan_id) DO NOTHING`, buildID, d.PlanID, d.StepName, d.Spoke, string(d.Decision))
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (build_id, plan_id) DO UPDATE
+			SET spoke = excluded.spoke, decision = excluded.decision, created_at = now() WHERE placement_decisions.spoke = ''`, buildID, d.PlanID, d.StepName, d.Spoke, string(d.Decision))
 		return err
 	})
 	if err != nil {

@@ -59,6 +59,10 @@ func commands() map[string]command {
 		"rerun-build":              {[]string{"rb"}, rerunBuild},
 		"workers":                  {[]string{"ws"}, workers},
 		"intercept":                {[]string{"i", "hijack"}, intercept},
+		"set-policy":               {nil, setPolicy},
+		"policies":                 {nil, policies},
+		"destroy-policy":           {nil, destroyPolicy},
+		"placement":                {nil, placementCmd},
 	}
 }
 

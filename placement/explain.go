@@ -1,0 +1,33 @@
+package placement
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Explain writes each spoke's verdict, a line each, indented: why it was
+// filtered out, or its score and what it is made of; then the policies'
+// errors.
+func (d Decision) Explain(w io.Writer) {
+	for _, c := range d.Candidates {
+		if c.Filtered {
+			fmt.Fprintf(w, "  %-20s filtered: %s\n", c.Spoke, strings.Join(c.Reasons, "; "))
+			continue
+		}
+		names := make([]string, 0, len(c.Scores))
+		for n := range c.Scores {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i] = fmt.Sprintf("%s %g", n, c.Scores[n])
+		}
+		fmt.Fprintf(w, "  %-20s score %g (%s)\n", c.Spoke, c.Score, strings.Join(parts, ", "))
+	}
+	for _, e := range d.Errors {
+		fmt.Fprintf(w, "  error: policy %s\n", e)
+	}
+}
