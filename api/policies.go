@@ -9,6 +9,7 @@ type Policy struct {
 	Version   int    `json:"version"`
 	Engine    string `json:"engine"` // rego, opa-wasm or wasm
 	OnError   string `json:"on_error"`
+	WarnOnly  bool   `json:"warn_only,omitempty"` // its admission denials only warn
 	CreatedBy string `json:"created_by,omitempty"`
 }
 

@@ -91,3 +91,36 @@ jobs:
 		t.Errorf("build 2 after the policy went:\n%s", out)
 	}
 }
+
+// Admission: the same policies answer Concourse-style checks when a pipeline
+// is set. A privileged task is refused with the policy's reasons and nothing
+// is saved; set warn-only, the same policy lets it through with a warning.
+func TestAdmissionPolicies(t *testing.T) {
+	f := newFleet(t)
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	f.mustFly("set-policy", "-p", "admission", "-f", "../examples/policies/admission.rego")
+	config := filepath.Join(t.TempDir(), "pipeline.yml")
+	_ = os.WriteFile(config, []byte(`
+jobs:
+- name: build
+  plan:
+  - task: docker
+    privileged: true
+    config:
+      platform: linux
+      image_resource: {type: registry-image, source: {repository: registry.example.com/builder, tag: "1"}}
+      run: {path: sh, args: [-c, "echo building"]}
+`), 0o644)
+	out, code := f.fly("set-pipeline", "-n", "-p", "priv", "-c", config)
+	if code == 0 || !strings.Contains(out, "policy check failed") || !strings.Contains(out, "policy admission: use_privileged: task docker of job build is privileged, which only team ops may run") {
+		t.Errorf("a privileged task was not refused: exit %d\n%s", code, out)
+	}
+	if out, _ := f.fly("pipelines"); strings.Contains(out, "priv") {
+		t.Errorf("the refused pipeline was saved:\n%s", out)
+	}
+	f.mustFly("set-policy", "-p", "admission", "-f", "../examples/policies/admission.rego", "--warn-only")
+	out = f.mustFly("set-pipeline", "-n", "-p", "priv", "-c", config)
+	if !strings.Contains(out, "WARNING: policy admission: use_privileged") || strings.Contains(out, "uses image") {
+		t.Errorf("warn-only admission:\n%s", out)
+	}
+}

@@ -117,6 +117,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	srv, err := server.New(ctx, server.Config{
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, SpokeTokens: cfg.SpokeTokens,
+		Policies: eng.Policies(),
 	}, st, eng, notifier, log)
 	if err != nil {
 		return err

@@ -47,6 +47,10 @@ func New(st *store.Store, notify Notifier, holder string, leaseTTL time.Duration
 		schedule: func() {}, placer: placer.New(st, policy.Limits{}, log)}
 }
 
+// Policies are the policies in force, which the engine places builds with;
+// the server shares them for admission.
+func (e *Engine) Policies() *placer.Placer { return e.placer }
+
 // OnSchedule sets what wakes the scheduler in this process; call it before Run.
 func (e *Engine) OnSchedule(wake func()) { e.schedule = wake }
 

@@ -1,6 +1,7 @@
-// Package placer places builds on spokes for the engine: it keeps the
-// policies in force, reloaded on every hub replica when their generation
-// changes, and decides with package placement over a snapshot of the spokes.
+// Package placer keeps the policies in force, reloaded on every hub replica
+// when their generation changes, and asks them: where a build goes (with
+// package placement, over a snapshot of the spokes) and whether an action is
+// admitted (admission.go).
 package placer
 
 import (
@@ -37,16 +38,24 @@ func New(st *store.Store, lim policy.Limits, log *slog.Logger) *Placer {
 	return &Placer{store: st, lim: lim, log: log, gen: -1, loaded: map[int64]loadedPolicy{}}
 }
 
-// policies are the placement policies in force for a team: the global ones,
-// then the team's. A policy that no longer loads (a hub of another version)
-// is reported as an error in the decision, by on_error.
-func (p *Placer) policies(ctx context.Context, teamID int64) ([]placement.Policy, error) {
+// inForcePolicy is a loaded policy in force for a team.
+type inForcePolicy struct {
+	name     string // team policies by name, global ones as global/NAME
+	p        policy.Policy
+	onError  string
+	warnOnly bool
+}
+
+// policiesFor lists the policies in force for a team: the global ones, then
+// the team's. A policy that no longer loads (a hub of another version) fails
+// every evaluation, which its on_error handles.
+func (p *Placer) policiesFor(ctx context.Context, teamID int64) ([]inForcePolicy, error) {
 	if err := p.refresh(ctx); err != nil {
 		return nil, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []placement.Policy
+	var out []inForcePolicy
 	for _, sp := range p.inForce {
 		if sp.TeamID != 0 && sp.TeamID != teamID {
 			continue
@@ -60,7 +69,7 @@ func (p *Placer) policies(ctx context.Context, teamID int64) ([]placement.Policy
 		if sp.TeamID == 0 {
 			name = "global/" + name
 		}
-		out = append(out, placement.Policy{Name: name, Policy: pol, OnError: sp.OnError})
+		out = append(out, inForcePolicy{name: name, p: pol, onError: sp.OnError, warnOnly: sp.WarnOnly})
 	}
 	return out, nil
 }
@@ -153,9 +162,13 @@ func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, error) {
 
 // Place decides where a step of a team's build goes.
 func (p *Placer) Place(ctx context.Context, teamID int64, in placement.Input) (placement.Decision, error) {
-	policies, err := p.policies(ctx, teamID)
+	inForce, err := p.policiesFor(ctx, teamID)
 	if err != nil {
 		return placement.Decision{}, err
+	}
+	policies := make([]placement.Policy, len(inForce))
+	for i, pol := range inForce {
+		policies[i] = placement.Policy{Name: pol.name, Policy: pol.p, OnError: pol.onError}
 	}
 	return placement.Decide(ctx, in, policies), nil
 }

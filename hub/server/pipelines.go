@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 )
@@ -151,6 +152,13 @@ func (s *Server) saveConfig(w http.ResponseWriter, r *http.Request, c *caller) e
 		}
 		return configErrors(w, msgs)
 	}
+	verdict, err := s.admitPipeline(r, c, t, loaded)
+	if err != nil {
+		return err
+	}
+	if len(verdict.Blocked) > 0 {
+		return writeJSON(w, http.StatusForbidden, api.SaveConfigResponse{Errors: verdict.Blocked})
+	}
 	params, err := SaveParams(loaded)
 	if err != nil {
 		return err
@@ -168,6 +176,9 @@ func (s *Server) saveConfig(w http.ResponseWriter, r *http.Request, c *caller) e
 	resp := api.SaveConfigResponse{}
 	for _, warn := range loaded.Warnings {
 		resp.Warnings = append(resp.Warnings, api.ConfigWarning{Type: warn.Type, Message: warn.Error.Error()})
+	}
+	for _, msg := range verdict.Warnings {
+		resp.Warnings = append(resp.Warnings, api.ConfigWarning{Type: "policy", Message: msg})
 	}
 	status := http.StatusOK
 	if saved.Created {
@@ -307,4 +318,26 @@ func archivedConflict(w http.ResponseWriter) error {
 	w.WriteHeader(http.StatusConflict)
 	_, _ = io.WriteString(w, "action not allowed for an archived pipeline\n")
 	return nil
+}
+
+// admitPipeline asks the policies in force for the team about a pipeline
+// about to be saved: setting it, each task's image, and each privileged task.
+func (s *Server) admitPipeline(r *http.Request, c *caller, t store.Team, loaded *pipeline.Pipeline) (placer.Verdict, error) {
+	user := ""
+	if c.claims != nil {
+		user = c.claims.User
+	}
+	ask := func(action string, data any) placer.Question {
+		return placer.Question{Action: action, Team: t.Name, User: user, Pipeline: r.PathValue("pipeline"), Data: data}
+	}
+	questions := []placer.Question{ask("set_pipeline", json.RawMessage(loaded.JSON))}
+	for _, u := range loaded.Config.TaskUses() {
+		if u.Image != "" {
+			questions = append(questions, ask("use_image", u))
+		}
+		if u.Privileged {
+			questions = append(questions, ask("use_privileged", u))
+		}
+	}
+	return s.cfg.Policies.Admit(r.Context(), t.ID, questions)
 }

@@ -15,7 +15,8 @@ const maxPolicy = 32 << 20
 
 // setPolicy answers PUT /teams/T/policies/NAME and PUT /policies/NAME
 // (global): the body is the policy (Rego, or a WASM module), validated before
-// it is stored as the policy's next version.
+// it is stored as the policy's next version. ?on_error=deny|skip and
+// ?admission=enforce|warn say how its failures and its admission denials count.
 func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request, c *caller) error {
 	teamID, err := s.policyTeam(r)
 	if err != nil {
@@ -32,6 +33,14 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request, c *caller) er
 	if onError != "deny" && onError != "skip" {
 		return errorf(http.StatusBadRequest, "on_error %q: use deny (the step waits) or skip (the policy is left out)", onError)
 	}
+	warnOnly := false
+	switch mode := r.URL.Query().Get("admission"); mode {
+	case "", "enforce":
+	case "warn":
+		warnOnly = true
+	default:
+		return errorf(http.StatusBadRequest, "admission %q: use enforce (its denials block) or warn (they only warn)", mode)
+	}
 	src, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicy))
 	if err != nil {
 		return errorf(http.StatusRequestEntityTooLarge, "policy: %v (at most %d bytes)", err, maxPolicy)
@@ -43,7 +52,7 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request, c *caller) er
 	engine := p.Engine()
 	_ = p.Close(r.Context())
 	saved, err := s.store.SetPolicy(r.Context(), store.Policy{TeamID: teamID, Name: name, Engine: engine, Source: src, OnError: onError,
-		CreatedBy: c.claims.User})
+		WarnOnly: warnOnly, CreatedBy: c.claims.User})
 	if err != nil {
 		return err
 	}
@@ -65,7 +74,7 @@ func toPolicy(p store.Policy, team string) api.Policy {
 	} else if p.TeamName != "" {
 		team = p.TeamName
 	}
-	return api.Policy{Name: p.Name, Team: team, Version: p.Version, Engine: p.Engine, OnError: p.OnError, CreatedBy: p.CreatedBy}
+	return api.Policy{Name: p.Name, Team: team, Version: p.Version, Engine: p.Engine, OnError: p.OnError, WarnOnly: p.WarnOnly, CreatedBy: p.CreatedBy}
 }
 
 // listPolicies answers GET /teams/T/policies: the global policies and the

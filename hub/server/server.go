@@ -13,7 +13,9 @@ import (
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/policy"
 )
 
 // Config is what the server needs besides the store.
@@ -24,6 +26,7 @@ type Config struct {
 	SpokeTokens   map[string]string // join token -> team name ("" joins the shared pool)
 	TokenTTL      time.Duration
 	SpokeLease    time.Duration
+	Policies      *placer.Placer // the policies in force, shared with the engine (New makes one when nil)
 }
 
 // Waker lets the server tell the engine that a build or step changed, or that
@@ -56,6 +59,9 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	}
 	if cfg.SpokeLease == 0 {
 		cfg.SpokeLease = 10 * time.Second
+	}
+	if cfg.Policies == nil {
+		cfg.Policies = placer.New(st, policy.Limits{}, log)
 	}
 	key, err := st.HubKey(ctx, "token-signing")
 	if err != nil {

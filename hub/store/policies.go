@@ -19,14 +19,16 @@ type Policy struct {
 	Engine    string
 	Source    []byte
 	OnError   string
+	WarnOnly  bool // its admission answers warn and never block
 	CreatedBy string
 }
 
-const policyColumns = `p.id, COALESCE(p.team_id, 0), COALESCE(t.name, ''), p.name, p.version, p.engine, p.source, p.on_error, p.created_by`
+const policyColumns = `p.id, COALESCE(p.team_id, 0), COALESCE(t.name, ''), p.name, p.version, p.engine, p.source, p.on_error,
+	p.admission_mode = 'warn', p.created_by`
 
 func scanPolicy(row pgx.Row) (Policy, error) {
 	var p Policy
-	err := row.Scan(&p.ID, &p.TeamID, &p.TeamName, &p.Name, &p.Version, &p.Engine, &p.Source, &p.OnError, &p.CreatedBy)
+	err := row.Scan(&p.ID, &p.TeamID, &p.TeamName, &p.Name, &p.Version, &p.Engine, &p.Source, &p.OnError, &p.WarnOnly, &p.CreatedBy)
 	return p, err
 }
 
@@ -45,8 +47,12 @@ func (s *Store) SetPolicy(ctx context.Context, p Policy) (Policy, error) {
 		if _, err := tx.Exec(ctx, `UPDATE policies SET active = false WHERE COALESCE(team_id, 0) = $1 AND name = $2`, p.TeamID, p.Name); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO policies (team_id, name, version, engine, source, on_error, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, team, p.Name, p.Version, p.Engine, p.Source, p.OnError, p.CreatedBy).Scan(&p.ID); err != nil {
+		mode := "enforce"
+		if p.WarnOnly {
+			mode = "warn"
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO policies (team_id, name, version, engine, source, on_error, admission_mode, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, team, p.Name, p.Version, p.Engine, p.Source, p.OnError, mode, p.CreatedBy).Scan(&p.ID); err != nil {
 			return err
 		}
 		return bumpPolicies(ctx, tx)

@@ -96,6 +96,10 @@ func setPipeline(ctx context.Context, e *env, args []string) error {
 	if errors.As(err, &bad) {
 		return fmt.Errorf("invalid pipeline config:\n%s", strings.Join(bad.Errors, "\n"))
 	}
+	var refused api.SaveConfigResponse
+	if err != nil && res != nil && res.Status == http.StatusForbidden && json.Unmarshal(res.Body, &refused) == nil && len(refused.Errors) > 0 {
+		return fmt.Errorf("policy check failed:\n  - %s", strings.Join(refused.Errors, "\n  - "))
+	}
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ func setPolicy(ctx context.Context, e *env, args []string) error {
 	file := f.str("f", "file", "policy file: .rego, or .wasm (OPA-compiled or Switchyard's JSON ABI)")
 	onError := f.str("", "on-error", "when the policy fails: deny (the step waits, the default) or skip")
 	global := f.boolean("", "global", "a policy for every team (admins only)")
+	warnOnly := f.boolean("", "warn-only", "its admission denials (set_pipeline, use_image, use_privileged) warn instead of blocking")
 	if err := f.parse(args, name, file); err != nil {
 		return err
 	}
@@ -40,9 +41,16 @@ func setPolicy(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	path := policyPath(t.Team, *name, *global)
+	q := url.Values{}
 	if *onError != "" {
-		path += "?on_error=" + url.QueryEscape(*onError)
+		q.Set("on_error", *onError)
+	}
+	if *warnOnly {
+		q.Set("admission", "warn")
+	}
+	path := policyPath(t.Team, *name, *global)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	var p api.Policy
 	if _, err := c.Do(ctx, http.MethodPut, path, http.Header{"Content-Type": {"application/octet-stream"}}, src, &p); err != nil {
@@ -52,7 +60,11 @@ func setPolicy(ctx context.Context, e *env, args []string) error {
 	if *global {
 		scope = "every team"
 	}
-	fmt.Fprintf(e.stdout, "policy %s version %d (%s, on error %s) is in force for %s\n", p.Name, p.Version, p.Engine, p.OnError, scope)
+	mode := ""
+	if p.WarnOnly {
+		mode = ", admission warns only"
+	}
+	fmt.Fprintf(e.stdout, "policy %s version %d (%s, on error %s%s) is in force for %s\n", p.Name, p.Version, p.Engine, p.OnError, mode, scope)
 	return nil
 }
 
@@ -79,9 +91,13 @@ func policies(ctx context.Context, e *env, args []string) error {
 		if scope == "" {
 			scope = "global"
 		}
-		rows = append(rows, []string{p.Name, scope, fmt.Sprint(p.Version), p.Engine, p.OnError})
+		admission := "enforce"
+		if p.WarnOnly {
+			admission = "warn"
+		}
+		rows = append(rows, []string{p.Name, scope, fmt.Sprint(p.Version), p.Engine, p.OnError, admission})
 	}
-	e.table([]string{"name", "team", "version", "engine", "on error"}, rows)
+	e.table([]string{"name", "team", "version", "engine", "on error", "admission"}, rows)
 	return nil
 }
 
