@@ -109,7 +109,8 @@ func (f *fleet) startHub() {
 	f.t.Helper()
 	f.hub = f.start("hub", "hub", "--listen", f.listen, "--database-url", f.db,
 		"--add-local-user", "admin:secret", "--main-team-local-user", "admin",
-		"--spoke-join-token", "pool-token", "--build-lease", "2s")
+		"--spoke-join-token", "pool-token", "--spoke-join-token", "main=main-token", "--spoke-join-token", "blue=blue-token",
+		"--build-lease", "2s")
 	f.waitHealthy()
 }
 

@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
+	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/policy/policytest"
 )
 
@@ -122,5 +126,70 @@ jobs:
 	out = f.mustFly("set-pipeline", "-n", "-p", "priv", "-c", config)
 	if !strings.Contains(out, "WARNING: policy admission: use_privileged") || strings.Contains(out, "uses image") {
 		t.Errorf("warn-only admission:\n%s", out)
+	}
+}
+
+// asAdmin calls the hub's API with the token fly keeps for the e2e target.
+func (f *fleet) asAdmin(method, path string, body any) {
+	f.t.Helper()
+	raw, err := os.ReadFile(filepath.Join(f.flyHome, ".flyrc"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var rc struct {
+		Targets map[string]struct {
+			Token struct{ Value string } `yaml:"token"`
+		} `yaml:"targets"`
+	}
+	if err := yaml.Unmarshal(raw, &rc); err != nil {
+		f.t.Fatal(err)
+	}
+	c := &api.Client{URL: f.url, Token: rc.Targets["e2e"].Token.Value}
+	if _, err := c.Do(context.Background(), method, path, nil, body, nil); err != nil {
+		f.t.Fatalf("%s %s: %v", method, path, err)
+	}
+}
+
+// Three spokes, of team main, of team blue and of the shared pool. A global
+// Rego policy sends untrusted builds to the pool only: an untrusted
+// pipeline's build lands there, a trusted one's on main's spoke, and no build
+// of main lands on blue's spoke; fly placement says why for each.
+func TestPlacementTeamsAndTrust(t *testing.T) {
+	f := newFleet(t)
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	f.asAdmin("PUT", "/api/v1/teams/blue", api.Team{Auth: api.TeamAuth{"owner": {Users: []string{"local:admin"}}}})
+	for name, token := range map[string]string{"main-1": "main-token", "blue-1": "blue-token", "pool-1": "pool-token"} {
+		f.start("spoke-"+name, "spoke", "--hub-url", f.url, "--join-token", token, "--name", name,
+			"--work-dir", filepath.Join(f.dir, "spoke-"+name))
+	}
+	f.mustFly("set-policy", "-p", "placement", "-f", "../examples/policies/placement.rego", "--global")
+	if out := f.mustFly("policies"); !strings.Contains(out, "global") {
+		t.Errorf("policies:\n%s", out)
+	}
+	job := `
+jobs:
+- name: test
+  plan:
+  - task: run
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "echo testing"]}
+`
+	f.setPipeline("fork", job)
+	f.setPipeline("trunk", job)
+	f.mustFly("untrust-pipeline", "-p", "fork")
+	for _, p := range []string{"fork", "trunk"} {
+		f.mustFly("trigger-job", "-j", p+"/test", "-w")
+	}
+	fork := f.mustFly("placement", "-j", "fork/test", "-b", "1")
+	for _, want := range []string{"step run → pool-1", "main-1", "policy global/placement: untrusted builds run only in the shared pool",
+		"blue-1", "team: the spoke belongs to team blue, the build to team main"} {
+		if !strings.Contains(fork, want) {
+			t.Errorf("no %q in the untrusted build's placement:\n%s", want, fork)
+		}
+	}
+	trunk := f.mustFly("placement", "-j", "trunk/test", "-b", "1")
+	if !strings.Contains(trunk, "step run → main-1") || !strings.Contains(trunk, "team: the spoke belongs to team blue") {
+		t.Errorf("the trusted build's placement:\n%s", trunk)
 	}
 }

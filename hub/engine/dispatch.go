@@ -380,9 +380,15 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 		return store.Spoke{}, "", err
 	}
 	b := r.build
+	trusted := true
+	if b.PipelineID != 0 {
+		if trusted, err = r.e.store.PipelineTrusted(ctx, b.PipelineID); err != nil {
+			return store.Spoke{}, "", err
+		}
+	}
 	in := placement.Input{
 		Step:      placement.Step{ID: planID, Kind: req.Kind, Name: req.Name, Tags: append([]string{}, req.Tags...)},
-		Build:     placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: true},
+		Build:     placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: trusted},
 		Artifacts: []placement.Artifact{}, Spokes: spokes,
 	}
 	if t := req.Task; t != nil {

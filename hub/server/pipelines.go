@@ -240,6 +240,14 @@ func (s *Server) exposePipeline(public bool) handler {
 	}
 }
 
+// trustPipeline marks a pipeline's builds trusted or untrusted, which
+// placement policies see as build.trusted.
+func (s *Server) trustPipeline(trusted bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
+		return s.changePipeline(w, r, store.PipelineChange{Trusted: &trusted})
+	}
+}
+
 func (s *Server) archivePipeline(w http.ResponseWriter, r *http.Request, c *caller) error {
 	return s.changePipeline(w, r, store.PipelineChange{Archive: true})
 }

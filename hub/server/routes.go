@@ -48,6 +48,8 @@ func (s *Server) routes() []route {
 		{"PUT", pipelinePath + "/unpause", operator, s.pausePipeline(false)},
 		{"PUT", pipelinePath + "/expose", member, s.exposePipeline(true)},
 		{"PUT", pipelinePath + "/hide", member, s.exposePipeline(false)},
+		{"PUT", pipelinePath + "/trust", owner, s.trustPipeline(true)},
+		{"PUT", pipelinePath + "/untrust", owner, s.trustPipeline(false)},
 		{"PUT", pipelinePath + "/archive", member, s.archivePipeline},
 		{"PUT", pipelinePath + "/rename", member, s.renamePipeline},
 

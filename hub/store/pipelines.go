@@ -309,6 +309,7 @@ type PipelineChange struct {
 	Paused   *bool
 	PausedBy string
 	Public   *bool
+	Trusted  *bool
 	Archive  bool
 	Rename   string
 }
@@ -325,6 +326,8 @@ func (s *Store) UpdatePipeline(ctx context.Context, id int64, c PipelineChange) 
 			}
 		case c.Public != nil:
 			_, err = tx.Exec(ctx, `UPDATE pipelines SET public = $2 WHERE id = $1`, id, *c.Public)
+		case c.Trusted != nil:
+			_, err = tx.Exec(ctx, `UPDATE pipelines SET untrusted = $2 WHERE id = $1`, id, !*c.Trusted)
 		case c.Archive:
 			_, err = tx.Exec(ctx, `UPDATE pipelines SET archived = true, paused = true, config = '{}', config_version = 0 WHERE id = $1`, id)
 		case c.Rename != "":
@@ -351,4 +354,14 @@ func (s *Store) DestroyPipeline(ctx context.Context, id int64) error {
 		return fmt.Errorf("destroy pipeline: %w", err)
 	}
 	return nil
+}
+
+// PipelineTrusted tells whether a pipeline's builds are trusted (fly
+// untrust-pipeline marks them not).
+func (s *Store) PipelineTrusted(ctx context.Context, id int64) (bool, error) {
+	var untrusted bool
+	if err := s.row(ctx, `SELECT untrusted FROM pipelines WHERE id = $1`, id).Scan(&untrusted); err != nil {
+		return false, fmt.Errorf("pipeline %d: %w", id, err)
+	}
+	return !untrusted, nil
 }

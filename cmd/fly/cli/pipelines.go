@@ -254,9 +254,11 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func pausePipeline(pause bool) func(context.Context, *env, []string) error {
+// pipelineAction is a command that PUTs one action to a pipeline:
+// pause-pipeline, unpause-pipeline, trust-pipeline, untrust-pipeline.
+func pipelineAction(cmd, action, word string) func(context.Context, *env, []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
-		f := newFlags("pause-pipeline", e)
+		f := newFlags(cmd, e)
 		name := f.str("p", "pipeline", "pipeline")
 		if err := f.parse(args, name); err != nil {
 			return err
@@ -264,10 +266,6 @@ func pausePipeline(pause bool) func(context.Context, *env, []string) error {
 		c, t, err := e.client(ctx)
 		if err != nil {
 			return err
-		}
-		action, word := "/pause", "paused"
-		if !pause {
-			action, word = "/unpause", "unpaused"
 		}
 		_, err = c.Do(ctx, http.MethodPut, api.PipelinePath(t.Team, *name)+action, nil, nil, nil)
 		if errors.Is(err, api.ErrNotFound) {
