@@ -123,21 +123,33 @@ func (e *env) buildID(ctx context.Context, c *api.Client, team, job, build strin
 	return 0, errors.New("job has no builds")
 }
 
-func watch(ctx context.Context, e *env, args []string) error {
-	f := newFlags("watch", e)
-	job := f.str("j", "job", "PIPELINE/JOB")
-	build := f.str("b", "build", "build id, or a build name with -j")
-	if err := f.Parse(args); err != nil {
-		return err
-	}
-	if *job == "" && *build == "" {
-		return errors.New("give -j PIPELINE/JOB and/or -b BUILD (watching the latest one-off build is not built yet)")
+// buildRef is the -j and -b flags that name a build, as fly's watch has them.
+type buildRef struct{ job, build *string }
+
+func addBuildFlags(f flags) buildRef {
+	return buildRef{job: f.str("j", "job", "PIPELINE/JOB"), build: f.str("b", "build", "build id, or a build name with -j")}
+}
+
+// find connects and finds the build the flags name.
+func (b buildRef) find(ctx context.Context, e *env, missing string) (*api.Client, int64, error) {
+	if *b.job == "" && *b.build == "" {
+		return nil, 0, errors.New(missing)
 	}
 	c, t, err := e.client(ctx)
 	if err != nil {
+		return nil, 0, err
+	}
+	id, err := e.buildID(ctx, c, t.Team, *b.job, *b.build)
+	return c, id, err
+}
+
+func watch(ctx context.Context, e *env, args []string) error {
+	f := newFlags("watch", e)
+	ref := addBuildFlags(f)
+	if err := f.Parse(args); err != nil {
 		return err
 	}
-	id, err := e.buildID(ctx, c, t.Team, *job, *build)
+	c, id, err := ref.find(ctx, e, "give -j PIPELINE/JOB and/or -b BUILD (watching the latest one-off build is not built yet)")
 	if err != nil {
 		return err
 	}

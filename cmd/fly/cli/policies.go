@@ -126,21 +126,13 @@ func destroyPolicy(ctx context.Context, e *env, args []string) error {
 // [-s STEP], or -j PIPELINE/JOB [-b NAME].
 func placementCmd(ctx context.Context, e *env, args []string) error {
 	f := newFlags("placement", e)
-	job := f.str("j", "job", "PIPELINE/JOB")
-	build := f.str("b", "build", "build id, or a build name with -j")
+	ref := addBuildFlags(f)
 	step := f.str("s", "step", "only this step")
 	asJSON := f.boolean("", "json", "print JSON")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *job == "" && *build == "" {
-		return errors.New("name the build: -b BUILD_ID, or -j PIPELINE/JOB [-b BUILD_NAME]")
-	}
-	c, t, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	id, err := e.buildID(ctx, c, t.Team, *job, *build)
+	c, id, err := ref.find(ctx, e, "name the build: -b BUILD_ID, or -j PIPELINE/JOB [-b BUILD_NAME]")
 	if err != nil {
 		return err
 	}
