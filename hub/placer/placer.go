@@ -76,16 +76,23 @@ func (p *Placer) policiesFor(ctx context.Context, teamID int64) ([]inForcePolicy
 
 // refresh reloads the policies when their generation moved. It asks at every
 // placement (one read of one row), so a policy set on any replica is in
-// force for the next placement on every replica.
+// force for the next placement on every replica; only a reload is done one
+// at a time.
 func (p *Placer) refresh(ctx context.Context) error {
-	p.reloadMu.Lock()
-	defer p.reloadMu.Unlock()
 	gen, err := p.store.PolicyGeneration(ctx)
 	if err != nil {
 		return err
 	}
 	p.mu.Lock()
 	same := gen == p.gen
+	p.mu.Unlock()
+	if same {
+		return nil
+	}
+	p.reloadMu.Lock()
+	defer p.reloadMu.Unlock()
+	p.mu.Lock()
+	same = gen <= p.gen // another placement reloaded meanwhile
 	p.mu.Unlock()
 	if same {
 		return nil
@@ -140,14 +147,14 @@ func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, error) {
 	if err != nil {
 		return nil, err
 	}
+	open, err := p.store.OpenStepCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]placement.Spoke, 0, len(spokes))
 	for _, sp := range spokes {
-		open, err := p.store.OpenStepIDs(ctx, sp.ID)
-		if err != nil {
-			return nil, err
-		}
 		ps := placement.Spoke{Name: sp.Name, Team: sp.TeamName, Labels: map[string]string{}, Tags: append([]string{}, sp.Tags...),
-			Health: "healthy", Load: placement.Resources{Steps: len(open)}, CachedVolumes: []string{}}
+			Health: "healthy", Load: placement.Resources{Steps: open[sp.ID]}, CachedVolumes: []string{}}
 		if sp.TeamID == 0 {
 			ps.Pool = "shared"
 		}

@@ -119,6 +119,27 @@ func (s *Store) OpenStepIDs(ctx context.Context, spokeID int64) ([]int64, error)
 	return out, nil
 }
 
+// OpenStepCounts counts each spoke's pending and running steps, for
+// placement's load (spokes with none are left out).
+func (s *Store) OpenStepCounts(ctx context.Context) (map[int64]int, error) {
+	type count struct {
+		Spoke int64
+		N     int
+	}
+	rows, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT spoke_id, count(*) FROM build_steps
+			WHERE spoke_id IS NOT NULL AND state IN ('pending', 'running') GROUP BY spoke_id`)
+	}, pgx.RowToStructByPos[count])
+	if err != nil {
+		return nil, fmt.Errorf("count open steps: %w", err)
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r.Spoke] = r.N
+	}
+	return out, nil
+}
+
 // StepsByID returns the steps with the given ids.
 func (s *Store) StepsByID(ctx context.Context, ids []int64) ([]Step, error) {
 	out, err := collect(ctx, func() (pgx.Rows, error) {
