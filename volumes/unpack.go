@@ -1,0 +1,183 @@
+package volumes
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// UnsafeEntryError says an archive holds an entry that would leave its root
+// or that artifacts may not hold.
+type UnsafeEntryError struct {
+	Entry  string
+	Reason string
+}
+
+func (e *UnsafeEntryError) Error() string {
+	return fmt.Sprintf("archive entry %q refused: %s", e.Entry, e.Reason)
+}
+
+// maxWindow bounds the memory a zstd stream may ask the decoder for.
+const maxWindow = 64 << 20
+
+// Unpack extracts a stream that Pack wrote into dir, which it creates. Every
+// operation goes through an os.Root at dir, so nothing, links included, can
+// reach outside it; entries that would (absolute names, "..", links out) and
+// devices or pipes are refused with an UnsafeEntryError. Files keep their
+// permission bits and times, and runs of zeros in files become holes.
+func Unpack(ctx context.Context, r io.Reader, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderConcurrency(2))
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	tr := tar.NewReader(zr)
+	type dirAttrs struct {
+		name  string
+		mode  fs.FileMode
+		mtime time.Time
+	}
+	var dirs []dirAttrs
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read archive: %w", err)
+		}
+		name := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
+		if name == "." {
+			continue
+		}
+		if path.IsAbs(hdr.Name) || name == ".." || strings.HasPrefix(name, "../") {
+			return &UnsafeEntryError{hdr.Name, "it points outside the artifact's root"}
+		}
+		if parent := path.Dir(name); parent != "." {
+			if err := root.MkdirAll(parent, 0o755); err != nil {
+				return fmt.Errorf("extract %s: %w", hdr.Name, err)
+			}
+		}
+		mode := fs.FileMode(hdr.Mode).Perm()
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := root.MkdirAll(name, 0o755); err != nil {
+				return fmt.Errorf("extract %s: %w", hdr.Name, err)
+			}
+			dirs = append(dirs, dirAttrs{name, mode, hdr.ModTime})
+		case tar.TypeReg:
+			if err := writeFile(root, name, tr, mode, hdr.Size); err != nil {
+				return fmt.Errorf("extract %s: %w", hdr.Name, err)
+			}
+			if err := root.Chtimes(name, hdr.ModTime, hdr.ModTime); err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			if linkEscapes(name, hdr.Linkname) {
+				return &UnsafeEntryError{hdr.Name, fmt.Sprintf("it links outside the artifact's root (to %s)", hdr.Linkname)}
+			}
+			_ = root.Remove(name)
+			if err := root.Symlink(hdr.Linkname, name); err != nil {
+				return fmt.Errorf("extract %s: %w", hdr.Name, err)
+			}
+		case tar.TypeLink:
+			target := path.Clean(strings.TrimPrefix(hdr.Linkname, "./"))
+			if path.IsAbs(hdr.Linkname) || target == ".." || strings.HasPrefix(target, "../") {
+				return &UnsafeEntryError{hdr.Name, fmt.Sprintf("it links outside the artifact's root (to %s)", hdr.Linkname)}
+			}
+			_ = root.Remove(name)
+			if err := root.Link(target, name); err != nil {
+				return fmt.Errorf("extract %s: %w", hdr.Name, err)
+			}
+		case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+			return &UnsafeEntryError{hdr.Name, "artifacts may not hold devices or pipes"}
+		default:
+			return &UnsafeEntryError{hdr.Name, fmt.Sprintf("entries of type %q are not supported", hdr.Typeflag)}
+		}
+	}
+	// Directories get their modes and times last, deepest first, so that a
+	// read-only directory was still writable while it filled.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		d := dirs[i]
+		if err := root.Chmod(d.name, d.mode); err != nil {
+			return err
+		}
+		if err := root.Chtimes(d.name, d.mtime, d.mtime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile writes a file of size bytes from r, seeking over blocks of zeros
+// so that sparse files stay sparse.
+func writeFile(root *os.Root, name string, r io.Reader, mode fs.FileMode, size int64) error {
+	_ = root.Remove(name)
+	f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	n, err := copySparse(f, r)
+	if err == nil && n != size {
+		err = fmt.Errorf("archive is truncated: %d of %d bytes", n, size)
+	}
+	if err == nil {
+		err = f.Truncate(size)
+	}
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+const sparseBlock = 64 << 10
+
+var zeros = make([]byte, sparseBlock)
+
+func copySparse(f *os.File, r io.Reader) (int64, error) {
+	buf := make([]byte, sparseBlock)
+	var total int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		total += int64(n)
+		if n > 0 {
+			if n == sparseBlock && bytes.Equal(buf, zeros) {
+				if _, serr := f.Seek(sparseBlock, io.SeekCurrent); serr != nil {
+					return total, serr
+				}
+			} else if _, werr := f.Write(buf[:n]); werr != nil {
+				return total, werr
+			}
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return total, nil // the caller compares total with the entry's size
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
