@@ -125,9 +125,9 @@ func TestPackUnpackRoundTrip(t *testing.T) {
 
 func TestPackRefuses(t *testing.T) {
 	for name, setup := range map[string]func(dir string) error{
-		"absolute link":   func(dir string) error { return os.Symlink("/etc/passwd", filepath.Join(dir, "pw")) },
-		"link out":        func(dir string) error { return os.Symlink("../../x", filepath.Join(dir, "up")) },
-		"named pipe":      func(dir string) error { return syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644) },
+		"absolute link": func(dir string) error { return os.Symlink("/etc/passwd", filepath.Join(dir, "pw")) },
+		"link out":      func(dir string) error { return os.Symlink("../../x", filepath.Join(dir, "up")) },
+		"named pipe":    func(dir string) error { return syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
