@@ -48,6 +48,8 @@ type fleet struct {
 	url     string
 	hub     *exec.Cmd
 	flyHome string
+	store   string // the artifact store's URL; empty: a directory of the fleet
+	env     []string
 }
 
 func freeAddr(t testing.TB) string {
@@ -59,9 +61,13 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-func newFleet(t testing.TB) *fleet {
+func newFleet(t testing.TB) *fleet { t.Helper(); return newFleetOn(t, "") }
+
+// newFleetOn starts a fleet whose hub keeps artifacts at store (a bucket
+// URL; empty: a directory of the fleet), with env added to its processes'.
+func newFleetOn(t testing.TB, store string, env ...string) *fleet {
 	t.Helper()
-	f := &fleet{t: t, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t)}
+	f := &fleet{t: t, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t), store: store, env: env}
 	f.url = "http://" + f.listen
 	f.flyHome = filepath.Join(f.dir, "fly")
 	if err := os.MkdirAll(f.flyHome, 0o755); err != nil {
@@ -81,6 +87,9 @@ func (f *fleet) start(name string, args ...string) *exec.Cmd {
 	}
 	cmd := exec.Command(filepath.Join(bin, "switchyard"), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if len(f.env) > 0 {
+		cmd.Env = append(os.Environ(), f.env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.t.Fatal(err)
@@ -110,8 +119,17 @@ func (f *fleet) startHub() {
 	f.hub = f.start("hub", "hub", "--listen", f.listen, "--database-url", f.db,
 		"--add-local-user", "admin:secret", "--main-team-local-user", "admin",
 		"--spoke-join-token", "pool-token", "--spoke-join-token", "main=main-token", "--spoke-join-token", "blue=blue-token",
-		"--build-lease", "2s")
+		"--build-lease", "2s", "--artifact-store", f.artifactStore())
 	f.waitHealthy()
+}
+
+// artifactStore is the fleet's object storage: a directory of its own, or
+// the MinIO bucket a test set with f.store.
+func (f *fleet) artifactStore() string {
+	if f.store != "" {
+		return f.store
+	}
+	return "file://" + filepath.Join(f.dir, "artifacts")
 }
 
 func (f *fleet) waitHealthy() {

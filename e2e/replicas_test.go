@@ -19,7 +19,7 @@ func TestTwoHubsOneKilled(t *testing.T) {
 	bURL := "http://" + second
 	f.start("hub-b", "hub", "--listen", second, "--database-url", f.db,
 		"--add-local-user", "admin:secret", "--main-team-local-user", "admin",
-		"--spoke-join-token", "pool-token", "--build-lease", "2s")
+		"--spoke-join-token", "pool-token", "--build-lease", "2s", "--artifact-store", f.artifactStore())
 	f.startSpoke("local-1", bURL) // the spoke talks to B, which survives
 	f.setPipeline("twice", `
 resources:

@@ -21,7 +21,8 @@ if curl -sf "$url/healthz" >/dev/null 2>&1 || curl -s -o /dev/null "$url" 2>/dev
   log "something already listens on $listen: stop it or set SWITCHYARD_LISTEN"; exit 1
 fi
 spawn hub "$state" bin/switchyard hub --listen "$listen" --database-url "$db" \
-  --add-local-user admin:admin --main-team-local-user admin --spoke-join-token make-run-token
+  --add-local-user admin:admin --main-team-local-user admin --spoke-join-token make-run-token \
+  --artifact-store "file://$state/artifacts"
 for _ in $(seq 1 120); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.25; done
 curl -sf "$url/healthz" >/dev/null || { log "the hub did not start:"; tail -20 "$state/hub.log" >&2; exit 1; }
 echo "==> hub on $url (log: .switchyard/hub.log)"

@@ -29,6 +29,9 @@ type Config struct {
 	Runtime string
 	Labels  map[string]string
 	Tags    []string
+	// Artifacts: where build artifacts are kept; steps with input or output
+	// artifacts error without it.
+	Artifacts *Artifacts
 }
 
 // Runtime runs a step to its end.
@@ -53,12 +56,14 @@ const sweepEvery = 30 * time.Second
 
 // Agent is one spoke. Create it with New and call Run.
 type Agent struct {
-	cfg     Config
-	runtime Runtime
-	log     *slog.Logger
-	http    *http.Client
+	cfg      Config
+	runtime  Runtime
+	log      *slog.Logger
+	http     *http.Client
+	transfer *http.Client // artifacts: no overall timeout
 
 	lastSweep time.Time // poll's goroutine only
+	dirLocks  sync.Map  // artifact directory -> *sync.Mutex
 
 	mu         sync.Mutex
 	credential string
@@ -70,7 +75,7 @@ type Agent struct {
 }
 
 func New(cfg Config, rt Runtime, log *slog.Logger) *Agent {
-	return &Agent{cfg: cfg, runtime: rt, log: log, http: &http.Client{Timeout: 60 * time.Second}, running: map[int64]context.CancelFunc{},
+	return &Agent{cfg: cfg, runtime: rt, log: log, http: &http.Client{Timeout: 60 * time.Second}, transfer: &http.Client{}, running: map[int64]context.CancelFunc{},
 		steps: map[int64]wire.Assignment{}, failed: map[int64]time.Time{}, intercepts: map[int64]time.Time{}}
 }
 
@@ -140,7 +145,13 @@ func (a *Agent) heartbeat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.call(ctx, http.MethodPost, wire.PathHeartbeat, nil, nil, true); err != nil && ctx.Err() == nil {
+			var hb wire.Heartbeat
+			if a.cfg.Artifacts != nil {
+				for _, d := range a.cfg.Artifacts.Cache.TakeEvicted() {
+					hb.Evicted = append(hb.Evicted, string(d))
+				}
+			}
+			if err := a.call(ctx, http.MethodPost, wire.PathHeartbeat, hb, nil, true); err != nil && ctx.Err() == nil {
 				a.log.Warn("renew lease", slog.String("error", err.Error()))
 			}
 		}
@@ -246,7 +257,7 @@ func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
 	rep := newReporter(a, as)
 	go rep.run(ctx)
 	rep.started()
-	res := a.runtime.Run(ctx, as, rep)
+	res := a.run(ctx, as, rep)
 	rep.close()
 	if ctx.Err() != nil {
 		return false // aborted: the hub already marked the step
@@ -255,6 +266,42 @@ func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
 	path := strings.Replace(wire.PathResult, "{id}", strconv.FormatInt(as.StepID, 10), 1)
 	a.retry(ctx, "report result", func() error { return a.call(ctx, http.MethodPost, path, res, nil, true) })
 	return res.Error == "" && res.ExitStatus != 0
+}
+
+// run runs a step with its artifacts: inputs fetched before, outputs stored
+// after.
+func (a *Agent) run(ctx context.Context, as wire.Assignment, logs local.Logs) wire.Result {
+	fail := func(err error) wire.Result {
+		if ctx.Err() != nil {
+			return wire.Result{Error: "aborted"}
+		}
+		logs.Line("stderr", err.Error()+"\n")
+		return wire.Result{Error: err.Error()}
+	}
+	if a.cfg.Artifacts == nil && len(as.Request.Artifacts) > 0 {
+		return fail(errors.New("this spoke keeps no artifacts"))
+	}
+	var fetched []string
+	if len(as.Request.Artifacts) > 0 {
+		var err error
+		if fetched, err = a.fetchInputs(ctx, as, logs); err != nil {
+			return fail(err)
+		}
+	}
+	res := a.runtime.Run(ctx, as, logs)
+	res.Fetched = fetched
+	if res.Error != "" || res.ExitStatus != 0 || len(res.Outputs) == 0 {
+		return res
+	}
+	if a.cfg.Artifacts == nil {
+		return fail(errors.New("this spoke keeps no artifacts, so the step's outputs are lost"))
+	}
+	if err := a.storeOutputs(ctx, as, &res); err != nil {
+		out := fail(fmt.Errorf("store outputs: %w", err))
+		out.Fetched = fetched
+		return out
+	}
+	return res
 }
 
 // retry calls fn until it succeeds, the step is stale, or ctx ends.

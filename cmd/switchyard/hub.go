@@ -11,10 +11,12 @@ import (
 	"net/http"
 	_ "net/http/pprof" // served only on --debug-listen
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/hub/artifactgc"
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/checker"
 	"github.com/switchyard-ci/switchyard/hub/engine"
@@ -22,6 +24,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/scheduler"
 	"github.com/switchyard-ci/switchyard/hub/server"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/volumes"
 )
 
 // hubConfig is the hub's configuration, validated once.
@@ -34,6 +37,10 @@ type hubConfig struct {
 	SpokeTokens map[string]string
 	BuildLease  time.Duration
 	DebugListen string
+	// Artifacts: the object store's URL, and how long finished builds'
+	// artifacts are kept there.
+	ArtifactStore     string
+	ArtifactRetention time.Duration
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -49,6 +56,13 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 		return cfg, fmt.Errorf("SWITCHYARD_BUILD_LEASE: %w", err)
 	}
 	fs.DurationVar(&cfg.BuildLease, "build-lease", lease, "how long a hub owns a build, or the scheduling of a pipeline, without renewing; another hub takes over after it")
+	fs.StringVar(&cfg.ArtifactStore, "artifact-store", env("artifact-store", "file://"+filepath.Join(os.TempDir(), "switchyard-artifacts")),
+		"where build artifacts live: file:///DIR, or s3://BUCKET?endpoint=URL&region=R&use_path_style=true with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (env SWITCHYARD_ARTIFACT_STORE)")
+	retention, err := time.ParseDuration(env("artifact-retention", "24h"))
+	if err != nil {
+		return cfg, fmt.Errorf("SWITCHYARD_ARTIFACT_RETENTION: %w", err)
+	}
+	fs.DurationVar(&cfg.ArtifactRetention, "artifact-retention", retention, "how long the artifacts of a finished build are kept in the artifact store")
 	users := listVar(fs, "add-local-user", "NAME:PASSWORD of a local user")
 	mains := listVar(fs, "main-team-local-user", "local user who owns the main team (and so is an admin)")
 	tokens := listVar(fs, "spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
@@ -108,6 +122,11 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	bucket, err := volumes.OpenBucket(ctx, cfg.ArtifactStore)
+	if err != nil {
+		return err
+	}
+	defer bucket.Close()
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s-%d", host, os.Getpid())
 	notifier := notify.New()
@@ -117,7 +136,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	srv, err := server.New(ctx, server.Config{
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, SpokeTokens: cfg.SpokeTokens,
-		Policies: eng.Policies(),
+		Policies: eng.Policies(), Artifacts: bucket,
 	}, st, eng, notifier, log)
 	if err != nil {
 		return err
@@ -141,7 +160,9 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(3)
+	gc := artifactgc.New(st, bucket, artifactgc.Options{Retention: cfg.ArtifactRetention}, log.With(slog.String("part", "artifact-gc")))
+	wg.Add(4)
+	go func() { defer wg.Done(); _ = gc.Run(ctx) }()
 	go func() { defer wg.Done(); _ = eng.Run(ctx) }()
 	go func() { defer wg.Done(); _ = sched.Run(ctx) }()
 	go func() { defer wg.Done(); _ = checks.Run(ctx) }()

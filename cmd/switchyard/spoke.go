@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -21,6 +22,7 @@ import (
 	"github.com/switchyard-ci/switchyard/spoke"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+	"github.com/switchyard-ci/switchyard/volumes"
 )
 
 // runSpoke runs a spoke agent until ctx ends.
@@ -42,6 +44,8 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	labelFlags := listVar(fs, "label", "a label KEY=VALUE placement policies see")
 	tags := listVar(fs, "tag", "a Concourse worker tag: steps with tags run only on spokes with all of them, and untagged steps avoid tagged spokes")
 	workDir := fs.String("work-dir", env("work-dir", filepath.Join(os.TempDir(), "switchyard-spoke")), "directory for steps and artifacts")
+	cacheDir := fs.String("artifact-cache", env("artifact-cache", ""), "directory of the local artifact cache (default WORK-DIR/artifact-cache)")
+	cacheMax := fs.String("artifact-cache-size", env("artifact-cache-size", "10Gi"), "how much the local artifact cache holds before it evicts the least recently used")
 	health := fs.String("health-listen", env("health-listen", ""), "address to serve /healthz on (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -59,8 +63,22 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "error: --join-token is required: the hub gives it with --spoke-join-token")
 		return 2
 	}
+	maxBytes, err := resource.ParseQuantity(*cacheMax)
+	if err != nil || maxBytes.Value() <= 0 {
+		fmt.Fprintf(stderr, "error: --artifact-cache-size %q: write a size such as 10Gi or 500M\n", *cacheMax)
+		return 2
+	}
+	if *cacheDir == "" {
+		*cacheDir = filepath.Join(*workDir, "artifact-cache")
+	}
+	cache, err := volumes.OpenCache(*cacheDir, maxBytes.Value())
+	if err != nil {
+		fmt.Fprintf(stderr, "error: --artifact-cache: %v\n", err)
+		return 1
+	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "spoke"), slog.String("spoke", *name))
-	var rt spoke.Runtime = &local.Runtime{Dir: *workDir}
+	localRT := &local.Runtime{Dir: *workDir}
+	var rt spoke.Runtime = localRT
 	switch *runtime {
 	case "local":
 	case "kube":
@@ -78,7 +96,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 		klog.SetSlogLogger(log.With(slog.String("part", "client-go")))
-		rt = &kube.Runtime{Client: client, Config: cfg, Local: &local.Runtime{Dir: *workDir}, HelperImage: *helper,
+		rt = &kube.Runtime{Client: client, Config: cfg, Local: localRT, HelperImage: *helper,
 			Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged, DenyEgress: *denyEgress, CacheStorageClass: *cacheClass, CacheSize: *cacheSize}
 	default:
 		fmt.Fprintf(stderr, "error: --runtime %s: use local or kube\n", *runtime)
@@ -97,7 +115,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer srv.Close()
 	}
 	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime,
-		Labels: labels, Tags: *tags}, rt, log)
+		Labels: labels, Tags: *tags, Artifacts: &spoke.Artifacts{Cache: cache, Dir: localRT.Artifact}}, rt, log)
 	if err := agent.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("spoke stopped", slog.String("error", err.Error()))
 		return 1

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -38,23 +39,16 @@ func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, o := range res.Outputs {
-		r.artifacts[o] = true
+	for _, a := range res.Artifacts {
+		r.artifacts[a.Name] = a.ArtifactRef
 	}
-	switch kind {
-	case "get":
-		r.artifacts[p.Get.Name] = true
-	case "put":
+	if kind == "put" {
 		r.versionFrom[p.ID] = res.Version
 		id, err := r.saveVersions(ctx, p.Put.Resource, []map[string]string{res.Version})
 		if err != nil {
 			return false, err
 		}
 		r.outputs = append(r.outputs, store.RecordedOutput{ResourceID: id, Version: res.Version})
-	case "task":
-		for _, artifact := range req.Outputs {
-			r.artifacts[artifact] = true
-		}
 	}
 	return true, nil
 }
@@ -67,14 +61,16 @@ func attempt(p *pipeline.Plan) int {
 }
 
 // request builds what the spoke runs for a plan node.
-func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepRequest, error) {
-	req := wire.StepRequest{Env: r.env()}
+func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ string, req wire.StepRequest, _ error) {
+	req = wire.StepRequest{Env: r.env()}
 	r.mu.Lock()
 	artifacts := make(map[string]string, len(r.artifacts))
-	for a := range r.artifacts {
-		artifacts[a] = a
+	refs := make(map[string]wire.ArtifactRef, len(r.artifacts))
+	for a, ref := range r.artifacts {
+		artifacts[a], refs[a] = a, ref
 	}
 	r.mu.Unlock()
+	defer func() { req.Artifacts = neededArtifacts(req, refs) }()
 	switch {
 	case p.Get != nil:
 		g := p.Get
@@ -127,6 +123,33 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (string, wire.StepR
 		}
 	}
 	return req.Kind, req, nil
+}
+
+// neededArtifacts picks the build artifacts a step reads: a task's inputs
+// when its config is known (all of them when the config is in an artifact),
+// a put's inputs.
+func neededArtifacts(req wire.StepRequest, refs map[string]wire.ArtifactRef) map[string]wire.ArtifactRef {
+	names := req.Inputs
+	if t := req.Task; t != nil && t.Config != nil {
+		names = map[string]string{}
+		for _, in := range t.Config.Inputs {
+			artifact, ok := req.Inputs[in.Name]
+			if !ok {
+				artifact = in.Name
+			}
+			names[in.Name] = artifact
+		}
+	}
+	out := map[string]wire.ArtifactRef{}
+	for _, artifact := range names {
+		if ref, ok := refs[artifact]; ok {
+			out[artifact] = ref
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // typeImage gives a resource step the image of its custom type.
@@ -258,11 +281,6 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind string, req w
 	if err != nil {
 		return wire.Result{}, err
 	}
-	r.mu.Lock()
-	if r.spokeID == 0 {
-		r.spokeID = st.SpokeID
-	}
-	r.mu.Unlock()
 	for {
 		st, err = r.e.store.Step(context.WithoutCancel(ctx), st.ID)
 		if err != nil {
@@ -330,17 +348,10 @@ func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, re
 	return st, nil
 }
 
-// pickSpoke returns the build's spoke: placement chooses it for the build's
-// first step, and the build's other steps follow it, since a build's
-// artifacts live on the spoke that made them until they move through object
-// storage. While no spoke may run the step it waits, saying why once.
+// pickSpoke chooses the step's spoke by placement: every step is placed on
+// its own, and its input artifacts follow it through object storage. While
+// no spoke may run the step it waits, saying why once.
 func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest) (store.Spoke, error) {
-	r.mu.Lock()
-	chosen := r.spokeID
-	r.mu.Unlock()
-	if chosen != 0 {
-		return r.e.store.Spoke(ctx, chosen)
-	}
 	said := ""
 	for {
 		sp, reason, err := r.place(ctx, planID, req)
@@ -348,9 +359,6 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 			return store.Spoke{}, err
 		}
 		if reason == "" {
-			r.mu.Lock()
-			r.spokeID = sp.ID
-			r.mu.Unlock()
 			return sp, nil
 		}
 		if reason != said {
@@ -386,10 +394,14 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 			return store.Spoke{}, "", err
 		}
 	}
+	arts, err := r.placementArtifacts(ctx, req)
+	if err != nil {
+		return store.Spoke{}, "", err
+	}
 	in := placement.Input{
 		Step:      placement.Step{ID: planID, Kind: req.Kind, Name: req.Name, Tags: append([]string{}, req.Tags...)},
 		Build:     placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: trusted},
-		Artifacts: []placement.Artifact{}, Spokes: spokes,
+		Artifacts: arts, Spokes: spokes,
 	}
 	if t := req.Task; t != nil {
 		in.Step.Privileged = t.Privileged
@@ -420,6 +432,28 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 	}
 	sp, err := r.e.store.SpokeByName(ctx, d.Spoke)
 	return sp, "", err
+}
+
+// placementArtifacts lists the step's input artifacts with their sizes and
+// the spokes whose caches hold them, for locality.
+func (r *run) placementArtifacts(ctx context.Context, req wire.StepRequest) ([]placement.Artifact, error) {
+	out := []placement.Artifact{}
+	if len(req.Artifacts) == 0 {
+		return out, nil
+	}
+	digests := make([]string, 0, len(req.Artifacts))
+	for _, ref := range req.Artifacts {
+		digests = append(digests, ref.Digest)
+	}
+	holders, err := r.e.store.ArtifactHolders(ctx, digests)
+	if err != nil {
+		return nil, err
+	}
+	for name, ref := range req.Artifacts {
+		out = append(out, placement.Artifact{Name: name, Size: ref.Size, Spokes: append([]string{}, holders[ref.Digest]...)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // imageOf names a task's image as policies see it: its image_resource's

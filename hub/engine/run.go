@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
 
 // errAborted ends a plan whose build was aborted.
@@ -29,10 +30,9 @@ type run struct {
 	life    context.Context // ends only when the hub stops; hooks that run after an abort use it
 
 	mu          sync.Mutex
-	spokeID     int64                        // every step of a build runs on one spoke until artifacts move (issue 7)
 	versionFrom map[string]map[string]string // put plan id -> the version it created
 	outputs     []store.RecordedOutput       // versions the build's puts created, in order
-	artifacts   map[string]bool              // build artifacts produced so far
+	artifacts   map[string]wire.ArtifactRef  // build artifacts produced so far
 }
 
 func (r *run) rootID() string { return r.plan.ID }
@@ -43,7 +43,7 @@ func (r *run) execute(ctx context.Context) (string, error) {
 	if err := json.Unmarshal(r.build.Plan, &r.plan); err != nil || r.plan.ID == "" {
 		return "errored", fmt.Errorf("build %d has no plan it can run", r.build.ID)
 	}
-	r.artifacts = map[string]bool{}
+	r.artifacts = map[string]wire.ArtifactRef{}
 	ok, err := r.step(ctx, &r.plan)
 	switch {
 	case r.aborted.Load():

@@ -79,7 +79,16 @@ func (s *Server) spokeJoin(w http.ResponseWriter, r *http.Request, _ *caller) er
 }
 
 func (s *Server) spokeHeartbeat(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var hb wire.Heartbeat
+	if r.ContentLength != 0 {
+		if err := readJSON(r, 4<<20, &hb); err != nil {
+			return err
+		}
+	}
 	if err := s.store.RenewSpokeLease(r.Context(), c.spoke.ID, s.cfg.SpokeLease); err != nil {
+		return err
+	}
+	if err := s.store.SetArtifactHolders(r.Context(), c.spoke.ID, nil, hb.Evicted); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -211,6 +220,19 @@ func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return reportError(err)
 	}
+	var arts []store.Artifact
+	if len(res.Artifacts) > 0 {
+		b, err := s.store.Build(r.Context(), st.BuildID)
+		if err != nil {
+			return err
+		}
+		if err := s.checkStoredArtifacts(r.Context(), b.TeamID, res.Artifacts); err != nil {
+			res = wire.Result{Fence: res.Fence, Error: err.Error()} // the step's outputs are lost: it errors
+		}
+		for _, a := range res.Artifacts {
+			arts = append(arts, store.Artifact{Name: a.Name, Digest: a.Digest, Size: a.Size})
+		}
+	}
 	state := "succeeded"
 	switch {
 	case res.Error != "":
@@ -220,8 +242,11 @@ func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	raw, _ := json.Marshal(res)
 	rep := store.StepReport{StepID: id, SpokeID: c.spoke.ID, Fence: res.Fence}
-	if err := s.store.FinishStep(r.Context(), rep, state, raw, finishEvent(st, res)); err != nil {
+	if err := s.store.FinishStep(r.Context(), rep, state, raw, finishEvent(st, res), arts...); err != nil {
 		return reportError(err)
+	}
+	if err := s.store.SetArtifactHolders(r.Context(), c.spoke.ID, res.Fetched, nil); err != nil {
+		s.log.Warn("record fetched artifacts", "spoke", c.spoke.Name, "error", err.Error())
 	}
 	s.notify.Notify(notify.EventsKey(st.BuildID))
 	s.waker.Wake(st.BuildID)

@@ -100,5 +100,8 @@ func (s *Server) routes() []route {
 		{"POST", wire.PathLogs, spoke, s.spokeLogs},
 		{"POST", wire.PathResult, spoke, s.spokeResult},
 		{"GET", wire.PathIntercept, spoke, s.spokeIntercept},
+		{"POST", wire.PathArtifacts, spoke, s.spokeArtifacts},
+		{"GET", wire.PathBlobs + "{key...}", anyone, s.blob}, // authenticated by the URL's signature
+		{"PUT", wire.PathBlobs + "{key...}", anyone, s.blob},
 	}
 }

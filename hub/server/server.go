@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/policy"
+	"github.com/switchyard-ci/switchyard/volumes"
 )
 
 // Config is what the server needs besides the store.
@@ -26,7 +27,8 @@ type Config struct {
 	SpokeTokens   map[string]string // join token -> team name ("" joins the shared pool)
 	TokenTTL      time.Duration
 	SpokeLease    time.Duration
-	Policies      *placer.Placer // the policies in force, shared with the engine (New makes one when nil)
+	Policies      *placer.Placer  // the policies in force, shared with the engine (New makes one when nil)
+	Artifacts     *volumes.Bucket // where build artifacts live; nil: steps with outputs error
 }
 
 // Waker lets the server tell the engine that a build or step changed, or that
@@ -49,6 +51,7 @@ type Server struct {
 	mux    *http.ServeMux
 
 	sessions sessions // fly intercept sessions this replica holds
+	blobKey  []byte   // signs the artifact URLs the hub serves itself
 }
 
 // New builds the server: it makes sure the main team exists with its owners and
@@ -67,6 +70,10 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	if err != nil {
 		return nil, err
 	}
+	blobKey, err := st.HubKey(ctx, "artifact-urls")
+	if err != nil {
+		return nil, err
+	}
 	owners := make([]string, 0, len(cfg.MainTeamUsers))
 	for _, u := range cfg.MainTeamUsers {
 		owners = append(owners, "local:"+u)
@@ -75,7 +82,7 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	if _, err := st.SaveTeam(ctx, "main", teamAuth); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notifier, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), blobKey: blobKey}
 	if err := s.backfillSchedules(ctx); err != nil {
 		return nil, err
 	}

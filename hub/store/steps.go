@@ -220,9 +220,9 @@ func (s *Store) AppendStepLogs(ctx context.Context, r StepReport, lines []LogLin
 	return nil
 }
 
-// FinishStep records a step's result and its finish event once; a repeated
-// report of the same result is a no-op.
-func (s *Store) FinishStep(ctx context.Context, r StepReport, state string, result json.RawMessage, finish Event) error {
+// FinishStep records a step's result, the artifacts it produced and its
+// finish event once; a repeated report of the same result is a no-op.
+func (s *Store) FinishStep(ctx context.Context, r StepReport, state string, result json.RawMessage, finish Event, artifacts ...Artifact) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		st, err := checkReport(ctx, tx, r)
 		if err != nil {
@@ -233,6 +233,9 @@ func (s *Store) FinishStep(ctx context.Context, r StepReport, state string, resu
 		}
 		if _, err := tx.Exec(ctx, `UPDATE build_steps SET state = $2, result = $3, finished_at = now() WHERE id = $1`,
 			st.ID, state, string(result)); err != nil {
+			return err
+		}
+		if err := recordArtifacts(ctx, tx, st, artifacts); err != nil {
 			return err
 		}
 		if finish.Type == "" {

@@ -19,11 +19,48 @@ import (
 const (
 	PathJoin      = "/api/spoke/v1/join"
 	PathHeartbeat = "/api/spoke/v1/heartbeat"
-	PathSteps     = "/api/spoke/v1/steps"             // GET: long-poll for open steps
-	PathLogs      = "/api/spoke/v1/steps/{id}/logs"   // POST LogBatch
-	PathResult    = "/api/spoke/v1/steps/{id}/result" // POST Result
-	PathIntercept = "/api/spoke/v1/intercepts/{id}"   // GET: websocket, relayed to fly's hijack
+	PathSteps     = "/api/spoke/v1/steps"                // GET: long-poll for open steps
+	PathLogs      = "/api/spoke/v1/steps/{id}/logs"      // POST LogBatch
+	PathResult    = "/api/spoke/v1/steps/{id}/result"    // POST Result
+	PathIntercept = "/api/spoke/v1/intercepts/{id}"      // GET: websocket, relayed to fly's hijack
+	PathArtifacts = "/api/spoke/v1/steps/{id}/artifacts" // POST ArtifactsRequest: signed URLs for the step's artifacts
+	PathBlobs     = "/api/spoke/v1/blobs/"               // GET, PUT: objects the hub serves under URLs it signed
 )
+
+// Heartbeat renews the spoke's lease and says which artifacts its cache
+// evicted since the last one, so that placement stops counting on them.
+type Heartbeat struct {
+	Evicted []string `json:"evicted,omitempty"`
+}
+
+// ArtifactRef is a build artifact's content: the digest of its tar+zstd
+// stream and the stream's size.
+type ArtifactRef struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// Artifact is a build artifact a step produced.
+type Artifact struct {
+	Name string `json:"name"`
+	ArtifactRef
+}
+
+// ArtifactsRequest asks for signed URLs: to read the step's input artifacts
+// (by build artifact name: a step reads only its build's artifacts), and to
+// write artifacts it produced.
+type ArtifactsRequest struct {
+	Fence int64         `json:"fence"`
+	Get   []string      `json:"get,omitempty"`
+	Put   []ArtifactRef `json:"put,omitempty"`
+}
+
+// ArtifactURLs answers an ArtifactsRequest with short-lived URLs by digest. A
+// digest asked for in Put but missing from it is stored already.
+type ArtifactURLs struct {
+	Get map[string]string `json:"get"`
+	Put map[string]string `json:"put"`
+}
 
 type JoinRequest struct {
 	Token   string            `json:"token"`
@@ -94,6 +131,9 @@ type StepRequest struct {
 	// artifact it may read. Outputs are the build artifacts the step produces.
 	Inputs  map[string]string `json:"inputs,omitempty"`
 	Outputs map[string]string `json:"outputs,omitempty"` // output name -> build artifact
+	// Artifacts says what the build artifacts among the inputs hold; the
+	// spoke fetches those its cache lacks.
+	Artifacts map[string]ArtifactRef `json:"artifacts,omitempty"`
 
 	// Env is the build metadata (BUILD_ID, BUILD_NAME, ...).
 	Env map[string]string `json:"env,omitempty"`
@@ -130,8 +170,10 @@ type Result struct {
 	Lost       bool                `json:"lost,omitempty"`  // and not for its own fault: the hub may run it again
 	Version    map[string]string   `json:"version,omitempty"`
 	Metadata   []MetadataField     `json:"metadata,omitempty"`
-	Versions   []map[string]string `json:"versions,omitempty"` // check
-	Outputs    []string            `json:"outputs,omitempty"`  // build artifacts the step produced
+	Versions   []map[string]string `json:"versions,omitempty"`  // check
+	Outputs    []string            `json:"outputs,omitempty"`   // build artifacts the step produced
+	Artifacts  []Artifact          `json:"artifacts,omitempty"` // and their content, stored
+	Fetched    []string            `json:"fetched,omitempty"`   // digests the spoke's cache took in for the step
 }
 
 type MetadataField struct {
