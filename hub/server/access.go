@@ -23,6 +23,7 @@ const (
 	buildWrite               // a role on the build's team
 	spokeOnly                // a spoke's own credential
 	webhookToken             // the resource's webhook_token in the query, checked by the handler
+	signedURL                // a signature the hub made, in the query, checked by the handler
 	admin                    // owner of the main team
 )
 
@@ -131,7 +132,7 @@ func (s *Server) authorize(r *http.Request, a access, c *caller) error {
 		return nil
 	}
 	switch a.kind {
-	case anonymous, webhookToken:
+	case anonymous, webhookToken, signedURL:
 		return nil
 	case authenticated:
 		if c.claims == nil {

@@ -20,6 +20,7 @@ func (s *Server) routes() []route {
 		operateBuild = access{kind: buildWrite, role: auth.PipelineOperator}
 		spoke        = access{kind: spokeOnly}
 		webhook      = access{kind: webhookToken}
+		signed       = access{kind: signedURL}
 		admin        = access{kind: admin}
 	)
 	const (
@@ -101,7 +102,7 @@ func (s *Server) routes() []route {
 		{"POST", wire.PathResult, spoke, s.spokeResult},
 		{"GET", wire.PathIntercept, spoke, s.spokeIntercept},
 		{"POST", wire.PathArtifacts, spoke, s.spokeArtifacts},
-		{"GET", wire.PathBlobs + "{key...}", anyone, s.blob}, // authenticated by the URL's signature
-		{"PUT", wire.PathBlobs + "{key...}", anyone, s.blob},
+		{"GET", wire.PathBlobs + "{key...}", signed, s.blob},
+		{"PUT", wire.PathBlobs + "{key...}", signed, s.blob},
 	}
 }
