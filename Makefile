@@ -21,13 +21,13 @@ run: build
 stop:
 	hack/stop.sh
 
-# Unit and integration tests on a real PostgreSQL, a bounded fuzz run of the
+# Unit and integration tests on a real PostgreSQL, Kubernetes control plane and MinIO, a bounded fuzz run of the
 # pipeline parser, and a smoke test of the Kubernetes control plane, the
 # virtual-kubelet test node and MinIO.
 test: lint unit scenarios fuzz infra
 
 unit:
-	hack/with-postgres.sh hack/with-kube.sh $(GO) test -race -count=1 ./...
+	hack/with-postgres.sh hack/with-kube.sh hack/with-minio.sh $(GO) test -race -count=1 ./...
 
 # The input-algorithm scenarios through the CLI, on the real store.
 scenarios: build
@@ -40,7 +40,7 @@ infra:
 	hack/test-infra.sh
 
 bench:
-	hack/with-postgres.sh hack/with-kube.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	hack/with-postgres.sh hack/with-kube.sh hack/with-minio.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

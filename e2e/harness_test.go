@@ -48,8 +48,8 @@ type fleet struct {
 	url     string
 	hub     *exec.Cmd
 	flyHome string
-	store   string // the artifact store's URL; empty: a directory of the fleet
-	env     []string
+	store   string   // the artifact store's URL; empty: a directory of the fleet
+	hubEnv  []string // added to hubs' environment (spokes get no store credentials)
 }
 
 func freeAddr(t testing.TB) string {
@@ -64,10 +64,11 @@ func freeAddr(t testing.TB) string {
 func newFleet(t testing.TB) *fleet { t.Helper(); return newFleetOn(t, "") }
 
 // newFleetOn starts a fleet whose hub keeps artifacts at store (a bucket
-// URL; empty: a directory of the fleet), with env added to its processes'.
-func newFleetOn(t testing.TB, store string, env ...string) *fleet {
+// URL; empty: a directory of the fleet), with hubEnv added to its hubs'
+// environment.
+func newFleetOn(t testing.TB, store string, hubEnv ...string) *fleet {
 	t.Helper()
-	f := &fleet{t: t, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t), store: store, env: env}
+	f := &fleet{t: t, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t), store: store, hubEnv: hubEnv}
 	f.url = "http://" + f.listen
 	f.flyHome = filepath.Join(f.dir, "fly")
 	if err := os.MkdirAll(f.flyHome, 0o755); err != nil {
@@ -87,8 +88,8 @@ func (f *fleet) start(name string, args ...string) *exec.Cmd {
 	}
 	cmd := exec.Command(filepath.Join(bin, "switchyard"), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if len(f.env) > 0 {
-		cmd.Env = append(os.Environ(), f.env...)
+	if len(f.hubEnv) > 0 && args[0] == "hub" {
+		cmd.Env = append(os.Environ(), f.hubEnv...)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -71,10 +71,6 @@ var ErrNoSignedURLs = errors.New("the artifact store cannot sign URLs")
 // SignedURL returns a URL that lets its bearer GET or PUT key until expiry.
 func (b *Bucket) SignedURL(ctx context.Context, key, method string, expiry time.Duration) (string, error) {
 	opts := &blob.SignedURLOptions{Method: method, Expiry: expiry}
-	if method == "PUT" {
-		opts.ContentType = "application/octet-stream"
-		opts.EnforceAbsentContentType = false
-	}
 	u, err := b.Bucket.SignedURL(ctx, key, opts)
 	if gcerrors.Code(err) == gcerrors.Unimplemented {
 		return "", ErrNoSignedURLs
