@@ -156,6 +156,9 @@ func (c *Cache) Fetch(ctx context.Context, name string, d Digest, size int64, sr
 			}
 			_, err = io.Copy(w, io.LimitReader(rc, size-hc.n))
 			rc.Close()
+			if err == nil && hc.n < size { // the object ended early: it is not what was stored
+				return "", 0, fmt.Errorf("artifact %s is corrupt: expected %d bytes with digest %s, the store has %d", name, size, d, hc.n)
+			}
 			lastErr = err
 		}
 		if err := ctx.Err(); err != nil {

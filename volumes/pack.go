@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -75,6 +76,7 @@ func packEntry(tw *tar.Writer, p, rel string, d fs.DirEntry) error {
 		return err
 	}
 	hdr.Name, hdr.Uname, hdr.Gname = rel, "", ""
+	hdr.ModTime = hdr.ModTime.Truncate(time.Second)
 	if info.IsDir() {
 		hdr.Name += "/"
 	}

@@ -43,7 +43,7 @@ func describe(t *testing.T, root string) map[string]string {
 				return err
 			}
 			if len(data) > 64 {
-				data = []byte(info.ModTime().UTC().Format(time.RFC3339) + " " + string(rune(len(data))))
+				data = []byte(info.ModTime().Truncate(time.Second).UTC().Format(time.RFC3339) + " " + string(rune(len(data))))
 			}
 			out[rel] = "file " + info.Mode().Perm().String() + " " + string(data)
 		}
