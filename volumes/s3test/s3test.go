@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -46,7 +48,7 @@ func New(t testing.TB) Bucket {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte(t.Name()))
-	name := "test-" + hex.EncodeToString(sum[:12])
+	name := "test-" + hex.EncodeToString(sum[:8]) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	if err := client.MakeBucket(context.Background(), name, minio.MakeBucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
