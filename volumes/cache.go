@@ -143,29 +143,37 @@ func (c *Cache) Fetch(ctx context.Context, name string, d Digest, size int64, sr
 	}
 	h, err := c.write(func(f *os.File) (Digest, int64, error) {
 		hc := newHashCounter()
-		w := io.MultiWriter(f, hc)
+		// Count what arrives at once (a resume starts there); hash and write
+		// it beside the download.
+		var got int64
+		aw := newAsyncWriter(io.MultiWriter(f, hc), 16)
+		w := writerFunc(func(p []byte) (int, error) { got += int64(len(p)); return aw.Write(p) })
 		var lastErr error
-		for attempt := 0; attempt < fetchAttempts && hc.n < size; attempt++ {
+		for attempt := 0; attempt < fetchAttempts && got < size; attempt++ {
 			if attempt > 0 && !sleep(ctx, time.Duration(attempt)*200*time.Millisecond) {
 				break
 			}
-			rc, err := src(ctx, hc.n)
+			rc, err := src(ctx, got)
 			if err != nil {
 				lastErr = err
 				continue
 			}
-			_, err = io.Copy(w, io.LimitReader(rc, size-hc.n))
+			_, err = io.Copy(w, io.LimitReader(rc, size-got))
 			rc.Close()
-			if err == nil && hc.n < size { // the object ended early: it is not what was stored
-				return "", 0, fmt.Errorf("artifact %s is corrupt: expected %d bytes with digest %s, the store has %d", name, size, d, hc.n)
+			if err == nil && got < size { // the object ended early: it is not what was stored
+				aw.Close()
+				return "", 0, fmt.Errorf("artifact %s is corrupt: expected %d bytes with digest %s, the store has %d", name, size, d, got)
 			}
 			lastErr = err
+		}
+		if err := aw.Close(); err != nil {
+			return "", 0, err
 		}
 		if err := ctx.Err(); err != nil {
 			return "", 0, err
 		}
-		if hc.n < size {
-			return "", 0, fmt.Errorf("download artifact %s: got %d of %d bytes after %d attempts: %w", name, hc.n, size, fetchAttempts, lastErr)
+		if got < size {
+			return "", 0, fmt.Errorf("download artifact %s: got %d of %d bytes after %d attempts: %w", name, got, size, fetchAttempts, lastErr)
 		}
 		if got := hc.digest(); got != d {
 			return "", 0, &DigestError{Artifact: name, Want: d, Got: got}
@@ -233,6 +241,10 @@ func (c *Cache) evict() {
 		c.evicted = append(c.evicted, d)
 	}
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

@@ -23,8 +23,10 @@ import (
 // socket, a link out of the tree) is an error naming it.
 func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
 	hc := newHashCounter()
-	zw, err := zstd.NewWriter(io.MultiWriter(w, hc), zstd.WithEncoderLevel(zstd.SpeedFastest))
+	out := newAsyncWriter(io.MultiWriter(w, hc), 16) // hashing and writing beside compression
+	zw, err := zstd.NewWriter(out, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	if err != nil {
+		out.Close()
 		return "", 0, err
 	}
 	tw := tar.NewWriter(zw)
@@ -45,6 +47,9 @@ func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
 		err = tw.Close()
 	}
 	if cerr := zw.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
