@@ -266,3 +266,12 @@ type Worker struct {
 type ErrorResponse struct {
 	Errors []string `json:"errors"`
 }
+
+// WorkerArtifact is an artifact fly execute uploaded (build_id 0) or a
+// build's artifact it may download (GET /builds/B/artifacts).
+type WorkerArtifact struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	BuildID   int64  `json:"build_id"`
+	CreatedAt int64  `json:"created_at"`
+}

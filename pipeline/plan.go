@@ -24,6 +24,20 @@ type Plan struct {
 	OnAbort     *OnAbortPlan     `json:"on_abort,omitempty"`
 	OnError     *OnErrorPlan     `json:"on_error,omitempty"`
 	Ensure      *EnsurePlan      `json:"ensure,omitempty"`
+
+	// fly execute's one-off builds: an uploaded artifact as an input, and a
+	// build artifact kept for fly to download.
+	ArtifactInput  *ArtifactInputPlan  `json:"artifact_input,omitempty"`
+	ArtifactOutput *ArtifactOutputPlan `json:"artifact_output,omitempty"`
+}
+
+type ArtifactInputPlan struct {
+	ArtifactID int64  `json:"artifact_id"`
+	Name       string `json:"name"`
+}
+
+type ArtifactOutputPlan struct {
+	Name string `json:"name"`
 }
 
 // TypeImage says how to get the image of a resource's type: a core type names

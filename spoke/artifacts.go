@@ -90,7 +90,7 @@ func (a *Agent) fetchInput(ctx context.Context, as wire.Assignment, name string,
 			}
 			u = more.Get[ref.Digest]
 		}
-		logs.Line("stderr", fmt.Sprintf("fetching artifact %s (%s) from object storage\n", name, humanBytes(ref.Size)))
+		logs.Line("stderr", fmt.Sprintf("fetching artifact %s (%s) from object storage\n", name, volumes.HumanBytes(ref.Size)))
 		var err error
 		if h, err = a.cfg.Artifacts.Cache.Fetch(ctx, name, d, ref.Size, volumes.HTTPSource(a.transfer, a.absolute(u))); err != nil {
 			return err
@@ -179,16 +179,4 @@ func (a *Agent) absolute(u string) string {
 		return strings.TrimSuffix(a.cfg.HubURL, "/") + u
 	}
 	return u
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

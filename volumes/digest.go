@@ -55,3 +55,16 @@ type DigestError struct {
 func (e *DigestError) Error() string {
 	return fmt.Sprintf("artifact %s is corrupt: expected digest %s, got %s; the object in storage was changed or damaged, so run the step that produced it again", e.Artifact, e.Want, e.Got)
 }
+
+// HumanBytes writes a size as people read it: 12.3 MiB.
+func HumanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

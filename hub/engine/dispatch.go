@@ -125,6 +125,25 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ string, req wire
 	return req.Kind, req, nil
 }
 
+// artifactInput makes an artifact uploaded by fly execute a build artifact
+// under the input's name. Only the build's team's uploads may be taken.
+func (r *run) artifactInput(ctx context.Context, in *pipeline.ArtifactInputPlan) (bool, error) {
+	a, err := r.e.store.ArtifactByID(ctx, in.ArtifactID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && a.TeamID != r.build.TeamID) {
+		return false, fmt.Errorf("artifact_input %s: team %s has no artifact %d", in.Name, r.build.TeamName, in.ArtifactID)
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := r.e.store.AddArtifact(ctx, store.Artifact{BuildID: r.build.ID, TeamID: a.TeamID, Name: in.Name, Digest: a.Digest, Size: a.Size}); err != nil {
+		return false, err
+	}
+	r.mu.Lock()
+	r.artifacts[in.Name] = wire.ArtifactRef{Digest: a.Digest, Size: a.Size}
+	r.mu.Unlock()
+	return true, nil
+}
+
 // neededArtifacts picks the build artifacts a step reads: a task's inputs
 // when its config is known (all of them when the config is in an artifact),
 // a put's inputs.

@@ -173,6 +173,16 @@ func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		return cancelled(ctx)(r.dispatch(ctx, p))
 	case p.Check != nil:
 		return cancelled(ctx)(r.check(ctx, p))
+	case p.ArtifactInput != nil:
+		return r.artifactInput(ctx, p.ArtifactInput)
+	case p.ArtifactOutput != nil:
+		r.mu.Lock()
+		_, ok := r.artifacts[p.ArtifactOutput.Name]
+		r.mu.Unlock()
+		if !ok {
+			return false, fmt.Errorf("artifact_output %s: the build has no artifact of that name", p.ArtifactOutput.Name)
+		}
+		return true, nil // every build artifact is kept: fly downloads it by the build's artifacts list
 	case p.SetPipeline != nil:
 		return false, fmt.Errorf("set_pipeline steps are not supported by this hub yet")
 	case p.LoadVar != nil:

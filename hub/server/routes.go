@@ -79,6 +79,11 @@ func (s *Server) routes() []route {
 
 		{"GET", "/api/v1/builds", anyone, s.listAllBuilds},
 		{"GET", teamPath + "/builds", viewer, s.listTeamBuilds},
+		{"POST", teamPath + "/builds", member, s.createOneOffBuild},
+		{"POST", pipelinePath + "/builds", member, s.createOneOffBuild},
+		{"POST", teamPath + "/artifacts", member, s.uploadArtifact},
+		{"GET", teamPath + "/artifacts/{id}", member, s.downloadArtifact},
+		{"GET", "/api/v1/builds/{build}/artifacts", readBuild, s.buildArtifacts},
 		{"GET", teamPath + "/policies", viewer, s.listPolicies},
 		{"PUT", teamPath + "/policies/{name}", owner, s.setPolicy},
 		{"DELETE", teamPath + "/policies/{name}", owner, s.destroyPolicy},

@@ -21,7 +21,7 @@ type Artifact struct {
 	CreatedAt time.Time
 }
 
-const artifactColumns = `id, build_id, team_id, name, digest, size, COALESCE(step_id, 0), created_at`
+const artifactColumns = `id, COALESCE(build_id, 0), team_id, name, digest, size, COALESCE(step_id, 0), created_at`
 
 // recordArtifacts records what a step produced, replacing older artifacts of
 // the same names in the build, and that its spoke holds them.
@@ -41,12 +41,22 @@ func recordArtifacts(ctx context.Context, tx pgx.Tx, st Step, arts []Artifact) e
 	return nil
 }
 
-// AddArtifact records an artifact that did not come from a step (fly
-// execute's uploads) and returns it with its id.
+// AddArtifact records an artifact that no step of the build produced: an
+// upload of fly execute (BuildID 0), or such an upload taken as an input by
+// a build. It replaces the build's artifact of the same name.
 func (s *Store) AddArtifact(ctx context.Context, a Artifact) (Artifact, error) {
+	var build any
+	if a.BuildID != 0 {
+		build = a.BuildID
+	}
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		if a.BuildID != 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM build_artifacts WHERE build_id = $1 AND name = $2`, a.BuildID, a.Name); err != nil {
+				return err
+			}
+		}
 		return tx.QueryRow(ctx, `INSERT INTO build_artifacts (build_id, team_id, name, digest, size) VALUES ($1, $2, $3, $4, $5)
-			RETURNING `+artifactColumns, a.BuildID, a.TeamID, a.Name, a.Digest, a.Size).
+			RETURNING `+artifactColumns, build, a.TeamID, a.Name, a.Digest, a.Size).
 			Scan(&a.ID, &a.BuildID, &a.TeamID, &a.Name, &a.Digest, &a.Size, &a.StepID, &a.CreatedAt)
 	})
 	if err != nil {
@@ -121,12 +131,14 @@ func (s *Store) ArtifactReferenced(ctx context.Context, teamID int64, digest str
 }
 
 // ExpireArtifacts forgets the artifacts of builds that ended before cutoff,
-// so that the GC may delete their bytes; it returns how many it forgot.
+// and uploads older than it, so that the GC may delete their bytes; it
+// returns how many it forgot.
 func (s *Store) ExpireArtifacts(ctx context.Context, cutoff time.Time) (int64, error) {
 	var n int64
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM build_artifacts WHERE build_id IN
-			(SELECT id FROM builds WHERE end_time IS NOT NULL AND end_time < $1)`, cutoff)
+			(SELECT id FROM builds WHERE end_time IS NOT NULL AND end_time < $1)
+			OR (build_id IS NULL AND created_at < $1)`, cutoff)
 		n = tag.RowsAffected()
 		return err
 	})

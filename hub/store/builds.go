@@ -151,6 +151,29 @@ func (s *Store) CreateRerun(ctx context.Context, of Build, createdBy string) (Bu
 	return s.Build(ctx, id)
 }
 
+// CreateOneOffBuild creates a build of a plan (fly execute), of a team or
+// bound to a pipeline (pipelineID 0: none), named by its id as Concourse
+// names them, ready for the engine to run.
+func (s *Store) CreateOneOffBuild(ctx context.Context, teamID, pipelineID int64, createdBy string, plan json.RawMessage) (Build, error) {
+	var id int64
+	var pipeline any
+	if pipelineID != 0 {
+		pipeline = pipelineID
+	}
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO builds (name, team_id, pipeline_id, created_by, manually_triggered, plan, scheduled)
+			VALUES ('', $1, $2, $3, true, $4, true) RETURNING id`, teamID, pipeline, createdBy, string(plan)).Scan(&id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE builds SET name = id::TEXT WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		return Build{}, fmt.Errorf("create one-off build: %w", err)
+	}
+	return s.Build(ctx, id)
+}
+
 // CreateCheckBuild creates a pending check build of a resource, named "check"
 // as Concourse names them, and deletes its finished earlier ones.
 func (s *Store) CreateCheckBuild(ctx context.Context, resourceID int64, createdBy string, plan json.RawMessage) (Build, error) {

@@ -65,6 +65,7 @@ func commands() map[string]command {
 		"policies":                 {nil, policies},
 		"destroy-policy":           {nil, destroyPolicy},
 		"placement":                {nil, placementCmd},
+		"execute":                  {[]string{"e"}, execute},
 	}
 }
 

@@ -1,0 +1,330 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/volumes"
+)
+
+// execute runs a one-off task on the fleet: local inputs are uploaded, the
+// task runs wherever placement puts it, and outputs are downloaded.
+func execute(ctx context.Context, e *env, args []string) error {
+	var extra []string
+	for i, a := range args {
+		if a == "--" {
+			args, extra = args[:i], args[i+1:]
+			break
+		}
+	}
+	f := newFlags("execute", e)
+	file := f.str("c", "config", "the task's config file")
+	inputs := f.list("i", "input", "NAME=PATH: a local directory as the task's input NAME")
+	outputs := f.list("o", "output", "NAME=PATH: download the task's output NAME into PATH")
+	privileged := f.boolean("p", "privileged", "run the task privileged")
+	tags := f.list("", "tag", "a tag of the spokes the task may run on")
+	background := f.boolean("b", "background", "start the build and exit")
+	from := f.str("j", "inputs-from", "PIPELINE/JOB whose inputs fill the task's other inputs")
+	if err := f.parse(args, file); err != nil {
+		return err
+	}
+	if *from != "" {
+		return errors.New("fly execute -j (inputs from a job) is not supported by Switchyard's fly yet: give every input with -i")
+	}
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	cfg, err := pipeline.LoadTaskConfig(*file, data)
+	if err != nil {
+		return err
+	}
+	if cfg.Run != nil {
+		cfg.Run.Args = append(cfg.Run.Args, extra...)
+	}
+	for k := range cfg.Params { // as Concourse's fly: the local environment fills params
+		if v, ok := os.LookupEnv(k); ok {
+			cfg.Params[k] = v
+		}
+	}
+	dirs, err := inputDirs(cfg, *inputs)
+	if err != nil {
+		return err
+	}
+	outDirs := map[string]string{}
+	for _, o := range *outputs {
+		name, path, err := splitPair(o, "output")
+		if err != nil {
+			return err
+		}
+		outDirs[name] = path
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	ids := planIDs{n: time.Now().Unix()}
+	var gets []pipeline.Plan
+	for _, in := range cfg.Inputs {
+		dir, ok := dirs[in.Name]
+		if !ok {
+			continue
+		}
+		a, err := e.uploadInput(ctx, c, t.Team, in.Name, dir)
+		if err != nil {
+			return err
+		}
+		gets = append(gets, pipeline.Plan{ID: ids.next(), ArtifactInput: &pipeline.ArtifactInputPlan{ArtifactID: a.ID, Name: in.Name}})
+	}
+	task := pipeline.Plan{ID: ids.next(), Task: &pipeline.TaskPlan{Name: "one-off", Config: cfg, Privileged: *privileged, Tags: *tags}}
+	steps := []pipeline.Plan{task}
+	if len(gets) > 0 {
+		steps = []pipeline.Plan{{ID: ids.next(), InParallel: &pipeline.InParallelPlan{Steps: gets}}, task}
+	}
+	plan := pipeline.Plan{ID: ids.next(), Do: &steps}
+	if len(outDirs) > 0 {
+		var keep []pipeline.Plan
+		for name := range outDirs {
+			keep = append(keep, pipeline.Plan{ID: ids.next(), ArtifactOutput: &pipeline.ArtifactOutputPlan{Name: name}})
+		}
+		plan = pipeline.Plan{ID: ids.next(), Ensure: &pipeline.EnsurePlan{Step: plan,
+			Next: pipeline.Plan{ID: ids.next(), InParallel: &pipeline.InParallelPlan{Steps: keep}}}}
+	}
+	var b api.Build
+	if _, err := c.Do(ctx, http.MethodPost, "/api/v1/teams/"+t.Team+"/builds", nil, plan, &b); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "executing build %d at %s/builds/%d\n", b.ID, strings.TrimSuffix(c.URL, "/"), b.ID)
+	if *background {
+		return nil
+	}
+	renderErr := e.render(ctx, c, b.ID)
+	var ee exitError
+	if renderErr != nil && !errors.As(renderErr, &ee) {
+		return renderErr
+	}
+	if len(outDirs) > 0 {
+		var arts []api.WorkerArtifact
+		if err := c.Get(ctx, fmt.Sprintf("/api/v1/builds/%d/artifacts", b.ID), &arts); err != nil {
+			return err
+		}
+		for _, a := range arts {
+			if path, ok := outDirs[a.Name]; ok {
+				if err := e.downloadOutput(ctx, c, t.Team, a, path); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return renderErr
+}
+
+// inputDirs maps the task's inputs to local directories: the -i flags, and
+// the working directory for an input named like it, as Concourse's fly does.
+// A required input without either is an error.
+func inputDirs(cfg *pipeline.TaskConfig, flags []string) (map[string]string, error) {
+	dirs := map[string]string{}
+	for _, i := range flags {
+		name, path, err := splitPair(i, "input")
+		if err != nil {
+			return nil, err
+		}
+		dirs[name] = path
+	}
+	cwd, _ := os.Getwd()
+	for _, in := range cfg.Inputs {
+		if _, ok := dirs[in.Name]; ok {
+			continue
+		}
+		if filepath.Base(cwd) == in.Name {
+			dirs[in.Name] = cwd
+		} else if !in.Optional {
+			return nil, fmt.Errorf("missing required input `%s`: give it with -i %s=PATH", in.Name, in.Name)
+		}
+	}
+	for name := range dirs {
+		known := false
+		for _, in := range cfg.Inputs {
+			known = known || in.Name == name
+		}
+		if !known {
+			return nil, fmt.Errorf("unknown input `%s`: the task's inputs are %s", name, inputNames(cfg))
+		}
+	}
+	return dirs, nil
+}
+
+func inputNames(cfg *pipeline.TaskConfig) string {
+	var names []string
+	for _, in := range cfg.Inputs {
+		names = append(names, in.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// planIDs numbers plan nodes as fly does: hex of a counter seeded with the time.
+type planIDs struct{ n int64 }
+
+func (p *planIDs) next() string { p.n++; return strconv.FormatInt(p.n, 16) }
+
+// uploadInput packs dir (tar, zstd) and streams it to the hub as an artifact,
+// showing progress.
+func (e *env) uploadInput(ctx context.Context, c *api.Client, team, name, dir string) (api.WorkerArtifact, error) {
+	pr, pw := io.Pipe()
+	go func() {
+		_, _, err := volumes.Pack(ctx, dir, pw)
+		pw.CloseWithError(err)
+	}()
+	prog := e.progress("uploading "+name, -1)
+	body := &countingReader{r: pr, on: prog.add}
+	var a api.WorkerArtifact
+	resp, err := e.stream(ctx, c, http.MethodPost, "/api/v1/teams/"+team+"/artifacts", body)
+	if err == nil {
+		defer resp.Body.Close()
+		err = decodeResponse(resp, &a)
+	}
+	pr.CloseWithError(errors.New("upload ended"))
+	prog.done(err)
+	if err != nil {
+		return a, fmt.Errorf("upload input %s: %w", name, err)
+	}
+	return a, nil
+}
+
+// downloadOutput streams an output from the hub into path, checks it
+// against its digest and extracts it, showing progress.
+func (e *env) downloadOutput(ctx context.Context, c *api.Client, team string, a api.WorkerArtifact, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/v1/teams/%s/artifacts/%d", strings.TrimSuffix(c.URL, "/"), team, a.ID), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/zstd")
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := httpDo(c, req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("download output %s: %s: %s", a.Name, resp.Status, strings.TrimSpace(string(msg)))
+	}
+	prog := e.progress("downloading "+a.Name, resp.ContentLength)
+	h := sha256.New()
+	err = volumes.Unpack(ctx, io.TeeReader(&countingReader{r: resp.Body, on: prog.add}, h), path)
+	if err == nil {
+		_, _ = io.Copy(h, resp.Body) // the stream's tail after the tar's end
+		if want := resp.Header.Get("X-Switchyard-Digest"); want != "" && want != "sha256:"+hex.EncodeToString(h.Sum(nil)) {
+			err = fmt.Errorf("output %s arrived corrupt: expected digest %s", a.Name, want)
+		}
+	}
+	prog.done(err)
+	return err
+}
+
+// stream sends a request whose body streams, with the target's token.
+func (e *env) stream(ctx context.Context, c *api.Client, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.URL, "/")+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	return httpDo(c, req)
+}
+
+func httpDo(c *api.Client, req *http.Request) (*http.Response, error) {
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return hc.Do(req)
+}
+
+func decodeResponse(resp *http.Response, out any) error {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		return api.ErrUnauthorized
+	case resp.StatusCode >= 300:
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(raw)))
+	}
+	return json.Unmarshal(raw, out)
+}
+
+type countingReader struct {
+	r  io.Reader
+	on func(int)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.on(n)
+	return n, err
+}
+
+// progress shows how a transfer goes on stderr: a line redrawn twice a
+// second on a terminal, and the total when it ends.
+type progress struct {
+	e     *env
+	what  string
+	total int64
+	mu    sync.Mutex
+	n     int64
+	last  time.Time
+	tty   bool
+}
+
+func (e *env) progress(what string, total int64) *progress {
+	return &progress{e: e, what: what, total: total, tty: isTerminal(e.stderr), last: time.Now()}
+}
+
+func (p *progress) add(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n += int64(n)
+	if p.tty && time.Since(p.last) > 500*time.Millisecond {
+		p.last = time.Now()
+		fmt.Fprintf(p.e.stderr, "\r%s: %s", p.what, p.amount())
+	}
+}
+
+func (p *progress) amount() string {
+	if p.total > 0 {
+		return fmt.Sprintf("%s of %s", volumes.HumanBytes(p.n), volumes.HumanBytes(p.total))
+	}
+	return volumes.HumanBytes(p.n)
+}
+
+func (p *progress) done(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prefix := ""
+	if p.tty {
+		prefix = "\r"
+	}
+	if err != nil {
+		fmt.Fprintf(p.e.stderr, "%s%s: %s, failed\n", prefix, p.what, volumes.HumanBytes(p.n))
+		return
+	}
+	fmt.Fprintf(p.e.stderr, "%s%s: %s, done\n", prefix, p.what, volumes.HumanBytes(p.n))
+}
