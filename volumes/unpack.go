@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -56,6 +57,20 @@ func Unpack(ctx context.Context, r io.Reader, dir string) error {
 		mtime time.Time
 	}
 	var dirs []dirAttrs
+	made := map[string]bool{".": true} // directories known to exist
+	mkdirAll := func(name string) error {
+		if made[name] {
+			return nil
+		}
+		if err := root.MkdirAll(name, 0o755); err != nil {
+			return err
+		}
+		for d := name; d != "." && !made[d]; d = path.Dir(d) {
+			made[d] = true
+		}
+		return nil
+	}
+	buf := make([]byte, sparseBlock)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -74,29 +89,25 @@ func Unpack(ctx context.Context, r io.Reader, dir string) error {
 		if path.IsAbs(hdr.Name) || name == ".." || strings.HasPrefix(name, "../") {
 			return &UnsafeEntryError{hdr.Name, "it points outside the artifact's root"}
 		}
-		if parent := path.Dir(name); parent != "." {
-			if err := root.MkdirAll(parent, 0o755); err != nil {
-				return fmt.Errorf("extract %s: %w", hdr.Name, err)
-			}
+		if err := mkdirAll(path.Dir(name)); err != nil {
+			return fmt.Errorf("extract %s: %w", hdr.Name, err)
 		}
 		mode := fs.FileMode(hdr.Mode).Perm()
 		switch hdr.Typeflag {
 		case tar.TypeDir:
-			if err := root.MkdirAll(name, 0o755); err != nil {
+			if err := mkdirAll(name); err != nil {
 				return fmt.Errorf("extract %s: %w", hdr.Name, err)
 			}
 			dirs = append(dirs, dirAttrs{name, mode, hdr.ModTime})
 		case tar.TypeReg:
-			if err := writeFile(root, name, tr, mode, hdr.Size); err != nil {
+			if err := writeFile(root, name, tr, mode, hdr, buf); err != nil {
 				return fmt.Errorf("extract %s: %w", hdr.Name, err)
-			}
-			if err := root.Chtimes(name, hdr.ModTime, hdr.ModTime); err != nil {
-				return err
 			}
 		case tar.TypeSymlink:
 			if linkEscapes(name, hdr.Linkname) {
 				return &UnsafeEntryError{hdr.Name, fmt.Sprintf("it links outside the artifact's root (to %s)", hdr.Linkname)}
 			}
+			made[name] = false
 			_ = root.Remove(name)
 			if err := root.Symlink(hdr.Linkname, name); err != nil {
 				return fmt.Errorf("extract %s: %w", hdr.Name, err)
@@ -130,23 +141,30 @@ func Unpack(ctx context.Context, r io.Reader, dir string) error {
 	return nil
 }
 
-// writeFile writes a file of size bytes from r, seeking over blocks of zeros
-// so that sparse files stay sparse.
-func writeFile(root *os.Root, name string, r io.Reader, mode fs.FileMode, size int64) error {
-	_ = root.Remove(name)
-	f, err := root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
+// writeFile writes a file of the entry's size from r, seeking over blocks
+// of zeros so that sparse files stay sparse, and gives it the entry's mode
+// and time through its descriptor.
+func writeFile(root *os.Root, name string, r io.Reader, mode fs.FileMode, hdr *tar.Header, buf []byte) error {
+	f, err := root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil { // a directory or a read-only file of an earlier entry: replace it
+		_ = root.RemoveAll(name)
+		if f, err = root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err != nil {
+			return err
+		}
 	}
-	n, err := copySparse(f, r)
-	if err == nil && n != size {
-		err = fmt.Errorf("archive is truncated: %d of %d bytes", n, size)
+	n, err := copySparse(f, r, buf)
+	if err == nil && n != hdr.Size {
+		err = fmt.Errorf("archive is truncated: %d of %d bytes", n, hdr.Size)
 	}
-	if err == nil {
-		err = f.Truncate(size)
+	if err == nil && n%sparseBlock == 0 && n > 0 { // ended on a hole: give the file its length
+		err = f.Truncate(hdr.Size)
 	}
 	if err == nil {
 		err = f.Chmod(mode)
+	}
+	if err == nil {
+		tv := syscall.NsecToTimeval(hdr.ModTime.UnixNano())
+		err = syscall.Futimes(int(f.Fd()), []syscall.Timeval{tv, tv})
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -158,8 +176,7 @@ const sparseBlock = 64 << 10
 
 var zeros = make([]byte, sparseBlock)
 
-func copySparse(f *os.File, r io.Reader) (int64, error) {
-	buf := make([]byte, sparseBlock)
+func copySparse(f *os.File, r io.Reader, buf []byte) (int64, error) {
 	var total int64
 	for {
 		n, err := io.ReadFull(r, buf)
