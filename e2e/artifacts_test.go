@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +16,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
 	"github.com/switchyard-ci/switchyard/volumes/s3test"
 )
 
@@ -122,4 +128,172 @@ func listObjects(t *testing.T, s3 s3test.Bucket) map[string]int64 {
 		out[obj.Key] = obj.Size
 	}
 	return out
+}
+
+// fly execute uploads a local input, runs the task on the fleet and
+// downloads its output; an uploaded archive with an entry that climbs out of
+// its root is refused by the spoke that extracts it, and nothing lands
+// outside.
+func TestExecuteOnMinIO(t *testing.T) {
+	s3 := s3test.New(t)
+	f := newFleetOn(t, s3.URL, s3.Env...)
+	f.startSpoke("exec-1", f.url)
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.MkdirAll(filepath.Join(src, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(src, "sub", "words"), []byte("one\ntwo\n"), 0o644)
+	task := filepath.Join(dir, "task.yml")
+	_ = os.WriteFile(task, []byte(`platform: linux
+inputs: [{name: src}]
+outputs: [{name: out}]
+params: {SUFFIX: default}
+run: {path: sh, args: [-c, 'sort -r src/sub/words > out/sorted && echo "$SUFFIX $1" > out/note', sh]}
+`), 0o644)
+	out := filepath.Join(dir, "result")
+	res, code := f.fly("execute", "-c", task, "-i", "src="+src, "-o", "out="+out, "--", "extra")
+	if code != 0 {
+		t.Fatalf("fly execute: exit %d\n%s", code, res)
+	}
+	for _, want := range []string{"uploading src: ", ", done", "executing build ", "downloading out: ", "succeeded"} {
+		if !strings.Contains(res, want) {
+			t.Errorf("no %q in fly execute's output:\n%s", want, res)
+		}
+	}
+	sorted, _ := os.ReadFile(filepath.Join(out, "sorted"))
+	note, _ := os.ReadFile(filepath.Join(out, "note"))
+	if string(sorted) != "two\none\n" || string(note) != "default extra\n" {
+		t.Errorf("downloaded output: sorted %q, note %q", sorted, note)
+	}
+
+	// A hostile upload: the archive's entry climbs out of its root.
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	_ = tw.WriteHeader(&tar.Header{Name: "../../escaped", Typeflag: tar.TypeReg, Mode: 0o644, Size: 5})
+	_, _ = tw.Write([]byte("gotcha"[:5]))
+	_ = tw.Close()
+	_ = gz.Close()
+	c := &api.Client{URL: f.url, Token: f.token()}
+	var a api.WorkerArtifact
+	if _, err := c.Do(context.Background(), http.MethodPost, "/api/v1/teams/main/artifacts", nil, buf.Bytes(), &a); err != nil {
+		t.Fatal(err)
+	}
+	plan := map[string]any{"id": "a1", "do": []any{
+		map[string]any{"id": "a2", "artifact_input": map[string]any{"artifact_id": a.ID, "name": "src"}},
+		map[string]any{"id": "a3", "task": map[string]any{"name": "one-off", "config": map[string]any{
+			"platform": "linux", "inputs": []any{map[string]any{"name": "src"}}, "run": map[string]any{"path": "true"}}}},
+	}}
+	var b api.Build
+	if _, err := c.Do(context.Background(), http.MethodPost, "/api/v1/teams/main/builds", nil, plan, &b); err != nil {
+		t.Fatal(err)
+	}
+	watched, code := f.fly("watch", "-b", fmt.Sprint(b.ID))
+	if code == 0 || !strings.Contains(watched, `archive entry "../../escaped" refused: it points outside the artifact's root`) {
+		t.Errorf("a tar-slip upload: exit %d\n%s", code, watched)
+	}
+	matches, _ := filepath.Glob(filepath.Join(f.dir, "*", "escaped"))
+	more, _ := filepath.Glob(filepath.Join(f.dir, "*", "*", "escaped"))
+	if len(matches)+len(more) > 0 {
+		t.Errorf("the archive wrote outside its root: %v %v", matches, more)
+	}
+}
+
+// A spoke of team blue cannot read team main's artifacts: the hub signs
+// artifact URLs only for the steps it gave a spoke, and the store answers no
+// one without a signature.
+func TestArtifactsStayWithTheirTeam(t *testing.T) {
+	s3 := s3test.New(t)
+	f := newFleetOn(t, s3.URL, s3.Env...)
+	f.startSpoke("main-1", f.url, "--join-token", "main-token")
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	f.asAdmin("PUT", "/api/v1/teams/blue", api.Team{Auth: api.TeamAuth{"owner": {Users: []string{"local:admin"}}}})
+	gate := filepath.Join(t.TempDir(), "gate")
+	f.setPipeline("private", fmt.Sprintf(`
+jobs:
+- name: hold
+  plan:
+  - task: make
+    config:
+      platform: linux
+      outputs: [{name: secret}]
+      run: {path: sh, args: [-c, "echo classified > secret/file"]}
+  - task: wait
+    config:
+      platform: linux
+      inputs: [{name: secret}]
+      run: {path: sh, args: [-c, "until [ -e %s ]; do sleep 0.1; done"]}
+`, gate))
+	f.mustFly("trigger-job", "-j", "private/hold")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var key string
+	for key == "" && ctx.Err() == nil {
+		for k := range listObjects(t, s3) {
+			key = k
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if key == "" {
+		t.Fatal("no artifact was stored")
+	}
+	time.Sleep(time.Second) // the wait step is running now
+
+	// An intruder joins as a spoke of team blue and asks for the artifact
+	// of every step there is.
+	var joined wire.JoinResponse
+	spokeCall(t, f.url, http.MethodPost, wire.PathJoin, "", wire.JoinRequest{Token: "blue-token", Name: "intruder", Runtime: "local"}, &joined, http.StatusOK)
+	for id := 1; id <= 10; id++ {
+		path := strings.Replace(wire.PathArtifacts, "{id}", fmt.Sprint(id), 1)
+		for fence := int64(0); fence <= 3; fence++ {
+			status := spokeCall(t, f.url, http.MethodPost, path, joined.Credential, wire.ArtifactsRequest{Fence: fence, Get: []string{"secret"}}, nil, 0)
+			if status == http.StatusOK {
+				t.Fatalf("team blue's spoke got URLs for step %d (fence %d)", id, fence)
+			}
+		}
+	}
+	// The store itself answers no one without a signature.
+	endpoint := os.Getenv(s3test.EnvEndpoint)
+	resp, err := http.Get(endpoint + "/" + s3.Name + "/" + key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an unsigned GET of %s answered %s", key, resp.Status)
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := f.fly("watch", "-j", "private/hold", "-b", "1"); code != 0 {
+		t.Errorf("the team's own build failed:\n%s", out)
+	}
+}
+
+// spokeCall sends a spoke protocol request and returns its status; with
+// want != 0 any other status fails the test.
+func spokeCall(t *testing.T, base, method, path, credential string, body, out any, want int) int {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, base+path, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if credential != "" {
+		req.Header.Set("Authorization", "Bearer "+credential)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if want != 0 && resp.StatusCode != want {
+		t.Fatalf("%s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp.StatusCode
 }

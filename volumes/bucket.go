@@ -30,6 +30,18 @@ func OpenBucket(ctx context.Context, rawURL string) (*Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("artifact store %q: %w", rawURL, err)
 	}
+	if u.Scheme == "s3" {
+		// Checksums only where S3 requires them: MinIO and other stores
+		// answer without the ones the SDK would check by default.
+		q := u.Query()
+		for _, k := range []string{"request_checksum_calculation", "response_checksum_validation"} {
+			if !q.Has(k) {
+				q.Set(k, "when_required")
+			}
+		}
+		u.RawQuery = q.Encode()
+		rawURL = u.String()
+	}
 	if u.Scheme == "file" {
 		if err := os.MkdirAll(u.Path, 0o755); err != nil {
 			return nil, fmt.Errorf("artifact store %q: %w", rawURL, err)
@@ -37,7 +49,7 @@ func OpenBucket(ctx context.Context, rawURL string) (*Bucket, error) {
 	}
 	b, err := blob.OpenBucket(ctx, rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("artifact store %q: %w (use file:///dir or s3://bucket?endpoint=URL&use_path_style=true)", rawURL, err)
+		return nil, fmt.Errorf("artifact store %q: %w (use file:///dir or s3://bucket?endpoint=URL&use_path_style=true)", redact(rawURL), err)
 	}
 	return &Bucket{Bucket: b, URL: rawURL}, nil
 }

@@ -67,7 +67,7 @@ func execute(ctx context.Context, e *env, args []string) error {
 	}
 	outDirs := map[string]string{}
 	for _, o := range *outputs {
-		name, path, err := splitPair(o, "output")
+		name, path, err := splitAssign(o, "-o")
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func execute(ctx context.Context, e *env, args []string) error {
 func inputDirs(cfg *pipeline.TaskConfig, flags []string) (map[string]string, error) {
 	dirs := map[string]string{}
 	for _, i := range flags {
-		name, path, err := splitPair(i, "input")
+		name, path, err := splitAssign(i, "-i")
 		if err != nil {
 			return nil, err
 		}
@@ -166,6 +166,15 @@ func inputDirs(cfg *pipeline.TaskConfig, flags []string) (map[string]string, err
 		}
 	}
 	return dirs, nil
+}
+
+// splitAssign splits NAME=PATH.
+func splitAssign(v, flag string) (string, string, error) {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok || name == "" || path == "" {
+		return "", "", fmt.Errorf("%s %q: write NAME=PATH", flag, v)
+	}
+	return name, path, nil
 }
 
 func inputNames(cfg *pipeline.TaskConfig) string {
