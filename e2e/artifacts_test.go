@@ -297,3 +297,27 @@ func spokeCall(t *testing.T, base, method, path, credential string, body, out an
 	}
 	return resp.StatusCode
 }
+
+// A task's caches persist per job and spoke on the local runtime: the job's
+// next build finds what the last one left, another job does not.
+func TestLocalTaskCaches(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("cache-1", f.url)
+	task := `
+  plan:
+  - task: count
+    config:
+      platform: linux
+      caches: [{path: deps}]
+      run: {path: sh, args: [-c, "echo run >> deps/runs; echo runs=$(wc -l < deps/runs)"]}
+`
+	f.setPipeline("cached", "jobs:\n- name: a"+task+"- name: b"+task)
+	for _, want := range []string{"runs=1", "runs=2"} {
+		if out := f.mustFly("trigger-job", "-j", "cached/a", "-w"); !strings.Contains(out, want) {
+			t.Errorf("job a: no %s in\n%s", want, out)
+		}
+	}
+	if out := f.mustFly("trigger-job", "-j", "cached/b", "-w"); !strings.Contains(out, "runs=1") {
+		t.Errorf("job b saw job a's cache:\n%s", out)
+	}
+}

@@ -3,6 +3,8 @@ package local
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -175,8 +177,8 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 		}
 	}
 	for _, c := range cfg.Caches {
-		if err := os.MkdirAll(filepath.Join(stepDir, c.Path), 0o755); err != nil {
-			return wire.Result{}, err
+		if err := rt.cache(a, stepDir, c.Path); err != nil {
+			return wire.Result{}, fmt.Errorf("cache %s: %w", c.Path, err)
 		}
 	}
 	code, err := rt.command(ctx, cfg, t.Params, stepDir, logs)
@@ -198,6 +200,27 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 		res.Outputs = append(res.Outputs, artifact)
 	}
 	return res, nil
+}
+
+// cache gives a task its cache at path: a directory of the spoke kept per
+// team, pipeline, job, step and path, so that the job's next build on this
+// spoke finds what the last one left. One-off builds (no job) get an empty
+// one in the step's directory.
+func (rt *Runtime) cache(a wire.Assignment, stepDir, path string) error {
+	dst := filepath.Join(stepDir, path)
+	env := a.Request.Env
+	if env["BUILD_JOB_NAME"] == "" {
+		return os.MkdirAll(dst, 0o755)
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{env["BUILD_TEAM_NAME"], env["BUILD_PIPELINE_NAME"], env["BUILD_JOB_NAME"], a.Request.Name, filepath.Clean(path)}, "\x00")))
+	dir := filepath.Join(rt.Dir, "caches", hex.EncodeToString(sum[:16]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.Symlink(dir, dst)
 }
 
 func pathOr(path, name string) string {
