@@ -30,19 +30,7 @@ func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
 		return "", 0, err
 	}
 	tw := tar.NewWriter(zw)
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		return packEntry(tw, p, filepath.ToSlash(rel), d)
-	})
+	err = WriteTree(ctx, tw, dir, "")
 	if err == nil {
 		err = tw.Close()
 	}
@@ -58,7 +46,25 @@ func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
 	return hc.digest(), hc.n, nil
 }
 
-func packEntry(tw *tar.Writer, p, rel string, d fs.DirEntry) error {
+// WriteTree writes the tree at dir to tw, its entries named under prefix
+// ("" for none), with Pack's rules.
+func WriteTree(ctx context.Context, tw *tar.Writer, dir, prefix string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		return packEntry(tw, p, filepath.ToSlash(rel), prefix, d)
+	})
+}
+
+func packEntry(tw *tar.Writer, p, rel, prefix string, d fs.DirEntry) error {
 	info, err := d.Info()
 	if err != nil {
 		return err
@@ -80,7 +86,7 @@ func packEntry(tw *tar.Writer, p, rel string, d fs.DirEntry) error {
 	if err != nil {
 		return err
 	}
-	hdr.Name, hdr.Uname, hdr.Gname = rel, "", ""
+	hdr.Name, hdr.Uname, hdr.Gname = path.Join(prefix, rel), "", ""
 	hdr.ModTime = hdr.ModTime.Truncate(time.Second)
 	if info.IsDir() {
 		hdr.Name += "/"

@@ -37,6 +37,17 @@ const maxWindow = 64 << 20
 // devices or pipes are refused with an UnsafeEntryError. Files keep their
 // permission bits and times, and runs of zeros in files become holes.
 func Unpack(ctx context.Context, r io.Reader, dir string) error {
+	zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderConcurrency(2))
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	return ExtractTar(ctx, zr, dir)
+}
+
+// ExtractTar extracts an uncompressed tar stream into dir, which it creates,
+// with Unpack's confinement and refusals.
+func ExtractTar(ctx context.Context, r io.Reader, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -45,12 +56,7 @@ func Unpack(ctx context.Context, r io.Reader, dir string) error {
 		return err
 	}
 	defer root.Close()
-	zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderConcurrency(2))
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	tr := tar.NewReader(zr)
+	tr := tar.NewReader(r)
 	type dirAttrs struct {
 		name  string
 		mode  fs.FileMode
@@ -77,6 +83,7 @@ func Unpack(ctx context.Context, r io.Reader, dir string) error {
 		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
+			_, _ = io.Copy(io.Discard, r) // the writer's padding after the end
 			break
 		}
 		if err != nil {

@@ -7,15 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
+
+	"github.com/switchyard-ci/switchyard/volumes"
 )
 
 // How a task's inputs and outputs move (until artifacts move through object
@@ -73,7 +73,7 @@ func (rt *Runtime) stream(ctx context.Context, pod, container string, cmd []stri
 // directory, each at its path, and marks them ready.
 func (rt *Runtime) sendInputs(ctx context.Context, pod, dir string, inputs map[string]string) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTar(pw, inputs)) }()
+	go func() { pw.CloseWithError(writeTar(ctx, pw, inputs)) }()
 	if err := rt.exec(ctx, pod, inputsContainer, []string{"tar", "-x", "-C", dir}, pr, nil); err != nil {
 		pr.CloseWithError(err)
 		return fmt.Errorf("send inputs: %w", err)
@@ -83,142 +83,37 @@ func (rt *Runtime) sendInputs(ctx context.Context, pod, dir string, inputs map[s
 
 // writeTar writes the directories of inputs (path in the tar -> directory on
 // disk) as one tar.
-func writeTar(w io.Writer, inputs map[string]string) error {
+func writeTar(ctx context.Context, w io.Writer, inputs map[string]string) error {
 	tw := tar.NewWriter(w)
-	for prefix, src := range inputs {
-		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			rel, err := filepath.Rel(src, p)
-			if err != nil {
-				return err
-			}
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			link := ""
-			if info.Mode()&fs.ModeSymlink != 0 {
-				if link, err = os.Readlink(p); err != nil {
-					return err
-				}
-			}
-			hdr, err := tar.FileInfoHeader(info, link)
-			if err != nil {
-				return err
-			}
-			hdr.Name = path.Join(prefix, filepath.ToSlash(rel))
-			if d.IsDir() {
-				hdr.Name += "/"
-			}
-			if err := tw.WriteHeader(hdr); err != nil {
-				return err
-			}
-			if !info.Mode().IsRegular() {
-				return nil
-			}
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = io.Copy(tw, f)
-			return err
-		})
-		if err != nil {
+	prefixes := make([]string, 0, len(inputs))
+	for p := range inputs {
+		prefixes = append(prefixes, p)
+	}
+	sort.Strings(prefixes)
+	for _, p := range prefixes {
+		if err := volumes.WriteTree(ctx, tw, inputs[p], p); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
 }
 
-// collectOutputs streams the task's outputs (path in the pod -> directory on
-// disk) out of the pod and marks them collected.
+// collectOutputs streams each of the task's outputs (path in the pod ->
+// directory on disk) out of the pod, extracting it confined to its
+// directory, and marks them collected.
 func (rt *Runtime) collectOutputs(ctx context.Context, pod, dir string, outputs map[string]string) error {
-	if len(outputs) > 0 {
-		paths := make([]string, 0, len(outputs))
-		for p := range outputs {
-			paths = append(paths, p)
-		}
+	for p, dest := range outputs {
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
-		go func() { done <- readTar(pr, outputs) }()
-		err := rt.exec(ctx, pod, outputsContainer, append([]string{"tar", "-c", "-C", dir}, paths...), nil, pw)
+		go func() { done <- volumes.ExtractTar(ctx, pr, dest) }()
+		err := rt.exec(ctx, pod, outputsContainer, []string{"tar", "-c", "-C", path.Join(dir, p), "."}, nil, pw)
 		pw.CloseWithError(err)
 		if rerr := <-done; err == nil {
 			err = rerr
 		}
 		if err != nil {
-			return fmt.Errorf("collect outputs: %w", err)
+			return fmt.Errorf("collect output %s: %w", p, err)
 		}
 	}
 	return rt.exec(ctx, pod, outputsContainer, []string{"touch", dir + "/" + collectedFile}, nil, nil)
-}
-
-// readTar extracts a tar whose entries lie under the given prefixes into
-// their directories. Entries outside them, absolute or climbing out with ..,
-// links pointing out of their root, and devices are refused.
-func readTar(r io.Reader, outputs map[string]string) error {
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			_, _ = io.Copy(io.Discard, r)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
-		if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
-			return fmt.Errorf("tar entry %q escapes the build directory", hdr.Name)
-		}
-		var root, rel string
-		for prefix, dir := range outputs {
-			p := path.Clean(prefix)
-			if name == p || strings.HasPrefix(name, p+"/") {
-				root, rel = dir, strings.TrimPrefix(strings.TrimPrefix(name, p), "/")
-				break
-			}
-		}
-		if root == "" {
-			return fmt.Errorf("tar entry %q is not under an output", hdr.Name)
-		}
-		dest := filepath.Join(root, filepath.FromSlash(rel))
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(dest, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-				return err
-			}
-			f, err := os.OpenFile(dest, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fs.FileMode(hdr.Mode).Perm())
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(f, tr)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			target := path.Clean(path.Join(path.Dir(rel), hdr.Linkname))
-			if path.IsAbs(hdr.Linkname) || target == ".." || strings.HasPrefix(target, "../") {
-				return fmt.Errorf("tar entry %q links outside its output (%s)", hdr.Name, hdr.Linkname)
-			}
-			if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(hdr.Linkname, dest); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("tar entry %q is of a kind outputs may not hold (%c)", hdr.Name, hdr.Typeflag)
-		}
-	}
 }

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/volumes"
 )
 
 // Resource caches: a custom type's get of a version is kept on the spoke's
@@ -82,8 +84,8 @@ func copyDir(src, dest string) error {
 		return err
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTar(pw, map[string]string{"d": src})) }()
-	err := readTar(pr, map[string]string{"d": dest})
+	go func() { pw.CloseWithError(writeTar(context.Background(), pw, map[string]string{"": src})) }()
+	err := volumes.ExtractTar(context.Background(), pr, dest)
 	pr.CloseWithError(err)
 	return err
 }
