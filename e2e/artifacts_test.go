@@ -69,7 +69,7 @@ jobs:
 `, gate))
 
 	out := f.mustFly("trigger-job", "-j", "moves/big", "-w")
-	for _, want := range []string{"selected worker: left", "selected worker: right", "fetching artifact blob (", "from object storage", "blob/data: OK", "intact", "succeeded"} {
+	for _, want := range []string{"selected worker: left", "selected worker: right", "placement: right, score ", "1 filtered out (fly placement -b 1 explains)", "fetching artifact blob (", "from object storage", "blob/data: OK", "intact", "succeeded"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in the build:\n%s", want, tail(out, 30))
 		}

@@ -31,3 +31,33 @@ func (d Decision) Explain(w io.Writer) {
 		fmt.Fprintf(w, "  error: policy %s\n", e)
 	}
 }
+
+// Summary says in one line where the step went and why: the chosen spoke's
+// score by plugin and policy, and how the others fared.
+func (d Decision) Summary() string {
+	if d.Spoke == "" {
+		return "no spoke: " + d.Reason
+	}
+	var chosen Candidate
+	scored, filtered := 0, 0
+	for _, c := range d.Candidates {
+		switch {
+		case c.Spoke == d.Spoke:
+			chosen = c
+		case c.Filtered:
+			filtered++
+		default:
+			scored++
+		}
+	}
+	names := make([]string, 0, len(chosen.Scores))
+	for n := range chosen.Scores {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %g", n, chosen.Scores[n])
+	}
+	return fmt.Sprintf("%s, score %g (%s); %d other spokes scored no higher, %d filtered out", d.Spoke, chosen.Score, strings.Join(parts, ", "), scored, filtered)
+}

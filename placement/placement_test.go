@@ -123,3 +123,18 @@ func TestPolicies(t *testing.T) {
 		t.Errorf("a failing skip policy: %+v", d)
 	}
 }
+
+func TestDecisionSummary(t *testing.T) {
+	d := placement.Decision{Spoke: "a", Candidates: []placement.Candidate{
+		{Spoke: "a", Score: 110, Scores: map[string]float64{"spread": 10, "locality": 100}},
+		{Spoke: "b", Score: 10, Scores: map[string]float64{"spread": 10}},
+		{Spoke: "c", Filtered: true, Reasons: []string{"tags: lacks gpu"}},
+	}}
+	want := "a, score 110 (locality 100, spread 10); 1 other spokes scored no higher, 1 filtered out"
+	if got := d.Summary(); got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	if got := (placement.Decision{Reason: "every spoke is filtered out"}).Summary(); got != "no spoke: every spoke is filtered out" {
+		t.Errorf("Summary() of no decision = %q", got)
+	}
+}

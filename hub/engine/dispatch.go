@@ -329,7 +329,7 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind string, req w
 // createStep places a new step on the build's spoke (choosing one for the first
 // step) and records it with its initialize and selected-worker events.
 func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, req wire.StepRequest) (store.Step, error) {
-	sp, err := r.pickSpoke(ctx, key.PlanID, req)
+	sp, d, err := r.pickSpoke(ctx, key.PlanID, req)
 	if err != nil {
 		return store.Step{}, err
 	}
@@ -357,6 +357,11 @@ func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, re
 	if kind != implicitCheck {
 		payload, _ := json.Marshal(api.SelectedWorkerEvent{Time: now, Origin: origin, SelectedWorker: sp.Name})
 		events = append(events, event(api.EventSelectedWorker, payload))
+		if len(d.Candidates) > 1 { // a choice was made: say why, in a line stock fly shows
+			payload, _ := json.Marshal(api.LogEvent{Time: now, Origin: api.Origin{ID: key.PlanID, Source: "stderr"},
+				Payload: fmt.Sprintf("placement: %s (fly placement -b %d explains)\n", d.Summary(), r.build.ID)})
+			events = append(events, event(api.EventLog, payload))
+		}
 	}
 	st, err := r.e.store.EnsureStep(ctx, key, r.fence, kind, sp.ID, raw, events...)
 	if err != nil {
@@ -370,15 +375,19 @@ func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, re
 // pickSpoke chooses the step's spoke by placement: every step is placed on
 // its own, and its input artifacts follow it through object storage. While
 // no spoke may run the step it waits, saying why once.
-func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest) (store.Spoke, error) {
+func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest) (store.Spoke, placement.Decision, error) {
 	said := ""
 	for {
-		sp, reason, err := r.place(ctx, planID, req)
+		sp, d, err := r.place(ctx, planID, req)
 		if err != nil {
-			return store.Spoke{}, err
+			return store.Spoke{}, d, err
 		}
-		if reason == "" {
-			return sp, nil
+		if d.Spoke != "" {
+			return sp, d, nil
+		}
+		reason := d.Reason
+		if len(d.Errors) > 0 {
+			reason += ": " + strings.Join(d.Errors, "; ")
 		}
 		if reason != said {
 			if said == "" {
@@ -393,29 +402,29 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		}
 		select {
 		case <-ctx.Done():
-			return store.Spoke{}, errAborted
+			return store.Spoke{}, d, errAborted
 		case <-time.After(time.Second):
 		}
 	}
 }
 
-// place decides where a step goes and records the decision; it returns why
-// no spoke may run it, if none may.
-func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (store.Spoke, string, error) {
+// place decides where a step goes and records the decision, whose Spoke is
+// empty when no spoke may run it.
+func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (store.Spoke, placement.Decision, error) {
 	spokes, err := r.e.placer.Snapshot(ctx)
 	if err != nil {
-		return store.Spoke{}, "", err
+		return store.Spoke{}, placement.Decision{}, err
 	}
 	b := r.build
 	trusted := true
 	if b.PipelineID != 0 {
 		if trusted, err = r.e.store.PipelineTrusted(ctx, b.PipelineID); err != nil {
-			return store.Spoke{}, "", err
+			return store.Spoke{}, placement.Decision{}, err
 		}
 	}
 	arts, err := r.placementArtifacts(ctx, req)
 	if err != nil {
-		return store.Spoke{}, "", err
+		return store.Spoke{}, placement.Decision{}, err
 	}
 	in := placement.Input{
 		Step:      placement.Step{ID: planID, Kind: req.Kind, Name: req.Name, Tags: append([]string{}, req.Tags...)},
@@ -436,21 +445,17 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 	}
 	d, err := r.e.placer.Place(ctx, b.TeamID, in)
 	if err != nil {
-		return store.Spoke{}, "", err
+		return store.Spoke{}, d, err
 	}
 	raw, _ := json.Marshal(d)
 	if err := r.e.store.SavePlacement(ctx, b.ID, store.PlacementDecision{PlanID: planID, StepName: req.Name, Spoke: d.Spoke, Decision: raw}); err != nil {
-		return store.Spoke{}, "", err
+		return store.Spoke{}, placement.Decision{}, err
 	}
 	if d.Spoke == "" {
-		reason := d.Reason
-		if len(d.Errors) > 0 {
-			reason += ": " + strings.Join(d.Errors, "; ")
-		}
-		return store.Spoke{}, reason, nil
+		return store.Spoke{}, d, nil
 	}
 	sp, err := r.e.store.SpokeByName(ctx, d.Spoke)
-	return sp, "", err
+	return sp, d, err
 }
 
 // placementArtifacts lists the step's input artifacts with their sizes and
