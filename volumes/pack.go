@@ -47,64 +47,144 @@ func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
 }
 
 // WriteTree writes the tree at dir to tw, its entries named under prefix
-// ("" for none), with Pack's rules.
+// ("" for none), with Pack's rules. Small files are read ahead by a few
+// goroutines, so that the disk's and the kernel's waits overlap with
+// compression; they are written in the walk's (lexical) order.
 func WriteTree(ctx context.Context, tw *tar.Writer, dir, prefix string) error {
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan *entry, readAhead)
+	reads := make(chan *entry, readAhead)
+	var walkErr error
+	go func() {
+		defer close(queue)
+		defer close(reads)
+		walkErr = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(dir, p)
+			if err != nil || rel == "." {
+				return err
+			}
+			e, err := newEntry(p, filepath.ToSlash(rel), d)
+			if err != nil {
+				return err
+			}
+			if e.ready != nil {
+				select {
+				case reads <- e:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			select {
+			case queue <- e:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	for range readers {
+		go func() {
+			for e := range reads {
+				e.data, e.err = os.ReadFile(e.path)
+				close(e.ready)
+			}
+		}()
+	}
+	for e := range queue {
+		if err := e.write(tw, prefix); err != nil {
+			cancel()
+			for range queue { // let the walk end
+			}
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		return packEntry(tw, p, filepath.ToSlash(rel), prefix, d)
-	})
+	}
+	return walkErr
 }
 
-func packEntry(tw *tar.Writer, p, rel, prefix string, d fs.DirEntry) error {
+// How WriteTree reads ahead: files up to smallFile bytes, at most readAhead
+// entries (so at most readAhead*smallFile bytes) ahead, by readers goroutines.
+const (
+	smallFile = 256 << 10
+	readAhead = 256
+	readers   = 8
+)
+
+// entry is one file, directory or link of a tree being written.
+type entry struct {
+	path, rel string
+	info      fs.FileInfo
+	link      string
+	ready     chan struct{} // closed once data (small files) is read
+	data      []byte
+	err       error
+}
+
+func newEntry(p, rel string, d fs.DirEntry) (*entry, error) {
 	info, err := d.Info()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	link := ""
+	e := &entry{path: p, rel: rel, info: info}
 	switch mode := info.Mode(); {
-	case mode.IsRegular(), mode.IsDir():
-	case mode&fs.ModeSymlink != 0:
-		if link, err = os.Readlink(p); err != nil {
-			return err
+	case mode.IsRegular():
+		if info.Size() <= smallFile {
+			e.ready = make(chan struct{})
 		}
-		if linkEscapes(rel, link) {
-			return fmt.Errorf("%s links outside the artifact (to %s); artifacts may only hold links inside themselves", rel, link)
+	case mode.IsDir():
+	case mode&fs.ModeSymlink != 0:
+		if e.link, err = os.Readlink(p); err != nil {
+			return nil, err
+		}
+		if linkEscapes(rel, e.link) {
+			return nil, fmt.Errorf("%s links outside the artifact (to %s); artifacts may only hold links inside themselves", rel, e.link)
 		}
 	default:
-		return fmt.Errorf("%s is a %s; artifacts hold only files, directories and links", rel, kindOf(mode))
+		return nil, fmt.Errorf("%s is a %s; artifacts hold only files, directories and links", rel, kindOf(mode))
 	}
-	hdr, err := tar.FileInfoHeader(info, link)
+	return e, nil
+}
+
+func (e *entry) write(tw *tar.Writer, prefix string) error {
+	hdr, err := tar.FileInfoHeader(e.info, e.link)
 	if err != nil {
 		return err
 	}
-	hdr.Name, hdr.Uname, hdr.Gname = path.Join(prefix, rel), "", ""
+	hdr.Name, hdr.Uname, hdr.Gname = path.Join(prefix, e.rel), "", ""
 	hdr.ModTime = hdr.ModTime.Truncate(time.Second)
-	if info.IsDir() {
+	if e.info.IsDir() {
 		hdr.Name += "/"
+	}
+	if e.ready != nil {
+		<-e.ready
+		if e.err != nil {
+			return e.err
+		}
+		if int64(len(e.data)) != hdr.Size {
+			return fmt.Errorf("%s changed size while it was packed", e.rel)
+		}
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	if !info.Mode().IsRegular() {
+	if !e.info.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.Open(p)
+	if e.ready != nil {
+		_, err := tw.Write(e.data)
+		return err
+	}
+	f, err := os.Open(e.path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	n, err := io.Copy(tw, f)
 	if err == nil && n != hdr.Size {
-		err = fmt.Errorf("%s changed size while it was packed", rel)
+		err = fmt.Errorf("%s changed size while it was packed", e.rel)
 	}
 	return err
 }
