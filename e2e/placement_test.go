@@ -193,3 +193,47 @@ jobs:
 		t.Errorf("the trusted build's placement:\n%s", trunk)
 	}
 }
+
+// A spoke that runs at most one step at once (--max-steps 1) gets no second
+// one: the second step waits, saying the spoke is full, and runs once the
+// first has finished.
+func TestPlacementCapacity(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("small-1", f.url, "--max-steps", "1")
+	gate := filepath.Join(t.TempDir(), "gate")
+	f.setPipeline("full", `
+jobs:
+- name: two
+  plan:
+  - in_parallel:
+    - task: first
+      config:
+        platform: linux
+        run: {path: sh, args: [-c, "until [ -e `+gate+` ]; do sleep 0.1; done; echo first done"]}
+    - task: second
+      config:
+        platform: linux
+        run: {path: sh, args: [-c, "echo second done"]}
+`)
+	f.mustFly("trigger-job", "-j", "full/two")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for ctx.Err() == nil {
+		out, _ := f.fly("placement", "-j", "full/two", "-b", "1")
+		if strings.Contains(out, "the spoke is full (1 of 1 steps)") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if ctx.Err() != nil {
+		out, _ := f.fly("placement", "-j", "full/two", "-b", "1")
+		t.Fatalf("the second step was never refused for a full spoke:\n%s", out)
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := f.fly("watch", "-j", "full/two", "-b", "1")
+	if code != 0 || !strings.Contains(out, "first done") || !strings.Contains(out, "second done") || !strings.Contains(out, "placement: every spoke was filtered out") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}

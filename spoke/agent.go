@@ -23,12 +23,13 @@ import (
 
 // Config is the agent's configuration.
 type Config struct {
-	HubURL  string
-	Token   string // join token: decides the team or pool
-	Name    string
-	Runtime string
-	Labels  map[string]string
-	Tags    []string
+	HubURL   string
+	Token    string // join token: decides the team or pool
+	Name     string
+	Runtime  string
+	Labels   map[string]string
+	Tags     []string
+	Capacity wire.Capacity
 	// Artifacts: where build artifacts are kept; steps with input or output
 	// artifacts error without it.
 	Artifacts *Artifacts
@@ -124,7 +125,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 func (a *Agent) join(ctx context.Context) error {
 	var resp wire.JoinResponse
-	err := a.call(ctx, http.MethodPost, wire.PathJoin, wire.JoinRequest{Token: a.cfg.Token, Name: a.cfg.Name, Runtime: a.cfg.Runtime, Labels: a.cfg.Labels, Tags: a.cfg.Tags}, &resp, false)
+	err := a.call(ctx, http.MethodPost, wire.PathJoin, wire.JoinRequest{Token: a.cfg.Token, Name: a.cfg.Name, Runtime: a.cfg.Runtime, Labels: a.cfg.Labels, Tags: a.cfg.Tags, Capacity: a.cfg.Capacity}, &resp, false)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard-ci/switchyard/spoke"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+	"github.com/switchyard-ci/switchyard/spoke/wire"
 	"github.com/switchyard-ci/switchyard/volumes"
 )
 
@@ -46,6 +47,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	workDir := fs.String("work-dir", env("work-dir", filepath.Join(os.TempDir(), "switchyard-spoke")), "directory for steps and artifacts")
 	cacheDir := fs.String("artifact-cache", env("artifact-cache", ""), "directory of the local artifact cache (default WORK-DIR/artifact-cache)")
 	cacheMax := fs.String("artifact-cache-size", env("artifact-cache-size", "10Gi"), "how much the local artifact cache holds before it evicts the least recently used")
+	maxSteps := fs.Int("max-steps", 0, "how many steps the spoke runs at once; placement sends no more (0: no bound)")
 	health := fs.String("health-listen", env("health-listen", ""), "address to serve /healthz on (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -79,6 +81,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "spoke"), slog.String("spoke", *name))
 	localRT := &local.Runtime{Dir: *workDir}
 	var rt spoke.Runtime = localRT
+	capacity := localRT.Capacity()
 	switch *runtime {
 	case "local":
 	case "kube":
@@ -96,8 +99,12 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 		klog.SetSlogLogger(log.With(slog.String("part", "client-go")))
-		rt = &kube.Runtime{Client: client, Config: cfg, Local: localRT, HelperImage: *helper,
+		kubeRT := &kube.Runtime{Client: client, Config: cfg, Local: localRT, HelperImage: *helper,
 			Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged, DenyEgress: *denyEgress, CacheStorageClass: *cacheClass, CacheSize: *cacheSize}
+		rt = kubeRT
+		if capacity, err = kubeRT.Capacity(ctx); err != nil {
+			log.Warn("spoke capacity unknown", slog.String("error", err.Error()))
+		}
 	default:
 		fmt.Fprintf(stderr, "error: --runtime %s: use local or kube\n", *runtime)
 		return 2
@@ -115,7 +122,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer srv.Close()
 	}
 	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime,
-		Labels: labels, Tags: *tags, Artifacts: &spoke.Artifacts{Cache: cache, Dir: localRT.Artifact}}, rt, log)
+		Labels: labels, Tags: *tags, Capacity: wire.Capacity{CPU: capacity.CPU, Memory: capacity.Memory, Steps: *maxSteps}, Artifacts: &spoke.Artifacts{Cache: cache, Dir: localRT.Artifact}}, rt, log)
 	if err := agent.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("spoke stopped", slog.String("error", err.Error()))
 		return 1

@@ -329,10 +329,14 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind string, req w
 // createStep places a new step on the build's spoke (choosing one for the first
 // step) and records it with its initialize and selected-worker events.
 func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, req wire.StepRequest) (store.Step, error) {
-	sp, d, err := r.pickSpoke(ctx, key.PlanID, req)
-	if err != nil {
-		return store.Step{}, err
-	}
+	return r.pickSpoke(ctx, key.PlanID, req, func(sp store.Spoke, d placement.Decision) (store.Step, error) {
+		return r.recordStep(ctx, key, kind, req, sp, d)
+	})
+}
+
+// recordStep records a placed step with its initialize and selected-worker
+// events, and the placement's summary when there was a choice.
+func (r *run) recordStep(ctx context.Context, key store.StepKey, kind string, req wire.StepRequest, sp store.Spoke, d placement.Decision) (store.Step, error) {
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return store.Step{}, err
@@ -372,18 +376,24 @@ func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, re
 	return st, nil
 }
 
-// pickSpoke chooses the step's spoke by placement: every step is placed on
-// its own, and its input artifacts follow it through object storage. While
-// no spoke may run the step it waits, saying why once.
-func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest) (store.Spoke, placement.Decision, error) {
+// pickSpoke chooses the step's spoke by placement and creates the step there
+// with create: every step is placed on its own, and its input artifacts
+// follow it through object storage. Placing and creating hold the engine's
+// placement lock, so that the next placement counts the step in its spoke's
+// load. While no spoke may run the step it waits, saying why once.
+func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest, create func(store.Spoke, placement.Decision) (store.Step, error)) (store.Step, error) {
 	said := ""
 	for {
+		r.e.placing.Lock()
 		sp, d, err := r.place(ctx, planID, req)
-		if err != nil {
-			return store.Spoke{}, d, err
+		if err == nil && d.Spoke != "" {
+			st, err := create(sp, d)
+			r.e.placing.Unlock()
+			return st, err
 		}
-		if d.Spoke != "" {
-			return sp, d, nil
+		r.e.placing.Unlock()
+		if err != nil {
+			return store.Step{}, err
 		}
 		reason := d.Reason
 		if len(d.Errors) > 0 {
@@ -402,7 +412,7 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		}
 		select {
 		case <-ctx.Done():
-			return store.Spoke{}, d, errAborted
+			return store.Step{}, errAborted
 		case <-time.After(time.Second):
 		}
 	}

@@ -33,6 +33,7 @@ type Engine struct {
 	running  map[int64]bool
 	schedule func() // wakes the scheduler
 	placer   *placer.Placer
+	placing  sync.Mutex // held from a step's placement to its creation
 }
 
 // DefaultLeaseTTL is how long a hub owns a build without renewing; another

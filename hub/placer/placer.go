@@ -162,6 +162,7 @@ func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, error) {
 			ps.Health = "unknown"
 		}
 		_ = json.Unmarshal(sp.Labels, &ps.Labels)
+		_ = json.Unmarshal(sp.Capacity, &ps.Capacity)
 		out = append(out, ps)
 	}
 	return out, nil

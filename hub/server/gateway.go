@@ -69,8 +69,9 @@ func (s *Server) spokeJoin(w http.ResponseWriter, r *http.Request, _ *caller) er
 	}
 	credential := hex.EncodeToString(secret)
 	labels, _ := json.Marshal(req.Labels)
+	capacity, _ := json.Marshal(req.Capacity)
 	sp, err := s.store.RegisterSpoke(r.Context(), store.SpokeRegistration{Name: req.Name, TeamID: teamID, Runtime: req.Runtime,
-		Labels: labels, Tags: req.Tags, CredentialHash: hashCredential(credential)}, s.cfg.SpokeLease)
+		Labels: labels, Tags: req.Tags, Capacity: capacity, CredentialHash: hashCredential(credential)}, s.cfg.SpokeLease)
 	if err != nil {
 		return err
 	}

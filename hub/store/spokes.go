@@ -19,6 +19,7 @@ type Spoke struct {
 	Runtime        string
 	Labels         json.RawMessage
 	Tags           []string // Concourse worker tags
+	Capacity       json.RawMessage
 	CredentialHash string
 	State          string
 	LeaseExpiresAt *time.Time
@@ -26,12 +27,12 @@ type Spoke struct {
 	Expired        bool // the lease has expired by the database's clock
 }
 
-const spokeColumns = `s.id, s.name, COALESCE(s.team_id, 0), COALESCE(t.name, ''), s.runtime, s.labels, s.tags, s.credential_hash,
+const spokeColumns = `s.id, s.name, COALESCE(s.team_id, 0), COALESCE(t.name, ''), s.runtime, s.labels, s.tags, s.capacity, s.credential_hash,
 	s.state, s.lease_expires_at, s.last_seen, COALESCE(s.lease_expires_at < now(), true)`
 
 func scanSpoke(row pgx.Row) (Spoke, error) {
 	var sp Spoke
-	err := row.Scan(&sp.ID, &sp.Name, &sp.TeamID, &sp.TeamName, &sp.Runtime, &sp.Labels, &sp.Tags, &sp.CredentialHash,
+	err := row.Scan(&sp.ID, &sp.Name, &sp.TeamID, &sp.TeamName, &sp.Runtime, &sp.Labels, &sp.Tags, &sp.Capacity, &sp.CredentialHash,
 		&sp.State, &sp.LeaseExpiresAt, &sp.LastSeen, &sp.Expired)
 	return sp, err
 }
@@ -43,6 +44,7 @@ type SpokeRegistration struct {
 	Runtime        string
 	Labels         json.RawMessage
 	Tags           []string
+	Capacity       json.RawMessage // {"cpu", "memory", "steps"}, as placement reads it
 	CredentialHash string
 }
 
@@ -56,6 +58,10 @@ func (s *Store) RegisterSpoke(ctx context.Context, reg SpokeRegistration, ttl ti
 	if err != nil {
 		return Spoke{}, err
 	}
+	capacity := reg.Capacity
+	if len(capacity) == 0 {
+		capacity = json.RawMessage(`{}`)
+	}
 	var team *int64
 	if reg.TeamID != 0 {
 		team = &reg.TeamID
@@ -64,12 +70,12 @@ func (s *Store) RegisterSpoke(ctx context.Context, reg SpokeRegistration, ttl ti
 	name := reg.Name
 	err = s.Tx(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `
-			INSERT INTO spokes (name, team_id, runtime, labels, tags, credential_hash, state, lease_expires_at, last_seen)
-			VALUES ($1, $2, $3, $4, $5, $6, 'running', now() + $7 * INTERVAL '1 millisecond', now())
+			INSERT INTO spokes (name, team_id, runtime, labels, tags, capacity, credential_hash, state, lease_expires_at, last_seen)
+			VALUES ($1, $2, $3, $4, $5, $8, $6, 'running', now() + $7 * INTERVAL '1 millisecond', now())
 			ON CONFLICT (name) DO UPDATE SET team_id = excluded.team_id, runtime = excluded.runtime, labels = excluded.labels,
-				tags = excluded.tags, credential_hash = excluded.credential_hash, state = 'running',
+				tags = excluded.tags, capacity = excluded.capacity, credential_hash = excluded.credential_hash, state = 'running',
 				lease_expires_at = excluded.lease_expires_at, last_seen = now()
-			RETURNING id`, name, team, reg.Runtime, string(labels), string(tags), reg.CredentialHash, ttl.Milliseconds()).Scan(&id)
+			RETURNING id`, name, team, reg.Runtime, string(labels), string(tags), reg.CredentialHash, ttl.Milliseconds(), string(capacity)).Scan(&id)
 	})
 	if err != nil {
 		return Spoke{}, fmt.Errorf("register spoke %s: %w", name, err)

@@ -68,6 +68,16 @@ type JoinRequest struct {
 	Runtime string            `json:"runtime"`
 	Labels  map[string]string `json:"labels,omitempty"`
 	Tags    []string          `json:"tags,omitempty"` // Concourse worker tags: steps with tags run only on spokes with all of them
+	// Capacity is what the spoke can run at once, as far as it knows: zero
+	// values are unknown (no bound).
+	Capacity Capacity `json:"capacity"`
+}
+
+// Capacity is CPU cores, memory bytes and steps.
+type Capacity struct {
+	CPU    float64 `json:"cpu,omitempty"`
+	Memory int64   `json:"memory,omitempty"`
+	Steps  int     `json:"steps,omitempty"`
 }
 
 type JoinResponse struct {
