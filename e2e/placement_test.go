@@ -127,6 +127,24 @@ jobs:
 	if !strings.Contains(out, "WARNING: policy admission: use_privileged") || strings.Contains(out, "uses image") {
 		t.Errorf("warn-only admission:\n%s", out)
 	}
+
+	// The same questions are asked again as tasks run: a warning in the log,
+	// and once the policy blocks again, a build error; fly execute's one-off
+	// builds are checked there too.
+	f.startSpoke("adm-1", f.url)
+	f.mustFly("unpause-pipeline", "-p", "priv")
+	if out := f.mustFly("trigger-job", "-j", "priv/build", "-w"); !strings.Contains(out, "policy check warning: policy admission: use_privileged") || !strings.Contains(out, "building") {
+		t.Errorf("a warn-only policy as the task runs:\n%s", out)
+	}
+	f.mustFly("set-policy", "-p", "admission", "-f", "../examples/policies/admission.rego")
+	if out, code := f.fly("trigger-job", "-j", "priv/build", "-w"); code == 0 || !strings.Contains(out, "policy check failed: policy admission: use_privileged: task docker of job build is privileged") || strings.Contains(out, "building") {
+		t.Errorf("a blocking policy as the task runs: exit %d\n%s", code, out)
+	}
+	task := filepath.Join(t.TempDir(), "task.yml")
+	_ = os.WriteFile(task, []byte("platform: linux\nrun: {path: sh, args: [-c, 'echo escalated']}\n"), 0o644)
+	if out, code := f.fly("execute", "-c", task, "-p"); code == 0 || !strings.Contains(out, "policy check failed: policy admission: use_privileged: task one-off") {
+		t.Errorf("fly execute -p under a blocking policy: exit %d\n%s", code, out)
+	}
 }
 
 // asAdmin calls the hub's API with the token fly keeps for the e2e target.

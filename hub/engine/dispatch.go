@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/placement"
@@ -25,6 +26,9 @@ import (
 func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	kind, req, err := r.request(ctx, p)
 	if err != nil {
+		return false, err
+	}
+	if err := r.admitTask(ctx, p.ID, req); err != nil {
 		return false, err
 	}
 	res, err := r.runStep(ctx, p.ID, attempt(p), kind, req)
@@ -142,6 +146,43 @@ func (r *run) artifactInput(ctx context.Context, in *pipeline.ArtifactInputPlan)
 	r.artifacts[in.Name] = wire.ArtifactRef{Digest: a.Digest, Size: a.Size}
 	r.mu.Unlock()
 	return true, nil
+}
+
+// admitTask asks the policies in force, as the task is about to run, about
+// its image and its privilege (Concourse checks both as steps run; fly
+// execute's one-off builds are checked nowhere else). A blocking answer
+// errors the step with the reasons; warnings go to its log.
+func (r *run) admitTask(ctx context.Context, planID string, req wire.StepRequest) error {
+	t := req.Task
+	if t == nil || t.Config == nil {
+		return nil
+	}
+	use := pipeline.TaskUse{Job: r.build.JobName, Step: req.Name, Image: imageOf(t.Config), Privileged: t.Privileged}
+	ask := func(action string) placer.Question {
+		return placer.Question{Action: action, Team: r.build.TeamName, User: r.build.CreatedBy, Pipeline: r.build.PipelineName, Data: use}
+	}
+	var questions []placer.Question
+	if use.Image != "" {
+		questions = append(questions, ask("use_image"))
+	}
+	if use.Privileged {
+		questions = append(questions, ask("use_privileged"))
+	}
+	if len(questions) == 0 {
+		return nil
+	}
+	v, err := r.e.placer.Admit(ctx, r.build.TeamID, questions)
+	if err != nil {
+		return err
+	}
+	for _, w := range v.Warnings {
+		payload, _ := json.Marshal(api.LogEvent{Time: time.Now().Unix(), Origin: api.Origin{ID: planID, Source: "stderr"}, Payload: "policy check warning: " + w + "\n"})
+		_ = r.e.store.AppendEvent(ctx, r.build.ID, event(api.EventLog, payload))
+	}
+	if len(v.Blocked) > 0 {
+		return fmt.Errorf("policy check failed: %s", strings.Join(v.Blocked, "; "))
+	}
+	return nil
 }
 
 // neededArtifacts picks the build artifacts a step reads: a task's inputs
