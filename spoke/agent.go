@@ -66,6 +66,10 @@ type Agent struct {
 	lastSweep time.Time // poll's goroutine only
 	dirLocks  sync.Map  // artifact directory -> *sync.Mutex
 
+	buildsMu  sync.Mutex
+	buildRefs map[int64]int       // steps running per build
+	buildUsed map[int64]time.Time // when a build's last step ended here
+
 	mu         sync.Mutex
 	credential string
 	lease      time.Duration
@@ -77,7 +81,8 @@ type Agent struct {
 
 func New(cfg Config, rt Runtime, log *slog.Logger) *Agent {
 	return &Agent{cfg: cfg, runtime: rt, log: log, http: &http.Client{Timeout: 60 * time.Second}, transfer: &http.Client{}, running: map[int64]context.CancelFunc{},
-		steps: map[int64]wire.Assignment{}, failed: map[int64]time.Time{}, intercepts: map[int64]time.Time{}}
+		steps: map[int64]wire.Assignment{}, failed: map[int64]time.Time{}, intercepts: map[int64]time.Time{},
+		buildRefs: map[int64]int{}, buildUsed: map[int64]time.Time{}}
 }
 
 // errRejoin says the hub no longer knows our credential.
@@ -238,16 +243,20 @@ func (a *Agent) poll(ctx context.Context, wg *sync.WaitGroup) error {
 // sweep lets the runtime delete leftovers of steps that are not open, now
 // and then, beside the polling.
 func (a *Agent) sweep(ctx context.Context, wg *sync.WaitGroup, open map[int64]bool) {
-	sw, ok := a.runtime.(Sweeper)
-	if !ok || time.Since(a.lastSweep) < sweepEvery {
+	if time.Since(a.lastSweep) < sweepEvery {
 		return
 	}
 	a.lastSweep = time.Now()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := sw.Sweep(ctx, open); err != nil && ctx.Err() == nil {
-			a.log.Warn("sweep", slog.String("error", err.Error()))
+		if err := a.sweepBuilds(); err != nil {
+			a.log.Warn("sweep build directories", slog.String("error", err.Error()))
+		}
+		if sw, ok := a.runtime.(Sweeper); ok {
+			if err := sw.Sweep(ctx, open); err != nil && ctx.Err() == nil {
+				a.log.Warn("sweep", slog.String("error", err.Error()))
+			}
 		}
 	}()
 }
@@ -272,6 +281,7 @@ func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
 // run runs a step with its artifacts: inputs fetched before, outputs stored
 // after.
 func (a *Agent) run(ctx context.Context, as wire.Assignment, logs local.Logs) wire.Result {
+	defer a.useBuild(as.BuildID)()
 	fail := func(err error) wire.Result {
 		if ctx.Err() != nil {
 			return wire.Result{Error: "aborted"}

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
@@ -22,6 +24,68 @@ import (
 type Artifacts struct {
 	Cache *volumes.Cache
 	Dir   func(buildID int64, name string) string
+	// BuildsDir holds a working directory per build, named by its id, which
+	// the agent deletes once no step of the build has run there for a while.
+	BuildsDir string
+}
+
+// buildIdle is how long a build's working directory outlives its last step
+// on the spoke; its artifacts stay in the cache.
+const buildIdle = 10 * time.Minute
+
+// useBuild marks a build's working directory in use until the returned
+// function is called.
+func (a *Agent) useBuild(id int64) func() {
+	a.buildsMu.Lock()
+	defer a.buildsMu.Unlock()
+	a.buildRefs[id]++
+	return func() {
+		a.buildsMu.Lock()
+		defer a.buildsMu.Unlock()
+		a.buildRefs[id]--
+		a.buildUsed[id] = time.Now()
+	}
+}
+
+// sweepBuilds deletes the working directories of builds that no step has
+// used for buildIdle (by their directory's time for builds of an earlier
+// process).
+func (a *Agent) sweepBuilds() error {
+	if a.cfg.Artifacts == nil || a.cfg.Artifacts.BuildsDir == "" {
+		return nil
+	}
+	list, err := os.ReadDir(a.cfg.Artifacts.BuildsDir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	a.buildsMu.Lock()
+	defer a.buildsMu.Unlock()
+	for _, e := range list {
+		id, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || a.buildRefs[id] > 0 {
+			continue
+		}
+		last, ok := a.buildUsed[id]
+		if !ok {
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			last = info.ModTime()
+		}
+		if time.Since(last) < buildIdle {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(a.cfg.Artifacts.BuildsDir, e.Name())); err != nil {
+			return err
+		}
+		delete(a.buildUsed, id)
+		delete(a.buildRefs, id)
+	}
+	return nil
 }
 
 // marker records which digest an artifact's directory holds, beside it.
