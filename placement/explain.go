@@ -16,16 +16,7 @@ func (d Decision) Explain(w io.Writer) {
 			fmt.Fprintf(w, "  %-20s filtered: %s\n", c.Spoke, strings.Join(c.Reasons, "; "))
 			continue
 		}
-		names := make([]string, 0, len(c.Scores))
-		for n := range c.Scores {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		parts := make([]string, len(names))
-		for i, n := range names {
-			parts[i] = fmt.Sprintf("%s %g", n, c.Scores[n])
-		}
-		fmt.Fprintf(w, "  %-20s score %g (%s)\n", c.Spoke, c.Score, strings.Join(parts, ", "))
+		fmt.Fprintf(w, "  %-20s score %g (%s)\n", c.Spoke, c.Score, c.scores())
 	}
 	for _, e := range d.Errors {
 		fmt.Fprintf(w, "  error: policy %s\n", e)
@@ -50,14 +41,19 @@ func (d Decision) Summary() string {
 			scored++
 		}
 	}
-	names := make([]string, 0, len(chosen.Scores))
-	for n := range chosen.Scores {
+	return fmt.Sprintf("%s, score %g (%s); %d other spokes scored no higher, %d filtered out", d.Spoke, chosen.Score, chosen.scores(), scored, filtered)
+}
+
+// scores lists a candidate's scores by plugin and policy, by name.
+func (c Candidate) scores() string {
+	names := make([]string, 0, len(c.Scores))
+	for n := range c.Scores {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	parts := make([]string, len(names))
 	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s %g", n, chosen.Scores[n])
+		parts[i] = fmt.Sprintf("%s %g", n, c.Scores[n])
 	}
-	return fmt.Sprintf("%s, score %g (%s); %d other spokes scored no higher, %d filtered out", d.Spoke, chosen.Score, strings.Join(parts, ", "), scored, filtered)
+	return strings.Join(parts, ", ")
 }
