@@ -477,6 +477,18 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 	if err != nil {
 		return store.Spoke{}, placement.Decision{}, err
 	}
+	// Each spoke's cached volumes: the step's inputs its cache holds.
+	held := map[string][]string{}
+	for _, a := range arts {
+		for _, sp := range a.Spokes {
+			held[sp] = append(held[sp], a.Name)
+		}
+	}
+	for i := range spokes {
+		if names := held[spokes[i].Name]; len(names) > 0 {
+			spokes[i].CachedVolumes = names
+		}
+	}
 	in := placement.Input{
 		Step:      placement.Step{ID: planID, Kind: req.Kind, Name: req.Name, Tags: append([]string{}, req.Tags...)},
 		Build:     placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: trusted},
