@@ -142,7 +142,7 @@ func (c *Cache) Fetch(ctx context.Context, name string, d Digest, size int64, sr
 		return h, nil
 	}
 	h, err := c.write(func(f *os.File) (Digest, int64, error) {
-		hc := newHashCounter()
+		hc := NewDigester()
 		// Count what arrives at once (a resume starts there); hash and write
 		// it beside the download.
 		var got int64
@@ -175,10 +175,10 @@ func (c *Cache) Fetch(ctx context.Context, name string, d Digest, size int64, sr
 		if got < size {
 			return "", 0, fmt.Errorf("download artifact %s: got %d of %d bytes after %d attempts: %w", name, got, size, fetchAttempts, lastErr)
 		}
-		if got := hc.digest(); got != d {
+		if got := hc.Digest(); got != d {
 			return "", 0, &DigestError{Artifact: name, Want: d, Got: got}
 		}
-		return d, hc.n, nil
+		return d, hc.Size(), nil
 	})
 	return h, err
 }

@@ -29,21 +29,26 @@ func ParseDigest(s string) (Digest, error) {
 // Hex is the digest without its algorithm.
 func (d Digest) Hex() string { return strings.TrimPrefix(string(d), digestPrefix) }
 
-// hashCounter hashes and counts what is written through it.
-type hashCounter struct {
+// Digester hashes and counts what is written through it: the digest and
+// size of a stream as it passes.
+type Digester struct {
 	h hash.Hash
 	n int64
 }
 
-func newHashCounter() *hashCounter { return &hashCounter{h: sha256.New()} }
+func NewDigester() *Digester { return &Digester{h: sha256.New()} }
 
-func (c *hashCounter) Write(p []byte) (int, error) {
+func (c *Digester) Write(p []byte) (int, error) {
 	c.h.Write(p)
 	c.n += int64(len(p))
 	return len(p), nil
 }
 
-func (c *hashCounter) digest() Digest { return Digest(digestPrefix + hex.EncodeToString(c.h.Sum(nil))) }
+// Digest is the digest of what was written so far.
+func (c *Digester) Digest() Digest { return Digest(digestPrefix + hex.EncodeToString(c.h.Sum(nil))) }
+
+// Size is how many bytes were written.
+func (c *Digester) Size() int64 { return c.n }
 
 // DigestError says an artifact's bytes do not match its digest.
 type DigestError struct {

@@ -22,7 +22,7 @@ import (
 // symbolic links that stay inside dir are packed; anything else (a device, a
 // socket, a link out of the tree) is an error naming it.
 func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
-	hc := newHashCounter()
+	hc := NewDigester()
 	out := newAsyncWriter(io.MultiWriter(w, hc), 16) // hashing and writing beside compression
 	zw, err := zstd.NewWriter(out, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	if err != nil {
@@ -43,7 +43,7 @@ func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
 	if err != nil {
 		return "", 0, fmt.Errorf("pack %s: %w", dir, err)
 	}
-	return hc.digest(), hc.n, nil
+	return hc.Digest(), hc.Size(), nil
 }
 
 // WriteTree writes the tree at dir to tw, its entries named under prefix

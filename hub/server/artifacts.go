@@ -199,13 +199,13 @@ func (s *Server) putBlob(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
+	h := volumes.NewDigester()
 	if _, err := io.Copy(io.MultiWriter(bw, h), r.Body); err != nil {
 		cancel() // a cancelled writer stores nothing
 		_ = bw.Close()
 		return errorf(http.StatusBadRequest, "upload of %s broke off: %v", key, err)
 	}
-	if got := volumes.Digest("sha256:" + hex.EncodeToString(h.Sum(nil))); got != want {
+	if got := h.Digest(); got != want {
 		cancel()
 		_ = bw.Close()
 		return errorf(http.StatusBadRequest, "upload of %s has digest %s: the bytes do not match the key", key, got)

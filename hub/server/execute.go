@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -124,8 +123,8 @@ func (s *Server) writeStaging(ctx context.Context, key string, src io.Reader, co
 	if err != nil {
 		return "", 0, err
 	}
-	h := sha256.New()
-	counted := &countWriter{w: io.MultiWriter(bw, h)}
+	h := volumes.NewDigester()
+	counted := io.MultiWriter(bw, h)
 	if compress {
 		zw, err := zstd.NewWriter(counted, zstd.WithEncoderLevel(zstd.SpeedFastest))
 		if err == nil {
@@ -147,18 +146,7 @@ func (s *Server) writeStaging(ctx context.Context, key string, src io.Reader, co
 	if err := bw.Close(); err != nil {
 		return "", 0, err
 	}
-	return volumes.Digest("sha256:" + hex.EncodeToString(h.Sum(nil))), counted.n, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return h.Digest(), h.Size(), nil
 }
 
 func randomHex() string {

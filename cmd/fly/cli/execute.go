@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -233,11 +231,11 @@ func (e *env) downloadOutput(ctx context.Context, c *api.Client, team string, a 
 		return fmt.Errorf("download output %s: %s: %s", a.Name, resp.Status, strings.TrimSpace(string(msg)))
 	}
 	prog := e.progress("downloading "+a.Name, resp.ContentLength)
-	h := sha256.New()
+	h := volumes.NewDigester()
 	err = volumes.Unpack(ctx, io.TeeReader(&countingReader{r: resp.Body, on: prog.add}, h), path)
 	if err == nil {
 		_, _ = io.Copy(h, resp.Body) // the stream's tail after the tar's end
-		if want := resp.Header.Get("X-Switchyard-Digest"); want != "" && want != "sha256:"+hex.EncodeToString(h.Sum(nil)) {
+		if want := resp.Header.Get("X-Switchyard-Digest"); want != "" && want != string(h.Digest()) {
 			err = fmt.Errorf("output %s arrived corrupt: expected digest %s", a.Name, want)
 		}
 	}
