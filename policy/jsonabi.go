@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -31,7 +30,7 @@ var jsonImports = map[string]map[string]bool{wasi_snapshot_preview1.ModuleName: 
 
 type jsonInstance struct {
 	r   wazero.Runtime
-	mod api.Module
+	g   *guest
 	lim Limits
 }
 
@@ -52,26 +51,31 @@ func newJSONInstance(ctx context.Context, src []byte, lim Limits) (instance, err
 		r.Close(ctx)
 		return nil, fmt.Errorf("start the module: %w", err)
 	}
-	if init := mod.ExportedFunction("_initialize"); init != nil {
+	g, err := newGuest(mod)
+	if err != nil {
+		r.Close(ctx)
+		return nil, err
+	}
+	if mod.ExportedFunction("_initialize") != nil {
 		ictx, cancel := context.WithTimeout(ctx, 10*lim.Timeout)
 		defer cancel()
-		if _, err := init.Call(ictx); err != nil {
+		if _, err := g.call(ictx, "_initialize"); err != nil {
 			r.Close(ctx)
-			return nil, fmt.Errorf("_initialize: %w", wasmError(err))
+			return nil, fmt.Errorf("_initialize: %w", timeoutError(ictx, wasmError(err), Limits{Timeout: 10 * lim.Timeout}))
 		}
 	}
-	return &jsonInstance{r: r, mod: mod, lim: lim}, nil
+	return &jsonInstance{r: r, g: g, lim: lim}, nil
 }
 
 func (j *jsonInstance) eval(ctx context.Context, input []byte) ([]byte, error) {
-	ptr, err := call(ctx, j.mod, jsonMalloc, uint64(len(input)))
+	ptr, err := j.g.call(ctx, jsonMalloc, uint64(len(input)))
 	if err != nil {
 		return nil, err
 	}
-	if !j.mod.Memory().Write(uint32(ptr), input) {
+	if !j.g.mod.Memory().Write(uint32(ptr), input) {
 		return nil, fmt.Errorf("%s gave a buffer outside the module's memory", jsonMalloc)
 	}
-	packed, err := call(ctx, j.mod, jsonEval, ptr, uint64(len(input)))
+	packed, err := j.g.call(ctx, jsonEval, ptr, uint64(len(input)))
 	if err != nil {
 		return nil, err
 	}
@@ -79,11 +83,11 @@ func (j *jsonInstance) eval(ctx context.Context, input []byte) ([]byte, error) {
 	if int(outLen) > j.lim.MaxOutput {
 		return nil, fmt.Errorf("policy answered %d bytes, more than the %d allowed", outLen, j.lim.MaxOutput)
 	}
-	out, err := readBytes(j.mod.Memory(), outPtr, outLen)
+	out, err := readBytes(j.g.mod.Memory(), outPtr, outLen)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := call(ctx, j.mod, jsonFree, uint64(outPtr)); err != nil {
+	if _, err := j.g.call(ctx, jsonFree, uint64(outPtr)); err != nil {
 		return nil, err
 	}
 	return out, nil

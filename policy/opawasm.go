@@ -33,7 +33,7 @@ const opaEntrypoint = "switchyard"
 
 type opaInstance struct {
 	r          wazero.Runtime
-	mod        api.Module
+	g          *guest
 	mem        api.Memory
 	data       uint64 // address of the parsed data document ({})
 	heap       uint32 // first free address after initialisation
@@ -82,15 +82,21 @@ func newOPAInstance(ctx context.Context, src []byte, lim Limits) (instance, erro
 	if _, err := r.InstantiateWithConfig(ctx, envModule(minPages, lim.MemoryPages), wazero.NewModuleConfig().WithName("env")); err != nil {
 		return fail(fmt.Errorf("env glue: %w", err))
 	}
-	in.mod, err = r.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName("policy").WithStartFunctions())
+	mod, err := r.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName("policy").WithStartFunctions())
 	if err != nil {
 		return fail(err)
 	}
-	in.mem = in.mod.Memory()
+	if in.g, err = newGuest(mod); err != nil {
+		return fail(err)
+	}
+	// Setting up runs the module's code too: bound it like _initialize.
+	ctx, cancel := context.WithTimeout(ctx, 10*lim.Timeout)
+	defer cancel()
+	in.mem = mod.Memory()
 	if in.mem == nil {
 		in.mem = r.Module("env").Memory()
 	}
-	major, minor := globalValue(in.mod, "opa_wasm_abi_version"), globalValue(in.mod, "opa_wasm_abi_minor_version")
+	major, minor := globalValue(mod, "opa_wasm_abi_version"), globalValue(mod, "opa_wasm_abi_minor_version")
 	if major != 1 || minor < 2 {
 		return fail(fmt.Errorf("OPA WASM ABI %d.%d: this host needs 1.2 or later (OPA 0.27 and after)", major, minor))
 	}
@@ -120,15 +126,15 @@ func newOPAInstance(ctx context.Context, src []byte, lim Limits) (instance, erro
 	}
 	in.entrypoint = uint64(id)
 	// The data document is empty: policies decide from their input.
-	addr, err := call(ctx, in.mod, "opa_malloc", 2)
+	addr, err := in.g.call(ctx, "opa_malloc", 2)
 	if err != nil {
 		return fail(err)
 	}
 	in.mem.Write(uint32(addr), []byte("{}"))
-	if in.data, err = call(ctx, in.mod, "opa_json_parse", addr, 2); err != nil {
+	if in.data, err = in.g.call(ctx, "opa_json_parse", addr, 2); err != nil {
 		return fail(err)
 	}
-	heap, err := call(ctx, in.mod, "opa_heap_ptr_get")
+	heap, err := in.g.call(ctx, "opa_heap_ptr_get")
 	if err != nil {
 		return fail(err)
 	}
@@ -138,11 +144,11 @@ func newOPAInstance(ctx context.Context, src []byte, lim Limits) (instance, erro
 
 // dumpJSON calls an export that returns a value and decodes its JSON dump.
 func (in *opaInstance) dumpJSON(ctx context.Context, fn string) (map[string]json.RawMessage, error) {
-	v, err := call(context.Background(), in.mod, fn)
+	v, err := in.g.call(ctx, fn)
 	if err != nil {
 		return nil, err
 	}
-	s, err := call(ctx, in.mod, "opa_json_dump", v)
+	s, err := in.g.call(ctx, "opa_json_dump", v)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +169,7 @@ func (in *opaInstance) eval(ctx context.Context, input []byte) ([]byte, error) {
 		}
 	}
 	in.mem.Write(in.heap, input)
-	res, err := call(ctx, in.mod, "opa_eval", 0, in.entrypoint, in.data, uint64(in.heap), uint64(len(input)), uint64(in.heap)+uint64(len(input)), 0)
+	res, err := in.g.call(ctx, "opa_eval", 0, in.entrypoint, in.data, uint64(in.heap), uint64(len(input)), uint64(in.heap)+uint64(len(input)), 0)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/switchyard-ci/switchyard/policy/preempt"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
@@ -18,9 +19,12 @@ var cache = wazero.NewCompilationCache()
 
 // runtimeConfig is how every WASM instance runs: its own runtime (a module
 // imports its memory and host functions by module name, so instances cannot
-// share one), closed when its context ends, with bounded memory.
+// share one), with bounded memory. Calls are stopped at their deadline by
+// the checks package preempt adds to the module, not by wazero's
+// WithCloseOnContextDone, which calls into Go on every loop iteration and
+// made policies ten times slower (see preempt).
 func runtimeConfig(lim Limits) wazero.RuntimeConfig {
-	return wazero.NewRuntimeConfig().WithCompilationCache(cache).WithCloseOnContextDone(true).WithMemoryLimitPages(lim.MemoryPages)
+	return wazero.NewRuntimeConfig().WithCompilationCache(cache).WithMemoryLimitPages(lim.MemoryPages)
 }
 
 // instance is one instantiated policy module, used by one evaluation at a
@@ -42,6 +46,10 @@ type wasmPolicy struct {
 // loadWASM tells an OPA-compiled module from one of our JSON ABI and checks
 // that it imports nothing outside its ABI.
 func loadWASM(ctx context.Context, name string, src []byte, lim Limits) (Policy, error) {
+	src, err := preempt.Instrument(src)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	r := wazero.NewRuntimeWithConfig(ctx, runtimeConfig(lim))
 	defer r.Close(ctx)
 	compiled, err := r.CompileModule(ctx, src)
@@ -141,9 +149,6 @@ func (p *wasmPolicy) Eval(ctx context.Context, input []byte) ([]byte, error) {
 func wasmError(err error) error {
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
-		if exit.ExitCode() == sys.ExitCodeDeadlineExceeded || exit.ExitCode() == sys.ExitCodeContextCanceled {
-			return err
-		}
 		return fmt.Errorf("policy exited with status %d", exit.ExitCode())
 	}
 	if msg := err.Error(); strings.HasPrefix(msg, "wasm error: ") {
@@ -173,13 +178,33 @@ func readBytes(mem api.Memory, ptr, n uint32) ([]byte, error) {
 	return append([]byte(nil), b...), nil
 }
 
-// call calls an exported function and returns its first result.
-func call(ctx context.Context, mod api.Module, name string, args ...uint64) (uint64, error) {
-	fn := mod.ExportedFunction(name)
+// guest is an instantiated module whose calls stop when their context ends.
+type guest struct {
+	mod  api.Module
+	stop api.MutableGlobal // preempt.StopGlobal
+}
+
+func newGuest(mod api.Module) (*guest, error) {
+	stop, ok := mod.ExportedGlobal(preempt.StopGlobal).(api.MutableGlobal)
+	if !ok {
+		return nil, fmt.Errorf("the module was not instrumented: no global %s", preempt.StopGlobal)
+	}
+	return &guest{mod: mod, stop: stop}, nil
+}
+
+// call calls an exported function and returns its first result. When ctx
+// ends first, the module is told to stop, traps at its next check, and
+// must not be used again: call then fails even if the function returned.
+func (g *guest) call(ctx context.Context, name string, args ...uint64) (uint64, error) {
+	fn := g.mod.ExportedFunction(name)
 	if fn == nil {
 		return 0, fmt.Errorf("the module does not export %s", name)
 	}
+	stop := context.AfterFunc(ctx, func() { g.stop.Set(1) })
 	res, err := fn.Call(ctx, args...)
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,256 @@
+package preempt
+
+import (
+	"errors"
+	"fmt"
+)
+
+// instrumentCode adds the check at the entry of every function body of a
+// code section, and at the head of every loop.
+func instrumentCode(sec []byte, fuel, refill uint32) ([]byte, error) {
+	r := &reader{b: sec}
+	n := r.u32()
+	out := uleb(n)
+	chk := check(fuel, refill)
+	for i := range n {
+		size := r.u32()
+		body := r.bytes(int(size))
+		if r.err != nil {
+			return nil, fmt.Errorf("code section: function %d: %w", i, r.err)
+		}
+		b, err := instrumentBody(body, chk)
+		if err != nil {
+			return nil, fmt.Errorf("code section: function %d: %w", i, err)
+		}
+		out = append(out, codeEntry(b)...)
+	}
+	return out, nil
+}
+
+func instrumentBody(body, chk []byte) ([]byte, error) {
+	r := &reader{b: body}
+	for range r.u32() { // locals: count and type
+		r.u32()
+		r.byte()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	out := make([]byte, 0, len(body)+len(body)/8)
+	out = append(out, body[:r.pos]...)
+	out = append(out, chk...)
+	copied := r.pos
+	for r.pos < len(r.b) && r.err == nil {
+		op := r.byte()
+		if err := r.skipImmediates(op); err != nil {
+			return nil, err
+		}
+		if op == 0x03 { // loop: check at its head, each iteration
+			out = append(out, body[copied:r.pos]...)
+			out = append(out, chk...)
+			copied = r.pos
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return append(out, body[copied:]...), nil
+}
+
+// skipImmediates reads the immediates of the instruction op.
+func (r *reader) skipImmediates(op byte) error {
+	switch {
+	case op <= 0x01, op == 0x05, op == 0x0b, op == 0x0f, op == 0x1a, op == 0x1b,
+		op >= 0x45 && op <= 0xc4, op == 0xd1:
+		// no immediates
+	case op >= 0x02 && op <= 0x04: // block, loop, if
+		r.blockType()
+	case op == 0x0c, op == 0x0d, op == 0x10, op == 0x12, op >= 0x20 && op <= 0x26, op == 0xd2,
+		op == 0x3f, op == 0x40, op == 0x41, op == 0x42:
+		r.leb()
+	case op == 0x0e: // br_table
+		for range r.u32() {
+			r.leb()
+		}
+		r.leb()
+	case op == 0x11, op == 0x13: // call_indirect, return_call_indirect
+		r.leb()
+		r.leb()
+	case op == 0x1c: // select t*
+		r.skipVec(1)
+	case op >= 0x28 && op <= 0x3e:
+		r.memarg()
+	case op == 0x43:
+		r.bytes(4)
+	case op == 0x44:
+		r.bytes(8)
+	case op == 0xd0: // ref.null
+		r.byte()
+	case op == 0xfc:
+		return r.skipFC(r.u32())
+	case op == 0xfd:
+		return r.skipSIMD(r.u32())
+	case op == 0xfe:
+		if sub := r.u32(); sub == 0x03 { // atomic.fence
+			r.byte()
+		} else {
+			r.memarg()
+		}
+	default:
+		return fmt.Errorf("instruction 0x%02x at byte %d is not one this host can instrument", op, r.pos-1)
+	}
+	return r.err
+}
+
+func (r *reader) skipFC(sub uint32) error {
+	switch {
+	case sub <= 7: // saturating truncations
+	case sub == 8, sub == 10, sub == 12, sub == 14: // memory.init, memory.copy, table.init, table.copy
+		r.leb()
+		r.leb()
+	case sub == 9, sub == 11, sub == 13, sub >= 15 && sub <= 17:
+		r.leb()
+	default:
+		return fmt.Errorf("instruction 0xfc %d is not one this host can instrument", sub)
+	}
+	return r.err
+}
+
+func (r *reader) skipSIMD(sub uint32) error {
+	switch {
+	case sub <= 11, sub == 92, sub == 93: // loads and stores
+		r.memarg()
+	case sub == 12, sub == 13: // v128.const, i8x16.shuffle
+		r.bytes(16)
+	case sub >= 21 && sub <= 34: // extract and replace lane
+		r.byte()
+	case sub >= 84 && sub <= 91: // load and store lane
+		r.memarg()
+		r.byte()
+	case sub <= 0xff:
+		// the rest take no immediates
+	default:
+		return fmt.Errorf("instruction 0xfd %d is not one this host can instrument", sub)
+	}
+	return r.err
+}
+
+// reader reads the binary format; its first error sticks.
+type reader struct {
+	b   []byte
+	pos int
+	err error
+}
+
+var errShort = errors.New("unexpected end")
+
+func (r *reader) byte() byte {
+	if r.pos >= len(r.b) {
+		r.fail(errShort)
+		return 0
+	}
+	r.pos++
+	return r.b[r.pos-1]
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n < 0 || r.pos+n > len(r.b) {
+		r.fail(errShort)
+		return nil
+	}
+	r.pos += n
+	return r.b[r.pos-n : r.pos]
+}
+
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.pos = len(r.b)
+}
+
+// u32 reads an unsigned LEB128 of at most 32 bits.
+func (r *reader) u32() uint32 {
+	var v uint32
+	for shift := 0; shift < 35; shift += 7 {
+		b := r.byte()
+		v |= uint32(b&0x7f) << shift
+		if b&0x80 == 0 {
+			return v
+		}
+	}
+	r.fail(errors.New("a LEB128 number longer than 5 bytes"))
+	return 0
+}
+
+// leb skips a LEB128 number of any kind and width.
+func (r *reader) leb() {
+	for i := 0; i < 10; i++ {
+		if r.byte()&0x80 == 0 {
+			return
+		}
+	}
+	r.fail(errors.New("a LEB128 number longer than 10 bytes"))
+}
+
+// blockType reads an empty type, a value type, or a type index (s33).
+func (r *reader) blockType() {
+	if r.pos < len(r.b) {
+		switch r.b[r.pos] {
+		case 0x40, 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
+			r.pos++
+			return
+		}
+	}
+	r.leb()
+}
+
+// memarg reads an alignment (whose bit 6 announces a memory index) and an
+// offset.
+func (r *reader) memarg() {
+	if align := r.u32(); align&0x40 != 0 {
+		r.leb()
+	}
+	r.leb()
+}
+
+func (r *reader) limits() {
+	flags := r.byte()
+	r.u32()
+	if flags&0x01 != 0 {
+		r.u32()
+	}
+}
+
+// skipVec skips a vector of fixed-size items.
+func (r *reader) skipVec(size int) { r.bytes(int(r.u32()) * size) }
+
+func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
+
+func (r *reader) skipName() { r.bytes(int(r.u32())) }
+
+func uleb(v uint32) []byte {
+	var out []byte
+	for {
+		b := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 {
+			return append(out, b)
+		}
+		out = append(out, b|0x80)
+	}
+}
+
+func sleb(v int32) []byte {
+	var out []byte
+	for {
+		b := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && b&0x40 == 0) || (v == -1 && b&0x40 != 0) {
+			return append(out, b)
+		}
+		out = append(out, b|0x80)
+	}
+}
+
+func appendName(b []byte, s string) []byte { return append(append(b, uleb(uint32(len(s)))...), s...) }

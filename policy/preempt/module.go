@@ -1,0 +1,251 @@
+package preempt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+)
+
+// StopGlobal is the exported mutable i32 global a host sets to a non-zero
+// value to make the module trap at its next check.
+const StopGlobal = "switchyard_stop"
+
+// Every is how many checks (function entries and loop iterations) run
+// between two calls into the host: a few tens of microseconds of work.
+const Every = 1 << 14
+
+// Section ids of the binary format, in the order they must appear.
+const (
+	secCustom    = 0
+	secType      = 1
+	secImport    = 2
+	secFunction  = 3
+	secMemory    = 5
+	secGlobal    = 6
+	secExport    = 7
+	secCode      = 10
+	secDataCount = 12
+)
+
+// order ranks non-custom sections: the binary format wants them ascending.
+var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+
+type section struct {
+	id   byte
+	body []byte
+}
+
+// Instrument returns the module with its checks, the stop global and the
+// function that refills the budget.
+func Instrument(src []byte) ([]byte, error) {
+	if len(src) < 8 || !bytes.Equal(src[:8], []byte("\x00asm\x01\x00\x00\x00")) {
+		return nil, errors.New("not a WebAssembly module: no WebAssembly 1.0 binary header")
+	}
+	var sections []section
+	r := &reader{b: src, pos: 8}
+	for r.pos < len(r.b) {
+		id := r.byte()
+		n := r.u32()
+		body := r.bytes(int(n))
+		if r.err != nil {
+			return nil, fmt.Errorf("not a WebAssembly module: section %d: %w", id, r.err)
+		}
+		sections = append(sections, section{id, body})
+	}
+	m := &module{}
+	for _, s := range sections {
+		if err := m.read(s); err != nil {
+			return nil, err
+		}
+	}
+	if m.memories == 0 {
+		return nil, errors.New("the module has no memory")
+	}
+	if m.exportNames[StopGlobal] {
+		return nil, fmt.Errorf("the module already exports %s, a name the host keeps for itself", StopGlobal)
+	}
+	return m.write(sections)
+}
+
+// module is what the rewrite needs to know of a module.
+type module struct {
+	types           [][]byte // each type's encoding, 0x60 included
+	importedFuncs   uint32
+	importedGlobals uint32
+	memories        uint32
+	definedFuncs    uint32
+	definedGlobals  uint32
+	exportNames     map[string]bool
+}
+
+func (m *module) read(s section) error {
+	r := &reader{b: s.body}
+	switch s.id {
+	case secType:
+		for range r.u32() {
+			start := r.pos
+			if r.byte() != 0x60 {
+				return errors.New("type section: a type that is not a function type")
+			}
+			r.skipVec(1)
+			r.skipVec(1)
+			m.types = append(m.types, s.body[start:r.pos])
+		}
+	case secImport:
+		for range r.u32() {
+			r.skipName()
+			r.skipName()
+			switch r.byte() {
+			case 0: // function
+				r.u32()
+				m.importedFuncs++
+			case 1: // table
+				r.byte()
+				r.limits()
+			case 2: // memory
+				r.limits()
+				m.memories++
+			case 3: // global
+				r.byte()
+				r.byte()
+				m.importedGlobals++
+			default:
+				return errors.New("import section: an import of an unknown kind")
+			}
+		}
+	case secFunction:
+		m.definedFuncs = r.u32()
+	case secMemory:
+		m.memories += r.u32()
+	case secGlobal:
+		m.definedGlobals = r.u32()
+	case secExport:
+		m.exportNames = map[string]bool{}
+		for range r.u32() {
+			m.exportNames[r.name()] = true
+			r.byte()
+			r.u32()
+		}
+	}
+	if r.err != nil {
+		return fmt.Errorf("not a WebAssembly module: section %d: %w", s.id, r.err)
+	}
+	return nil
+}
+
+// write re-encodes the module with the additions.
+func (m *module) write(sections []section) ([]byte, error) {
+	voidType := []byte{0x60, 0, 0}
+	typeIdx := -1
+	for i, t := range m.types {
+		if bytes.Equal(t, voidType) {
+			typeIdx = i
+			break
+		}
+	}
+	fuel := m.importedGlobals + m.definedGlobals
+	stop := fuel + 1
+	refill := m.importedFuncs + m.definedFuncs
+
+	var err error
+	add := map[byte]func(body []byte) []byte{
+		secType: func(body []byte) []byte {
+			if typeIdx >= 0 {
+				return body
+			}
+			typeIdx = len(m.types)
+			return appendVec(body, voidType)
+		},
+		secFunction: func(body []byte) []byte { return appendVec(body, uleb(uint32(typeIdx))) },
+		secGlobal: func(body []byte) []byte {
+			body = appendVec(body, global(Every))
+			return appendVec(body, global(0))
+		},
+		secExport: func(body []byte) []byte {
+			e := append(appendName(nil, StopGlobal), 0x03)
+			return appendVec(body, append(e, uleb(stop)...))
+		},
+		secCode: func(body []byte) []byte {
+			var out []byte
+			out, err = instrumentCode(body, fuel, refill)
+			return appendVec(out, codeEntry(refillBody(fuel, stop)))
+		},
+	}
+	// Sections the module lacks are added empty, then extended.
+	present := map[byte]bool{}
+	for _, s := range sections {
+		present[s.id] = true
+	}
+	for _, id := range []byte{secType, secFunction, secGlobal, secExport, secCode} {
+		if !present[id] {
+			sections = insertSection(sections, section{id, []byte{0}})
+		}
+	}
+	// The type section comes first, so the type index is known by the time
+	// the function section is written.
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	for _, s := range sections {
+		body := s.body
+		if f := add[s.id]; f != nil && s.id != secCustom {
+			body = f(body)
+			if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, s.id)
+		out = append(out, uleb(uint32(len(body)))...)
+		out = append(out, body...)
+	}
+	return out, nil
+}
+
+// insertSection puts s before the first section that must follow it.
+func insertSection(sections []section, s section) []section {
+	for i, o := range sections {
+		if o.id != secCustom && order[o.id] > order[s.id] {
+			return append(sections[:i], append([]section{s}, sections[i:]...)...)
+		}
+	}
+	return append(sections, s)
+}
+
+// appendVec adds one item to a vector (its count first, then its items).
+func appendVec(vec, item []byte) []byte {
+	r := &reader{b: vec}
+	n := r.u32()
+	out := append(uleb(n+1), vec[r.pos:]...)
+	return append(out, item...)
+}
+
+// global is a mutable i32 global starting at v.
+func global(v int32) []byte {
+	return append(append([]byte{0x7f, 0x01, 0x41}, sleb(v)...), 0x0b)
+}
+
+func codeEntry(body []byte) []byte { return append(uleb(uint32(len(body))), body...) }
+
+// refillBody is the function the checks call when the budget is spent: it
+// refills the budget, calls into the host through memory.grow(0), and traps
+// if the host asked it to stop.
+func refillBody(fuel, stop uint32) []byte {
+	b := []byte{0} // no locals
+	b = append(b, 0x41)
+	b = append(b, sleb(Every)...)
+	b = append(append(b, 0x24), uleb(fuel)...)  // global.set fuel
+	b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a) // memory.grow 0, drop
+	b = append(append(b, 0x23), uleb(stop)...)  // global.get stop
+	b = append(b, 0x04, 0x40, 0x00, 0x0b)       // if unreachable end
+	return append(b, 0x0b)
+}
+
+// check is the sequence run at function entries and loop headers: take one
+// from the budget, and call refill when it is spent.
+func check(fuel, refill uint32) []byte {
+	b := append([]byte{0x23}, uleb(fuel)...)     // global.get fuel
+	b = append(b, 0x41, 0x01, 0x6b)              // i32.const 1, i32.sub
+	b = append(append(b, 0x24), uleb(fuel)...)   // global.set fuel
+	b = append(append(b, 0x23), uleb(fuel)...)   // global.get fuel
+	b = append(b, 0x45, 0x04, 0x40)              // i32.eqz, if
+	b = append(append(b, 0x10), uleb(refill)...) // call refill
+	return append(b, 0x0b)                       // end
+}

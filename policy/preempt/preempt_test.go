@@ -1,0 +1,123 @@
+package preempt_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/policy/preempt"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// module assembles a module from its sections (id, body).
+func module(sections ...[]byte) []byte {
+	out := []byte("\x00asm\x01\x00\x00\x00")
+	for _, s := range sections {
+		out = append(out, s[0], byte(len(s)-1))
+		out = append(out, s[1:]...)
+	}
+	return out
+}
+
+// spinSum exports spin, a loop without end, and sum(n) = n + ... + 1, a
+// loop inside a block; with a memory unless noMemory.
+func spinSum(noMemory bool) []byte { return spinSumNamed(noMemory, "spin") }
+
+func spinSumNamed(noMemory bool, spinName string) []byte {
+	types := []byte{1, 2, 0x60, 0, 0, 0x60, 1, 0x7f, 1, 0x7f}
+	funcs := []byte{3, 2, 0, 1}
+	memory := []byte{5, 1, 0, 1}
+	exports := append([]byte{7, 2, byte(len(spinName))}, spinName...)
+	exports = append(exports, 0, 0, 3, 's', 'u', 'm', 0, 1)
+	spin := []byte{0, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b}
+	sum := []byte{1, 1, 0x7f,
+		0x02, 0x40, 0x03, 0x40,
+		0x20, 0, 0x45, 0x0d, 1,
+		0x20, 1, 0x20, 0, 0x6a, 0x21, 1,
+		0x20, 0, 0x41, 1, 0x6b, 0x21, 0,
+		0x0c, 0, 0x0b, 0x0b,
+		0x20, 1, 0x0b}
+	code := append([]byte{10, 2, byte(len(spin))}, spin...)
+	code = append(append(code, byte(len(sum))), sum...)
+	if noMemory {
+		return module(types, funcs, exports, code)
+	}
+	return module(types, funcs, memory, exports, code)
+}
+
+func instantiate(t *testing.T, src []byte) api.Module {
+	t.Helper()
+	ctx := context.Background()
+	out, err := preempt.Instrument(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { r.Close(ctx) })
+	mod, err := r.Instantiate(ctx, out)
+	if err != nil {
+		t.Fatalf("instantiate the rewritten module: %v", err)
+	}
+	return mod
+}
+
+// The rewritten module computes what the original did, through many
+// refills of its budget.
+func TestInstrumentedModuleComputesTheSame(t *testing.T) {
+	mod := instantiate(t, spinSum(false))
+	res, err := mod.ExportedFunction("sum").Call(context.Background(), 50000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := int32(res[0]), int32(50000*50001/2); got != want {
+		t.Errorf("sum(50000) = %d, want %d", got, want)
+	}
+}
+
+// A loop without end stops once the host sets the stop global, although
+// wazero inserts no checks of its own (WithCloseOnContextDone is off).
+func TestStopGlobalStopsALoop(t *testing.T) {
+	mod := instantiate(t, spinSum(false))
+	stop, ok := mod.ExportedGlobal(preempt.StopGlobal).(api.MutableGlobal)
+	if !ok {
+		t.Fatalf("no mutable global %s exported", preempt.StopGlobal)
+	}
+	timer := time.AfterFunc(50*time.Millisecond, func() { stop.Set(1) })
+	defer timer.Stop()
+	done := make(chan error, 1)
+	go func() {
+		_, err := mod.ExportedFunction("spin").Call(context.Background())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "unreachable") {
+			t.Errorf("spin ended with %v, want a trap", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("spin was not stopped")
+	}
+}
+
+func TestInstrumentRefuses(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		src  []byte
+		want string
+	}{
+		{"junk", []byte("\x00asm junk"), "not a WebAssembly module"},
+		{"no memory", spinSum(true), "has no memory"},
+		{"export named like the stop global", spinSumNamed(false, preempt.StopGlobal), "already exports " + preempt.StopGlobal},
+		{"truncated", spinSum(false)[:20], "unexpected end"},
+		{"unknown instruction", []byte(strings.Replace(string(spinSum(false)), "\x03\x40\x0c\x00", "\x03\x40\x06\x00", 1)), "instruction 0x06"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := preempt.Instrument(tt.src)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
