@@ -2,6 +2,7 @@ package placement
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"hash/maphash"
 	"math"
 	"sort"
@@ -9,6 +10,20 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
+
+// Split is the input as JSON without its spokes, and each spoke's JSON.
+func (in *Input) Split() (doc []byte, spokes [][]byte, err error) {
+	doc, err = json.Marshal(struct {
+		Step      Step       `json:"step"`
+		Build     Build      `json:"build"`
+		Artifacts []Artifact `json:"artifacts"`
+	}{in.Step, in.Build, in.Artifacts})
+	spokes = make([][]byte, len(in.Spokes))
+	for i := range in.Spokes {
+		spokes[i] = spokeJSON.get(&in.Spokes[i])
+	}
+	return doc, spokes, err
+}
 
 // Value is the input as a Rego value, built directly: going through JSON
 // and ast.InterfaceToValue costs three times the evaluation of a small
@@ -71,16 +86,27 @@ func stringArray(list []string) ast.Value {
 
 func itoa(n int64) string { return ast.IntNumberTerm(int(n)).Value.String() }
 
-// spokeTerms caches spokes' Rego values by a hash of their content.
-var spokeTerms = termCache{m: map[uint64]*ast.Term{}}
+// spokeTerms caches spokes' Rego values, and spokeJSON their JSON, by a
+// hash of their content.
+var (
+	spokeTerms = spokeCache[*ast.Term]{m: map[uint64]*ast.Term{}, make: func(sp *Spoke) *ast.Term { return ast.NewTerm(sp.value()) }}
+	spokeJSON  = spokeCache[[]byte]{m: map[uint64][]byte{}, make: func(sp *Spoke) []byte {
+		b, err := json.Marshal(sp)
+		if err != nil {
+			panic(err) // strings, numbers and maps of strings
+		}
+		return b
+	}}
+)
 
-type termCache struct {
+type spokeCache[T any] struct {
 	mu   sync.Mutex
 	seed maphash.Seed
-	m    map[uint64]*ast.Term
+	m    map[uint64]T
+	make func(*Spoke) T
 }
 
-func (c *termCache) get(sp *Spoke) *ast.Term {
+func (c *spokeCache[T]) get(sp *Spoke) T {
 	c.mu.Lock()
 	if len(c.m) == 0 {
 		c.seed = maphash.MakeSeed()
@@ -94,7 +120,7 @@ func (c *termCache) get(sp *Spoke) *ast.Term {
 	if ok {
 		return t
 	}
-	t = ast.NewTerm(sp.value())
+	t = c.make(sp)
 	c.mu.Lock()
 	if len(c.m) >= 1<<14 {
 		clear(c.m)

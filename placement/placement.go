@@ -47,6 +47,7 @@ const (
 // Decide places one step.
 func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 	cands := make([]Candidate, len(in.Spokes))
+	held, total := heldBytes(&in)
 	for i, sp := range in.Spokes {
 		c := Candidate{Spoke: sp.Name, Scores: map[string]float64{}}
 		for _, f := range filters {
@@ -55,7 +56,7 @@ func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 				c.Reasons = append(c.Reasons, f.name+": "+reason)
 			}
 		}
-		c.Scores["locality"] = locality(&in, &sp)
+		c.Scores["locality"] = locality(held, total, &sp)
 		c.Scores["spread"] = spread(&sp)
 		cands[i] = c
 	}
@@ -105,7 +106,8 @@ type policyAnswer struct {
 // applyPolicies evaluates each policy once over all candidates, and adds its
 // denials and scores; it returns the policies' errors, "name: error".
 func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Candidate) []string {
-	var raw []byte
+	var doc, raw []byte
+	var spokes [][]byte
 	var value ast.Value
 	byName := make(map[string]*Candidate, len(cands))
 	for i := range cands {
@@ -121,12 +123,19 @@ func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Can
 			}
 			out, err = ve.EvalValue(ctx, value)
 		} else {
-			if raw == nil {
-				if raw, err = json.Marshal(in); err != nil {
+			if doc == nil {
+				if doc, spokes, err = in.Split(); err != nil {
 					return []string{"input: " + err.Error()}
 				}
 			}
-			out, err = p.Policy.Eval(ctx, raw)
+			if se, ok := p.Policy.(policy.SplitEvaluator); ok {
+				out, err = se.EvalSplit(ctx, doc, "spokes", spokes)
+			} else {
+				if raw == nil {
+					raw = policy.JoinArray(doc, "spokes", spokes)
+				}
+				out, err = p.Policy.Eval(ctx, raw)
+			}
 		}
 		var ans policyAnswer
 		if err == nil {

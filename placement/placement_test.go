@@ -2,9 +2,12 @@ package placement_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/switchyard-ci/switchyard/placement"
 	"github.com/switchyard-ci/switchyard/policy"
 	"github.com/switchyard-ci/switchyard/policy/policytest"
@@ -136,5 +139,57 @@ func TestDecisionSummary(t *testing.T) {
 	}
 	if got := (placement.Decision{Reason: "every spoke is filtered out"}).Summary(); got != "no spoke: every spoke is filtered out" {
 		t.Errorf("Summary() of no decision = %q", got)
+	}
+}
+
+// An OPA WASM policy, which keeps the spokes it has parsed between
+// decisions, decides as the same policy in Rego while spokes change, come
+// and go, and its cache fills and starts over; and after a plain
+// evaluation of another input on the same instance.
+func TestOPAWASMKeepsDecidingAsRego(t *testing.T) {
+	ctx := context.Background()
+	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policy.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := policy.CompileRego(ctx, "labels.rego", []byte(policytest.PlacementRego))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := policy.Load(ctx, "labels.wasm", mod, policy.Limits{Instances: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := fleetInput(12)
+	for i := range 400 {
+		sp := &in.Spokes[(i*7)%len(in.Spokes)]
+		switch i % 5 {
+		case 0:
+			sp.Load.Steps = (sp.Load.Steps + 1) % 20
+		case 1:
+			sp.Labels["gpu"] = map[string]string{"true": "false", "false": "true", "": "true"}[sp.Labels["gpu"]]
+		case 2:
+			in.Build.Trusted = !in.Build.Trusted
+		case 3:
+			if len(in.Spokes) > 4 {
+				in.Spokes = in.Spokes[1:]
+			}
+		case 4:
+			in.Spokes = append(in.Spokes, spoke(fmt.Sprintf("new-%d", i), func(s *placement.Spoke) {
+				s.Pool = "shared"
+				s.Labels["switchyard.dev/draining"] = fmt.Sprint(i%3 == 0)
+			}))
+		}
+		if i%37 == 20 {
+			other, _ := json.Marshal(fleetInput(40))
+			if _, err := wasm.Eval(ctx, other); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := placement.Decide(ctx, in, []placement.Policy{{Name: "p", Policy: rego}})
+		got := placement.Decide(ctx, in, []placement.Policy{{Name: "p", Policy: wasm}})
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("decision %d (-rego +opa-wasm):\n%s", i, diff)
+		}
 	}
 }

@@ -62,18 +62,23 @@ func orUnknown(s string) string {
 }
 
 // locality scores the share of the step's input bytes the spoke holds.
-func locality(in *Input, sp *Spoke) float64 {
-	var total, held int64
-	for _, a := range in.Artifacts {
-		total += a.Size
-		if slices.Contains(a.Spokes, sp.Name) {
-			held += a.Size
-		}
-	}
+func locality(held map[string]int64, total int64, sp *Spoke) float64 {
 	if total == 0 {
 		return 0
 	}
-	return localityWeight * float64(held) / float64(total)
+	return localityWeight * float64(held[sp.Name]) / float64(total)
+}
+
+// heldBytes sums the bytes of the step's inputs, and those each spoke holds.
+func heldBytes(in *Input) (held map[string]int64, total int64) {
+	held = map[string]int64{}
+	for _, a := range in.Artifacts {
+		total += a.Size
+		for _, name := range slices.Compact(slices.Sorted(slices.Values(a.Spokes))) {
+			held[name] += a.Size
+		}
+	}
+	return held, total
 }
 
 // spread scores the share of the spoke's step capacity that is free (a spoke

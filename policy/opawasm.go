@@ -37,6 +37,7 @@ type opaInstance struct {
 	mem        api.Memory
 	data       uint64 // address of the parsed data document ({})
 	heap       uint32 // first free address after initialisation
+	items      opaItems
 	entrypoint uint64
 	lim        Limits
 }
@@ -139,6 +140,7 @@ func newOPAInstance(ctx context.Context, src []byte, lim Limits) (instance, erro
 		return fail(err)
 	}
 	in.heap = uint32(heap)
+	in.items.ok = in.checkLayout(ctx)
 	return in, nil
 }
 
@@ -168,12 +170,19 @@ func (in *opaInstance) eval(ctx context.Context, input []byte) ([]byte, error) {
 			return nil, fmt.Errorf("the input (%d bytes) does not fit in the policy's memory limit", len(input))
 		}
 	}
+	in.items.values = nil // overwritten
 	in.mem.Write(in.heap, input)
 	res, err := in.g.call(ctx, "opa_eval", 0, in.entrypoint, in.data, uint64(in.heap), uint64(len(input)), uint64(in.heap)+uint64(len(input)), 0)
 	if err != nil {
 		return nil, err
 	}
-	raw := cString(in.mem, uint32(res), in.lim.MaxOutput+64)
+	return in.resultSet(uint32(res))
+}
+
+// resultSet reads the result set dumped at addr, and answers its first
+// result.
+func (in *opaInstance) resultSet(addr uint32) ([]byte, error) {
+	raw := cString(in.mem, addr, in.lim.MaxOutput+64)
 	if len(raw) > in.lim.MaxOutput+32 {
 		return nil, fmt.Errorf("policy answered more than the %d bytes allowed", in.lim.MaxOutput)
 	}

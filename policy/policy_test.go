@@ -61,3 +61,24 @@ func TestRegoAndOPAWASMAgree(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinArray(t *testing.T) {
+	for _, tt := range []struct {
+		doc   string
+		items []string
+		want  string
+	}{
+		{`{}`, []string{`1`, `{"a":2}`}, `{"spokes":[1,{"a":2}]}`},
+		{`{"step":{"id":"1"}}`, nil, `{"step":{"id":"1"},"spokes":[]}`},
+		{" { \"a\": 1 } \n", []string{`"x"`}, `{ "a": 1,"spokes":["x"]}`},
+		{` { } `, nil, `{"spokes":[]}`},
+	} {
+		items := make([][]byte, len(tt.items))
+		for i, it := range tt.items {
+			items[i] = []byte(it)
+		}
+		if got := string(policy.JoinArray([]byte(tt.doc), "spokes", items)); got != tt.want {
+			t.Errorf("JoinArray(%q) = %s, want %s", tt.doc, got, tt.want)
+		}
+	}
+}

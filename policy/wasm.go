@@ -119,6 +119,23 @@ func (p *wasmPolicy) Engine() string { return p.engine }
 // whose evaluation failed is dropped: after a trap or a deadline its state
 // cannot be trusted (wazero has closed it).
 func (p *wasmPolicy) Eval(ctx context.Context, input []byte) ([]byte, error) {
+	return p.run(ctx, func(ctx context.Context, in instance) ([]byte, error) { return in.eval(ctx, input) })
+}
+
+// EvalSplit evaluates doc with field set to items, parsing only the items
+// the instance has not seen when it is an OPA one.
+func (p *wasmPolicy) EvalSplit(ctx context.Context, doc []byte, field string, items [][]byte) ([]byte, error) {
+	return p.run(ctx, func(ctx context.Context, in instance) ([]byte, error) {
+		if opa, ok := in.(*opaInstance); ok {
+			return opa.evalSplit(ctx, doc, field, items)
+		}
+		return in.eval(ctx, JoinArray(doc, field, items))
+	})
+}
+
+var _ SplitEvaluator = (*wasmPolicy)(nil)
+
+func (p *wasmPolicy) run(ctx context.Context, eval func(context.Context, instance) ([]byte, error)) ([]byte, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -136,7 +153,7 @@ func (p *wasmPolicy) Eval(ctx context.Context, input []byte) ([]byte, error) {
 	}
 	ectx, cancel := deadline(ctx, p.lim)
 	defer cancel()
-	out, err := in.eval(ectx, input)
+	out, err := eval(ectx, in)
 	if err != nil {
 		in.close(context.Background())
 		return nil, timeoutError(ectx, wasmError(err), p.lim)
@@ -180,8 +197,9 @@ func readBytes(mem api.Memory, ptr, n uint32) ([]byte, error) {
 
 // guest is an instantiated module whose calls stop when their context ends.
 type guest struct {
-	mod  api.Module
-	stop api.MutableGlobal // preempt.StopGlobal
+	mod   api.Module
+	stop  api.MutableGlobal       // preempt.StopGlobal
+	funcs map[string]api.Function // each made once: making one allocates its stack
 }
 
 func newGuest(mod api.Module) (*guest, error) {
@@ -189,16 +207,19 @@ func newGuest(mod api.Module) (*guest, error) {
 	if !ok {
 		return nil, fmt.Errorf("the module was not instrumented: no global %s", preempt.StopGlobal)
 	}
-	return &guest{mod: mod, stop: stop}, nil
+	return &guest{mod: mod, stop: stop, funcs: map[string]api.Function{}}, nil
 }
 
 // call calls an exported function and returns its first result. When ctx
 // ends first, the module is told to stop, traps at its next check, and
 // must not be used again: call then fails even if the function returned.
 func (g *guest) call(ctx context.Context, name string, args ...uint64) (uint64, error) {
-	fn := g.mod.ExportedFunction(name)
+	fn := g.funcs[name]
 	if fn == nil {
-		return 0, fmt.Errorf("the module does not export %s", name)
+		if fn = g.mod.ExportedFunction(name); fn == nil {
+			return 0, fmt.Errorf("the module does not export %s", name)
+		}
+		g.funcs[name] = fn
 	}
 	stop := context.AfterFunc(ctx, func() { g.stop.Set(1) })
 	res, err := fn.Call(ctx, args...)
