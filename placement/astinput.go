@@ -86,65 +86,64 @@ func stringArray(list []string) ast.Value {
 
 func itoa(n int64) string { return ast.IntNumberTerm(int(n)).Value.String() }
 
-// spokeTerms caches spokes' Rego values, and spokeJSON their JSON, by a
-// hash of their content.
+// spokeTerms caches spokes' Rego values, and spokeJSON their JSON: the last
+// one made for each spoke, checked by a hash of its content.
 var (
-	spokeTerms = spokeCache[*ast.Term]{m: map[uint64]*ast.Term{}, make: func(sp *Spoke) *ast.Term { return ast.NewTerm(sp.value()) }}
-	spokeJSON  = spokeCache[[]byte]{m: map[uint64][]byte{}, make: func(sp *Spoke) []byte {
+	spokeTerms = newSpokeCache(func(sp *Spoke) *ast.Term { return ast.NewTerm(sp.value()) })
+	spokeJSON  = newSpokeCache(func(sp *Spoke) []byte {
 		b, err := json.Marshal(sp)
 		if err != nil {
 			panic(err) // strings, numbers and maps of strings
 		}
 		return b
-	}}
+	})
 )
 
+// spokeCacheMax bounds a cache that spokes long gone still fill.
+const spokeCacheMax = 1 << 14
+
 type spokeCache[T any] struct {
-	mu   sync.Mutex
 	seed maphash.Seed
-	m    map[uint64]T
 	make func(*Spoke) T
+	mu   sync.Mutex
+	m    map[string]cached[T] // by spoke name
+}
+
+type cached[T any] struct {
+	hash uint64
+	v    T
+}
+
+func newSpokeCache[T any](make func(*Spoke) T) *spokeCache[T] {
+	return &spokeCache[T]{seed: maphash.MakeSeed(), make: make, m: map[string]cached[T]{}}
 }
 
 func (c *spokeCache[T]) get(sp *Spoke) T {
+	h := sp.hash(c.seed)
 	c.mu.Lock()
-	if len(c.m) == 0 {
-		c.seed = maphash.MakeSeed()
-	}
-	seed := c.seed
+	e, ok := c.m[sp.Name]
 	c.mu.Unlock()
-	key := sp.hash(seed)
-	c.mu.Lock()
-	t, ok := c.m[key]
-	c.mu.Unlock()
-	if ok {
-		return t
+	if ok && e.hash == h {
+		return e.v
 	}
-	t = c.make(sp)
+	v := c.make(sp)
 	c.mu.Lock()
-	if len(c.m) >= 1<<14 {
+	if len(c.m) >= spokeCacheMax {
 		clear(c.m)
-		c.seed = maphash.MakeSeed()
-	} else {
-		c.m[key] = t
 	}
+	c.m[sp.Name] = cached[T]{h, v}
 	c.mu.Unlock()
-	return t
+	return v
 }
 
-// hash is a hash of every field of the spoke.
+// hash is a hash of every field of the spoke, written into one buffer and
+// hashed at once (a write to maphash.Hash per field cost more than the
+// rest of a decision's work on the spoke).
 func (sp *Spoke) hash(seed maphash.Seed) uint64 {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	str := func(s string) {
-		h.WriteString(s)
-		h.WriteByte(0)
-	}
-	num := func(n uint64) {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], n)
-		h.Write(b[:])
-	}
+	var stack [512]byte
+	b := stack[:0]
+	str := func(s string) { b = append(append(b, s...), 0) }
+	num := func(n uint64) { b = binary.LittleEndian.AppendUint64(b, n) }
 	strs := func(list []string) {
 		num(uint64(len(list)))
 		for _, s := range list {
@@ -160,19 +159,16 @@ func (sp *Spoke) hash(seed maphash.Seed) uint64 {
 	str(sp.Team)
 	str(sp.Pool)
 	str(sp.Health)
-	keys := make([]string, 0, len(sp.Labels))
-	for k := range sp.Labels {
-		keys = append(keys, k)
+	// Labels in any order: their pairs' hashes are added.
+	var labels uint64
+	for k, v := range sp.Labels {
+		labels += maphash.String(seed, k+"\x00"+v)
 	}
-	sort.Strings(keys)
-	num(uint64(len(keys)))
-	for _, k := range keys {
-		str(k)
-		str(sp.Labels[k])
-	}
+	num(labels)
+	num(uint64(len(sp.Labels)))
 	strs(sp.Tags)
 	strs(sp.CachedVolumes)
 	res(sp.Capacity)
 	res(sp.Load)
-	return h.Sum64()
+	return maphash.Bytes(seed, b)
 }

@@ -48,16 +48,18 @@ const (
 func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 	cands := make([]Candidate, len(in.Spokes))
 	held, total := heldBytes(&in)
-	for i, sp := range in.Spokes {
-		c := Candidate{Spoke: sp.Name, Scores: map[string]float64{}}
+	for i := range in.Spokes {
+		sp := &in.Spokes[i]
+		// Built-in scores and about one policy's.
+		c := Candidate{Spoke: sp.Name, Scores: make(map[string]float64, 3+len(policies))}
 		for _, f := range filters {
-			if reason := f.check(&in, &sp); reason != "" {
+			if reason := f.check(&in, sp); reason != "" {
 				c.Filtered = true
 				c.Reasons = append(c.Reasons, f.name+": "+reason)
 			}
 		}
-		c.Scores["locality"] = locality(held, total, &sp)
-		c.Scores["spread"] = spread(&sp)
+		c.Scores["locality"] = locality(held, total, sp)
+		c.Scores["spread"] = spread(sp)
 		cands[i] = c
 	}
 	var d Decision
@@ -69,7 +71,13 @@ func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 			cands[i].Score += s
 		}
 	}
-	slices.SortFunc(cands, func(a, b Candidate) int {
+	// Sorted through indices: moving the candidates themselves cost more.
+	order := make([]int32, len(cands))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &cands[i], &cands[j]
 		switch {
 		case a.Filtered != b.Filtered:
 			if a.Filtered {
@@ -81,6 +89,11 @@ func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 		}
 		return strings.Compare(a.Spoke, b.Spoke)
 	})
+	sorted := make([]Candidate, len(cands))
+	for i, k := range order {
+		sorted[i] = cands[k]
+	}
+	cands = sorted
 	d.Candidates = cands
 	switch {
 	case len(d.Errors) > 0 && blocking(policies, d.Errors):

@@ -148,25 +148,62 @@ func TestDecisionSummary(t *testing.T) {
 // evaluation of another input on the same instance.
 func TestOPAWASMKeepsDecidingAsRego(t *testing.T) {
 	ctx := context.Background()
-	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policy.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mod, err := policy.CompileRego(ctx, "labels.rego", []byte(policytest.PlacementRego))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wasm, err := policy.Load(ctx, "labels.wasm", mod, policy.Limits{Instances: 1})
+	decideAlike(t, policytest.PlacementRego, mod)
+}
+
+// labelscoreRego is what the Go reference policy decides, in Rego.
+const labelscoreRego = `package switchyard.placement
+
+deny[s.name] contains "the spoke is draining" if {
+	some s in input.spokes
+	s.labels["switchyard.dev/draining"] == "true"
+}
+
+score[s.name] := count([tag | some tag in input.step.tags; s.labels[tag] == "true"]) * 10 if {
+	some s in input.spokes
+	some tag in input.step.tags
+	s.labels[tag] == "true"
+}
+`
+
+// The Go reference policy, which takes spokes one at a time and keeps
+// them, decides as its Rego twin.
+func TestGoReferenceKeepsDecidingAsRego(t *testing.T) {
+	decideAlike(t, labelscoreRego, policytest.BuildGo(t, "../examples/policies/labelscore", ""))
+}
+
+// decideAlike runs a series of decisions, through a Rego policy and a WASM
+// one, over spokes that change.
+func decideAlike(t *testing.T, regoSrc string, wasmSrc []byte) {
+	t.Helper()
+	ctx := context.Background()
+	rego, err := policy.Load(ctx, "p.rego", []byte(regoSrc), policy.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	wasm, err := policy.Load(ctx, "p.wasm", wasmSrc, policy.Limits{Instances: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scored, denied := 0, 0
 	in := fleetInput(12)
+	in.Step.Tags = []string{"gpu", `ss"d\`}
+	in.Spokes[1].Name = "spöke \"quoted\" \\ \u00e9\t"
+	in.Spokes[1].Labels[`ss"d\`] = "true"
+	in.Spokes[2].Labels = nil
 	for i := range 400 {
 		sp := &in.Spokes[(i*7)%len(in.Spokes)]
 		switch i % 5 {
 		case 0:
 			sp.Load.Steps = (sp.Load.Steps + 1) % 20
 		case 1:
+			if sp.Labels == nil {
+				sp.Labels = map[string]string{}
+			}
 			sp.Labels["gpu"] = map[string]string{"true": "false", "false": "true", "": "true"}[sp.Labels["gpu"]]
 		case 2:
 			in.Build.Trusted = !in.Build.Trusted
@@ -189,7 +226,21 @@ func TestOPAWASMKeepsDecidingAsRego(t *testing.T) {
 		want := placement.Decide(ctx, in, []placement.Policy{{Name: "p", Policy: rego}})
 		got := placement.Decide(ctx, in, []placement.Policy{{Name: "p", Policy: wasm}})
 		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("decision %d (-rego +opa-wasm):\n%s", i, diff)
+			t.Fatalf("decision %d (-rego +wasm):\n%s", i, diff)
 		}
+		if len(got.Errors) > 0 {
+			t.Fatalf("decision %d: %v", i, got.Errors)
+		}
+		for _, c := range got.Candidates {
+			if c.Scores["policy p"] > 0 {
+				scored++
+			}
+			if strings.Contains(strings.Join(c.Reasons, ";"), "policy p: ") {
+				denied++
+			}
+		}
+	}
+	if scored == 0 || denied == 0 {
+		t.Errorf("the policies scored %d and denied %d spokes in all: the comparison says little", scored, denied)
 	}
 }

@@ -48,13 +48,13 @@ func jsonArray(b []byte, items [][]byte) []byte {
 // checkLayout proves it on each new instance; when it does not hold (a
 // future OPA), instances evaluate the joined document instead.
 const (
-	opaArrayType     = 5
-	opaArrayElems    = 4
-	opaArrayLen      = 8
-	opaElemSize      = 8
-	opaElemValue     = 4
-	opaItemsPerCache = 4  // items cached per item evaluated before starting over
-	opaCacheMax      = 16 // MiB of memory the cached items may take
+	opaArrayType    = 5
+	opaArrayElems   = 4
+	opaArrayLen     = 8
+	opaElemSize     = 8
+	opaElemValue    = 4
+	itemCacheFactor = 4  // items kept per item evaluated, before the stale ones go
+	opaCacheMax     = 16 // MiB of memory the cached items may take
 )
 
 // opaItems are the items an instance keeps parsed, below its eval heap.
@@ -90,7 +90,7 @@ func (in *opaInstance) evalSplit(ctx context.Context, doc []byte, field string, 
 	if !c.ok {
 		return in.eval(ctx, JoinArray(doc, field, items))
 	}
-	if c.values == nil || len(c.values) > opaItemsPerCache*len(items)+64 || c.end-in.heap > opaCacheMax<<20 {
+	if c.values == nil || len(c.values) > itemCacheFactor*len(items)+64 || c.end-in.heap > opaCacheMax<<20 {
 		c.values, c.end = map[string]uint32{}, in.heap
 	}
 	if _, err := in.g.call(ctx, "opa_heap_ptr_set", uint64(c.end)); err != nil {

@@ -31,6 +31,8 @@ func runtimeConfig(lim Limits) wazero.RuntimeConfig {
 // time.
 type instance interface {
 	eval(ctx context.Context, input []byte) ([]byte, error)
+	// evalSplit evaluates doc with field set to the array of items.
+	evalSplit(ctx context.Context, doc []byte, field string, items [][]byte) ([]byte, error)
 	close(ctx context.Context)
 }
 
@@ -122,14 +124,11 @@ func (p *wasmPolicy) Eval(ctx context.Context, input []byte) ([]byte, error) {
 	return p.run(ctx, func(ctx context.Context, in instance) ([]byte, error) { return in.eval(ctx, input) })
 }
 
-// EvalSplit evaluates doc with field set to items, parsing only the items
-// the instance has not seen when it is an OPA one.
+// EvalSplit evaluates doc with field set to items; OPA instances, and
+// modules that take items, parse only the items they have not seen.
 func (p *wasmPolicy) EvalSplit(ctx context.Context, doc []byte, field string, items [][]byte) ([]byte, error) {
 	return p.run(ctx, func(ctx context.Context, in instance) ([]byte, error) {
-		if opa, ok := in.(*opaInstance); ok {
-			return opa.evalSplit(ctx, doc, field, items)
-		}
-		return in.eval(ctx, JoinArray(doc, field, items))
+		return in.evalSplit(ctx, doc, field, items)
 	})
 }
 

@@ -3,9 +3,11 @@
 # no steps; spokes labelled for a step's tag (gpu=true for tag gpu) score 10.
 package switchyard.placement
 
+# The build's trust is checked before the spokes are walked: Rego evaluates
+# a rule's expressions in order, so a cheap guard first saves the loop.
 deny[s.name] contains "untrusted builds run only in the shared pool" if {
-	some s in input.spokes
 	input.build.trusted == false
+	some s in input.spokes
 	s.pool != "shared"
 }
 
