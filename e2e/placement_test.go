@@ -218,40 +218,61 @@ jobs:
 func TestPlacementCapacity(t *testing.T) {
 	f := newFleet(t)
 	f.startSpoke("small-1", f.url, "--max-steps", "1")
-	gate := filepath.Join(t.TempDir(), "gate")
-	f.setPipeline("full", `
+	f.startSpoke("mem-1", f.url, "--tag", "mem", "--memory", "1Gi", "--cpus", "2")
+	for _, tt := range []struct {
+		name, tag, limits, refused string
+	}{
+		{"steps", "", "", "the spoke is full (1 of 1 steps)"},
+		// Two tasks asking for 600 MB (MiB, as Concourse reads it) each do not
+		// fit in 1 GiB together.
+		{"memory", "mem", "container_limits: {memory: 600MB}", "the step asks for 629145600 bytes of memory, the spoke has 444596224 free"},
+	} {
+		func() { // not a subtest: the fleet's helpers fail the test itself
+			gate := filepath.Join(t.TempDir(), "gate")
+			tags := ""
+			if tt.tag != "" {
+				tags = "tags: [" + tt.tag + "]"
+			}
+			f.setPipeline("full-"+tt.name, `
 jobs:
 - name: two
   plan:
   - in_parallel:
     - task: first
+      `+tags+`
       config:
         platform: linux
+        `+tt.limits+`
         run: {path: sh, args: [-c, "until [ -e `+gate+` ]; do sleep 0.1; done; echo first done"]}
     - task: second
+      `+tags+`
       config:
         platform: linux
+        `+tt.limits+`
         run: {path: sh, args: [-c, "echo second done"]}
 `)
-	f.mustFly("trigger-job", "-j", "full/two")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for ctx.Err() == nil {
-		out, _ := f.fly("placement", "-j", "full/two", "-b", "1")
-		if strings.Contains(out, "the spoke is full (1 of 1 steps)") {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if ctx.Err() != nil {
-		out, _ := f.fly("placement", "-j", "full/two", "-b", "1")
-		t.Fatalf("the second step was never refused for a full spoke:\n%s", out)
-	}
-	if err := os.WriteFile(gate, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, code := f.fly("watch", "-j", "full/two", "-b", "1")
-	if code != 0 || !strings.Contains(out, "first done") || !strings.Contains(out, "second done") || !strings.Contains(out, "placement: every spoke was filtered out") {
-		t.Errorf("exit %d:\n%s", code, out)
+			job := "full-" + tt.name + "/two"
+			f.mustFly("trigger-job", "-j", job)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for ctx.Err() == nil {
+				out, _ := f.fly("placement", "-j", job, "-b", "1")
+				if strings.Contains(out, tt.refused) {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if ctx.Err() != nil {
+				out, _ := f.fly("placement", "-j", job, "-b", "1")
+				t.Fatalf("%s: the second step was never refused with %q:\n%s", tt.name, tt.refused, out)
+			}
+			if err := os.WriteFile(gate, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, code := f.fly("watch", "-j", job, "-b", "1")
+			if code != 0 || !strings.Contains(out, "first done") || !strings.Contains(out, "second done") || !strings.Contains(out, "placement: every spoke was filtered out") {
+				t.Errorf("%s: exit %d:\n%s", tt.name, code, out)
+			}
+		}()
 	}
 }

@@ -48,6 +48,8 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cacheDir := fs.String("artifact-cache", env("artifact-cache", ""), "directory of the local artifact cache (default WORK-DIR/artifact-cache)")
 	cacheMax := fs.String("artifact-cache-size", env("artifact-cache-size", "10Gi"), "how much the local artifact cache holds before it evicts the least recently used")
 	maxSteps := fs.Int("max-steps", 0, "how many steps the spoke runs at once; placement sends no more (0: no bound)")
+	cpus := fs.Float64("cpus", 0, "CPUs the spoke offers its steps; placement counts open steps' container_limits against them (0: the host's, or the cluster's allocatable)")
+	memory := fs.String("memory", env("memory", ""), "memory the spoke offers its steps, such as 16Gi (empty: the host's, or the cluster's allocatable)")
 	health := fs.String("health-listen", env("health-listen", ""), "address to serve /healthz on (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -68,6 +70,19 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	maxBytes, err := resource.ParseQuantity(*cacheMax)
 	if err != nil || maxBytes.Value() <= 0 {
 		fmt.Fprintf(stderr, "error: --artifact-cache-size %q: write a size such as 10Gi or 500M\n", *cacheMax)
+		return 2
+	}
+	var memBytes int64
+	if *memory != "" {
+		q, err := resource.ParseQuantity(*memory)
+		if err != nil || q.Value() <= 0 {
+			fmt.Fprintf(stderr, "error: --memory %q: write a size such as 16Gi or 500M\n", *memory)
+			return 2
+		}
+		memBytes = q.Value()
+	}
+	if *cpus < 0 {
+		fmt.Fprintf(stderr, "error: --cpus %g: write a number of CPUs, or 0 for the host's\n", *cpus)
 		return 2
 	}
 	if *cacheDir == "" {
@@ -108,6 +123,12 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	default:
 		fmt.Fprintf(stderr, "error: --runtime %s: use local or kube\n", *runtime)
 		return 2
+	}
+	if *cpus > 0 {
+		capacity.CPU = *cpus
+	}
+	if memBytes > 0 {
+		capacity.Memory = memBytes
 	}
 	if *health != "" {
 		ln, err := net.Listen("tcp", *health)

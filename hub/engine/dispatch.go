@@ -408,7 +408,8 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind string, re
 			events = append(events, event(api.EventLog, payload))
 		}
 	}
-	st, err := r.e.store.EnsureStep(ctx, key, r.fence, kind, sp.ID, raw, events...)
+	asks := requests(req)
+	st, err := r.e.store.EnsureStep(ctx, key, r.fence, store.NewStep{Kind: kind, SpokeID: sp.ID, Request: raw, CPU: asks.CPU, Memory: asks.Memory}, events...)
 	if err != nil {
 		return st, err
 	}
@@ -498,14 +499,9 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 		in.Step.Privileged = t.Privileged
 		if t.Config != nil {
 			in.Step.Image = imageOf(t.Config)
-			if l := t.Config.ContainerLimits; l != nil {
-				in.Step.Resources.Memory = int64(l.Memory)
-				if l.CPU != nil {
-					in.Step.Resources.CPU = float64(*l.CPU) / 1024
-				}
-			}
 		}
 	}
+	in.Step.Resources = requests(req)
 	d, err := r.e.placer.Place(ctx, b.TeamID, in)
 	if err != nil {
 		return store.Spoke{}, d, err
@@ -541,6 +537,21 @@ func (r *run) placementArtifacts(ctx context.Context, req wire.StepRequest) ([]p
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// requests is what a step asks of its spoke: a task's container_limits
+// (Concourse's CPU shares, 1024 a CPU, and memory bytes).
+func requests(req wire.StepRequest) placement.Resources {
+	var r placement.Resources
+	if req.Task == nil || req.Task.Config == nil || req.Task.Config.ContainerLimits == nil {
+		return r
+	}
+	l := req.Task.Config.ContainerLimits
+	r.Memory = int64(l.Memory)
+	if l.CPU != nil {
+		r.CPU = float64(*l.CPU) / 1024
+	}
+	return r
 }
 
 // imageOf names a task's image as policies see it: its image_resource's

@@ -147,14 +147,17 @@ func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, error) {
 	if err != nil {
 		return nil, err
 	}
-	open, err := p.store.OpenStepCounts(ctx)
+	open, err := p.store.OpenStepLoads(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]placement.Spoke, 0, len(spokes))
 	for _, sp := range spokes {
 		ps := placement.Spoke{Name: sp.Name, Team: sp.TeamName, Labels: map[string]string{}, Tags: append([]string{}, sp.Tags...),
-			Health: "healthy", Load: placement.Resources{Steps: open[sp.ID]}, CachedVolumes: []string{}}
+			Health: "healthy", CachedVolumes: []string{}}
+		if l, ok := open[sp.ID]; ok {
+			ps.Load = placement.Resources{Steps: l.Steps, CPU: l.CPU, Memory: l.Memory}
+		}
 		if sp.TeamID == 0 {
 			ps.Pool = "shared"
 		}

@@ -43,11 +43,20 @@ type StepKey struct {
 
 func (k StepKey) run() int { return max(k.Run, 1) }
 
-// EnsureStep returns the build's step with key, creating it for spokeID with
-// request and its first events if it does not exist yet. A hub that restarts
-// mid-build gets the step it created before, so it re-attaches instead of
-// starting the step again. buildFence must still be the build's fence.
-func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kind string, spokeID int64, request json.RawMessage, events ...Event) (Step, error) {
+// NewStep is a step as the engine creates it.
+type NewStep struct {
+	Kind    string
+	SpokeID int64
+	Request json.RawMessage
+	CPU     float64 // what it asks of its spoke (container_limits)
+	Memory  int64
+}
+
+// EnsureStep returns the build's step with key, creating it as ns with its
+// first events if it does not exist yet. A hub that restarts mid-build gets
+// the step it created before, so it re-attaches instead of starting the step
+// again. buildFence must still be the build's fence.
+func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns NewStep, events ...Event) (Step, error) {
 	var st Step
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		var fence int64
@@ -64,13 +73,13 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, kin
 			return err
 		}
 		var spoke *int64
-		if spokeID != 0 {
-			spoke = &spokeID
+		if ns.SpokeID != 0 {
+			spoke = &ns.SpokeID
 		}
 		st, err = scanStep(tx.QueryRow(ctx, `
-			INSERT INTO build_steps (build_id, plan_id, attempt, run, kind, spoke_id, request)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+stepColumns,
-			k.BuildID, k.PlanID, k.Attempt, k.run(), kind, spoke, string(request)))
+			INSERT INTO build_steps (build_id, plan_id, attempt, run, kind, spoke_id, request, cpu, memory)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+stepColumns,
+			k.BuildID, k.PlanID, k.Attempt, k.run(), ns.Kind, spoke, string(ns.Request), ns.CPU, ns.Memory))
 		if err != nil {
 			return err
 		}
@@ -119,23 +128,34 @@ func (s *Store) OpenStepIDs(ctx context.Context, spokeID int64) ([]int64, error)
 	return out, nil
 }
 
-// OpenStepCounts counts each spoke's pending and running steps, for
-// placement's load (spokes with none are left out).
-func (s *Store) OpenStepCounts(ctx context.Context) (map[int64]int, error) {
-	type count struct {
+// Load is what a spoke's open steps take.
+type Load struct {
+	Steps  int
+	CPU    float64
+	Memory int64
+}
+
+// OpenStepLoads sums each spoke's pending and running steps and what they
+// ask for, for placement (spokes with none are left out).
+func (s *Store) OpenStepLoads(ctx context.Context) (map[int64]Load, error) {
+	type row struct {
 		Spoke int64
-		N     int
+		Load
 	}
 	rows, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, `SELECT spoke_id, count(*) FROM build_steps
+		return s.reads.Query(ctx, `SELECT spoke_id, count(*), COALESCE(sum(cpu), 0), COALESCE(sum(memory), 0)::BIGINT FROM build_steps
 			WHERE spoke_id IS NOT NULL AND state IN ('pending', 'running') GROUP BY spoke_id`)
-	}, pgx.RowToStructByPos[count])
+	}, func(r pgx.CollectableRow) (row, error) {
+		var out row
+		err := r.Scan(&out.Spoke, &out.Steps, &out.CPU, &out.Memory)
+		return out, err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("count open steps: %w", err)
+		return nil, fmt.Errorf("sum open steps: %w", err)
 	}
-	out := make(map[int64]int, len(rows))
+	out := make(map[int64]Load, len(rows))
 	for _, r := range rows {
-		out[r.Spoke] = r.N
+		out[r.Spoke] = r.Load
 	}
 	return out, nil
 }

@@ -28,15 +28,25 @@ func TestStepReports(t *testing.T) {
 	}
 	key := store.StepKey{BuildID: b.ID, PlanID: "2", Attempt: 1}
 	init := store.Event{Type: "initialize-task", Version: "4.0", Payload: json.RawMessage(`{}`)}
-	st, err := s.EnsureStep(ctx, key, b.Fence, "task", sp.ID, json.RawMessage(`{}`), init)
+	st, err := s.EnsureStep(ctx, key, b.Fence, store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), CPU: 1.5, Memory: 1 << 30}, init)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.EnsureStep(ctx, key, b.Fence, "task", sp.ID, json.RawMessage(`{}`), init)
+	again, err := s.EnsureStep(ctx, key, b.Fence, store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), CPU: 1.5, Memory: 1 << 30}, init)
 	if err != nil || again.ID != st.ID {
 		t.Fatalf("second EnsureStep: %+v, %v; want the same step", again, err)
 	}
-	if _, err := s.EnsureStep(ctx, store.StepKey{BuildID: b.ID, PlanID: "3", Attempt: 1}, b.Fence+1, "task", sp.ID, json.RawMessage(`{}`), init); !errors.Is(err, store.ErrStale) {
+	if _, err := s.EnsureStep(ctx, store.StepKey{BuildID: b.ID, PlanID: "4", Attempt: 1}, b.Fence, store.NewStep{Kind: "get", SpokeID: sp.ID, Request: json.RawMessage(`{}`), Memory: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	loads, err := s.OpenStepLoads(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[int64]store.Load{sp.ID: {Steps: 2, CPU: 1.5, Memory: 1<<30 + 1<<20}}, loads); diff != "" {
+		t.Errorf("open step loads (-want +got):\n%s", diff)
+	}
+	if _, err := s.EnsureStep(ctx, store.StepKey{BuildID: b.ID, PlanID: "3", Attempt: 1}, b.Fence+1, store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`)}, init); !errors.Is(err, store.ErrStale) {
 		t.Fatalf("EnsureStep with a stale build fence: %v", err)
 	}
 
