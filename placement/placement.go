@@ -1,11 +1,10 @@
 package placement
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -108,14 +107,6 @@ func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 	return d
 }
 
-// policyAnswer is what placement reads of a policy's answer.
-type policyAnswer struct {
-	Placement struct {
-		Deny  map[string]json.RawMessage `json:"deny"`
-		Score map[string]float64         `json:"score"`
-	} `json:"placement"`
-}
-
 // applyPolicies evaluates each policy once over all candidates, and adds its
 // denials and scores; it returns the policies' errors, "name: error".
 func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Candidate) []string {
@@ -128,13 +119,14 @@ func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Can
 	}
 	var errs []string
 	for _, p := range policies {
+		var v any
 		var out []byte
 		var err error
 		if ve, ok := p.Policy.(policy.ValueEvaluator); ok {
 			if value == nil {
 				value = in.Value()
 			}
-			out, err = ve.EvalValue(ctx, value)
+			v, err = ve.EvalValue(ctx, value)
 		} else {
 			if doc == nil {
 				if doc, spokes, err = in.Split(); err != nil {
@@ -149,46 +141,35 @@ func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Can
 				}
 				out, err = p.Policy.Eval(ctx, raw)
 			}
-		}
-		var ans policyAnswer
-		if err == nil {
-			if err = json.Unmarshal(out, &ans); err != nil {
-				err = fmt.Errorf("its answer's placement is not {deny: {spoke: [reasons]}, score: {spoke: number}}: %w", err)
+			if err == nil {
+				dec := json.NewDecoder(bytes.NewReader(out))
+				dec.UseNumber()
+				err = dec.Decode(&v)
 			}
+		}
+		var ans answer
+		if err == nil {
+			ans, err = readAnswer(v)
 		}
 		if err != nil {
 			errs = append(errs, p.Name+": "+err.Error())
 			continue
 		}
-		for spoke, reasons := range ans.Placement.Deny {
+		for spoke, reasons := range ans.deny {
 			if c := byName[spoke]; c != nil {
 				c.Filtered = true
-				for _, r := range reasonList(reasons) {
+				for _, r := range reasons {
 					c.Reasons = append(c.Reasons, "policy "+p.Name+": "+r)
 				}
 			}
 		}
-		for spoke, score := range ans.Placement.Score {
-			if c := byName[spoke]; c != nil && !math.IsNaN(score) && !math.IsInf(score, 0) {
+		for spoke, score := range ans.score {
+			if c := byName[spoke]; c != nil {
 				c.Scores["policy "+p.Name] = score
 			}
 		}
 	}
 	return errs
-}
-
-// reasonList reads a denial's reasons: a list of strings, one string, or
-// anything else as its JSON.
-func reasonList(raw json.RawMessage) []string {
-	var list []string
-	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
-		return list
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil && one != "" {
-		return []string{one}
-	}
-	return []string{"denied (" + string(raw) + ")"}
 }
 
 // blocking tells whether a failed policy's on_error makes the step wait.

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/switchyard-ci/switchyard/policy"
 	"github.com/switchyard-ci/switchyard/policy/policytest"
 )
@@ -43,6 +45,19 @@ func TestHostilePolicies(t *testing.T) {
 			}
 		})
 	}
+	t.Run("rego that answers too much", func(t *testing.T) {
+		src := "package switchyard.placement\n\nx := concat(\"\", [\"0123456789\" | some _ in numbers.range(1, 200000)])\n"
+		p, err := policy.Load(ctx, "big.rego", []byte(src), lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Eval(ctx, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "more than the 1048576") {
+			t.Errorf("Eval: error %v, want the answer refused", err)
+		}
+		if _, err := p.(policy.ValueEvaluator).EvalValue(ctx, ast.NewObject()); err == nil || !strings.Contains(err.Error(), "more than the 1048576") {
+			t.Errorf("EvalValue: error %v, want the answer refused", err)
+		}
+	})
 	t.Run("rego that computes too long", func(t *testing.T) {
 		src := "package switchyard.placement\n\nn := count([x | some x in numbers.range(1, 100000000)])\n"
 		p, err := policy.Load(ctx, "slow.rego", []byte(src), lim)

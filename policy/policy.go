@@ -20,10 +20,12 @@ type Policy interface {
 	Close(ctx context.Context) error
 }
 
-// ValueEvaluator is a policy that also takes its input as a Rego value,
-// which callers that build one directly use to skip JSON (Rego policies).
+// ValueEvaluator is a policy that also takes its input as a Rego value and
+// gives its answer as Go values (as encoding/json decodes into any, numbers
+// as json.Number), which callers that build and read those directly use to
+// skip JSON both ways (Rego policies).
 type ValueEvaluator interface {
-	EvalValue(ctx context.Context, input ast.Value) ([]byte, error)
+	EvalValue(ctx context.Context, input ast.Value) (any, error)
 }
 
 // Limits bound one policy.

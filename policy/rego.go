@@ -65,11 +65,21 @@ func (p *regoPolicy) Eval(ctx context.Context, input []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("policy input: %w", err)
 	}
-	return p.EvalValue(ctx, v)
+	ans, err := p.EvalValue(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	out, err := json.Marshal(ans)
+	if err != nil {
+		return nil, err
+	}
+	return checkAnswer(out, p.lim)
 }
 
-// EvalValue evaluates an input already made a Rego value (see ValueEvaluator).
-func (p *regoPolicy) EvalValue(ctx context.Context, input ast.Value) ([]byte, error) {
+// EvalValue evaluates an input already made a Rego value (see
+// ValueEvaluator). Its answer is held to the output cap by an estimate of
+// its size as JSON.
+func (p *regoPolicy) EvalValue(ctx context.Context, input ast.Value) (any, error) {
 	ctx, cancel := deadline(ctx, p.lim)
 	defer cancel()
 	rs, err := p.query.Eval(ctx, rego.EvalParsedInput(input))
@@ -77,13 +87,40 @@ func (p *regoPolicy) EvalValue(ctx context.Context, input ast.Value) ([]byte, er
 		return nil, timeoutError(ctx, fmt.Errorf("policy: %w", err), p.lim)
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return []byte("{}"), nil
+		return map[string]any{}, nil
 	}
-	out, err := json.Marshal(rs[0].Expressions[0].Value)
-	if err != nil {
-		return nil, err
+	v := rs[0].Expressions[0].Value
+	if n := jsonSize(v, p.lim.MaxOutput); n > p.lim.MaxOutput {
+		return nil, fmt.Errorf("policy answered more than the %d bytes allowed", p.lim.MaxOutput)
 	}
-	return checkAnswer(out, p.lim)
+	return v, nil
+}
+
+// jsonSize estimates the size of v as JSON, counting no further than limit.
+func jsonSize(v any, limit int) int {
+	switch x := v.(type) {
+	case string:
+		return len(x) + 2
+	case map[string]any:
+		n := 2
+		for k, item := range x {
+			if n += len(k) + 4 + jsonSize(item, limit-n); n > limit {
+				return n
+			}
+		}
+		return n
+	case []any:
+		n := 2
+		for _, item := range x {
+			if n += 1 + jsonSize(item, limit-n); n > limit {
+				return n
+			}
+		}
+		return n
+	case json.Number:
+		return len(x)
+	}
+	return 5 // true, false, null
 }
 
 func (p *regoPolicy) Close(context.Context) error { return nil }
