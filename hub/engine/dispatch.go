@@ -409,7 +409,10 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind string, re
 		}
 	}
 	asks := requests(req)
-	st, err := r.e.store.EnsureStep(ctx, key, r.fence, store.NewStep{Kind: kind, SpokeID: sp.ID, Request: raw, CPU: asks.CPU, Memory: asks.Memory}, events...)
+	var room placement.Resources
+	_ = json.Unmarshal(sp.Capacity, &room) // as the placer reads it
+	st, err := r.e.store.EnsureStep(ctx, key, r.fence, store.NewStep{Kind: kind, SpokeID: sp.ID, Request: raw, CPU: asks.CPU, Memory: asks.Memory,
+		Room: store.Load{Steps: room.Steps, CPU: room.CPU, Memory: room.Memory}}, events...)
 	if err != nil {
 		return st, err
 	}
@@ -422,7 +425,9 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind string, re
 // with create: every step is placed on its own, and its input artifacts
 // follow it through object storage. Placing and creating hold the engine's
 // placement lock, so that the next placement counts the step in its spoke's
-// load. While no spoke may run the step it waits, saying why once.
+// load; across hub replicas, creating the step checks that the spoke still
+// has room (store.ErrSpokeFull), and the step is placed again if not. While
+// no spoke may run the step it waits, saying why once.
 func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest, create func(store.Spoke, placement.Decision) (store.Step, error)) (store.Step, error) {
 	said := ""
 	for {
@@ -431,10 +436,15 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		if err == nil && d.Spoke != "" {
 			st, err := create(sp, d)
 			r.e.placing.Unlock()
-			return st, err
+			if !errors.Is(err, store.ErrSpokeFull) {
+				return st, err
+			}
+			// Another hub replica took the room first: place again.
+			d.Reason = fmt.Sprintf("%s filled up as the step was placed", sp.Name)
+		} else {
+			r.e.placing.Unlock()
 		}
-		r.e.placing.Unlock()
-		if err != nil {
+		if err != nil && !errors.Is(err, store.ErrSpokeFull) {
 			return store.Step{}, err
 		}
 		reason := d.Reason

@@ -50,7 +50,15 @@ type NewStep struct {
 	Request json.RawMessage
 	CPU     float64 // what it asks of its spoke (container_limits)
 	Memory  int64
+	// Room is what the spoke offers (zero fields: no bound). The step is
+	// created only if it fits beside the spoke's open steps, in the same
+	// serializable transaction: two hub replicas placing at once cannot both
+	// take a spoke's last room.
+	Room Load
 }
+
+// ErrSpokeFull is a step that no longer fits on the spoke it was placed on.
+var ErrSpokeFull = errors.New("the spoke filled up as the step was placed")
 
 // EnsureStep returns the build's step with key, creating it as ns with its
 // first events if it does not exist yet. A hub that restarts mid-build gets
@@ -75,6 +83,9 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns 
 		var spoke *int64
 		if ns.SpokeID != 0 {
 			spoke = &ns.SpokeID
+			if err := checkRoom(ctx, tx, ns); err != nil {
+				return err
+			}
 		}
 		st, err = scanStep(tx.QueryRow(ctx, `
 			INSERT INTO build_steps (build_id, plan_id, attempt, run, kind, spoke_id, request, cpu, memory)
@@ -94,6 +105,24 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns 
 		return Step{}, fmt.Errorf("ensure step %s of build %d: %w", k.PlanID, k.BuildID, err)
 	}
 	return st, nil
+}
+
+// checkRoom fails with ErrSpokeFull when the step does not fit beside its
+// spoke's open steps.
+func checkRoom(ctx context.Context, tx pgx.Tx, ns NewStep) error {
+	r := ns.Room
+	if r.Steps <= 0 && r.CPU <= 0 && r.Memory <= 0 {
+		return nil
+	}
+	var l Load
+	if err := tx.QueryRow(ctx, `SELECT count(*), COALESCE(sum(cpu), 0), COALESCE(sum(memory), 0)::BIGINT FROM build_steps
+		WHERE spoke_id = $1 AND state IN ('pending', 'running')`, ns.SpokeID).Scan(&l.Steps, &l.CPU, &l.Memory); err != nil {
+		return err
+	}
+	if (r.Steps > 0 && l.Steps+1 > r.Steps) || (r.CPU > 0 && l.CPU+ns.CPU > r.CPU) || (r.Memory > 0 && l.Memory+ns.Memory > r.Memory) {
+		return ErrSpokeFull
+	}
+	return nil
 }
 
 // StepByKey returns a run of a build's step.

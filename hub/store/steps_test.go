@@ -98,3 +98,55 @@ func TestStepReports(t *testing.T) {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }
+
+// Steps created at once on a spoke with room for two (as by hub replicas
+// that each placed a step there): exactly two are created, the others fail
+// with ErrSpokeFull; a step asking for more memory than is left fails too.
+func TestEnsureStepKeepsToTheSpokesRoom(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.New(t)
+	jobID := newJob(t, s)
+	b, err := s.CreateJobBuild(ctx, jobID, "test", true, json.RawMessage(`{"id":"1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := s.RegisterSpoke(ctx, store.SpokeRegistration{Name: "spoke-1", Runtime: "local", CredentialHash: "hash"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := store.Load{Steps: 2, Memory: 1 << 30}
+	errs := make(chan error, 6)
+	start := make(chan struct{})
+	for i := range 6 {
+		go func() {
+			<-start
+			_, err := s.EnsureStep(ctx, store.StepKey{BuildID: b.ID, PlanID: strconv.Itoa(10 + i), Attempt: 1}, b.Fence,
+				store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), Memory: 100 << 20, Room: room})
+			errs <- err
+		}()
+	}
+	close(start)
+	created, full := 0, 0
+	for range 6 {
+		switch err := <-errs; {
+		case err == nil:
+			created++
+		case errors.Is(err, store.ErrSpokeFull):
+			full++
+		default:
+			t.Errorf("EnsureStep: %v", err)
+		}
+	}
+	if created != 2 || full != 4 {
+		t.Errorf("%d steps created and %d refused, want 2 and 4", created, full)
+	}
+	room.Steps = 0
+	if _, err := s.EnsureStep(ctx, store.StepKey{BuildID: b.ID, PlanID: "20", Attempt: 1}, b.Fence,
+		store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), Memory: 900 << 20, Room: room}); !errors.Is(err, store.ErrSpokeFull) {
+		t.Errorf("a step asking for more memory than is left: %v", err)
+	}
+	if _, err := s.EnsureStep(ctx, store.StepKey{BuildID: b.ID, PlanID: "21", Attempt: 1}, b.Fence,
+		store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), Memory: 800 << 20, Room: room}); err != nil {
+		t.Errorf("a step that fits: %v", err)
+	}
+}
