@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/switchyard-ci/switchyard/policy/wasmbin"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -248,38 +249,17 @@ func envModule(minPages, maxPages uint32) []byte {
 		name string
 		typ  byte
 	}{{"opa_abort", 0}, {"opa_println", 0}, {"opa_builtin0", 1}, {"opa_builtin1", 2}, {"opa_builtin2", 3}, {"opa_builtin3", 4}, {"opa_builtin4", 5}}
-	name := func(s string) []byte { return append(uleb(uint32(len(s))), s...) }
-	section := func(id byte, items [][]byte) []byte {
-		body := uleb(uint32(len(items)))
-		for _, it := range items {
-			body = append(body, it...)
-		}
-		return append(append([]byte{id}, uleb(uint32(len(body)))...), body...)
-	}
 	var imports, exports [][]byte
 	for i, f := range funcs {
-		imports = append(imports, append(append(name("opa"), name(f.name)...), 0x00, f.typ))
-		exports = append(exports, append(append(name(f.name), 0x00), uleb(uint32(i))...))
+		imports = append(imports, append(append(wasmbin.Name("opa"), wasmbin.Name(f.name)...), 0x00, f.typ))
+		exports = append(exports, append(append(wasmbin.Name(f.name), 0x00), wasmbin.ULEB(uint32(i))...))
 	}
-	exports = append(exports, append(name("memory"), 0x02, 0))
-	memory := append(append([]byte{0x01}, uleb(minPages)...), uleb(maxPages)...)
+	exports = append(exports, append(wasmbin.Name("memory"), 0x02, 0))
+	memory := append(append([]byte{0x01}, wasmbin.ULEB(minPages)...), wasmbin.ULEB(maxPages)...)
 	out := []byte("\x00asm\x01\x00\x00\x00")
-	out = append(out, section(1, types)...)
-	out = append(out, section(2, imports)...)
-	out = append(out, section(5, [][]byte{memory})...)
-	out = append(out, section(7, exports)...)
+	out = append(out, wasmbin.Section(1, types)...)
+	out = append(out, wasmbin.Section(2, imports)...)
+	out = append(out, wasmbin.Section(5, [][]byte{memory})...)
+	out = append(out, wasmbin.Section(7, exports)...)
 	return out
-}
-
-// uleb is v in unsigned LEB128.
-func uleb(v uint32) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(out, b)
-		}
-		out = append(out, b|0x80)
-	}
 }

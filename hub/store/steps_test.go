@@ -14,11 +14,12 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
-func TestStepReports(t *testing.T) {
+// buildAndSpoke starts a store with a job's build and a spoke.
+func buildAndSpoke(t *testing.T) (*store.Store, store.Build, store.Spoke) {
+	t.Helper()
 	ctx := context.Background()
 	s := storetest.New(t)
-	jobID := newJob(t, s)
-	b, err := s.CreateJobBuild(ctx, jobID, "test", true, json.RawMessage(`{"id":"1"}`))
+	b, err := s.CreateJobBuild(ctx, newJob(t, s), "test", true, json.RawMessage(`{"id":"1"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,6 +27,12 @@ func TestStepReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, b, sp
+}
+
+func TestStepReports(t *testing.T) {
+	ctx := context.Background()
+	s, b, sp := buildAndSpoke(t)
 	key := store.StepKey{BuildID: b.ID, PlanID: "2", Attempt: 1}
 	init := store.Event{Type: "initialize-task", Version: "4.0", Payload: json.RawMessage(`{}`)}
 	st, err := s.EnsureStep(ctx, key, b.Fence, store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), CPU: 1.5, Memory: 1 << 30}, init)
@@ -104,16 +111,7 @@ func TestStepReports(t *testing.T) {
 // with ErrSpokeFull; a step asking for more memory than is left fails too.
 func TestEnsureStepKeepsToTheSpokesRoom(t *testing.T) {
 	ctx := context.Background()
-	s := storetest.New(t)
-	jobID := newJob(t, s)
-	b, err := s.CreateJobBuild(ctx, jobID, "test", true, json.RawMessage(`{"id":"1"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := s.RegisterSpoke(ctx, store.SpokeRegistration{Name: "spoke-1", Runtime: "local", CredentialHash: "hash"}, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, b, sp := buildAndSpoke(t)
 	room := store.Load{Steps: 2, Memory: 1 << 30}
 	errs := make(chan error, 6)
 	start := make(chan struct{})

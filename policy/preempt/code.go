@@ -3,6 +3,8 @@ package preempt
 import (
 	"errors"
 	"fmt"
+
+	"github.com/switchyard-ci/switchyard/policy/wasmbin"
 )
 
 // instrumentCode adds the check at the entry of every function body of a
@@ -10,7 +12,7 @@ import (
 func instrumentCode(sec []byte, fuel, refill uint32) ([]byte, error) {
 	r := &reader{b: sec}
 	n := r.u32()
-	out := uleb(n)
+	out := wasmbin.ULEB(n)
 	chk := check(fuel, refill)
 	for i := range n {
 		size := r.u32()
@@ -228,29 +230,3 @@ func (r *reader) skipVec(size int) { r.bytes(int(r.u32()) * size) }
 func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
 
 func (r *reader) skipName() { r.bytes(int(r.u32())) }
-
-func uleb(v uint32) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(out, b)
-		}
-		out = append(out, b|0x80)
-	}
-}
-
-func sleb(v int32) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && b&0x40 == 0) || (v == -1 && b&0x40 != 0) {
-			return append(out, b)
-		}
-		out = append(out, b|0x80)
-	}
-}
-
-func appendName(b []byte, s string) []byte { return append(append(b, uleb(uint32(len(s)))...), s...) }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/switchyard-ci/switchyard/policy/wasmbin"
 )
 
 // StopGlobal is the exported mutable i32 global a host sets to a non-zero
@@ -156,14 +158,14 @@ func (m *module) write(sections []section) ([]byte, error) {
 			typeIdx = len(m.types)
 			return appendVec(body, voidType)
 		},
-		secFunction: func(body []byte) []byte { return appendVec(body, uleb(uint32(typeIdx))) },
+		secFunction: func(body []byte) []byte { return appendVec(body, wasmbin.ULEB(uint32(typeIdx))) },
 		secGlobal: func(body []byte) []byte {
 			body = appendVec(body, global(Every))
 			return appendVec(body, global(0))
 		},
 		secExport: func(body []byte) []byte {
-			e := append(appendName(nil, StopGlobal), 0x03)
-			return appendVec(body, append(e, uleb(stop)...))
+			e := append(wasmbin.Name(StopGlobal), 0x03)
+			return appendVec(body, append(e, wasmbin.ULEB(stop)...))
 		},
 		secCode: func(body []byte) []byte {
 			var out []byte
@@ -193,7 +195,7 @@ func (m *module) write(sections []section) ([]byte, error) {
 			}
 		}
 		out = append(out, s.id)
-		out = append(out, uleb(uint32(len(body)))...)
+		out = append(out, wasmbin.ULEB(uint32(len(body)))...)
 		out = append(out, body...)
 	}
 	return out, nil
@@ -213,16 +215,16 @@ func insertSection(sections []section, s section) []section {
 func appendVec(vec, item []byte) []byte {
 	r := &reader{b: vec}
 	n := r.u32()
-	out := append(uleb(n+1), vec[r.pos:]...)
+	out := append(wasmbin.ULEB(n+1), vec[r.pos:]...)
 	return append(out, item...)
 }
 
 // global is a mutable i32 global starting at v.
 func global(v int32) []byte {
-	return append(append([]byte{0x7f, 0x01, 0x41}, sleb(v)...), 0x0b)
+	return append(append([]byte{0x7f, 0x01, 0x41}, wasmbin.SLEB(v)...), 0x0b)
 }
 
-func codeEntry(body []byte) []byte { return append(uleb(uint32(len(body))), body...) }
+func codeEntry(body []byte) []byte { return append(wasmbin.ULEB(uint32(len(body))), body...) }
 
 // refillBody is the function the checks call when the budget is spent: it
 // refills the budget, calls into the host through memory.grow(0), and traps
@@ -230,22 +232,22 @@ func codeEntry(body []byte) []byte { return append(uleb(uint32(len(body))), body
 func refillBody(fuel, stop uint32) []byte {
 	b := []byte{0} // no locals
 	b = append(b, 0x41)
-	b = append(b, sleb(Every)...)
-	b = append(append(b, 0x24), uleb(fuel)...)  // global.set fuel
-	b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a) // memory.grow 0, drop
-	b = append(append(b, 0x23), uleb(stop)...)  // global.get stop
-	b = append(b, 0x04, 0x40, 0x00, 0x0b)       // if unreachable end
+	b = append(b, wasmbin.SLEB(Every)...)
+	b = append(append(b, 0x24), wasmbin.ULEB(fuel)...) // global.set fuel
+	b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1a)        // memory.grow 0, drop
+	b = append(append(b, 0x23), wasmbin.ULEB(stop)...) // global.get stop
+	b = append(b, 0x04, 0x40, 0x00, 0x0b)              // if unreachable end
 	return append(b, 0x0b)
 }
 
 // check is the sequence run at function entries and loop headers: take one
 // from the budget, and call refill when it is spent.
 func check(fuel, refill uint32) []byte {
-	b := append([]byte{0x23}, uleb(fuel)...)     // global.get fuel
-	b = append(b, 0x41, 0x01, 0x6b)              // i32.const 1, i32.sub
-	b = append(append(b, 0x24), uleb(fuel)...)   // global.set fuel
-	b = append(append(b, 0x23), uleb(fuel)...)   // global.get fuel
-	b = append(b, 0x45, 0x04, 0x40)              // i32.eqz, if
-	b = append(append(b, 0x10), uleb(refill)...) // call refill
-	return append(b, 0x0b)                       // end
+	b := append([]byte{0x23}, wasmbin.ULEB(fuel)...)     // global.get fuel
+	b = append(b, 0x41, 0x01, 0x6b)                      // i32.const 1, i32.sub
+	b = append(append(b, 0x24), wasmbin.ULEB(fuel)...)   // global.set fuel
+	b = append(append(b, 0x23), wasmbin.ULEB(fuel)...)   // global.get fuel
+	b = append(b, 0x45, 0x04, 0x40)                      // i32.eqz, if
+	b = append(append(b, 0x10), wasmbin.ULEB(refill)...) // call refill
+	return append(b, 0x0b)                               // end
 }
