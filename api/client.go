@@ -26,11 +26,17 @@ type Client struct {
 	HTTP  *http.Client
 }
 
-func (c *Client) httpClient() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
+// Send sends a request the caller made (a streamed body, say) with the
+// client's token and HTTP client, and returns the answer as it is.
+func (c *Client) Send(req *http.Request) (*http.Response, error) {
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
-	return http.DefaultClient
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return hc.Do(req)
 }
 
 // Response is a raw answer, for calls that need its headers.
@@ -66,10 +72,7 @@ func (c *Client) Do(ctx context.Context, method, path string, header http.Header
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.Send(req)
 	if err != nil {
 		return nil, err
 	}
@@ -127,10 +130,7 @@ func (c *Client) Events(ctx context.Context, buildID int64, fn func(Envelope) bo
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.Send(req)
 	if err != nil {
 		return err
 	}

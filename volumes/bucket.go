@@ -20,7 +20,6 @@ import (
 // with credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
 type Bucket struct {
 	*blob.Bucket
-	URL string
 }
 
 // OpenBucket opens the bucket at rawURL; a file:// bucket's directory is
@@ -51,7 +50,7 @@ func OpenBucket(ctx context.Context, rawURL string) (*Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("artifact store %q: %w (use file:///dir or s3://bucket?endpoint=URL&use_path_style=true)", redact(rawURL), err)
 	}
-	return &Bucket{Bucket: b, URL: rawURL}, nil
+	return &Bucket{Bucket: b}, nil
 }
 
 // Where keys live in the bucket.

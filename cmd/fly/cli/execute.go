@@ -220,8 +220,7 @@ func (e *env) downloadOutput(ctx context.Context, c *api.Client, team string, a 
 		return err
 	}
 	req.Header.Set("Accept", "application/zstd")
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := httpDo(c, req)
+	resp, err := c.Send(req)
 	if err != nil {
 		return err
 	}
@@ -250,18 +249,7 @@ func (e *env) stream(ctx context.Context, c *api.Client, method, path string, bo
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	return httpDo(c, req)
-}
-
-func httpDo(c *api.Client, req *http.Request) (*http.Response, error) {
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	return hc.Do(req)
+	return c.Send(req)
 }
 
 func decodeResponse(resp *http.Response, out any) error {
