@@ -46,15 +46,16 @@ func TestHostilePolicies(t *testing.T) {
 		})
 	}
 	t.Run("rego that answers too much", func(t *testing.T) {
-		src := "package switchyard.placement\n\nx := concat(\"\", [\"0123456789\" | some _ in numbers.range(1, 200000)])\n"
-		p, err := policy.Load(ctx, "big.rego", []byte(src), lim)
+		// 100 KB of answer, over a cap of 64 KiB.
+		src := "package switchyard.placement\n\nx := concat(\"\", [\"0123456789\" | some _ in numbers.range(1, 10000)])\n"
+		p, err := policy.Load(ctx, "big.rego", []byte(src), policy.Limits{Timeout: 30 * time.Second, MaxOutput: 64 << 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := p.Eval(ctx, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "more than the 1048576") {
+		if _, err := p.Eval(ctx, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "more than the 65536") {
 			t.Errorf("Eval: error %v, want the answer refused", err)
 		}
-		if _, err := p.(policy.ValueEvaluator).EvalValue(ctx, ast.NewObject()); err == nil || !strings.Contains(err.Error(), "more than the 1048576") {
+		if _, err := p.(policy.ValueEvaluator).EvalValue(ctx, ast.NewObject()); err == nil || !strings.Contains(err.Error(), "more than the 65536") {
 			t.Errorf("EvalValue: error %v, want the answer refused", err)
 		}
 	})
