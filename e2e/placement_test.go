@@ -170,8 +170,9 @@ func (f *fleet) asAdmin(method, path string, body any) {
 
 // Three spokes, of team main, of team blue and of the shared pool. A global
 // Rego policy sends untrusted builds to the pool only: an untrusted
-// pipeline's build lands there, a trusted one's on main's spoke, and no build
-// of main lands on blue's spoke; fly placement says why for each.
+// pipeline's build lands there, and an untrusted job's; a trusted one's on
+// main's spoke, and no build of main lands on blue's spoke; fly placement
+// says why for each.
 func TestPlacementTeamsAndTrust(t *testing.T) {
 	f := newFleet(t)
 	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
@@ -209,6 +210,44 @@ jobs:
 	trunk := f.mustFly("placement", "-j", "trunk/test", "-b", "1")
 	if !strings.Contains(trunk, "step run → main-1") || !strings.Contains(trunk, "team: the spoke belongs to team blue") {
 		t.Errorf("the trusted build's placement:\n%s", trunk)
+	}
+
+	// One untrusted job in a trusted pipeline: its builds go to the pool,
+	// the pipeline's other jobs' builds do not, and the mark survives
+	// set-pipeline.
+	f.setPipeline("trunk", job+`
+- name: pr
+  plan:
+  - task: run
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "echo testing a pull request"]}
+`)
+	if out := f.mustFly("untrust-job", "-j", "trunk/pr"); !strings.Contains(out, "untrusted 'pr'") {
+		t.Errorf("untrust-job: %s", out)
+	}
+	f.setPipeline("trunk", job+`
+- name: pr
+  plan:
+  - task: run
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "echo testing a pull request again"]}
+`)
+	for _, j := range []string{"trunk/pr", "trunk/test"} {
+		f.mustFly("trigger-job", "-j", j, "-w")
+	}
+	if pr := f.mustFly("placement", "-j", "trunk/pr", "-b", "1"); !strings.Contains(pr, "step run → pool-1") ||
+		!strings.Contains(pr, "policy global/placement: untrusted builds run only in the shared pool") {
+		t.Errorf("the untrusted job's build:\n%s", pr)
+	}
+	if test := f.mustFly("placement", "-j", "trunk/test", "-b", "2"); !strings.Contains(test, "step run → main-1") {
+		t.Errorf("the trusted job's second build:\n%s", test)
+	}
+	f.mustFly("trust-job", "-j", "trunk/pr")
+	f.mustFly("trigger-job", "-j", "trunk/pr", "-w")
+	if pr := f.mustFly("placement", "-j", "trunk/pr", "-b", "2"); !strings.Contains(pr, "step run → main-1") {
+		t.Errorf("the job's build once trusted again:\n%s", pr)
 	}
 }
 

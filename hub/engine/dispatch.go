@@ -480,7 +480,7 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 	b := r.build
 	trusted := true
 	if b.PipelineID != 0 {
-		if trusted, err = r.e.store.PipelineTrusted(ctx, b.PipelineID); err != nil {
+		if trusted, err = r.e.store.BuildTrusted(ctx, b.PipelineID, b.JobID); err != nil {
 			return store.Spoke{}, placement.Decision{}, err
 		}
 	}

@@ -117,6 +117,22 @@ func (s *Server) pauseJob(paused bool) handler {
 	}
 }
 
+// trustJob marks a job's builds trusted or untrusted, which placement
+// policies see as build.trusted.
+func (s *Server) trustJob(trusted bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
+		_, j, err := s.jobFromPath(r)
+		if err != nil {
+			return err
+		}
+		if err := s.store.SetJobTrusted(r.Context(), j.ID, trusted); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+}
+
 // triggerJob creates a pending build of the job with its compiled plan; the
 // engine starts it.
 func (s *Server) triggerJob(w http.ResponseWriter, r *http.Request, c *caller) error {

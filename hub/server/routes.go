@@ -59,6 +59,8 @@ func (s *Server) routes() []route {
 		{"PUT", jobPath + "/pause", operator, s.pauseJob(true)},
 		{"PUT", jobPath + "/unpause", operator, s.pauseJob(false)},
 		{"PUT", jobPath + "/schedule", operator, s.scheduleJob},
+		{"PUT", jobPath + "/trust", owner, s.trustJob(true)},
+		{"PUT", jobPath + "/untrust", owner, s.trustJob(false)},
 		{"POST", jobPath + "/builds", operator, s.triggerJob},
 		{"POST", jobPath + "/builds/{build_name}", operator, s.rerunBuild},
 		{"GET", jobPath + "/inputs", viewer, s.jobInputs},

@@ -51,6 +51,18 @@ func (s *Store) JobByName(ctx context.Context, pipelineID int64, name string) (J
 }
 
 // SetJobPaused pauses or unpauses a job.
+// SetJobTrusted marks a job's builds trusted or untrusted.
+func (s *Store) SetJobTrusted(ctx context.Context, jobID int64, trusted bool) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE jobs SET untrusted = $2 WHERE id = $1`, jobID, !trusted)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("trust job: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) SetJobPaused(ctx context.Context, jobID int64, paused bool, by string) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE jobs SET paused = $2, paused_by = $3, paused_at = CASE WHEN $2 THEN now() END,

@@ -356,12 +356,14 @@ func (s *Store) DestroyPipeline(ctx context.Context, id int64) error {
 	return nil
 }
 
-// PipelineTrusted tells whether a pipeline's builds are trusted (fly
-// untrust-pipeline marks them not).
-func (s *Store) PipelineTrusted(ctx context.Context, id int64) (bool, error) {
+// BuildTrusted tells whether a build of a job (jobID 0: a one-off build
+// of the pipeline) is trusted: neither its pipeline nor its job is marked
+// untrusted (fly untrust-pipeline, untrust-job).
+func (s *Store) BuildTrusted(ctx context.Context, pipelineID, jobID int64) (bool, error) {
 	var untrusted bool
-	if err := s.row(ctx, `SELECT untrusted FROM pipelines WHERE id = $1`, id).Scan(&untrusted); err != nil {
-		return false, fmt.Errorf("pipeline %d: %w", id, err)
+	if err := s.row(ctx, `SELECT p.untrusted OR COALESCE((SELECT j.untrusted FROM jobs j WHERE j.id = $2), false)
+		FROM pipelines p WHERE p.id = $1`, pipelineID, jobID).Scan(&untrusted); err != nil {
+		return false, fmt.Errorf("pipeline %d: %w", pipelineID, err)
 	}
 	return !untrusted, nil
 }

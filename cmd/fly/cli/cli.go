@@ -58,6 +58,8 @@ func commands() map[string]command {
 		"pause-job":                {[]string{"pj"}, jobAction("pause-job", "/pause", "paused")},
 		"unpause-job":              {[]string{"uj"}, jobAction("unpause-job", "/unpause", "unpaused")},
 		"schedule-job":             {[]string{"sj"}, jobAction("schedule-job", "/schedule", "scheduled")},
+		"trust-job":                {nil, jobAction("trust-job", "/trust", "trusted")},
+		"untrust-job":              {nil, jobAction("untrust-job", "/untrust", "untrusted")},
 		"rerun-build":              {[]string{"rb"}, rerunBuild},
 		"workers":                  {[]string{"ws"}, workers},
 		"intercept":                {[]string{"i", "hijack"}, intercept},

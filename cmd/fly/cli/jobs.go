@@ -269,7 +269,8 @@ func workers(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// jobAction is pause-job, unpause-job and schedule-job: a PUT on the job.
+// jobAction is pause-job, unpause-job, schedule-job, trust-job and
+// untrust-job: a PUT on the job.
 func jobAction(name, action, done string) func(context.Context, *env, []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
 		f := newFlags(name, e)
