@@ -21,8 +21,8 @@ run: build
 stop:
 	hack/stop.sh
 
-# Unit and integration tests on a real PostgreSQL, Kubernetes control plane and MinIO, a bounded fuzz run of the
-# pipeline parser, and a smoke test of the Kubernetes control plane, the
+# Unit and integration tests on a real PostgreSQL, Kubernetes control plane and MinIO, bounded fuzz runs of the
+# pipeline parser and of the WASM rewrite in policy/preempt, and a smoke test of the Kubernetes control plane, the
 # virtual-kubelet test node and MinIO.
 test: lint unit scenarios fuzz infra
 
@@ -35,6 +35,7 @@ scenarios: build
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pipeline
+	$(GO) test -run '^$$' -fuzz FuzzInstrument -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy/preempt
 
 infra:
 	hack/test-infra.sh

@@ -11,7 +11,7 @@ import (
 // code section, and at the head of every loop.
 func instrumentCode(sec []byte, fuel, refill uint32) ([]byte, error) {
 	r := &reader{b: sec}
-	n := r.u32()
+	n := r.count()
 	out := wasmbin.ULEB(n)
 	chk := check(fuel, refill)
 	for i := range n {
@@ -31,7 +31,7 @@ func instrumentCode(sec []byte, fuel, refill uint32) ([]byte, error) {
 
 func instrumentBody(body, chk []byte) ([]byte, error) {
 	r := &reader{b: body}
-	for range r.u32() { // locals: count and type
+	for range r.count() { // locals: count and type
 		r.u32()
 		r.byte()
 	}
@@ -71,7 +71,7 @@ func (r *reader) skipImmediates(op byte) error {
 		op == 0x3f, op == 0x40, op == 0x41, op == 0x42:
 		r.leb()
 	case op == 0x0e: // br_table
-		for range r.u32() {
+		for range r.count() {
 			r.leb()
 		}
 		r.leb()
@@ -222,6 +222,18 @@ func (r *reader) limits() {
 	if flags&0x01 != 0 {
 		r.u32()
 	}
+}
+
+// count reads the length of a vector, which cannot be more than the bytes
+// that follow (each item takes one at least): a module cannot make the
+// rewrite loop billions of times for nothing.
+func (r *reader) count() uint32 {
+	n := r.u32()
+	if int64(n) > int64(len(r.b)-r.pos) {
+		r.fail(errors.New("a vector longer than the bytes that follow"))
+		return 0
+	}
+	return n
 }
 
 // skipVec skips a vector of fixed-size items.

@@ -84,7 +84,7 @@ func (m *module) read(s section) error {
 	r := &reader{b: s.body}
 	switch s.id {
 	case secType:
-		for range r.u32() {
+		for range r.count() {
 			start := r.pos
 			if r.byte() != 0x60 {
 				return errors.New("type section: a type that is not a function type")
@@ -94,7 +94,7 @@ func (m *module) read(s section) error {
 			m.types = append(m.types, s.body[start:r.pos])
 		}
 	case secImport:
-		for range r.u32() {
+		for range r.count() {
 			r.skipName()
 			r.skipName()
 			switch r.byte() {
@@ -116,14 +116,14 @@ func (m *module) read(s section) error {
 			}
 		}
 	case secFunction:
-		m.definedFuncs = r.u32()
+		m.definedFuncs = r.count()
 	case secMemory:
-		m.memories += r.u32()
+		m.memories += r.count()
 	case secGlobal:
-		m.definedGlobals = r.u32()
+		m.definedGlobals = r.count()
 	case secExport:
 		m.exportNames = map[string]bool{}
-		for range r.u32() {
+		for range r.count() {
 			m.exportNames[r.name()] = true
 			r.byte()
 			r.u32()

@@ -121,3 +121,27 @@ func TestInstrumentRefuses(t *testing.T) {
 		})
 	}
 }
+
+// FuzzInstrument: whatever the bytes, Instrument returns within bounds and
+// does not panic; a module wazero compiles still compiles once rewritten.
+func FuzzInstrument(f *testing.F) {
+	f.Add(spinSum(false))
+	f.Add(spinSum(true))
+	f.Add(spinSumNamed(false, preempt.StopGlobal))
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, src []byte) {
+		out, err := preempt.Instrument(src)
+		if err != nil {
+			return
+		}
+		r := wazero.NewRuntime(ctx)
+		defer r.Close(ctx)
+		if _, err := r.CompileModule(ctx, src); err != nil {
+			return
+		}
+		if _, err := r.CompileModule(ctx, out); err != nil {
+			t.Fatalf("a module wazero compiles does not compile once rewritten: %v", err)
+		}
+	})
+}
