@@ -179,6 +179,19 @@ type PinComment struct {
 }
 
 // BuildInput is one input of a job's next build (GET .../jobs/J/inputs).
+// ResourceType is a pipeline's resource type (GET …/pipelines/P/resource-types,
+// which fly execute -j reads).
+type ResourceType struct {
+	Name       string         `json:"name"`
+	Type       string         `json:"type"`
+	Source     map[string]any `json:"source"`
+	Defaults   map[string]any `json:"defaults,omitempty"`
+	Privileged bool           `json:"privileged,omitempty"`
+	CheckEvery string         `json:"check_every,omitempty"`
+	Tags       []string       `json:"tags,omitempty"`
+	Params     map[string]any `json:"params,omitempty"`
+}
+
 type BuildInput struct {
 	Name     string            `json:"name"`
 	Resource string            `json:"resource"`

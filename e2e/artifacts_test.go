@@ -321,3 +321,60 @@ func TestLocalTaskCaches(t *testing.T) {
 		t.Errorf("job b saw job a's cache:\n%s", out)
 	}
 }
+
+// fly execute -j takes the task's inputs that are not given locally from
+// the inputs of the job's next build (-m renames them), as Concourse's fly
+// does: a get of the resource at that version, in a one-off build of the
+// job's pipeline.
+func TestExecuteInputsFromJob(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("exec-1", f.url)
+	f.setPipeline("execj", `
+resources:
+- name: input
+  type: mock
+  source: {no_initial_version: true}
+jobs:
+- name: use
+  plan:
+  - get: input
+  - task: show
+    config:
+      platform: linux
+      inputs: [{name: input}]
+      run: {path: cat, args: [input/version]}
+`)
+	f.mustFly("check-resource", "-r", "execj/input", "-f", "version:v7")
+	dir := t.TempDir()
+	local := filepath.Join(dir, "local")
+	_ = os.MkdirAll(local, 0o755)
+	_ = os.WriteFile(filepath.Join(local, "note"), []byte("from here\n"), 0o644)
+	task := filepath.Join(dir, "task.yml")
+	_ = os.WriteFile(task, []byte(`platform: linux
+inputs: [{name: mine}, {name: local}]
+run: {path: sh, args: [-c, 'cat mine/version local/note']}
+`), 0o644)
+	// The job's next inputs are resolved once the scheduler has seen the
+	// new version.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out string
+	var code int
+	for ctx.Err() == nil {
+		out, code = f.fly("execute", "-c", task, "-j", "execj/use", "-m", "mine=input", "-i", "local="+local)
+		if code == 0 || !strings.Contains(out, "not resolved yet") {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if code != 0 || !strings.Contains(out, "v7") || !strings.Contains(out, "from here") || !strings.Contains(out, "succeeded") {
+		t.Fatalf("fly execute -j: exit %d\n%s", code, out)
+	}
+	if out, code := f.fly("execute", "-c", task, "-j", "execj/use", "-m", "mine=nope", "-i", "local="+local); code == 0 ||
+		!strings.Contains(out, "job execj/use has no input nope") {
+		t.Errorf("a mapping to no input: exit %d\n%s", code, out)
+	}
+	if out, code := f.fly("execute", "-c", task, "-m", "mine=input"); code == 0 || !strings.Contains(out, "give the job with -j") {
+		t.Errorf("-m without -j: exit %d\n%s", code, out)
+	}
+}

@@ -86,6 +86,29 @@ func toResource(p store.Pipeline, res store.Resource, st store.ResourceState) ap
 	return out
 }
 
+// listResourceTypes answers a pipeline's resource types, with their sources
+// (for team members: fly execute -j builds its gets with them).
+func (s *Server) listResourceTypes(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	raw, _, err := s.store.PipelineConfig(r.Context(), p.TeamID, p.Name, p.InstanceVars)
+	if err != nil {
+		return err
+	}
+	var cfg struct {
+		ResourceTypes []api.ResourceType `json:"resource_types"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return fmt.Errorf("pipeline %s: stored config: %w", p.Name, err)
+	}
+	if cfg.ResourceTypes == nil {
+		cfg.ResourceTypes = []api.ResourceType{}
+	}
+	return writeJSON(w, http.StatusOK, cfg.ResourceTypes)
+}
+
 func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller) error {
 	p, err := s.pipelineFromPath(r)
 	if err != nil {

@@ -69,6 +69,7 @@ func (s *Server) routes() []route {
 		{"GET", pipelinePath + "/builds", readPipeline, s.listPipelineBuilds},
 		{"GET", pipelinePath + "/versions-db", viewer, s.versionsDB},
 		{"GET", pipelinePath + "/resources", readPipeline, s.listResources},
+		{"GET", pipelinePath + "/resource-types", viewer, s.listResourceTypes},
 		{"GET", pipelinePath + "/resources/{resource}", readPipeline, s.getResource},
 		{"GET", pipelinePath + "/resources/{resource}/versions", readPipeline, s.listVersions},
 		{"POST", pipelinePath + "/resources/{resource}/check", operator, s.checkResource},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,12 +37,17 @@ func execute(ctx context.Context, e *env, args []string) error {
 	privileged := f.boolean("p", "privileged", "run the task privileged")
 	tags := f.list("", "tag", "a tag of the spokes the task may run on")
 	background := f.boolean("b", "background", "start the build and exit")
-	from := f.str("j", "inputs-from", "PIPELINE/JOB whose inputs fill the task's other inputs")
+	from := f.str("j", "inputs-from", "PIPELINE/JOB whose next build's inputs fill the task's other inputs")
+	mappings := f.list("m", "input-mapping", "TASK_INPUT=JOB_INPUT: with -j, the job's input that fills a task input of another name")
+	image := f.str("", "image", "with -j, the job's input to use as the task's image")
 	if err := f.parse(args, file); err != nil {
 		return err
 	}
-	if *from != "" {
-		return errors.New("fly execute -j (inputs from a job) is not supported by Switchyard's fly yet: give every input with -i")
+	if *image != "" {
+		return errors.New("fly execute --image is not supported by Switchyard yet: spokes do not run task images from artifacts; give the task an image_resource")
+	}
+	if len(*mappings) > 0 && *from == "" {
+		return errors.New("-m maps task inputs to a job's inputs: give the job with -j PIPELINE/JOB")
 	}
 	data, err := os.ReadFile(*file)
 	if err != nil {
@@ -59,7 +65,7 @@ func execute(ctx context.Context, e *env, args []string) error {
 			cfg.Params[k] = v
 		}
 	}
-	dirs, err := inputDirs(cfg, *inputs)
+	dirs, err := inputDirs(cfg, *inputs, *from != "")
 	if err != nil {
 		return err
 	}
@@ -77,6 +83,14 @@ func execute(ctx context.Context, e *env, args []string) error {
 	}
 	ids := planIDs{n: time.Now().Unix()}
 	var gets []pipeline.Plan
+	buildsPath := "/api/v1/teams/" + t.Team + "/builds"
+	if *from != "" {
+		jobGets, pipelinePath, err := e.jobGets(ctx, c, t.Team, *from, *mappings, cfg, dirs, &ids)
+		if err != nil {
+			return err
+		}
+		gets, buildsPath = jobGets, pipelinePath+"/builds"
+	}
 	for _, in := range cfg.Inputs {
 		dir, ok := dirs[in.Name]
 		if !ok {
@@ -103,7 +117,7 @@ func execute(ctx context.Context, e *env, args []string) error {
 			Next: pipeline.Plan{ID: ids.next(), InParallel: &pipeline.InParallelPlan{Steps: keep}}}}
 	}
 	var b api.Build
-	if _, err := c.Do(ctx, http.MethodPost, "/api/v1/teams/"+t.Team+"/builds", nil, plan, &b); err != nil {
+	if _, err := c.Do(ctx, http.MethodPost, buildsPath, nil, plan, &b); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "executing build %d at %s/builds/%d\n", b.ID, strings.TrimSuffix(c.URL, "/"), b.ID)
@@ -131,10 +145,63 @@ func execute(ctx context.Context, e *env, args []string) error {
 	return renderErr
 }
 
+// jobGets are the gets of the task inputs not given locally, from the
+// inputs the job's next build would get (-j), with -m's renamings, as
+// Concourse's fly builds them; and the job's pipeline's API path.
+func (e *env) jobGets(ctx context.Context, c *api.Client, team, from string, mappings []string, cfg *pipeline.TaskConfig, dirs map[string]string, ids *planIDs) ([]pipeline.Plan, string, error) {
+	path, p, j, err := jobPath(team, from)
+	if err != nil {
+		return nil, "", err
+	}
+	jobInput := map[string]string{}
+	for _, m := range mappings {
+		task, job, ok := strings.Cut(m, "=")
+		if !ok || task == "" || job == "" {
+			return nil, "", fmt.Errorf("-m %q: write TASK_INPUT=JOB_INPUT", m)
+		}
+		jobInput[task] = job
+	}
+	var inputs []api.BuildInput
+	if err := c.Get(ctx, path+"/inputs", &inputs); err != nil {
+		return nil, "", fmt.Errorf("inputs of job %s/%s: %w (its inputs are known once its resources have versions)", p, j, err)
+	}
+	var apiTypes []api.ResourceType
+	if err := c.Get(ctx, api.PipelinePath(team, p)+"/resource-types", &apiTypes); err != nil {
+		return nil, "", fmt.Errorf("resource types of pipeline %s: %w", p, err)
+	}
+	types := make([]pipeline.ResourceType, len(apiTypes))
+	for i, rt := range apiTypes {
+		types[i] = pipeline.ResourceType{Name: rt.Name, Type: rt.Type, Source: rt.Source, Defaults: rt.Defaults, Privileged: rt.Privileged,
+			Params: rt.Params, CheckEvery: rt.CheckEvery, Tags: rt.Tags}
+	}
+	var gets []pipeline.Plan
+	for _, in := range cfg.Inputs {
+		if _, ok := dirs[in.Name]; ok {
+			continue
+		}
+		name := in.Name
+		if mapped, ok := jobInput[name]; ok {
+			name = mapped
+		}
+		i := slices.IndexFunc(inputs, func(bi api.BuildInput) bool { return bi.Name == name })
+		if i < 0 {
+			if in.Optional {
+				continue
+			}
+			return nil, "", fmt.Errorf("missing required input `%s`: job %s/%s has no input %s; give it with -i %s=PATH, or -m %s=JOB_INPUT", in.Name, p, j, name, in.Name, in.Name)
+		}
+		bi, id := inputs[i], ids.next()
+		gets = append(gets, pipeline.Plan{ID: id, Get: &pipeline.GetPlan{Name: in.Name, Type: bi.Type, Resource: bi.Resource, Source: bi.Source,
+			Params: bi.Params, Version: bi.Version, Tags: bi.Tags, Image: pipeline.TypeImageOf(id, bi.Type, types)}})
+	}
+	return gets, api.PipelinePath(team, p), nil
+}
+
 // inputDirs maps the task's inputs to local directories: the -i flags, and
 // the working directory for an input named like it, as Concourse's fly does.
-// A required input without either is an error.
-func inputDirs(cfg *pipeline.TaskConfig, flags []string) (map[string]string, error) {
+// A required input without either is an error, unless a job fills the rest
+// (fromJob).
+func inputDirs(cfg *pipeline.TaskConfig, flags []string, fromJob bool) (map[string]string, error) {
 	dirs := map[string]string{}
 	for _, i := range flags {
 		name, path, err := splitAssign(i, "-i")
@@ -150,7 +217,7 @@ func inputDirs(cfg *pipeline.TaskConfig, flags []string) (map[string]string, err
 		}
 		if filepath.Base(cwd) == in.Name {
 			dirs[in.Name] = cwd
-		} else if !in.Optional {
+		} else if !in.Optional && !fromJob {
 			return nil, fmt.Errorf("missing required input `%s`: give it with -i %s=PATH", in.Name, in.Name)
 		}
 	}
