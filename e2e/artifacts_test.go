@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -376,5 +377,46 @@ run: {path: sh, args: [-c, 'cat mine/version local/note']}
 	}
 	if out, code := f.fly("execute", "-c", task, "-m", "mine=input"); code == 0 || !strings.Contains(out, "give the job with -j") {
 		t.Errorf("-m without -j: exit %d\n%s", code, out)
+	}
+}
+
+// From a git work tree, fly execute uploads what git ls-files lists, as
+// Concourse's fly does: tracked and untracked files, not ignored or deleted
+// ones, nor .git; --include-ignored uploads the whole directory.
+func TestExecuteUploadsWhatGitLists(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("exec-1", f.url)
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	_ = os.MkdirAll(filepath.Join(repo, "ignored"), 0o755)
+	for name, content := range map[string]string{".gitignore": "ignored/\n*.log\n", "tracked": "t", "gone": "g"} {
+		_ = os.WriteFile(filepath.Join(repo, name), []byte(content), 0o644)
+	}
+	git := func(args ...string) {
+		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.email=e2e@example.com", "-c", "user.name=e2e"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	git("add", ".")
+	git("commit", "-q", "-m", "first")
+	_ = os.Remove(filepath.Join(repo, "gone"))
+	_ = os.WriteFile(filepath.Join(repo, "untracked"), []byte("u"), 0o644)
+	_ = os.WriteFile(filepath.Join(repo, "ignored", "big"), []byte("b"), 0o644)
+	_ = os.WriteFile(filepath.Join(repo, "x.log"), []byte("l"), 0o644)
+	task := filepath.Join(dir, "task.yml")
+	_ = os.WriteFile(task, []byte(`platform: linux
+inputs: [{name: repo}]
+run: {path: sh, args: [-c, 'cd repo && find . -type f -not -path "./.git/*" | sort | tr "\n" " "; if test -d .git; then echo has-git; else echo no-git; fi']}
+`), 0o644)
+	out := f.mustFly("execute", "-c", task, "-i", "repo="+repo)
+	if !strings.Contains(out, "./.gitignore ./tracked ./untracked no-git") {
+		t.Errorf("uploaded from the work tree:\n%s", out)
+	}
+	out = f.mustFly("execute", "-c", task, "-i", "repo="+repo, "--include-ignored")
+	if !strings.Contains(out, "./.gitignore ./ignored/big ./tracked ./untracked ./x.log has-git") {
+		t.Errorf("uploaded with --include-ignored:\n%s", out)
 	}
 }

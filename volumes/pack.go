@@ -22,6 +22,15 @@ import (
 // symbolic links that stay inside dir are packed; anything else (a device, a
 // socket, a link out of the tree) is an error naming it.
 func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
+	return PackSome(ctx, dir, nil, w)
+}
+
+// Keep tells which entries of a tree to pack, by their slash-separated path
+// relative to the tree's root; a directory it refuses is skipped whole.
+type Keep func(rel string, d fs.DirEntry) bool
+
+// PackSome is Pack of the entries keep keeps (all of them when keep is nil).
+func PackSome(ctx context.Context, dir string, keep Keep, w io.Writer) (Digest, int64, error) {
 	hc := NewDigester()
 	out := newAsyncWriter(io.MultiWriter(w, hc), 16) // hashing and writing beside compression
 	zw, err := zstd.NewWriter(out, zstd.WithEncoderLevel(zstd.SpeedFastest))
@@ -30,7 +39,7 @@ func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
 		return "", 0, err
 	}
 	tw := tar.NewWriter(zw)
-	err = WriteTree(ctx, tw, dir, "")
+	err = writeTree(ctx, tw, dir, "", keep)
 	if err == nil {
 		err = tw.Close()
 	}
@@ -51,6 +60,10 @@ func Pack(ctx context.Context, dir string, w io.Writer) (Digest, int64, error) {
 // goroutines, so that the disk's and the kernel's waits overlap with
 // compression; they are written in the walk's (lexical) order.
 func WriteTree(ctx context.Context, tw *tar.Writer, dir, prefix string) error {
+	return writeTree(ctx, tw, dir, prefix, nil)
+}
+
+func writeTree(ctx context.Context, tw *tar.Writer, dir, prefix string, keep Keep) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	queue := make(chan *entry, readAhead)
@@ -66,6 +79,12 @@ func WriteTree(ctx context.Context, tw *tar.Writer, dir, prefix string) error {
 			rel, err := filepath.Rel(dir, p)
 			if err != nil || rel == "." {
 				return err
+			}
+			if keep != nil && !keep(filepath.ToSlash(rel), d) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
 			}
 			e, err := newEntry(p, filepath.ToSlash(rel), d)
 			if err != nil {

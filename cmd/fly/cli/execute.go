@@ -40,6 +40,7 @@ func execute(ctx context.Context, e *env, args []string) error {
 	from := f.str("j", "inputs-from", "PIPELINE/JOB whose next build's inputs fill the task's other inputs")
 	mappings := f.list("m", "input-mapping", "TASK_INPUT=JOB_INPUT: with -j, the job's input that fills a task input of another name")
 	image := f.str("", "image", "with -j, the job's input to use as the task's image")
+	includeIgnored := f.boolean("", "include-ignored", "upload every file of an input in a git work tree, not only those git ls-files lists")
 	if err := f.parse(args, file); err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func execute(ctx context.Context, e *env, args []string) error {
 		if !ok {
 			continue
 		}
-		a, err := e.uploadInput(ctx, c, t.Team, in.Name, dir)
+		a, err := e.uploadInput(ctx, c, t.Team, in.Name, dir, *includeIgnored)
 		if err != nil {
 			return err
 		}
@@ -256,11 +257,16 @@ type planIDs struct{ n int64 }
 func (p *planIDs) next() string { p.n++; return strconv.FormatInt(p.n, 16) }
 
 // uploadInput packs dir (tar, zstd) and streams it to the hub as an artifact,
-// showing progress.
-func (e *env) uploadInput(ctx context.Context, c *api.Client, team, name, dir string) (api.WorkerArtifact, error) {
+// showing progress. In a git work tree it packs what git ls-files lists,
+// as Concourse's fly does, unless includeIgnored.
+func (e *env) uploadInput(ctx context.Context, c *api.Client, team, name, dir string, includeIgnored bool) (api.WorkerArtifact, error) {
+	var keep volumes.Keep
+	if !includeIgnored {
+		keep, _ = gitKeep(ctx, dir)
+	}
 	pr, pw := io.Pipe()
 	go func() {
-		_, _, err := volumes.Pack(ctx, dir, pw)
+		_, _, err := volumes.PackSome(ctx, dir, keep, pw)
 		pw.CloseWithError(err)
 	}()
 	prog := e.progress("uploading "+name, -1)
