@@ -291,3 +291,28 @@ jobs:
 		t.Error("the aborted task kept running to its end")
 	}
 }
+
+// A task whose image comes from an artifact (image: NAME) errors with why,
+// rather than running in another image.
+func TestTaskImageFromArtifactIsRefused(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	f.setPipeline("images", `
+resources:
+- name: rootfs
+  type: mock
+jobs:
+- name: use
+  plan:
+  - get: rootfs
+  - task: show
+    image: rootfs
+    config:
+      platform: linux
+      run: {path: echo, args: [ran]}
+`)
+	out, code := f.fly("trigger-job", "-j", "images/use", "-w")
+	if code == 0 || !strings.Contains(out, "task show: image: rootfs (a task image from an artifact) is not supported") || strings.Contains(out, "ran\n") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}

@@ -109,6 +109,10 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ string, req wire
 		}
 	case p.Task != nil:
 		t := p.Task
+		if t.Image != "" {
+			// Not run in the default image instead: that would be a wrong build.
+			return "", req, fmt.Errorf("task %s: image: %s (a task image from an artifact) is not supported by Switchyard's spokes yet; give the task an image_resource", t.Name, t.Image)
+		}
 		req.Kind, req.Name, req.Tags = "task", t.Name, t.Tags
 		req.Task = &wire.TaskRequest{Config: t.Config, ConfigPath: t.ConfigPath, Params: t.Params, Privileged: t.Privileged, OutputMapping: t.OutputMapping}
 		req.Inputs = artifacts
