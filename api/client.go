@@ -26,9 +26,17 @@ type Client struct {
 	HTTP  *http.Client
 }
 
-// Send sends a request the caller made (a streamed body, say) with the
-// client's token and HTTP client, and returns the answer as it is.
-func (c *Client) Send(req *http.Request) (*http.Response, error) {
+// Stream sends a request with the client's token and returns the answer as
+// it is, for calls whose body (nil for none) or answer is streamed; the
+// caller closes the answer's body.
+func (c *Client) Stream(ctx context.Context, method, path string, header http.Header, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.URL, "/")+path, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
@@ -62,17 +70,14 @@ func (c *Client) Do(ctx context.Context, method, path string, header http.Header
 		}
 		r = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.URL, "/")+path, r)
-	if err != nil {
-		return nil, err
+	if body != nil && header.Get("Content-Type") == "" { // the caller's wins
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Content-Type", contentType)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	resp, err := c.Send(req)
+	resp, err := c.Stream(ctx, method, path, header, r)
 	if err != nil {
 		return nil, err
 	}
@@ -125,12 +130,7 @@ func PipelinePath(team, pipeline string) string {
 // Events streams a build's events, calling fn for each until fn returns false,
 // the stream ends or ctx ends.
 func (c *Client) Events(ctx context.Context, buildID int64, fn func(Envelope) bool) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/v1/builds/%d/events", strings.TrimSuffix(c.URL, "/"), buildID), nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := c.Send(req)
+	resp, err := c.Stream(ctx, http.MethodGet, fmt.Sprintf("/api/v1/builds/%d/events", buildID), http.Header{"Accept": {"text/event-stream"}}, nil)
 	if err != nil {
 		return err
 	}

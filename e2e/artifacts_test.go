@@ -363,7 +363,7 @@ run: {path: sh, args: [-c, 'cat mine/version local/note']}
 	var code int
 	for ctx.Err() == nil {
 		out, code = f.fly("execute", "-c", task, "-j", "execj/use", "-m", "mine=input", "-i", "local="+local)
-		if code == 0 || !strings.Contains(out, "not resolved yet") {
+		if code == 0 || !strings.Contains(out, "has no next inputs yet") {
 			break
 		}
 		time.Sleep(300 * time.Millisecond)

@@ -163,8 +163,12 @@ func (e *env) jobGets(ctx context.Context, c *api.Client, team, from string, map
 		jobInput[task] = job
 	}
 	var inputs []api.BuildInput
-	if err := c.Get(ctx, path+"/inputs", &inputs); err != nil {
-		return nil, "", fmt.Errorf("inputs of job %s/%s: %w (its inputs are known once its resources have versions)", p, j, err)
+	err = c.Get(ctx, path+"/inputs", &inputs)
+	if errors.Is(err, api.ErrNotFound) {
+		return nil, "", fmt.Errorf("job %s/%s has no next inputs yet, or no such job: they are resolved soon after its resources have versions (fly check-resource)", p, j)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("inputs of job %s/%s: %w", p, j, err)
 	}
 	var apiTypes []api.ResourceType
 	if err := c.Get(ctx, api.PipelinePath(team, p)+"/resource-types", &apiTypes); err != nil {
@@ -272,7 +276,7 @@ func (e *env) uploadInput(ctx context.Context, c *api.Client, team, name, dir st
 	prog := e.progress("uploading "+name, -1)
 	body := &countingReader{r: pr, on: prog.add}
 	var a api.WorkerArtifact
-	resp, err := e.stream(ctx, c, http.MethodPost, "/api/v1/teams/"+team+"/artifacts", body)
+	resp, err := c.Stream(ctx, http.MethodPost, "/api/v1/teams/"+team+"/artifacts", http.Header{"Content-Type": {"application/octet-stream"}}, body)
 	if err == nil {
 		defer resp.Body.Close()
 		err = decodeResponse(resp, &a)
@@ -288,12 +292,7 @@ func (e *env) uploadInput(ctx context.Context, c *api.Client, team, name, dir st
 // downloadOutput streams an output from the hub into path, checks it
 // against its digest and extracts it, showing progress.
 func (e *env) downloadOutput(ctx context.Context, c *api.Client, team string, a api.WorkerArtifact, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/v1/teams/%s/artifacts/%d", strings.TrimSuffix(c.URL, "/"), team, a.ID), nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "application/zstd")
-	resp, err := c.Send(req)
+	resp, err := c.Stream(ctx, http.MethodGet, fmt.Sprintf("/api/v1/teams/%s/artifacts/%d", team, a.ID), http.Header{"Accept": {"application/zstd"}}, nil)
 	if err != nil {
 		return err
 	}
@@ -316,15 +315,6 @@ func (e *env) downloadOutput(ctx context.Context, c *api.Client, team string, a 
 }
 
 // stream sends a request whose body streams, with the target's token.
-func (e *env) stream(ctx context.Context, c *api.Client, method, path string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.URL, "/")+path, body)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	return c.Send(req)
-}
-
 func decodeResponse(resp *http.Response, out any) error {
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
