@@ -110,8 +110,11 @@ func (in *opaInstance) evalSplit(ctx context.Context, doc []byte, field string, 
 			return nil, err
 		}
 		values, err := in.arrayValues(arr)
-		if err != nil || len(values) != len(fresh) {
-			return nil, fmt.Errorf("read the parsed input: %v", err)
+		if err == nil && len(values) != len(fresh) {
+			err = fmt.Errorf("%d values for %d items", len(values), len(fresh))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the parsed input: %w", err)
 		}
 		for k, it := range fresh {
 			c.values[string(it)] = values[k]
@@ -144,8 +147,11 @@ func (in *opaInstance) evalSplit(ctx context.Context, doc []byte, field string, 
 		return nil, err
 	}
 	parts, err := in.arrayValues(t)
-	if err != nil || len(parts) != 3 {
-		return nil, fmt.Errorf("read the parsed input: %v", err)
+	if err == nil && len(parts) != 3 {
+		err = fmt.Errorf("%d parts, not 3", len(parts))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the parsed input: %w", err)
 	}
 	values := make([]uint32, len(items))
 	for k, it := range items {
