@@ -215,25 +215,21 @@ jobs:
 	// One untrusted job in a trusted pipeline: its builds go to the pool,
 	// the pipeline's other jobs' builds do not, and the mark survives
 	// set-pipeline.
-	f.setPipeline("trunk", job+`
+	withPR := func(message string) string {
+		return job + `
 - name: pr
   plan:
   - task: run
     config:
       platform: linux
-      run: {path: sh, args: [-c, "echo testing a pull request"]}
-`)
+      run: {path: sh, args: [-c, "echo ` + message + `"]}
+`
+	}
+	f.setPipeline("trunk", withPR("testing a pull request"))
 	if out := f.mustFly("untrust-job", "-j", "trunk/pr"); !strings.Contains(out, "untrusted 'pr'") {
 		t.Errorf("untrust-job: %s", out)
 	}
-	f.setPipeline("trunk", job+`
-- name: pr
-  plan:
-  - task: run
-    config:
-      platform: linux
-      run: {path: sh, args: [-c, "echo testing a pull request again"]}
-`)
+	f.setPipeline("trunk", withPR("testing a pull request again"))
 	for _, j := range []string{"trunk/pr", "trunk/test"} {
 		f.mustFly("trigger-job", "-j", j, "-w")
 	}
