@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +33,10 @@ type Config struct {
 	Labels   map[string]string
 	Tags     []string
 	Capacity wire.Capacity
+	// CredentialFile keeps the credential the hub gives the spoke, so that the
+	// spoke comes back after a restart as the same spoke (with its steps);
+	// empty: kept in memory only, and a restarted spoke is a new identity.
+	CredentialFile string
 	// Artifacts: where build artifacts are kept; steps with input or output
 	// artifacts error without it.
 	Artifacts *Artifacts
@@ -129,15 +136,43 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 func (a *Agent) join(ctx context.Context) error {
+	a.mu.Lock()
+	previous := a.credential
+	a.mu.Unlock()
+	if previous == "" && a.cfg.CredentialFile != "" {
+		b, err := os.ReadFile(a.cfg.CredentialFile)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("read credential: %w", err)
+		}
+		previous = strings.TrimSpace(string(b))
+	}
 	var resp wire.JoinResponse
-	err := a.call(ctx, http.MethodPost, wire.PathJoin, wire.JoinRequest{Token: a.cfg.Token, Name: a.cfg.Name, Runtime: a.cfg.Runtime, Labels: a.cfg.Labels, Tags: a.cfg.Tags, Capacity: a.cfg.Capacity}, &resp, false)
+	err := a.call(ctx, http.MethodPost, wire.PathJoin, wire.JoinRequest{Token: a.cfg.Token, Name: a.cfg.Name, Runtime: a.cfg.Runtime, Labels: a.cfg.Labels,
+		Tags: a.cfg.Tags, Capacity: a.cfg.Capacity, Credential: previous}, &resp, false)
 	if err != nil {
 		return err
+	}
+	if a.cfg.CredentialFile != "" {
+		if err := writeSecret(a.cfg.CredentialFile, resp.Credential); err != nil {
+			return fmt.Errorf("keep credential: %w", err)
+		}
 	}
 	a.mu.Lock()
 	a.credential, a.lease = resp.Credential, time.Duration(resp.LeaseSeconds)*time.Second
 	a.mu.Unlock()
 	return nil
+}
+
+// writeSecret replaces a file with a secret only its owner reads.
+func writeSecret(path, secret string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(secret+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func (a *Agent) heartbeat(ctx context.Context) {
@@ -359,7 +394,7 @@ func (a *Agent) call(ctx context.Context, method, path string, body, out any, au
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized && auth:
 		return errRejoin
-	case resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusNotFound && auth:
+	case (resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusNotFound) && auth:
 		return errStale
 	case resp.StatusCode >= 300:
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

@@ -142,7 +142,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 	}
-	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime,
+	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime, CredentialFile: filepath.Join(*workDir, "credential-"+*name),
 		Labels: labels, Tags: *tags, Capacity: wire.Capacity{CPU: capacity.CPU, Memory: capacity.Memory, Steps: *maxSteps}, Artifacts: &spoke.Artifacts{Cache: cache, Dir: localRT.Artifact, BuildsDir: filepath.Join(*workDir, "builds")}}, rt, log)
 	if err := agent.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("spoke stopped", slog.String("error", err.Error()))

@@ -52,8 +52,8 @@ func (s *Server) spokeJoin(w http.ResponseWriter, r *http.Request, _ *caller) er
 	if !ok {
 		return errorf(http.StatusUnauthorized, "invalid join token")
 	}
-	if req.Name == "" || strings.ContainsAny(req.Name, "/ ") {
-		return errorf(http.StatusBadRequest, "spoke name %q: give a name without spaces or slashes", req.Name)
+	if err := validSpokeName(req.Name); err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	var teamID int64
 	if teamName != "" {
@@ -68,15 +68,75 @@ func (s *Server) spokeJoin(w http.ResponseWriter, r *http.Request, _ *caller) er
 		return err
 	}
 	credential := hex.EncodeToString(secret)
+	var previous string
+	if req.Credential != "" {
+		previous = hashCredential(req.Credential)
+	}
 	labels, _ := json.Marshal(req.Labels)
 	capacity, _ := json.Marshal(req.Capacity)
-	sp, err := s.store.RegisterSpoke(r.Context(), store.SpokeRegistration{Name: req.Name, TeamID: teamID, Runtime: req.Runtime,
-		Labels: labels, Tags: req.Tags, Capacity: capacity, CredentialHash: hashCredential(credential)}, s.cfg.SpokeLease)
+	joined, err := s.store.RegisterSpoke(r.Context(), store.SpokeRegistration{Name: req.Name, TeamID: teamID, Runtime: req.Runtime,
+		Labels: labels, Tags: req.Tags, Capacity: capacity, CredentialHash: hashCredential(credential), PreviousHash: previous}, s.cfg.SpokeLease)
+	if errors.Is(err, store.ErrSpokeNameTaken) {
+		return errorf(http.StatusConflict, "%v", err)
+	}
 	if err != nil {
 		return err
 	}
-	s.log.Info("spoke joined", "spoke", sp.Name, "team", teamName, "runtime", req.Runtime)
+	sp := joined.Spoke
+	if joined.Replaced != 0 {
+		s.loseSteps(r.Context(), joined.Replaced, fmt.Sprintf("spoke %s stopped renewing its lease and a new spoke joined under its name: the run is lost", sp.Name))
+	}
+	s.log.Info("spoke joined", "spoke", sp.Name, "team", teamName, "runtime", req.Runtime, "rejoined", previous != "" && joined.Replaced == 0 && sp.CredentialHash != "")
 	return writeJSON(w, http.StatusOK, wire.JoinResponse{SpokeID: sp.ID, Credential: credential, LeaseSeconds: int(s.cfg.SpokeLease.Seconds())})
+}
+
+// loseSteps ends the open steps of a spoke that is gone as lost runs, so the
+// engine runs them again elsewhere: they are never handed to another spoke's
+// credential.
+func (s *Server) loseSteps(ctx context.Context, spokeID int64, why string) {
+	ids, err := s.store.OpenStepIDs(ctx, spokeID)
+	if err != nil {
+		s.log.Warn("list steps of a replaced spoke", "spoke", spokeID, "error", err.Error())
+		return
+	}
+	for _, id := range ids {
+		st, err := s.store.Step(ctx, id)
+		if err != nil {
+			s.log.Warn("read step of a replaced spoke", "step", id, "error", err.Error())
+			continue
+		}
+		res := wire.Result{Fence: st.Fence, Error: why, Lost: true}
+		raw, _ := json.Marshal(res)
+		err = s.store.FinishStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, "errored", raw, finishEvent(st, res))
+		if err != nil && !errors.Is(err, store.ErrStale) {
+			s.log.Warn("end step of a replaced spoke", "step", id, "error", err.Error())
+			continue
+		}
+		s.notify.Notify(notify.EventsKey(st.BuildID))
+		s.waker.Wake(st.BuildID)
+	}
+}
+
+// maxSpokeNameLen keeps a spoke's name a Kubernetes label value, which the
+// kube runtime puts on its pods.
+const maxSpokeNameLen = 63
+
+// validSpokeName says why a spoke name is refused: it is a label value, a
+// path element and a worker name in fly's tables.
+func validSpokeName(name string) error {
+	if name == "" || len(name) > maxSpokeNameLen {
+		return fmt.Errorf("spoke name %q: give a name of 1 to %d characters", name, maxSpokeNameLen)
+	}
+	for i, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || i > 0 && (c == '-' || c == '_' || c == '.')
+		if !ok {
+			return fmt.Errorf("spoke name %q: use letters, digits, '-', '_' and '.', starting with a letter or digit", name)
+		}
+	}
+	if c := name[len(name)-1]; c == '-' || c == '_' || c == '.' {
+		return fmt.Errorf("spoke name %q: end it with a letter or digit", name)
+	}
+	return nil
 }
 
 func (s *Server) spokeHeartbeat(w http.ResponseWriter, r *http.Request, c *caller) error {

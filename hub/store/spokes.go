@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,18 +46,41 @@ type SpokeRegistration struct {
 	Labels         json.RawMessage
 	Tags           []string
 	Capacity       json.RawMessage // {"cpu", "memory", "steps"}, as placement reads it
-	CredentialHash string
+	CredentialHash string          // the credential the spoke gets now
+	// PreviousHash is the hash of the credential the spoke says it was given
+	// before ("" for a spoke that shows none): only it takes back a name that
+	// is in use.
+	PreviousHash string
 }
 
-// RegisterSpoke creates a spoke or, when it rejoins, replaces its credential.
-func (s *Store) RegisterSpoke(ctx context.Context, reg SpokeRegistration, ttl time.Duration) (Spoke, error) {
+// ErrSpokeNameTaken is returned when a spoke joins under a name that another
+// spoke holds and it cannot prove it is that spoke. Nothing was written.
+var ErrSpokeNameTaken = errors.New("spoke name taken")
+
+// SpokeJoin is what RegisterSpoke did.
+type SpokeJoin struct {
+	Spoke Spoke
+	// Replaced is the id of a spoke whose lease had expired and whose name the
+	// new one took as a new identity (0: none). Its open steps are still its
+	// own: the caller ends them as lost.
+	Replaced int64
+}
+
+// RegisterSpoke creates a spoke, or lets one come back. A spoke's identity is
+// bound to the credential it was given: a join under a name in use keeps the
+// row (and its steps) only when it shows that row's credential; a name whose
+// spoke's lease has expired may be taken by a spoke without it, as a new
+// identity (a new row; the old one is kept as gone, under another name, with
+// its steps). A name never moves between teams or pools, and a live spoke's
+// name is never taken.
+func (s *Store) RegisterSpoke(ctx context.Context, reg SpokeRegistration, ttl time.Duration) (SpokeJoin, error) {
 	labels := reg.Labels
 	if len(labels) == 0 {
 		labels = json.RawMessage(`{}`)
 	}
 	tags, err := json.Marshal(append([]string{}, reg.Tags...))
 	if err != nil {
-		return Spoke{}, err
+		return SpokeJoin{}, err
 	}
 	capacity := reg.Capacity
 	if len(capacity) == 0 {
@@ -66,21 +90,58 @@ func (s *Store) RegisterSpoke(ctx context.Context, reg SpokeRegistration, ttl ti
 	if reg.TeamID != 0 {
 		team = &reg.TeamID
 	}
-	var id int64
+	var id, replaced int64
 	name := reg.Name
 	err = s.Tx(ctx, func(tx pgx.Tx) error {
+		id, replaced = 0, 0
+		var held struct {
+			id       int64
+			team     int64
+			teamName string
+			hash     string
+			expired  bool
+		}
+		err := tx.QueryRow(ctx, `SELECT s.id, COALESCE(s.team_id, 0), COALESCE(t.name, ''), s.credential_hash, COALESCE(s.lease_expires_at < now(), true)
+			FROM spokes s LEFT JOIN teams t ON t.id = s.team_id WHERE s.name = $1 FOR UPDATE OF s`, name).
+			Scan(&held.id, &held.team, &held.teamName, &held.hash, &held.expired)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return err
+		case held.team != reg.TeamID:
+			owner := "the shared pool"
+			if held.team != 0 {
+				owner = "team " + held.teamName
+			}
+			return fmt.Errorf("%w: %q belongs to %s, and a name never moves between teams or pools: give this spoke another --name", ErrSpokeNameTaken, name, owner)
+		case reg.PreviousHash != "" && held.hash != "" && subtle.ConstantTimeCompare([]byte(reg.PreviousHash), []byte(held.hash)) == 1:
+			id = held.id // the same spoke, coming back
+		case !held.expired:
+			return fmt.Errorf("%w: %q is in use by a live spoke; a spoke coming back joins with the credential it was given (kept in its work directory), otherwise give it another --name", ErrSpokeNameTaken, name)
+		default:
+			// A new identity under the name of a spoke that stopped renewing
+			// its lease: the old row keeps its steps under another name.
+			if _, err := tx.Exec(ctx, `UPDATE spokes SET name = name || '~gone~' || id::TEXT, state = 'gone', credential_hash = '' WHERE id = $1`, held.id); err != nil {
+				return err
+			}
+			replaced = held.id
+		}
+		if id != 0 {
+			_, err := tx.Exec(ctx, `UPDATE spokes SET runtime = $2, labels = $3, tags = $4, capacity = $5, credential_hash = $6, state = 'running',
+				lease_expires_at = now() + $7 * INTERVAL '1 millisecond', last_seen = now() WHERE id = $1`,
+				id, reg.Runtime, string(labels), string(tags), string(capacity), reg.CredentialHash, ttl.Milliseconds())
+			return err
+		}
 		return tx.QueryRow(ctx, `
 			INSERT INTO spokes (name, team_id, runtime, labels, tags, capacity, credential_hash, state, lease_expires_at, last_seen)
 			VALUES ($1, $2, $3, $4, $5, $8, $6, 'running', now() + $7 * INTERVAL '1 millisecond', now())
-			ON CONFLICT (name) DO UPDATE SET team_id = excluded.team_id, runtime = excluded.runtime, labels = excluded.labels,
-				tags = excluded.tags, capacity = excluded.capacity, credential_hash = excluded.credential_hash, state = 'running',
-				lease_expires_at = excluded.lease_expires_at, last_seen = now()
 			RETURNING id`, name, team, reg.Runtime, string(labels), string(tags), reg.CredentialHash, ttl.Milliseconds(), string(capacity)).Scan(&id)
 	})
 	if err != nil {
-		return Spoke{}, fmt.Errorf("register spoke %s: %w", name, err)
+		return SpokeJoin{}, fmt.Errorf("register spoke %s: %w", name, err)
 	}
-	return s.Spoke(ctx, id)
+	sp, err := s.Spoke(ctx, id)
+	return SpokeJoin{Spoke: sp, Replaced: replaced}, err
 }
 
 // RenewSpokeLease extends a spoke's lease by ttl from the database's now().
@@ -108,7 +169,7 @@ func (s *Store) Spoke(ctx context.Context, id int64) (Spoke, error) {
 // Spokes lists every spoke.
 func (s *Store) Spokes(ctx context.Context) ([]Spoke, error) {
 	out, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id ORDER BY s.name LIMIT 10000`)
+		return s.reads.Query(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id WHERE s.state <> 'gone' ORDER BY s.name LIMIT 10000`)
 	}, func(r pgx.CollectableRow) (Spoke, error) { return scanSpoke(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list spokes: %w", err)
@@ -119,7 +180,7 @@ func (s *Store) Spokes(ctx context.Context) ([]Spoke, error) {
 // SpokeByCredentialHash finds the spoke a credential belongs to.
 func (s *Store) SpokeByCredentialHash(ctx context.Context, hash string) (Spoke, error) {
 	sp, err := scanSpoke(s.row(ctx, `SELECT `+spokeColumns+` FROM spokes s LEFT JOIN teams t ON t.id = s.team_id
-		WHERE s.credential_hash = $1`, hash))
+		WHERE s.credential_hash = $1 AND s.credential_hash <> '' AND s.state <> 'gone'`, hash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Spoke{}, fmt.Errorf("spoke credential: %w", ErrNotFound)
 	}

@@ -23,11 +23,11 @@ func buildAndSpoke(t *testing.T) (*store.Store, store.Build, store.Spoke) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, err := s.RegisterSpoke(ctx, store.SpokeRegistration{Name: "spoke-1", Runtime: "local", CredentialHash: "hash"}, time.Minute)
+	j, err := s.RegisterSpoke(ctx, store.SpokeRegistration{Name: "spoke-1", Runtime: "local", CredentialHash: "hash"}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, b, sp
+	return s, b, j.Spoke
 }
 
 func TestStepReports(t *testing.T) {

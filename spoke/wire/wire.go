@@ -71,6 +71,11 @@ type JoinRequest struct {
 	// Capacity is what the spoke can run at once, as far as it knows: zero
 	// values are unknown (no bound).
 	Capacity Capacity `json:"capacity"`
+	// Credential is the one the hub gave this spoke when it last joined, if
+	// it kept it: it proves the spoke is the one that holds the name, and
+	// keeps its steps. A spoke without it joins as a new identity, and only
+	// under a name that no live spoke holds.
+	Credential string `json:"credential,omitempty"`
 }
 
 // Capacity is CPU cores, memory bytes and steps.
