@@ -63,7 +63,14 @@ func validate(r *report, cfg *Config, refs []VarRef) {
 var identifierPattern = regexp.MustCompile(`^[\p{Ll}\p{Lt}\p{Lm}\p{Lo}\d][\p{Ll}\p{Lt}\p{Lm}\p{Lo}\d\-_.]*$`)
 
 func (v *validator) identifier(name string, line int, where string) {
-	if name == "" || strings.Contains(name, "((") || identifierPattern.MatchString(name) {
+	if name == "" {
+		return
+	}
+	if err := CheckName(name); err != nil {
+		v.errorf(line, where, "%v", err)
+		return
+	}
+	if strings.Contains(name, "((") || identifierPattern.MatchString(name) {
 		return
 	}
 	reason := "must start with a lowercase letter or a number"

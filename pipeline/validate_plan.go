@@ -174,7 +174,9 @@ func (pv *planValidator) put(s *Step, scope artifacts, where string) artifacts {
 		pv.used[res] = true
 	}
 	for _, in := range p.Inputs.Names {
-		if !scope.has(in) {
+		if err := CheckName(in); err != nil {
+			pv.errorf(s.Lines["inputs"], where, "%v", err)
+		} else if !scope.has(in) {
 			pv.errorf(s.Lines["inputs"], where, "input %q is not produced by any earlier step", in)
 		}
 	}
@@ -188,6 +190,7 @@ func (pv *planValidator) task(s *Step, scope artifacts, where string) artifacts 
 	t := s.Task
 	line := s.Lines["task"]
 	pv.identifier(t.Name, line, where)
+	pv.mappings(s, where)
 	if t.Image != "" && !scope.has(t.Image) {
 		pv.errorf(s.Lines["image"], where, "image %q is not produced by any earlier step: get it first", t.Image)
 	}
@@ -199,8 +202,10 @@ func (pv *planValidator) task(s *Step, scope artifacts, where string) artifacts 
 		pv.warnf("precedence", line, where, "both file and config are given: the config from file is used")
 	}
 	if t.File != "" {
-		first, _, _ := strings.Cut(t.File, "/")
-		if !scope.has(first) {
+		first, rest, _ := strings.Cut(t.File, "/")
+		if err := CheckRelPath(rest); err != nil || rest == "" {
+			pv.errorf(s.Lines["file"], where, "file %q: give ARTIFACT/PATH, a file inside an artifact", t.File)
+		} else if !scope.has(first) {
 			pv.errorf(s.Lines["file"], where, "file %q is in artifact %q, which no earlier step produces", t.File, first)
 		}
 		return artifacts{open: true} // outputs come from the file
@@ -246,12 +251,18 @@ func (v *validator) taskConfig(c *TaskConfig, where string) {
 	if c.ImageResource != nil && c.ImageResource.Type == "" {
 		v.errorf(c.Lines["image_resource"], where, "image_resource has no type")
 	}
+	if c.Run != nil {
+		if err := CheckRelPath(c.Run.Dir); err != nil {
+			v.errorf(lineOr(c.Lines["run"], c.Line), where, "run.dir: %v", err)
+		}
+	}
 	seen := map[string]bool{}
 	for i, in := range c.Inputs {
 		if in.Name == "" {
 			v.errorf(lineOr(in.Line, c.Line), where, "inputs[%d] has no name", i)
 			continue
 		}
+		v.pathName(in.Name, in.Path, lineOr(in.Line, c.Line), fmt.Sprintf("%s: inputs[%d]", where, i))
 		if seen[in.Name] {
 			v.errorf(in.Line, where, "input %q appears more than once", in.Name)
 		}
@@ -263,6 +274,7 @@ func (v *validator) taskConfig(c *TaskConfig, where string) {
 			v.errorf(lineOr(o.Line, c.Line), where, "outputs[%d] has no name", i)
 			continue
 		}
+		v.pathName(o.Name, o.Path, lineOr(o.Line, c.Line), fmt.Sprintf("%s: outputs[%d]", where, i))
 		if outs[o.Name] {
 			v.errorf(o.Line, where, "output %q appears more than once", o.Name)
 		}
@@ -271,6 +283,33 @@ func (v *validator) taskConfig(c *TaskConfig, where string) {
 	for i, cache := range c.Caches {
 		if cache.Path == "" {
 			v.errorf(c.Lines["caches"], where, "caches[%d] has no path", i)
+		} else if err := CheckRelPath(cache.Path); err != nil {
+			v.errorf(c.Lines["caches"], where, "caches[%d]: %v", i, err)
+		}
+	}
+}
+
+// pathName checks an input's or output's name and path, which become paths
+// on the spoke.
+func (v *validator) pathName(name, path string, line int, where string) {
+	if err := CheckName(name); err != nil {
+		v.errorf(line, where, "%v", err)
+	}
+	if err := CheckRelPath(path); err != nil {
+		v.errorf(line, where, "%v", err)
+	}
+}
+
+// mappings checks a task step's input_mapping and output_mapping, whose
+// both sides are artifact names.
+func (pv *planValidator) mappings(s *Step, where string) {
+	for field, m := range map[string]map[string]string{"input_mapping": s.Task.InputMapping, "output_mapping": s.Task.OutputMapping} {
+		for k, v := range m {
+			for _, name := range []string{k, v} {
+				if err := CheckName(name); err != nil {
+					pv.errorf(s.Lines[field], where+": "+field, "%v", err)
+				}
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
 )
 
 type accessKind int
@@ -62,7 +63,11 @@ type route struct {
 // without a role gets 401 or 403, never 404.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.authenticate(r, rt.access.kind == spokeOnly)
+		err := checkPathNames(r)
+		var c *caller
+		if err == nil {
+			c, err = s.authenticate(r, rt.access.kind == spokeOnly)
+		}
 		if err == nil {
 			err = s.authorize(r, rt.access, c)
 		}
@@ -73,6 +78,23 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// pathNames are the route parameters that hold names.
+var pathNames = []string{"team", "pipeline", "job", "resource", "resource_type", "name"}
+
+// checkPathNames refuses a request whose path names a team, pipeline, job or
+// resource by a name no one can have (a NUL, a slash, "..", too long), with
+// the rule, before anything reads the store with it.
+func checkPathNames(r *http.Request) error {
+	for _, p := range pathNames {
+		if v := r.PathValue(p); v != "" {
+			if err := pipeline.CheckName(v); err != nil {
+				return errorf(http.StatusBadRequest, "%s: %v", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // bearer returns the request's bearer token. Other schemes (the token

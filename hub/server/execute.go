@@ -51,6 +51,9 @@ func (s *Server) createOneOffBuild(w http.ResponseWriter, r *http.Request, c *ca
 	if plan.ID == "" {
 		return errorf(http.StatusBadRequest, "the plan has no id")
 	}
+	if err := plan.CheckPaths(); err != nil {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
 	raw, _ := json.Marshal(plan)
 	b, err := s.store.CreateOneOffBuild(r.Context(), t.ID, pipelineID, c.claims.User, raw)
 	if err != nil {

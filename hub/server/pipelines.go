@@ -278,6 +278,9 @@ func (s *Server) renamePipeline(w http.ResponseWriter, r *http.Request, c *calle
 	if body.Name == "" {
 		return configErrors(w, []string{"new name must not be empty"})
 	}
+	if err := pipeline.CheckName(body.Name); err != nil {
+		return configErrors(w, []string{"new name: " + err.Error()})
+	}
 	p, err := s.pipelineFromPath(r)
 	if err != nil {
 		return err

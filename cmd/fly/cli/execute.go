@@ -244,6 +244,9 @@ func splitAssign(v, flag string) (string, string, error) {
 	if !ok || name == "" || path == "" {
 		return "", "", fmt.Errorf("%s %q: write NAME=PATH", flag, v)
 	}
+	if err := pipeline.CheckName(name); err != nil {
+		return "", "", fmt.Errorf("%s %q: %v", flag, v, err)
+	}
 	return name, path, nil
 }
 
