@@ -324,6 +324,9 @@ func (a *Agent) run(ctx context.Context, as wire.Assignment, logs local.Logs) wi
 		logs.Line("stderr", err.Error()+"\n")
 		return wire.Result{Error: err.Error()}
 	}
+	if err := as.Request.CheckPaths(); err != nil {
+		return fail(fmt.Errorf("refused: %w", err))
+	}
 	if a.cfg.Artifacts == nil && len(as.Request.Artifacts) > 0 {
 		return fail(errors.New("this spoke keeps no artifacts"))
 	}

@@ -8,7 +8,9 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
@@ -152,6 +154,46 @@ type StepRequest struct {
 
 	// Env is the build metadata (BUILD_ID, BUILD_NAME, ...).
 	Env map[string]string `json:"env,omitempty"`
+}
+
+// CheckPaths says why a request holds a name or path that would leave its
+// place on the spoke (an artifact name with a slash, an output path with
+// ".."). The hub checks pipelines and plans before; a spoke checks again
+// before it touches its disk, whatever the hub let through.
+func (r StepRequest) CheckPaths() error {
+	var names []string
+	for k, v := range r.Inputs {
+		names = append(names, k, v)
+	}
+	for k, v := range r.Outputs {
+		names = append(names, k, v)
+	}
+	for k := range r.Artifacts {
+		names = append(names, k)
+	}
+	if t := r.Task; t != nil {
+		for k, v := range t.OutputMapping {
+			names = append(names, k, v)
+		}
+		if t.ConfigPath != "" {
+			artifact, rest, _ := strings.Cut(t.ConfigPath, "/")
+			names = append(names, artifact)
+			if err := pipeline.CheckRelPath(rest); err != nil {
+				return fmt.Errorf("config_path %q: %w", t.ConfigPath, err)
+			}
+		}
+		if t.Config != nil {
+			if err := pipeline.CheckTaskPaths(t.Config); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range names {
+		if err := pipeline.CheckName(n); err != nil {
+			return fmt.Errorf("artifact %w", err)
+		}
+	}
+	return nil
 }
 
 type TaskRequest struct {

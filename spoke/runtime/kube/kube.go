@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -308,7 +307,7 @@ func (rt *Runtime) taskConfig(a wire.Assignment) (*pipeline.TaskConfig, error) {
 		return nil, fmt.Errorf("task config %s: the kube runtime keeps no artifacts without a local runtime", t.ConfigPath)
 	}
 	artifact, rest, _ := strings.Cut(t.ConfigPath, "/")
-	data, err := os.ReadFile(filepath.Join(rt.Local.Artifact(a.BuildID, a.Request.Inputs[artifact]), rest))
+	data, err := rt.Local.ReadArtifactFile(a.BuildID, a.Request.Inputs[artifact], rest)
 	if err != nil {
 		return nil, fmt.Errorf("read task config %s: %w", t.ConfigPath, err)
 	}

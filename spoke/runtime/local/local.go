@@ -44,20 +44,17 @@ func (rt *Runtime) Artifact(buildID int64, name string) string {
 // errors in the result (the step errored); a command's non-zero exit is a
 // failure.
 func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs Logs) wire.Result {
-	stepDir := filepath.Join(rt.buildDir(a.BuildID), "steps", strings.NewReplacer("/", "_").Replace(a.PlanID)+"-"+strconv.Itoa(a.Attempt))
-	if err := os.RemoveAll(stepDir); err != nil {
+	st, err := rt.openStep(a)
+	if err != nil {
 		return wire.Result{Error: err.Error()}
 	}
-	if err := os.MkdirAll(stepDir, 0o755); err != nil {
-		return wire.Result{Error: err.Error()}
-	}
+	defer st.close()
 	var res wire.Result
-	var err error
 	switch a.Request.Kind {
 	case "task":
-		res, err = rt.task(ctx, a, stepDir, logs)
+		res, err = rt.task(ctx, a, st, logs)
 	case "get", "put", "check":
-		res, err = rt.resource(ctx, a, stepDir, logs)
+		res, err = rt.resource(ctx, a, st, logs)
 	default:
 		err = fmt.Errorf("unknown step kind %q", a.Request.Kind)
 	}
@@ -71,7 +68,50 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs Logs) wire.R
 	return res
 }
 
-func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, stepDir string, logs Logs) (wire.Result, error) {
+// step is a step's working directory, as a path (for the processes it
+// runs) and as roots that every name from the build is resolved in: build
+// (the build's directory, which holds the step's and the artifacts) and dir
+// (the step's own). No name reaches outside them, whatever it holds.
+type step struct {
+	dir   string
+	rel   string // dir, relative to build
+	build *os.Root
+	root  *os.Root
+}
+
+func (st *step) close() {
+	st.root.Close()
+	st.build.Close()
+}
+
+// openStep makes a fresh working directory for a step.
+func (rt *Runtime) openStep(a wire.Assignment) (*step, error) {
+	buildDir := rt.buildDir(a.BuildID)
+	if err := os.MkdirAll(buildDir, 0o755); err != nil {
+		return nil, err
+	}
+	build, err := os.OpenRoot(buildDir)
+	if err != nil {
+		return nil, err
+	}
+	rel := filepath.Join("steps", strings.NewReplacer("/", "_", "..", "_").Replace(a.PlanID)+"-"+strconv.Itoa(a.Attempt))
+	if err := build.RemoveAll(rel); err != nil {
+		build.Close()
+		return nil, err
+	}
+	if err := build.MkdirAll(rel, 0o755); err != nil {
+		build.Close()
+		return nil, err
+	}
+	root, err := build.OpenRoot(rel)
+	if err != nil {
+		build.Close()
+		return nil, err
+	}
+	return &step{dir: filepath.Join(buildDir, rel), rel: rel, build: build, root: root}, nil
+}
+
+func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, st *step, logs Logs) (wire.Result, error) {
 	req := a.Request
 	if req.TypeImage != "" {
 		return wire.Result{}, fmt.Errorf("resource type %s runs from image %s, which needs a spoke with the kube runtime; the local runtime has mock, time and git", req.Type, req.TypeImage)
@@ -90,13 +130,13 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, stepDir stri
 		}
 		return wire.Result{Versions: versions}, nil
 	case "get":
-		resp, err := typ.In(ctx, req.Source, req.Params, req.Version, stepDir, log)
+		resp, err := typ.In(ctx, req.Source, req.Params, req.Version, st.dir, log)
 		if err != nil {
 			return wire.Result{}, err
 		}
 		var outputs []string
 		for _, artifact := range req.Outputs {
-			if err := rt.Publish(a.BuildID, stepDir, artifact); err != nil {
+			if err := publish(st.build, st.rel, artifact); err != nil {
 				return wire.Result{}, err
 			}
 			outputs = append(outputs, artifact)
@@ -105,11 +145,14 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, stepDir stri
 	}
 	// put: the step directory holds a link to every artifact it may read.
 	for name, artifact := range req.Inputs {
-		if err := os.Symlink(rt.Artifact(a.BuildID, artifact), filepath.Join(stepDir, name)); err != nil {
+		if err := pipeline.CheckName(name); err != nil {
+			return wire.Result{}, err
+		}
+		if err := st.root.Symlink(rt.Artifact(a.BuildID, artifact), name); err != nil {
 			return wire.Result{}, err
 		}
 	}
-	resp, err := typ.Out(ctx, req.Source, req.Params, stepDir, log)
+	resp, err := typ.Out(ctx, req.Source, req.Params, st.dir, log)
 	if err != nil {
 		return wire.Result{}, err
 	}
@@ -126,17 +169,59 @@ func metadata(in []resource.Metadata) []wire.MetadataField {
 
 // Publish makes dir the build's artifact name, replacing an older one.
 func (rt *Runtime) Publish(buildID int64, dir, name string) error {
-	dest := rt.Artifact(buildID, name)
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+	build, err := os.OpenRoot(rt.buildDir(buildID))
+	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dest); err != nil {
+	defer build.Close()
+	if rel, err := filepath.Rel(build.Name(), dir); err == nil && filepath.IsLocal(rel) {
+		return publish(build, rel, name)
+	}
+	if err := prepareArtifact(build, name); err != nil {
 		return err
 	}
-	return os.Rename(dir, dest)
+	return os.Rename(dir, filepath.Join(build.Name(), "artifacts", name))
 }
 
-func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, logs Logs) (wire.Result, error) {
+// publish moves rel, a directory of the build, to the build's artifact
+// name, inside the build's root.
+func publish(build *os.Root, rel, name string) error {
+	if err := prepareArtifact(build, name); err != nil {
+		return err
+	}
+	return build.Rename(rel, filepath.Join("artifacts", name))
+}
+
+// prepareArtifact makes room for the build's artifact name.
+func prepareArtifact(build *os.Root, name string) error {
+	if err := pipeline.CheckName(name); err != nil {
+		return fmt.Errorf("artifact %w", err)
+	}
+	if err := build.MkdirAll("artifacts", 0o755); err != nil {
+		return err
+	}
+	return build.RemoveAll(filepath.Join("artifacts", name))
+}
+
+// ReadArtifactFile reads path inside a build artifact (a task's config_path):
+// it resolves inside the artifact, links included.
+func (rt *Runtime) ReadArtifactFile(buildID int64, artifact, path string) ([]byte, error) {
+	if err := pipeline.CheckName(artifact); err != nil {
+		return nil, fmt.Errorf("artifact %w", err)
+	}
+	rel, err := pipeline.RelPath(path)
+	if err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(rt.Artifact(buildID, artifact))
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.ReadFile(rel)
+}
+
+func (rt *Runtime) task(ctx context.Context, a wire.Assignment, st *step, logs Logs) (wire.Result, error) {
 	t := a.Request.Task
 	if t == nil {
 		return wire.Result{}, fmt.Errorf("task step without a task")
@@ -144,7 +229,7 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 	cfg := t.Config
 	if t.ConfigPath != "" {
 		artifact, rest, _ := strings.Cut(t.ConfigPath, "/")
-		data, err := os.ReadFile(filepath.Join(rt.Artifact(a.BuildID, a.Request.Inputs[artifact]), rest))
+		data, err := rt.ReadArtifactFile(a.BuildID, a.Request.Inputs[artifact], rest)
 		if err != nil {
 			return wire.Result{}, fmt.Errorf("read task config %s: %w", t.ConfigPath, err)
 		}
@@ -155,10 +240,16 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 	if cfg == nil || cfg.Run == nil {
 		return wire.Result{}, fmt.Errorf("task has no config to run")
 	}
+	if err := pipeline.CheckTaskPaths(cfg); err != nil {
+		return wire.Result{}, err
+	}
 	for _, in := range cfg.Inputs {
 		artifact, ok := a.Request.Inputs[in.Name]
 		if !ok {
 			artifact = in.Name
+		}
+		if err := pipeline.CheckName(artifact); err != nil {
+			return wire.Result{}, fmt.Errorf("input %s: artifact %w", in.Name, err)
 		}
 		src := rt.Artifact(a.BuildID, artifact)
 		if _, err := os.Stat(src); err != nil {
@@ -167,21 +258,21 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 			}
 			return wire.Result{}, fmt.Errorf("missing inputs: %s", in.Name)
 		}
-		if err := link(src, filepath.Join(stepDir, pathOr(in.Path, in.Name))); err != nil {
+		if err := link(st.root, src, relPath(in.Path, in.Name)); err != nil {
 			return wire.Result{}, err
 		}
 	}
 	for _, o := range cfg.Outputs {
-		if err := os.MkdirAll(filepath.Join(stepDir, pathOr(o.Path, o.Name)), 0o755); err != nil {
+		if err := st.root.MkdirAll(relPath(o.Path, o.Name), 0o755); err != nil {
 			return wire.Result{}, err
 		}
 	}
 	for _, c := range cfg.Caches {
-		if err := rt.cache(a, stepDir, c.Path); err != nil {
+		if err := rt.cache(a, st, c.Path); err != nil {
 			return wire.Result{}, fmt.Errorf("cache %s: %w", c.Path, err)
 		}
 	}
-	code, err := rt.command(ctx, cfg, t.Params, stepDir, logs)
+	code, err := rt.command(ctx, cfg, t.Params, st.dir, logs)
 	if err != nil {
 		return wire.Result{}, err
 	}
@@ -194,7 +285,7 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 		if mapped, ok := t.OutputMapping[o.Name]; ok {
 			artifact = mapped
 		}
-		if err := rt.Publish(a.BuildID, filepath.Join(stepDir, pathOr(o.Path, o.Name)), artifact); err != nil {
+		if err := publish(st.build, filepath.Join(st.rel, relPath(o.Path, o.Name)), artifact); err != nil {
 			return wire.Result{}, err
 		}
 		res.Outputs = append(res.Outputs, artifact)
@@ -206,55 +297,63 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, stepDir string, 
 // team, pipeline, job, step and path, so that the job's next build on this
 // spoke finds what the last one left. One-off builds (no job) get an empty
 // one in the step's directory.
-func (rt *Runtime) cache(a wire.Assignment, stepDir, path string) error {
-	dst := filepath.Join(stepDir, path)
+func (rt *Runtime) cache(a wire.Assignment, st *step, path string) error {
+	rel := relPath(path, ".")
 	env := a.Request.Env
 	if env["BUILD_JOB_NAME"] == "" {
-		return os.MkdirAll(dst, 0o755)
+		return st.root.MkdirAll(rel, 0o755)
 	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{env["BUILD_TEAM_NAME"], env["BUILD_PIPELINE_NAME"], env["BUILD_JOB_NAME"], a.Request.Name, filepath.Clean(path)}, "\x00")))
 	dir := filepath.Join(rt.Dir, "caches", hex.EncodeToString(sum[:16]))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := st.root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
 		return err
 	}
-	return os.Symlink(dir, dst)
+	return st.root.Symlink(dir, rel)
 }
 
-func pathOr(path, name string) string {
-	if path != "" {
-		return path
+// relPath is an input's, output's or cache's path in the step's directory
+// (its name when it has none); paths were checked with pipeline.RelPath
+// before, so an error cannot happen here, and the root refuses what would.
+func relPath(path, name string) string {
+	if path == "" {
+		path = name
 	}
-	return name
+	rel, err := pipeline.RelPath(path)
+	if err != nil {
+		return name
+	}
+	return rel
 }
 
-// link puts an artifact at dst. An input at an existing directory (path: .)
-// gets the artifact's entries linked into it instead.
-func link(src, dst string) error {
-	if st, err := os.Lstat(dst); err == nil && st.IsDir() {
+// link puts an artifact at dst in the step's directory. An input at an
+// existing directory (path: .) gets the artifact's entries linked into it
+// instead.
+func link(root *os.Root, src, dst string) error {
+	if st, err := root.Lstat(dst); err == nil && st.IsDir() {
 		entries, err := os.ReadDir(src)
 		if err != nil {
 			return err
 		}
 		for _, e := range entries {
-			if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+			if err := root.Symlink(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := root.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	return os.Symlink(src, dst)
+	return root.Symlink(src, dst)
 }
 
 // command runs the task's run.path with its args in run.dir, with params (and
 // the host's PATH and HOME) as the environment, and returns its exit status.
 func (rt *Runtime) command(ctx context.Context, cfg *pipeline.TaskConfig, params map[string]string, stepDir string, logs Logs) (int, error) {
-	dir := filepath.Join(stepDir, cfg.Run.Dir)
+	dir := filepath.Join(stepDir, relPath(cfg.Run.Dir, "."))
 	path := cfg.Run.Path
 	if strings.Contains(path, "/") && !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)
