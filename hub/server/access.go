@@ -21,6 +21,7 @@ const (
 	team                     // a role on the {team} of the path
 	pipelineRead             // viewer on the team, or a public pipeline
 	buildRead                // a role on the build's team, or its pipeline is public
+	buildDetail              // a role on the build's team, or its pipeline and its job are public (events, plan, preparation, artifacts)
 	buildWrite               // a role on the build's team
 	spokeOnly                // a spoke's own credential
 	webhookToken             // the resource's webhook_token in the query, checked by the handler
@@ -183,7 +184,7 @@ func (s *Server) authorize(r *http.Request, a access, c *caller) error {
 			return nil
 		}
 		return need(auth.Viewer, p.TeamName)
-	case buildRead, buildWrite:
+	case buildRead, buildDetail, buildWrite:
 		b, err := s.buildFromPath(r)
 		if err != nil {
 			return err
@@ -195,8 +196,18 @@ func (s *Server) authorize(r *http.Request, a access, c *caller) error {
 			return err
 		}
 		p, err := s.store.PipelineByID(r.Context(), b.PipelineID)
-		if err == nil && p.Public {
+		if err != nil || !p.Public {
+			return need(auth.Viewer, b.TeamName)
+		}
+		if a.kind == buildRead {
 			return nil
+		}
+		// As in Concourse, what a build did (its log, plan and artifacts)
+		// is shown to outsiders only when its job is public too.
+		if b.JobID != 0 {
+			if j, err := s.store.JobByID(r.Context(), b.JobID); err == nil && j.Public {
+				return nil
+			}
 		}
 		return need(auth.Viewer, b.TeamName)
 	case spokeOnly:

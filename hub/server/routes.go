@@ -17,6 +17,7 @@ func (s *Server) routes() []route {
 		owner        = access{kind: team, role: auth.Owner}
 		readPipeline = access{kind: pipelineRead}
 		readBuild    = access{kind: buildRead}
+		buildDetails = access{kind: buildDetail}
 		operateBuild = access{kind: buildWrite, role: auth.PipelineOperator}
 		spoke        = access{kind: spokeOnly}
 		webhook      = access{kind: webhookToken}
@@ -86,7 +87,7 @@ func (s *Server) routes() []route {
 		{"POST", pipelinePath + "/builds", member, s.createOneOffBuild},
 		{"POST", teamPath + "/artifacts", member, s.uploadArtifact},
 		{"GET", teamPath + "/artifacts/{id}", member, s.downloadArtifact},
-		{"GET", "/api/v1/builds/{build}/artifacts", readBuild, s.buildArtifacts},
+		{"GET", "/api/v1/builds/{build}/artifacts", buildDetails, s.buildArtifacts},
 		{"GET", teamPath + "/policies", viewer, s.listPolicies},
 		{"PUT", teamPath + "/policies/{name}", owner, s.setPolicy},
 		{"DELETE", teamPath + "/policies/{name}", owner, s.destroyPolicy},
@@ -97,10 +98,10 @@ func (s *Server) routes() []route {
 		{"GET", teamPath + "/containers/{handle}/hijack", member, s.hijackContainer},
 		{"GET", "/api/v1/builds/{build}", readBuild, s.getBuild},
 		{"PUT", "/api/v1/builds/{build}/abort", operateBuild, s.abortBuild},
-		{"GET", "/api/v1/builds/{build}/events", readBuild, s.buildEvents},
-		{"GET", "/api/v1/builds/{build}/preparation", readBuild, s.buildPreparation},
+		{"GET", "/api/v1/builds/{build}/events", buildDetails, s.buildEvents},
+		{"GET", "/api/v1/builds/{build}/preparation", buildDetails, s.buildPreparation},
 		{"GET", "/api/v1/builds/{build}/resources", readBuild, s.buildResources},
-		{"GET", "/api/v1/builds/{build}/placement", readBuild, s.buildPlacement},
+		{"GET", "/api/v1/builds/{build}/placement", buildDetails, s.buildPlacement},
 		{"GET", "/api/v1/workers", user, s.listWorkers},
 
 		{"POST", wire.PathJoin, anyone, s.spokeJoin}, // authenticated by the join token in the body

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,12 +75,9 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	if err != nil {
 		return nil, err
 	}
-	owners := make([]string, 0, len(cfg.MainTeamUsers))
-	for _, u := range cfg.MainTeamUsers {
-		owners = append(owners, "local:"+u)
-	}
-	teamAuth, _ := json.Marshal(api.TeamAuth{"owner": {Users: owners, Groups: []string{}}})
-	if _, err := st.SaveTeam(ctx, "main", teamAuth); err != nil {
+	if _, err := st.ChangeTeam(ctx, "main", func(stored json.RawMessage) (json.RawMessage, error) {
+		return seedOwners(stored, cfg.MainTeamUsers)
+	}); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), blobKey: blobKey}
@@ -93,6 +91,31 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 		s.mux.Handle(r.method+" "+r.path, s.wrap(r))
 	}
 	return s, nil
+}
+
+// seedOwners adds the --main-team-local-user users to the main team's
+// owners. Flags only add: roles set through the API (PUT /teams/main, fly
+// set-team) stay as they are across restarts, and a user dropped from the
+// flags stays an owner until the API removes them.
+func seedOwners(stored json.RawMessage, users []string) (json.RawMessage, error) {
+	ta := api.TeamAuth{}
+	if err := json.Unmarshal(stored, &ta); err != nil {
+		return nil, fmt.Errorf("read the main team's auth: %w", err)
+	}
+	owner := ta["owner"]
+	if owner.Groups == nil {
+		owner.Groups = []string{}
+	}
+	for _, u := range users {
+		if !slices.Contains(owner.Users, "local:"+u) {
+			owner.Users = append(owner.Users, "local:"+u)
+		}
+	}
+	if owner.Users == nil {
+		owner.Users = []string{}
+	}
+	ta["owner"] = owner
+	return json.Marshal(ta)
 }
 
 // ServeHTTP serves the API.

@@ -11,6 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
@@ -223,6 +226,14 @@ func TestBuildAccess(t *testing.T) {
 		{"outsider", true, "GET", path, 200},
 		{"outsider", true, "PUT", path + "/abort", 403},
 		{"viewer", true, "PUT", path + "/abort", 403},
+		// What the build did is shown to outsiders only when its job is
+		// public too (Concourse's rule), not because its pipeline is.
+		{"", true, "GET", path + "/events", 401},
+		{"outsider", true, "GET", path + "/events", 403},
+		{"", true, "GET", path + "/preparation", 401},
+		{"", true, "GET", path + "/artifacts", 401},
+		{"", true, "GET", path + "/placement", 401},
+		{"viewer", false, "GET", path + "/events", 200},
 	} {
 		action := "/hide"
 		if tt.expose {
@@ -233,6 +244,85 @@ func TestBuildAccess(t *testing.T) {
 		}
 		if got := status(tt.user, tt.method, tt.path); got != tt.want {
 			t.Errorf("%s %s as %q (exposed %v): %d, want %d", tt.method, tt.path, tt.user, tt.expose, got, tt.want)
+		}
+	}
+}
+
+// A public job's builds show their events to anyone once the pipeline is
+// exposed, and to no one outside the team before.
+func TestPublicJobBuildEvents(t *testing.T) {
+	ctx := context.Background()
+	hs, client := newHub(t)
+	admin := client("admin")
+	public := strings.Replace(pipelineYAML, "- name: j\n", "- name: j\n  public: true\n", 1)
+	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(public), nil); err != nil {
+		t.Fatal(err)
+	}
+	var b api.Build
+	if _, err := admin.Do(ctx, "POST", "/api/v1/teams/main/pipelines/p/jobs/j/builds", nil, nil, &b); err != nil {
+		t.Fatal(err)
+	}
+	get := func() int {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/builds/%d/preparation", hs.URL, b.ID), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(); got != 401 {
+		t.Errorf("a hidden pipeline's public job: %d, want 401", got)
+	}
+	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/expose", nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(); got != 200 {
+		t.Errorf("an exposed pipeline's public job: %d, want 200", got)
+	}
+}
+
+// Names no one can have are refused with the rule, before the store sees
+// them (a NUL made PostgreSQL fail with a 500).
+func TestHostileNamesInPaths(t *testing.T) {
+	ctx := context.Background()
+	hs, client := newHub(t)
+	admin := client("admin")
+	for _, path := range []string{
+		"/api/v1/teams/main/pipelines/a%00b/config",
+		"/api/v1/teams/main/pipelines/a%2Fb/config",
+		"/api/v1/teams/main/pipelines/" + strings.Repeat("x", 5000) + "/config",
+		"/api/v1/teams/ma%00in/pipelines/p/config",
+		"/api/v1/teams/main/pipelines/p/jobs/j%00/pause",
+		"/api/v1/teams/main/pipelines/p/resources/..%2F..%2Fr/pin_comment",
+	} {
+		for _, method := range []string{"GET", "PUT"} {
+			if method == "GET" && !strings.HasSuffix(path, "/config") {
+				continue
+			}
+			req, _ := http.NewRequestWithContext(ctx, method, hs.URL+path, strings.NewReader(pipelineYAML))
+			req.Header.Set("Authorization", "Bearer "+admin.Token)
+			req.Header.Set("Content-Type", "application/x-yaml")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || !strings.Contains(string(body), "name") {
+				t.Errorf("%s %.80s: %d %s, want 400 with the rule", method, path, resp.StatusCode, body)
+			}
+		}
+	}
+	_, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(pipelineYAML), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"..", "a/b", strings.Repeat("y", 300)} {
+		if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/rename", nil, map[string]string{"name": name}, nil); err == nil {
+			t.Errorf("rename to %.40q was accepted", name)
 		}
 	}
 }
@@ -262,5 +352,56 @@ func TestArchivedPipelineRefusesActions(t *testing.T) {
 		if resp.StatusCode != http.StatusConflict || string(body) != "action not allowed for an archived pipeline\n" {
 			t.Errorf("%s %s: %d %q", action.method, action.path, resp.StatusCode, body)
 		}
+	}
+}
+
+// Roles set through the API survive a hub restart: the flags' users are added
+// to the main team's owners, and nothing else is changed.
+func TestMainTeamRolesSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	users := auth.Users{}
+	for _, u := range []string{"admin:pw", "viewer:pw", "second:pw"} {
+		_ = users.Add(u)
+	}
+	start := func(owners ...string) *api.Client {
+		srv, err := server.New(ctx, server.Config{Users: users, MainTeamUsers: owners}, st, noWaker{}, notify.New(),
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		return &api.Client{URL: hs.URL}
+	}
+	first := start("admin")
+	form := url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {"pw"}}
+	req, _ := http.NewRequest("POST", first.URL+"/sky/issuer/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("fly", "Zmx5")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok api.Token
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Token = tok.AccessToken
+	set := api.Team{Auth: api.TeamAuth{"owner": {Users: []string{"local:admin"}, Groups: []string{}}, "viewer": {Users: []string{"local:viewer"}, Groups: []string{"org:ops"}}}}
+	if _, err := first.Do(ctx, "PUT", "/api/v1/teams/main", nil, set, nil); err != nil {
+		t.Fatal(err)
+	}
+	second := start("admin", "second") // the restart, with one more owner in its flags
+	second.Token = first.Token
+	var got api.Team
+	if _, err := second.Do(ctx, "GET", "/api/v1/teams/main", nil, nil, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := api.TeamAuth{"owner": {Users: []string{"local:admin", "local:second"}, Groups: []string{}}, "viewer": {Users: []string{"local:viewer"}, Groups: []string{"org:ops"}}}
+	if diff := cmp.Diff(want, got.Auth); diff != "" {
+		t.Errorf("main team's auth after a restart (-want +got):\n%s", diff)
 	}
 }

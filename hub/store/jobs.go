@@ -50,6 +50,18 @@ func (s *Store) JobByName(ctx context.Context, pipelineID int64, name string) (J
 	return j, nil
 }
 
+// JobByID returns a job by id, active or not.
+func (s *Store) JobByID(ctx context.Context, id int64) (Job, error) {
+	j, err := scanJob(s.row(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Job{}, fmt.Errorf("job %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("get job %d: %w", id, err)
+	}
+	return j, nil
+}
+
 // SetJobPaused pauses or unpauses a job.
 // SetJobTrusted marks a job's builds trusted or untrusted.
 func (s *Store) SetJobTrusted(ctx context.Context, jobID int64, trusted bool) error {

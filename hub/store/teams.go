@@ -34,6 +34,33 @@ func (s *Store) SaveTeam(ctx context.Context, name string, auth json.RawMessage)
 	return t, nil
 }
 
+// ChangeTeam creates the team if it is missing and sets its auth to what
+// change makes of the stored one ({} for a new team), in one transaction.
+func (s *Store) ChangeTeam(ctx context.Context, name string, change func(auth json.RawMessage) (json.RawMessage, error)) (Team, error) {
+	t := Team{Name: name}
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var current json.RawMessage
+		err := tx.QueryRow(ctx, `SELECT id, auth FROM teams WHERE name = $1 FOR UPDATE`, name).Scan(&t.ID, &current)
+		if errors.Is(err, pgx.ErrNoRows) {
+			current = json.RawMessage(`{}`)
+		} else if err != nil {
+			return err
+		}
+		next, err := change(current)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			INSERT INTO teams (name, auth) VALUES ($1, $2)
+			ON CONFLICT (name) DO UPDATE SET auth = excluded.auth
+			RETURNING id, auth`, name, string(next)).Scan(&t.ID, &t.Auth)
+	})
+	if err != nil {
+		return Team{}, fmt.Errorf("change team %s: %w", name, err)
+	}
+	return t, nil
+}
+
 // TeamByName returns the team or ErrNotFound.
 func (s *Store) TeamByName(ctx context.Context, name string) (Team, error) {
 	t := Team{Name: name}
