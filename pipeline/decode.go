@@ -18,6 +18,9 @@ import (
 // Types with their own shape implement nodeDecoder.
 type decoder struct {
 	report
+	// varLimit bounds the bytes ((vars)) may add to the config as they are
+	// interpolated (0: no bound); varUsed is what they added.
+	varLimit, varUsed int64
 }
 
 type nodeDecoder interface {

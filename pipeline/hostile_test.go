@@ -33,6 +33,8 @@ func TestHostileYAML(t *testing.T) {
 		{"deep block nesting", deepBlock(100), Limits{}, "deep"},
 		{"too big", "jobs: []\n" + strings.Repeat("# padding\n", 1000), Limits{MaxBytes: 1000}, "over the limit of 1000"},
 		{"recursive alias", "a: &a [*a]\n", Limits{}, "alias"},
+		{"large anchored string referenced often", "a: &a " + strings.Repeat("x", 1<<20) + "\nb: [" + strings.TrimSuffix(strings.Repeat("*a, ", 100), ", ") + "]\njobs: []\n", Limits{}, "more than 16777216 bytes"},
+		{"anchored string through nested aliases", "a: &a " + strings.Repeat("x", 1<<10) + "\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\njobs: []\n", Limits{MaxExpandedBytes: 1 << 18}, "through aliases"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +46,29 @@ func TestHostileYAML(t *testing.T) {
 				t.Errorf("error does not name the file: %v", err)
 			}
 		})
+	}
+}
+
+// Vars count toward the expanded size too: a large var referenced often, or
+// inside an anchored value that is referenced often, is refused.
+func TestHostileVars(t *testing.T) {
+	big := Vars{"big": strings.Repeat("v", 1<<20)}
+	for name, yaml := range map[string]string{
+		"many references":           "jobs: [{name: j, plan: [{task: t, config: {platform: linux, run: {path: sh, args: [" + strings.TrimSuffix(strings.Repeat("((big)), ", 40), ", ") + "]}}}]}]\n",
+		"in one string":             "jobs: [{name: j, plan: [{task: t, config: {platform: linux, params: {A: " + strings.Repeat("((big))", 40) + "}, run: {path: sh}}}]}]\n",
+		"through an anchored value": "a: &a [((big))]\nb: [" + strings.TrimSuffix(strings.Repeat("*a, ", 40), ", ") + "]\njobs: []\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Load([]byte(yaml), Options{File: "p.yml", Vars: big})
+			if err == nil || !strings.Contains(err.Error(), "bytes") {
+				t.Fatalf("got %v, want a size error", err)
+			}
+		})
+	}
+	y := Vars{}
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]"
+	if err := y.SetYAML("v=" + bomb); err == nil || !strings.Contains(err.Error(), "aliases") {
+		t.Fatalf("fly -y with an alias bomb: got %v", err)
 	}
 }
 

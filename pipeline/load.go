@@ -33,8 +33,18 @@ func Load(data []byte, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return p, err
 	}
-	d := &decoder{report: report{file: opts.File}}
+	lim := opts.Limits.orDefault()
+	d := &decoder{report: report{file: opts.File}, varLimit: lim.MaxExpandedBytes}
 	d.interpolate(root, opts.Vars)
+	if len(d.errs) > 0 {
+		return p, d.errs
+	}
+	if len(opts.Vars) > 0 {
+		// Vars inside anchored values count once per alias, as the text does.
+		if err := checkExpansion(opts.File, root, lim); err != nil {
+			return p, err
+		}
+	}
 	p.Vars = d.interpolate(root, nil) // what is left after interpolation
 	if root.Kind != yaml.MappingNode {
 		return p, &Error{File: opts.File, Line: root.Line, Msg: fmt.Sprintf("a pipeline config is a mapping with jobs, resources and so on; got %s", describe(root))}

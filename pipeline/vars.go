@@ -103,14 +103,14 @@ func (v Vars) SetYAML(kv string) error {
 	if !ok {
 		return fmt.Errorf("var %q: expected name=value", kv)
 	}
-	var n yaml.Node
-	if err := yaml.Unmarshal([]byte(val), &n); err != nil {
-		return fmt.Errorf("var %q: value is not YAML: %w", k, err)
-	}
 	var x any
-	if len(n.Content) > 0 {
+	if strings.TrimSpace(val) != "" {
+		n, err := parseYAML("-y "+k, []byte(val), Limits{})
+		if err != nil {
+			return fmt.Errorf("var %q: value is not YAML within limits: %w", k, err)
+		}
 		d := decoder{}
-		x = d.toAny(n.Content[0], k)
+		x = d.toAny(n, k)
 		if len(d.errs) > 0 {
 			return fmt.Errorf("var %q: %w", k, d.errs)
 		}
@@ -182,7 +182,7 @@ func (d *decoder) interpolate(n *yaml.Node, vars Vars) []VarRef {
 			return
 		}
 		if len(matches) == 1 && matches[0][0] == 0 && matches[0][1] == len(n.Value) {
-			if val, ok := vars.lookup(refs[len(refs)-1]); ok {
+			if val, ok := vars.lookup(refs[len(refs)-1]); ok && d.spend(n.Line, approxSize(val)) {
 				d.replaceNode(n, val)
 			}
 			return
@@ -198,11 +198,52 @@ func (d *decoder) interpolate(n *yaml.Node, vars Vars) []VarRef {
 				d.errorf(n.Line, "", "((%s)) %v", strings.Join(ref.Path, "."), err)
 				return s
 			}
+			if !d.spend(n.Line, int64(len(text))) {
+				return s
+			}
 			return text
 		})
 	}
 	walk(n)
 	return refs
+}
+
+// spend takes n bytes from what vars may add to the config, and says
+// whether there were enough; the first time there are not is an error.
+func (d *decoder) spend(line int, n int64) bool {
+	if d.varLimit == 0 {
+		return true // the caller bounds its input otherwise
+	}
+	if d.varUsed > d.varLimit {
+		return false // said already
+	}
+	d.varUsed += n
+	if d.varUsed > d.varLimit {
+		d.errorf(line, "", "((vars)) expand the config past the limit of %d bytes; refusing it", d.varLimit)
+		return false
+	}
+	return true
+}
+
+// approxSize is about how many bytes of text a var's value holds.
+func approxSize(v any) int64 {
+	switch x := v.(type) {
+	case string:
+		return int64(len(x))
+	case map[string]any:
+		n := int64(2)
+		for k, val := range x {
+			n += int64(len(k)) + approxSize(val) + 2
+		}
+		return n
+	case []any:
+		n := int64(2)
+		for _, val := range x {
+			n += approxSize(val) + 1
+		}
+		return n
+	}
+	return 8
 }
 
 func varText(v any) (string, error) {

@@ -17,10 +17,14 @@ type Limits struct {
 	MaxBytes int   // size of the YAML text
 	MaxDepth int   // nesting of mappings and sequences, counted through aliases
 	MaxNodes int64 // nodes after expanding every alias (alias bombs)
+	// MaxExpandedBytes bounds the text of every scalar after expanding
+	// aliases and ((vars)): a short config whose large anchored string is
+	// referenced many times is refused before anything expands it.
+	MaxExpandedBytes int64
 }
 
 // DefaultLimits are used when a caller passes a zero Limits.
-var DefaultLimits = Limits{MaxBytes: 8 << 20, MaxDepth: 64, MaxNodes: 2_000_000}
+var DefaultLimits = Limits{MaxBytes: 8 << 20, MaxDepth: 64, MaxNodes: 2_000_000, MaxExpandedBytes: 16 << 20}
 
 func (l Limits) orDefault() Limits {
 	if l.MaxBytes <= 0 {
@@ -31,6 +35,9 @@ func (l Limits) orDefault() Limits {
 	}
 	if l.MaxNodes <= 0 {
 		l.MaxNodes = DefaultLimits.MaxNodes
+	}
+	if l.MaxExpandedBytes <= 0 {
+		l.MaxExpandedBytes = DefaultLimits.MaxExpandedBytes
 	}
 	return l
 }
@@ -53,15 +60,24 @@ func parseYAML(file string, data []byte, lim Limits) (*yaml.Node, error) {
 		return nil, &Error{File: file, Msg: "config is empty"}
 	}
 	root := doc.Content[0]
+	if err := checkExpansion(file, root, lim); err != nil {
+		return nil, err
+	}
+	return root, nil
+}
+
+// checkExpansion measures a node tree with its aliases expanded, without
+// expanding them, and refuses it beyond the limits.
+func checkExpansion(file string, root *yaml.Node, lim Limits) error {
 	m := measurer{lim: lim, memo: map[*yaml.Node]size{}, open: map[*yaml.Node]bool{}}
 	s, err := m.measure(root)
 	if err != nil {
-		return nil, &Error{File: file, Line: err.line, Msg: err.msg}
+		return &Error{File: file, Line: err.line, Msg: err.msg}
 	}
 	if s.depth > lim.MaxDepth {
-		return nil, &Error{File: file, Msg: fmt.Sprintf("config nests %d levels deep, over the limit of %d", s.depth, lim.MaxDepth)}
+		return &Error{File: file, Msg: fmt.Sprintf("config nests %d levels deep, over the limit of %d", s.depth, lim.MaxDepth)}
 	}
-	return root, nil
+	return nil
 }
 
 // yamlError turns a parser error ("yaml: line 3: ...") into a located Error.
@@ -82,6 +98,7 @@ func yamlError(file string, err error) *Error {
 
 type size struct {
 	nodes int64
+	bytes int64 // of scalars' text
 	depth int
 }
 
@@ -110,7 +127,7 @@ func (m *measurer) measure(n *yaml.Node) (size, *measureError) {
 		m.open[n] = true
 		defer delete(m.open, n)
 	}
-	s := size{nodes: 1, depth: 1}
+	s := size{nodes: 1, depth: 1, bytes: int64(len(n.Value))}
 	if n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
 			return size{}, &measureError{n.Line, "unknown alias"}
@@ -127,6 +144,10 @@ func (m *measurer) measure(n *yaml.Node) (size, *measureError) {
 			return size{}, err
 		}
 		s.nodes += cs.nodes
+		s.bytes += cs.bytes
+		if s.bytes > m.lim.MaxExpandedBytes {
+			return size{}, &measureError{n.Line, fmt.Sprintf("config expands to more than %d bytes through aliases; refusing it (a large anchored value referenced many times?)", m.lim.MaxExpandedBytes)}
+		}
 		if n.Kind != yaml.DocumentNode && cs.depth+1 > s.depth {
 			s.depth = cs.depth + 1
 		}
