@@ -36,6 +36,7 @@ scenarios: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pipeline
 	$(GO) test -run '^$$' -fuzz FuzzExpansionBound -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pipeline
+	$(GO) test -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./volumes/extract
 	$(GO) test -run '^$$' -fuzz FuzzInstrument -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy/preempt
 
 infra:

@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
 	"github.com/switchyard-ci/switchyard/volumes"
+	"github.com/switchyard-ci/switchyard/volumes/extract"
 )
 
 // Artifacts is where a spoke keeps build artifacts: packed in a cache by
@@ -27,6 +28,9 @@ type Artifacts struct {
 	// BuildsDir holds a working directory per build, named by its id, which
 	// the agent deletes once no step of the build has run there for a while.
 	BuildsDir string
+	// Extract bounds what one artifact may expand to on the spoke's disk
+	// (zero: the disk's free space).
+	Extract extract.Bounds
 }
 
 // buildIdle is how long a build's working directory outlives its last step
@@ -161,7 +165,7 @@ func (a *Agent) fetchInput(ctx context.Context, as wire.Assignment, name string,
 		}
 		*fetched = append(*fetched, ref.Digest)
 	}
-	err := extract(ctx, h, dir)
+	err := extractInput(ctx, h, dir, a.cfg.Artifacts.Extract)
 	h.Release()
 	if err != nil {
 		return fmt.Errorf("artifact %s: %w", name, err)
@@ -169,7 +173,7 @@ func (a *Agent) fetchInput(ctx context.Context, as wire.Assignment, name string,
 	return nil
 }
 
-func extract(ctx context.Context, h *volumes.Handle, dir string) error {
+func extractInput(ctx context.Context, h *volumes.Handle, dir string, b extract.Bounds) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -179,7 +183,7 @@ func extract(ctx context.Context, h *volumes.Handle, dir string) error {
 		return err
 	}
 	defer f.Close()
-	if err := volumes.Unpack(ctx, f, dir); err != nil {
+	if err := extract.Unpack(ctx, f, dir, b); err != nil {
 		os.RemoveAll(dir)
 		return err
 	}

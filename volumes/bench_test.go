@@ -19,6 +19,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/switchyard-ci/switchyard/volumes"
+	"github.com/switchyard-ci/switchyard/volumes/extract"
 	"github.com/switchyard-ci/switchyard/volumes/s3test"
 )
 
@@ -119,7 +120,7 @@ func benchOnce(b *testing.B, dir string, size int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := volumes.Unpack(ctx, rd, filepath.Join(work, "extracted")); err != nil {
+	if err := extract.Unpack(ctx, rd, filepath.Join(work, "extracted"), extract.Bounds{}); err != nil {
 		b.Fatal(err)
 	}
 	rd.Close()

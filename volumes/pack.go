@@ -9,10 +9,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/switchyard-ci/switchyard/volumes/extract"
 )
 
 // Pack writes the directory dir to w as a tar stream compressed with zstd,
@@ -158,7 +159,7 @@ func newEntry(p, rel string, d fs.DirEntry) (*entry, error) {
 		if e.link, err = os.Readlink(p); err != nil {
 			return nil, err
 		}
-		if linkEscapes(rel, e.link) {
+		if extract.LinkEscapes(rel, e.link) {
 			return nil, fmt.Errorf("%s links outside the artifact (to %s); artifacts may only hold links inside themselves", rel, e.link)
 		}
 	default:
@@ -206,16 +207,6 @@ func (e *entry) write(tw *tar.Writer, prefix string) error {
 		err = fmt.Errorf("%s changed size while it was packed", e.rel)
 	}
 	return err
-}
-
-// linkEscapes tells whether a link at rel (slash-separated, relative to the
-// root) with the given target points outside the root.
-func linkEscapes(rel, target string) bool {
-	if path.IsAbs(target) {
-		return true
-	}
-	t := path.Clean(path.Join(path.Dir(rel), target))
-	return t == ".." || strings.HasPrefix(t, "../")
 }
 
 func kindOf(mode fs.FileMode) string {

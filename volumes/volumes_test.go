@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/switchyard-ci/switchyard/volumes/extract"
 )
 
 // tree describes a directory: path -> "dir MODE", "file MODE CONTENT" or "link TARGET".
@@ -101,7 +103,7 @@ func TestPackUnpackRoundTrip(t *testing.T) {
 	}
 
 	dst := filepath.Join(t.TempDir(), "out")
-	must(Unpack(context.Background(), bytes.NewReader(buf.Bytes()), dst))
+	must(extract.Unpack(context.Background(), bytes.NewReader(buf.Bytes()), dst, extract.Bounds{}))
 	t.Cleanup(func() { _ = os.Chmod(filepath.Join(dst, "readonly"), 0o755) })
 	if diff := cmp.Diff(describe(t, src), describe(t, dst)); diff != "" {
 		t.Errorf("unpacked tree differs (-packed +unpacked):\n%s", diff)
@@ -176,27 +178,30 @@ func TestUnpackRefusesEscapes(t *testing.T) {
 		return &tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777}
 	}
 	for name, entries := range map[string][]*tar.Header{
-		"dot-dot":            {file("../escaped")},
-		"nested dot-dot":     {file("a/../../escaped")},
-		"absolute":           {file("/tmp/escaped")},
-		"absolute link":      {link("pw", "/etc/passwd")},
-		"link out":           {link("up", "../..")},
-		"write through link": {link("d/l", "../x"), {Name: "x/", Typeflag: tar.TypeDir, Mode: 0o755}, link("m", "d/l/../.."), file("m/escaped")},
-		"hard link out":      {{Name: "h", Typeflag: tar.TypeLink, Linkname: "../outside"}},
-		"device":             {{Name: "dev", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3, Mode: 0o666}},
-		"fifo":               {{Name: "p", Typeflag: tar.TypeFifo, Mode: 0o666}},
+		"dot-dot":             {file("../escaped")},
+		"nested dot-dot":      {file("a/../../escaped")},
+		"absolute":            {file("/tmp/escaped")},
+		"absolute link":       {link("pw", "/etc/passwd")},
+		"link out":            {link("up", "../..")},
+		"write through link":  {link("d/l", "../x"), {Name: "x/", Typeflag: tar.TypeDir, Mode: 0o755}, link("m", "d/l/../.."), file("m/escaped")},
+		"hard link out":       {{Name: "h", Typeflag: tar.TypeLink, Linkname: "../outside"}},
+		"link chain":          {{Name: "a/", Typeflag: tar.TypeDir, Mode: 0o755}, link("a/up", ".."), link("a/up/up2", "..")},
+		"link through a link": {link("y", "."), link("x", "y/../escaped")},
+		"link loop":           {link("l1", "l2"), link("l2", "l1"), link("out", "l1/../..")},
+		"device":              {{Name: "dev", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3, Mode: 0o666}},
+		"fifo":                {{Name: "p", Typeflag: tar.TypeFifo, Mode: 0o666}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			parent := t.TempDir()
 			dst := filepath.Join(parent, "root")
-			err := Unpack(context.Background(), bytes.NewReader(archive(t, entries...)), dst)
+			err := extract.Unpack(context.Background(), bytes.NewReader(archive(t, entries...)), dst, extract.Bounds{})
 			if err == nil {
 				t.Fatal("extracted")
 			}
 			if _, statErr := os.Lstat(filepath.Join(parent, "escaped")); statErr == nil {
 				t.Fatal("a file was written outside the root")
 			}
-			var unsafe *UnsafeEntryError
+			var unsafe *extract.UnsafeEntryError
 			if !errors.As(err, &unsafe) && !strings.Contains(err.Error(), "escapes") && !strings.Contains(err.Error(), "outside") {
 				t.Fatalf("error %q does not say the entry escapes", err)
 			}
@@ -207,7 +212,7 @@ func TestUnpackRefusesEscapes(t *testing.T) {
 
 func TestUnpackRefusesTruncated(t *testing.T) {
 	data := archive(t, &tar.Header{Name: "big", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1 << 20})
-	err := Unpack(context.Background(), bytes.NewReader(data[:len(data)/2]), t.TempDir())
+	err := extract.Unpack(context.Background(), bytes.NewReader(data[:len(data)/2]), t.TempDir(), extract.Bounds{})
 	if err == nil {
 		t.Fatal("a truncated archive was extracted")
 	}
@@ -252,7 +257,7 @@ func TestPackSome(t *testing.T) {
 	if _, _, err := PackSome(ctx, src, keep, &buf); err != nil {
 		t.Fatal(err)
 	}
-	if err := Unpack(ctx, &buf, dst); err != nil {
+	if err := extract.Unpack(ctx, &buf, dst, extract.Bounds{}); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{"a": "dir -rwxr-xr-x", "a/x": "file -rw-r--r-- a/x"}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/hub/artifactgc"
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/checker"
 	"github.com/switchyard-ci/switchyard/hub/engine"
@@ -41,6 +43,7 @@ type hubConfig struct {
 	// artifacts are kept there.
 	ArtifactStore     string
 	ArtifactRetention time.Duration
+	MaxUpload         int64 // bytes of an artifact fly execute uploads, compressed and expanded
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -63,12 +66,18 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 		return cfg, fmt.Errorf("SWITCHYARD_ARTIFACT_RETENTION: %w", err)
 	}
 	fs.DurationVar(&cfg.ArtifactRetention, "artifact-retention", retention, "how long the artifacts of a finished build are kept in the artifact store")
+	maxUpload := fs.String("max-upload-size", env("max-upload-size", "8Gi"), "the most an artifact fly execute uploads may hold, compressed and expanded (env SWITCHYARD_MAX_UPLOAD_SIZE)")
 	users := listVar(fs, "add-local-user", "NAME:PASSWORD of a local user")
 	mains := listVar(fs, "main-team-local-user", "local user who owns the main team (and so is an admin)")
 	tokens := listVar(fs, "spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	q, err := resource.ParseQuantity(*maxUpload)
+	if err != nil || q.Value() <= 0 {
+		return cfg, fmt.Errorf("--max-upload-size %q: write a size such as 8Gi or 500M", *maxUpload)
+	}
+	cfg.MaxUpload = q.Value()
 	for _, u := range *users {
 		if err := cfg.Users.Add(u); err != nil {
 			return cfg, err
@@ -136,7 +145,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	srv, err := server.New(ctx, server.Config{
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, SpokeTokens: cfg.SpokeTokens,
-		Policies: eng.Policies(), Artifacts: bucket,
+		Policies: eng.Policies(), Artifacts: bucket, MaxUpload: cfg.MaxUpload,
 	}, st, eng, notifier, log)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 	"github.com/switchyard-ci/switchyard/spoke/wire"
 	"github.com/switchyard-ci/switchyard/volumes"
+	"github.com/switchyard-ci/switchyard/volumes/extract"
 )
 
 // runSpoke runs a spoke agent until ctx ends.
@@ -47,6 +48,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	workDir := fs.String("work-dir", env("work-dir", filepath.Join(os.TempDir(), "switchyard-spoke")), "directory for steps and artifacts")
 	cacheDir := fs.String("artifact-cache", env("artifact-cache", ""), "directory of the local artifact cache (default WORK-DIR/artifact-cache)")
 	cacheMax := fs.String("artifact-cache-size", env("artifact-cache-size", "10Gi"), "how much the local artifact cache holds before it evicts the least recently used")
+	maxExtract := fs.String("artifact-max-size", env("artifact-max-size", ""), "the most one input artifact may expand to on this spoke's disk, such as 20Gi (empty: the disk's free space)")
 	maxSteps := fs.Int("max-steps", 0, "how many steps the spoke runs at once; placement sends no more (0: no bound)")
 	cpus := fs.Float64("cpus", 0, "CPUs the spoke offers its steps; placement counts open steps' container_limits against them (0: the host's, or the cluster's allocatable)")
 	memory := fs.String("memory", env("memory", ""), "memory the spoke offers its steps, such as 16Gi (empty: the host's, or the cluster's allocatable)")
@@ -71,6 +73,15 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil || maxBytes.Value() <= 0 {
 		fmt.Fprintf(stderr, "error: --artifact-cache-size %q: write a size such as 10Gi or 500M\n", *cacheMax)
 		return 2
+	}
+	var extract extract.Bounds
+	if *maxExtract != "" {
+		q, err := resource.ParseQuantity(*maxExtract)
+		if err != nil || q.Value() <= 0 {
+			fmt.Fprintf(stderr, "error: --artifact-max-size %q: write a size such as 20Gi or 500M\n", *maxExtract)
+			return 2
+		}
+		extract.MaxBytes = q.Value()
 	}
 	var memBytes int64
 	if *memory != "" {
@@ -143,7 +154,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer srv.Close()
 	}
 	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime, CredentialFile: filepath.Join(*workDir, "credential-"+*name),
-		Labels: labels, Tags: *tags, Capacity: wire.Capacity{CPU: capacity.CPU, Memory: capacity.Memory, Steps: *maxSteps}, Artifacts: &spoke.Artifacts{Cache: cache, Dir: localRT.Artifact, BuildsDir: filepath.Join(*workDir, "builds")}}, rt, log)
+		Labels: labels, Tags: *tags, Capacity: wire.Capacity{CPU: capacity.CPU, Memory: capacity.Memory, Steps: *maxSteps}, Artifacts: &spoke.Artifacts{Cache: cache, Dir: localRT.Artifact, BuildsDir: filepath.Join(*workDir, "builds"), Extract: extract}}, rt, log)
 	if err := agent.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("spoke stopped", slog.String("error", err.Error()))
 		return 1

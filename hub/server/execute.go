@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/volumes"
+	"github.com/switchyard-ci/switchyard/volumes/extract"
 	"gocloud.dev/gcerrors"
 )
 
@@ -83,10 +84,12 @@ func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return err
 	}
-	body := bufio.NewReaderSize(r.Body, 64<<10)
+	body := bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload), 64<<10)
 	head, _ := body.Peek(4)
 	var src io.Reader = body
 	recompress := false
+	bounds := extract.Bounds{MaxBytes: s.cfg.MaxUpload}
+	check := func(r io.Reader) error { return extract.CheckPacked(r, bounds) }
 	switch {
 	case len(head) >= 2 && head[0] == gzipMagic[0] && head[1] == gzipMagic[1]:
 		gz, err := gzip.NewReader(body)
@@ -94,12 +97,15 @@ func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request, c *calle
 			return errorf(http.StatusBadRequest, "the upload is not a gzip tar: %v", err)
 		}
 		src, recompress = gz, true
+		check = func(r io.Reader) error { return extract.CheckTar(r, bounds) }
 	case len(head) == 4 && string(head) == string(zstdMagic):
 	default:
 		return errorf(http.StatusBadRequest, "the upload is neither a gzip nor a zstd tar stream")
 	}
 	staging := volumes.UploadsPrefix + randomHex()
-	d, size, err := s.writeStaging(ctx, staging, src, recompress)
+	cr := checked(src, check)
+	defer cr.Close()
+	d, size, err := s.writeStaging(ctx, staging, cr, recompress)
 	if err != nil {
 		return err
 	}
@@ -115,6 +121,62 @@ func (s *Server) uploadArtifact(w http.ResponseWriter, r *http.Request, c *calle
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, toWorkerArtifact(a))
+}
+
+// checked passes src on while check reads the same bytes beside it; a read
+// fails with check's error as soon as check refuses the stream, and the last
+// read waits for check's verdict, so a stream that reads to its end passed.
+func checked(src io.Reader, check func(io.Reader) error) *checkedReader {
+	pr, pw := io.Pipe()
+	verdict := make(chan error, 1)
+	go func() {
+		err := check(pr)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, pr)
+		}
+		verdict <- err // before the pipe closes, so a write that fails finds why
+		pr.CloseWithError(err)
+	}()
+	return &checkedReader{src: io.TeeReader(src, pw), pw: pw, verdict: verdict}
+}
+
+// Close ends the check if the stream was not read to its end.
+func (c *checkedReader) Close() { c.pw.CloseWithError(errors.New("upload abandoned")) }
+
+type checkedReader struct {
+	src     io.Reader
+	pw      *io.PipeWriter
+	verdict chan error
+	err     error
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.src.Read(p)
+	if err == io.EOF {
+		c.pw.Close()
+		if verr := <-c.verdict; verr != nil {
+			c.err = fmt.Errorf("the upload is not an artifact Switchyard can extract: %w", verr)
+			return n, c.err
+		}
+		c.err = io.EOF
+		return n, io.EOF
+	}
+	if err != nil {
+		c.pw.CloseWithError(err)
+		select {
+		case verr := <-c.verdict: // the check refused the stream, which failed the copy to it
+			if verr != nil {
+				err = fmt.Errorf("the upload is not an artifact Switchyard can extract: %w", verr)
+			}
+		default:
+		}
+		c.err = err
+		return n, err
+	}
+	return n, nil
 }
 
 // writeStaging writes src, zstd-compressed first if asked, to key and

@@ -28,8 +28,11 @@ type Config struct {
 	SpokeTokens   map[string]string // join token -> team name ("" joins the shared pool)
 	TokenTTL      time.Duration
 	SpokeLease    time.Duration
-	Policies      *placer.Placer  // the policies in force, shared with the engine (New makes one when nil)
-	Artifacts     *volumes.Bucket // where build artifacts live; nil: steps with outputs error
+	// MaxUpload bounds an artifact fly execute uploads, compressed and
+	// expanded (0: 8 GiB).
+	MaxUpload int64
+	Policies  *placer.Placer  // the policies in force, shared with the engine (New makes one when nil)
+	Artifacts *volumes.Bucket // where build artifacts live; nil: steps with outputs error
 }
 
 // Waker lets the server tell the engine that a build or step changed, or that
@@ -63,6 +66,9 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	}
 	if cfg.SpokeLease == 0 {
 		cfg.SpokeLease = 10 * time.Second
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = 8 << 30
 	}
 	if cfg.Policies == nil {
 		cfg.Policies = placer.New(st, policy.Limits{}, log)

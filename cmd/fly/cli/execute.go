@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/volumes"
+	"github.com/switchyard-ci/switchyard/volumes/extract"
 )
 
 // execute runs a one-off task on the fleet: local inputs are uploaded, the
@@ -306,7 +307,7 @@ func (e *env) downloadOutput(ctx context.Context, c *api.Client, team string, a 
 	}
 	prog := e.progress("downloading "+a.Name, resp.ContentLength)
 	h := volumes.NewDigester()
-	err = volumes.Unpack(ctx, io.TeeReader(&countingReader{r: resp.Body, on: prog.add}, h), path)
+	err = extract.Unpack(ctx, io.TeeReader(&countingReader{r: resp.Body, on: prog.add}, h), path, extract.Bounds{})
 	if err == nil {
 		_, _ = io.Copy(h, resp.Body) // the stream's tail after the tar's end
 		if want := resp.Header.Get("X-Switchyard-Digest"); want != "" && want != string(h.Digest()) {

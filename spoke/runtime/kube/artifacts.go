@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/switchyard-ci/switchyard/volumes"
+	"github.com/switchyard-ci/switchyard/volumes/extract"
 )
 
 // How a task's inputs and outputs move (until artifacts move through object
@@ -105,7 +106,7 @@ func (rt *Runtime) collectOutputs(ctx context.Context, pod, dir string, outputs 
 	for p, dest := range outputs {
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
-		go func() { done <- volumes.ExtractTar(ctx, pr, dest) }()
+		go func() { done <- extract.ExtractTar(ctx, pr, dest, extract.Bounds{}) }()
 		err := rt.exec(ctx, pod, outputsContainer, []string{"tar", "-c", "-C", path.Join(dir, p), "."}, nil, pw)
 		pw.CloseWithError(err)
 		if rerr := <-done; err == nil {

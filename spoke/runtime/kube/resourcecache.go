@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/switchyard-ci/switchyard/spoke/wire"
-	"github.com/switchyard-ci/switchyard/volumes"
+	"github.com/switchyard-ci/switchyard/volumes/extract"
 )
 
 // Resource caches: a custom type's get of a version is kept on the spoke's
@@ -85,7 +85,7 @@ func copyDir(src, dest string) error {
 	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeTar(context.Background(), pw, map[string]string{"": src})) }()
-	err := volumes.ExtractTar(context.Background(), pr, dest)
+	err := extract.ExtractTar(context.Background(), pr, dest, extract.Bounds{})
 	pr.CloseWithError(err)
 	return err
 }
