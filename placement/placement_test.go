@@ -91,11 +91,11 @@ func TestScores(t *testing.T) {
 // step wait (on_error deny) or is left out (skip).
 func TestPolicies(t *testing.T) {
 	ctx := context.Background()
-	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policy.Limits{})
+	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policytest.Ample)
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken, err := policy.Load(ctx, "broken.rego", []byte("package switchyard.placement\n\nx := to_number(input.step.kind)\n"), policy.Limits{})
+	broken, err := policy.Load(ctx, "broken.rego", []byte("package switchyard.placement\n\nx := to_number(input.step.kind)\n"), policytest.Ample)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,11 +181,11 @@ func TestGoReferenceKeepsDecidingAsRego(t *testing.T) {
 func decideAlike(t *testing.T, regoSrc string, wasmSrc []byte) {
 	t.Helper()
 	ctx := context.Background()
-	rego, err := policy.Load(ctx, "p.rego", []byte(regoSrc), policy.Limits{})
+	rego, err := policy.Load(ctx, "p.rego", []byte(regoSrc), policytest.Ample)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wasm, err := policy.Load(ctx, "p.wasm", wasmSrc, policy.Limits{Instances: 1})
+	wasm, err := policy.Load(ctx, "p.wasm", wasmSrc, policy.Limits{Instances: 1, Timeout: policytest.Ample.Timeout})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func TestRefusedPolicies(t *testing.T) {
 // The Go reference policy for the JSON ABI (examples/policies/labelscore).
 func TestGoReferencePolicy(t *testing.T) {
 	ctx := context.Background()
-	p, err := policy.Load(ctx, "labelscore.wasm", policytest.BuildGo(t, "../examples/policies/labelscore", ""), policy.Limits{})
+	p, err := policy.Load(ctx, "labelscore.wasm", policytest.BuildGo(t, "../examples/policies/labelscore", ""), policytest.Ample)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func eval(t *testing.T, p policy.Policy, input string) map[string]any {
 
 func TestRegoAndOPAWASMAgree(t *testing.T) {
 	ctx := context.Background()
-	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policy.Limits{})
+	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policytest.Ample)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestRegoAndOPAWASMAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wasm, err := policy.Load(ctx, "labels.wasm", mod, policy.Limits{})
+	wasm, err := policy.Load(ctx, "labels.wasm", mod, policytest.Ample)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/policy"
 )
 
 // BuildGo builds a Go package for GOOS=wasip1 as a reactor (a JSON ABI
@@ -38,3 +41,9 @@ var PlacementRego = func() string {
 	}
 	return string(src)
 }()
+
+// Ample is the limits for tests of what a policy decides, not of how fast:
+// a deadline no busy machine reaches (the default 100ms was reached under
+// -race on a loaded 2-core machine). Deadlines are tested on their own, with
+// work that cannot finish.
+var Ample = policy.Limits{Timeout: 5 * time.Minute}
