@@ -71,13 +71,9 @@ func newJSONInstance(ctx context.Context, src []byte, lim Limits) (instance, err
 		r.Close(ctx)
 		return nil, err
 	}
-	if mod.ExportedFunction("_initialize") != nil {
-		ictx, cancel := context.WithTimeout(ctx, 10*lim.Timeout)
-		defer cancel()
-		if _, err := g.call(ictx, "_initialize"); err != nil {
-			r.Close(ctx)
-			return nil, fmt.Errorf("_initialize: %w", timeoutError(ictx, wasmError(err), Limits{Timeout: 10 * lim.Timeout}))
-		}
+	if err := g.start(ctx, lim); err != nil {
+		r.Close(ctx)
+		return nil, err
 	}
 	j := &jsonInstance{r: r, g: g, lim: lim}
 	if mod.ExportedFunction(jsonItem) != nil && mod.ExportedFunction(jsonEvalItems) != nil && mod.ExportedFunction(jsonDrop) != nil {

@@ -91,6 +91,9 @@ func newOPAInstance(ctx context.Context, src []byte, lim Limits) (instance, erro
 	if in.g, err = newGuest(mod); err != nil {
 		return fail(err)
 	}
+	if err := in.g.start(ctx, lim); err != nil {
+		return fail(err)
+	}
 	// Setting up runs the module's code too: bound it like _initialize.
 	ctx, cancel := context.WithTimeout(ctx, 10*lim.Timeout)
 	defer cancel()

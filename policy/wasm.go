@@ -212,6 +212,32 @@ func newGuest(mod api.Module) (*guest, error) {
 // call calls an exported function and returns its first result. When ctx
 // ends first, the module is told to stop, traps at its next check, and
 // must not be used again: call then fails even if the function returned.
+// start runs what instantiation would have run: the module's start
+// function (which the rewrite exports as preempt.StartExport), then a
+// reactor's _initialize, each under ten times the evaluation deadline and
+// the same checks, so that a module that loops there is stopped and refused.
+func (g *guest) start(ctx context.Context, lim Limits) error {
+	for _, fn := range []string{preempt.StartExport, "_initialize"} {
+		if g.mod.ExportedFunction(fn) == nil {
+			continue
+		}
+		name := fn
+		if fn == preempt.StartExport {
+			name = "the start function"
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*lim.Timeout)
+		_, err := g.call(sctx, fn)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", name, timeoutError(sctx, wasmError(err), Limits{Timeout: 10 * lim.Timeout}))
+		}
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (g *guest) call(ctx context.Context, name string, args ...uint64) (uint64, error) {
 	fn := g.funcs[name]
 	if fn == nil {

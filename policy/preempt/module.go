@@ -12,6 +12,12 @@ import (
 // value to make the module trap at its next check.
 const StopGlobal = "switchyard_stop"
 
+// StartExport is the name under which the module's start function (its
+// start section's) is exported instead: instantiation would run it outside
+// any deadline, so the rewrite drops the start section and the host calls
+// this export first, under the same deadline and checks as everything else.
+const StartExport = "switchyard_start"
+
 // Every is how many checks (function entries and loop iterations) run
 // between two calls into the host: a few tens of microseconds of work.
 const Every = 1 << 14
@@ -25,6 +31,7 @@ const (
 	secMemory    = 5
 	secGlobal    = 6
 	secExport    = 7
+	secStart     = 8
 	secCode      = 10
 	secDataCount = 12
 )
@@ -63,8 +70,10 @@ func Instrument(src []byte) ([]byte, error) {
 	if m.memories == 0 {
 		return nil, errors.New("the module has no memory")
 	}
-	if m.exportNames[StopGlobal] {
-		return nil, fmt.Errorf("the module already exports %s, a name the host keeps for itself", StopGlobal)
+	for _, name := range []string{StopGlobal, StartExport} {
+		if m.exportNames[name] {
+			return nil, fmt.Errorf("the module already exports %s, a name the host keeps for itself", name)
+		}
 	}
 	return m.write(sections)
 }
@@ -78,6 +87,7 @@ type module struct {
 	definedFuncs    uint32
 	definedGlobals  uint32
 	exportNames     map[string]bool
+	start           *uint32 // the start section's function
 }
 
 func (m *module) read(s section) error {
@@ -121,6 +131,9 @@ func (m *module) read(s section) error {
 		m.memories += r.count()
 	case secGlobal:
 		m.definedGlobals = r.count()
+	case secStart:
+		idx := r.u32()
+		m.start = &idx
 	case secExport:
 		m.exportNames = map[string]bool{}
 		for range r.count() {
@@ -165,7 +178,12 @@ func (m *module) write(sections []section) ([]byte, error) {
 		},
 		secExport: func(body []byte) []byte {
 			e := append(wasmbin.Name(StopGlobal), 0x03)
-			return appendVec(body, append(e, wasmbin.ULEB(stop)...))
+			body = appendVec(body, append(e, wasmbin.ULEB(stop)...))
+			if m.start != nil {
+				e := append(wasmbin.Name(StartExport), 0x00)
+				body = appendVec(body, append(e, wasmbin.ULEB(*m.start)...))
+			}
+			return body
 		},
 		secCode: func(body []byte) []byte {
 			var out []byte
@@ -187,6 +205,9 @@ func (m *module) write(sections []section) ([]byte, error) {
 	// the function section is written.
 	out := []byte("\x00asm\x01\x00\x00\x00")
 	for _, s := range sections {
+		if s.id == secStart {
+			continue // exported as StartExport instead
+		}
 		body := s.body
 		if f := add[s.id]; f != nil && s.id != secCustom {
 			body = f(body)
