@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,5 +78,62 @@ func TestJoinCannotTakeOverASpoke(t *testing.T) {
 	out, code := f.fly("watch", "-j", "p/hold", "-b", "1")
 	if code != 0 || !strings.Contains(out, "selected worker: victim") || !strings.Contains(out, "released") {
 		t.Fatalf("the victim's build did not finish on it (exit %d):\n%s", code, out)
+	}
+}
+
+// A local spoke killed while its step runs comes back as the same spoke (its
+// credential), reports the run lost and stops what it left running; the hub
+// runs the step again as a new run whose log starts afresh after an event
+// that says why. Nothing runs twice as the same run, and no line of the
+// second run is dropped as a duplicate of the first.
+func TestKilledLocalSpokeLosesTheRun(t *testing.T) {
+	f := newFleet(t)
+	work := filepath.Join(f.dir, "spoke-victim")
+	start := func() *exec.Cmd {
+		return f.start("spoke-victim", "spoke", "--hub-url", f.url, "--join-token", "main-token", "--name", "victim", "--work-dir", work)
+	}
+	spoke := start()
+	marks := filepath.Join(f.dir, "runs")
+	f.setPipeline("p", fmt.Sprintf(`
+jobs:
+- name: count
+  plan:
+  - task: count
+    config:
+      platform: linux
+      run:
+        path: sh
+        args: [-c, "echo run >> %s; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line-$i; sleep 0.3; done"]
+`, marks))
+	f.mustFly("trigger-job", "-j", "p/count")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if b, _ := os.ReadFile(marks); len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the step did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // a few lines are out
+	_ = syscall.Kill(-spoke.Process.Pid, syscall.SIGKILL)
+	_, _ = spoke.Process.Wait()
+	start()
+	out, code := f.fly("watch", "-j", "p/count", "-b", "1")
+	if code != 0 {
+		t.Fatalf("the build did not succeed after the spoke came back (exit %d):\n%s", code, out)
+	}
+	lost := strings.Index(out, "restarted while the step ran")
+	if lost < 0 || !strings.Contains(out, "running the step again (run 2") {
+		t.Fatalf("no event says the run was lost:\n%s", out)
+	}
+	second := out[lost:]
+	if !strings.Contains(second, "line-1\n") || !strings.Contains(second, "line-12\n") {
+		t.Fatalf("the new run's log does not start afresh and run to its end:\n%s", out)
+	}
+	b, _ := os.ReadFile(marks)
+	if runs := strings.Count(string(b), "run"); runs != 2 {
+		t.Fatalf("the step ran %d times, want 2 (the lost run and the new one)", runs)
 	}
 }

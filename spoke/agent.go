@@ -59,6 +59,19 @@ type Interceptor interface {
 	Intercept(ctx context.Context, a wire.Assignment, spec api.HijackProcessSpec, pio wire.ProcessIO) (exitStatus int, err error)
 }
 
+// Reattacher is a runtime that can take up a run a previous process of the
+// spoke started (the kube runtime finds the step's pod by name). With other
+// runtimes a started run that a restarted spoke finds is reported lost.
+type Reattacher interface {
+	Reattaches() bool
+}
+
+// Reaper is a runtime that can stop what a run a previous process of the
+// spoke started left running (the local runtime's process group).
+type Reaper interface {
+	Reap(a wire.Assignment)
+}
+
 // sweepEvery is how often the agent asks a Sweeper to sweep.
 const sweepEvery = 30 * time.Second
 
@@ -299,6 +312,9 @@ func (a *Agent) sweep(ctx context.Context, wg *sync.WaitGroup, open map[int64]bo
 // runStep runs one step and reports its logs and result until the hub has
 // them; it tells whether the step failed (and may be intercepted a while).
 func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
+	if as.Started && !a.reattaches() {
+		return a.reportLost(ctx, as)
+	}
 	rep := newReporter(a, as)
 	go rep.run(ctx)
 	rep.started()
@@ -311,6 +327,26 @@ func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
 	path := strings.Replace(wire.PathResult, "{id}", strconv.FormatInt(as.StepID, 10), 1)
 	a.retry(ctx, "report result", func() error { return a.call(ctx, http.MethodPost, path, res, nil, true) })
 	return res.Error == "" && res.ExitStatus != 0
+}
+
+func (a *Agent) reattaches() bool {
+	r, ok := a.runtime.(Reattacher)
+	return ok && r.Reattaches()
+}
+
+// reportLost ends a run that a previous process of this spoke started and
+// that this runtime cannot take up: what it left running is stopped, and the
+// hub runs the step again as a new run, whose log starts afresh.
+func (a *Agent) reportLost(ctx context.Context, as wire.Assignment) bool {
+	if r, ok := a.runtime.(Reaper); ok {
+		r.Reap(as)
+	}
+	a.log.Warn("run lost with a previous spoke process", slog.Int64("step", as.StepID), slog.Int64("build", as.BuildID))
+	res := wire.Result{Fence: as.Fence, Lost: true,
+		Error: fmt.Sprintf("spoke %s restarted while the step ran: the run's process ended with the spoke's, so the run is lost", a.cfg.Name)}
+	path := strings.Replace(wire.PathResult, "{id}", strconv.FormatInt(as.StepID, 10), 1)
+	a.retry(ctx, "report lost run", func() error { return a.call(ctx, http.MethodPost, path, res, nil, true) })
+	return false
 }
 
 // run runs a step with its artifacts: inputs fetched before, outputs stored

@@ -434,19 +434,21 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind string, re
 // no spoke may run the step it waits, saying why once.
 func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest, create func(store.Spoke, placement.Decision) (store.Step, error)) (store.Step, error) {
 	said := ""
+	lock := r.e.placingLock(r.build.TeamID)
+	wait := time.Second
 	for {
-		r.e.placing.Lock()
+		lock.Lock()
 		sp, d, err := r.place(ctx, planID, req)
 		if err == nil && d.Spoke != "" {
 			st, err := create(sp, d)
-			r.e.placing.Unlock()
+			lock.Unlock()
 			if !errors.Is(err, store.ErrSpokeFull) {
 				return st, err
 			}
-			// Another hub replica took the room first: place again.
+			// Another team or hub replica took the room first: place again.
 			d.Reason = fmt.Sprintf("%s filled up as the step was placed", sp.Name)
 		} else {
-			r.e.placing.Unlock()
+			lock.Unlock()
 		}
 		if err != nil && !errors.Is(err, store.ErrSpokeFull) {
 			return store.Step{}, err
@@ -466,13 +468,25 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 			_ = r.e.store.AppendEvent(ctx, r.build.ID, event(api.EventLog, payload))
 			r.e.notify.Notify(notify.EventsKey(r.build.ID))
 		}
+		// A step whose placement keeps failing (its policies err or time
+		// out) is placed again less and less often, up to every 30 s; one
+		// that waits for room is placed again every second.
+		if len(d.Errors) > 0 {
+			wait = min(2*wait, maxPlacementBackoff)
+		} else {
+			wait = time.Second
+		}
 		select {
 		case <-ctx.Done():
 			return store.Step{}, errAborted
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 		}
 	}
 }
+
+// maxPlacementBackoff bounds how long a step whose placement fails waits
+// before it is placed again.
+const maxPlacementBackoff = 30 * time.Second
 
 // place decides where a step goes and records the decision, whose Spoke is
 // empty when no spoke may run it.

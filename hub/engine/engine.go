@@ -33,7 +33,18 @@ type Engine struct {
 	running  map[int64]bool
 	schedule func() // wakes the scheduler
 	placer   *placer.Placer
-	placing  sync.Mutex // held from a step's placement to its creation
+	// placing holds a lock per team, held from a step's placement to its
+	// creation: a team's steps are placed one at a time, so each counts the
+	// last in its spoke's load, and a team whose policies are slow delays
+	// only its own steps. Across teams (and hub replicas) the step's creation
+	// checks its spoke's room (store.ErrSpokeFull).
+	placing sync.Map // team id -> *sync.Mutex
+}
+
+// placingLock is the placement lock of a team.
+func (e *Engine) placingLock(teamID int64) *sync.Mutex {
+	mu, _ := e.placing.LoadOrStore(teamID, &sync.Mutex{})
+	return mu.(*sync.Mutex)
 }
 
 // DefaultLeaseTTL is how long a hub owns a build without renewing; another

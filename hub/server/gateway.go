@@ -209,7 +209,8 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 				return err
 			}
 			for _, st := range steps {
-				a := wire.Assignment{StepID: st.ID, Fence: st.Fence, BuildID: st.BuildID, PlanID: st.PlanID, Attempt: st.Attempt, Run: st.Run}
+				a := wire.Assignment{StepID: st.ID, Fence: st.Fence, BuildID: st.BuildID, PlanID: st.PlanID, Attempt: st.Attempt, Run: st.Run,
+					Started: st.State == "running"}
 				if err := json.Unmarshal(st.Request, &a.Request); err != nil {
 					return err
 				}

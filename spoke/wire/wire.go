@@ -119,6 +119,11 @@ type Assignment struct {
 	PlanID  string      `json:"plan_id"`
 	Attempt int         `json:"attempt"`
 	Run     int         `json:"run,omitempty"` // 2, 3, ... after lost runs
+	// Started says a process of this spoke reported the run started
+	// before. A spoke that is not running it (it restarted) re-attaches to
+	// it if its runtime can (a pod), or reports the run lost: it never runs
+	// it again from the start as the same run.
+	Started bool        `json:"started,omitempty"`
 	Request StepRequest `json:"request"`
 }
 

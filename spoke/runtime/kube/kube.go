@@ -122,6 +122,10 @@ func (rt *Runtime) labels(a wire.Assignment, name string) map[string]string {
 		LabelStep: name, LabelStepID: strconv.FormatInt(a.StepID, 10)}
 }
 
+// Reattaches says a restarted spoke takes up the runs its previous process
+// started: the step's pod is found by its name.
+func (rt *Runtime) Reattaches() bool { return true }
+
 // Sweep deletes this spoke's pods whose steps the hub no longer has open:
 // those a crashed spoke left behind, and failed steps' pods kept past their
 // time. The agent calls it with the open steps.

@@ -84,6 +84,31 @@ func (st *step) close() {
 	st.build.Close()
 }
 
+// stepRel is a step's directory, relative to its build's.
+func stepRel(a wire.Assignment) string {
+	return filepath.Join("steps", strings.NewReplacer("/", "_", "..", "_").Replace(a.PlanID)+"-"+strconv.Itoa(a.Attempt))
+}
+
+// pgidFile records the process group of a step's command while it runs, so
+// that a restarted spoke can stop what the run left running.
+func (rt *Runtime) pgidFile(a wire.Assignment) string {
+	return filepath.Join(rt.buildDir(a.BuildID), stepRel(a)+".pgid")
+}
+
+// Reap stops the process group a previous process of the spoke started for
+// the step's run, if it still runs: the local runtime cannot take a run up
+// again (its output went to the process that died), so the run is lost.
+func (rt *Runtime) Reap(a wire.Assignment) {
+	b, err := os.ReadFile(rt.pgidFile(a))
+	if err != nil {
+		return
+	}
+	if pgid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pgid > 1 {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	_ = os.Remove(rt.pgidFile(a))
+}
+
 // openStep makes a fresh working directory for a step.
 func (rt *Runtime) openStep(a wire.Assignment) (*step, error) {
 	buildDir := rt.buildDir(a.BuildID)
@@ -94,7 +119,7 @@ func (rt *Runtime) openStep(a wire.Assignment) (*step, error) {
 	if err != nil {
 		return nil, err
 	}
-	rel := filepath.Join("steps", strings.NewReplacer("/", "_", "..", "_").Replace(a.PlanID)+"-"+strconv.Itoa(a.Attempt))
+	rel := stepRel(a)
 	if err := build.RemoveAll(rel); err != nil {
 		build.Close()
 		return nil, err
@@ -272,7 +297,7 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, st *step, logs L
 			return wire.Result{}, fmt.Errorf("cache %s: %w", c.Path, err)
 		}
 	}
-	code, err := rt.command(ctx, cfg, t.Params, st.dir, logs)
+	code, err := rt.command(ctx, cfg, t.Params, st.dir, rt.pgidFile(a), logs)
 	if err != nil {
 		return wire.Result{}, err
 	}
@@ -352,7 +377,7 @@ func link(root *os.Root, src, dst string) error {
 
 // command runs the task's run.path with its args in run.dir, with params (and
 // the host's PATH and HOME) as the environment, and returns its exit status.
-func (rt *Runtime) command(ctx context.Context, cfg *pipeline.TaskConfig, params map[string]string, stepDir string, logs Logs) (int, error) {
+func (rt *Runtime) command(ctx context.Context, cfg *pipeline.TaskConfig, params map[string]string, stepDir, pgidFile string, logs Logs) (int, error) {
 	dir := filepath.Join(stepDir, relPath(cfg.Run.Dir, "."))
 	path := cfg.Run.Path
 	if strings.Contains(path, "/") && !filepath.IsAbs(path) {
@@ -383,6 +408,9 @@ func (rt *Runtime) command(ctx context.Context, cfg *pipeline.TaskConfig, params
 	}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("run %s: %w", cfg.Run.Path, err)
+	}
+	if err := os.WriteFile(pgidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err == nil {
+		defer os.Remove(pgidFile)
 	}
 	var wg sync.WaitGroup
 	for source, r := range map[string]io.Reader{"stdout": stdout, "stderr": stderr} {
