@@ -183,7 +183,7 @@ run: {path: sh, args: [-c, 'sort -r src/sub/words > out/sorted && echo "$SUFFIX 
 	c := &api.Client{URL: f.url, Token: f.token()}
 	for what, body := range map[string][]byte{
 		`archive entry "../../escaped" refused: it points outside the artifact's root`: buf.Bytes(),
-		"not an artifact Switchyard can extract": append([]byte{0x28, 0xb5, 0x2f, 0xfd}, "garbage after the zstd magic"...),
+		"not an artifact Switchyard can extract":                                       append([]byte{0x28, 0xb5, 0x2f, 0xfd}, "garbage after the zstd magic"...),
 	} {
 		var a api.WorkerArtifact
 		_, err := c.Do(context.Background(), http.MethodPost, "/api/v1/teams/main/artifacts", nil, body, &a)

@@ -113,12 +113,12 @@ type Intercept struct {
 
 // Assignment is a step for the spoke to run.
 type Assignment struct {
-	StepID  int64       `json:"step_id"`
-	Fence   int64       `json:"fence"`
-	BuildID int64       `json:"build_id"`
-	PlanID  string      `json:"plan_id"`
-	Attempt int         `json:"attempt"`
-	Run     int         `json:"run,omitempty"` // 2, 3, ... after lost runs
+	StepID  int64  `json:"step_id"`
+	Fence   int64  `json:"fence"`
+	BuildID int64  `json:"build_id"`
+	PlanID  string `json:"plan_id"`
+	Attempt int    `json:"attempt"`
+	Run     int    `json:"run,omitempty"` // 2, 3, ... after lost runs
 	// Started says a process of this spoke reported the run started
 	// before. A spoke that is not running it (it restarted) re-attaches to
 	// it if its runtime can (a pod), or reports the run lost: it never runs
