@@ -36,8 +36,8 @@ func Load(data []byte, opts Options) (*Pipeline, error) {
 	lim := opts.Limits.orDefault()
 	d := &decoder{report: report{file: opts.File}, varLimit: lim.MaxExpandedBytes}
 	d.interpolate(root, opts.Vars)
-	if len(d.errs) > 0 {
-		return p, d.errs
+	if d.varLimit > 0 && d.varUsed > d.varLimit {
+		return p, d.errs // the vars would expand the config past its bound
 	}
 	if len(opts.Vars) > 0 {
 		// Vars inside anchored values count once per alias, as the text does.

@@ -50,20 +50,7 @@ func newHub(t *testing.T) (*httptest.Server, func(user string) *api.Client) {
 		if user == "" {
 			return c
 		}
-		form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {"pw"}}
-		req, _ := http.NewRequest("POST", hs.URL+"/sky/issuer/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("fly", "Zmx5")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var tok api.Token
-		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-			t.Fatalf("token for %s: %v", user, err)
-		}
-		c.Token = tok.AccessToken
+		c.Token = login(t, hs.URL, user)
 		return c
 	}
 	// Make viewer a viewer of main.
@@ -72,6 +59,25 @@ func newHub(t *testing.T) (*httptest.Server, func(user string) *api.Client) {
 		t.Fatal(err)
 	}
 	return hs, client
+}
+
+// login takes a token for user (password pw) through the password grant.
+func login(t *testing.T, hubURL, user string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {"pw"}}
+	req, _ := http.NewRequest("POST", hubURL+"/sky/issuer/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("fly", "Zmx5")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok api.Token
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token for %s: %v", user, err)
+	}
+	return tok.AccessToken
 }
 
 const pipelineYAML = `
@@ -375,21 +381,7 @@ func TestMainTeamRolesSurviveRestart(t *testing.T) {
 		return &api.Client{URL: hs.URL}
 	}
 	first := start("admin")
-	form := url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {"pw"}}
-	req, _ := http.NewRequest("POST", first.URL+"/sky/issuer/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("fly", "Zmx5")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok api.Token
-	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	first.Token = tok.AccessToken
+	first.Token = login(t, first.URL, "admin")
 	set := api.Team{Auth: api.TeamAuth{"owner": {Users: []string{"local:admin"}, Groups: []string{}}, "viewer": {Users: []string{"local:viewer"}, Groups: []string{"org:ops"}}}}
 	if _, err := first.Do(ctx, "PUT", "/api/v1/teams/main", nil, set, nil); err != nil {
 		t.Fatal(err)

@@ -21,17 +21,7 @@ func (s *Store) SaveTeam(ctx context.Context, name string, auth json.RawMessage)
 	if len(auth) == 0 {
 		auth = json.RawMessage(`{}`)
 	}
-	t := Team{Name: name}
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `
-			INSERT INTO teams (name, auth) VALUES ($1, $2)
-			ON CONFLICT (name) DO UPDATE SET auth = excluded.auth
-			RETURNING id, auth`, name, string(auth)).Scan(&t.ID, &t.Auth)
-	})
-	if err != nil {
-		return Team{}, fmt.Errorf("save team %s: %w", name, err)
-	}
-	return t, nil
+	return s.ChangeTeam(ctx, name, func(json.RawMessage) (json.RawMessage, error) { return auth, nil })
 }
 
 // ChangeTeam creates the team if it is missing and sets its auth to what
