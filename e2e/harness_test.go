@@ -222,9 +222,12 @@ func (f *fleet) mustFly(args ...string) string {
 }
 
 // setPipeline logs in, sets a pipeline from YAML text and unpauses it.
-func (f *fleet) setPipeline(name, yaml string) {
+func (f *fleet) setPipeline(name, yaml string) { f.t.Helper(); f.setPipelineAs("main", name, yaml) }
+
+// setPipelineAs logs in to team, sets a pipeline from YAML text and unpauses it.
+func (f *fleet) setPipelineAs(team, name, yaml string) {
 	f.t.Helper()
-	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret", "-n", team)
 	file := filepath.Join(f.dir, name+".yml")
 	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
 		f.t.Fatal(err)

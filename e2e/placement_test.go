@@ -311,3 +311,41 @@ jobs:
 		}()
 	}
 }
+
+// A team whose placement policy runs for minutes delays only its own steps:
+// while main's step is being placed by a policy that loops (the hub gives a
+// policy ten minutes here), blue's build is placed on the same spoke and
+// succeeds.
+func TestSlowPolicyDelaysOnlyItsTeam(t *testing.T) {
+	f := newFleetOn(t, "", "SWITCHYARD_POLICY_TIMEOUT=10m")
+	f.startSpoke("pool-1", f.url)
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	f.asAdmin("PUT", "/api/v1/teams/blue", api.Team{Auth: api.TeamAuth{"owner": {Users: []string{"local:admin"}}}})
+	wasm := filepath.Join(f.dir, "placeloop.wasm")
+	if err := os.WriteFile(wasm, policytest.BuildGo(t, "../policy/testdata/hostile", "-X main.mode=placeloop"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job := `
+jobs:
+- name: test
+  plan:
+  - task: run
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "echo placed"]}
+`
+	f.setPipeline("slow", job)
+	f.mustFly("set-policy", "-p", "slow", "-f", wasm)
+	f.mustFly("trigger-job", "-j", "slow/test")
+	f.waitRunning("slow/test")
+
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret", "-n", "blue")
+	f.setPipelineAs("blue", "fast", job)
+	if out, code := f.fly("trigger-job", "-j", "fast/test", "-w"); code != 0 || !strings.Contains(out, "placed") {
+		t.Fatalf("blue's build while main's policy runs: exit %d\n%s", code, out)
+	}
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret", "-n", "main")
+	if out := f.mustFly("builds", "-j", "slow/test"); !strings.Contains(out, "started") {
+		t.Errorf("main's build is no longer being placed:\n%s", out)
+	}
+}

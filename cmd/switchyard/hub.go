@@ -16,9 +16,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchyard-ci/switchyard/hub/artifactgc"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/switchyard-ci/switchyard/hub/artifactgc"
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/checker"
 	"github.com/switchyard-ci/switchyard/hub/engine"
@@ -26,6 +26,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/scheduler"
 	"github.com/switchyard-ci/switchyard/hub/server"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/policy"
 	"github.com/switchyard-ci/switchyard/volumes"
 )
 
@@ -43,7 +44,8 @@ type hubConfig struct {
 	// artifacts are kept there.
 	ArtifactStore     string
 	ArtifactRetention time.Duration
-	MaxUpload         int64 // bytes of an artifact fly execute uploads, compressed and expanded
+	MaxUpload         int64         // bytes of an artifact fly execute uploads, compressed and expanded
+	PolicyTimeout     time.Duration // how long one evaluation of a policy may run
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -66,12 +68,21 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 		return cfg, fmt.Errorf("SWITCHYARD_ARTIFACT_RETENTION: %w", err)
 	}
 	fs.DurationVar(&cfg.ArtifactRetention, "artifact-retention", retention, "how long the artifacts of a finished build are kept in the artifact store")
+	policyTimeout, err := time.ParseDuration(env("policy-timeout", "100ms"))
+	if err != nil {
+		return cfg, fmt.Errorf("SWITCHYARD_POLICY_TIMEOUT: %w", err)
+	}
+	fs.DurationVar(&cfg.PolicyTimeout, "policy-timeout", policyTimeout,
+		"how long one evaluation of a policy may run before it is stopped and counts as failed; a policy's start function gets ten times this (env SWITCHYARD_POLICY_TIMEOUT)")
 	maxUpload := fs.String("max-upload-size", env("max-upload-size", "8Gi"), "the most an artifact fly execute uploads may hold, compressed and expanded (env SWITCHYARD_MAX_UPLOAD_SIZE)")
 	users := listVar(fs, "add-local-user", "NAME:PASSWORD of a local user")
 	mains := listVar(fs, "main-team-local-user", "local user who owns the main team (and so is an admin)")
 	tokens := listVar(fs, "spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if cfg.PolicyTimeout <= 0 {
+		return cfg, fmt.Errorf("--policy-timeout %s: write a positive duration such as 100ms or 2s", cfg.PolicyTimeout)
 	}
 	q, err := resource.ParseQuantity(*maxUpload)
 	if err != nil || q.Value() <= 0 {
@@ -139,7 +150,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s-%d", host, os.Getpid())
 	notifier := notify.New()
-	eng := engine.New(st, notifier, holder, cfg.BuildLease, log)
+	eng := engine.New(st, notifier, holder, cfg.BuildLease, policy.Limits{Timeout: cfg.PolicyTimeout}, log)
 	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake})
 	eng.OnSchedule(sched.Wake)
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})

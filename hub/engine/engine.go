@@ -51,12 +51,14 @@ func (e *Engine) placingLock(teamID int64) *sync.Mutex {
 // replica takes over a build whose owner died after this.
 const DefaultLeaseTTL = 15 * time.Second
 
-func New(st *store.Store, notify Notifier, holder string, leaseTTL time.Duration, log *slog.Logger) *Engine {
+// New makes an engine whose builds are leased as holder for leaseTTL and
+// placed by policies bounded by lim.
+func New(st *store.Store, notify Notifier, holder string, leaseTTL time.Duration, lim policy.Limits, log *slog.Logger) *Engine {
 	if leaseTTL <= 0 {
 		leaseTTL = DefaultLeaseTTL
 	}
 	return &Engine{store: st, notify: notify, log: log, holder: holder, ttl: leaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
-		schedule: func() {}, placer: placer.New(st, policy.Limits{}, log)}
+		schedule: func() {}, placer: placer.New(st, lim, log)}
 }
 
 // Policies are the policies in force, which the engine places builds with;

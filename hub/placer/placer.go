@@ -38,6 +38,10 @@ func New(st *store.Store, lim policy.Limits, log *slog.Logger) *Placer {
 	return &Placer{store: st, lim: lim, log: log, gen: -1, loaded: map[int64]loadedPolicy{}}
 }
 
+// Limits are the bounds of every policy the placer runs; an upload is
+// checked under the same.
+func (p *Placer) Limits() policy.Limits { return p.lim }
+
 // inForcePolicy is a loaded policy in force for a team.
 type inForcePolicy struct {
 	name     string // team policies by name, global ones as global/NAME

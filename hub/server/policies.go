@@ -45,7 +45,7 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err != nil {
 		return errorf(http.StatusRequestEntityTooLarge, "policy: %v (at most %d bytes)", err, maxPolicy)
 	}
-	p, err := policy.Load(r.Context(), name, src, policy.Limits{})
+	p, err := policy.Load(r.Context(), name, src, s.cfg.Policies.Limits())
 	if err != nil {
 		return errorf(http.StatusBadRequest, "%v", err)
 	}

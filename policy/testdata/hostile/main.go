@@ -1,7 +1,8 @@
 //go:build wasip1
 
 // A JSON ABI policy that misbehaves as its mode (set with -ldflags -X
-// main.mode=...) says: loop, alloc, trap, garbage or huge.
+// main.mode=...) says: loop, alloc, trap, garbage or huge; or placeloop,
+// which loops on placement questions and allows every admission question.
 package main
 
 import (
@@ -24,8 +25,13 @@ func keep(b []byte) uint32 {
 
 var sink [][]byte
 
-func decide() []byte {
+func decide(input []byte) []byte {
 	switch mode {
+	case "placeloop":
+		if strings.Contains(string(input), `"action"`) {
+			return []byte("{}")
+		}
+		fallthrough
 	case "loop":
 		for n := 0; ; n++ {
 			if n < 0 {
@@ -54,8 +60,9 @@ func free(ptr uint32) { delete(buffers, ptr) }
 
 //go:wasmexport switchyard_eval
 func eval(ptr, size uint32) uint64 {
+	input := buffers[ptr][:size]
 	delete(buffers, ptr)
-	out := decide()
+	out := decide(input)
 	return uint64(keep(out))<<32 | uint64(len(out))
 }
 
