@@ -34,10 +34,7 @@ scenarios: build
 	hack/with-postgres.sh sh -c 'bin/switchyard algorithm check --database-url "$$SWITCHYARD_TEST_DATABASE_URL" --scenarios algorithm/testdata/scenarios.json'
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pipeline
-	$(GO) test -run '^$$' -fuzz FuzzExpansionBound -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pipeline
-	$(GO) test -run '^$$' -fuzz FuzzExtract -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./volumes/extract
-	$(GO) test -run '^$$' -fuzz FuzzInstrument -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./policy/preempt
+	GO=$(GO) hack/fuzz.sh $(FUZZTIME) FuzzLoad:./pipeline FuzzExpansionBound:./pipeline FuzzExtract:./volumes/extract FuzzInstrument:./policy/preempt
 
 infra:
 	hack/test-infra.sh
