@@ -4,7 +4,10 @@
 //
 // Every state change is a compare-and-set so that a retried or ambiguous commit is
 // safe. The store does not decide anything: the scheduler, the build engine and the
-// algorithm ask it questions and persist their answers through it.
+// algorithm ask it questions and persist their answers through it. Where a
+// decision must be made inside a transaction (which builds of a job to create
+// and start), the store reads the state, asks the pure rules of package
+// hub/schedule and applies their answer in the same transaction.
 //
 // It is not a cache and not a query builder; each method is one bounded query or
 // one short transaction.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-ci/switchyard/hub/schedule"
 )
 
 // JobRef names a job that asked to be scheduled.
@@ -143,54 +145,46 @@ type Scheduled struct {
 }
 
 // SaveResolution records a resolution and acts on it in one transaction: it
-// stores the job's next build inputs, creates a build when a trigger input
-// has a version new to the job and no automatic build is pending, and lets
-// pending builds run, oldest first, as far as pauses and max_in_flight allow.
-// It does nothing if the request was handled already, so that two hubs never
-// schedule one request twice.
+// stores the job's next build inputs, reads the job's state, asks
+// schedule.Decide what to do (create a build for new trigger inputs, start
+// pending builds) and does it. It does nothing if the request was handled
+// already, so that two hubs never schedule one request twice.
 func (s *Store) SaveResolution(ctx context.Context, r Resolution) (Scheduled, error) {
 	var out Scheduled
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		out = Scheduled{}
-		var handled, maxInFlight int64
-		var paused bool
-		var plan json.RawMessage
-		err := tx.QueryRow(ctx, `SELECT j.scheduled_seq, j.paused OR p.paused, j.max_in_flight, COALESCE(j.plan, 'null')
-			FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id WHERE j.id = $1`, r.JobID).Scan(&handled, &paused, &maxInFlight, &plan)
-		if err != nil {
+		job, handled, plan, err := jobState(ctx, tx, r)
+		if err != nil || handled >= r.Seq {
 			return err
-		}
-		if handled >= r.Seq {
-			return nil
 		}
 		out.Handled = true
 		ok := len(r.Errors) == 0
 		errs, _ := json.Marshal(r.Errors)
-		newInputs := false
-		for _, in := range r.Inputs {
-			newInputs = newInputs || (in.Trigger && in.FirstOccurrence)
-		}
 		if _, err := tx.Exec(ctx, `UPDATE jobs SET scheduled_seq = $2, inputs_determined = $3, resolve_errors = $4,
-			has_new_inputs = $5, last_scheduled = now() WHERE id = $1`, r.JobID, r.Seq, ok, string(errs), ok && newInputs); err != nil {
+			has_new_inputs = $5, last_scheduled = now() WHERE id = $1`, r.JobID, r.Seq, ok, string(errs), ok && job.NewInputs); err != nil {
 			return err
 		}
 		inputs, err := saveNextInputs(ctx, tx, r)
 		if err != nil {
 			return err
 		}
-		if ok && newInputs && !paused {
-			if out.Created, err = ensureTriggeredBuild(ctx, tx, r.JobID); err != nil {
+		d := schedule.Decide(job)
+		if d.Create {
+			if out.Created, err = createTriggeredBuild(ctx, tx, r.JobID); err != nil {
 				return err
 			}
 		}
-		if paused {
-			return nil
+		for _, st := range d.Start {
+			id := st.ID
+			if id == 0 {
+				id = out.Created
+			}
+			if err := startBuild(ctx, tx, r, id, st, plan, inputs); err != nil {
+				return err
+			}
+			out.Started = append(out.Started, id)
 		}
-		out.Started, err = startPending(ctx, tx, r, ok, maxInFlight, plan, inputs)
-		if err != nil {
-			return err
-		}
-		if r.HasNext && len(out.Started) > 0 {
+		if d.Again {
 			_, err = tx.Exec(ctx, `UPDATE jobs SET schedule_seq = schedule_seq + 1 WHERE id = $1`, r.JobID)
 		}
 		return err
@@ -199,6 +193,45 @@ func (s *Store) SaveResolution(ctx context.Context, r Resolution) (Scheduled, er
 		return Scheduled{}, fmt.Errorf("schedule job %d: %w", r.JobID, err)
 	}
 	return out, nil
+}
+
+// jobState reads what schedule.Decide needs of a job, the request the job
+// handled last and its stored plan.
+func jobState(ctx context.Context, tx pgx.Tx, r Resolution) (schedule.Job, int64, json.RawMessage, error) {
+	j := schedule.Job{InputsOK: len(r.Errors) == 0, HasNext: r.HasNext}
+	for _, in := range r.Inputs {
+		j.NewInputs = j.NewInputs || (in.Trigger && in.FirstOccurrence)
+	}
+	var handled int64
+	var plan json.RawMessage
+	// The running builds and the oldest waiting build of the job's serial
+	// group peers matter only under max_in_flight.
+	err := tx.QueryRow(ctx, `WITH peers AS (
+			SELECT $1::BIGINT AS job_id
+			UNION SELECT g2.job_id FROM job_serial_groups g1
+			JOIN job_serial_groups g2 ON g2.serial_group = g1.serial_group WHERE g1.job_id = $1)
+		SELECT j.scheduled_seq, j.paused OR p.paused, j.max_in_flight, COALESCE(j.plan, 'null'),
+			CASE WHEN j.max_in_flight > 0 THEN (SELECT count(*) FROM builds b JOIN peers ON peers.job_id = b.job_id
+				WHERE b.status = 'started' OR (b.status = 'pending' AND b.scheduled)) ELSE 0 END,
+			CASE WHEN j.max_in_flight > 0 THEN (SELECT COALESCE(min(b.id), 0) FROM builds b JOIN peers ON peers.job_id = b.job_id
+				WHERE b.status = 'pending' AND NOT b.scheduled AND b.job_id <> $1) ELSE 0 END
+		FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id WHERE j.id = $1`, r.JobID).
+		Scan(&handled, &j.Paused, &j.MaxInFlight, &plan, &j.Running, &j.OldestPeerPending)
+	if err != nil || handled >= r.Seq {
+		return j, handled, plan, err
+	}
+	rows, err := tx.Query(ctx, `SELECT b.id, b.rerun_of IS NOT NULL,
+			b.rerun_of IS NOT NULL AND EXISTS (SELECT 1 FROM build_inputs i WHERE i.build_id = b.rerun_of)
+		FROM builds b WHERE b.job_id = $1 AND b.status = 'pending' AND NOT b.scheduled ORDER BY b.id LIMIT 100`, r.JobID)
+	if err != nil {
+		return j, handled, plan, err
+	}
+	j.Pending, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (schedule.Pending, error) {
+		var b schedule.Pending
+		err := row.Scan(&b.ID, &b.Rerun, &b.OriginalHasInputs)
+		return b, err
+	})
+	return j, handled, plan, err
 }
 
 // nextInput is a resolved input with its version's content.
@@ -231,15 +264,9 @@ func saveNextInputs(ctx context.Context, tx pgx.Tx, r Resolution) ([]nextInput, 
 	return out, nil
 }
 
-// ensureTriggeredBuild creates a pending build of the job unless one is
-// waiting already (Concourse's rule: one is enough, it takes the newest
-// inputs when it starts).
-func ensureTriggeredBuild(ctx context.Context, tx pgx.Tx, jobID int64) (int64, error) {
-	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM builds WHERE job_id = $1 AND status = 'pending' AND NOT scheduled)`,
-		jobID).Scan(&exists); err != nil || exists {
-		return 0, err
-	}
+// createTriggeredBuild creates a pending build of the job for new trigger
+// inputs.
+func createTriggeredBuild(ctx context.Context, tx pgx.Tx, jobID int64) (int64, error) {
 	teamID, pipelineID, name, err := nextBuild(ctx, tx, jobID)
 	if err != nil {
 		return 0, err
@@ -250,94 +277,37 @@ func ensureTriggeredBuild(ctx context.Context, tx pgx.Tx, jobID int64) (int64, e
 	return id, err
 }
 
-type pendingBuild struct {
-	id      int64
-	rerunOf int64
-}
-
-// startPending gives pending builds of the job their inputs and plan, oldest
-// first, while max_in_flight (over the job's serial groups) leaves room.
-func startPending(ctx context.Context, tx pgx.Tx, r Resolution, ok bool, maxInFlight int64, plan json.RawMessage, inputs []nextInput) ([]int64, error) {
-	rows, err := tx.Query(ctx, `SELECT id, COALESCE(rerun_of, 0) FROM builds
-		WHERE job_id = $1 AND status = 'pending' AND NOT scheduled ORDER BY id LIMIT 100`, r.JobID)
+// startBuild gives a pending build its inputs (the resolved ones, or its
+// original's for a rerun) and its plan with their versions.
+func startBuild(ctx context.Context, tx pgx.Tx, r Resolution, id int64, st schedule.Start, plan json.RawMessage, inputs []nextInput) error {
+	var versions map[string]map[string]string
+	var err error
+	if st.Rerun {
+		versions, err = adoptRerunInputs(ctx, tx, id)
+	} else {
+		versions, err = adoptInputs(ctx, tx, r.JobID, id, inputs, st.FirstOccurrence)
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	pending, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pendingBuild, error) {
-		var b pendingBuild
-		err := row.Scan(&b.id, &b.rerunOf)
-		return b, err
-	})
-	if err != nil || len(pending) == 0 {
-		return nil, err
+	filled, err := r.Plan(plan, versions)
+	if err != nil {
+		return err
 	}
-	var started []int64
-	for _, b := range pending {
-		if maxInFlight > 0 {
-			room, err := roomToRun(ctx, tx, r.JobID, b.id, maxInFlight)
-			if err != nil || !room {
-				return started, err
-			}
-		}
-		var versions map[string]map[string]string
-		if b.rerunOf != 0 {
-			if versions, err = adoptRerunInputs(ctx, tx, b); err != nil {
-				return started, err
-			}
-			if versions == nil {
-				continue // the original has no inputs; the rerun stays pending
-			}
-		} else {
-			if !ok {
-				return started, nil // waits for its inputs; preparation says why
-			}
-			if versions, err = adoptInputs(ctx, tx, r.JobID, b.id, inputs); err != nil {
-				return started, err
-			}
-			for i := range inputs {
-				inputs[i].FirstOccurrence = false // the next pending build gets them second
-			}
-		}
-		filled, err := r.Plan(plan, versions)
-		if err != nil {
-			return started, err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE builds SET plan = $2, scheduled = true, inputs_ready = true WHERE id = $1`, b.id, string(filled)); err != nil {
-			return started, err
-		}
-		started = append(started, b.id)
-	}
-	return started, nil
-}
-
-// roomToRun tells whether build may start under max limit: the running builds
-// of the job and of the jobs sharing a serial group with it are fewer than
-// limit, and no job of those has an older build waiting.
-func roomToRun(ctx context.Context, tx pgx.Tx, jobID, buildID, limit int64) (bool, error) {
-	var running int64
-	var older bool
-	err := tx.QueryRow(ctx, `WITH peers AS (
-			SELECT $1::BIGINT AS job_id
-			UNION SELECT g2.job_id FROM job_serial_groups g1
-			JOIN job_serial_groups g2 ON g2.serial_group = g1.serial_group WHERE g1.job_id = $1)
-		SELECT
-			(SELECT count(*) FROM builds b JOIN peers ON peers.job_id = b.job_id
-				WHERE b.status = 'started' OR (b.status = 'pending' AND b.scheduled)),
-			EXISTS (SELECT 1 FROM builds b JOIN peers ON peers.job_id = b.job_id
-				WHERE b.status = 'pending' AND NOT b.scheduled AND b.id < $2 AND b.job_id <> $1)`,
-		jobID, buildID).Scan(&running, &older)
-	return err == nil && running < limit && !older, err
+	_, err = tx.Exec(ctx, `UPDATE builds SET plan = $2, scheduled = true, inputs_ready = true WHERE id = $1`, id, string(filled))
+	return err
 }
 
 // adoptInputs records the next build inputs as the build's, with the build
-// pipes from the upstream builds they passed through.
-func adoptInputs(ctx context.Context, tx pgx.Tx, jobID, buildID int64, inputs []nextInput) (map[string]map[string]string, error) {
+// pipes from the upstream builds they passed through; their first
+// occurrences only when first.
+func adoptInputs(ctx context.Context, tx pgx.Tx, jobID, buildID int64, inputs []nextInput, first bool) (map[string]map[string]string, error) {
 	versions := map[string]map[string]string{}
 	var b pgx.Batch
 	for _, in := range inputs {
 		versions[in.Name] = in.version
 		b.Queue(`INSERT INTO build_inputs (build_id, job_id, name, resource_id, version_digest, first_occurrence)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, buildID, jobID, in.Name, in.ResourceID, in.digest, in.FirstOccurrence)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, buildID, jobID, in.Name, in.ResourceID, in.digest, first && in.FirstOccurrence)
 		for _, from := range in.PassedBuilds {
 			b.Queue(`INSERT INTO build_pipes (from_build_id, to_build_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, from, buildID)
 		}
@@ -345,12 +315,12 @@ func adoptInputs(ctx context.Context, tx pgx.Tx, jobID, buildID int64, inputs []
 	return versions, tx.SendBatch(ctx, &b).Close()
 }
 
-// adoptRerunInputs copies the original build's inputs and pipes to its rerun;
-// nil when the original has none.
-func adoptRerunInputs(ctx context.Context, tx pgx.Tx, b pendingBuild) (map[string]map[string]string, error) {
-	rows, err := tx.Query(ctx, `SELECT i.name, v.version FROM build_inputs i
+// adoptRerunInputs copies the inputs and pipes of the build that build
+// reruns to it.
+func adoptRerunInputs(ctx context.Context, tx pgx.Tx, build int64) (map[string]map[string]string, error) {
+	rows, err := tx.Query(ctx, `SELECT i.name, v.version FROM builds b JOIN build_inputs i ON i.build_id = b.rerun_of
 		JOIN resource_versions v ON v.resource_id = i.resource_id AND v.digest = i.version_digest
-		WHERE i.build_id = $1`, b.rerunOf)
+		WHERE b.id = $1`, build)
 	if err != nil {
 		return nil, err
 	}
@@ -363,16 +333,14 @@ func adoptRerunInputs(ctx context.Context, tx pgx.Tx, b pendingBuild) (map[strin
 	}); err != nil {
 		return nil, err
 	}
-	if len(versions) == 0 {
-		return nil, nil
-	}
 	if _, err := tx.Exec(ctx, `INSERT INTO build_inputs (build_id, job_id, name, resource_id, version_digest, first_occurrence)
-		SELECT $2, job_id, name, resource_id, version_digest, false FROM build_inputs WHERE build_id = $1
-		ON CONFLICT DO NOTHING`, b.rerunOf, b.id); err != nil {
+		SELECT b.id, i.job_id, i.name, i.resource_id, i.version_digest, false FROM builds b JOIN build_inputs i ON i.build_id = b.rerun_of
+		WHERE b.id = $1 ON CONFLICT DO NOTHING`, build); err != nil {
 		return nil, err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO build_pipes (from_build_id, to_build_id)
-		SELECT from_build_id, $2 FROM build_pipes WHERE to_build_id = $1 ON CONFLICT DO NOTHING`, b.rerunOf, b.id)
+		SELECT p.from_build_id, b.id FROM builds b JOIN build_pipes p ON p.to_build_id = b.rerun_of WHERE b.id = $1
+		ON CONFLICT DO NOTHING`, build)
 	return versions, err
 }
 
