@@ -181,7 +181,7 @@ func (r *run) admitTask(ctx context.Context, planID string, req wire.StepRequest
 	}
 	for _, w := range v.Warnings {
 		payload, _ := json.Marshal(api.LogEvent{Time: time.Now().Unix(), Origin: api.Origin{ID: planID, Source: "stderr"}, Payload: "policy check warning: " + w + "\n"})
-		_ = r.e.store.AppendEvent(ctx, r.build.ID, event(api.EventLog, payload))
+		r.appendEvent(ctx, event(api.EventLog, payload))
 	}
 	if len(v.Blocked) > 0 {
 		return fmt.Errorf("policy check failed: %s", strings.Join(v.Blocked, "; "))
@@ -460,13 +460,12 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		if reason != said {
 			if said == "" {
 				payload, _ := json.Marshal(api.StepEvent{Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
-				_ = r.e.store.AppendEvent(ctx, r.build.ID, store.Event{Type: "waiting-for-worker", Version: "1.0", Payload: payload})
+				r.appendEvent(ctx, store.Event{Type: "waiting-for-worker", Version: "1.0", Payload: payload})
 			}
 			said = reason
 			payload, _ := json.Marshal(api.LogEvent{Time: time.Now().Unix(), Origin: api.Origin{ID: planID, Source: "stderr"},
 				Payload: fmt.Sprintf("placement: %s (fly placement -b %d explains)\n", reason, r.build.ID)})
-			_ = r.e.store.AppendEvent(ctx, r.build.ID, event(api.EventLog, payload))
-			r.e.notify.Notify(notify.EventsKey(r.build.ID))
+			r.appendEvent(ctx, event(api.EventLog, payload))
 		}
 		// A step whose placement keeps failing (its policies err or time
 		// out) is placed again less and less often, up to every 30 s; one

@@ -164,7 +164,9 @@ func (e *Engine) own(ctx context.Context, id int64) {
 	if err := e.runBuild(ctx, id); err != nil && ctx.Err() == nil {
 		e.log.Error("run build", slog.Int64("build", id), slog.String("error", err.Error()))
 	}
-	_ = e.store.ReleaseLease(context.WithoutCancel(ctx), lease)
+	if err := e.store.ReleaseLease(context.WithoutCancel(ctx), lease); err != nil {
+		e.log.Warn("release build lease (it expires on its own)", slog.Int64("build", id), slog.String("error", err.Error()))
+	}
 }
 
 // runBuild takes the build (bumping its fence), starts it if pending, replays

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +48,9 @@ func (r *run) execute(ctx context.Context) (string, error) {
 	ok, err := r.step(ctx, &r.plan)
 	switch {
 	case r.aborted.Load():
-		_ = r.e.store.AbortSteps(context.WithoutCancel(ctx), r.build.ID)
+		if err := r.e.store.AbortSteps(context.WithoutCancel(ctx), r.build.ID); err != nil {
+			return "aborted", fmt.Errorf("tell the spokes to stop the steps of aborted build %d: %w", r.build.ID, err)
+		}
 		return "aborted", nil
 	case errors.Is(err, errAborted) && ctx.Err() != nil:
 		return "", ctx.Err()
@@ -255,6 +258,16 @@ func statusEvent(status string) store.Event {
 
 func (r *run) errorEvent(ctx context.Context, planID, msg string) {
 	payload, _ := json.Marshal(api.ErrorEvent{Message: msg, Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
-	_ = r.e.store.AppendEvent(ctx, r.build.ID, store.Event{Type: api.EventError, Version: api.EventVersions[api.EventError], Payload: payload})
+	r.appendEvent(ctx, store.Event{Type: api.EventError, Version: api.EventVersions[api.EventError], Payload: payload})
+}
+
+// appendEvent adds an event to the build's log and wakes its watchers. An
+// event that cannot be stored (the database is away, the build's context
+// ended) is logged with why: the build goes on, its log misses the line.
+func (r *run) appendEvent(ctx context.Context, ev store.Event) {
+	if err := r.e.store.AppendEvent(ctx, r.build.ID, ev); err != nil {
+		r.e.log.Error("build event lost", slog.Int64("build", r.build.ID), slog.String("event", ev.Type), slog.String("error", err.Error()))
+		return
+	}
 	r.e.notify.Notify(notify.EventsKey(r.build.ID))
 }
