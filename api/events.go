@@ -47,8 +47,8 @@ var EventVersions = map[string]string{
 }
 
 type StatusEvent struct {
-	Status string `json:"status"`
-	Time   int64  `json:"time"`
+	Status BuildStatus `json:"status"`
+	Time   int64       `json:"time"`
 }
 
 type LogEvent struct {

@@ -86,7 +86,7 @@ type Build struct {
 	ID           int64           `json:"id"`
 	TeamName     string          `json:"team_name"`
 	Name         string          `json:"name"`
-	Status       string          `json:"status"`
+	Status       BuildStatus     `json:"status"`
 	APIURL       string          `json:"api_url"`
 	Comment      string          `json:"comment,omitempty"`
 	JobName      string          `json:"job_name,omitempty"`
@@ -104,7 +104,7 @@ type Build struct {
 type BuildSummary struct {
 	ID           int64           `json:"id"`
 	Name         string          `json:"name"`
-	Status       string          `json:"status"`
+	Status       BuildStatus     `json:"status"`
 	StartTime    int64           `json:"start_time,omitempty"`
 	EndTime      int64           `json:"end_time,omitempty"`
 	TeamName     string          `json:"team_name"`

@@ -120,7 +120,7 @@ func waitForBuilds(ctx context.Context, t *testing.T, c *api.Client, pipeline, j
 		case <-ctx.Done():
 			var names []string
 			for _, b := range bs {
-				names = append(names, b.Name+":"+b.Status)
+				names = append(names, b.Name+":"+string(b.Status))
 			}
 			t.Errorf("%s has %d finished builds of %d, want %d: %s", job, done, len(bs), n, strings.Join(names, " "))
 			return bs

@@ -65,7 +65,7 @@ func attempt(p *pipeline.Plan) int {
 }
 
 // request builds what the spoke runs for a plan node.
-func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ string, req wire.StepRequest, _ error) {
+func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, req wire.StepRequest, _ error) {
 	req = wire.StepRequest{Env: r.env()}
 	r.mu.Lock()
 	artifacts := make(map[string]string, len(r.artifacts))
@@ -78,7 +78,7 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ string, req wire
 	switch {
 	case p.Get != nil:
 		g := p.Get
-		req.Kind, req.Name, req.Type, req.Tags = "get", g.Name, g.Type, g.Tags
+		req.Kind, req.Name, req.Type, req.Tags = wire.KindGet, g.Name, g.Type, g.Tags
 		if err := typeImage(&req, g.Image); err != nil {
 			return "", req, err
 		}
@@ -92,7 +92,7 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ string, req wire
 		req.Outputs = map[string]string{g.Name: g.Name}
 	case p.Put != nil:
 		put := p.Put
-		req.Kind, req.Name, req.Type, req.Tags = "put", put.Name, put.Type, put.Tags
+		req.Kind, req.Name, req.Type, req.Tags = wire.KindPut, put.Name, put.Type, put.Tags
 		if err := typeImage(&req, put.Image); err != nil {
 			return "", req, err
 		}
@@ -113,7 +113,7 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ string, req wire
 			// Not run in the default image instead: that would be a wrong build.
 			return "", req, fmt.Errorf("task %s: image: %s (a task image from an artifact) is not supported by Switchyard's spokes yet; give the task an image_resource", t.Name, t.Image)
 		}
-		req.Kind, req.Name, req.Tags = "task", t.Name, t.Tags
+		req.Kind, req.Name, req.Tags = wire.KindTask, t.Name, t.Tags
 		req.Task = &wire.TaskRequest{Config: t.Config, ConfigPath: t.ConfigPath, Params: t.Params, Privileged: t.Privileged, OutputMapping: t.OutputMapping}
 		req.Inputs = artifacts
 		for input, artifact := range t.InputMapping {
@@ -225,7 +225,7 @@ func typeImage(req *wire.StepRequest, image pipeline.TypeImage) error {
 
 // implicitCheck is the step kind of a check a get runs when its resource has
 // no versions yet: it runs as a check but shows no events of its own.
-const implicitCheck = "implicit-check"
+const implicitCheck wire.StepKind = "implicit-check"
 
 // check runs a check build's check and saves the versions it finds.
 func (r *run) check(ctx context.Context, p *pipeline.Plan) (bool, error) {
@@ -327,7 +327,7 @@ func (r *run) env() map[string]string {
 // run) and waits for its result. A run the spoke lost (evicted, or gone with its
 // node) is followed by a new one, up to wire.MaxRuns. If ctx ends first the
 // step is aborted.
-func (r *run) runStep(ctx context.Context, planID string, attempt int, kind string, req wire.StepRequest) (wire.Result, error) {
+func (r *run) runStep(ctx context.Context, planID string, attempt int, kind wire.StepKind, req wire.StepRequest) (wire.Result, error) {
 	for n := 1; ; n++ {
 		res, err := r.runOnce(ctx, store.StepKey{BuildID: r.build.ID, PlanID: planID, Attempt: attempt, Run: n}, kind, req)
 		if err != nil || !res.Lost || n >= wire.MaxRuns {
@@ -337,7 +337,7 @@ func (r *run) runStep(ctx context.Context, planID string, attempt int, kind stri
 }
 
 // runOnce runs one run of a step.
-func (r *run) runOnce(ctx context.Context, key store.StepKey, kind string, req wire.StepRequest) (wire.Result, error) {
+func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest) (wire.Result, error) {
 	st, err := r.e.store.StepByKey(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		st, err = r.createStep(ctx, key, kind, req)
@@ -351,13 +351,13 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind string, req w
 			return wire.Result{}, err
 		}
 		switch st.State {
-		case "succeeded", "failed", "errored":
+		case store.StepSucceeded, store.StepFailed, store.StepErrored:
 			var res wire.Result
 			if err := json.Unmarshal(st.Result, &res); err != nil {
 				return res, fmt.Errorf("step %s: unreadable result: %w", key.PlanID, err)
 			}
 			return res, nil
-		case "aborted":
+		case store.StepAborted:
 			return wire.Result{}, errAborted
 		}
 		if r.stopped(ctx) {
@@ -373,7 +373,7 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind string, req w
 
 // createStep places a new step on the build's spoke (choosing one for the first
 // step) and records it with its initialize and selected-worker events.
-func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, req wire.StepRequest) (store.Step, error) {
+func (r *run) createStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest) (store.Step, error) {
 	return r.pickSpoke(ctx, key.PlanID, req, func(sp store.Spoke, d placement.Decision) (store.Step, error) {
 		return r.recordStep(ctx, key, kind, req, sp, d)
 	})
@@ -381,7 +381,7 @@ func (r *run) createStep(ctx context.Context, key store.StepKey, kind string, re
 
 // recordStep records a placed step with its initialize and selected-worker
 // events, and the placement's summary when there was a choice.
-func (r *run) recordStep(ctx context.Context, key store.StepKey, kind string, req wire.StepRequest, sp store.Spoke, d placement.Decision) (store.Step, error) {
+func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, sp store.Spoke, d placement.Decision) (store.Step, error) {
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return store.Step{}, err
@@ -390,16 +390,16 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind string, re
 	now := time.Now().Unix()
 	var events []store.Event
 	switch kind {
-	case "task":
+	case wire.KindTask:
 		payload, _ := json.Marshal(api.TaskEvent{Time: now, Origin: origin, Config: req.TaskEventConfig()})
 		events = append(events, event(api.EventInitializeTask, payload))
-	case "get":
+	case wire.KindGet:
 		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
 		events = append(events, event(api.EventInitializeGet, payload))
-	case "put":
+	case wire.KindPut:
 		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
 		events = append(events, event(api.EventInitializePut, payload))
-	case "check":
+	case wire.KindCheck:
 		payload, _ := json.Marshal(api.InitializeCheckEvent{Origin: origin, Time: now, Name: req.Name})
 		events = append(events, event(api.EventInitializeChk, payload))
 	}
@@ -518,7 +518,7 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 		}
 	}
 	in := placement.Input{
-		Step:      placement.Step{ID: planID, Kind: req.Kind, Name: req.Name, Tags: append([]string{}, req.Tags...)},
+		Step:      placement.Step{ID: planID, Kind: string(req.Kind), Name: req.Name, Tags: append([]string{}, req.Tags...)},
 		Build:     placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: trusted},
 		Artifacts: arts, Spokes: spokes,
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
@@ -176,7 +177,7 @@ func (e *Engine) runBuild(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	if store.Terminal(b.Status) {
+	if b.Status.Finished() {
 		return nil
 	}
 	fence, err := e.store.TakeBuild(ctx, id)
@@ -184,8 +185,8 @@ func (e *Engine) runBuild(ctx context.Context, id int64) error {
 		return err
 	}
 	r := &run{e: e, build: b, fence: fence, life: ctx, versionFrom: map[string]map[string]string{}}
-	if b.Status == "pending" {
-		if err := e.store.SetBuildStatus(ctx, id, fence, "pending", "started", statusEvent("started")); err != nil {
+	if b.Status == api.BuildPending {
+		if err := e.store.SetBuildStatus(ctx, id, fence, api.BuildPending, api.BuildStarted, statusEvent(api.BuildStarted)); err != nil {
 			return err
 		}
 		e.notify.Notify(notify.EventsKey(id))

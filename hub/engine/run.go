@@ -40,26 +40,26 @@ func (r *run) rootID() string { return r.plan.ID }
 
 // execute runs the plan and returns the build's final status. err is a build
 // error (the status is then errored).
-func (r *run) execute(ctx context.Context) (string, error) {
+func (r *run) execute(ctx context.Context) (api.BuildStatus, error) {
 	if err := json.Unmarshal(r.build.Plan, &r.plan); err != nil || r.plan.ID == "" {
-		return "errored", fmt.Errorf("build %d has no plan it can run", r.build.ID)
+		return api.BuildErrored, fmt.Errorf("build %d has no plan it can run", r.build.ID)
 	}
 	r.artifacts = map[string]wire.ArtifactRef{}
 	ok, err := r.step(ctx, &r.plan)
 	switch {
 	case r.aborted.Load():
 		if err := r.e.store.AbortSteps(context.WithoutCancel(ctx), r.build.ID); err != nil {
-			return "aborted", fmt.Errorf("tell the spokes to stop the steps of aborted build %d: %w", r.build.ID, err)
+			return api.BuildAborted, fmt.Errorf("tell the spokes to stop the steps of aborted build %d: %w", r.build.ID, err)
 		}
-		return "aborted", nil
+		return api.BuildAborted, nil
 	case errors.Is(err, errAborted) && ctx.Err() != nil:
 		return "", ctx.Err()
 	case err != nil:
-		return "errored", err
+		return api.BuildErrored, err
 	case ok:
-		return "succeeded", nil
+		return api.BuildSucceeded, nil
 	}
-	return "failed", nil
+	return api.BuildFailed, nil
 }
 
 // watchAbort cancels the build when someone asks to abort it: at once when the
@@ -251,7 +251,7 @@ func (r *run) inParallel(ctx context.Context, ip *pipeline.InParallelPlan) (bool
 	return allOK && firstErr == nil, firstErr
 }
 
-func statusEvent(status string) store.Event {
+func statusEvent(status api.BuildStatus) store.Event {
 	payload, _ := json.Marshal(api.StatusEvent{Status: status, Time: time.Now().Unix()})
 	return store.Event{Type: api.EventStatus, Version: api.EventVersions[api.EventStatus], Payload: payload}
 }

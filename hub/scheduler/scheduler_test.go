@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/scheduler"
 	"github.com/switchyard-ci/switchyard/hub/server"
 	"github.com/switchyard-ci/switchyard/hub/store"
@@ -135,7 +136,7 @@ func (w *world) describe(b store.Build) string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	status := b.Status
+	status := string(b.Status)
 	if status == "pending" && b.Plan != nil && string(b.Plan) != "null" {
 		status = "ready"
 	}
@@ -166,7 +167,7 @@ func (w *world) finish(job, name, status string, puts ...store.RecordedOutput) {
 	if err := w.st.SetBuildStatus(w.ctx, b.ID, fence, "pending", "started", ev); err != nil {
 		w.t.Fatal(err)
 	}
-	if err := w.st.FinishBuild(w.ctx, b.ID, fence, status, puts, ev); err != nil {
+	if err := w.st.FinishBuild(w.ctx, b.ID, fence, api.BuildStatus(status), puts, ev); err != nil {
 		w.t.Fatal(err)
 	}
 }

@@ -50,7 +50,7 @@ func (s *Server) spokeArtifacts(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return reportError(err)
 	}
-	if st.SpokeID != c.spoke.ID || st.Fence != req.Fence || (st.State != "pending" && st.State != "running") {
+	if st.SpokeID != c.spoke.ID || st.Fence != req.Fence || !st.State.Open() {
 		return reportError(store.ErrStale)
 	}
 	b, err := s.store.Build(ctx, st.BuildID)

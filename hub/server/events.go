@@ -9,7 +9,6 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/notify"
-	"github.com/switchyard-ci/switchyard/hub/store"
 )
 
 // buildEvents streams a build's events as Concourse's SSE: ids from 0 with no
@@ -64,7 +63,7 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 		if err != nil {
 			return nil
 		}
-		if store.Terminal(cur.Status) {
+		if cur.Status.Finished() {
 			// Events of the final status are written with it, so none can follow.
 			if more, _ := s.store.Events(ctx, b.ID, after, 1); len(more) == 0 {
 				fmt.Fprintf(w, "id: %d\nevent: end\ndata\n\n", after)

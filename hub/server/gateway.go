@@ -107,7 +107,7 @@ func (s *Server) loseSteps(ctx context.Context, spokeID int64, why string) {
 		}
 		res := wire.Result{Fence: st.Fence, Error: why, Lost: true}
 		raw, _ := json.Marshal(res)
-		err = s.store.FinishStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, "errored", raw, finishEvent(st, res))
+		err = s.store.FinishStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, store.StepErrored, raw, finishEvent(st, res))
 		if err != nil && !errors.Is(err, store.ErrStale) {
 			s.log.Warn("end step of a replaced spoke", "step", id, "error", err.Error())
 			continue
@@ -210,7 +210,7 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 			}
 			for _, st := range steps {
 				a := wire.Assignment{StepID: st.ID, Fence: st.Fence, BuildID: st.BuildID, PlanID: st.PlanID, Attempt: st.Attempt, Run: st.Run,
-					Started: st.State == "running"}
+					Started: st.State == store.StepRunning}
 				if err := json.Unmarshal(st.Request, &a.Request); err != nil {
 					return err
 				}
@@ -295,12 +295,12 @@ func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) 
 			arts = append(arts, store.Artifact{Name: a.Name, Digest: a.Digest, Size: a.Size})
 		}
 	}
-	state := "succeeded"
+	state := store.StepSucceeded
 	switch {
 	case res.Error != "":
-		state = "errored"
+		state = store.StepErrored
 	case res.ExitStatus != 0:
-		state = "failed"
+		state = store.StepFailed
 	}
 	raw, _ := json.Marshal(res)
 	rep := store.StepReport{StepID: id, SpokeID: c.spoke.ID, Fence: res.Fence}
@@ -325,18 +325,18 @@ func startEvent(st store.Step) store.Event {
 	origin := api.Origin{ID: st.PlanID}
 	now := time.Now().Unix()
 	switch st.Kind {
-	case "task":
+	case wire.KindTask:
 		var req wire.StepRequest
 		_ = json.Unmarshal(st.Request, &req)
 		payload, _ := json.Marshal(api.TaskEvent{Time: now, Origin: origin, Config: req.TaskEventConfig()})
 		return event(api.EventStartTask, payload)
-	case "get":
+	case wire.KindGet:
 		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
 		return event(api.EventStartGet, payload)
-	case "put":
+	case wire.KindPut:
 		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
 		return event(api.EventStartPut, payload)
-	case "check":
+	case wire.KindCheck:
 		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
 		return event(api.EventStart, payload)
 	}
@@ -360,17 +360,17 @@ func finishEvent(st store.Step, res wire.Result) store.Event {
 		md = append(md, api.MetadataField(m))
 	}
 	switch st.Kind {
-	case "task":
+	case wire.KindTask:
 		payload, _ := json.Marshal(api.FinishTaskEvent{Time: now, ExitStatus: res.ExitStatus, Origin: origin})
 		return event(api.EventFinishTask, payload)
-	case "get", "put":
+	case wire.KindGet, wire.KindPut:
 		typ := api.EventFinishGet
-		if st.Kind == "put" {
+		if st.Kind == wire.KindPut {
 			typ = api.EventFinishPut
 		}
 		payload, _ := json.Marshal(api.FinishResourceEvent{Origin: origin, Time: now, ExitStatus: res.ExitStatus, Version: res.Version, Metadata: md})
 		return event(typ, payload)
-	case "check":
+	case wire.KindCheck:
 		payload, _ := json.Marshal(api.FinishEvent{Origin: origin, Time: now, Succeeded: res.ExitStatus == 0})
 		return event(api.EventFinish, payload)
 	}

@@ -66,7 +66,7 @@ func toContainer(c store.Container) api.Container {
 	if c.Failed {
 		state = "failed"
 	}
-	return api.Container{ID: strconv.FormatInt(c.StepID, 10), WorkerName: c.SpokeName, State: state, Type: c.Kind,
+	return api.Container{ID: strconv.FormatInt(c.StepID, 10), WorkerName: c.SpokeName, State: state, Type: string(c.Kind),
 		StepName: c.StepName, Attempt: strconv.Itoa(c.Attempt), PipelineID: c.PipelineID, JobID: c.JobID, BuildID: c.BuildID,
 		ResourceID: c.ResourceID, PipelineName: c.PipelineName, JobName: c.JobName, BuildName: c.BuildName, ResourceName: c.ResourceName}
 }
@@ -149,7 +149,7 @@ func (s *Server) hijackContainer(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	if ct.Kind == "check" && !c.admin {
+	if ct.Kind == wire.KindCheck && !c.admin {
 		return errorf(http.StatusForbidden, "only admins may intercept check containers")
 	}
 	id, err := s.store.CreateIntercept(r.Context(), ct.StepID, ct.SpokeID)

@@ -33,7 +33,7 @@ func (s *Server) latestBuilds(r *http.Request, j store.Job) (next, finished *sto
 	}
 	for i := range builds {
 		b := &builds[i]
-		if !store.Terminal(b.Status) {
+		if !b.Status.Finished() {
 			next = b // newest first, so the last one seen is the oldest
 		} else if finished == nil {
 			finished = b
@@ -375,7 +375,7 @@ func (s *Server) buildPreparation(w http.ResponseWriter, r *http.Request, c *cal
 	out := api.BuildPreparation{BuildID: b.ID, PausedPipeline: api.PrepNotBlocking, PausedJob: api.PrepNotBlocking,
 		MaxRunningBuilds: api.PrepNotBlocking, Inputs: map[string]string{}, InputsSatisfied: api.PrepNotBlocking,
 		MissingInputReasons: map[string]string{}}
-	if b.JobID == 0 || b.Status != "pending" {
+	if b.JobID == 0 || b.Status != api.BuildPending {
 		return writeJSON(w, http.StatusOK, out)
 	}
 	p, err := s.store.BuildPreparation(r.Context(), b)

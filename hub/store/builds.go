@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-ci/switchyard/api"
 )
 
 // Build is a row of builds, with the names of what it belongs to.
@@ -23,7 +25,7 @@ type Build struct {
 	JobID        int64
 	JobName      string
 	ResourceName string // check builds
-	Status       string
+	Status       api.BuildStatus
 	Fence        int64
 	RerunOf      int64
 	CreatedBy    string
@@ -32,15 +34,6 @@ type Build struct {
 	CreateTime   time.Time
 	StartTime    *time.Time
 	EndTime      *time.Time
-}
-
-// Terminal tells whether a build status is final.
-func Terminal(status string) bool {
-	switch status {
-	case "succeeded", "failed", "errored", "aborted":
-		return true
-	}
-	return false
 }
 
 const buildColumns = `b.id, b.name, b.team_id, t.name, COALESCE(b.pipeline_id, 0), COALESCE(p.name, ''), COALESCE(p.instance_vars, ''),
@@ -308,7 +301,7 @@ var ErrStale = errors.New("stale: the build or step changed underneath")
 // SetBuildStatus moves a build from one status to another if its fence still is
 // fence, and appends the status event in the same transaction. Moving to the
 // status it already has is a no-op (a retried commit).
-func (s *Store) SetBuildStatus(ctx context.Context, id, fence int64, from, to string, event Event) error {
+func (s *Store) SetBuildStatus(ctx context.Context, id, fence int64, from, to api.BuildStatus, event Event) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		_, err := setStatus(ctx, tx, id, fence, from, to, event)
 		return err
@@ -320,8 +313,8 @@ func (s *Store) SetBuildStatus(ctx context.Context, id, fence int64, from, to st
 }
 
 // setStatus is SetBuildStatus within tx; changed is false for the no-op.
-func setStatus(ctx context.Context, tx pgx.Tx, id, fence int64, from, to string, event Event) (changed bool, err error) {
-	var status string
+func setStatus(ctx context.Context, tx pgx.Tx, id, fence int64, from, to api.BuildStatus, event Event) (changed bool, err error) {
+	var status api.BuildStatus
 	var curFence int64
 	if err := tx.QueryRow(ctx, `SELECT status, fence FROM builds WHERE id = $1`, id).Scan(&status, &curFence); err != nil {
 		return false, err

@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
 
 // Container is a running step as fly intercept sees it.
 type Container struct {
 	StepID       int64
 	Failed       bool // it failed within wire.KeepFailed; else it runs
-	Kind         string
+	Kind         wire.StepKind
 	StepName     string
 	Attempt      int
 	TeamID       int64

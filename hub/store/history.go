@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-ci/switchyard/api"
 )
 
 // BuildRecord is a finished build's history: what it got and what it put.
@@ -101,7 +103,7 @@ func queueHistory(batch *pgx.Batch, id, rerun int64, r BuildRecord) {
 			id, r.JobID, in.Name, in.ResourceID, d)
 		set.add(in.ResourceID, d)
 	}
-	if r.Status == "succeeded" {
+	if api.BuildStatus(r.Status) == api.BuildSucceeded {
 		set.queue(batch, id, r.JobID, rerun)
 	}
 }
@@ -140,9 +142,9 @@ func (o *outputSet) queue(batch *pgx.Batch, buildID, jobID, rerunOf int64) {
 // succeeded, its output set; then it asks for the jobs the build may affect to
 // be scheduled: the job itself, the jobs that pass it, the jobs sharing a
 // serial group with it.
-func (s *Store) FinishBuild(ctx context.Context, id, fence int64, status string, outputs []RecordedOutput, event Event) error {
+func (s *Store) FinishBuild(ctx context.Context, id, fence int64, status api.BuildStatus, outputs []RecordedOutput, event Event) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		changed, err := setStatus(ctx, tx, id, fence, "started", status, event)
+		changed, err := setStatus(ctx, tx, id, fence, api.BuildStarted, status, event)
 		if err != nil || !changed {
 			return err
 		}
@@ -161,7 +163,7 @@ func (s *Store) FinishBuild(ctx context.Context, id, fence int64, status string,
 				ON CONFLICT DO NOTHING`, id, i, out.ResourceID, d)
 			set.add(out.ResourceID, d)
 		}
-		if status == "succeeded" {
+		if status == api.BuildSucceeded {
 			rows, err := tx.Query(ctx, `SELECT resource_id, version_digest FROM build_inputs WHERE build_id = $1 ORDER BY name`, id)
 			if err != nil {
 				return err

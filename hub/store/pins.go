@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-ci/switchyard/api"
 )
 
 // ErrPinnedInConfig is returned when pinning through the API a resource whose
@@ -42,7 +44,7 @@ func (s *Store) ResourceStates(ctx context.Context, pipelineID int64) (map[int64
 		var b Build
 		err := r.Scan(&x.id, &x.LastChecked, &x.PinnedVersion, &x.PinnedInConfig, &x.PinComment, &id, &name, &status, &b.StartTime, &b.EndTime)
 		if id != nil {
-			b.ID, b.Name, b.Status = *id, *name, *status
+			b.ID, b.Name, b.Status = *id, *name, api.BuildStatus(*status)
 			x.CheckBuild = &b
 		}
 		return x, err

@@ -7,7 +7,28 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
+
+// StepState is where a run of a step is: pending (assigned to a spoke),
+// running (the spoke reported it started), then one of the final states.
+type StepState string
+
+const (
+	StepPending   StepState = "pending"
+	StepRunning   StepState = "running"
+	StepSucceeded StepState = "succeeded"
+	StepFailed    StepState = "failed" // the task exited non-zero
+	StepErrored   StepState = "errored"
+	StepAborted   StepState = "aborted"
+)
+
+// StepStates lists every state; the database allows exactly these.
+var StepStates = []StepState{StepPending, StepRunning, StepSucceeded, StepFailed, StepErrored, StepAborted}
+
+// Open tells whether a run in the state may still report.
+func (s StepState) Open() bool { return s == StepPending || s == StepRunning }
 
 // Step is one get, put, task or check of a build, dispatched to a spoke.
 type Step struct {
@@ -16,9 +37,9 @@ type Step struct {
 	PlanID  string
 	Attempt int
 	Run     int // 1, then 2, 3, ... when runs are lost
-	Kind    string
+	Kind    wire.StepKind
 	SpokeID int64
-	State   string
+	State   StepState
 	Fence   int64
 	Request json.RawMessage
 	Result  json.RawMessage
@@ -45,7 +66,7 @@ func (k StepKey) run() int { return max(k.Run, 1) }
 
 // NewStep is a step as the engine creates it.
 type NewStep struct {
-	Kind    string
+	Kind    wire.StepKind
 	SpokeID int64
 	Request json.RawMessage
 	CPU     float64 // what it asks of its spoke (container_limits)
@@ -237,7 +258,7 @@ func (s *Store) AppendStepLogs(ctx context.Context, r StepReport, lines []LogLin
 		if err != nil {
 			return err
 		}
-		if st.State == "pending" {
+		if st.State == StepPending {
 			if _, err := tx.Exec(ctx, `UPDATE build_steps SET state = 'running' WHERE id = $1`, st.ID); err != nil {
 				return err
 			}
@@ -271,13 +292,13 @@ func (s *Store) AppendStepLogs(ctx context.Context, r StepReport, lines []LogLin
 
 // FinishStep records a step's result, the artifacts it produced and its
 // finish event once; a repeated report of the same result is a no-op.
-func (s *Store) FinishStep(ctx context.Context, r StepReport, state string, result json.RawMessage, finish Event, artifacts ...Artifact) error {
+func (s *Store) FinishStep(ctx context.Context, r StepReport, state StepState, result json.RawMessage, finish Event, artifacts ...Artifact) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		st, err := checkReport(ctx, tx, r)
 		if err != nil {
 			return err
 		}
-		if st.State != "pending" && st.State != "running" {
+		if !st.State.Open() {
 			return nil
 		}
 		if _, err := tx.Exec(ctx, `UPDATE build_steps SET state = $2, result = $3, finished_at = now() WHERE id = $1`,

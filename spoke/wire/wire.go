@@ -131,9 +131,19 @@ type Assignment struct {
 // the Result): evicted, or gone with their node.
 const MaxRuns = 3
 
+// StepKind is what a step does.
+type StepKind string
+
+const (
+	KindTask  StepKind = "task"
+	KindGet   StepKind = "get"
+	KindPut   StepKind = "put"
+	KindCheck StepKind = "check"
+)
+
 // StepRequest says what to run.
 type StepRequest struct {
-	Kind string   `json:"kind"` // get, put, task, check
+	Kind StepKind `json:"kind"`
 	Name string   `json:"name"`
 	Tags []string `json:"tags,omitempty"` // the step's Concourse tags, which placement matches with spokes' tags
 

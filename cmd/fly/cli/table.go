@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/switchyard-ci/switchyard/api"
 )
 
 // table prints rows in aligned columns, with a header when writing to a
@@ -37,18 +39,17 @@ func (e *env) table(header []string, rows [][]string) {
 }
 
 // statusWord colours a build status as fly does.
-func (e *env) statusWord(s string) string {
-	switch s {
-	case "succeeded":
+func (e *env) statusWord(status api.BuildStatus) string {
+	s := string(status)
+	switch status {
+	case api.BuildSucceeded:
 		return e.colour("32", s)
-	case "failed":
+	case api.BuildFailed:
 		return e.colour("31", s)
-	case "errored":
+	case api.BuildErrored, api.BuildStarted:
 		return e.colour("33", s)
-	case "aborted":
+	case api.BuildAborted:
 		return e.colour("38;5;130", s)
-	case "started":
-		return e.colour("33", s)
 	}
 	return s
 }

@@ -15,7 +15,7 @@ import (
 // derives: the last task's exit status, else 1 failed, 2 errored, 3 aborted.
 func (e *env) render(ctx context.Context, c *api.Client, buildID int64) error {
 	exit := 0
-	final := ""
+	var final api.BuildStatus
 	var parseErr error
 	pending, started := context.WithCancel(ctx)
 	defer started()
@@ -26,10 +26,10 @@ func (e *env) render(ctx context.Context, c *api.Client, buildID int64) error {
 		case api.EventStatus:
 			var s api.StatusEvent
 			_ = json.Unmarshal(env.Data, &s)
-			switch s.Status {
-			case "started":
+			switch {
+			case s.Status == api.BuildStarted:
 				return true
-			case "succeeded", "failed", "errored", "aborted":
+			case s.Status.Finished():
 				final = s.Status
 				fmt.Fprintln(e.stdout, e.statusWord(s.Status))
 				return false
@@ -71,7 +71,7 @@ func (e *env) render(ctx context.Context, c *api.Client, buildID int64) error {
 		return err
 	}
 	if exit == 0 {
-		exit = map[string]int{"failed": 1, "errored": 2, "aborted": 3}[final]
+		exit = map[api.BuildStatus]int{api.BuildFailed: 1, api.BuildErrored: 2, api.BuildAborted: 3}[final]
 	}
 	if exit != 0 {
 		return exitError{exit}

@@ -63,7 +63,7 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs local.Logs) 
 	var res wire.Result
 	var err error
 	switch {
-	case a.Request.Kind == "task":
+	case a.Request.Kind == wire.KindTask:
 		res, err = rt.task(ctx, a, logs)
 	case a.Request.TypeImage != "":
 		res, err = rt.resource(ctx, a, logs)

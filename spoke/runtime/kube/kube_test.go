@@ -396,12 +396,12 @@ func TestCustomResourceType(t *testing.T) {
 	loc := &local.Runtime{Dir: t.TempDir()}
 	rt := &kube.Runtime{Client: c, Config: restCfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
 	image := kubetest.ResourceImage(t, kubetest.CounterResource)
-	step := func(kind string, req wire.StepRequest) (wire.Result, *lines) {
+	step := func(kind wire.StepKind, req wire.StepRequest) (wire.Result, *lines) {
 		req.Kind, req.Name, req.Type, req.TypeImage = kind, "counter", "counter", image
 		req.Source = []byte(`{"secret":"s3cr3t"}`)
 		req.Env = map[string]string{"BUILD_PIPELINE_NAME": "ci", "BUILD_JOB_NAME": "j"}
 		logs := newLines()
-		res := rt.Run(context.Background(), wire.Assignment{BuildID: 30, PlanID: kind, Attempt: 1, Request: req}, logs)
+		res := rt.Run(context.Background(), wire.Assignment{BuildID: 30, PlanID: string(kind), Attempt: 1, Request: req}, logs)
 		if res.Error != "" || res.ExitStatus != 0 {
 			t.Fatalf("%s: %+v\n%s", kind, res, logs.Stderr())
 		}

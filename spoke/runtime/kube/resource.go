@@ -35,14 +35,14 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 	dir := buildDir(PodName(a))
 	var script string
 	switch req.Kind {
-	case "check":
+	case wire.KindCheck:
 		script = "/opt/resource/check"
 		request["version"] = req.Version
-	case "get":
+	case wire.KindGet:
 		script = "/opt/resource/in " + path.Join(dir, getPath)
 		request["version"], request["params"] = req.Version, req.Params
 		cfg.Outputs = append(cfg.Outputs, pipeline.TaskOutput{Name: req.Name, Path: getPath})
-	case "put":
+	case wire.KindPut:
 		script = "/opt/resource/out " + dir
 		request["params"] = req.Params
 	default:
@@ -51,7 +51,7 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 	cfg.Run = &pipeline.RunConfig{Path: "sh", Args: []string{"-c", fmt.Sprintf("exec %s < %s/in.json > %s/out.json",
 		script, path.Join(dir, requestPath), path.Join(dir, responsePath))}}
 
-	if req.Kind == "get" {
+	if req.Kind == wire.KindGet {
 		if res, ok, err := rt.cachedGet(a, logs); ok || err != nil {
 			return res, err
 		}
@@ -81,7 +81,7 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 		return wire.Result{}, err
 	}
 	w.inputs[requestPath] = in
-	if req.Kind == "put" {
+	if req.Kind == wire.KindPut {
 		for name, artifact := range req.Inputs {
 			src := rt.Local.Artifact(a.BuildID, artifact)
 			if _, err := os.Stat(src); err == nil {
@@ -102,7 +102,7 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 	if err != nil {
 		return wire.Result{}, fmt.Errorf("resource script %s left no response: %w", script, err)
 	}
-	if req.Kind == "check" {
+	if req.Kind == wire.KindCheck {
 		if err := json.Unmarshal(raw, &res.Versions); err != nil {
 			return wire.Result{}, fmt.Errorf("resource script %s: its stdout is not a list of versions: %w: %.200q", script, err, raw)
 		}
@@ -116,7 +116,7 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 		return wire.Result{}, fmt.Errorf("resource script %s: its stdout is not {\"version\": {...}}: %v: %.200q", script, err, raw)
 	}
 	res.Version, res.Metadata = resp.Version, resp.Metadata
-	if req.Kind == "get" {
+	if req.Kind == wire.KindGet {
 		if err := rt.resourceCache(req).keep(w.outputs[getPath], raw); err != nil {
 			logs.Line("stderr", "the get is not kept in the spoke's resource cache: "+err.Error()+"\n")
 		}

@@ -51,9 +51,9 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs Logs) wire.R
 	defer st.close()
 	var res wire.Result
 	switch a.Request.Kind {
-	case "task":
+	case wire.KindTask:
 		res, err = rt.task(ctx, a, st, logs)
-	case "get", "put", "check":
+	case wire.KindGet, wire.KindPut, wire.KindCheck:
 		res, err = rt.resource(ctx, a, st, logs)
 	default:
 		err = fmt.Errorf("unknown step kind %q", a.Request.Kind)
@@ -148,13 +148,13 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, st *step, lo
 	log := &lineWriter{logs: logs, source: "stderr"}
 	defer log.Flush()
 	switch req.Kind {
-	case "check":
+	case wire.KindCheck:
 		versions, err := typ.Check(ctx, req.Source, req.Version, log)
 		if err != nil {
 			return wire.Result{}, err
 		}
 		return wire.Result{Versions: versions}, nil
-	case "get":
+	case wire.KindGet:
 		resp, err := typ.In(ctx, req.Source, req.Params, req.Version, st.dir, log)
 		if err != nil {
 			return wire.Result{}, err
