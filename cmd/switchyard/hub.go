@@ -16,8 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/resource"
-
 	"github.com/switchyard-ci/switchyard/hub/artifactgc"
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/checker"
@@ -49,46 +47,33 @@ type hubConfig struct {
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
-	fs := flag.NewFlagSet("switchyard hub", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	f := newFlags("switchyard hub", stderr)
 	cfg := hubConfig{Users: auth.Users{}, SpokeTokens: map[string]string{}}
-	fs.StringVar(&cfg.Listen, "listen", env("listen", "127.0.0.1:8080"), "address of the API (env SWITCHYARD_LISTEN)")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", env("database-url", ""), "PostgreSQL or CockroachDB URL (env SWITCHYARD_DATABASE_URL)")
-	fs.StringVar(&cfg.DebugListen, "debug-listen", env("debug-listen", ""), "address for Go's pprof handlers (off when empty; keep it on loopback)")
-	fs.StringVar(&cfg.ExternalURL, "external-url", env("external-url", ""), "URL users reach the hub at (default http://LISTEN)")
-	lease, err := time.ParseDuration(env("build-lease", engine.DefaultLeaseTTL.String()))
-	if err != nil {
-		return cfg, fmt.Errorf("SWITCHYARD_BUILD_LEASE: %w", err)
-	}
-	fs.DurationVar(&cfg.BuildLease, "build-lease", lease, "how long a hub owns a build, or the scheduling of a pipeline, without renewing; another hub takes over after it")
-	fs.StringVar(&cfg.ArtifactStore, "artifact-store", env("artifact-store", "file://"+filepath.Join(os.TempDir(), "switchyard-artifacts")),
-		"where build artifacts live: file:///DIR, or s3://BUCKET?endpoint=URL&region=R&use_path_style=true with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (env SWITCHYARD_ARTIFACT_STORE)")
-	retention, err := time.ParseDuration(env("artifact-retention", "24h"))
-	if err != nil {
-		return cfg, fmt.Errorf("SWITCHYARD_ARTIFACT_RETENTION: %w", err)
-	}
-	fs.DurationVar(&cfg.ArtifactRetention, "artifact-retention", retention, "how long the artifacts of a finished build are kept in the artifact store")
-	policyTimeout, err := time.ParseDuration(env("policy-timeout", "100ms"))
-	if err != nil {
-		return cfg, fmt.Errorf("SWITCHYARD_POLICY_TIMEOUT: %w", err)
-	}
-	fs.DurationVar(&cfg.PolicyTimeout, "policy-timeout", policyTimeout,
-		"how long one evaluation of a policy may run before it is stopped and counts as failed; a policy's start function gets ten times this (env SWITCHYARD_POLICY_TIMEOUT)")
-	maxUpload := fs.String("max-upload-size", env("max-upload-size", "8Gi"), "the most an artifact fly execute uploads may hold, compressed and expanded (env SWITCHYARD_MAX_UPLOAD_SIZE)")
-	users := listVar(fs, "add-local-user", "NAME:PASSWORD of a local user")
-	mains := listVar(fs, "main-team-local-user", "local user who owns the main team (and so is an admin)")
-	tokens := listVar(fs, "spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
-	if err := fs.Parse(args); err != nil {
+	f.str(&cfg.Listen, "listen", "127.0.0.1:8080", "address of the API")
+	f.str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL or CockroachDB URL")
+	f.str(&cfg.DebugListen, "debug-listen", "", "address for Go's pprof handlers (off when empty; keep it on loopback)")
+	f.str(&cfg.ExternalURL, "external-url", "", "URL users reach the hub at (default http://LISTEN)")
+	f.duration(&cfg.BuildLease, "build-lease", engine.DefaultLeaseTTL, "how long a hub owns a build, or the scheduling of a pipeline, without renewing; another hub takes over after it")
+	f.str(&cfg.ArtifactStore, "artifact-store", "file://"+filepath.Join(os.TempDir(), "switchyard-artifacts"),
+		"where build artifacts live: file:///DIR, or s3://BUCKET?endpoint=URL&region=R&use_path_style=true with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	f.duration(&cfg.ArtifactRetention, "artifact-retention", 24*time.Hour, "how long the artifacts of a finished build are kept in the artifact store")
+	f.duration(&cfg.PolicyTimeout, "policy-timeout", 100*time.Millisecond,
+		"how long one evaluation of a policy may run before it is stopped and counts as failed; a policy's start function gets ten times this")
+	var maxUpload string
+	f.str(&maxUpload, "max-upload-size", "8Gi", "the most an artifact fly execute uploads may hold, compressed and expanded")
+	users := f.list("add-local-user", "NAME:PASSWORD of a local user")
+	mains := f.list("main-team-local-user", "local user who owns the main team (and so is an admin)")
+	tokens := f.list("spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
+	if err := f.parse(args); err != nil {
 		return cfg, err
 	}
 	if cfg.PolicyTimeout <= 0 {
 		return cfg, fmt.Errorf("--policy-timeout %s: write a positive duration such as 100ms or 2s", cfg.PolicyTimeout)
 	}
-	q, err := resource.ParseQuantity(*maxUpload)
-	if err != nil || q.Value() <= 0 {
-		return cfg, fmt.Errorf("--max-upload-size %q: write a size such as 8Gi or 500M", *maxUpload)
+	var err error
+	if cfg.MaxUpload, err = size("max-upload-size", maxUpload, false); err != nil {
+		return cfg, err
 	}
-	cfg.MaxUpload = q.Value()
 	for _, u := range *users {
 		if err := cfg.Users.Add(u); err != nil {
 			return cfg, err

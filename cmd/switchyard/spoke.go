@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -27,122 +26,152 @@ import (
 	"github.com/switchyard-ci/switchyard/volumes/extract"
 )
 
+// spokeConfig is a spoke's configuration, from flags with SWITCHYARD_*
+// environment fallbacks, parsed and checked once.
+type spokeConfig struct {
+	HubURL, Token, Name string
+	Runtime             string // local or kube
+	WorkDir             string
+	Labels              map[string]string
+	Tags                []string
+	Health              string // address of /healthz, off when empty
+	// Artifacts: the local cache and its size, the most one input may
+	// expand to (0: the disk's free space).
+	ArtifactCache     string
+	ArtifactCacheSize int64
+	ArtifactMaxSize   int64
+	// Capacity offered to placement; 0: the host's or the cluster's, no bound on steps.
+	MaxSteps int
+	CPUs     float64
+	Memory   int64
+	Kube     kubeConfig
+}
+
+// kubeConfig is the kube runtime's part of a spoke's configuration.
+type kubeConfig struct {
+	Kubeconfig, Namespace, HelperImage string
+	AllowPrivileged, DenyEgress        bool
+	CacheStorageClass, CacheSize       string
+}
+
+func parseSpokeConfig(args []string, stderr io.Writer) (spokeConfig, error) {
+	f := newFlags("switchyard spoke", stderr)
+	host, _ := os.Hostname()
+	var cfg spokeConfig
+	k := &cfg.Kube
+	f.str(&cfg.HubURL, "hub-url", "http://127.0.0.1:8080", "the hub's URL")
+	f.str(&cfg.Token, "join-token", "", "token the hub accepts from spokes of this team or pool")
+	f.str(&cfg.Name, "name", host, "this spoke's name, unique in the fleet")
+	f.str(&cfg.Runtime, "runtime", "local", "local (host processes) or kube (tasks as pods; built-in resource types in the spoke)")
+	f.str(&k.Kubeconfig, "kubeconfig", "", "kube runtime: kubeconfig of the cluster (default: in-cluster config)")
+	f.str(&k.Namespace, "namespace", "default", "kube runtime: namespace the steps' pods run in")
+	f.boolean(&k.AllowPrivileged, "allow-privileged", false, "kube runtime: let privileged: true tasks run")
+	f.boolean(&k.DenyEgress, "deny-egress", false, "kube runtime: steps' NetworkPolicies allow no egress (a spoke for untrusted builds)")
+	f.str(&k.HelperImage, "helper-image", "busybox", "kube runtime: image that moves task inputs and outputs (needs sh and tar)")
+	f.str(&k.CacheStorageClass, "cache-storage-class", "", "kube runtime: storage class of task caches' volume claims (default: the cluster's default)")
+	f.str(&k.CacheSize, "cache-size", "1Gi", "kube runtime: size of each task cache's volume claim")
+	labels := f.list("label", "a label KEY=VALUE placement policies see")
+	tags := f.list("tag", "a Concourse worker tag: steps with tags run only on spokes with all of them, and untagged steps avoid tagged spokes")
+	f.str(&cfg.WorkDir, "work-dir", filepath.Join(os.TempDir(), "switchyard-spoke"), "directory for steps and artifacts")
+	f.str(&cfg.ArtifactCache, "artifact-cache", "", "directory of the local artifact cache (default WORK-DIR/artifact-cache)")
+	var cacheMax, maxExtract, memory string
+	f.str(&cacheMax, "artifact-cache-size", "10Gi", "how much the local artifact cache holds before it evicts the least recently used")
+	f.str(&maxExtract, "artifact-max-size", "", "the most one input artifact may expand to on this spoke's disk, such as 20Gi (empty: the disk's free space)")
+	f.integer(&cfg.MaxSteps, "max-steps", 0, "how many steps the spoke runs at once; placement sends no more (0: no bound)")
+	f.float(&cfg.CPUs, "cpus", 0, "CPUs the spoke offers its steps; placement counts open steps' container_limits against them (0: the host's, or the cluster's allocatable)")
+	f.str(&memory, "memory", "", "memory the spoke offers its steps, such as 16Gi (empty: the host's, or the cluster's allocatable)")
+	f.str(&cfg.Health, "health-listen", "", "address to serve /healthz on (off when empty)")
+	if err := f.parse(args); err != nil {
+		return cfg, err
+	}
+	cfg.Tags = *tags
+	cfg.Labels = map[string]string{}
+	for _, l := range *labels {
+		key, v, ok := strings.Cut(l, "=")
+		if !ok || key == "" {
+			return cfg, fmt.Errorf("--label %q: write KEY=VALUE", l)
+		}
+		cfg.Labels[key] = v
+	}
+	if cfg.Token == "" {
+		return cfg, errors.New("--join-token is required: the hub gives it with --spoke-join-token")
+	}
+	if cfg.Runtime != "local" && cfg.Runtime != "kube" {
+		return cfg, fmt.Errorf("--runtime %s: use local or kube", cfg.Runtime)
+	}
+	var err error
+	if cfg.ArtifactCacheSize, err = size("artifact-cache-size", cacheMax, false); err != nil {
+		return cfg, err
+	}
+	if cfg.ArtifactMaxSize, err = size("artifact-max-size", maxExtract, true); err != nil {
+		return cfg, err
+	}
+	if cfg.Memory, err = size("memory", memory, true); err != nil {
+		return cfg, err
+	}
+	if cfg.CPUs < 0 {
+		return cfg, fmt.Errorf("--cpus %g: write a number of CPUs, or 0 for the host's", cfg.CPUs)
+	}
+	if cfg.MaxSteps < 0 {
+		return cfg, fmt.Errorf("--max-steps %d: write a number of steps, or 0 for no bound", cfg.MaxSteps)
+	}
+	if cfg.ArtifactCache == "" {
+		cfg.ArtifactCache = filepath.Join(cfg.WorkDir, "artifact-cache")
+	}
+	return cfg, nil
+}
+
 // runSpoke runs a spoke agent until ctx ends.
 func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("switchyard spoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	host, _ := os.Hostname()
-	hubURL := fs.String("hub-url", env("hub-url", "http://127.0.0.1:8080"), "the hub's URL (env SWITCHYARD_HUB_URL)")
-	token := fs.String("join-token", env("join-token", ""), "token the hub accepts from spokes of this team or pool (env SWITCHYARD_JOIN_TOKEN)")
-	name := fs.String("name", env("name", host), "this spoke's name, unique in the fleet")
-	runtime := fs.String("runtime", env("runtime", "local"), "local (host processes) or kube (tasks as pods; built-in resource types in the spoke)")
-	kubeconfig := fs.String("kubeconfig", env("kubeconfig", ""), "kube runtime: kubeconfig of the cluster (default: in-cluster config)")
-	namespace := fs.String("namespace", env("namespace", "default"), "kube runtime: namespace the steps' pods run in")
-	privileged := fs.Bool("allow-privileged", false, "kube runtime: let privileged: true tasks run")
-	denyEgress := fs.Bool("deny-egress", false, "kube runtime: steps' NetworkPolicies allow no egress (a spoke for untrusted builds)")
-	helper := fs.String("helper-image", env("helper-image", "busybox"), "kube runtime: image that moves task inputs and outputs (needs sh and tar)")
-	cacheClass := fs.String("cache-storage-class", env("cache-storage-class", ""), "kube runtime: storage class of task caches' volume claims (default: the cluster's default)")
-	cacheSize := fs.String("cache-size", env("cache-size", "1Gi"), "kube runtime: size of each task cache's volume claim")
-	labelFlags := listVar(fs, "label", "a label KEY=VALUE placement policies see")
-	tags := listVar(fs, "tag", "a Concourse worker tag: steps with tags run only on spokes with all of them, and untagged steps avoid tagged spokes")
-	workDir := fs.String("work-dir", env("work-dir", filepath.Join(os.TempDir(), "switchyard-spoke")), "directory for steps and artifacts")
-	cacheDir := fs.String("artifact-cache", env("artifact-cache", ""), "directory of the local artifact cache (default WORK-DIR/artifact-cache)")
-	cacheMax := fs.String("artifact-cache-size", env("artifact-cache-size", "10Gi"), "how much the local artifact cache holds before it evicts the least recently used")
-	maxExtract := fs.String("artifact-max-size", env("artifact-max-size", ""), "the most one input artifact may expand to on this spoke's disk, such as 20Gi (empty: the disk's free space)")
-	maxSteps := fs.Int("max-steps", 0, "how many steps the spoke runs at once; placement sends no more (0: no bound)")
-	cpus := fs.Float64("cpus", 0, "CPUs the spoke offers its steps; placement counts open steps' container_limits against them (0: the host's, or the cluster's allocatable)")
-	memory := fs.String("memory", env("memory", ""), "memory the spoke offers its steps, such as 16Gi (empty: the host's, or the cluster's allocatable)")
-	health := fs.String("health-listen", env("health-listen", ""), "address to serve /healthz on (off when empty)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	labels := map[string]string{}
-	for _, l := range *labelFlags {
-		k, v, ok := strings.Cut(l, "=")
-		if !ok || k == "" {
-			fmt.Fprintf(stderr, "error: --label %q: write KEY=VALUE\n", l)
-			return 2
+	cfg, err := parseSpokeConfig(args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "error: %v\n", err)
 		}
-		labels[k] = v
-	}
-	if *token == "" {
-		fmt.Fprintln(stderr, "error: --join-token is required: the hub gives it with --spoke-join-token")
 		return 2
 	}
-	maxBytes, err := resource.ParseQuantity(*cacheMax)
-	if err != nil || maxBytes.Value() <= 0 {
-		fmt.Fprintf(stderr, "error: --artifact-cache-size %q: write a size such as 10Gi or 500M\n", *cacheMax)
-		return 2
-	}
-	var extract extract.Bounds
-	if *maxExtract != "" {
-		q, err := resource.ParseQuantity(*maxExtract)
-		if err != nil || q.Value() <= 0 {
-			fmt.Fprintf(stderr, "error: --artifact-max-size %q: write a size such as 20Gi or 500M\n", *maxExtract)
-			return 2
-		}
-		extract.MaxBytes = q.Value()
-	}
-	var memBytes int64
-	if *memory != "" {
-		q, err := resource.ParseQuantity(*memory)
-		if err != nil || q.Value() <= 0 {
-			fmt.Fprintf(stderr, "error: --memory %q: write a size such as 16Gi or 500M\n", *memory)
-			return 2
-		}
-		memBytes = q.Value()
-	}
-	if *cpus < 0 {
-		fmt.Fprintf(stderr, "error: --cpus %g: write a number of CPUs, or 0 for the host's\n", *cpus)
-		return 2
-	}
-	if *cacheDir == "" {
-		*cacheDir = filepath.Join(*workDir, "artifact-cache")
-	}
-	cache, err := volumes.OpenCache(*cacheDir, maxBytes.Value())
+	cache, err := volumes.OpenCache(cfg.ArtifactCache, cfg.ArtifactCacheSize)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: --artifact-cache: %v\n", err)
 		return 1
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "spoke"), slog.String("spoke", *name))
-	localRT := &local.Runtime{Dir: *workDir}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "spoke"), slog.String("spoke", cfg.Name))
+	localRT := &local.Runtime{Dir: cfg.WorkDir}
 	var rt spoke.Runtime = localRT
 	capacity := localRT.Capacity()
-	switch *runtime {
+	switch cfg.Runtime {
 	case "local":
 	case "kube":
-		cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+		restCfg, err := clientcmd.BuildConfigFromFlags("", cfg.Kube.Kubeconfig)
 		if err != nil {
 			fmt.Fprintf(stderr, "error: --kubeconfig: %v\n", err)
 			return 2
 		}
 		// client-go's default of 5 requests a second would queue steps behind
 		// each other's requests.
-		cfg.QPS, cfg.Burst = 200, 400
-		client, err := kubernetes.NewForConfig(cfg)
+		restCfg.QPS, restCfg.Burst = 200, 400
+		client, err := kubernetes.NewForConfig(restCfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "error: --kubeconfig: %v\n", err)
 			return 2
 		}
 		klog.SetSlogLogger(log.With(slog.String("part", "client-go")))
-		kubeRT := &kube.Runtime{Client: client, Config: cfg, Local: localRT, HelperImage: *helper,
-			Namespace: *namespace, Spoke: *name, AllowPrivileged: *privileged, DenyEgress: *denyEgress, CacheStorageClass: *cacheClass, CacheSize: *cacheSize}
+		k := cfg.Kube
+		kubeRT := &kube.Runtime{Client: client, Config: restCfg, Local: localRT, HelperImage: k.HelperImage,
+			Namespace: k.Namespace, Spoke: cfg.Name, AllowPrivileged: k.AllowPrivileged, DenyEgress: k.DenyEgress, CacheStorageClass: k.CacheStorageClass, CacheSize: k.CacheSize}
 		rt = kubeRT
 		if capacity, err = kubeRT.Capacity(ctx); err != nil {
 			log.Warn("spoke capacity unknown", slog.String("error", err.Error()))
 		}
-	default:
-		fmt.Fprintf(stderr, "error: --runtime %s: use local or kube\n", *runtime)
-		return 2
 	}
-	if *cpus > 0 {
-		capacity.CPU = *cpus
+	if cfg.CPUs > 0 {
+		capacity.CPU = cfg.CPUs
 	}
-	if memBytes > 0 {
-		capacity.Memory = memBytes
+	if cfg.Memory > 0 {
+		capacity.Memory = cfg.Memory
 	}
-	if *health != "" {
-		ln, err := net.Listen("tcp", *health)
+	if cfg.Health != "" {
+		ln, err := net.Listen("tcp", cfg.Health)
 		if err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return 1
@@ -153,8 +182,9 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 	}
-	agent := spoke.New(spoke.Config{HubURL: *hubURL, Token: *token, Name: *name, Runtime: *runtime, CredentialFile: filepath.Join(*workDir, "credential-"+*name),
-		Labels: labels, Tags: *tags, Capacity: wire.Capacity{CPU: capacity.CPU, Memory: capacity.Memory, Steps: *maxSteps}, Artifacts: &spoke.Artifacts{Cache: cache, Dir: localRT.Artifact, BuildsDir: filepath.Join(*workDir, "builds"), Extract: extract}}, rt, log)
+	agent := spoke.New(spoke.Config{HubURL: cfg.HubURL, Token: cfg.Token, Name: cfg.Name, Runtime: cfg.Runtime, CredentialFile: filepath.Join(cfg.WorkDir, "credential-"+cfg.Name),
+		Labels: cfg.Labels, Tags: cfg.Tags, Capacity: wire.Capacity{CPU: capacity.CPU, Memory: capacity.Memory, Steps: cfg.MaxSteps},
+		Artifacts: &spoke.Artifacts{Cache: cache, Dir: localRT.Artifact, BuildsDir: filepath.Join(cfg.WorkDir, "builds"), Extract: extract.Bounds{MaxBytes: cfg.ArtifactMaxSize}}}, rt, log)
 	if err := agent.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("spoke stopped", slog.String("error", err.Error()))
 		return 1
