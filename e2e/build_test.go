@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -140,6 +143,29 @@ func waitFile(t *testing.T, path string, timeout time.Duration) {
 	t.Fatalf("%s did not appear within %s", path, timeout)
 }
 
+// waitStopped waits until the process whose pid a task wrote to pidFile has
+// ended (a task that never started wrote none), so that what it would have
+// done next can be checked not to have happened.
+func waitStopped(t *testing.T, pidFile string, timeout time.Duration) {
+	t.Helper()
+	data, err := os.ReadFile(pidFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatalf("%s: %v", pidFile, err)
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the task's process %d still runs after %s", pid, timeout)
+}
+
 // A spoke cut off from the hub mid-step keeps running it and, once the network
 // is back, resumes reporting: every log line arrives once and in order.
 func TestSpokeReconnectsWithoutLosingLogs(t *testing.T) {
@@ -255,6 +281,7 @@ func TestAbortBuild(t *testing.T) {
 	f.startSpoke("local-1", f.url)
 	started := filepath.Join(f.dir, "started")
 	finished := filepath.Join(f.dir, "finished")
+	pid := filepath.Join(f.dir, "pid")
 	onAbort := filepath.Join(f.dir, "on-abort-ran")
 	ensured := filepath.Join(f.dir, "ensure-ran")
 	f.setPipeline("long", fmt.Sprintf(`
@@ -264,14 +291,14 @@ jobs:
   - task: sleep
     config:
       platform: linux
-      run: {path: sh, args: [-c, "touch %s; sleep 5; touch %s"]}
+      run: {path: sh, args: [-c, "echo $$ > %s; touch %s; sleep 5; touch %s"]}
     on_abort:
       task: note-abort
       config: {platform: linux, run: {path: touch, args: [%s]}}
   ensure:
     task: cleanup
     config: {platform: linux, run: {path: touch, args: [%s]}}
-`, started, finished, onAbort, ensured))
+`, pid, started, finished, onAbort, ensured))
 	f.mustFly("trigger-job", "-j", "long/long")
 	waitFile(t, started, 30*time.Second)
 	if out := f.mustFly("abort-build", "-j", "long/long", "-b", "1"); !strings.Contains(out, "build successfully aborted") {
@@ -286,7 +313,7 @@ jobs:
 			t.Errorf("hook did not run after the abort: %s", filepath.Base(hook))
 		}
 	}
-	time.Sleep(6 * time.Second)
+	waitStopped(t, pid, time.Minute)
 	if _, err := os.Stat(finished); err == nil {
 		t.Error("the aborted task kept running to its end")
 	}

@@ -16,6 +16,7 @@ func TestPlanSemantics(t *testing.T) {
 	f.startSpoke("local-1", f.url)
 	counter := filepath.Join(f.dir, "attempts")
 	slowMarker := filepath.Join(f.dir, "slow-sibling-finished")
+	slowPID := filepath.Join(f.dir, "slow-sibling-pid")
 	task := func(script string) string {
 		return fmt.Sprintf("config: {platform: linux, run: {path: sh, args: [-c, %q]}}", script)
 	}
@@ -65,7 +66,7 @@ jobs:
 		task("exit 1"), task("echo after try"), task("sleep 10"),
 		task(fmt.Sprintf("n=$(cat %[1]s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %[1]s; echo attempt $n; [ $n -ge 3 ]", counter)),
 		task("echo cleaned up"), task("echo celebrate"),
-		task(fmt.Sprintf("sleep 3; touch %s", slowMarker))))
+		task(fmt.Sprintf("echo $$ > %s; sleep 3; touch %s", slowPID, slowMarker))))
 
 	tests := []struct {
 		job  string
@@ -94,7 +95,7 @@ jobs:
 		})
 	}
 	// fail_fast stopped the slow sibling: it never finished.
-	time.Sleep(3500 * time.Millisecond)
+	waitStopped(t, slowPID, time.Minute)
 	if _, err := os.Stat(slowMarker); err == nil {
 		t.Error("fail_fast did not stop the sibling step")
 	}
