@@ -7,4 +7,10 @@
 // restarts mid-build resumes it without restarting its steps. Builds change
 // status by compare-and-set under a fence that each new owner bumps; a lease row
 // per build keeps two replicas from running the same build.
+//
+// Files: plan.go is the plan's control flow, tested in-process through the
+// run's leaf seam (plan_test.go); run.go a build's life (execute, abort,
+// events) and its leaves; dispatch.go building step requests, admission,
+// placement and the step lifecycle on spokes; engine.go the loop that
+// takes builds.
 package engine

@@ -185,6 +185,7 @@ func (e *Engine) runBuild(ctx context.Context, id int64) error {
 		return err
 	}
 	r := &run{e: e, build: b, fence: fence, life: ctx, versionFrom: map[string]map[string]string{}}
+	r.leaf, r.say = r.runLeaf, r.errorEvent
 	if b.Status == api.BuildPending {
 		if err := e.store.SetBuildStatus(ctx, id, fence, api.BuildPending, api.BuildStarted, statusEvent(api.BuildStarted)); err != nil {
 			return err

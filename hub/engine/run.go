@@ -17,9 +17,6 @@ import (
 	"github.com/switchyard-ci/switchyard/spoke/wire"
 )
 
-// errAborted ends a plan whose build was aborted.
-var errAborted = errors.New("build aborted")
-
 // run is one build being executed by this hub.
 type run struct {
 	e     *Engine
@@ -29,6 +26,12 @@ type run struct {
 
 	aborted atomic.Bool
 	life    context.Context // ends only when the hub stops; hooks that run after an abort use it
+
+	// leaf runs a step that is not control flow (runLeaf), say tells the
+	// build's events of an error (errorEvent): the seams that plan_test.go
+	// runs the plan's control flow through.
+	leaf func(ctx context.Context, p *pipeline.Plan) (bool, error)
+	say  func(ctx context.Context, planID, msg string)
 
 	mu          sync.Mutex
 	versionFrom map[string]map[string]string // put plan id -> the version it created
@@ -75,107 +78,14 @@ func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc) {
 	}
 }
 
-// afterAbort marks the context of hooks that run because the build was aborted
-// (on_abort, ensure): inside them the abort no longer stops steps.
-type afterAbort struct{}
-
-// hookContext is the context for a hook that runs after an abort.
-func (r *run) hookContext() context.Context {
-	return context.WithValue(r.life, afterAbort{}, true)
-}
-
-func (r *run) stopped(ctx context.Context) bool {
-	if ctx.Value(afterAbort{}) != nil {
-		return ctx.Err() != nil
-	}
-	return r.aborted.Load() || ctx.Err() != nil
-}
-
-// step runs one node: true when it succeeded, false when it failed, an error
-// when it errored or the build was aborted.
-func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
-	if r.stopped(ctx) {
-		return false, errAborted
-	}
+// runLeaf runs a step that is not control flow: a get, put, task or check
+// on a spoke, or a one-off build's artifact.
+func (r *run) runLeaf(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	switch {
-	case p.Do != nil:
-		for i := range *p.Do {
-			if ok, err := r.step(ctx, &(*p.Do)[i]); err != nil || !ok {
-				return ok, err
-			}
-		}
-		return true, nil
-	case p.InParallel != nil:
-		return r.inParallel(ctx, p.InParallel)
-	case p.Try != nil:
-		_, err := r.step(ctx, &p.Try.Step)
-		if errors.Is(err, errAborted) {
-			return false, err
-		}
-		return true, nil
-	case p.Timeout != nil:
-		d, err := time.ParseDuration(p.Timeout.Duration)
-		if err != nil {
-			return false, fmt.Errorf("timeout %q: %w", p.Timeout.Duration, err)
-		}
-		tctx, cancel := context.WithTimeout(ctx, d)
-		defer cancel()
-		ok, err := r.step(tctx, &p.Timeout.Step)
-		if errors.Is(tctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-			r.errorEvent(ctx, p.ID, fmt.Sprintf("timeout exceeded (%s)", p.Timeout.Duration))
-			return false, nil
-		}
-		return ok, err
-	case p.Retry != nil:
-		var ok bool
-		var err error
-		for i := range *p.Retry {
-			if ok, err = r.step(ctx, &(*p.Retry)[i]); (ok && err == nil) || errors.Is(err, errAborted) {
-				return ok, err
-			}
-		}
-		return ok, err
-	case p.OnSuccess != nil:
-		ok, err := r.step(ctx, &p.OnSuccess.Step)
-		if err != nil || !ok {
-			return ok, err
-		}
-		return r.step(ctx, &p.OnSuccess.Next)
-	case p.OnFailure != nil:
-		ok, err := r.step(ctx, &p.OnFailure.Step)
-		if err == nil && !ok {
-			_, _ = r.step(ctx, &p.OnFailure.Next)
-		}
-		return ok, err
-	case p.OnError != nil:
-		ok, err := r.step(ctx, &p.OnError.Step)
-		if err != nil && !errors.Is(err, errAborted) {
-			_, _ = r.step(ctx, &p.OnError.Next)
-		}
-		return ok, err
-	case p.OnAbort != nil:
-		ok, err := r.step(ctx, &p.OnAbort.Step)
-		if errors.Is(err, errAborted) && r.aborted.Load() {
-			_, _ = r.step(r.hookContext(), &p.OnAbort.Next)
-		}
-		return ok, err
-	case p.Ensure != nil:
-		ok, err := r.step(ctx, &p.Ensure.Step)
-		if errors.Is(err, errAborted) {
-			if r.aborted.Load() {
-				_, _ = r.step(r.hookContext(), &p.Ensure.Next)
-			}
-			return ok, err
-		}
-		nok, nerr := r.step(ctx, &p.Ensure.Next)
-		if err == nil {
-			err = nerr
-		}
-		return ok && nok, err
 	case p.Get != nil, p.Put != nil, p.Task != nil:
-		return cancelled(ctx)(r.dispatch(ctx, p))
+		return r.dispatch(ctx, p)
 	case p.Check != nil:
-		return cancelled(ctx)(r.check(ctx, p))
+		return r.check(ctx, p)
 	case p.ArtifactInput != nil:
 		return r.artifactInput(ctx, p.ArtifactInput)
 	case p.ArtifactOutput != nil:
@@ -194,61 +104,6 @@ func (r *run) step(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		return false, fmt.Errorf("across steps are not supported by this hub yet")
 	}
 	return false, fmt.Errorf("plan node %s has no step this hub can run", p.ID)
-}
-
-// cancelled reports an error that happened while ctx was being cancelled (a
-// timeout, a fail_fast sibling, an abort) as the cancellation it is, not as a
-// build error.
-func cancelled(ctx context.Context) func(bool, error) (bool, error) {
-	return func(ok bool, err error) (bool, error) {
-		if err != nil && ctx.Err() != nil {
-			return false, errAborted
-		}
-		return ok, err
-	}
-}
-
-func (r *run) inParallel(ctx context.Context, ip *pipeline.InParallelPlan) (bool, error) {
-	pctx, cancel := context.WithCancel(ctx) // fail_fast cancels the siblings, not the build
-	defer cancel()
-	limit := ip.Limit
-	if limit <= 0 {
-		limit = len(ip.Steps)
-	}
-	sem := make(chan struct{}, max(limit, 1))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	allOK := true
-	var firstErr error
-	for i := range ip.Steps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-pctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			ok, err := r.step(pctx, &ip.Steps[i])
-			mu.Lock()
-			defer mu.Unlock()
-			if !ok || err != nil {
-				allOK = false
-				if err != nil && firstErr == nil && !errors.Is(err, errAborted) {
-					firstErr = err
-				}
-				if ip.FailFast {
-					cancel()
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if r.stopped(ctx) {
-		return false, errAborted
-	}
-	return allOK && firstErr == nil, firstErr
 }
 
 func statusEvent(status api.BuildStatus) store.Event {
