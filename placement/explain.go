@@ -19,8 +19,17 @@ func (d Decision) Explain(w io.Writer) {
 		fmt.Fprintf(w, "  %-20s score %g (%s)\n", c.Spoke, c.Score, c.scores())
 	}
 	for _, e := range d.Errors {
-		fmt.Fprintf(w, "  error: policy %s\n", e)
+		fmt.Fprintf(w, "  error: policy %s\n", e.Error())
 	}
+}
+
+// ErrorText lists the policies' errors on one line.
+func (d Decision) ErrorText() string {
+	parts := make([]string, len(d.Errors))
+	for i, e := range d.Errors {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Summary says in one line where the step went and why: the chosen spoke's

@@ -17,15 +17,46 @@ import (
 type Policy struct {
 	Name    string
 	Policy  policy.Policy
-	OnError string // deny (the step waits: no spoke is chosen) or skip (the policy is left out)
+	OnError string // OnErrorDeny or OnErrorSkip
+}
+
+// What a policy's failure does to a decision.
+const (
+	OnErrorDeny = "deny" // the step waits: no spoke is chosen
+	OnErrorSkip = "skip" // the policy is left out
+)
+
+// PolicyError is a policy that failed in a decision: which, what its
+// on_error is, and why.
+type PolicyError struct {
+	Policy  string `json:"policy"`
+	OnError string `json:"on_error"`
+	Err     string `json:"error"`
+}
+
+func (e PolicyError) Error() string { return e.Policy + ": " + e.Err }
+
+// Blocks tells whether the failure makes the step wait.
+func (e PolicyError) Blocks() bool { return e.OnError != OnErrorSkip }
+
+// UnmarshalJSON also reads decisions stored before errors were values: a
+// string "policy: error", whose on_error was not kept (it then blocks).
+func (e *PolicyError) UnmarshalJSON(b []byte) error {
+	var legacy string
+	if json.Unmarshal(b, &legacy) == nil {
+		e.Policy, e.Err, _ = strings.Cut(legacy, ": ")
+		return nil
+	}
+	type plain PolicyError
+	return json.Unmarshal(b, (*plain)(e))
 }
 
 // Decision is where a step goes and why.
 type Decision struct {
-	Spoke      string      `json:"spoke"` // "" when no spoke may run the step
-	Reason     string      `json:"reason,omitempty"`
-	Candidates []Candidate `json:"candidates"` // the chosen spoke first, then by score
-	Errors     []string    `json:"errors,omitempty"`
+	Spoke      string        `json:"spoke"` // "" when no spoke may run the step
+	Reason     string        `json:"reason,omitempty"`
+	Candidates []Candidate   `json:"candidates"` // the chosen spoke first, then by score
+	Errors     []PolicyError `json:"errors,omitempty"`
 }
 
 // Candidate is one spoke's verdict.
@@ -46,19 +77,20 @@ const (
 // Decide places one step.
 func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 	cands := make([]Candidate, len(in.Spokes))
-	held, total := heldBytes(&in)
+	scores := scorers(&in)
 	for i := range in.Spokes {
 		sp := &in.Spokes[i]
 		// Built-in scores and about one policy's.
 		c := Candidate{Spoke: sp.Name, Scores: make(map[string]float64, 3+len(policies))}
 		for _, f := range filters {
-			if reason := f.check(&in, sp); reason != "" {
+			if v := f.Filter(&in, sp); !v.Fits {
 				c.Filtered = true
-				c.Reasons = append(c.Reasons, f.name+": "+reason)
+				c.Reasons = append(c.Reasons, f.Name()+": "+v.Reason)
 			}
 		}
-		c.Scores["locality"] = locality(held, total, sp)
-		c.Scores["spread"] = spread(sp)
+		for _, s := range scores {
+			c.Scores[s.Name()] = s.Score(sp)
+		}
 		cands[i] = c
 	}
 	var d Decision
@@ -95,7 +127,7 @@ func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 	cands = sorted
 	d.Candidates = cands
 	switch {
-	case len(d.Errors) > 0 && blocking(policies, d.Errors):
+	case slices.ContainsFunc(d.Errors, PolicyError.Blocks):
 		d.Reason = "a policy failed, and its on_error is deny: the step waits"
 	case len(cands) == 0:
 		d.Reason = "no spoke is connected"
@@ -108,8 +140,8 @@ func Decide(ctx context.Context, in Input, policies []Policy) Decision {
 }
 
 // applyPolicies evaluates each policy once over all candidates, and adds its
-// denials and scores; it returns the policies' errors, "name: error".
-func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Candidate) []string {
+// denials and scores; it returns the policies' errors.
+func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Candidate) []PolicyError {
 	var doc, raw []byte
 	var spokes [][]byte
 	var value ast.Value
@@ -117,8 +149,8 @@ func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Can
 	for i := range cands {
 		byName[cands[i].Spoke] = &cands[i]
 	}
-	var errs []string
-	for _, p := range policies {
+	var errs []PolicyError
+	for i, p := range policies {
 		var v any
 		var out []byte
 		var err error
@@ -130,7 +162,11 @@ func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Can
 		} else {
 			if doc == nil {
 				if doc, spokes, err = in.Split(); err != nil {
-					return []string{"input: " + err.Error()}
+					// No more policies can be asked: each fails as its on_error says.
+					for _, q := range policies[i:] {
+						errs = append(errs, PolicyError{Policy: q.Name, OnError: q.OnError, Err: "its input: " + err.Error()})
+					}
+					return errs
 				}
 			}
 			if se, ok := p.Policy.(policy.SplitEvaluator); ok {
@@ -152,7 +188,7 @@ func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Can
 			ans, err = readAnswer(v)
 		}
 		if err != nil {
-			errs = append(errs, p.Name+": "+err.Error())
+			errs = append(errs, PolicyError{Policy: p.Name, OnError: p.OnError, Err: err.Error()})
 			continue
 		}
 		for spoke, reasons := range ans.deny {
@@ -170,17 +206,4 @@ func applyPolicies(ctx context.Context, in Input, policies []Policy, cands []Can
 		}
 	}
 	return errs
-}
-
-// blocking tells whether a failed policy's on_error makes the step wait.
-func blocking(policies []Policy, errs []string) bool {
-	for _, p := range policies {
-		if p.OnError == "skip" {
-			continue
-		}
-		if slices.ContainsFunc(errs, func(e string) bool { return strings.HasPrefix(e, p.Name+": ") }) {
-			return true
-		}
-	}
-	return false
 }

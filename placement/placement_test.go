@@ -118,12 +118,29 @@ func TestPolicies(t *testing.T) {
 	in.Build.Trusted = true
 	in.Build.Team = "blue"
 	d = placement.Decide(ctx, in, []placement.Policy{{Name: "labels", Policy: rego}, {Name: "broken", Policy: broken, OnError: "deny"}})
-	if d.Spoke != "" || len(d.Errors) != 1 || !strings.HasPrefix(d.Errors[0], "broken: ") || !strings.Contains(d.Reason, "on_error is deny") {
+	if d.Spoke != "" || len(d.Errors) != 1 || d.Errors[0].Policy != "broken" || !d.Errors[0].Blocks() || !strings.Contains(d.Reason, "on_error is deny") {
 		t.Errorf("a failing deny policy: %+v", d)
 	}
 	d = placement.Decide(ctx, in, []placement.Policy{{Name: "labels", Policy: rego}, {Name: "broken", Policy: broken, OnError: "skip"}})
-	if d.Spoke == "" || len(d.Errors) != 1 {
+	if d.Spoke == "" || len(d.Errors) != 1 || d.Errors[0].Blocks() {
 		t.Errorf("a failing skip policy: %+v", d)
+	}
+}
+
+// Decisions stored before policy errors were values still read, as
+// blocking errors of the policy their text names.
+func TestStoredDecisionWithStringErrors(t *testing.T) {
+	var d placement.Decision
+	if err := json.Unmarshal([]byte(`{"spoke":"","errors":["broken: policy ran past its deadline (100ms)"]}`), &d); err != nil {
+		t.Fatal(err)
+	}
+	want := placement.PolicyError{Policy: "broken", Err: "policy ran past its deadline (100ms)"}
+	if len(d.Errors) != 1 || d.Errors[0] != want || !d.Errors[0].Blocks() {
+		t.Errorf("errors %+v, want %+v", d.Errors, want)
+	}
+	out, _ := json.Marshal(placement.Decision{Errors: []placement.PolicyError{{Policy: "p", OnError: placement.OnErrorSkip, Err: "boom"}}})
+	if !strings.Contains(string(out), `"errors":[{"policy":"p","on_error":"skip","error":"boom"}]`) {
+		t.Errorf("a decision as JSON: %s", out)
 	}
 }
 

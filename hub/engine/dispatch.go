@@ -455,7 +455,7 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		}
 		reason := d.Reason
 		if len(d.Errors) > 0 {
-			reason += ": " + strings.Join(d.Errors, "; ")
+			reason += ": " + d.ErrorText()
 		}
 		if reason != said {
 			if said == "" {

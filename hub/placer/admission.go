@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/switchyard-ci/switchyard/placement"
 )
 
 // Admission questions, as Concourse's policy checks ask them: the action,
@@ -63,7 +65,7 @@ func (p *Placer) Admit(ctx context.Context, teamID int64, questions []Question) 
 				err = json.Unmarshal(out, &ans)
 			}
 			if err != nil {
-				say(pol.onError != "skip", fmt.Sprintf("policy %s failed on %s: %v", pol.name, q.Action, err))
+				say(pol.onError != placement.OnErrorSkip, fmt.Sprintf("policy %s failed on %s: %v", pol.name, q.Action, err))
 				continue
 			}
 			a := ans.Admission

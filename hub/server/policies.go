@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/placement"
 	"github.com/switchyard-ci/switchyard/policy"
 )
 
@@ -28,9 +29,9 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request, c *caller) er
 	}
 	onError := r.URL.Query().Get("on_error")
 	if onError == "" {
-		onError = "deny"
+		onError = placement.OnErrorDeny
 	}
-	if onError != "deny" && onError != "skip" {
+	if onError != placement.OnErrorDeny && onError != placement.OnErrorSkip {
 		return errorf(http.StatusBadRequest, "on_error %q: use deny (the step waits) or skip (the policy is left out)", onError)
 	}
 	warnOnly := false
