@@ -18,8 +18,8 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/switchyard-ci/switchyard/api"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
 	"github.com/switchyard-ci/switchyard/volumes/s3test"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // A build whose steps are forced onto two spokes passes a 200 MB artifact

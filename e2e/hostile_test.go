@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // gatedPipeline is a job whose task waits until the file gate exists.

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
 	"github.com/switchyard-ci/switchyard/volumes"
 	"github.com/switchyard-ci/switchyard/volumes/extract"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // Artifacts is where a spoke keeps build artifacts: packed in a cache by

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // reporter numbers a step's log lines and sends them to the hub in batches. It

@@ -21,9 +21,9 @@ import (
 	"github.com/switchyard-ci/switchyard/spoke"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
 	"github.com/switchyard-ci/switchyard/volumes"
 	"github.com/switchyard-ci/switchyard/volumes/extract"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // spokeConfig is a spoke's configuration, from flags with SWITCHYARD_*

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/hub/store"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
 	"github.com/switchyard-ci/switchyard/volumes"
+	"github.com/switchyard-ci/switchyard/wire"
 	"gocloud.dev/gcerrors"
 )
 

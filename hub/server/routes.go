@@ -2,7 +2,7 @@ package server
 
 import (
 	"github.com/switchyard-ci/switchyard/hub/auth"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // routes is every route the hub serves, with the access it needs (Concourse's

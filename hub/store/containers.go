@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // Container is a running step as fly intercept sees it.

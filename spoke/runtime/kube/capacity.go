@@ -6,7 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // Capacity is what the cluster's schedulable nodes can allocate, summed: the

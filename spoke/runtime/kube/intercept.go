@@ -11,7 +11,7 @@ import (
 	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/switchyard-ci/switchyard/api"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // Intercept runs fly's process in the step's container through the pod's

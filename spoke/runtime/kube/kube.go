@@ -26,7 +26,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // Labels every object of a step carries.

@@ -20,7 +20,7 @@ import (
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube/kubetest"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // Where a resource pod finds its request and leaves its response, in its

@@ -10,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/switchyard-ci/switchyard/spoke/wire"
 	"github.com/switchyard-ci/switchyard/volumes/extract"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // Resource caches: a custom type's get of a version is kept on the spoke's

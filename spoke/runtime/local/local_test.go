@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-ci/switchyard/pipeline"
-	"github.com/switchyard-ci/switchyard/spoke/wire"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 type lines []string
