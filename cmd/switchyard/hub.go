@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/checker"
 	"github.com/switchyard-ci/switchyard/hub/engine"
 	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/scheduler"
 	"github.com/switchyard-ci/switchyard/hub/server"
 	"github.com/switchyard-ci/switchyard/hub/store"
@@ -135,13 +136,14 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	host, _ := os.Hostname()
 	holder := fmt.Sprintf("%s-%d", host, os.Getpid())
 	notifier := notify.New()
-	eng := engine.New(st, notifier, holder, cfg.BuildLease, policy.Limits{Timeout: cfg.PolicyTimeout}, log)
-	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake})
-	eng.OnSchedule(sched.Wake)
+	policies := placer.New(st, policy.Limits{Timeout: cfg.PolicyTimeout}, log)
+	schedule := notify.NewSignal() // the engine raises it, the scheduler listens
+	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule}, log)
+	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake, Wake: schedule})
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	srv, err := server.New(ctx, server.Config{
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, SpokeTokens: cfg.SpokeTokens,
-		Policies: eng.Policies(), Artifacts: bucket, MaxUpload: cfg.MaxUpload,
+		Policies: policies, Artifacts: bucket, MaxUpload: cfg.MaxUpload,
 	}, st, eng, notifier, log)
 	if err != nil {
 		return err

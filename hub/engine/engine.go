@@ -12,7 +12,6 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
-	"github.com/switchyard-ci/switchyard/policy"
 )
 
 // Notifier wakes waiters in this process; the server's Notifier fits.
@@ -32,7 +31,7 @@ type Engine struct {
 	wake     chan struct{}
 	mu       sync.Mutex
 	running  map[int64]bool
-	schedule func() // wakes the scheduler
+	schedule *notify.Signal // wakes the scheduler
 	placer   *placer.Placer
 	// placing holds a lock per team, held from a step's placement to its
 	// creation: a team's steps are placed one at a time, so each counts the
@@ -52,26 +51,29 @@ func (e *Engine) placingLock(teamID int64) *sync.Mutex {
 // replica takes over a build whose owner died after this.
 const DefaultLeaseTTL = 15 * time.Second
 
-// New makes an engine whose builds are leased as holder for leaseTTL and
-// placed by policies bounded by lim.
-func New(st *store.Store, notify Notifier, holder string, leaseTTL time.Duration, lim policy.Limits, log *slog.Logger) *Engine {
-	if leaseTTL <= 0 {
-		leaseTTL = DefaultLeaseTTL
-	}
-	return &Engine{store: st, notify: notify, log: log, holder: holder, ttl: leaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
-		schedule: func() {}, placer: placer.New(st, lim, log)}
+// Options are the parts and settings an engine is given.
+type Options struct {
+	Holder   string         // this hub's name in build leases
+	LeaseTTL time.Duration  // how long a build lease lasts unrenewed (default DefaultLeaseTTL)
+	Placer   *placer.Placer // the policies in force, which place every step
+	Schedule *notify.Signal // raised when jobs asked to be scheduled; the scheduler listens (nil: nobody)
 }
 
-// Policies are the policies in force, which the engine places builds with;
-// the server shares them for admission.
-func (e *Engine) Policies() *placer.Placer { return e.placer }
-
-// OnSchedule sets what wakes the scheduler in this process; call it before Run.
-func (e *Engine) OnSchedule(wake func()) { e.schedule = wake }
+// New makes an engine.
+func New(st *store.Store, n Notifier, o Options, log *slog.Logger) *Engine {
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.Schedule == nil {
+		o.Schedule = notify.NewSignal()
+	}
+	return &Engine{store: st, notify: n, log: log, holder: o.Holder, ttl: o.LeaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
+		schedule: o.Schedule, placer: o.Placer}
+}
 
 // WakeScheduler tells the scheduler that jobs asked to be scheduled (a build
 // finished, versions were saved, someone triggered or pinned).
-func (e *Engine) WakeScheduler() { e.schedule() }
+func (e *Engine) WakeScheduler() { e.schedule.Raise() }
 
 // Wake tells the engine something changed for a build (created, aborted, a step
 // finished).

@@ -54,3 +54,22 @@ func (n *Notifier) Notify(key string) {
 	}
 	n.mu.Unlock()
 }
+
+// Signal is a wake-up that one part of the hub gives another in the same
+// process without either holding the other (the engine wakes the scheduler
+// through one that main makes and gives both). Raises while nobody listens
+// are kept as one.
+type Signal struct{ c chan struct{} }
+
+func NewSignal() *Signal { return &Signal{c: make(chan struct{}, 1)} }
+
+// Raise wakes the listener, now or when it next listens.
+func (s *Signal) Raise() {
+	select {
+	case s.c <- struct{}{}:
+	default:
+	}
+}
+
+// C is where the listener waits.
+func (s *Signal) C() <-chan struct{} { return s.c }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/algorithm"
+	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 )
@@ -24,7 +25,7 @@ type Scheduler struct {
 	started func(buildID int64)
 	workers int
 
-	wake chan struct{}
+	wake *notify.Signal
 }
 
 // Options tune a Scheduler; zero values take the defaults.
@@ -33,6 +34,7 @@ type Options struct {
 	LeaseTTL time.Duration       // default 15 s
 	Workers  int                 // jobs resolved at once, default 8
 	Started  func(buildID int64) // called for every build let run (the engine's Wake)
+	Wake     *notify.Signal      // raised when jobs asked to be scheduled (nil: Wake and the poll only)
 }
 
 func New(st *store.Store, log *slog.Logger, o Options) *Scheduler {
@@ -45,16 +47,14 @@ func New(st *store.Store, log *slog.Logger, o Options) *Scheduler {
 	if o.Started == nil {
 		o.Started = func(int64) {}
 	}
-	return &Scheduler{store: st, log: log, holder: o.Holder, ttl: o.LeaseTTL, started: o.Started, workers: o.Workers, wake: make(chan struct{}, 1)}
+	if o.Wake == nil {
+		o.Wake = notify.NewSignal()
+	}
+	return &Scheduler{store: st, log: log, holder: o.Holder, ttl: o.LeaseTTL, started: o.Started, workers: o.Workers, wake: o.Wake}
 }
 
 // Wake makes the scheduler look for requests now rather than at its next poll.
-func (s *Scheduler) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+func (s *Scheduler) Wake() { s.wake.Raise() }
 
 // poll is how often the scheduler looks for requests made through other hubs.
 const poll = time.Second
@@ -70,7 +70,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.wake:
+		case <-s.wake.C():
 		case <-t.C:
 		}
 	}
