@@ -8,9 +8,11 @@
 // status by compare-and-set under a fence that each new owner bumps; a lease row
 // per build keeps two replicas from running the same build.
 //
-// Files: plan.go is the plan's control flow, tested in-process through the
-// run's leaf seam (plan_test.go); run.go a build's life (execute, abort,
-// events) and its leaves; dispatch.go building step requests, admission,
-// placement and the step lifecycle on spokes; engine.go the loop that
-// takes builds.
+// Files, one concern each: plan.go the plan's control flow, tested
+// in-process through the run's leaf seam (plan_test.go); run.go a build's
+// life (execute, abort, events) and its leaves; dispatch.go a get, put or
+// task from request to result; request.go what the spoke runs; admission.go
+// the policies' questions as a task starts; place.go placement and waiting
+// for a spoke; steps.go the step lifecycle and its events; versions.go check
+// builds and the version a get fetches; engine.go the loop that takes builds.
 package engine

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/wire"
+)
+
+// Building what a spoke runs for a plan node: the step request, its inputs
+// and its custom type's image.
+
+func attempt(p *pipeline.Plan) int {
+	if len(p.Attempts) == 0 {
+		return 1
+	}
+	return p.Attempts[len(p.Attempts)-1]
+}
+
+// request builds what the spoke runs for a plan node.
+func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, req wire.StepRequest, _ error) {
+	req = wire.StepRequest{Env: r.env()}
+	r.mu.Lock()
+	artifacts := make(map[string]string, len(r.artifacts))
+	refs := make(map[string]wire.ArtifactRef, len(r.artifacts))
+	for a, ref := range r.artifacts {
+		artifacts[a], refs[a] = a, ref
+	}
+	r.mu.Unlock()
+	defer func() { req.Artifacts = neededArtifacts(req, refs) }()
+	switch {
+	case p.Get != nil:
+		g := p.Get
+		req.Kind, req.Name, req.Type, req.Tags = wire.KindGet, g.Name, g.Type, g.Tags
+		if err := typeImage(&req, g.Image); err != nil {
+			return "", req, err
+		}
+		req.Source, _ = json.Marshal(g.Source)
+		req.Params, _ = json.Marshal(g.Params)
+		version, err := r.getVersion(ctx, p)
+		if err != nil {
+			return "", req, err
+		}
+		req.Version = version
+		req.Outputs = map[string]string{g.Name: g.Name}
+	case p.Put != nil:
+		put := p.Put
+		req.Kind, req.Name, req.Type, req.Tags = wire.KindPut, put.Name, put.Type, put.Tags
+		if err := typeImage(&req, put.Image); err != nil {
+			return "", req, err
+		}
+		req.Source, _ = json.Marshal(put.Source)
+		req.Params, _ = json.Marshal(put.Params)
+		req.Inputs = artifacts
+		if names, ok := put.Inputs.([]any); ok {
+			req.Inputs = map[string]string{}
+			for _, n := range names {
+				if s, ok := n.(string); ok {
+					req.Inputs[s] = s
+				}
+			}
+		}
+	case p.Task != nil:
+		t := p.Task
+		if t.Image != "" {
+			// Not run in the default image instead: that would be a wrong build.
+			return "", req, fmt.Errorf("task %s: image: %s (a task image from an artifact) is not supported by Switchyard's spokes yet; give the task an image_resource", t.Name, t.Image)
+		}
+		req.Kind, req.Name, req.Tags = wire.KindTask, t.Name, t.Tags
+		req.Task = &wire.TaskRequest{Config: t.Config, ConfigPath: t.ConfigPath, Params: t.Params, Privileged: t.Privileged, OutputMapping: t.OutputMapping}
+		req.Inputs = artifacts
+		for input, artifact := range t.InputMapping {
+			req.Inputs[input] = artifact
+		}
+		if t.Config != nil {
+			req.Outputs = map[string]string{}
+			for _, o := range t.Config.Outputs {
+				artifact := o.Name
+				if mapped, ok := t.OutputMapping[o.Name]; ok {
+					artifact = mapped
+				}
+				req.Outputs[o.Name] = artifact
+			}
+		}
+	}
+	return req.Kind, req, nil
+}
+
+// neededArtifacts picks the build artifacts a step reads: a task's inputs
+// when its config is known (all of them when the config is in an artifact),
+// a put's inputs.
+func neededArtifacts(req wire.StepRequest, refs map[string]wire.ArtifactRef) map[string]wire.ArtifactRef {
+	names := req.Inputs
+	if t := req.Task; t != nil && t.Config != nil {
+		names = map[string]string{}
+		for _, in := range t.Config.Inputs {
+			artifact, ok := req.Inputs[in.Name]
+			if !ok {
+				artifact = in.Name
+			}
+			names[in.Name] = artifact
+		}
+	}
+	out := map[string]wire.ArtifactRef{}
+	for _, artifact := range names {
+		if ref, ok := refs[artifact]; ok {
+			out[artifact] = ref
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// typeImage gives a resource step the image of its custom type.
+func typeImage(req *wire.StepRequest, image pipeline.TypeImage) error {
+	var err error
+	req.TypeImage, req.TypePrivileged, err = image.Container()
+	return err
+}
+
+func (r *run) env() map[string]string {
+	b := r.build
+	return map[string]string{
+		"BUILD_ID": strconv.FormatInt(b.ID, 10), "BUILD_NAME": b.Name, "BUILD_JOB_NAME": b.JobName,
+		"BUILD_PIPELINE_NAME": b.PipelineName, "BUILD_TEAM_NAME": b.TeamName,
+	}
+}

@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/placement"
+	"github.com/switchyard-ci/switchyard/wire"
+)
+
+// The step lifecycle: a step's runs on spokes, from creation to result,
+// with their initialize and selected-worker events.
+
+// runStep makes sure the step exists (creating it on a spoke if this is its first
+// run) and waits for its result. A run the spoke lost (evicted, or gone with its
+// node) is followed by a new one, up to wire.MaxRuns. If ctx ends first the
+// step is aborted.
+func (r *run) runStep(ctx context.Context, planID string, attempt int, kind wire.StepKind, req wire.StepRequest) (wire.Result, error) {
+	for n := 1; ; n++ {
+		res, err := r.runOnce(ctx, store.StepKey{BuildID: r.build.ID, PlanID: planID, Attempt: attempt, Run: n}, kind, req)
+		if err != nil || !res.Lost || n >= wire.MaxRuns {
+			return res, err
+		}
+	}
+}
+
+// runOnce runs one run of a step.
+func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest) (wire.Result, error) {
+	st, err := r.e.store.StepByKey(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		st, err = r.createStep(ctx, key, kind, req)
+	}
+	if err != nil {
+		return wire.Result{}, err
+	}
+	for {
+		st, err = r.e.store.Step(context.WithoutCancel(ctx), st.ID)
+		if err != nil {
+			return wire.Result{}, err
+		}
+		switch st.State {
+		case store.StepSucceeded, store.StepFailed, store.StepErrored:
+			var res wire.Result
+			if err := json.Unmarshal(st.Result, &res); err != nil {
+				return res, fmt.Errorf("step %s: unreadable result: %w", key.PlanID, err)
+			}
+			return res, nil
+		case store.StepAborted:
+			return wire.Result{}, errAborted
+		}
+		if r.stopped(ctx) {
+			if err := r.e.store.AbortStep(context.WithoutCancel(ctx), st.ID); err != nil {
+				r.e.log.Error("abort step", slog.Int64("step", st.ID), slog.String("error", err.Error()))
+			}
+			r.e.notify.Notify(notify.SpokeKey(st.SpokeID))
+			return wire.Result{}, errAborted
+		}
+		r.e.notify.Wait(ctx, buildKey(r.build.ID), time.Second)
+	}
+}
+
+// createStep places a new step on the build's spoke (choosing one for the first
+// step) and records it with its initialize and selected-worker events.
+func (r *run) createStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest) (store.Step, error) {
+	return r.pickSpoke(ctx, key.PlanID, req, func(sp store.Spoke, d placement.Decision) (store.Step, error) {
+		return r.recordStep(ctx, key, kind, req, sp, d)
+	})
+}
+
+// recordStep records a placed step with its initialize and selected-worker
+// events, and the placement's summary when there was a choice.
+func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, sp store.Spoke, d placement.Decision) (store.Step, error) {
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return store.Step{}, err
+	}
+	origin := api.Origin{ID: key.PlanID}
+	now := time.Now().Unix()
+	var events []store.Event
+	switch kind {
+	case wire.KindTask:
+		payload, _ := json.Marshal(api.TaskEvent{Time: now, Origin: origin, Config: req.TaskEventConfig()})
+		events = append(events, event(api.EventInitializeTask, payload))
+	case wire.KindGet:
+		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
+		events = append(events, event(api.EventInitializeGet, payload))
+	case wire.KindPut:
+		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
+		events = append(events, event(api.EventInitializePut, payload))
+	case wire.KindCheck:
+		payload, _ := json.Marshal(api.InitializeCheckEvent{Origin: origin, Time: now, Name: req.Name})
+		events = append(events, event(api.EventInitializeChk, payload))
+	}
+	if kind != implicitCheck {
+		payload, _ := json.Marshal(api.SelectedWorkerEvent{Time: now, Origin: origin, SelectedWorker: sp.Name})
+		events = append(events, event(api.EventSelectedWorker, payload))
+		if len(d.Candidates) > 1 { // a choice was made: say why, in a line stock fly shows
+			payload, _ := json.Marshal(api.LogEvent{Time: now, Origin: api.Origin{ID: key.PlanID, Source: "stderr"},
+				Payload: fmt.Sprintf("placement: %s (fly placement -b %d explains)\n", d.Summary(), r.build.ID)})
+			events = append(events, event(api.EventLog, payload))
+		}
+	}
+	asks := requests(req)
+	var room placement.Resources
+	_ = json.Unmarshal(sp.Capacity, &room) // as the placer reads it
+	st, err := r.e.store.EnsureStep(ctx, key, r.fence, store.NewStep{Kind: kind, SpokeID: sp.ID, Request: raw, CPU: asks.CPU, Memory: asks.Memory,
+		Room: store.Load{Steps: room.Steps, CPU: room.CPU, Memory: room.Memory}}, events...)
+	if err != nil {
+		return st, err
+	}
+	r.e.notify.Notify(notify.SpokeKey(sp.ID))
+	r.e.notify.Notify(notify.EventsKey(r.build.ID))
+	return st, nil
+}
+
+func event(typ string, payload []byte) store.Event {
+	return store.Event{Type: typ, Version: api.EventVersions[typ], Payload: payload}
+}
