@@ -248,8 +248,8 @@ jobs:
 }
 
 // A spoke that runs at most one step at once (--max-steps 1) gets no second
-// one: the second step waits, saying the spoke is full, and runs once the
-// first has finished.
+// one: of two steps that both wait for a gate, the one placed second waits,
+// saying the spoke is full, and runs once the first has finished.
 func TestPlacementCapacity(t *testing.T) {
 	f := newFleet(t)
 	f.startSpoke("small-1", f.url, "--max-steps", "1")
@@ -284,7 +284,7 @@ jobs:
       config:
         platform: linux
         `+tt.limits+`
-        run: {path: sh, args: [-c, "echo second done"]}
+        run: {path: sh, args: [-c, "until [ -e `+gate+` ]; do sleep 0.1; done; echo second done"]}
 `)
 			job := "full-" + tt.name + "/two"
 			f.mustFly("trigger-job", "-j", job)
