@@ -103,6 +103,8 @@ func TestRefusedPolicies(t *testing.T) {
 		{"unsafe.rego", "package switchyard.placement\n\nx := y\n", "unsafe.rego:3: var y is unsafe"},
 		{"elsewhere.rego", "package other\n\nx := 1\n", "policies are packages under switchyard"},
 		{"junk.wasm", "\x00asm\x01\x00\x00\x00\x99", "not a WebAssembly module"},
+		// 20 bytes that declared 4 billion tables made wazero run the hub out of memory.
+		{"tables.wasm", "\x00asm\x01\x00\x00\x00\x04\x05\xff\xff\xff\xff\x0f\x05\x03\x01\x00\x01", "tables.wasm: not a WebAssembly module: section 4: a vector longer than the bytes that follow"},
 	} {
 		if _, err := policy.Load(ctx, tt.name, []byte(tt.src), policy.Limits{}); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)

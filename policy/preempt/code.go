@@ -31,12 +31,16 @@ func instrumentCode(sec []byte, fuel, refill uint32) ([]byte, error) {
 
 func instrumentBody(body, chk []byte) ([]byte, error) {
 	r := &reader{b: body}
+	var locals uint64
 	for range r.count() { // locals: count and type
-		r.u32()
-		r.byte()
+		locals += uint64(r.u32())
+		r.refType()
 	}
 	if r.err != nil {
 		return nil, r.err
+	}
+	if locals > MaxLocals {
+		return nil, fmt.Errorf("%d locals, more than the %d this host allows", locals, MaxLocals)
 	}
 	out := make([]byte, 0, len(body)+len(body)/8)
 	out = append(out, body[:r.pos]...)
@@ -110,7 +114,9 @@ func (r *reader) skipFC(sub uint32) error {
 	case sub == 8, sub == 10, sub == 12, sub == 14: // memory.init, memory.copy, table.init, table.copy
 		r.leb()
 		r.leb()
-	case sub == 9, sub == 11, sub == 13, sub >= 15 && sub <= 17:
+	case sub == 15:
+		return errors.New("instruction table.grow is not one this host allows: a table must stay within the size it declares")
+	case sub == 9, sub == 11, sub == 13, sub == 16, sub == 17:
 		r.leb()
 	default:
 		return fmt.Errorf("instruction 0xfc %d is not one this host can instrument", sub)
@@ -216,12 +222,98 @@ func (r *reader) memarg() {
 	r.leb()
 }
 
-func (r *reader) limits() {
+// limits reads a table's or a memory's limits and returns the minimum.
+func (r *reader) limits() uint32 {
 	flags := r.byte()
-	r.u32()
+	low := r.u32()
 	if flags&0x01 != 0 {
 		r.u32()
 	}
+	return low
+}
+
+// refType reads a value or reference type: one byte, or a nullable or
+// non-nullable reference prefix and its heap type.
+func (r *reader) refType() {
+	if b := r.byte(); b == 0x63 || b == 0x64 {
+		r.leb()
+	}
+}
+
+// table reads a table type (with its initializer, when it has one) and
+// returns its minimum size.
+func (r *reader) table() uint32 {
+	if r.pos < len(r.b) && r.b[r.pos] == 0x40 { // table with an initializer: 0x40 0x00 type limits expr
+		r.bytes(2)
+		r.refType()
+		low := r.limits()
+		r.constExpr()
+		return low
+	}
+	r.refType()
+	return r.limits()
+}
+
+// constExpr reads a constant expression up to its end.
+func (r *reader) constExpr() {
+	for r.err == nil {
+		op := r.byte()
+		if op == 0x0b {
+			return
+		}
+		if err := r.skipImmediates(op); err != nil {
+			r.fail(err)
+		}
+	}
+}
+
+// elementSegment reads an element segment in any of its eight forms and
+// returns how many items it has.
+func (r *reader) elementSegment() uint32 {
+	flags := r.u32()
+	if flags > 7 {
+		r.fail(fmt.Errorf("an element segment of unknown form %d", flags))
+		return 0
+	}
+	if flags&3 == 2 { // an explicit table index
+		r.u32()
+	}
+	if flags&1 == 0 { // active: the offset
+		r.constExpr()
+	}
+	exprs := flags&4 != 0
+	if flags&3 != 0 { // an element kind or a reference type
+		if exprs {
+			r.refType()
+		} else {
+			r.byte()
+		}
+	}
+	n := r.count()
+	for range n {
+		if exprs {
+			r.constExpr()
+		} else {
+			r.u32()
+		}
+	}
+	return n
+}
+
+// dataSegment reads a data segment in any of its three forms.
+func (r *reader) dataSegment() {
+	switch r.u32() {
+	case 0: // active, memory 0
+		r.constExpr()
+	case 1: // passive
+	case 2: // active, a memory index
+		r.u32()
+		r.constExpr()
+	default:
+		r.fail(errors.New("a data segment of unknown form"))
+		return
+	}
+	r.skipVec(1)
 }
 
 // count reads the length of a vector, which cannot be more than the bytes

@@ -10,7 +10,13 @@
 // policy parsing 20 KB of JSON take 2 ms instead of 0.2 ms. The checks
 // added here cost a global decrement and a branch.
 //
-// It is not a validator: wazero validates the rewritten module when it
+// It is not a full validator: wazero validates the rewritten module when it
 // compiles it. It refuses modules it cannot rewrite (an instruction it does
-// not know, no memory, an export already named StopGlobal).
+// not know, no memory, an export already named StopGlobal), and it is the
+// bound wazero lacks: wazero allocates what a module declares (tables,
+// segments, locals) before checking it, so a module of a few bytes could
+// make the hub run out of memory and die. Every count is checked against
+// the bytes that follow, locals and table sizes against MaxLocals and
+// MaxTableElements, table.grow is refused, and custom sections (names,
+// debug information) are dropped unread.
 package preempt

@@ -28,12 +28,28 @@ const (
 	secType      = 1
 	secImport    = 2
 	secFunction  = 3
+	secTable     = 4
 	secMemory    = 5
 	secGlobal    = 6
 	secExport    = 7
 	secStart     = 8
+	secElement   = 9
 	secCode      = 10
+	secData      = 11
 	secDataCount = 12
+)
+
+// Bounds on what a module may declare. wazero allocates what a module
+// declares before it checks it against the bytes that follow (a 20-byte
+// module declaring 4 billion tables made the hub run out of memory and
+// die), so every count is checked here first, against the bytes that
+// follow and against these bounds.
+const (
+	// MaxLocals is the most locals a function may declare (V8's bound).
+	MaxLocals = 50_000
+	// MaxTableElements bounds the elements of all tables together, and of
+	// all element segments together: 8 MB of references.
+	MaxTableElements = 1 << 20
 )
 
 // order ranks non-custom sections: the binary format wants them ascending.
@@ -58,6 +74,12 @@ func Instrument(src []byte) ([]byte, error) {
 		body := r.bytes(int(n))
 		if r.err != nil {
 			return nil, fmt.Errorf("not a WebAssembly module: section %d: %w", id, r.err)
+		}
+		if _, known := order[id]; !known && id != secCustom {
+			return nil, fmt.Errorf("not a WebAssembly module this host accepts: section id %d", id)
+		}
+		if id == secCustom {
+			continue // names and debug information: the host needs none, and wazero would decode them
 		}
 		sections = append(sections, section{id, body})
 	}
@@ -86,6 +108,8 @@ type module struct {
 	memories        uint32
 	definedFuncs    uint32
 	definedGlobals  uint32
+	tableElements   uint64 // the tables' minimum sizes, summed
+	segmentElements uint64 // the element segments' items, summed
 	exportNames     map[string]bool
 	start           *uint32 // the start section's function
 }
@@ -112,8 +136,8 @@ func (m *module) read(s section) error {
 				r.u32()
 				m.importedFuncs++
 			case 1: // table
-				r.byte()
-				r.limits()
+				r.refType()
+				m.tableElements += uint64(r.limits())
 			case 2: // memory
 				r.limits()
 				m.memories++
@@ -127,6 +151,18 @@ func (m *module) read(s section) error {
 		}
 	case secFunction:
 		m.definedFuncs = r.count()
+	case secTable:
+		for range r.count() {
+			m.tableElements += uint64(r.table())
+		}
+	case secElement:
+		for range r.count() {
+			m.segmentElements += uint64(r.elementSegment())
+		}
+	case secData:
+		for range r.count() {
+			r.dataSegment()
+		}
 	case secMemory:
 		m.memories += r.count()
 	case secGlobal:
@@ -144,6 +180,12 @@ func (m *module) read(s section) error {
 	}
 	if r.err != nil {
 		return fmt.Errorf("not a WebAssembly module: section %d: %w", s.id, r.err)
+	}
+	if m.tableElements > MaxTableElements {
+		return fmt.Errorf("the module's tables hold %d elements at least, more than the %d this host allows", m.tableElements, MaxTableElements)
+	}
+	if m.segmentElements > MaxTableElements {
+		return fmt.Errorf("the module's element segments hold %d elements, more than the %d this host allows", m.segmentElements, MaxTableElements)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package preempt_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -112,6 +113,7 @@ func TestInstrumentRefuses(t *testing.T) {
 		{"export named like the stop global", spinSumNamed(false, preempt.StopGlobal), "already exports " + preempt.StopGlobal},
 		{"truncated", spinSum(false)[:20], "unexpected end"},
 		{"unknown instruction", []byte(strings.Replace(string(spinSum(false)), "\x03\x40\x0c\x00", "\x03\x40\x06\x00", 1)), "instruction 0x06"},
+		{"unknown section", module([]byte{13, 0}, []byte{5, 1, 0, 1}), "section id 13"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := preempt.Instrument(tt.src)
@@ -122,6 +124,96 @@ func TestInstrumentRefuses(t *testing.T) {
 	}
 }
 
+// hostileModules are small modules that declare far more than they hold, or
+// more than the host allows: wazero allocates what they declare before it
+// checks (the first one made the hub run out of memory and die).
+func hostileModules() map[string]struct {
+	src  []byte
+	want string
+} {
+	memory := []byte{5, 1, 0, 1}
+	oneFunc := []byte{1, 1, 0x60, 0, 0}
+	funcs := []byte{3, 1, 0}
+	table := []byte{4, 1, 0x70, 0, 1}
+	many := []byte{0xff, 0xff, 0xff, 0xff, 0x0f} // 4294967295
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	return map[string]struct {
+		src  []byte
+		want string
+	}{
+		"4 billion tables":    {module(cat([]byte{4}, many), memory), "vector longer than the bytes"},
+		"a huge table":        {module([]byte{4, 1, 0x70, 0, 0xff, 0xff, 0xff, 0x3f}, memory), "more than the 1048576"},
+		"an imported table":   {module([]byte{2, 1, 1, 'm', 1, 't', 1, 0x70, 0, 0x80, 0x80, 0x80, 0x01}, memory), "more than the 1048576"},
+		"4 billion elements":  {module(table, memory, cat([]byte{9, 1, 1, 0}, many)), "vector longer than the bytes"},
+		"a huge data segment": {module(memory, cat([]byte{11, 1, 0, 0x41, 0, 0x0b}, many)), "unexpected end"},
+		"4 billion locals": {module(oneFunc, funcs, memory, cat([]byte{10, 1, 8, 1}, many, []byte{0x7f, 0x0b})),
+			"4294967295 locals, more than the 50000"},
+		"table.grow": {module(oneFunc, funcs, table, memory,
+			[]byte{10, 1, 10, 0, 0xd0, 0x70, 0x41, 1, 0xfc, 15, 0, 0x1a, 0x0b}), "table.grow"},
+	}
+}
+
+func TestInstrumentRefusesHostileModules(t *testing.T) {
+	for name, tt := range hostileModules() {
+		t.Run(name, func(t *testing.T) {
+			_, err := preempt.Instrument(tt.src)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A name section that declares 4 billion names is dropped unread: the
+// rewritten module compiles, and wazero never decodes the names.
+func TestInstrumentDropsCustomSections(t *testing.T) {
+	names := module([]byte{0, 4, 'n', 'a', 'm', 'e', 1, 6, 0xff, 0xff, 0xff, 0xff, 0x0f, 0})[8:]
+	src := append(spinSum(false), names...)
+	out, err := preempt.Instrument(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "name") {
+		t.Error("the rewritten module still has its name section")
+	}
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	if _, err := r.CompileModule(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// withoutCustom is src without its custom sections, or src when it is not a
+// sequence of sections.
+func withoutCustom(src []byte) []byte {
+	out := append([]byte{}, src[:8]...)
+	for pos := 8; pos < len(src); {
+		id := src[pos]
+		n, size, shift := 0, 0, 0
+		for i := pos + 1; ; i++ {
+			if i >= len(src) || shift > 28 {
+				return src
+			}
+			n |= int(src[i]&0x7f) << shift
+			shift += 7
+			if src[i]&0x80 == 0 {
+				size = i + 1 - pos
+				break
+			}
+		}
+		end := pos + size + n
+		if end > len(src) {
+			return src
+		}
+		if id != 0 {
+			out = append(out, src[pos:end]...)
+		}
+		pos = end
+	}
+	return out
+}
+
 // FuzzInstrument: whatever the bytes, Instrument returns within bounds and
 // does not panic; a module wazero compiles still compiles once rewritten.
 func FuzzInstrument(f *testing.F) {
@@ -129,18 +221,26 @@ func FuzzInstrument(f *testing.F) {
 	f.Add(spinSum(true))
 	f.Add(spinSumNamed(false, preempt.StopGlobal))
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	for _, m := range hostileModules() {
+		f.Add(m.src)
+	}
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, src []byte) {
 		out, err := preempt.Instrument(src)
 		if err != nil {
 			return
 		}
+		// Only what Instrument accepted reaches wazero, as in the hub:
+		// wazero cannot be given unchecked bytes, even here.
 		r := wazero.NewRuntime(ctx)
 		defer r.Close(ctx)
-		if _, err := r.CompileModule(ctx, src); err != nil {
+		_, err = r.CompileModule(ctx, out)
+		if err == nil {
 			return
 		}
-		if _, err := r.CompileModule(ctx, out); err != nil {
+		// The rewrite dropped the custom sections, which wazero decodes
+		// without bounds: the original without them must not compile either.
+		if _, orig := r.CompileModule(ctx, withoutCustom(src)); orig == nil {
 			t.Fatalf("a module wazero compiles does not compile once rewritten: %v", err)
 		}
 	})
