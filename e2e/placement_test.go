@@ -185,15 +185,7 @@ func TestPlacementTeamsAndTrust(t *testing.T) {
 	if out := f.mustFly("policies"); !strings.Contains(out, "global") {
 		t.Errorf("policies:\n%s", out)
 	}
-	job := `
-jobs:
-- name: test
-  plan:
-  - task: run
-    config:
-      platform: linux
-      run: {path: sh, args: [-c, "echo testing"]}
-`
+	job := oneTaskJob("echo testing")
 	f.setPipeline("fork", job)
 	f.setPipeline("trunk", job)
 	f.mustFly("untrust-pipeline", "-p", "fork")
@@ -325,15 +317,7 @@ func TestSlowPolicyDelaysOnlyItsTeam(t *testing.T) {
 	if err := os.WriteFile(wasm, policytest.BuildGo(t, "../policy/testdata/hostile", "-X main.mode=placeloop"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	job := `
-jobs:
-- name: test
-  plan:
-  - task: run
-    config:
-      platform: linux
-      run: {path: sh, args: [-c, "echo placed"]}
-`
+	job := oneTaskJob("echo placed")
 	f.setPipeline("slow", job)
 	f.mustFly("set-policy", "-p", "slow", "-f", wasm)
 	f.mustFly("trigger-job", "-j", "slow/test")
@@ -348,4 +332,18 @@ jobs:
 	if out := f.mustFly("builds", "-j", "slow/test"); !strings.Contains(out, "started") {
 		t.Errorf("main's build is no longer being placed:\n%s", out)
 	}
+}
+
+// oneTaskJob is a pipeline with one job, test, whose task run runs command
+// in sh.
+func oneTaskJob(command string) string {
+	return `
+jobs:
+- name: test
+  plan:
+  - task: run
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "` + command + `"]}
+`
 }

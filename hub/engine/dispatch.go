@@ -21,15 +21,9 @@ func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	if err := r.admitTask(ctx, p.ID, req); err != nil {
 		return false, err
 	}
-	res, err := r.runStep(ctx, p.ID, attempt(p), kind, req)
-	if err != nil {
+	res, ok, err := r.runAndRead(ctx, p, kind, req)
+	if err != nil || !ok {
 		return false, err
-	}
-	if res.Error != "" {
-		return false, errors.New(res.Error)
-	}
-	if res.ExitStatus != 0 {
-		return false, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/placement"
 	"github.com/switchyard-ci/switchyard/wire"
 )
@@ -122,4 +123,17 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepK
 
 func event(typ string, payload []byte) store.Event {
 	return store.Event{Type: typ, Version: api.EventVersions[typ], Payload: payload}
+}
+
+// runAndRead runs a plan node's step and reads its result as the plan does:
+// a step error errors the build, a non-zero exit fails the step (ok false).
+func (r *run) runAndRead(ctx context.Context, p *pipeline.Plan, kind wire.StepKind, req wire.StepRequest) (wire.Result, bool, error) {
+	res, err := r.runStep(ctx, p.ID, attempt(p), kind, req)
+	if err != nil {
+		return res, false, err
+	}
+	if res.Error != "" {
+		return res, false, errors.New(res.Error)
+	}
+	return res, res.ExitStatus == 0, nil
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/switchyard-ci/switchyard/pipeline"
@@ -20,19 +19,13 @@ const implicitCheck wire.StepKind = "implicit-check"
 func (r *run) check(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	c := p.Check
 	source, _ := json.Marshal(c.Source)
-	req := wire.StepRequest{Kind: "check", Name: c.Name, Type: c.Type, Source: source, Version: c.FromVersion, Tags: c.Tags, Env: r.env()}
+	req := wire.StepRequest{Kind: wire.KindCheck, Name: c.Name, Type: c.Type, Source: source, Version: c.FromVersion, Tags: c.Tags, Env: r.env()}
 	if err := typeImage(&req, c.Image); err != nil {
 		return false, err
 	}
-	res, err := r.runStep(ctx, p.ID, attempt(p), "check", req)
-	if err != nil {
+	res, ok, err := r.runAndRead(ctx, p, wire.KindCheck, req)
+	if err != nil || !ok {
 		return false, err
-	}
-	if res.Error != "" {
-		return false, errors.New(res.Error)
-	}
-	if res.ExitStatus != 0 {
-		return false, nil
 	}
 	_, err = r.saveVersions(ctx, c.Resource, res.Versions)
 	return err == nil, err
