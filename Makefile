@@ -39,8 +39,10 @@ fuzz:
 infra:
 	hack/test-infra.sh
 
+# Every benchmark, one package at a time; e2e's BenchmarkHotPath also runs the
+# commit in hack/bench-baseline in the same run (hack/bench.sh).
 bench:
-	hack/with-postgres.sh hack/with-kube.sh hack/with-minio.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	GO=$(GO) hack/bench.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,22 +17,52 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
-// BenchmarkTrigger200Builds triggers 200 builds of a 3-step no-op job at once on
-// one local spoke and reports: trigger -> first step running (p50, p99; from
-// the build's creation to its first start-task event, both stamped by the
-// database), steps per second from the first trigger to the last build's end,
-// the hub's resident memory at the end, and the share of transactions that
-// PostgreSQL rolled back as serialization failures (and the store retried).
-func BenchmarkTrigger200Builds(b *testing.B) {
-	for b.Loop() {
-		benchTrigger(b, benchBuilds())
+// BenchmarkHotPath measures the hub's hot path with a 3-step no-op job on one
+// local spoke, for the binaries of this checkout (current) and, when
+// SWITCHYARD_BENCH_BASELINE_BIN names a directory holding another commit's
+// switchyard and fly (hack/bench.sh builds the commit named in
+// hack/bench-baseline), for those (baseline), in the same run so that the
+// ratios hold. Each reports:
+//   - burst: 200 builds triggered at once (SWITCHYARD_BENCH_BUILDS changes the
+//     number): from the first build's creation until every build's first step
+//     runs, and steps per second until the last build ends;
+//   - steady: builds arriving at 20 a second for 30 s: trigger → first step
+//     running, p50 and p99 (the build's creation to its first start-task
+//     event, both stamped by the database);
+//   - both: statements and transactions per step, the share of transactions
+//     rolled back (serialization failures the store retried), the hub's
+//     resident memory at the end, and steps/s divided by pgbench's
+//     simple-update transactions per second on the same server, measured
+//     just before (a step commits at least twice, so 0.5 is the ceiling).
+func BenchmarkHotPath(b *testing.B) {
+	variants := []struct{ name, bin string }{{"current", bin}}
+	if dir := os.Getenv("SWITCHYARD_BENCH_BASELINE_BIN"); dir != "" {
+		variants = append([]struct{ name, bin string }{{"baseline", dir}}, variants...)
+	} else {
+		b.Log("SWITCHYARD_BENCH_BASELINE_BIN is not set: no baseline (make bench sets it)")
+	}
+	for _, v := range variants {
+		b.Run(v.name+"/burst", func(b *testing.B) {
+			for b.Loop() {
+				benchLoad(b, v.bin, benchBuilds(), 0)
+			}
+		})
+		b.Run(v.name+"/steady", func(b *testing.B) {
+			for b.Loop() {
+				benchLoad(b, v.bin, 600, time.Second/20)
+			}
+		})
 	}
 }
 
-func benchTrigger(b *testing.B, builds int) {
-	f := newFleet(b)
+// benchLoad triggers n builds, all at once (every 0) or one every interval,
+// waits for all of them to succeed and reports the figures.
+func benchLoad(b *testing.B, binDir string, n int, every time.Duration) {
+	tps := pgbenchTPS(b)
+	f := newFleetOf(b, binDir, "")
 	f.startSpoke("local-1", f.url)
 	f.setPipeline("bench", `
 jobs:
@@ -41,51 +73,37 @@ jobs:
   - {task: three, config: {platform: linux, run: {path: "true"}}}
 `)
 	ctx := context.Background()
-	c := &api.Client{URL: f.url, Token: f.token()}
-	start := time.Now()
-	var wg sync.WaitGroup
-	ids := make([]int64, builds)
-	for i := range builds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var bld api.Build
-			if _, err := c.Do(ctx, http.MethodPost, api.PipelinePath("main", "bench")+"/jobs/noop/builds", nil, nil, &bld); err != nil {
-				b.Error(err)
-			}
-			ids[i] = bld.ID
-		}()
-	}
-	wg.Wait()
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		var bs []api.Build
-		if err := c.Get(ctx, api.PipelinePath("main", "bench")+"/jobs/noop/builds?limit="+strconv.Itoa(builds), &bs); err != nil {
-			b.Fatal(err)
-		}
-		done := 0
-		for _, bl := range bs {
-			if bl.Status == "succeeded" {
-				done++
-			} else if bl.Status != "pending" && bl.Status != "started" {
-				b.Fatalf("build %d %s", bl.ID, bl.Status)
-			}
-		}
-		if done == builds {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d builds done after 5 minutes", done, builds)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	elapsed := time.Since(start)
-
 	conn, err := pgx.Connect(ctx, f.db)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	before := dbCounters(b, conn)
+
+	c := &api.Client{URL: f.url, Token: f.token()}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Do(ctx, http.MethodPost, api.PipelinePath("main", "bench")+"/jobs/noop/builds", nil, nil, nil); err != nil {
+				b.Error(err)
+			}
+		}()
+		if every > 0 && i < n-1 {
+			time.Sleep(every)
+		}
+	}
+	wg.Wait()
+	waitBuilds(b, c, n)
+
+	var firstAll, elapsed float64
+	if err := conn.QueryRow(ctx, `
+		SELECT EXTRACT(EPOCH FROM (max(first) - min(create_time))), EXTRACT(EPOCH FROM (max(end_time) - min(create_time)))
+		FROM (SELECT b.create_time, b.end_time, (SELECT min(e.created_at) FROM build_events e WHERE e.build_id = b.id AND e.event_type = 'start-task') AS first
+		      FROM builds b) AS t`).Scan(&firstAll, &elapsed); err != nil {
+		b.Fatal(err)
+	}
 	rows, err := conn.Query(ctx, `
 		SELECT EXTRACT(EPOCH FROM (min(e.created_at) - b.create_time)) * 1000
 		FROM builds b JOIN build_events e ON e.build_id = b.id AND e.event_type = 'start-task'
@@ -94,21 +112,106 @@ jobs:
 		b.Fatal(err)
 	}
 	lat, err := pgx.CollectRows(rows, pgx.RowTo[float64])
-	if err != nil || len(lat) != builds {
+	if err != nil || len(lat) != n {
 		b.Fatalf("%d latencies, %v", len(lat), err)
 	}
 	sort.Float64s(lat)
 	// PostgreSQL flushes a backend's statistics within a second.
 	time.Sleep(1100 * time.Millisecond)
-	var commits, rollbacks float64
-	if err := conn.QueryRow(ctx, `SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&commits, &rollbacks); err != nil {
+	after := dbCounters(b, conn)
+	steps := float64(3 * n)
+	stepsPerSec := steps / elapsed
+	if every == 0 {
+		b.ReportMetric(firstAll*1000, "ms-until-all-first-steps")
+		b.ReportMetric(stepsPerSec, "steps/s")
+		b.ReportMetric(stepsPerSec/tps, "steps-per-pgbench-tx")
+	} else {
+		b.ReportMetric(lat[len(lat)/2], "p50-first-step-ms")
+		b.ReportMetric(lat[len(lat)*99/100], "p99-first-step-ms")
+	}
+	b.ReportMetric(tps, "pgbench-tps")
+	tx := after.commits + after.rollbacks - before.commits - before.rollbacks
+	b.ReportMetric(tx/steps, "tx/step")
+	b.ReportMetric(100*(after.rollbacks-before.rollbacks)/tx, "%-tx-retried")
+	if after.statements >= 0 {
+		b.ReportMetric((after.statements-before.statements)/steps, "statements/step")
+	}
+	b.ReportMetric(rssMB(f.hub.Process.Pid), "hub-rss-MB")
+}
+
+// waitBuilds waits until the job's n builds have succeeded.
+func waitBuilds(b *testing.B, c *api.Client, n int) {
+	ctx := context.Background()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		var bs []api.Build
+		if err := c.Get(ctx, api.PipelinePath("main", "bench")+"/jobs/noop/builds?limit="+strconv.Itoa(n), &bs); err != nil {
+			b.Fatal(err)
+		}
+		done := 0
+		for _, bl := range bs {
+			if bl.Status == api.BuildSucceeded {
+				done++
+			} else if bl.Status.Finished() {
+				b.Fatalf("build %d %s", bl.ID, bl.Status)
+			}
+		}
+		if done == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d builds done after 5 minutes", done, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type counters struct{ commits, rollbacks, statements float64 }
+
+// dbCounters reads the database's transaction counters and, when the server
+// loads pg_stat_statements (hack/postgres.sh does), its statement count;
+// statements is -1 otherwise.
+func dbCounters(b *testing.B, conn *pgx.Conn) counters {
+	ctx := context.Background()
+	var c counters
+	if err := conn.QueryRow(ctx, `SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.commits, &c.rollbacks); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(100*rollbacks/(commits+rollbacks), "%-tx-retried")
-	b.ReportMetric(lat[len(lat)/2], "p50-first-step-ms")
-	b.ReportMetric(lat[len(lat)*99/100], "p99-first-step-ms")
-	b.ReportMetric(float64(3*builds)/elapsed.Seconds(), "steps/s")
-	b.ReportMetric(rssMB(f.hub.Process.Pid), "hub-rss-MB")
+	c.statements = -1
+	if _, err := conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		b.Logf("no statement counts: %v", err)
+		return c
+	}
+	err := conn.QueryRow(ctx, `SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&c.statements)
+	if err != nil {
+		b.Logf("no statement counts (is pg_stat_statements in shared_preload_libraries?): %v", err)
+		c.statements = -1
+	}
+	return c
+}
+
+var tpsLine = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
+
+// pgbenchTPS runs pgbench's simple-update script on a database of its own on
+// the tests' server for 10 s and returns its transactions per second.
+func pgbenchTPS(b *testing.B) float64 {
+	db := storetest.URL(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "pgbench", "-i", "-q", db).CombinedOutput(); err != nil {
+		b.Fatalf("pgbench -i: %v\n%s", err, out)
+	}
+	out, err := exec.CommandContext(ctx, "pgbench", "--builtin=simple-update", "--max-tries=100", "-c", "8", "-j", "2", "-T", "10", db).CombinedOutput()
+	if err != nil {
+		b.Fatalf("pgbench: %v\n%s", err, out)
+	}
+	m := tpsLine.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("no tps in pgbench's output:\n%s", out)
+	}
+	tps, _ := strconv.ParseFloat(string(m[1]), 64)
+	return tps
 }
 
 func rssMB(pid int) float64 {

@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 // fleet is a hub and spokes started for one test.
 type fleet struct {
 	t       testing.TB
+	bin     string // directory with the switchyard and fly this fleet runs
 	dir     string
 	db      string
 	listen  string
@@ -68,7 +69,13 @@ func newFleet(t testing.TB) *fleet { t.Helper(); return newFleetOn(t, "") }
 // environment.
 func newFleetOn(t testing.TB, store string, hubEnv ...string) *fleet {
 	t.Helper()
-	f := &fleet{t: t, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t), store: store, hubEnv: hubEnv}
+	return newFleetOf(t, bin, store, hubEnv...)
+}
+
+// newFleetOf starts a fleet of the binaries in dir.
+func newFleetOf(t testing.TB, dir, store string, hubEnv ...string) *fleet {
+	t.Helper()
+	f := &fleet{t: t, bin: dir, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t), store: store, hubEnv: hubEnv}
 	f.url = "http://" + f.listen
 	f.flyHome = filepath.Join(f.dir, "fly")
 	if err := os.MkdirAll(f.flyHome, 0o755); err != nil {
@@ -86,7 +93,7 @@ func (f *fleet) start(name string, args ...string) *exec.Cmd {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(bin, "switchyard"), args...)
+	cmd := exec.Command(filepath.Join(f.bin, "switchyard"), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if len(f.hubEnv) > 0 && args[0] == "hub" {
 		cmd.Env = append(os.Environ(), f.hubEnv...)
@@ -196,7 +203,7 @@ func (f *fleet) flyContext(ctx context.Context, args ...string) (string, int) {
 // flyWithStdin runs fly with stdin as its input.
 func (f *fleet) flyWithStdin(ctx context.Context, stdin string, args ...string) (string, int) {
 	f.t.Helper()
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "fly"), append([]string{"-t", "e2e"}, args...)...)
+	cmd := exec.CommandContext(ctx, filepath.Join(f.bin, "fly"), append([]string{"-t", "e2e"}, args...)...)
 	cmd.Env = append(os.Environ(), "FLY_HOME="+f.flyHome)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer

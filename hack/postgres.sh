@@ -34,12 +34,15 @@ as_pg() {
 
 # pg_start starts the cluster in DIR on its port: serializable by default, like
 # CockroachDB, and trading durability for speed.
+# pg_stat_statements is loaded when the server has it, for make bench's
+# statement counts.
 pg_start() {
-  local dir=$1
+  local dir=$1 preload=""
+  [ -f "$(dirname "$(pg_bindir)")/lib/pg_stat_statements.so" ] && preload="-c shared_preload_libraries=pg_stat_statements"
   as_pg "$(pg_bindir)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o "-p $(cat "$dir/port") -k $dir \
     -c listen_addresses=127.0.0.1 -c default_transaction_isolation=serializable \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-    -c max_pred_locks_per_transaction=1024" >/dev/null ||
+    -c max_pred_locks_per_transaction=1024 $preload" >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }
 }
 
