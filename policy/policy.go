@@ -58,7 +58,14 @@ var wasmMagic = []byte("\x00asm")
 // Load prepares a policy from its source: Rego text, or a WebAssembly module
 // (OPA-compiled, or our JSON ABI). name is used in error messages (a file
 // name, so that Rego errors read file:line).
-func Load(ctx context.Context, name string, src []byte, lim Limits) (Policy, error) {
+func Load(ctx context.Context, name string, src []byte, lim Limits) (p Policy, err error) {
+	// A fault of a policy runtime on hostile input refuses the policy; it
+	// does not take the hub down.
+	defer func() {
+		if v := recover(); v != nil {
+			p, err = nil, fmt.Errorf("%s: refused: the policy runtime failed on it: %v", name, v)
+		}
+	}()
 	lim = lim.withDefaults()
 	if bytes.HasPrefix(src, wasmMagic) {
 		return loadWASM(ctx, name, src, lim)

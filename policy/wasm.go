@@ -134,13 +134,20 @@ func (p *wasmPolicy) EvalSplit(ctx context.Context, doc []byte, field string, it
 
 var _ SplitEvaluator = (*wasmPolicy)(nil)
 
-func (p *wasmPolicy) run(ctx context.Context, eval func(context.Context, instance) ([]byte, error)) ([]byte, error) {
+func (p *wasmPolicy) run(ctx context.Context, eval func(context.Context, instance) ([]byte, error)) (out []byte, err error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	defer func() { <-p.slots }()
+	// A fault of the WebAssembly runtime on a hostile module fails this
+	// evaluation (its instance is dropped), not the hub.
+	defer func() {
+		if v := recover(); v != nil {
+			out, err = nil, fmt.Errorf("the WebAssembly runtime failed on this policy: %v", v)
+		}
+	}()
 	var in instance
 	select {
 	case in = <-p.idle:
@@ -152,7 +159,7 @@ func (p *wasmPolicy) run(ctx context.Context, eval func(context.Context, instanc
 	}
 	ectx, cancel := deadline(ctx, p.lim)
 	defer cancel()
-	out, err := eval(ectx, in)
+	out, err = eval(ectx, in)
 	if err != nil {
 		in.close(context.Background())
 		return nil, timeoutError(ectx, wasmError(err), p.lim)

@@ -12,6 +12,9 @@ import (
 func instrumentCode(sec []byte, fuel, refill uint32) ([]byte, error) {
 	r := &reader{b: sec}
 	n := r.count()
+	if r.err != nil {
+		return nil, fmt.Errorf("code section: %w", r.err)
+	}
 	out := wasmbin.ULEB(n)
 	chk := check(fuel, refill)
 	for i := range n {
@@ -25,6 +28,9 @@ func instrumentCode(sec []byte, fuel, refill uint32) ([]byte, error) {
 			return nil, fmt.Errorf("code section: function %d: %w", i, err)
 		}
 		out = append(out, codeEntry(b)...)
+	}
+	if r.pos != len(r.b) {
+		return nil, fmt.Errorf("code section: %d bytes after its last function", len(r.b)-r.pos)
 	}
 	return out, nil
 }
@@ -230,6 +236,14 @@ func (r *reader) limits() uint32 {
 		r.u32()
 	}
 	return low
+}
+
+// typeIndex reads a function's type index, which must name one of the
+// module's types (wazero does not check it everywhere before using it).
+func (r *reader) typeIndex(types int) {
+	if i := r.u32(); r.err == nil && int64(i) >= int64(types) {
+		r.fail(fmt.Errorf("a function of type %d, but the module has %d types", i, types))
+	}
 }
 
 // refType reads a value or reference type: one byte, or a nullable or

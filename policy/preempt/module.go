@@ -133,7 +133,7 @@ func (m *module) read(s section) error {
 			r.skipName()
 			switch r.byte() {
 			case 0: // function
-				r.u32()
+				r.typeIndex(len(m.types))
 				m.importedFuncs++
 			case 1: // table
 				r.refType()
@@ -151,6 +151,9 @@ func (m *module) read(s section) error {
 		}
 	case secFunction:
 		m.definedFuncs = r.count()
+		for range m.definedFuncs {
+			r.typeIndex(len(m.types))
+		}
 	case secTable:
 		for range r.count() {
 			m.tableElements += uint64(r.table())
@@ -164,12 +167,23 @@ func (m *module) read(s section) error {
 			r.dataSegment()
 		}
 	case secMemory:
-		m.memories += r.count()
+		n := r.count()
+		for range n {
+			r.limits()
+		}
+		m.memories += n
 	case secGlobal:
 		m.definedGlobals = r.count()
+		for range m.definedGlobals {
+			r.refType()
+			r.byte() // mutability
+			r.constExpr()
+		}
 	case secStart:
 		idx := r.u32()
 		m.start = &idx
+	case secDataCount:
+		r.u32()
 	case secExport:
 		m.exportNames = map[string]bool{}
 		for range r.count() {
@@ -177,6 +191,11 @@ func (m *module) read(s section) error {
 			r.byte()
 			r.u32()
 		}
+	}
+	if r.err == nil && s.id != secCode && r.pos != len(r.b) {
+		// The rewrite appends items to sections: bytes after the last item
+		// would be read as part of the added one.
+		r.fail(fmt.Errorf("%d bytes after its last item", len(r.b)-r.pos))
 	}
 	if r.err != nil {
 		return fmt.Errorf("not a WebAssembly module: section %d: %w", s.id, r.err)

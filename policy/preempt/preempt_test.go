@@ -148,6 +148,14 @@ func hostileModules() map[string]struct {
 		"a huge data segment": {module(memory, cat([]byte{11, 1, 0, 0x41, 0, 0x0b}, many)), "unexpected end"},
 		"4 billion locals": {module(oneFunc, funcs, memory, cat([]byte{10, 1, 8, 1}, many, []byte{0x7f, 0x0b})),
 			"4294967295 locals, more than the 50000"},
+		"4 billion locals behind a count of functions the section cannot hold": {module(oneFunc, funcs, memory,
+			cat([]byte{10, 25, 8, 1}, many, []byte{0x7f, 0x0b})), "code section: a vector longer than the bytes"},
+		// The rewrite appends a type: the junk after the last one would have
+		// been read as a type with 3 billion parameters.
+		"bytes after the last type": {module(cat([]byte{1, 0}, []byte("`\xf6\xf6\xf6\xf6\x0b10")), memory), "section 1: 8 bytes after its last item"},
+		// wazero indexed its types by this before checking it, and panicked.
+		"a function of a type the module lacks": {module(oneFunc, []byte{3, 2, 0, 48}, memory,
+			[]byte{10, 2, 2, 0, 0x0b, 2, 0, 0x0b}), "a function of type 48, but the module has 1 types"},
 		"table.grow": {module(oneFunc, funcs, table, memory,
 			[]byte{10, 1, 10, 0, 0xd0, 0x70, 0x41, 1, 0xfc, 15, 0, 0x1a, 0x0b}), "table.grow"},
 	}
@@ -231,8 +239,10 @@ func FuzzInstrument(f *testing.F) {
 			return
 		}
 		// Only what Instrument accepted reaches wazero, as in the hub:
-		// wazero cannot be given unchecked bytes, even here.
-		r := wazero.NewRuntime(ctx)
+		// wazero cannot be given unchecked bytes, even here. The
+		// interpreter decodes and validates as the compiler does, without
+		// generating machine code: a slow compile is not what this tests.
+		r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 		defer r.Close(ctx)
 		_, err = r.CompileModule(ctx, out)
 		if err == nil {
