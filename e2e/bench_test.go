@@ -62,8 +62,10 @@ func BenchmarkHotPath(b *testing.B) {
 // waits for all of them to succeed and reports the figures.
 func benchLoad(b *testing.B, binDir string, n int, every time.Duration) {
 	tps := pgbenchTPS(b)
-	f := newFleetOf(b, binDir, "")
-	f.startSpoke("local-1", f.url)
+	// The hub's default build lease: the tests' 2 s would renew each
+	// build's lease three times a second.
+	f := newFleetOf(b, binDir, "", []string{"--build-lease", "15s"})
+	spoke := f.startSpoke("local-1", f.url)
 	f.setPipeline("bench", `
 jobs:
 - name: noop
@@ -81,6 +83,7 @@ jobs:
 	before := dbCounters(b, conn)
 
 	c := &api.Client{URL: f.url, Token: f.token()}
+	hubCPU, spokeCPU := cpuSeconds(f.hub.Process.Pid), cpuSeconds(spoke.Process.Pid)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -116,6 +119,39 @@ jobs:
 		b.Fatalf("%d latencies, %v", len(lat), err)
 	}
 	sort.Float64s(lat)
+	// Where a step's time goes: placed (initialize-task) to running
+	// (start-task), to its result (finish-task), to the next step placed.
+	var toRunning, toResult, toNext float64
+	if err := conn.QueryRow(ctx, `
+		WITH s AS (
+			SELECT build_id,
+				min(created_at) FILTER (WHERE event_type = 'initialize-task') AS placed,
+				min(created_at) FILTER (WHERE event_type = 'start-task') AS running,
+				min(created_at) FILTER (WHERE event_type = 'finish-task') AS result
+			FROM build_events WHERE event_type IN ('initialize-task', 'start-task', 'finish-task')
+			GROUP BY build_id, payload->'origin'->>'id'),
+		n AS (SELECT *, lead(placed) OVER (PARTITION BY build_id ORDER BY placed) AS next FROM s)
+		SELECT avg(EXTRACT(EPOCH FROM running - placed)) * 1000, avg(EXTRACT(EPOCH FROM result - running)) * 1000,
+			COALESCE(avg(EXTRACT(EPOCH FROM next - result)) * 1000, 0) FROM n`).Scan(&toRunning, &toResult, &toNext); err != nil {
+		b.Fatal(err)
+	}
+	// And before: a build's creation to its start by the engine (scheduling
+	// included), to its first step placed.
+	var toStarted, toPlaced float64
+	if err := conn.QueryRow(ctx, `
+		WITH s AS (
+			SELECT b.create_time,
+				(SELECT min(e.created_at) FROM build_events e WHERE e.build_id = b.id AND e.event_type = 'status') AS started,
+				(SELECT min(e.created_at) FROM build_events e WHERE e.build_id = b.id AND e.event_type = 'initialize-task') AS placed
+			FROM builds b)
+		SELECT avg(EXTRACT(EPOCH FROM started - create_time)) * 1000, avg(EXTRACT(EPOCH FROM placed - started)) * 1000 FROM s`).Scan(&toStarted, &toPlaced); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(toStarted, "ms-created-to-started")
+	b.ReportMetric(toPlaced, "ms-started-to-first-placed")
+	b.ReportMetric(toRunning, "ms-placed-to-running")
+	b.ReportMetric(toResult, "ms-running-to-result")
+	b.ReportMetric(toNext, "ms-result-to-next-placed")
 	// PostgreSQL flushes a backend's statistics within a second.
 	time.Sleep(1100 * time.Millisecond)
 	after := dbCounters(b, conn)
@@ -137,6 +173,25 @@ jobs:
 		b.ReportMetric((after.statements-before.statements)/steps, "statements/step")
 	}
 	b.ReportMetric(rssMB(f.hub.Process.Pid), "hub-rss-MB")
+	b.ReportMetric(1000*(cpuSeconds(f.hub.Process.Pid)-hubCPU)/steps, "hub-cpu-ms/step")
+	b.ReportMetric(1000*(cpuSeconds(spoke.Process.Pid)-spokeCPU)/steps, "spoke-cpu-ms/step")
+}
+
+// cpuSeconds is the CPU time a process has used, user and system, without
+// its children's.
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(fields) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseFloat(fields[11], 64)
+	sys, _ := strconv.ParseFloat(fields[12], 64)
+	return (user + sys) / 100 // clock ticks of 10 ms
 }
 
 // waitBuilds waits until the job's n builds have succeeded.

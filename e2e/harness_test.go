@@ -51,6 +51,7 @@ type fleet struct {
 	flyHome string
 	store   string   // the artifact store's URL; empty: a directory of the fleet
 	hubEnv  []string // added to hubs' environment (spokes get no store credentials)
+	hubArgs []string // added to hubs' flags, after the fleet's own
 }
 
 func freeAddr(t testing.TB) string {
@@ -69,13 +70,14 @@ func newFleet(t testing.TB) *fleet { t.Helper(); return newFleetOn(t, "") }
 // environment.
 func newFleetOn(t testing.TB, store string, hubEnv ...string) *fleet {
 	t.Helper()
-	return newFleetOf(t, bin, store, hubEnv...)
+	return newFleetOf(t, bin, store, nil, hubEnv...)
 }
 
-// newFleetOf starts a fleet of the binaries in dir.
-func newFleetOf(t testing.TB, dir, store string, hubEnv ...string) *fleet {
+// newFleetOf starts a fleet of the binaries in dir, its hubs with hubArgs
+// added to their flags.
+func newFleetOf(t testing.TB, dir, store string, hubArgs []string, hubEnv ...string) *fleet {
 	t.Helper()
-	f := &fleet{t: t, bin: dir, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t), store: store, hubEnv: hubEnv}
+	f := &fleet{t: t, bin: dir, dir: t.TempDir(), db: storetest.URL(t), listen: freeAddr(t), store: store, hubEnv: hubEnv, hubArgs: hubArgs}
 	f.url = "http://" + f.listen
 	f.flyHome = filepath.Join(f.dir, "fly")
 	if err := os.MkdirAll(f.flyHome, 0o755); err != nil {
@@ -124,10 +126,11 @@ func tail(s string, n int) string {
 
 func (f *fleet) startHub() {
 	f.t.Helper()
-	f.hub = f.start("hub", "hub", "--listen", f.listen, "--database-url", f.db,
+	args := []string{"hub", "--listen", f.listen, "--database-url", f.db,
 		"--add-local-user", "admin:secret", "--main-team-local-user", "admin",
 		"--spoke-join-token", "pool-token", "--spoke-join-token", "main=main-token", "--spoke-join-token", "blue=blue-token",
-		"--build-lease", "2s", "--artifact-store", f.artifactStore())
+		"--build-lease", "2s", "--artifact-store", f.artifactStore()}
+	f.hub = f.start("hub", append(args, f.hubArgs...)...)
 	f.waitHealthy()
 }
 
@@ -162,8 +165,8 @@ func (f *fleet) killHub() {
 	_, _ = f.hub.Process.Wait()
 }
 
-func (f *fleet) startSpoke(name, hubURL string, flags ...string) {
-	f.start("spoke-"+name, append([]string{"spoke", "--hub-url", hubURL, "--join-token", "pool-token", "--name", name,
+func (f *fleet) startSpoke(name, hubURL string, flags ...string) *exec.Cmd {
+	return f.start("spoke-"+name, append([]string{"spoke", "--hub-url", hubURL, "--join-token", "pool-token", "--name", name,
 		"--work-dir", filepath.Join(f.dir, "spoke-"+name)}, flags...)...)
 }
 

@@ -319,7 +319,7 @@ func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
 	go rep.run(ctx)
 	rep.started()
 	res := a.run(ctx, as, rep)
-	rep.close()
+	res.Lines, res.Started = rep.close()
 	if ctx.Err() != nil {
 		return false // aborted: the hub already marked the step
 	}

@@ -57,17 +57,26 @@ func (r *reporter) poke() {
 	}
 }
 
-// close flushes what is queued and waits until it is sent (or the step's
-// context ends).
-func (r *reporter) close() {
+// resultLines is how many unsent lines may ride with the step's result;
+// more are sent as batches first.
+const resultLines = 200
+
+// close stops the reporter once what is queued fits in the result (or the
+// step's context ends) and returns it: the lines the hub has not
+// acknowledged, and whether it was not told yet that the step started. A
+// short step reports in one call, its result.
+func (r *reporter) close() (lines []wire.LogLine, unstarted bool) {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
 	r.poke()
 	<-r.done
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pending, r.start
 }
 
-// run sends batches until closed and drained. Its exit is the step's end.
+// run sends batches until closed with what is left fitting in the result.
 func (r *reporter) run(ctx context.Context) {
 	defer close(r.done)
 	for {
@@ -78,12 +87,15 @@ func (r *reporter) run(ctx context.Context) {
 		case <-time.After(200 * time.Millisecond):
 		}
 		r.mu.Lock()
+		if r.closed && len(r.pending) <= resultLines {
+			r.mu.Unlock()
+			return // the rest goes with the result
+		}
 		batch := append([]wire.LogLine(nil), r.pending...)
 		if len(batch) > 1000 {
 			batch = batch[:1000]
 		}
 		send := len(batch) > 0 || r.start
-		closed := r.closed
 		r.mu.Unlock()
 		if send {
 			var sent bool
@@ -102,15 +114,6 @@ func (r *reporter) run(ctx context.Context) {
 			r.mu.Unlock()
 			if more {
 				r.poke()
-				continue
-			}
-		}
-		if closed {
-			r.mu.Lock()
-			empty := len(r.pending) == 0
-			r.mu.Unlock()
-			if empty {
-				return
 			}
 		}
 	}

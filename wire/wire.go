@@ -246,6 +246,11 @@ type Result struct {
 	Outputs    []string            `json:"outputs,omitempty"`   // build artifacts the step produced
 	Artifacts  []Artifact          `json:"artifacts,omitempty"` // and their content, stored
 	Fetched    []string            `json:"fetched,omitempty"`   // digests the spoke's cache took in for the step
+	// The step's log lines the hub has not acknowledged yet, and whether it
+	// has not been told yet that the step started: a short step's whole
+	// report is its result.
+	Lines   []LogLine `json:"lines,omitempty"`
+	Started bool      `json:"started,omitempty"`
 }
 
 type MetadataField struct {

@@ -16,7 +16,7 @@ import (
 
 // Notifier wakes waiters in this process; the server's Notifier fits.
 type Notifier interface {
-	Wait(ctx context.Context, key string, poll time.Duration)
+	Watch(key string) <-chan struct{}
 	Notify(key string)
 }
 
@@ -33,17 +33,28 @@ type Engine struct {
 	running  map[int64]bool
 	schedule *notify.Signal // wakes the scheduler
 	placer   *placer.Placer
-	// placing holds a lock per team, held from a step's placement to its
-	// creation: a team's steps are placed one at a time, so each counts the
-	// last in its spoke's load, and a team whose policies are slow delays
-	// only its own steps. Across teams (and hub replicas) the step's creation
-	// checks its spoke's room (store.ErrSpokeFull).
-	placing sync.Map // team id -> *sync.Mutex
+	// placing holds a lock per team over a step's decision (no database
+	// round trip): a team's steps are decided one at a time, each counting
+	// the steps decided before it (inflight until they are stored), and a
+	// team whose policies are slow delays only its own steps. Across teams
+	// (and hub replicas) the step's creation checks its spoke's room
+	// (store.ErrSpokeFull).
+	placing  sync.Map // team id -> *sync.Mutex
+	inflight inflight
+	// creating holds a lock per spoke over creating a step there: creating
+	// checks the spoke's room in a serializable transaction, and this hub's
+	// own steps queue for it instead of failing each other's transactions.
+	creating sync.Map // spoke id -> *sync.Mutex
 }
 
 // placingLock is the placement lock of a team.
-func (e *Engine) placingLock(teamID int64) *sync.Mutex {
-	mu, _ := e.placing.LoadOrStore(teamID, &sync.Mutex{})
+func (e *Engine) placingLock(teamID int64) *sync.Mutex { return lockOf(&e.placing, teamID) }
+
+// creatingLock is the lock over creating steps on a spoke.
+func (e *Engine) creatingLock(spokeID int64) *sync.Mutex { return lockOf(&e.creating, spokeID) }
+
+func lockOf(locks *sync.Map, id int64) *sync.Mutex {
+	mu, _ := locks.LoadOrStore(id, &sync.Mutex{})
 	return mu.(*sync.Mutex)
 }
 
@@ -182,21 +193,22 @@ func (e *Engine) runBuild(ctx context.Context, id int64) error {
 	if b.Status.Finished() {
 		return nil
 	}
-	fence, err := e.store.TakeBuild(ctx, id)
+	fence, fresh, err := e.store.TakeBuild(ctx, id, statusEvent(api.BuildStarted))
 	if err != nil {
 		return err
 	}
-	r := &run{e: e, build: b, fence: fence, life: ctx, versionFrom: map[string]map[string]string{}}
+	r := &run{e: e, build: b, fence: fence, fresh: fresh, life: ctx, versionFrom: map[string]map[string]string{}}
 	r.leaf, r.say = r.runLeaf, r.errorEvent
-	if b.Status == api.BuildPending {
-		if err := e.store.SetBuildStatus(ctx, id, fence, api.BuildPending, api.BuildStarted, statusEvent(api.BuildStarted)); err != nil {
-			return err
-		}
+	if fresh {
 		e.notify.Notify(notify.EventsKey(id))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go r.watchAbort(ctx, cancel)
+	// The build's keys are notified once more as it ends, which drops what
+	// their watchers left behind.
+	defer e.notify.Notify(abortKey(id))
+	defer e.notify.Notify(buildKey(id))
 
 	status, err := r.execute(ctx)
 	if ctx.Err() != nil && !r.aborted.Load() {

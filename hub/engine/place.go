@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
@@ -18,31 +19,50 @@ import (
 
 // pickSpoke chooses the step's spoke by placement and creates the step there
 // with create: every step is placed on its own, and its input artifacts
-// follow it through object storage. Placing and creating hold the engine's
-// placement lock, so that the next placement counts the step in its spoke's
-// load; across hub replicas, creating the step checks that the spoke still
-// has room (store.ErrSpokeFull), and the step is placed again if not. While
+// follow it through object storage. What placement needs (the build, its
+// artifacts, the policies, the spokes and their loads) is read first; the
+// team's placement lock is held over the decision alone, which counts the
+// steps this hub decided but has not stored yet (inflight). Creating the
+// step checks that the spoke still has room (store.ErrSpokeFull: another
+// team or hub replica took it), and the step is placed again if not. While
 // no spoke may run the step it waits, saying why once.
 func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest, create func(store.Spoke, placement.Decision) (store.Step, error)) (store.Step, error) {
 	said := ""
 	lock := r.e.placingLock(r.build.TeamID)
 	wait := time.Second
 	for {
+		in, policies, err := r.placementInput(ctx, planID, req)
+		if err != nil {
+			return store.Step{}, err
+		}
+		spokes, byName, err := r.e.placer.Snapshot(ctx)
+		if err != nil {
+			return store.Step{}, err
+		}
 		lock.Lock()
-		sp, d, err := r.place(ctx, planID, req)
+		sp, d, err := r.decide(ctx, in, spokes, byName, policies)
+		release := func() {}
 		if err == nil && d.Spoke != "" {
-			st, err := create(sp, d)
-			lock.Unlock()
+			release = r.e.inflight.add(d.Spoke, in.Step.Resources)
+		}
+		lock.Unlock()
+		if err != nil {
+			return store.Step{}, err
+		}
+		if d.Spoke != "" {
+			st, err := r.e.createOn(sp, req, func() (store.Step, error) { return create(sp, d) })
+			release()
 			if !errors.Is(err, store.ErrSpokeFull) {
 				return st, err
 			}
 			// Another team or hub replica took the room first: place again.
 			d.Reason = fmt.Sprintf("%s filled up as the step was placed", sp.Name)
-		} else {
-			lock.Unlock()
 		}
-		if err != nil && !errors.Is(err, store.ErrSpokeFull) {
-			return store.Step{}, err
+		if d.Spoke == "" {
+			raw, _ := json.Marshal(d)
+			if err := r.e.store.SavePlacement(ctx, r.build.ID, store.PlacementDecision{PlanID: planID, StepName: req.Name, Decision: raw}); err != nil {
+				return store.Step{}, err
+			}
 		}
 		reason := d.Reason
 		if len(d.Errors) > 0 {
@@ -74,31 +94,77 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 	}
 }
 
+// createOn runs create, which creates a step on sp. A step that checks its
+// spoke's room conflicts with every other such creation on the spoke (a
+// serializable transaction fails): this hub's own wait their turn.
+func (e *Engine) createOn(sp store.Spoke, req wire.StepRequest, create func() (store.Step, error)) (store.Step, error) {
+	if newStep(sp, req).Bounded() {
+		mu := e.creatingLock(sp.ID)
+		mu.Lock()
+		defer mu.Unlock()
+	}
+	return create()
+}
+
 // maxPlacementBackoff bounds how long a step whose placement fails waits
 // before it is placed again.
 const maxPlacementBackoff = 30 * time.Second
 
-// place decides where a step goes and records the decision, whose Spoke is
-// empty when no spoke may run it.
-func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (store.Spoke, placement.Decision, error) {
-	spokes, err := r.e.placer.Snapshot(ctx)
-	if err != nil {
-		return store.Spoke{}, placement.Decision{}, err
-	}
+// placementInput is what placement is asked about a step, without the
+// spokes, and the policies in force for the build's team.
+func (r *run) placementInput(ctx context.Context, planID string, req wire.StepRequest) (placement.Input, []placement.Policy, error) {
 	b := r.build
-	trusted := true
-	if b.PipelineID != 0 {
-		if trusted, err = r.e.store.BuildTrusted(ctx, b.PipelineID, b.JobID); err != nil {
-			return store.Spoke{}, placement.Decision{}, err
-		}
+	trusted, err := r.trusted(ctx)
+	if err != nil {
+		return placement.Input{}, nil, err
 	}
 	arts, err := r.placementArtifacts(ctx, req)
 	if err != nil {
-		return store.Spoke{}, placement.Decision{}, err
+		return placement.Input{}, nil, err
 	}
+	in := placement.Input{
+		Step:      placement.Step{ID: planID, Kind: string(req.Kind), Name: req.Name, Tags: append([]string{}, req.Tags...)},
+		Build:     placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: trusted},
+		Artifacts: arts,
+	}
+	if t := req.Task; t != nil {
+		in.Step.Privileged = t.Privileged
+		if t.Config != nil {
+			in.Step.Image = imageOf(t.Config)
+		}
+	}
+	in.Step.Resources = requests(req)
+	policies, err := r.e.placer.Policies(ctx, b.TeamID)
+	return in, policies, err
+}
+
+// trusted tells whether the build's pipeline and job are trusted, read once
+// per build.
+func (r *run) trusted(ctx context.Context) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.isTrusted != nil {
+		return *r.isTrusted, nil
+	}
+	trusted := true
+	if b := r.build; b.PipelineID != 0 {
+		var err error
+		if trusted, err = r.e.store.BuildTrusted(ctx, b.PipelineID, b.JobID); err != nil {
+			return false, err
+		}
+	}
+	r.isTrusted = &trusted
+	return trusted, nil
+}
+
+// decide places the step over a snapshot of the spokes, with the steps
+// still in flight counted in their loads. The decision's Spoke is empty when
+// no spoke may run the step.
+func (r *run) decide(ctx context.Context, in placement.Input, spokes []placement.Spoke, byName map[string]store.Spoke, policies []placement.Policy) (store.Spoke, placement.Decision, error) {
+	r.e.inflight.count(spokes)
 	// Each spoke's cached volumes: the step's inputs its cache holds.
 	held := map[string][]string{}
-	for _, a := range arts {
+	for _, a := range in.Artifacts {
 		for _, sp := range a.Spokes {
 			held[sp] = append(held[sp], a.Name)
 		}
@@ -108,31 +174,62 @@ func (r *run) place(ctx context.Context, planID string, req wire.StepRequest) (s
 			spokes[i].CachedVolumes = names
 		}
 	}
-	in := placement.Input{
-		Step:      placement.Step{ID: planID, Kind: string(req.Kind), Name: req.Name, Tags: append([]string{}, req.Tags...)},
-		Build:     placement.Build{ID: b.ID, Name: b.Name, Job: b.JobName, Pipeline: b.PipelineName, Team: b.TeamName, Trusted: trusted},
-		Artifacts: arts, Spokes: spokes,
-	}
-	if t := req.Task; t != nil {
-		in.Step.Privileged = t.Privileged
-		if t.Config != nil {
-			in.Step.Image = imageOf(t.Config)
-		}
-	}
-	in.Step.Resources = requests(req)
-	d, err := r.e.placer.Place(ctx, b.TeamID, in)
-	if err != nil {
-		return store.Spoke{}, d, err
-	}
-	raw, _ := json.Marshal(d)
-	if err := r.e.store.SavePlacement(ctx, b.ID, store.PlacementDecision{PlanID: planID, StepName: req.Name, Spoke: d.Spoke, Decision: raw}); err != nil {
-		return store.Spoke{}, placement.Decision{}, err
-	}
+	in.Spokes = spokes
+	d := placement.Decide(ctx, in, policies)
 	if d.Spoke == "" {
 		return store.Spoke{}, d, nil
 	}
-	sp, err := r.e.store.SpokeByName(ctx, d.Spoke)
-	return sp, d, err
+	sp, ok := byName[d.Spoke]
+	if !ok {
+		return store.Spoke{}, d, fmt.Errorf("placement chose spoke %s, which is not among the spokes it was given", d.Spoke)
+	}
+	return sp, d, nil
+}
+
+// inflight is what this hub's placements decided and have not stored yet,
+// by spoke: a snapshot read before they are stored does not count them.
+type inflight struct {
+	mu   sync.Mutex
+	load map[string]placement.Resources
+}
+
+// add counts a step decided for spoke until release is called (once it is
+// stored, or not).
+func (f *inflight) add(spoke string, asks placement.Resources) (release func()) {
+	asks.Steps = 1
+	f.change(spoke, asks, 1)
+	var once sync.Once
+	return func() { once.Do(func() { f.change(spoke, asks, -1) }) }
+}
+
+func (f *inflight) change(spoke string, r placement.Resources, sign int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.load == nil {
+		f.load = map[string]placement.Resources{}
+	}
+	l := f.load[spoke]
+	l.Steps += sign * r.Steps
+	l.CPU += float64(sign) * r.CPU
+	l.Memory += int64(sign) * r.Memory
+	if l.Steps == 0 {
+		delete(f.load, spoke)
+		return
+	}
+	f.load[spoke] = l
+}
+
+// count adds what is in flight to the spokes' loads.
+func (f *inflight) count(spokes []placement.Spoke) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range spokes {
+		if l, ok := f.load[spokes[i].Name]; ok {
+			spokes[i].Load.Steps += l.Steps
+			spokes[i].Load.CPU += l.CPU
+			spokes[i].Load.Memory += l.Memory
+		}
+	}
 }
 
 // placementArtifacts lists the step's input artifacts with their sizes and

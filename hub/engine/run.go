@@ -22,6 +22,7 @@ type run struct {
 	e     *Engine
 	build store.Build
 	fence int64
+	fresh bool // the build was pending when this run took it: it has no steps yet
 	plan  pipeline.Plan
 
 	aborted atomic.Bool
@@ -34,6 +35,7 @@ type run struct {
 	say  func(ctx context.Context, planID, msg string)
 
 	mu          sync.Mutex
+	isTrusted   *bool                        // read once, by trusted
 	versionFrom map[string]map[string]string // put plan id -> the version it created
 	outputs     []store.RecordedOutput       // versions the build's puts created, in order
 	artifacts   map[string]wire.ArtifactRef  // build artifacts produced so far
@@ -69,12 +71,13 @@ func (r *run) execute(ctx context.Context) (api.BuildStatus, error) {
 // request reaches this hub, within a few seconds when it reaches another replica.
 func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc) {
 	for ctx.Err() == nil {
+		asked := r.e.notify.Watch(abortKey(r.build.ID))
 		if aborted, err := r.e.store.AbortRequested(ctx, r.build.ID); err == nil && aborted {
 			r.aborted.Store(true)
 			cancel()
 			return
 		}
-		r.e.notify.Wait(ctx, abortKey(r.build.ID), 3*time.Second)
+		notify.Await(ctx, asked, 3*time.Second)
 	}
 }
 
@@ -120,7 +123,7 @@ func (r *run) errorEvent(ctx context.Context, planID, msg string) {
 // event that cannot be stored (the database is away, the build's context
 // ended) is logged with why: the build goes on, its log misses the line.
 func (r *run) appendEvent(ctx context.Context, ev store.Event) {
-	if err := r.e.store.AppendEvent(ctx, r.build.ID, ev); err != nil {
+	if err := r.e.store.AppendEvents(ctx, r.build.ID, ev); err != nil {
 		r.e.log.Error("build event lost", slog.Int64("build", r.build.ID), slog.String("event", ev.Type), slog.String("error", err.Error()))
 		return
 	}

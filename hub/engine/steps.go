@@ -34,7 +34,13 @@ func (r *run) runStep(ctx context.Context, planID string, attempt int, kind wire
 
 // runOnce runs one run of a step.
 func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest) (wire.Result, error) {
-	st, err := r.e.store.StepByKey(ctx, key)
+	changed := r.e.notify.Watch(buildKey(r.build.ID)) // before the step is read: its result may come at once
+	// A build this run started has no steps but those it creates; one taken
+	// over from another hub process may have this step already.
+	st, err := store.Step{}, store.ErrNotFound
+	if !r.fresh {
+		st, err = r.e.store.StepByKey(ctx, key)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		st, err = r.createStep(ctx, key, kind, req)
 	}
@@ -42,10 +48,6 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 		return wire.Result{}, err
 	}
 	for {
-		st, err = r.e.store.Step(context.WithoutCancel(ctx), st.ID)
-		if err != nil {
-			return wire.Result{}, err
-		}
 		switch st.State {
 		case store.StepSucceeded, store.StepFailed, store.StepErrored:
 			var res wire.Result
@@ -63,7 +65,11 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 			r.e.notify.Notify(notify.SpokeKey(st.SpokeID))
 			return wire.Result{}, errAborted
 		}
-		r.e.notify.Wait(ctx, buildKey(r.build.ID), time.Second)
+		notify.Await(ctx, changed, time.Second)
+		changed = r.e.notify.Watch(buildKey(r.build.ID))
+		if st, err = r.e.store.Step(context.WithoutCancel(ctx), st.ID); err != nil {
+			return wire.Result{}, err
+		}
 	}
 }
 
@@ -108,17 +114,26 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepK
 			events = append(events, event(api.EventLog, payload))
 		}
 	}
-	asks := requests(req)
-	var room placement.Resources
-	_ = json.Unmarshal(sp.Capacity, &room) // as the placer reads it
-	st, err := r.e.store.EnsureStep(ctx, key, r.fence, store.NewStep{Kind: kind, SpokeID: sp.ID, Request: raw, CPU: asks.CPU, Memory: asks.Memory,
-		Room: store.Load{Steps: room.Steps, CPU: room.CPU, Memory: room.Memory}}, events...)
+	ns := newStep(sp, req)
+	ns.Kind, ns.Request = kind, raw
+	decision, _ := json.Marshal(d)
+	ns.Placement = &store.PlacementDecision{PlanID: key.PlanID, StepName: req.Name, Spoke: d.Spoke, Decision: decision}
+	st, err := r.e.store.EnsureStep(ctx, key, r.fence, ns, events...)
 	if err != nil {
 		return st, err
 	}
 	r.e.notify.Notify(notify.SpokeKey(sp.ID))
 	r.e.notify.Notify(notify.EventsKey(r.build.ID))
 	return st, nil
+}
+
+// newStep is a step as it is created on sp: what it asks and what the spoke
+// offers (as the placer reads it).
+func newStep(sp store.Spoke, req wire.StepRequest) store.NewStep {
+	asks := requests(req)
+	var room placement.Resources
+	_ = json.Unmarshal(sp.Capacity, &room)
+	return store.NewStep{SpokeID: sp.ID, CPU: asks.CPU, Memory: asks.Memory, Room: store.Load{Steps: room.Steps, CPU: room.CPU, Memory: room.Memory}}
 }
 
 func event(typ string, payload []byte) store.Event {

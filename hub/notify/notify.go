@@ -27,15 +27,24 @@ type Notifier struct {
 
 func New() *Notifier { return &Notifier{chans: map[string]chan struct{}{}} }
 
-// Wait returns when key is notified, after poll, or when ctx ends.
-func (n *Notifier) Wait(ctx context.Context, key string, poll time.Duration) {
+// Watch returns a channel that is closed at the next Notify of key. Take it
+// before reading what key guards, then Await it: a Notify that comes
+// between the read and the wait is not lost (it was, when waiters
+// registered only as they began to wait, and a step that ended within
+// milliseconds left its build waiting for the next poll).
+func (n *Notifier) Watch(key string) <-chan struct{} {
 	n.mu.Lock()
+	defer n.mu.Unlock()
 	ch, ok := n.chans[key]
 	if !ok {
 		ch = make(chan struct{})
 		n.chans[key] = ch
 	}
-	n.mu.Unlock()
+	return ch
+}
+
+// Await returns when ch is closed, after poll, or when ctx ends.
+func Await(ctx context.Context, ch <-chan struct{}, poll time.Duration) {
 	t := time.NewTimer(poll)
 	defer t.Stop()
 	select {

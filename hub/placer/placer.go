@@ -145,23 +145,19 @@ func (b broken) Eval(context.Context, []byte) ([]byte, error) { return nil, b.er
 func (b broken) Engine() string                               { return "broken" }
 func (b broken) Close(context.Context) error                  { return nil }
 
-// Snapshot is the spokes as placement sees them, with their open steps.
-func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, error) {
-	spokes, err := p.store.Spokes(ctx)
+// Snapshot is the spokes as placement sees them, with their open steps, and
+// the stored spokes by name: one query.
+func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, map[string]store.Spoke, error) {
+	spokes, err := p.store.SpokeLoads(ctx)
 	if err != nil {
-		return nil, err
-	}
-	open, err := p.store.OpenStepLoads(ctx)
-	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]placement.Spoke, 0, len(spokes))
+	byName := make(map[string]store.Spoke, len(spokes))
 	for _, sp := range spokes {
+		byName[sp.Name] = sp.Spoke
 		ps := placement.Spoke{Name: sp.Name, Team: sp.TeamName, Labels: map[string]string{}, Tags: append([]string{}, sp.Tags...),
-			Health: "healthy", CachedVolumes: []string{}}
-		if l, ok := open[sp.ID]; ok {
-			ps.Load = placement.Resources{Steps: l.Steps, CPU: l.CPU, Memory: l.Memory}
-		}
+			Health: "healthy", CachedVolumes: []string{}, Load: placement.Resources{Steps: sp.Load.Steps, CPU: sp.Load.CPU, Memory: sp.Load.Memory}}
 		if sp.TeamID == 0 {
 			ps.Pool = "shared"
 		}
@@ -172,18 +168,19 @@ func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, error) {
 		_ = json.Unmarshal(sp.Capacity, &ps.Capacity)
 		out = append(out, ps)
 	}
-	return out, nil
+	return out, byName, nil
 }
 
-// Place decides where a step of a team's build goes.
-func (p *Placer) Place(ctx context.Context, teamID int64, in placement.Input) (placement.Decision, error) {
+// Policies are the placement policies in force for a team, for
+// placement.Decide.
+func (p *Placer) Policies(ctx context.Context, teamID int64) ([]placement.Policy, error) {
 	inForce, err := p.policiesFor(ctx, teamID)
 	if err != nil {
-		return placement.Decision{}, err
+		return nil, err
 	}
 	policies := make([]placement.Policy, len(inForce))
 	for i, pol := range inForce {
 		policies[i] = placement.Policy{Name: pol.name, Policy: pol.p, OnError: pol.onError}
 	}
-	return placement.Decide(ctx, in, policies), nil
+	return policies, nil
 }

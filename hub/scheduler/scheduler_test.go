@@ -159,12 +159,9 @@ func (w *world) finish(job, name, status string, puts ...store.RecordedOutput) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	fence, err := w.st.TakeBuild(w.ctx, b.ID)
-	if err != nil {
-		w.t.Fatal(err)
-	}
 	ev := store.Event{Type: "status", Version: "1.0", Payload: json.RawMessage(`{}`)}
-	if err := w.st.SetBuildStatus(w.ctx, b.ID, fence, "pending", "started", ev); err != nil {
+	fence, _, err := w.st.TakeBuild(w.ctx, b.ID, ev)
+	if err != nil {
 		w.t.Fatal(err)
 	}
 	if err := w.st.FinishBuild(w.ctx, b.ID, fence, api.BuildStatus(status), puts, ev); err != nil {

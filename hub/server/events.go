@@ -42,6 +42,7 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 	ctx := r.Context()
 	lastWrite := time.Now()
 	for {
+		changed := s.notify.Watch(notify.EventsKey(b.ID))
 		events, err := s.store.Events(ctx, b.ID, after, 500)
 		if err != nil {
 			return nil // the client is gone or the store is; the client reconnects
@@ -77,7 +78,7 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 			flusher.Flush()
 			lastWrite = time.Now()
 		}
-		s.notify.Wait(ctx, notify.EventsKey(b.ID), 500*time.Millisecond)
+		notify.Await(ctx, changed, 500*time.Millisecond)
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -107,7 +107,8 @@ func (s *Server) loseSteps(ctx context.Context, spokeID int64, why string) {
 		}
 		res := wire.Result{Fence: st.Fence, Error: why, Lost: true}
 		raw, _ := json.Marshal(res)
-		err = s.store.FinishStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, store.StepErrored, raw, finishEvent(st, res))
+		end := &store.StepEnd{State: store.StepErrored, Result: raw, Event: finishEvent(st, res)}
+		err = s.store.ReportStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, nil, store.Event{}, end)
 		if err != nil && !errors.Is(err, store.ErrStale) {
 			s.log.Warn("end step of a replaced spoke", "step", id, "error", err.Error())
 			continue
@@ -179,6 +180,7 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	for {
+		changed := s.notify.Watch(notify.SpokeKey(c.spoke.ID))
 		open, err := s.store.OpenStepIDs(r.Context(), c.spoke.ID)
 		if err != nil {
 			return err
@@ -215,10 +217,11 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 					return err
 				}
 				out.New = append(out.New, a)
+				s.assigned.put(st)
 			}
 			return writeJSON(w, http.StatusOK, out)
 		}
-		s.notify.Wait(ctx, notify.SpokeKey(c.spoke.ID), time.Second)
+		notify.Await(ctx, changed, time.Second)
 	}
 }
 
@@ -251,17 +254,12 @@ func (s *Server) spokeLogs(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err := readJSON(r, 4<<20, &batch); err != nil {
 		return err
 	}
-	st, err := s.store.Step(r.Context(), id)
+	st, err := s.step(r.Context(), id)
 	if err != nil {
 		return reportError(err)
 	}
-	lines := make([]store.LogLine, 0, len(batch.Lines))
-	for _, l := range batch.Lines {
-		payload, _ := json.Marshal(api.LogEvent{Time: l.Time, Origin: api.Origin{ID: st.PlanID, Source: l.Source}, Payload: l.Text})
-		lines = append(lines, store.LogLine{Seq: l.Seq, Event: event(api.EventLog, payload)})
-	}
 	rep := store.StepReport{StepID: id, SpokeID: c.spoke.ID, Fence: batch.Fence}
-	if err := s.store.AppendStepLogs(r.Context(), rep, lines, startEvent(st)); err != nil {
+	if err := s.store.ReportStep(r.Context(), rep, logLines(st, batch.Lines), startEvent(st), nil); err != nil {
 		return reportError(err)
 	}
 	s.notify.Notify(notify.EventsKey(st.BuildID))
@@ -278,7 +276,7 @@ func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := readJSON(r, 4<<20, &res); err != nil {
 		return err
 	}
-	st, err := s.store.Step(r.Context(), id)
+	st, err := s.step(r.Context(), id)
 	if err != nil {
 		return reportError(err)
 	}
@@ -302,11 +300,21 @@ func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) 
 	case res.ExitStatus != 0:
 		state = store.StepFailed
 	}
+	// The step's last lines and, when the spoke had not said so yet, that it
+	// started come with its result: a short step reports in one call.
+	var running store.Event
+	if res.Started || len(res.Lines) > 0 {
+		running = startEvent(st)
+	}
+	lines := logLines(st, res.Lines)
+	res.Lines, res.Started = nil, false
 	raw, _ := json.Marshal(res)
 	rep := store.StepReport{StepID: id, SpokeID: c.spoke.ID, Fence: res.Fence}
-	if err := s.store.FinishStep(r.Context(), rep, state, raw, finishEvent(st, res), arts...); err != nil {
+	end := &store.StepEnd{State: state, Result: raw, Event: finishEvent(st, res), Artifacts: arts}
+	if err := s.store.ReportStep(r.Context(), rep, lines, running, end); err != nil {
 		return reportError(err)
 	}
+	s.assigned.drop(id)
 	if err := s.store.SetArtifactHolders(r.Context(), c.spoke.ID, res.Fetched, nil); err != nil {
 		s.log.Warn("record fetched artifacts", "spoke", c.spoke.Name, "error", err.Error())
 	}
@@ -314,6 +322,16 @@ func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) 
 	s.waker.Wake(st.BuildID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// logLines are a spoke's lines of a step as build events.
+func logLines(st store.Step, in []wire.LogLine) []store.LogLine {
+	lines := make([]store.LogLine, 0, len(in))
+	for _, l := range in {
+		payload, _ := json.Marshal(api.LogEvent{Time: l.Time, Origin: api.Origin{ID: st.PlanID, Source: l.Source}, Payload: l.Text})
+		lines = append(lines, store.LogLine{Seq: l.Seq, Event: event(api.EventLog, payload)})
+	}
+	return lines
 }
 
 func event(typ string, payload []byte) store.Event {

@@ -55,6 +55,7 @@ type Server struct {
 	mux    *http.ServeMux
 
 	sessions sessions // fly intercept sessions this replica holds
+	assigned assigned // steps handed to spokes, for their reports
 	blobKey  []byte   // signs the artifact URLs the hub serves itself
 }
 

@@ -86,6 +86,7 @@ func nextBuild(ctx context.Context, tx pgx.Tx, jobID int64) (teamID, pipelineID 
 // scheduled); with one it runs as it is.
 func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy string, manual bool, plan json.RawMessage) (Build, error) {
 	var id int64
+	unlock := s.lockJob(jobID)
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		teamID, pipelineID, name, err := nextBuild(ctx, tx, jobID)
 		if err != nil {
@@ -107,6 +108,7 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 		}
 		return requestSchedule(ctx, tx, `SELECT $1::BIGINT`, jobID)
 	})
+	unlock()
 	if err != nil {
 		return Build{}, fmt.Errorf("create build of job %d: %w", jobID, err)
 	}
@@ -298,21 +300,9 @@ func (s *Store) ActiveBuilds(ctx context.Context) ([]int64, error) {
 // ErrStale is returned by a compare-and-set whose expectation no longer holds.
 var ErrStale = errors.New("stale: the build or step changed underneath")
 
-// SetBuildStatus moves a build from one status to another if its fence still is
-// fence, and appends the status event in the same transaction. Moving to the
-// status it already has is a no-op (a retried commit).
-func (s *Store) SetBuildStatus(ctx context.Context, id, fence int64, from, to api.BuildStatus, event Event) error {
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		_, err := setStatus(ctx, tx, id, fence, from, to, event)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("set build %d %s: %w", id, to, err)
-	}
-	return nil
-}
-
-// setStatus is SetBuildStatus within tx; changed is false for the no-op.
+// setStatus moves a build from one status to another if its fence still is
+// fence, with its event; changed is false when it already has that status
+// (the no-op), ErrStale when its status or fence moved.
 func setStatus(ctx context.Context, tx pgx.Tx, id, fence int64, from, to api.BuildStatus, event Event) (changed bool, err error) {
 	var status api.BuildStatus
 	var curFence int64
@@ -332,20 +322,34 @@ func setStatus(ctx context.Context, tx pgx.Tx, id, fence int64, from, to api.Bui
 		WHERE id = $1`, id, to); err != nil {
 		return false, err
 	}
-	return true, appendEvent(ctx, tx, id, event)
+	return true, appendEvents(ctx, tx, id, event)
 }
 
 // TakeBuild bumps a build's fence: the caller now owns running it, and anyone
-// holding the old fence is stale.
-func (s *Store) TakeBuild(ctx context.Context, id int64) (int64, error) {
-	var fence int64
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `UPDATE builds SET fence = fence + 1 WHERE id = $1 RETURNING fence`, id).Scan(&fence)
+// holding the old fence is stale. A pending build is started in the same
+// transaction, with the event that says so; fresh tells it was pending.
+func (s *Store) TakeBuild(ctx context.Context, id int64, started Event) (fence int64, fresh bool, err error) {
+	err = s.Tx(ctx, func(tx pgx.Tx) error {
+		var was api.BuildStatus
+		err := tx.QueryRow(ctx, `
+			WITH old AS (SELECT status FROM builds WHERE id = $1)
+			UPDATE builds SET fence = fence + 1,
+				status = CASE WHEN old.status = 'pending' THEN 'started' ELSE builds.status END,
+				start_time = CASE WHEN old.status = 'pending' THEN now() ELSE builds.start_time END
+			FROM old WHERE builds.id = $1 RETURNING builds.fence, old.status`, id).Scan(&fence, &was)
+		if err != nil {
+			return err
+		}
+		fresh = was == api.BuildPending
+		if !fresh {
+			return nil
+		}
+		return appendEvents(ctx, tx, id, started)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("take build %d: %w", id, err)
+		return 0, false, fmt.Errorf("take build %d: %w", id, err)
 	}
-	return fence, nil
+	return fence, fresh, nil
 }
 
 // RequestAbort marks a build to be aborted; the engine running it finishes the job.

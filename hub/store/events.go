@@ -16,22 +16,36 @@ type Event struct {
 	Payload json.RawMessage
 }
 
-// appendEvent adds an event at the end of a build's log within tx, in one
-// statement. The sequence number comes from the build's own counter, so only
-// events of the same build contend.
-func appendEvent(ctx context.Context, tx pgx.Tx, buildID int64, e Event) error {
+// appendEvents adds events at the end of a build's log within tx, in order,
+// in one statement whatever their number. The sequence numbers come from
+// the build's own counter, so only events of the same build contend. Events
+// without a type are skipped.
+func appendEvents(ctx context.Context, tx pgx.Tx, buildID int64, events ...Event) error {
+	types := make([]string, 0, len(events))
+	versions := make([]string, 0, len(events))
+	payloads := make([]string, 0, len(events))
+	for _, e := range events {
+		if e.Type == "" {
+			continue
+		}
+		types, versions, payloads = append(types, e.Type), append(versions, e.Version), append(payloads, string(e.Payload))
+	}
+	if len(types) == 0 {
+		return nil
+	}
 	_, err := tx.Exec(ctx, `
-		WITH next AS (UPDATE builds SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq)
+		WITH next AS (UPDATE builds SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq - $2 AS last)
 		INSERT INTO build_events (build_id, seq, event_type, version, payload)
-		SELECT $1, event_seq, $2, $3, $4 FROM next`,
-		buildID, e.Type, e.Version, string(e.Payload))
+		SELECT $1, next.last + e.n, e.event_type, e.version, e.payload::JSONB
+		FROM next, unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n)`,
+		buildID, len(types), types, versions, payloads)
 	return err
 }
 
-// AppendEvent adds an event at the end of a build's log.
-func (s *Store) AppendEvent(ctx context.Context, buildID int64, e Event) error {
-	if err := s.Tx(ctx, func(tx pgx.Tx) error { return appendEvent(ctx, tx, buildID, e) }); err != nil {
-		return fmt.Errorf("append event to build %d: %w", buildID, err)
+// AppendEvents adds events at the end of a build's log, in one statement.
+func (s *Store) AppendEvents(ctx context.Context, buildID int64, events ...Event) error {
+	if err := s.Tx(ctx, func(tx pgx.Tx) error { return appendEvents(ctx, tx, buildID, events...) }); err != nil {
+		return fmt.Errorf("append events to build %d: %w", buildID, err)
 	}
 	return nil
 }

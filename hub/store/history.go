@@ -137,7 +137,7 @@ func (o *outputSet) queue(batch *pgx.Batch, buildID, jobID, rerunOf int64) {
 	}
 }
 
-// FinishBuild moves a started build to its final status, as SetBuildStatus
+// FinishBuild moves a started build to its final status, as setStatus
 // does, and in the same transaction records its outputs and, when it
 // succeeded, its output set; then it asks for the jobs the build may affect to
 // be scheduled: the job itself, the jobs that pass it, the jobs sharing a
@@ -175,9 +175,10 @@ func (s *Store) FinishBuild(ctx context.Context, id, fence int64, status api.Bui
 			}
 			set.queue(&batch, id, jobID, rerunOf)
 		}
-		batch.Queue(`UPDATE jobs SET latest_completed_build_id = $2 WHERE id = $1`, jobID, id)
-		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
-			return err
+		if batch.Len() > 0 {
+			if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+				return err
+			}
 		}
 		return requestSchedule(ctx, tx, `SELECT $1::BIGINT
 			UNION SELECT job_id FROM job_input_passed WHERE passed_job_id = $1

@@ -120,16 +120,18 @@ type PlacementDecision struct {
 // SavePlacement records a step's decision. A decision that chose no spoke
 // (the step waits) is replaced by the next; one that chose a spoke stays.
 func (s *Store) SavePlacement(ctx context.Context, buildID int64, d PlacementDecision) error {
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO placement_decisions (build_id, plan_id, step_name, spoke, decision)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (build_id, plan_id) DO UPDATE
-			SET spoke = excluded.spoke, decision = excluded.decision, created_at = now() WHERE placement_decisions.spoke = ''`, buildID, d.PlanID, d.StepName, d.Spoke, string(d.Decision))
-		return err
-	})
+	err := s.Tx(ctx, func(tx pgx.Tx) error { return savePlacement(ctx, tx, buildID, d) })
 	if err != nil {
 		return fmt.Errorf("save placement of build %d: %w", buildID, err)
 	}
 	return nil
+}
+
+func savePlacement(ctx context.Context, tx pgx.Tx, buildID int64, d PlacementDecision) error {
+	_, err := tx.Exec(ctx, `INSERT INTO placement_decisions (build_id, plan_id, step_name, spoke, decision)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (build_id, plan_id) DO UPDATE
+		SET spoke = excluded.spoke, decision = excluded.decision, created_at = now() WHERE placement_decisions.spoke = ''`, buildID, d.PlanID, d.StepName, d.Spoke, string(d.Decision))
+	return err
 }
 
 // Placements lists a build's decisions in the order they were made.

@@ -151,6 +151,7 @@ type Scheduled struct {
 // already, so that two hubs never schedule one request twice.
 func (s *Store) SaveResolution(ctx context.Context, r Resolution) (Scheduled, error) {
 	var out Scheduled
+	defer s.lockJob(r.JobID)()
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		out = Scheduled{}
 		job, handled, plan, err := jobState(ctx, tx, r)

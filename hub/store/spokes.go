@@ -33,9 +33,14 @@ const spokeColumns = `s.id, s.name, COALESCE(s.team_id, 0), COALESCE(t.name, '')
 
 func scanSpoke(row pgx.Row) (Spoke, error) {
 	var sp Spoke
-	err := row.Scan(&sp.ID, &sp.Name, &sp.TeamID, &sp.TeamName, &sp.Runtime, &sp.Labels, &sp.Tags, &sp.Capacity, &sp.CredentialHash,
-		&sp.State, &sp.LeaseExpiresAt, &sp.LastSeen, &sp.Expired)
+	err := row.Scan(spokeFields(&sp)...)
 	return sp, err
+}
+
+// spokeFields are the scan targets of spokeColumns.
+func spokeFields(sp *Spoke) []any {
+	return []any{&sp.ID, &sp.Name, &sp.TeamID, &sp.TeamName, &sp.Runtime, &sp.Labels, &sp.Tags, &sp.Capacity, &sp.CredentialHash,
+		&sp.State, &sp.LeaseExpiresAt, &sp.LastSeen, &sp.Expired}
 }
 
 // SpokeRegistration is what a spoke says of itself when it joins.

@@ -76,6 +76,19 @@ type NewStep struct {
 	// serializable transaction: two hub replicas placing at once cannot both
 	// take a spoke's last room.
 	Room Load
+	// Placement is the decision that chose the spoke, recorded with the
+	// step (nil: none to record).
+	Placement *PlacementDecision
+}
+
+// Bounded tells whether creating the step checks its spoke's room: when the
+// spoke bounds its steps, or the step asks for CPU or memory the spoke
+// bounds. A step that asks for nothing the spoke counts always fits (it
+// adds nothing to an overcommitted spoke either), and creating it reads no
+// other step: concurrent creations do not conflict.
+func (ns NewStep) Bounded() bool {
+	r := ns.Room
+	return r.Steps > 0 || (r.CPU > 0 && ns.CPU > 0) || (r.Memory > 0 && ns.Memory > 0)
 }
 
 // ErrSpokeFull is a step that no longer fits on the spoke it was placed on.
@@ -115,12 +128,12 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns 
 		if err != nil {
 			return err
 		}
-		for _, e := range events {
-			if err := appendEvent(ctx, tx, k.BuildID, e); err != nil {
+		if ns.Placement != nil {
+			if err := savePlacement(ctx, tx, k.BuildID, *ns.Placement); err != nil {
 				return err
 			}
 		}
-		return nil
+		return appendEvents(ctx, tx, k.BuildID, events...)
 	})
 	if err != nil {
 		return Step{}, fmt.Errorf("ensure step %s of build %d: %w", k.PlanID, k.BuildID, err)
@@ -131,10 +144,10 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns 
 // checkRoom fails with ErrSpokeFull when the step does not fit beside its
 // spoke's open steps.
 func checkRoom(ctx context.Context, tx pgx.Tx, ns NewStep) error {
-	r := ns.Room
-	if r.Steps <= 0 && r.CPU <= 0 && r.Memory <= 0 {
+	if !ns.Bounded() {
 		return nil
 	}
+	r := ns.Room
 	var l Load
 	if err := tx.QueryRow(ctx, `SELECT count(*), COALESCE(sum(cpu), 0), COALESCE(sum(memory), 0)::BIGINT FROM build_steps
 		WHERE spoke_id = $1 AND state IN ('pending', 'running')`, ns.SpokeID).Scan(&l.Steps, &l.CPU, &l.Memory); err != nil {
@@ -185,27 +198,29 @@ type Load struct {
 	Memory int64
 }
 
-// OpenStepLoads sums each spoke's pending and running steps and what they
-// ask for, for placement (spokes with none are left out).
-func (s *Store) OpenStepLoads(ctx context.Context) (map[int64]Load, error) {
-	type row struct {
-		Spoke int64
-		Load
-	}
-	rows, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, `SELECT spoke_id, count(*), COALESCE(sum(cpu), 0), COALESCE(sum(memory), 0)::BIGINT FROM build_steps
-			WHERE spoke_id IS NOT NULL AND state IN ('pending', 'running') GROUP BY spoke_id`)
-	}, func(r pgx.CollectableRow) (row, error) {
-		var out row
-		err := r.Scan(&out.Spoke, &out.Steps, &out.CPU, &out.Memory)
-		return out, err
+// SpokeLoad is a spoke with what its open (pending and running) steps
+// take.
+type SpokeLoad struct {
+	Spoke
+	Load Load
+}
+
+// SpokeLoads lists the spokes that are not gone with their loads, for
+// placement: one query.
+func (s *Store) SpokeLoads(ctx context.Context) ([]SpokeLoad, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT `+spokeColumns+`, COALESCE(l.steps, 0), COALESCE(l.cpu, 0), COALESCE(l.memory, 0)
+			FROM spokes s LEFT JOIN teams t ON t.id = s.team_id
+			LEFT JOIN (SELECT spoke_id, count(*) AS steps, sum(cpu) AS cpu, sum(memory)::BIGINT AS memory FROM build_steps
+				WHERE spoke_id IS NOT NULL AND state IN ('pending', 'running') GROUP BY spoke_id) AS l ON l.spoke_id = s.id
+			WHERE s.state <> 'gone' ORDER BY s.name LIMIT 10000`)
+	}, func(r pgx.CollectableRow) (SpokeLoad, error) {
+		var sl SpokeLoad
+		err := r.Scan(append(spokeFields(&sl.Spoke), &sl.Load.Steps, &sl.Load.CPU, &sl.Load.Memory)...)
+		return sl, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sum open steps: %w", err)
-	}
-	out := make(map[int64]Load, len(rows))
-	for _, r := range rows {
-		out[r.Spoke] = r.Load
+		return nil, fmt.Errorf("list spokes with their loads: %w", err)
 	}
 	return out, nil
 }
@@ -249,24 +264,40 @@ type LogLine struct {
 	Event Event
 }
 
-// AppendStepLogs stores the lines the step has not stored yet, in order, as
-// build events; lines resent after a reconnect are dropped. Lines must be
-// sorted by Seq. It also marks a pending step running.
-func (s *Store) AppendStepLogs(ctx context.Context, r StepReport, lines []LogLine, running Event) error {
+// StepEnd is how a step ended, as its spoke reports it.
+type StepEnd struct {
+	State     StepState
+	Result    json.RawMessage
+	Event     Event // the event that says how it ended
+	Artifacts []Artifact
+}
+
+// ReportStep stores what a spoke reports of a step, in one transaction,
+// once it has checked that the report comes from the step's spoke with its
+// fence (ErrStale otherwise):
+//   - running (when it has a type) marks a pending step running, with that
+//     event first;
+//   - the log lines the step has not stored yet become build events, in
+//     order; lines resent after a reconnect are dropped, a gap is an error.
+//     Lines must be sorted by Seq;
+//   - end, when not nil, records the result, the artifacts the step
+//     produced and its event, once: a repeated end is a no-op.
+//
+// A short step's lines and end come in one report.
+func (s *Store) ReportStep(ctx context.Context, r StepReport, lines []LogLine, running Event, end *StepEnd) error {
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		st, err := checkReport(ctx, tx, r)
 		if err != nil {
 			return err
 		}
-		if st.State == StepPending {
-			if _, err := tx.Exec(ctx, `UPDATE build_steps SET state = 'running' WHERE id = $1`, st.ID); err != nil {
-				return err
-			}
-			if running.Type != "" {
-				if err := appendEvent(ctx, tx, st.BuildID, running); err != nil {
-					return err
-				}
-			}
+		if !st.State.Open() {
+			return nil // ended before: a repeated report
+		}
+		events := make([]Event, 0, len(lines)+2)
+		state := st.State
+		if running.Type != "" && state == StepPending {
+			state = StepRunning
+			events = append(events, running)
 		}
 		last := st.LogSeq
 		for _, l := range lines {
@@ -276,45 +307,30 @@ func (s *Store) AppendStepLogs(ctx context.Context, r StepReport, lines []LogLin
 				}
 				return fmt.Errorf("log line %d arrived before line %d", l.Seq, last+1)
 			}
-			if err := appendEvent(ctx, tx, st.BuildID, l.Event); err != nil {
-				return err
-			}
+			events = append(events, l.Event)
 			last = l.Seq
 		}
-		_, err = tx.Exec(ctx, `UPDATE build_steps SET log_seq = $2 WHERE id = $1`, st.ID, last)
-		return err
+		var result *string
+		if end != nil {
+			state = end.State
+			raw := string(end.Result)
+			result = &raw
+			events = append(events, end.Event)
+			if err := recordArtifacts(ctx, tx, st, end.Artifacts); err != nil {
+				return err
+			}
+		}
+		if state != st.State || last != st.LogSeq {
+			if _, err := tx.Exec(ctx, `UPDATE build_steps SET state = $2, log_seq = $3, result = COALESCE($4, result),
+				finished_at = CASE WHEN $4::TEXT IS NULL THEN finished_at ELSE now() END WHERE id = $1`,
+				st.ID, state, last, result); err != nil {
+				return err
+			}
+		}
+		return appendEvents(ctx, tx, st.BuildID, events...)
 	})
 	if err != nil {
-		return fmt.Errorf("append logs of step %d: %w", r.StepID, err)
-	}
-	return nil
-}
-
-// FinishStep records a step's result, the artifacts it produced and its
-// finish event once; a repeated report of the same result is a no-op.
-func (s *Store) FinishStep(ctx context.Context, r StepReport, state StepState, result json.RawMessage, finish Event, artifacts ...Artifact) error {
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		st, err := checkReport(ctx, tx, r)
-		if err != nil {
-			return err
-		}
-		if !st.State.Open() {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `UPDATE build_steps SET state = $2, result = $3, finished_at = now() WHERE id = $1`,
-			st.ID, state, string(result)); err != nil {
-			return err
-		}
-		if err := recordArtifacts(ctx, tx, st, artifacts); err != nil {
-			return err
-		}
-		if finish.Type == "" {
-			return nil
-		}
-		return appendEvent(ctx, tx, st.BuildID, finish)
-	})
-	if err != nil {
-		return fmt.Errorf("finish step %d: %w", r.StepID, err)
+		return fmt.Errorf("report of step %d: %w", r.StepID, err)
 	}
 	return nil
 }

@@ -46,9 +46,13 @@ func TestStepReports(t *testing.T) {
 	if _, err := s.EnsureStep(ctx, store.StepKey{BuildID: b.ID, PlanID: "4", Attempt: 1}, b.Fence, store.NewStep{Kind: "get", SpokeID: sp.ID, Request: json.RawMessage(`{}`), Memory: 1 << 20}); err != nil {
 		t.Fatal(err)
 	}
-	loads, err := s.OpenStepLoads(ctx)
+	spokes, err := s.SpokeLoads(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	loads := map[int64]store.Load{}
+	for _, sl := range spokes {
+		loads[sl.ID] = sl.Load
 	}
 	if diff := cmp.Diff(map[int64]store.Load{sp.ID: {Steps: 2, CPU: 1.5, Memory: 1<<30 + 1<<20}}, loads); diff != "" {
 		t.Errorf("open step loads (-want +got):\n%s", diff)
@@ -63,28 +67,30 @@ func TestStepReports(t *testing.T) {
 	rep := store.StepReport{StepID: st.ID, SpokeID: sp.ID, Fence: st.Fence}
 	running := store.Event{Type: "start-task", Version: "5.0", Payload: json.RawMessage(`{}`)}
 	// The spoke sends 1-3, the connection drops, and it resends 2-5.
-	if err := s.AppendStepLogs(ctx, rep, []store.LogLine{line(1), line(2), line(3)}, running); err != nil {
+	if err := s.ReportStep(ctx, rep, []store.LogLine{line(1), line(2), line(3)}, running, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendStepLogs(ctx, rep, []store.LogLine{line(2), line(3), line(4), line(5)}, running); err != nil {
+	if err := s.ReportStep(ctx, rep, []store.LogLine{line(2), line(3), line(4), line(5)}, running, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendStepLogs(ctx, rep, []store.LogLine{line(7)}, running); err == nil {
+	if err := s.ReportStep(ctx, rep, []store.LogLine{line(7)}, running, nil); err == nil {
 		t.Fatal("a gap in log lines was accepted")
 	}
 	stale := rep
 	stale.Fence++
-	if err := s.AppendStepLogs(ctx, stale, []store.LogLine{line(6)}, running); !errors.Is(err, store.ErrStale) {
+	if err := s.ReportStep(ctx, stale, []store.LogLine{line(6)}, running, nil); !errors.Is(err, store.ErrStale) {
 		t.Fatalf("stale fence: %v", err)
 	}
 	other := rep
 	other.SpokeID++
-	if err := s.FinishStep(ctx, other, "succeeded", json.RawMessage(`{}`), store.Event{}); !errors.Is(err, store.ErrStale) {
+	if err := s.ReportStep(ctx, other, nil, store.Event{}, &store.StepEnd{State: store.StepSucceeded, Result: json.RawMessage(`{}`)}); !errors.Is(err, store.ErrStale) {
 		t.Fatalf("report from another spoke: %v", err)
 	}
 	finish := store.Event{Type: "finish-task", Version: "4.0", Payload: json.RawMessage(`{"exit_status":0}`)}
+	// The last line comes with the end, in one report, twice.
 	for range 2 {
-		if err := s.FinishStep(ctx, rep, "succeeded", json.RawMessage(`{"exit_status":0}`), finish); err != nil {
+		end := &store.StepEnd{State: store.StepSucceeded, Result: json.RawMessage(`{"exit_status":0}`), Event: finish}
+		if err := s.ReportStep(ctx, rep, []store.LogLine{line(5), line(6)}, running, end); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -99,7 +105,7 @@ func TestStepReports(t *testing.T) {
 	want := []string{
 		"initialize-task {}", "start-task {}",
 		`log {"payload": "1"}`, `log {"payload": "2"}`, `log {"payload": "3"}`, `log {"payload": "4"}`, `log {"payload": "5"}`,
-		`finish-task {"exit_status": 0}`,
+		`log {"payload": "6"}`, `finish-task {"exit_status": 0}`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -14,6 +15,19 @@ type Store struct {
 	pool  *pgxpool.Pool // transactions, always SERIALIZABLE
 	reads *pgxpool.Pool // single-statement reads outside transactions, READ COMMITTED
 	log   *slog.Logger
+	jobs  sync.Map // job id -> *sync.Mutex, see lockJob
+}
+
+// lockJob serializes, within this process, the transactions that write a
+// job's row: a trigger (the build number) and scheduling. Under
+// SERIALIZABLE they fail each other and run again (200 triggers of one job
+// at once kept its scheduling retrying for seconds); in line, each runs
+// once. Across hub replicas they still conflict, and retry. Take it before
+// the transaction, never inside one.
+func (s *Store) lockJob(id int64) (unlock func()) {
+	mu, _ := s.jobs.LoadOrStore(id, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	return mu.(*sync.Mutex).Unlock
 }
 
 // Open connects to the database at url. It does not migrate: call Migrate once at
