@@ -20,6 +20,8 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/checker"
 	"github.com/switchyard-ci/switchyard/hub/engine"
+	"github.com/switchyard-ci/switchyard/hub/gateway"
+	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/scheduler"
@@ -141,9 +143,15 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule}, log)
 	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake, Wake: schedule})
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
+	intercepts := &intercept.Broker{} // fly's side is the server's, the spoke's the gateway's
+	spokes, err := gateway.New(ctx, gateway.Config{SpokeTokens: cfg.SpokeTokens, Artifacts: bucket}, st, eng, notifier, intercepts,
+		log.With(slog.String("part", "gateway")))
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(ctx, server.Config{
-		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, SpokeTokens: cfg.SpokeTokens,
-		Policies: policies, Artifacts: bucket, MaxUpload: cfg.MaxUpload,
+		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers,
+		Policies: policies, Artifacts: bucket, MaxUpload: cfg.MaxUpload, Intercepts: intercepts, Spokes: spokes,
 	}, st, eng, notifier, log)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ type Options struct {
 	Every     time.Duration // how often Run collects (default 10m)
 }
 
-// Grace must exceed the hub's DedupFresh (server.DedupFresh, 30 minutes): a
+// Grace must exceed the hub's DedupFresh (gateway.DedupFresh, 30 minutes): a
 // step told that an object is stored records it within that time.
 const defaultGrace = time.Hour
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
-	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 )
 
@@ -23,9 +22,7 @@ const (
 	buildRead                // a role on the build's team, or its pipeline is public
 	buildDetail              // a role on the build's team, or its pipeline and its job are public (events, plan, preparation, artifacts)
 	buildWrite               // a role on the build's team
-	spokeOnly                // a spoke's own credential
 	webhookToken             // the resource's webhook_token in the query, checked by the handler
-	signedURL                // a signature the hub made, in the query, checked by the handler
 	admin                    // owner of the main team
 )
 
@@ -40,7 +37,6 @@ type caller struct {
 	claims *auth.Claims
 	admin  bool
 	teams  map[string][]string // team -> roles
-	spoke  *store.Spoke
 }
 
 func (c *caller) role(team string) auth.Role {
@@ -67,7 +63,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		err := checkPathNames(r)
 		var c *caller
 		if err == nil {
-			c, err = s.authenticate(r, rt.access.kind == spokeOnly)
+			c, err = s.authenticate(r)
 		}
 		if err == nil {
 			err = s.authorize(r, rt.access, c)
@@ -108,17 +104,10 @@ func bearer(r *http.Request) (string, bool) {
 	return token, true
 }
 
-func (s *Server) authenticate(r *http.Request, spoke bool) (*caller, error) {
+func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	token, present := bearer(r)
 	if !present {
 		return &caller{}, nil
-	}
-	if spoke {
-		sp, err := s.spokeByCredential(r.Context(), token)
-		if err != nil {
-			return nil, err
-		}
-		return &caller{spoke: sp}, nil
 	}
 	claims, err := s.signer.Verify(token, time.Now())
 	if err != nil {
@@ -155,7 +144,7 @@ func (s *Server) authorize(r *http.Request, a access, c *caller) error {
 		return nil
 	}
 	switch a.kind {
-	case anonymous, webhookToken, signedURL:
+	case anonymous, webhookToken:
 		return nil
 	case authenticated:
 		if c.claims == nil {
@@ -210,11 +199,6 @@ func (s *Server) authorize(r *http.Request, a access, c *caller) error {
 			}
 		}
 		return need(auth.Viewer, b.TeamName)
-	case spokeOnly:
-		if c.spoke == nil {
-			return unauthorized
-		}
-		return nil
 	}
 	return forbidden
 }

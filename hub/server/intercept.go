@@ -1,65 +1,20 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/wire"
 )
 
-// fly intercept on a fleet: a container is a running step, or one that
-// failed within wire.KeepFailed (whose pod a kube spoke keeps). fly's hijack
-// websocket ends on the hub, which records a session for the step's spoke;
-// the spoke sees it in its long poll, dials back a websocket of its own
-// (wire.PathIntercept), and the hub relays messages both ways unchanged:
-// fly's process spec and stdin to the spoke, the spoke's output and exit
-// status to fly. The spoke must reach the replica that holds fly's socket.
-
-// interceptDial is how long fly's session waits for the spoke to dial back.
-const interceptDial = 30 * time.Second
-
-var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-
-// sessions are the intercept sessions this replica holds, by id: each waits
-// for its spoke's websocket.
-type sessions struct {
-	mu    sync.Mutex
-	conns map[int64]chan *websocket.Conn
-}
-
-func (s *sessions) open(id int64) chan *websocket.Conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.conns == nil {
-		s.conns = map[int64]chan *websocket.Conn{}
-	}
-	ch := make(chan *websocket.Conn, 1)
-	s.conns[id] = ch
-	return ch
-}
-
-func (s *sessions) get(id int64) (chan *websocket.Conn, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ch, ok := s.conns[id]
-	return ch, ok
-}
-
-func (s *sessions) close(id int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, id)
-}
+// fly intercept: the user's side (package intercept says how a session works).
 
 func toContainer(c store.Container) api.Container {
 	state := "created"
@@ -156,9 +111,9 @@ func (s *Server) hijackContainer(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	dialed := s.sessions.open(id)
-	defer s.sessions.close(id)
-	fly, err := upgrader.Upgrade(w, r, nil)
+	dialed := s.intercepts.Open(id)
+	defer s.intercepts.Close(id)
+	fly, err := intercept.Upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return nil // the upgrader answered
 	}
@@ -167,68 +122,10 @@ func (s *Server) hijackContainer(w http.ResponseWriter, r *http.Request, c *call
 	select {
 	case spoke := <-dialed:
 		defer spoke.Close()
-		relay(fly, spoke)
-	case <-time.After(interceptDial):
-		sendHijackError(fly, fmt.Sprintf("spoke %s did not connect for the intercept within %s: is it running, and does it reach this hub replica?", ct.SpokeName, interceptDial))
+		intercept.Relay(fly, spoke)
+	case <-time.After(intercept.Dial):
+		intercept.SendError(fly, fmt.Sprintf("spoke %s did not connect for the intercept within %s: is it running, and does it reach this hub replica?", ct.SpokeName, intercept.Dial))
 	case <-r.Context().Done():
 	}
 	return nil
-}
-
-// spokeIntercept is the spoke's side of a session this replica holds.
-func (s *Server) spokeIntercept(w http.ResponseWriter, r *http.Request, c *caller) error {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		return notFound("intercept " + r.PathValue("id"))
-	}
-	dialed, ok := s.sessions.get(id)
-	if !ok {
-		return errorf(http.StatusMisdirectedRequest, "intercept %d is held by another hub replica", id)
-	}
-	if _, err := s.store.ClaimIntercept(r.Context(), id, c.spoke.ID); err != nil {
-		return err
-	}
-	conn, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return nil
-	}
-	select {
-	case dialed <- conn:
-	default:
-		conn.Close()
-	}
-	return nil
-}
-
-// relay copies messages between fly and the spoke until either side ends;
-// the spoke ends by closing after its exit status.
-func relay(fly, spoke *websocket.Conn) {
-	go func() {
-		for {
-			typ, msg, err := fly.ReadMessage()
-			if err != nil {
-				_ = spoke.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-				return
-			}
-			if err := spoke.WriteMessage(typ, msg); err != nil {
-				return
-			}
-		}
-	}()
-	for {
-		typ, msg, err := spoke.ReadMessage()
-		if err != nil {
-			break
-		}
-		if err := fly.WriteMessage(typ, msg); err != nil {
-			return
-		}
-	}
-	_ = fly.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-}
-
-func sendHijackError(conn *websocket.Conn, msg string) {
-	raw, _ := json.Marshal(api.HijackOutput{Error: msg})
-	_ = conn.WriteMessage(websocket.TextMessage, raw)
-	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"github.com/switchyard-ci/switchyard/hub/auth"
-	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // routes is every route the hub serves, with the access it needs (Concourse's
@@ -19,9 +18,7 @@ func (s *Server) routes() []route {
 		readBuild    = access{kind: buildRead}
 		buildDetails = access{kind: buildDetail}
 		operateBuild = access{kind: buildWrite, role: auth.PipelineOperator}
-		spoke        = access{kind: spokeOnly}
 		webhook      = access{kind: webhookToken}
-		signed       = access{kind: signedURL}
 		admin        = access{kind: admin}
 	)
 	const (
@@ -103,15 +100,5 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/builds/{build}/resources", readBuild, s.buildResources},
 		{"GET", "/api/v1/builds/{build}/placement", buildDetails, s.buildPlacement},
 		{"GET", "/api/v1/workers", user, s.listWorkers},
-
-		{"POST", wire.PathJoin, anyone, s.spokeJoin}, // authenticated by the join token in the body
-		{"POST", wire.PathHeartbeat, spoke, s.spokeHeartbeat},
-		{"GET", wire.PathSteps, spoke, s.spokeSteps},
-		{"POST", wire.PathLogs, spoke, s.spokeLogs},
-		{"POST", wire.PathResult, spoke, s.spokeResult},
-		{"GET", wire.PathIntercept, spoke, s.spokeIntercept},
-		{"POST", wire.PathArtifacts, spoke, s.spokeArtifacts},
-		{"GET", wire.PathBlobs + "{key...}", signed, s.blob},
-		{"PUT", wire.PathBlobs + "{key...}", signed, s.blob},
 	}
 }

@@ -3,7 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
+
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/httpapi"
+	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
@@ -24,15 +26,19 @@ import (
 type Config struct {
 	ExternalURL   string
 	Users         auth.Users
-	MainTeamUsers []string          // local users who own the main team
-	SpokeTokens   map[string]string // join token -> team name ("" joins the shared pool)
+	MainTeamUsers []string // local users who own the main team
 	TokenTTL      time.Duration
-	SpokeLease    time.Duration
 	// MaxUpload bounds an artifact fly execute uploads, compressed and
 	// expanded (0: 8 GiB).
 	MaxUpload int64
 	Policies  *placer.Placer  // the policies in force, shared with the engine (New makes one when nil)
-	Artifacts *volumes.Bucket // where build artifacts live; nil: steps with outputs error
+	Artifacts *volumes.Bucket // where build artifacts live; nil: fly execute's uploads are refused
+	// Intercepts are the fly intercept sessions of this replica, shared with
+	// the gateway (New makes them when nil).
+	Intercepts *intercept.Broker
+	// Spokes serves the spoke-facing API (package gateway) under /api/spoke/;
+	// nil: none.
+	Spokes http.Handler
 }
 
 // Waker lets the server tell the engine that a build or step changed, or that
@@ -54,9 +60,7 @@ type Server struct {
 	notify *notify.Notifier
 	mux    *http.ServeMux
 
-	sessions sessions // fly intercept sessions this replica holds
-	assigned assigned // steps handed to spokes, for their reports
-	blobKey  []byte   // signs the artifact URLs the hub serves itself
+	intercepts *intercept.Broker // fly intercept sessions this replica holds, shared with the gateway
 }
 
 // New builds the server: it makes sure the main team exists with its owners and
@@ -65,11 +69,11 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	if cfg.TokenTTL == 0 {
 		cfg.TokenTTL = 24 * time.Hour
 	}
-	if cfg.SpokeLease == 0 {
-		cfg.SpokeLease = 10 * time.Second
-	}
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = 8 << 30
+	}
+	if cfg.Intercepts == nil {
+		cfg.Intercepts = &intercept.Broker{}
 	}
 	if cfg.Policies == nil {
 		cfg.Policies = placer.New(st, policy.Limits{}, log)
@@ -78,16 +82,12 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	if err != nil {
 		return nil, err
 	}
-	blobKey, err := st.HubKey(ctx, "artifact-urls")
-	if err != nil {
-		return nil, err
-	}
 	if _, err := st.ChangeTeam(ctx, "main", func(stored json.RawMessage) (json.RawMessage, error) {
 		return seedOwners(stored, cfg.MainTeamUsers)
 	}); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), blobKey: blobKey}
+	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), intercepts: cfg.Intercepts}
 	if err := s.backfillSchedules(ctx); err != nil {
 		return nil, err
 	}
@@ -96,6 +96,9 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 			return nil, fmt.Errorf("route %s %s declares no access", r.method, r.path)
 		}
 		s.mux.Handle(r.method+" "+r.path, s.wrap(r))
+	}
+	if cfg.Spokes != nil {
+		s.mux.Handle("/api/spoke/", cfg.Spokes)
 	}
 	return s, nil
 }
@@ -131,54 +134,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// httpError is an error with the status it answers with.
-type httpError struct {
-	status int
-	msg    string
-}
-
-func (e *httpError) Error() string { return e.msg }
-
 func errorf(status int, format string, args ...any) error {
-	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
+	return httpapi.Errorf(status, format, args...)
 }
 
-func notFound(what string) error { return errorf(http.StatusNotFound, "%s not found", what) }
+var (
+	notFound  = httpapi.NotFound
+	writeJSON = httpapi.WriteJSON
+	readJSON  = httpapi.ReadJSON
+)
 
-// writeError answers with a JSON body naming the problem. 404s use the shape fly
-// parses for its "not found" messages.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var he *httpError
-	if !errors.As(err, &he) {
-		if errors.Is(err, store.ErrNotFound) {
-			he = &httpError{status: http.StatusNotFound, msg: err.Error()}
-		} else {
-			s.log.Error("request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
-			he = &httpError{status: http.StatusInternalServerError, msg: "internal error: " + err.Error()}
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(he.status)
-	if he.status == http.StatusNotFound {
-		_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"detail": he.msg}}})
-		return
-	}
-	_ = json.NewEncoder(w).Encode(api.ErrorResponse{Errors: []string{he.msg}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
-}
-
-// readJSON decodes a bounded request body.
-func readJSON(r *http.Request, limit int64, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
-	if err := dec.Decode(v); err != nil {
-		return errorf(http.StatusBadRequest, "malformed request body: %v", err)
-	}
-	return nil
+	httpapi.WriteError(w, r, s.log, err)
 }
 
 func (s *Server) externalURL(r *http.Request) string {

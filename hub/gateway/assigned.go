@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"context"
@@ -37,12 +37,12 @@ func (a *assigned) drop(id int64) {
 }
 
 // step is the step as it was handed out, or as the store has it.
-func (s *Server) step(ctx context.Context, id int64) (store.Step, error) {
-	s.assigned.mu.Lock()
-	st, ok := s.assigned.steps[id]
-	s.assigned.mu.Unlock()
+func (g *Gateway) step(ctx context.Context, id int64) (store.Step, error) {
+	g.assigned.mu.Lock()
+	st, ok := g.assigned.steps[id]
+	g.assigned.mu.Unlock()
 	if ok {
 		return st, nil
 	}
-	return s.store.Step(ctx, id)
+	return g.store.Step(ctx, id)
 }

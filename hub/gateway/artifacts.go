@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/hub/httpapi"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/volumes"
 	"github.com/switchyard-ci/switchyard/wire"
@@ -33,33 +34,33 @@ const DedupFresh = 30 * time.Minute
 // spokeArtifacts signs URLs for a step's artifacts: reads of the artifacts of
 // the step's own build, and writes of what it produced, under its team. Only
 // the spoke that runs the step, with its current fence, may ask.
-func (s *Server) spokeArtifacts(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if s.cfg.Artifacts == nil {
-		return errorf(http.StatusServiceUnavailable, "the hub has no artifact store: start it with --artifact-store")
+func (g *Gateway) spokeArtifacts(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {
+	if g.cfg.Artifacts == nil {
+		return httpapi.Errorf(http.StatusServiceUnavailable, "the hub has no artifact store: start it with --artifact-store")
 	}
 	id, err := stepID(r)
 	if err != nil {
 		return err
 	}
 	var req wire.ArtifactsRequest
-	if err := readJSON(r, 1<<20, &req); err != nil {
+	if err := httpapi.ReadJSON(r, 1<<20, &req); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	st, err := s.store.Step(ctx, id)
+	st, err := g.store.Step(ctx, id)
 	if err != nil {
 		return reportError(err)
 	}
-	if st.SpokeID != c.spoke.ID || st.Fence != req.Fence || !st.State.Open() {
+	if st.SpokeID != sp.ID || st.Fence != req.Fence || !st.State.Open() {
 		return reportError(store.ErrStale)
 	}
-	b, err := s.store.Build(ctx, st.BuildID)
+	b, err := g.store.Build(ctx, st.BuildID)
 	if err != nil {
 		return err
 	}
 	out := wire.ArtifactURLs{Get: map[string]string{}, Put: map[string]string{}}
 	if len(req.Get) > 0 {
-		arts, err := s.store.BuildArtifacts(ctx, b.ID)
+		arts, err := g.store.BuildArtifacts(ctx, b.ID)
 		if err != nil {
 			return err
 		}
@@ -70,9 +71,9 @@ func (s *Server) spokeArtifacts(w http.ResponseWriter, r *http.Request, c *calle
 		for _, name := range req.Get {
 			a, ok := byName[name]
 			if !ok {
-				return errorf(http.StatusNotFound, "build %d has no artifact %q", b.ID, name)
+				return httpapi.Errorf(http.StatusNotFound, "build %d has no artifact %q", b.ID, name)
 			}
-			if out.Get[a.Digest], err = s.signArtifactURL(ctx, volumes.Key(a.TeamID, volumes.Digest(a.Digest)), http.MethodGet); err != nil {
+			if out.Get[a.Digest], err = g.signArtifactURL(ctx, volumes.Key(a.TeamID, volumes.Digest(a.Digest)), http.MethodGet); err != nil {
 				return err
 			}
 		}
@@ -80,35 +81,35 @@ func (s *Server) spokeArtifacts(w http.ResponseWriter, r *http.Request, c *calle
 	for _, p := range req.Put {
 		d, err := volumes.ParseDigest(p.Digest)
 		if err != nil {
-			return errorf(http.StatusBadRequest, "%v", err)
+			return httpapi.Errorf(http.StatusBadRequest, "%v", err)
 		}
 		key := volumes.Key(b.TeamID, d)
-		attrs, err := s.cfg.Artifacts.Attributes(ctx, key)
+		attrs, err := g.cfg.Artifacts.Attributes(ctx, key)
 		if err == nil && attrs.Size == p.Size && time.Since(attrs.ModTime) < DedupFresh {
 			continue // stored, and young enough that the GC leaves it alone
 		}
 		if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			return fmt.Errorf("look up artifact %s: %w", d, err)
 		}
-		if out.Put[p.Digest], err = s.signArtifactURL(ctx, key, http.MethodPut); err != nil {
+		if out.Put[p.Digest], err = g.signArtifactURL(ctx, key, http.MethodPut); err != nil {
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // checkStoredArtifacts makes sure the artifacts a step reports are in the
 // store with the sizes it says.
-func (s *Server) checkStoredArtifacts(ctx context.Context, teamID int64, arts []wire.Artifact) error {
+func (g *Gateway) checkStoredArtifacts(ctx context.Context, teamID int64, arts []wire.Artifact) error {
 	for _, a := range arts {
 		d, err := volumes.ParseDigest(a.Digest)
 		if err != nil {
 			return fmt.Errorf("artifact %s: %w", a.Name, err)
 		}
-		if s.cfg.Artifacts == nil {
+		if g.cfg.Artifacts == nil {
 			return fmt.Errorf("artifact %s: the hub has no artifact store", a.Name)
 		}
-		attrs, err := s.cfg.Artifacts.Attributes(ctx, volumes.Key(teamID, d))
+		attrs, err := g.cfg.Artifacts.Attributes(ctx, volumes.Key(teamID, d))
 		if err != nil {
 			return fmt.Errorf("artifact %s (%s) is not in the artifact store: %w", a.Name, d, err)
 		}
@@ -122,18 +123,18 @@ func (s *Server) checkStoredArtifacts(ctx context.Context, teamID int64, arts []
 // signArtifactURL returns a URL that lets its bearer read or write key for a
 // while: the store's own signed URL (S3), or one the hub serves itself
 // (file://), relative to the hub's URL.
-func (s *Server) signArtifactURL(ctx context.Context, key, method string) (string, error) {
-	u, err := s.cfg.Artifacts.SignedURL(ctx, key, method, artifactURLTTL)
+func (g *Gateway) signArtifactURL(ctx context.Context, key, method string) (string, error) {
+	u, err := g.cfg.Artifacts.SignedURL(ctx, key, method, artifactURLTTL)
 	if !errors.Is(err, volumes.ErrNoSignedURLs) {
 		return u, err
 	}
 	expires := strconv.FormatInt(time.Now().Add(artifactURLTTL).Unix(), 10)
-	q := url.Values{"expires": {expires}, "sig": {s.blobSignature(method, key, expires)}}
+	q := url.Values{"expires": {expires}, "sig": {g.blobSignature(method, key, expires)}}
 	return wire.PathBlobs + key + "?" + q.Encode(), nil
 }
 
-func (s *Server) blobSignature(method, key, expires string) string {
-	m := hmac.New(sha256.New, s.blobKey)
+func (g *Gateway) blobSignature(method, key, expires string) string {
+	m := hmac.New(sha256.New, g.blobKey)
 	fmt.Fprintf(m, "%s\n%s\n%s", method, key, expires)
 	return hex.EncodeToString(m.Sum(nil))
 }
@@ -141,26 +142,26 @@ func (s *Server) blobSignature(method, key, expires string) string {
 // blob serves an object of the artifact store under a URL the hub signed:
 // GET with a Range to resume, and PUT of an artifact, whose bytes must match
 // the digest in its key or nothing is stored.
-func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	if s.cfg.Artifacts == nil {
-		return errorf(http.StatusServiceUnavailable, "the hub has no artifact store")
+func (g *Gateway) blob(w http.ResponseWriter, r *http.Request, _ *store.Spoke) error {
+	if g.cfg.Artifacts == nil {
+		return httpapi.Errorf(http.StatusServiceUnavailable, "the hub has no artifact store")
 	}
 	key := r.PathValue("key")
 	q := r.URL.Query()
 	expires, err := strconv.ParseInt(q.Get("expires"), 10, 64)
 	if err != nil || time.Now().Unix() > expires {
-		return errorf(http.StatusForbidden, "the artifact URL has expired: ask the hub for a new one")
+		return httpapi.Errorf(http.StatusForbidden, "the artifact URL has expired: ask the hub for a new one")
 	}
-	if !hmac.Equal([]byte(q.Get("sig")), []byte(s.blobSignature(r.Method, key, q.Get("expires")))) {
-		return errorf(http.StatusForbidden, "the artifact URL's signature does not match")
+	if !hmac.Equal([]byte(q.Get("sig")), []byte(g.blobSignature(r.Method, key, q.Get("expires")))) {
+		return httpapi.Errorf(http.StatusForbidden, "the artifact URL's signature does not match")
 	}
 	ctx := r.Context()
 	if r.Method == http.MethodPut {
-		return s.putBlob(ctx, w, r, key)
+		return g.putBlob(ctx, w, r, key)
 	}
-	attrs, err := s.cfg.Artifacts.Attributes(ctx, key)
+	attrs, err := g.cfg.Artifacts.Attributes(ctx, key)
 	if gcerrors.Code(err) == gcerrors.NotFound {
-		return errorf(http.StatusNotFound, "no artifact at %s", key)
+		return httpapi.Errorf(http.StatusNotFound, "no artifact at %s", key)
 	}
 	if err != nil {
 		return err
@@ -170,10 +171,10 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ *caller) error {
 		from, ok := strings.CutPrefix(rg, "bytes=")
 		from, ok2 := strings.CutSuffix(from, "-")
 		if offset, err = strconv.ParseInt(from, 10, 64); !ok || !ok2 || err != nil || offset < 0 || offset > attrs.Size {
-			return errorf(http.StatusRequestedRangeNotSatisfiable, "only ranges bytes=N- within the object are served")
+			return httpapi.Errorf(http.StatusRequestedRangeNotSatisfiable, "only ranges bytes=N- within the object are served")
 		}
 	}
-	rd, err := s.cfg.Artifacts.NewRangeReader(ctx, key, offset, -1, nil)
+	rd, err := g.cfg.Artifacts.NewRangeReader(ctx, key, offset, -1, nil)
 	if err != nil {
 		return err
 	}
@@ -188,14 +189,14 @@ func (s *Server) blob(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	return nil
 }
 
-func (s *Server) putBlob(ctx context.Context, w http.ResponseWriter, r *http.Request, key string) error {
+func (g *Gateway) putBlob(ctx context.Context, w http.ResponseWriter, r *http.Request, key string) error {
 	_, want, err := volumes.ParseKey(key)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "%v", err)
+		return httpapi.Errorf(http.StatusBadRequest, "%v", err)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bw, err := s.cfg.Artifacts.NewWriter(wctx, key, nil)
+	bw, err := g.cfg.Artifacts.NewWriter(wctx, key, nil)
 	if err != nil {
 		return err
 	}
@@ -203,12 +204,12 @@ func (s *Server) putBlob(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if _, err := io.Copy(io.MultiWriter(bw, h), r.Body); err != nil {
 		cancel() // a cancelled writer stores nothing
 		_ = bw.Close()
-		return errorf(http.StatusBadRequest, "upload of %s broke off: %v", key, err)
+		return httpapi.Errorf(http.StatusBadRequest, "upload of %s broke off: %v", key, err)
 	}
 	if got := h.Digest(); got != want {
 		cancel()
 		_ = bw.Close()
-		return errorf(http.StatusBadRequest, "upload of %s has digest %s: the bytes do not match the key", key, got)
+		return httpapi.Errorf(http.StatusBadRequest, "upload of %s has digest %s: the bytes do not match the key", key, got)
 	}
 	if err := bw.Close(); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/httpapi"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/wire"
@@ -25,10 +26,10 @@ func hashCredential(c string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (s *Server) spokeByCredential(ctx context.Context, credential string) (*store.Spoke, error) {
-	sp, err := s.store.SpokeByCredentialHash(ctx, hashCredential(credential))
+func (g *Gateway) spokeByCredential(ctx context.Context, credential string) (*store.Spoke, error) {
+	sp, err := g.store.SpokeByCredentialHash(ctx, hashCredential(credential))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errorf(http.StatusUnauthorized, "unknown spoke credential: join again")
+		return nil, httpapi.Errorf(http.StatusUnauthorized, "unknown spoke credential: join again")
 	}
 	if err != nil {
 		return nil, err
@@ -38,26 +39,26 @@ func (s *Server) spokeByCredential(ctx context.Context, credential string) (*sto
 
 // spokeJoin admits a spoke that shows a join token; the token decides its team
 // (or the shared pool). The spoke gets a credential of its own for what follows.
-func (s *Server) spokeJoin(w http.ResponseWriter, r *http.Request, _ *caller) error {
+func (g *Gateway) spokeJoin(w http.ResponseWriter, r *http.Request, _ *store.Spoke) error {
 	var req wire.JoinRequest
-	if err := readJSON(r, 64<<10, &req); err != nil {
+	if err := httpapi.ReadJSON(r, 64<<10, &req); err != nil {
 		return err
 	}
 	teamName, ok := "", false
-	for tok, t := range s.cfg.SpokeTokens {
+	for tok, t := range g.cfg.SpokeTokens {
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(req.Token)) == 1 {
 			teamName, ok = t, true
 		}
 	}
 	if !ok {
-		return errorf(http.StatusUnauthorized, "invalid join token")
+		return httpapi.Errorf(http.StatusUnauthorized, "invalid join token")
 	}
 	if err := validSpokeName(req.Name); err != nil {
-		return errorf(http.StatusBadRequest, "%v", err)
+		return httpapi.Errorf(http.StatusBadRequest, "%v", err)
 	}
 	var teamID int64
 	if teamName != "" {
-		t, err := s.store.TeamByName(r.Context(), teamName)
+		t, err := g.store.TeamByName(r.Context(), teamName)
 		if err != nil {
 			return err
 		}
@@ -74,47 +75,47 @@ func (s *Server) spokeJoin(w http.ResponseWriter, r *http.Request, _ *caller) er
 	}
 	labels, _ := json.Marshal(req.Labels)
 	capacity, _ := json.Marshal(req.Capacity)
-	joined, err := s.store.RegisterSpoke(r.Context(), store.SpokeRegistration{Name: req.Name, TeamID: teamID, Runtime: req.Runtime,
-		Labels: labels, Tags: req.Tags, Capacity: capacity, CredentialHash: hashCredential(credential), PreviousHash: previous}, s.cfg.SpokeLease)
+	joined, err := g.store.RegisterSpoke(r.Context(), store.SpokeRegistration{Name: req.Name, TeamID: teamID, Runtime: req.Runtime,
+		Labels: labels, Tags: req.Tags, Capacity: capacity, CredentialHash: hashCredential(credential), PreviousHash: previous}, g.cfg.SpokeLease)
 	if errors.Is(err, store.ErrSpokeNameTaken) {
-		return errorf(http.StatusConflict, "%v", err)
+		return httpapi.Errorf(http.StatusConflict, "%v", err)
 	}
 	if err != nil {
 		return err
 	}
 	sp := joined.Spoke
 	if joined.Replaced != 0 {
-		s.loseSteps(r.Context(), joined.Replaced, fmt.Sprintf("spoke %s stopped renewing its lease and a new spoke joined under its name: the run is lost", sp.Name))
+		g.loseSteps(r.Context(), joined.Replaced, fmt.Sprintf("spoke %s stopped renewing its lease and a new spoke joined under its name: the run is lost", sp.Name))
 	}
-	s.log.Info("spoke joined", "spoke", sp.Name, "team", teamName, "runtime", req.Runtime, "rejoined", previous != "" && joined.Replaced == 0 && sp.CredentialHash != "")
-	return writeJSON(w, http.StatusOK, wire.JoinResponse{SpokeID: sp.ID, Credential: credential, LeaseSeconds: int(s.cfg.SpokeLease.Seconds())})
+	g.log.Info("spoke joined", "spoke", sp.Name, "team", teamName, "runtime", req.Runtime, "rejoined", previous != "" && joined.Replaced == 0 && sp.CredentialHash != "")
+	return httpapi.WriteJSON(w, http.StatusOK, wire.JoinResponse{SpokeID: sp.ID, Credential: credential, LeaseSeconds: int(g.cfg.SpokeLease.Seconds())})
 }
 
 // loseSteps ends the open steps of a spoke that is gone as lost runs, so the
 // engine runs them again elsewhere: they are never handed to another spoke's
 // credential.
-func (s *Server) loseSteps(ctx context.Context, spokeID int64, why string) {
-	ids, err := s.store.OpenStepIDs(ctx, spokeID)
+func (g *Gateway) loseSteps(ctx context.Context, spokeID int64, why string) {
+	ids, err := g.store.OpenStepIDs(ctx, spokeID)
 	if err != nil {
-		s.log.Warn("list steps of a replaced spoke", "spoke", spokeID, "error", err.Error())
+		g.log.Warn("list steps of a replaced spoke", "spoke", spokeID, "error", err.Error())
 		return
 	}
 	for _, id := range ids {
-		st, err := s.store.Step(ctx, id)
+		st, err := g.store.Step(ctx, id)
 		if err != nil {
-			s.log.Warn("read step of a replaced spoke", "step", id, "error", err.Error())
+			g.log.Warn("read step of a replaced spoke", "step", id, "error", err.Error())
 			continue
 		}
 		res := wire.Result{Fence: st.Fence, Error: why, Lost: true}
 		raw, _ := json.Marshal(res)
 		end := &store.StepEnd{State: store.StepErrored, Result: raw, Event: finishEvent(st, res)}
-		err = s.store.ReportStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, nil, store.Event{}, end)
+		err = g.store.ReportStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, nil, store.Event{}, end)
 		if err != nil && !errors.Is(err, store.ErrStale) {
-			s.log.Warn("end step of a replaced spoke", "step", id, "error", err.Error())
+			g.log.Warn("end step of a replaced spoke", "step", id, "error", err.Error())
 			continue
 		}
-		s.notify.Notify(notify.EventsKey(st.BuildID))
-		s.waker.Wake(st.BuildID)
+		g.notify.Notify(notify.EventsKey(st.BuildID))
+		g.waker.Wake(st.BuildID)
 	}
 }
 
@@ -140,17 +141,17 @@ func validSpokeName(name string) error {
 	return nil
 }
 
-func (s *Server) spokeHeartbeat(w http.ResponseWriter, r *http.Request, c *caller) error {
+func (g *Gateway) spokeHeartbeat(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {
 	var hb wire.Heartbeat
 	if r.ContentLength != 0 {
-		if err := readJSON(r, 4<<20, &hb); err != nil {
+		if err := httpapi.ReadJSON(r, 4<<20, &hb); err != nil {
 			return err
 		}
 	}
-	if err := s.store.RenewSpokeLease(r.Context(), c.spoke.ID, s.cfg.SpokeLease); err != nil {
+	if err := g.store.RenewSpokeLease(r.Context(), sp.ID, g.cfg.SpokeLease); err != nil {
 		return err
 	}
-	if err := s.store.SetArtifactHolders(r.Context(), c.spoke.ID, nil, hb.Evicted); err != nil {
+	if err := g.store.SetArtifactHolders(r.Context(), sp.ID, nil, hb.Evicted); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -160,7 +161,7 @@ func (s *Server) spokeHeartbeat(w http.ResponseWriter, r *http.Request, c *calle
 // spokeSteps long-polls for the spoke's steps: it answers as soon as the open
 // steps differ from the ids the spoke says it runs (?running=1,2), or after
 // wait, with the new assignments in full and the rest as ids.
-func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) error {
+func (g *Gateway) spokeSteps(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {
 	known := map[int64]bool{}
 	for _, f := range strings.Split(r.URL.Query().Get("running"), ",") {
 		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
@@ -180,8 +181,8 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	for {
-		changed := s.notify.Watch(notify.SpokeKey(c.spoke.ID))
-		open, err := s.store.OpenStepIDs(r.Context(), c.spoke.ID)
+		changed := g.notify.Watch(notify.SpokeKey(sp.ID))
+		open, err := g.store.OpenStepIDs(r.Context(), sp.ID)
 		if err != nil {
 			return err
 		}
@@ -191,7 +192,7 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 				fresh = append(fresh, id)
 			}
 		}
-		waiting, err := s.store.WaitingIntercepts(r.Context(), c.spoke.ID)
+		waiting, err := g.store.WaitingIntercepts(r.Context(), sp.ID)
 		if err != nil {
 			return err
 		}
@@ -206,7 +207,7 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 			for _, in := range intercepts {
 				out.Intercepts = append(out.Intercepts, wire.Intercept{ID: in.ID, StepID: in.StepID})
 			}
-			steps, err := s.store.StepsByID(r.Context(), fresh)
+			steps, err := g.store.StepsByID(r.Context(), fresh)
 			if err != nil {
 				return err
 			}
@@ -217,9 +218,9 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 					return err
 				}
 				out.New = append(out.New, a)
-				s.assigned.put(st)
+				g.assigned.put(st)
 			}
-			return writeJSON(w, http.StatusOK, out)
+			return httpapi.WriteJSON(w, http.StatusOK, out)
 		}
 		notify.Await(ctx, changed, time.Second)
 	}
@@ -228,7 +229,7 @@ func (s *Server) spokeSteps(w http.ResponseWriter, r *http.Request, c *caller) e
 func stepID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return 0, errorf(http.StatusBadRequest, "step id must be a number")
+		return 0, httpapi.Errorf(http.StatusBadRequest, "step id must be a number")
 	}
 	return id, nil
 }
@@ -238,55 +239,55 @@ func stepID(r *http.Request) (int64, error) {
 func reportError(err error) error {
 	switch {
 	case errors.Is(err, store.ErrStale):
-		return errorf(http.StatusConflict, "stale report: the step belongs to another spoke or attempt; stop it")
+		return httpapi.Errorf(http.StatusConflict, "stale report: the step belongs to another spoke or attempt; stop it")
 	case errors.Is(err, store.ErrNotFound):
-		return errorf(http.StatusNotFound, "step not found")
+		return httpapi.Errorf(http.StatusNotFound, "step not found")
 	}
 	return err
 }
 
-func (s *Server) spokeLogs(w http.ResponseWriter, r *http.Request, c *caller) error {
+func (g *Gateway) spokeLogs(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {
 	id, err := stepID(r)
 	if err != nil {
 		return err
 	}
 	var batch wire.LogBatch
-	if err := readJSON(r, 4<<20, &batch); err != nil {
+	if err := httpapi.ReadJSON(r, 4<<20, &batch); err != nil {
 		return err
 	}
-	st, err := s.step(r.Context(), id)
+	st, err := g.step(r.Context(), id)
 	if err != nil {
 		return reportError(err)
 	}
-	rep := store.StepReport{StepID: id, SpokeID: c.spoke.ID, Fence: batch.Fence}
-	if err := s.store.ReportStep(r.Context(), rep, logLines(st, batch.Lines), startEvent(st), nil); err != nil {
+	rep := store.StepReport{StepID: id, SpokeID: sp.ID, Fence: batch.Fence}
+	if err := g.store.ReportStep(r.Context(), rep, logLines(st, batch.Lines), startEvent(st), nil); err != nil {
 		return reportError(err)
 	}
-	s.notify.Notify(notify.EventsKey(st.BuildID))
+	g.notify.Notify(notify.EventsKey(st.BuildID))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) error {
+func (g *Gateway) spokeResult(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {
 	id, err := stepID(r)
 	if err != nil {
 		return err
 	}
 	var res wire.Result
-	if err := readJSON(r, 4<<20, &res); err != nil {
+	if err := httpapi.ReadJSON(r, 4<<20, &res); err != nil {
 		return err
 	}
-	st, err := s.step(r.Context(), id)
+	st, err := g.step(r.Context(), id)
 	if err != nil {
 		return reportError(err)
 	}
 	var arts []store.Artifact
 	if len(res.Artifacts) > 0 {
-		b, err := s.store.Build(r.Context(), st.BuildID)
+		b, err := g.store.Build(r.Context(), st.BuildID)
 		if err != nil {
 			return err
 		}
-		if err := s.checkStoredArtifacts(r.Context(), b.TeamID, res.Artifacts); err != nil {
+		if err := g.checkStoredArtifacts(r.Context(), b.TeamID, res.Artifacts); err != nil {
 			res = wire.Result{Fence: res.Fence, Error: err.Error()} // the step's outputs are lost: it errors
 		}
 		for _, a := range res.Artifacts {
@@ -309,17 +310,17 @@ func (s *Server) spokeResult(w http.ResponseWriter, r *http.Request, c *caller) 
 	lines := logLines(st, res.Lines)
 	res.Lines, res.Started = nil, false
 	raw, _ := json.Marshal(res)
-	rep := store.StepReport{StepID: id, SpokeID: c.spoke.ID, Fence: res.Fence}
+	rep := store.StepReport{StepID: id, SpokeID: sp.ID, Fence: res.Fence}
 	end := &store.StepEnd{State: state, Result: raw, Event: finishEvent(st, res), Artifacts: arts}
-	if err := s.store.ReportStep(r.Context(), rep, lines, running, end); err != nil {
+	if err := g.store.ReportStep(r.Context(), rep, lines, running, end); err != nil {
 		return reportError(err)
 	}
-	s.assigned.drop(id)
-	if err := s.store.SetArtifactHolders(r.Context(), c.spoke.ID, res.Fetched, nil); err != nil {
-		s.log.Warn("record fetched artifacts", "spoke", c.spoke.Name, "error", err.Error())
+	g.assigned.drop(id)
+	if err := g.store.SetArtifactHolders(r.Context(), sp.ID, res.Fetched, nil); err != nil {
+		g.log.Warn("record fetched artifacts", "spoke", sp.Name, "error", err.Error())
 	}
-	s.notify.Notify(notify.EventsKey(st.BuildID))
-	s.waker.Wake(st.BuildID)
+	g.notify.Notify(notify.EventsKey(st.BuildID))
+	g.waker.Wake(st.BuildID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
