@@ -74,7 +74,7 @@ jobs:
   - {task: two, config: {platform: linux, run: {path: "true"}}}
   - {task: three, config: {platform: linux, run: {path: "true"}}}
 `)
-	ctx := context.Background()
+	ctx := b.Context()
 	conn, err := pgx.Connect(ctx, f.db)
 	if err != nil {
 		b.Fatal(err)
@@ -196,7 +196,7 @@ func cpuSeconds(pid int) float64 {
 
 // waitBuilds waits until the job's n builds have succeeded.
 func waitBuilds(b *testing.B, c *api.Client, n int) {
-	ctx := context.Background()
+	ctx := b.Context()
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		var bs []api.Build
@@ -227,7 +227,7 @@ type counters struct{ commits, rollbacks, statements float64 }
 // loads pg_stat_statements (hack/postgres.sh does), its statement count;
 // statements is -1 otherwise.
 func dbCounters(b *testing.B, conn *pgx.Conn) counters {
-	ctx := context.Background()
+	ctx := b.Context()
 	var c counters
 	if err := conn.QueryRow(ctx, `SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = current_database()`).Scan(&c.commits, &c.rollbacks); err != nil {
 		b.Fatal(err)

@@ -121,7 +121,7 @@ jobs:
       run: {path: sh, args: [-c, "echo begun; sleep 6; echo ended"]}
 `)
 	f.mustFly("trigger-job", "-j", "restart/long")
-	ctx := context.Background()
+	ctx := t.Context()
 	first := runningPod(t, c, ns, nil).UID
 	_ = syscall.Kill(-spoke.Process.Pid, syscall.SIGKILL)
 	_, _ = spoke.Process.Wait()
@@ -197,7 +197,7 @@ jobs:
       run: {path: sh, args: [-c, "touch deps/warm; until [ -e `+release+` ]; do sleep 0.1; done"]}
 `)
 	f.mustFly("trigger-job", "-j", "objs/build")
-	ctx := context.Background()
+	ctx := t.Context()
 	pod := runningPod(t, c, ns, nil)
 	if !strings.HasPrefix(pod.Name, "objs-build-b1-compile-") || pod.Labels["switchyard.dev/step"] != pod.Name || pod.Labels["app.kubernetes.io/managed-by"] != "switchyard-spoke" {
 		t.Errorf("pod %s labels %v", pod.Name, pod.Labels)

@@ -61,7 +61,7 @@ jobs:
 	c := &api.Client{URL: bURL, Token: f.tokenFrom(bURL)}
 	wait, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ctx := context.Background()
+	ctx := t.Context()
 	for _, job := range []string{"each", "after"} {
 		got := waitForBuilds(wait, t, c, "twice", job, versions)
 		seen := map[string]int64{}

@@ -1,7 +1,6 @@
 package placement_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -48,7 +47,7 @@ func fleetInput(n int) placement.Input {
 // decisions per second (one at a time). Between two decisions one spoke's
 // load changes, as when a step starts.
 func BenchmarkDecide(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	opaWASM, err := policy.CompileRego(ctx, "placement.rego", []byte(policytest.PlacementRego))
 	if err != nil {
 		b.Fatal(err)

@@ -90,7 +90,7 @@ func TestScores(t *testing.T) {
 // Policies deny and score with their own reasons; a failing policy makes the
 // step wait (on_error deny) or is left out (skip).
 func TestPolicies(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policytest.Ample)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestDecisionSummary(t *testing.T) {
 // and go, and its cache fills and starts over; and after a plain
 // evaluation of another input on the same instance.
 func TestOPAWASMKeepsDecidingAsRego(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	mod, err := policy.CompileRego(ctx, "labels.rego", []byte(policytest.PlacementRego))
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestGoReferenceKeepsDecidingAsRego(t *testing.T) {
 // one, over spokes that change.
 func decideAlike(t *testing.T, regoSrc string, wasmSrc []byte) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	rego, err := policy.Load(ctx, "p.rego", []byte(regoSrc), policytest.Ample)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package policy_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -17,7 +16,7 @@ import (
 // as an error that says what happened; the next evaluation of a good policy
 // still works.
 func TestHostilePolicies(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	// Only the loop is a test of the deadline; the others get one no busy
 	// machine reaches, so that they fail for their own reason.
 	ample := policy.Limits{Timeout: 5 * time.Minute, MemoryPages: 512, MaxOutput: 1 << 20}
@@ -95,7 +94,7 @@ func TestHostilePolicies(t *testing.T) {
 
 // Uploads that cannot work are refused with a message naming the problem.
 func TestRefusedPolicies(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	for _, tt := range []struct {
 		name, src, want string
 	}{
@@ -122,7 +121,7 @@ func TestRefusedPolicies(t *testing.T) {
 
 // The Go reference policy for the JSON ABI (examples/policies/labelscore).
 func TestGoReferencePolicy(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	p, err := policy.Load(ctx, "labelscore.wasm", policytest.BuildGo(t, "../examples/policies/labelscore", ""), policytest.Ample)
 	if err != nil {
 		t.Fatal(err)

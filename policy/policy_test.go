@@ -24,7 +24,7 @@ func eval(t *testing.T, p policy.Policy, input string) map[string]any {
 }
 
 func TestRegoAndOPAWASMAgree(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	rego, err := policy.Load(ctx, "labels.rego", []byte(policytest.PlacementRego), policytest.Ample)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package volumes_test
 
 import (
 	"archive/tar"
-	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -45,7 +44,7 @@ func BenchmarkArtifactThroughput(b *testing.B) {
 }
 
 func benchOnce(b *testing.B, dir string, size int64) {
-	ctx := context.Background()
+	ctx := b.Context()
 	b.StopTimer()
 	s3 := s3test.New(b)
 	for _, kv := range s3.Env {

@@ -20,7 +20,7 @@ import (
 // An artifact goes up through a signed PUT and comes back through a signed
 // GET from MinIO, and a URL signed for one key does not open another.
 func TestBucketSignedURLsOnMinIO(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	s3 := s3test.New(t)
 	s3.SetEnv(t)
 	b, err := volumes.OpenBucket(ctx, s3.URL)

@@ -43,7 +43,7 @@ func packed(t *testing.T, files map[string]string) ([]byte, Digest) {
 }
 
 func TestCacheFetchResumesAndVerifies(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	data, d := packed(t, map[string]string{"a": string(bytes.Repeat([]byte("abcdefgh"), 4096))})
 	c, err := OpenCache(t.TempDir(), 1<<30)
 	if err != nil {
@@ -86,7 +86,7 @@ func TestCacheFetchResumesAndVerifies(t *testing.T) {
 }
 
 func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	dir := t.TempDir()
 	var sizes int64
 	var digests []Digest

@@ -237,7 +237,7 @@ func TestDigest(t *testing.T) {
 // PackSome packs what keep keeps; a directory it refuses is not even read
 // (here one holding a named pipe, which Pack refuses).
 func TestPackSome(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	src, dst := t.TempDir(), t.TempDir()
 	for _, d := range []string{"a", "b"} {
 		if err := os.MkdirAll(filepath.Join(src, d), 0o755); err != nil {

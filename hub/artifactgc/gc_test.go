@@ -1,7 +1,6 @@
 package artifactgc_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -23,7 +22,7 @@ import (
 // the hub's leftover staging objects; it keeps what running builds refer to
 // and what is still being uploaded (written, not yet recorded).
 func TestCollect(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	st := storetest.New(t)
 	dir := t.TempDir()
 	b, err := volumes.OpenBucket(ctx, "file://"+dir)

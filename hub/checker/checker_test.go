@@ -19,7 +19,7 @@ import (
 // pipelines get none; a check still running is not started again; two hubs
 // ticking at once start each check once.
 func TestPeriodicChecks(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	st := storetest.New(t)
 	team, err := st.SaveTeam(ctx, "main", nil)
 	if err != nil {

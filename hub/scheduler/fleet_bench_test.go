@@ -65,7 +65,7 @@ func ver(s string) map[string]string { return map[string]string{"ver": s} }
 // loadFleet fills a store with the fleet.
 func loadFleet(b *testing.B) (*world, []*world) {
 	b.Helper()
-	ctx := context.Background()
+	ctx := b.Context()
 	st := storetest.New(b)
 	team, err := st.SaveTeam(ctx, "main", nil)
 	if err != nil {
@@ -172,7 +172,7 @@ func heapMB() float64 {
 // and times the scheduler handling all 1,000 jobs, with the heap before and
 // after. Loading the fleet is not timed.
 func BenchmarkFleet(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	start := time.Now()
 	_, worlds := loadFleet(b)
 	b.Logf("fleet loaded in %s", time.Since(start).Round(time.Second))

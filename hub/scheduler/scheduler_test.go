@@ -42,7 +42,7 @@ func newWorld(t *testing.T, config string) *world {
 // newWorldIn saves and unpauses a pipeline in a store.
 func newWorldIn(t testing.TB, st *store.Store, teamID int64, name, config string) *world {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	loaded, err := pipeline.Load([]byte(config), pipeline.Options{})
 	if err != nil {
 		t.Fatal(err)

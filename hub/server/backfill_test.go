@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -16,7 +15,7 @@ import (
 // A pipeline stored before the scheduler existed (jobs without plans or
 // inputs) gets them when a hub starts.
 func TestStartBackfillsSchedules(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	st := storetest.New(t)
 	team, err := st.SaveTeam(ctx, "main", nil)
 	if err != nil {

@@ -32,7 +32,7 @@ func (noWaker) WakeScheduler()  {}
 // viewer (a viewer of main) and outsider (no role).
 func newHub(t *testing.T) (*httptest.Server, func(user string) *api.Client) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	st := storetest.New(t)
 	users := auth.Users{}
 	for _, u := range []string{"admin:pw", "viewer:pw", "outsider:pw"} {
@@ -89,7 +89,7 @@ jobs:
 `
 
 func TestAccess(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, client := newHub(t)
 	admin := client("admin")
 	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(pipelineYAML), nil); err != nil {
@@ -155,7 +155,7 @@ func TestAccess(t *testing.T) {
 }
 
 func TestConfigVersions(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, client := newHub(t)
 	c := client("admin")
 	yaml := http.Header{"Content-Type": {"application/x-yaml"}}
@@ -195,7 +195,7 @@ func TestConfigVersions(t *testing.T) {
 // A build is readable by its team's viewers, and by anyone once its pipeline
 // is exposed; its abort needs a pipeline-operator either way.
 func TestBuildAccess(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, client := newHub(t)
 	admin := client("admin")
 	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(pipelineYAML), nil); err != nil {
@@ -257,7 +257,7 @@ func TestBuildAccess(t *testing.T) {
 // A public job's builds show their events to anyone once the pipeline is
 // exposed, and to no one outside the team before.
 func TestPublicJobBuildEvents(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	hs, client := newHub(t)
 	admin := client("admin")
 	public := strings.Replace(pipelineYAML, "- name: j\n", "- name: j\n  public: true\n", 1)
@@ -293,7 +293,7 @@ func TestPublicJobBuildEvents(t *testing.T) {
 // Names no one can have are refused with the rule, before the store sees
 // them (a NUL made PostgreSQL fail with a 500).
 func TestHostileNamesInPaths(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	hs, client := newHub(t)
 	admin := client("admin")
 	for _, path := range []string{
@@ -335,7 +335,7 @@ func TestHostileNamesInPaths(t *testing.T) {
 
 // Actions on an archived pipeline answer 409 with Concourse's text body.
 func TestArchivedPipelineRefusesActions(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	hs, client := newHub(t)
 	admin := client("admin")
 	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(pipelineYAML), nil); err != nil {
@@ -364,7 +364,7 @@ func TestArchivedPipelineRefusesActions(t *testing.T) {
 // Roles set through the API survive a hub restart: the flags' users are added
 // to the main team's owners, and nothing else is changed.
 func TestMainTeamRolesSurviveRestart(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	st := storetest.New(t)
 	users := auth.Users{}
 	for _, u := range []string{"admin:pw", "viewer:pw", "second:pw"} {

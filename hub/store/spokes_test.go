@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 // A spoke's identity is bound to the credential it was first given: a join
 // under a name in use never takes the row, its team or its steps without it.
 func TestRegisterSpokeBindsTheNameToItsCredential(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	s := storetest.New(t)
 	blue, err := s.SaveTeam(ctx, "blue", nil)
 	if err != nil {

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -17,7 +16,7 @@ import (
 // buildAndSpoke starts a store with a job's build and a spoke.
 func buildAndSpoke(t *testing.T) (*store.Store, store.Build, store.Spoke) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	s := storetest.New(t)
 	b, err := s.CreateJobBuild(ctx, newJob(t, s), "test", true, json.RawMessage(`{"id":"1"}`))
 	if err != nil {
@@ -31,7 +30,7 @@ func buildAndSpoke(t *testing.T) (*store.Store, store.Build, store.Spoke) {
 }
 
 func TestStepReports(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	s, b, sp := buildAndSpoke(t)
 	key := store.StepKey{BuildID: b.ID, PlanID: "2", Attempt: 1}
 	init := store.Event{Type: "initialize-task", Version: "4.0", Payload: json.RawMessage(`{}`)}
@@ -116,7 +115,7 @@ func TestStepReports(t *testing.T) {
 // that each placed a step there): exactly two are created, the others fail
 // with ErrSpokeFull; a step asking for more memory than is left fails too.
 func TestEnsureStepKeepsToTheSpokesRoom(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	s, b, sp := buildAndSpoke(t)
 	room := store.Load{Steps: 2, Memory: 1 << 30}
 	errs := make(chan error, 6)

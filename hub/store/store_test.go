@@ -19,7 +19,7 @@ import (
 )
 
 func TestMigrateIsIdempotentAndConcurrent(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	url := storetest.URL(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
@@ -65,7 +65,7 @@ func TestOpenWithoutURL(t *testing.T) {
 // Under contention every build gets its own number and no increment is lost:
 // 8 goroutines x 50 builds make builds 1..400.
 func TestCreateJobBuildLosesNoUpdate(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	s := storetest.New(t)
 	jobID := newJob(t, s)
 
@@ -114,7 +114,7 @@ func TestCreateJobBuildLosesNoUpdate(t *testing.T) {
 }
 
 func TestSavePipelineConfigVersion(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	s := storetest.New(t)
 	team, err := s.SaveTeam(ctx, "main", nil)
 	if err != nil {
@@ -158,7 +158,7 @@ func TestSavePipelineConfigVersion(t *testing.T) {
 // Two hub replicas racing for one lease: exactly one holds it at a time, and the
 // fence grows when it changes hands.
 func TestLeases(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	s := storetest.New(t)
 
 	var wg sync.WaitGroup
@@ -213,7 +213,7 @@ func TestLeases(t *testing.T) {
 
 func newJob(t *testing.T, s *store.Store) int64 {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	team, err := s.SaveTeam(ctx, "main", nil)
 	if err != nil {
 		t.Fatal(err)

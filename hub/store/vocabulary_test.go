@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"regexp"
@@ -18,7 +17,7 @@ import (
 // The statuses and states the Go code names are exactly those the
 // database's CHECK constraints allow, after every migration.
 func TestVocabularyMatchesTheSchema(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	url := storetest.URL(t)
 	s, err := store.Open(ctx, url, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -1,7 +1,6 @@
 package resource
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -38,7 +37,7 @@ func commit(t *testing.T, work, file, content string) string {
 
 // A real repository on disk, checked, fetched and pushed with the git CLI.
 func TestGit(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	dir := t.TempDir()
 	origin := filepath.Join(dir, "origin.git")
 	work := filepath.Join(dir, "work")

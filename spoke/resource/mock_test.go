@@ -13,7 +13,7 @@ import (
 )
 
 func TestMockCheck(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	tests := []struct {
 		name    string
 		source  string

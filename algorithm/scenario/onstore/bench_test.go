@@ -1,7 +1,6 @@
 package onstore_test
 
 import (
-	"context"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,7 +19,7 @@ import (
 func BenchmarkResolveProductionScenarios(b *testing.B) {
 	files, _ := filepath.Glob("../../testdata/regression/*.json.gz")
 	st := storetest.New(b)
-	ctx := context.Background()
+	ctx := b.Context()
 	for _, f := range files {
 		scenarios, err := scenario.Load(f)
 		if err != nil {

@@ -1,7 +1,6 @@
 package onstore_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -48,7 +47,7 @@ func TestRegressionScenariosOnStore(t *testing.T) {
 // verifyOnStore loads a scenario into the store and checks the resolver's answer.
 func verifyOnStore(t *testing.T, st *store.Store, s scenario.Scenario) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	w, err := onstore.Load(ctx, st, s, "scenario-"+s.ID)
 	if err != nil {
 		t.Fatal(err)

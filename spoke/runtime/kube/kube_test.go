@@ -120,7 +120,7 @@ func TestTaskPod(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("no log line within a minute")
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	name := kube.PodName(a)
 	pod, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -270,7 +270,7 @@ func TestEvictedStepIsLost(t *testing.T) {
 // crashed spoke's leftovers) and leaves open steps' and other spokes' pods.
 func TestSweepDeletesOrphans(t *testing.T) {
 	c, ns := cluster(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	pod := func(name, spoke, stepID string) {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
 			kube.LabelManagedBy: kube.ManagedBy, kube.LabelSpoke: spoke, kube.LabelStepID: stepID}},
