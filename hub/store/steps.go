@@ -108,23 +108,35 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns 
 		if fence != buildFence {
 			return ErrStale
 		}
-		var err error
-		st, err = scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
-			k.BuildID, k.PlanID, k.Attempt, k.run()))
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return err
+		existing := func() (Step, error) {
+			return scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
+				k.BuildID, k.PlanID, k.Attempt, k.run()))
 		}
 		var spoke *int64
 		if ns.SpokeID != 0 {
 			spoke = &ns.SpokeID
+		}
+		var err error
+		if ns.SpokeID != 0 && ns.Bounded() {
+			// The step, if it exists, is counted in its spoke's load.
+			if st, err = existing(); !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
 			if err := checkRoom(ctx, tx, ns); err != nil {
 				return err
 			}
 		}
+		// An insert that finds the step does nothing: no read of the key's
+		// index range before it, whose predicate lock failed other builds'
+		// creations as pivots.
 		st, err = scanStep(tx.QueryRow(ctx, `
 			INSERT INTO build_steps (build_id, plan_id, attempt, run, kind, spoke_id, request, cpu, memory)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+stepColumns,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (build_id, plan_id, attempt, run) DO NOTHING RETURNING `+stepColumns,
 			k.BuildID, k.PlanID, k.Attempt, k.run(), ns.Kind, spoke, string(ns.Request), ns.CPU, ns.Memory))
+		if errors.Is(err, pgx.ErrNoRows) {
+			st, err = existing()
+			return err // created before: as it was
+		}
 		if err != nil {
 			return err
 		}
