@@ -62,7 +62,7 @@ func TestCollect(t *testing.T) {
 			t.Fatal(err)
 		}
 		if finish {
-			if err := st.FinishBuild(ctx, bd.ID, fence, "succeeded", nil, status("succeeded")); err != nil {
+			if err := st.FinishBuild(ctx, bd.ID, 0, fence, "succeeded", nil, status("succeeded")); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -217,7 +217,7 @@ func (e *Engine) runBuild(ctx context.Context, id int64) error {
 	if err != nil {
 		r.errorEvent(context.WithoutCancel(ctx), r.rootID(), err.Error())
 	}
-	if err := e.store.FinishBuild(context.WithoutCancel(ctx), id, fence, status, r.outputs, statusEvent(status)); err != nil {
+	if err := e.store.FinishBuild(context.WithoutCancel(ctx), id, b.JobID, fence, status, r.outputs, statusEvent(status)); err != nil {
 		return fmt.Errorf("finish build: %w", err)
 	}
 	e.notify.Notify(notify.EventsKey(id))

@@ -164,7 +164,7 @@ func (w *world) finish(job, name, status string, puts ...store.RecordedOutput) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if err := w.st.FinishBuild(w.ctx, b.ID, fence, api.BuildStatus(status), puts, ev); err != nil {
+	if err := w.st.FinishBuild(w.ctx, b.ID, b.JobID, fence, api.BuildStatus(status), puts, ev); err != nil {
 		w.t.Fatal(err)
 	}
 }

@@ -142,7 +142,13 @@ func (o *outputSet) queue(batch *pgx.Batch, buildID, jobID, rerunOf int64) {
 // succeeded, its output set; then it asks for the jobs the build may affect to
 // be scheduled: the job itself, the jobs that pass it, the jobs sharing a
 // serial group with it.
-func (s *Store) FinishBuild(ctx context.Context, id, fence int64, status api.BuildStatus, outputs []RecordedOutput, event Event) error {
+//
+// jobID is the build's job (0: a one-off build): finishing writes the job's
+// row, so it queues behind the job's triggers and scheduling (lockJob).
+func (s *Store) FinishBuild(ctx context.Context, id, jobID, fence int64, status api.BuildStatus, outputs []RecordedOutput, event Event) error {
+	if jobID != 0 {
+		defer s.lockJob(jobID)()
+	}
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		changed, err := setStatus(ctx, tx, id, fence, api.BuildStarted, status, event)
 		if err != nil || !changed {
