@@ -31,7 +31,7 @@ unit:
 
 # The input-algorithm scenarios through the CLI, on the real store.
 scenarios: build
-	hack/with-postgres.sh sh -c 'bin/switchyard algorithm check --database-url "$$SWITCHYARD_TEST_DATABASE_URL" --scenarios algorithm/testdata/scenarios.json'
+	hack/with-postgres.sh sh -c 'for f in algorithm/testdata/scenarios.json algorithm/testdata/classes.json; do bin/switchyard algorithm check --database-url "$$SWITCHYARD_TEST_DATABASE_URL" --scenarios $$f || exit 1; done'
 
 fuzz:
 	GO=$(GO) hack/fuzz.sh $(FUZZTIME) FuzzLoad:./pipeline FuzzExpansionBound:./pipeline FuzzExtract:./volumes/extract FuzzInstrument:./policy/preempt

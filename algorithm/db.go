@@ -53,8 +53,11 @@ type Builds interface {
 	// it among the build's outputs, then its inputs.
 	Outputs(ctx context.Context, build BuildID) (map[int64]VersionID, error)
 	// LastUsedBuilds maps each upstream job to the build of it that fed the
-	// job's latest build (build pipes).
-	LastUsedBuilds(ctx context.Context, jobID int64) (map[int64]BuildCursor, error)
+	// job's build that used the newest version of the resource (by check
+	// order; the latest such build in build order), through its build pipes.
+	// The job continues from there, not from its latest build, which may
+	// have run an old version.
+	LastUsedBuilds(ctx context.Context, jobID, resourceID int64) (map[int64]BuildCursor, error)
 	// UsedBefore tells whether a build of the job had the input name with that
 	// resource and version (first occurrence is its negation).
 	UsedBefore(ctx context.Context, jobID int64, inputName string, resourceID int64, v VersionID) (bool, error)

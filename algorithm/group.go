@@ -2,7 +2,7 @@ package algorithm
 
 import (
 	"context"
-	"sort"
+	"slices"
 	"strconv"
 )
 
@@ -31,6 +31,25 @@ type groupResolver struct {
 	// and versions again from different branches.
 	outputs map[BuildID]map[int64]VersionID
 	enabled map[VersionID]bool
+	newest  map[int64]*BuildCursor // a job's newest succeeded build (nil: none)
+}
+
+// newerThan tells whether the job has a succeeded build after b, whatever
+// its outputs: Concourse's has_next counts every build the job has not used
+// yet, not only those that fit the versions chosen so far.
+func (g *groupResolver) newerThan(ctx context.Context, job int64, b BuildCursor) (bool, error) {
+	newest, ok := g.newest[job]
+	if !ok {
+		page, err := g.db.SucceededBuilds(ctx, job, nil, nil, 1)
+		if err != nil {
+			return false, err
+		}
+		if len(page) > 0 {
+			newest = &page[0]
+		}
+		g.newest[job] = newest
+	}
+	return newest != nil && (newest.Order > b.Order || (newest.Order == b.Order && newest.ID > b.ID)), nil
 }
 
 func (g *groupResolver) outputsOf(ctx context.Context, b BuildCursor) (map[int64]VersionID, error) {
@@ -74,17 +93,24 @@ func (g *groupResolver) state(k int) string {
 }
 
 func (g *groupResolver) resolve(ctx context.Context) ([]Candidate, string, error) {
+	// Jobs are visited input by input, each input's passed jobs in ascending
+	// id, as Concourse does: the first input's jobs decide first, whatever
+	// the ids of the other inputs' jobs.
 	seen := map[int64]bool{}
-	every := false
+	var every *Input
 	g.pins = make([]VersionID, len(g.inputs))
 	for i, in := range g.inputs {
-		for _, j := range in.Passed {
+		passed := append([]int64(nil), in.Passed...)
+		slices.Sort(passed)
+		for _, j := range passed {
 			if !seen[j] {
 				seen[j] = true
 				g.jobs = append(g.jobs, j)
 			}
 		}
-		every = every || in.Every
+		if in.Every && every == nil {
+			every = &g.inputs[i]
+		}
 		if in.Pinned != nil {
 			v, found, err := g.db.EnabledVersion(ctx, in.ResourceID, in.Pinned)
 			if err != nil {
@@ -96,10 +122,11 @@ func (g *groupResolver) resolve(ctx context.Context) ([]Candidate, string, error
 			g.pins[i] = v
 		}
 	}
-	sort.Slice(g.jobs, func(a, b int) bool { return g.jobs[a] < g.jobs[b] })
-	if every {
+	if every != nil {
+		// Continue from the builds that fed the job's run of the newest
+		// version of the first input that takes every version.
 		var err error
-		if g.lastUsed, err = g.db.LastUsedBuilds(ctx, g.jobID); err != nil {
+		if g.lastUsed, err = g.db.LastUsedBuilds(ctx, g.jobID, every.ResourceID); err != nil {
 			return nil, "", err
 		}
 	}
@@ -109,6 +136,7 @@ func (g *groupResolver) resolve(ctx context.Context) ([]Candidate, string, error
 	g.doomed = map[string]bool{}
 	g.outputs = map[BuildID]map[int64]VersionID{}
 	g.enabled = map[VersionID]bool{}
+	g.newest = map[int64]*BuildCursor{}
 	ok, err := g.search(ctx, 0)
 	if err != nil {
 		return nil, "", err
@@ -163,7 +191,7 @@ func (g *groupResolver) search(ctx context.Context, k int) (bool, error) {
 	it := g.builds(job, every, constraints)
 	tried := map[string]bool{} // states after this job already searched from here
 	for {
-		b, unusedLeft, ok, err := it.next(ctx)
+		b, unused, unusedLeft, ok, err := it.next(ctx)
 		if err != nil {
 			return false, err
 		}
@@ -174,6 +202,11 @@ func (g *groupResolver) search(ctx context.Context, k int) (bool, error) {
 		outputs, err := g.outputsOf(ctx, b)
 		if err != nil {
 			return false, err
+		}
+		if unused && !unusedLeft && len(constraints) > 0 {
+			if unusedLeft, err = g.newerThan(ctx, job, b); err != nil {
+				return false, err
+			}
 		}
 		saved := g.save(users)
 		fits, err := g.take(ctx, users, outputs, b.ID, unusedLeft)
@@ -273,15 +306,16 @@ func (g *groupResolver) builds(job int64, every bool, c Constraints) *buildIter 
 	return it
 }
 
-// next returns the next build; unusedLeft says an unused build follows it.
-func (it *buildIter) next(ctx context.Context) (BuildCursor, bool, bool, error) {
+// next returns the next build; unused says it is one the job has not used,
+// and unusedLeft that another unused build that fits follows it.
+func (it *buildIter) next(ctx context.Context) (b BuildCursor, unused, unusedLeft, ok bool, err error) {
 	if !it.unusedDone {
 		if it.unused == nil {
 			var from *BuildCursor
 			for {
 				page, err := it.db.UnusedBuilds(ctx, it.job, it.c, *it.cursor, from, defaultBuildsPageLimit)
 				if err != nil {
-					return BuildCursor{}, false, false, err
+					return BuildCursor{}, false, false, false, err
 				}
 				it.unused = append(it.unused, page...)
 				if len(page) < defaultBuildsPageLimit {
@@ -294,26 +328,26 @@ func (it *buildIter) next(ctx context.Context) (BuildCursor, bool, bool, error) 
 			}
 		}
 		if it.pos < len(it.unused) {
-			b := it.unused[it.pos]
+			b = it.unused[it.pos]
 			it.pos++
-			return b, it.pos < len(it.unused), true, nil
+			return b, true, it.pos < len(it.unused), true, nil
 		}
 		it.unusedDone = true
 		if it.cursor != nil && !it.gaveLast {
 			// The build used last comes first among the older ones.
 			it.gaveLast = true
 			it.olderFrom = it.cursor
-			return *it.cursor, false, true, nil
+			return *it.cursor, false, false, true, nil
 		}
 	}
 	for {
 		if it.olderPos < len(it.older) {
-			b := it.older[it.olderPos]
+			b = it.older[it.olderPos]
 			it.olderPos++
-			return b, false, true, nil
+			return b, false, false, true, nil
 		}
 		if it.olderDone {
-			return BuildCursor{}, false, false, nil
+			return BuildCursor{}, false, false, false, nil
 		}
 		// The newest builds are the likeliest to fit: ask for a few first.
 		limit := defaultBuildsPageLimit
@@ -323,7 +357,7 @@ func (it *buildIter) next(ctx context.Context) (BuildCursor, bool, bool, error) 
 		it.olderPages++
 		page, err := it.db.SucceededBuilds(ctx, it.job, it.c, it.olderFrom, limit)
 		if err != nil {
-			return BuildCursor{}, false, false, err
+			return BuildCursor{}, false, false, false, err
 		}
 		it.older, it.olderPos = page, 0
 		if len(page) < limit {

@@ -28,6 +28,26 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
+// TestOwnScenarios runs scenarios of the shared form written for rules the
+// shared ones leave out (testdata/classes.json): the order in which passed
+// jobs decide, where every continues from, and has_next over several jobs.
+func TestOwnScenarios(t *testing.T) {
+	scenarios, err := scenario.Load("testdata/classes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scenarios) == 0 {
+		t.Fatal("no scenarios")
+	}
+	for _, s := range scenarios {
+		t.Run(s.ID, func(t *testing.T) {
+			if diff := check(s); diff != "" {
+				t.Errorf("%s: %s", s.Name, diff)
+			}
+		})
+	}
+}
+
 // TestRegressionScenarios runs the production-sized scenarios that have an
 // expectation.
 func TestRegressionScenarios(t *testing.T) {

@@ -279,15 +279,22 @@ func (m *Memory) Outputs(_ context.Context, id algorithm.BuildID) (map[int64]alg
 	return nil, nil
 }
 
-func (m *Memory) LastUsedBuilds(_ context.Context, job int64) (map[int64]algorithm.BuildCursor, error) {
+func (m *Memory) LastUsedBuilds(_ context.Context, job, resource int64) (map[int64]algorithm.BuildCursor, error) {
 	var latest *build
+	newest := int64(-1)
 	for i := range m.builds {
 		b := &m.builds[i]
-		if b.job != job || len(m.pipes[int64(b.cursor.ID)]) == 0 {
+		if b.job != job {
 			continue
 		}
-		if latest == nil || before(latest.cursor, b.cursor) {
-			latest = b
+		for _, in := range b.inputs {
+			order, ok := m.checkOrder(in.resource, in.version)
+			if in.resource != resource || !ok {
+				continue
+			}
+			if latest == nil || order > newest || (order == newest && before(latest.cursor, b.cursor)) {
+				latest, newest = b, order
+			}
 		}
 	}
 	out := map[int64]algorithm.BuildCursor{}
@@ -304,6 +311,16 @@ func (m *Memory) LastUsedBuilds(_ context.Context, job int64) (map[int64]algorit
 		}
 	}
 	return out, nil
+}
+
+// checkOrder is a version's check order, if the resource has the version.
+func (m *Memory) checkOrder(resource int64, id algorithm.VersionID) (int64, bool) {
+	for _, v := range m.versions[resource] {
+		if v.id == id {
+			return v.checkOrder, true
+		}
+	}
+	return 0, false
 }
 
 func (m *Memory) UsedBefore(_ context.Context, job int64, name string, resource int64, v algorithm.VersionID) (bool, error) {

@@ -151,9 +151,9 @@ func (c countingDB) Outputs(ctx context.Context, b algorithm.BuildID) (map[int64
 	c.n.Add(1)
 	return c.VersionsDB.Outputs(ctx, b)
 }
-func (c countingDB) LastUsedBuilds(ctx context.Context, j int64) (map[int64]algorithm.BuildCursor, error) {
+func (c countingDB) LastUsedBuilds(ctx context.Context, j, r int64) (map[int64]algorithm.BuildCursor, error) {
 	c.n.Add(1)
-	return c.VersionsDB.LastUsedBuilds(ctx, j)
+	return c.VersionsDB.LastUsedBuilds(ctx, j, r)
 }
 func (c countingDB) UsedBefore(ctx context.Context, j int64, name string, r int64, v algorithm.VersionID) (bool, error) {
 	c.n.Add(1)

@@ -204,10 +204,12 @@ func (d VersionsDB) Outputs(ctx context.Context, b algorithm.BuildID) (map[int64
 	return out, nil
 }
 
-func (d VersionsDB) LastUsedBuilds(ctx context.Context, jobID int64) (map[int64]algorithm.BuildCursor, error) {
-	latest, found, err := one[int64](d.s.row(ctx, `SELECT b.id FROM builds b
-		WHERE b.job_id = $1 AND EXISTS (SELECT 1 FROM build_pipes p WHERE p.to_build_id = b.id)
-		ORDER BY COALESCE(b.rerun_of, b.id) DESC, b.id DESC LIMIT 1`, jobID))
+func (d VersionsDB) LastUsedBuilds(ctx context.Context, jobID, resourceID int64) (map[int64]algorithm.BuildCursor, error) {
+	latest, found, err := one[int64](d.s.row(ctx, `SELECT b.id FROM build_inputs i
+		JOIN resource_versions v ON v.resource_id = i.resource_id AND v.digest = i.version_digest
+		JOIN builds b ON b.id = i.build_id
+		WHERE i.job_id = $1 AND i.resource_id = $2
+		ORDER BY v.check_order DESC, COALESCE(b.rerun_of, b.id) DESC, b.id DESC LIMIT 1`, jobID, resourceID))
 	out := map[int64]algorithm.BuildCursor{}
 	if err != nil || !found {
 		return out, err

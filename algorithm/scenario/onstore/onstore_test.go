@@ -11,13 +11,18 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
-// The shared scenarios on the real store: the SQL VersionsDB must give the
-// answers Concourse gives.
+// The shared scenarios, and the project's own (classes.json), on the real
+// store: the SQL VersionsDB must give the answers Concourse gives.
 func TestScenariosOnStore(t *testing.T) {
 	scenarios, err := scenario.Load("../../testdata/scenarios.json")
 	if err != nil {
 		t.Fatal(err)
 	}
+	own, err := scenario.Load("../../testdata/classes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenarios = append(scenarios, own...)
 	st := storetest.New(t)
 	for _, s := range scenarios {
 		t.Run(s.ID, func(t *testing.T) { verifyOnStore(t, st, s) })
