@@ -45,6 +45,7 @@ type Engine struct {
 	// checks the spoke's room in a serializable transaction, and this hub's
 	// own steps queue for it instead of failing each other's transactions.
 	creating sync.Map // spoke id -> *sync.Mutex
+	watcher  *watcher
 }
 
 // placingLock is the placement lock of a team.
@@ -79,7 +80,7 @@ func New(st *store.Store, n Notifier, o Options, log *slog.Logger) *Engine {
 		o.Schedule = notify.NewSignal()
 	}
 	return &Engine{store: st, notify: n, log: log, holder: o.Holder, ttl: o.LeaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
-		schedule: o.Schedule, placer: o.Placer}
+		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher()}
 }
 
 // WakeScheduler tells the scheduler that jobs asked to be scheduled (a build
@@ -119,6 +120,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer wg.Wait()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	wg.Add(1)
+	go func() { defer wg.Done(); e.watch(ctx) }()
 	for {
 		ids, err := e.store.ActiveBuilds(ctx)
 		if err != nil && ctx.Err() == nil {

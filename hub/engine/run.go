@@ -70,6 +70,7 @@ func (r *run) execute(ctx context.Context) (api.BuildStatus, error) {
 // watchAbort cancels the build when someone asks to abort it: at once when the
 // request reaches this hub, within a few seconds when it reaches another replica.
 func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc) {
+	defer r.e.watcher.build(r.build.ID)()
 	for ctx.Err() == nil {
 		asked := r.e.notify.Watch(abortKey(r.build.ID))
 		if aborted, err := r.e.store.AbortRequested(ctx, r.build.ID); err == nil && aborted {
@@ -77,7 +78,7 @@ func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc) {
 			cancel()
 			return
 		}
-		notify.Await(ctx, asked, 3*time.Second)
+		notify.Await(ctx, asked, fallbackPoll)
 	}
 }
 

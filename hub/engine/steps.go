@@ -47,6 +47,7 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 	if err != nil {
 		return wire.Result{}, err
 	}
+	defer r.e.watcher.step(st.ID, r.build.ID)()
 	for {
 		switch st.State {
 		case store.StepSucceeded, store.StepFailed, store.StepErrored:
@@ -65,7 +66,7 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 			r.e.notify.Notify(notify.SpokeKey(st.SpokeID))
 			return wire.Result{}, errAborted
 		}
-		notify.Await(ctx, changed, time.Second)
+		notify.Await(ctx, changed, fallbackPoll)
 		changed = r.e.notify.Watch(buildKey(r.build.ID))
 		if st, err = r.e.store.Step(context.WithoutCancel(ctx), st.ID); err != nil {
 			return wire.Result{}, err

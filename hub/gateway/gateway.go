@@ -27,13 +27,18 @@ func hashCredential(c string) string {
 }
 
 func (g *Gateway) spokeByCredential(ctx context.Context, credential string) (*store.Spoke, error) {
-	sp, err := g.store.SpokeByCredentialHash(ctx, hashCredential(credential))
+	hash := hashCredential(credential)
+	if sp, ok := g.credentials.get(hash); ok {
+		return &sp, nil
+	}
+	sp, err := g.store.SpokeByCredentialHash(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, httpapi.Errorf(http.StatusUnauthorized, "unknown spoke credential: join again")
 	}
 	if err != nil {
 		return nil, err
 	}
+	g.credentials.put(hash, sp)
 	return &sp, nil
 }
 
@@ -84,7 +89,9 @@ func (g *Gateway) spokeJoin(w http.ResponseWriter, r *http.Request, _ *store.Spo
 		return err
 	}
 	sp := joined.Spoke
+	g.credentials.forget(sp.ID)
 	if joined.Replaced != 0 {
+		g.credentials.forget(joined.Replaced)
 		g.loseSteps(r.Context(), joined.Replaced, fmt.Sprintf("spoke %s stopped renewing its lease and a new spoke joined under its name: the run is lost", sp.Name))
 	}
 	g.log.Info("spoke joined", "spoke", sp.Name, "team", teamName, "runtime", req.Runtime, "rejoined", previous != "" && joined.Replaced == 0 && sp.CredentialHash != "")

@@ -29,15 +29,16 @@ type Waker interface {
 
 // Gateway serves the spoke-facing API.
 type Gateway struct {
-	cfg        Config
-	store      *store.Store
-	waker      Waker
-	notify     *notify.Notifier
-	intercepts *intercept.Broker // fly intercept sessions this replica holds, shared with the user API
-	log        *slog.Logger
-	mux        *http.ServeMux
-	blobKey    []byte   // signs the artifact URLs the hub serves itself
-	assigned   assigned // steps handed to spokes, for their reports
+	cfg         Config
+	store       *store.Store
+	waker       Waker
+	notify      *notify.Notifier
+	intercepts  *intercept.Broker // fly intercept sessions this replica holds, shared with the user API
+	log         *slog.Logger
+	mux         *http.ServeMux
+	blobKey     []byte      // signs the artifact URLs the hub serves itself
+	assigned    assigned    // steps handed to spokes, for their reports
+	credentials credentials // spokes by credential, for a moment
 }
 
 // New makes the gateway; it loads the key of the artifact URLs the hub

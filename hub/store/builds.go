@@ -364,6 +364,18 @@ func (s *Store) RequestAbort(ctx context.Context, id int64) error {
 	return nil
 }
 
+// AbortedBuilds returns those of the builds that someone asked to abort and
+// that have not finished.
+func (s *Store) AbortedBuilds(ctx context.Context, ids []int64) ([]int64, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT id FROM builds WHERE id = ANY($1) AND aborted AND status IN ('pending', 'started')`, ids)
+	}, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("read aborted builds: %w", err)
+	}
+	return out, nil
+}
+
 // AbortRequested tells whether someone asked to abort the build.
 func (s *Store) AbortRequested(ctx context.Context, id int64) (bool, error) {
 	var aborted bool

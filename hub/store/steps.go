@@ -101,12 +101,15 @@ var ErrSpokeFull = errors.New("the spoke filled up as the step was placed")
 func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns NewStep, events ...Event) (Step, error) {
 	var st Step
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		var fence int64
-		if err := tx.QueryRow(ctx, `SELECT fence FROM builds WHERE id = $1`, k.BuildID).Scan(&fence); err != nil {
-			return err
-		}
-		if fence != buildFence {
-			return ErrStale
+		checkFence := func() error {
+			var fence int64
+			if err := tx.QueryRow(ctx, `SELECT fence FROM builds WHERE id = $1`, k.BuildID).Scan(&fence); err != nil {
+				return err
+			}
+			if fence != buildFence {
+				return ErrStale
+			}
+			return nil
 		}
 		existing := func() (Step, error) {
 			return scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
@@ -118,6 +121,9 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns 
 		}
 		var err error
 		if ns.SpokeID != 0 && ns.Bounded() {
+			if err := checkFence(); err != nil {
+				return err
+			}
 			// The step, if it exists, is counted in its spoke's load.
 			if st, err = existing(); !errors.Is(err, pgx.ErrNoRows) {
 				return err
@@ -126,16 +132,21 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns 
 				return err
 			}
 		}
-		// An insert that finds the step does nothing: no read of the key's
-		// index range before it, whose predicate lock failed other builds'
-		// creations as pivots.
+		// The insert checks the build's fence, and does nothing if the step
+		// exists: no read of the key's index range before it, whose
+		// predicate lock failed other builds' creations as pivots.
 		st, err = scanStep(tx.QueryRow(ctx, `
 			INSERT INTO build_steps (build_id, plan_id, attempt, run, kind, spoke_id, request, cpu, memory)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (build_id, plan_id, attempt, run) DO NOTHING RETURNING `+stepColumns,
-			k.BuildID, k.PlanID, k.Attempt, k.run(), ns.Kind, spoke, string(ns.Request), ns.CPU, ns.Memory))
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM builds WHERE id = $1 AND fence = $10
+			ON CONFLICT (build_id, plan_id, attempt, run) DO NOTHING RETURNING `+stepColumns,
+			k.BuildID, k.PlanID, k.Attempt, k.run(), ns.Kind, spoke, string(ns.Request), ns.CPU, ns.Memory, buildFence))
 		if errors.Is(err, pgx.ErrNoRows) {
+			// A stale fence, or a step created before (returned as it was).
+			if err := checkFence(); err != nil {
+				return err
+			}
 			st, err = existing()
-			return err // created before: as it was
+			return err
 		}
 		if err != nil {
 			return err
@@ -188,6 +199,18 @@ func (s *Store) Step(ctx context.Context, id int64) (Step, error) {
 		return Step{}, fmt.Errorf("step %d: %w", id, ErrNotFound)
 	}
 	return st, err
+}
+
+// EndedSteps returns those of the steps that are no longer pending or
+// running.
+func (s *Store) EndedSteps(ctx context.Context, ids []int64) ([]int64, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT id FROM build_steps WHERE id = ANY($1) AND state NOT IN ('pending', 'running')`, ids)
+	}, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("read ended steps: %w", err)
+	}
+	return out, nil
 }
 
 // OpenStepIDs lists the ids of the pending and running steps assigned to a
@@ -297,21 +320,49 @@ type StepEnd struct {
 //
 // A short step's lines and end come in one report.
 func (s *Store) ReportStep(ctx context.Context, r StepReport, lines []LogLine, running Event, end *StepEnd) error {
+	var lastSeq int64
+	if len(lines) > 0 {
+		lastSeq = lines[len(lines)-1].Seq
+	}
+	var endState *StepState
+	var result *string
+	if end != nil {
+		raw := string(end.Result)
+		endState, result = &end.State, &raw
+	}
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		st, err := checkReport(ctx, tx, r)
+		// One statement checks whose report it is, reads the step as it
+		// was and writes what the report changes; a report it refuses is
+		// read again below to say why. It finds the row by its key alone
+		// (spoke_id + 0 keeps the planner off the index of a spoke's open
+		// steps, which it takes while the table's statistics are young:
+		// a serializable scan of that index conflicts with every other
+		// step of the spoke).
+		var was StepState
+		var seen int64
+		row := tx.QueryRow(ctx, `UPDATE build_steps s SET
+				state = CASE WHEN $4::TEXT IS NOT NULL THEN $4 WHEN $5 AND s.state = 'pending' THEN 'running' ELSE s.state END,
+				log_seq = GREATEST(s.log_seq, $6),
+				result = COALESCE($7, s.result),
+				finished_at = CASE WHEN $7::TEXT IS NULL THEN s.finished_at ELSE now() END
+			FROM (SELECT state, log_seq FROM build_steps WHERE id = $1) AS o
+			WHERE s.id = $1 AND s.spoke_id + 0 = $2 AND s.fence = $3 AND s.state IN ('pending', 'running')
+			RETURNING o.state, o.log_seq, s.id, s.build_id, COALESCE(s.spoke_id, 0)`,
+			r.StepID, r.SpokeID, r.Fence, endState, running.Type != "", lastSeq, result)
+		var st Step
+		err := row.Scan(&was, &seen, &st.ID, &st.BuildID, &st.SpokeID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			_, err := checkReport(ctx, tx, r)
+			return err // not found, stale, or ended before (a repeated report: nil)
+		}
 		if err != nil {
 			return err
 		}
-		if !st.State.Open() {
-			return nil // ended before: a repeated report
-		}
 		events := make([]Event, 0, len(lines)+2)
-		state := st.State
-		if running.Type != "" && state == StepPending {
-			state = StepRunning
+		if running.Type != "" && was == StepPending {
 			events = append(events, running)
 		}
-		last := st.LogSeq
+		last := seen
 		for _, l := range lines {
 			if l.Seq != last+1 {
 				if l.Seq <= last {
@@ -322,20 +373,9 @@ func (s *Store) ReportStep(ctx context.Context, r StepReport, lines []LogLine, r
 			events = append(events, l.Event)
 			last = l.Seq
 		}
-		var result *string
 		if end != nil {
-			state = end.State
-			raw := string(end.Result)
-			result = &raw
 			events = append(events, end.Event)
 			if err := recordArtifacts(ctx, tx, st, end.Artifacts); err != nil {
-				return err
-			}
-		}
-		if state != st.State || last != st.LogSeq {
-			if _, err := tx.Exec(ctx, `UPDATE build_steps SET state = $2, log_seq = $3, result = COALESCE($4, result),
-				finished_at = CASE WHEN $4::TEXT IS NULL THEN finished_at ELSE now() END WHERE id = $1`,
-				st.ID, state, last, result); err != nil {
 				return err
 			}
 		}
