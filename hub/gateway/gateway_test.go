@@ -90,3 +90,33 @@ func TestSpokeRoutesNeedACredential(t *testing.T) {
 		}
 	}
 }
+
+// A spoke that joins again gets a new credential, and the old one stops
+// working at once, though the gateway had just seen it (it keeps credentials
+// it saw for a moment).
+func TestRejoinRetiresTheOldCredential(t *testing.T) {
+	hs := newGateway(t)
+	join := func(previous string) string {
+		t.Helper()
+		code, body := call(t, "POST", hs.URL+wire.PathJoin, "", wire.JoinRequest{Name: "s1", Token: "pool-token", Runtime: "local", Credential: previous})
+		var joined wire.JoinResponse
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &joined) != nil || joined.Credential == "" {
+			t.Fatalf("join: %d %s", code, body)
+		}
+		return joined.Credential
+	}
+	old := join("")
+	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, old, wire.Heartbeat{}); code != http.StatusNoContent {
+		t.Fatalf("heartbeat with the first credential: %d %s", code, body)
+	}
+	fresh := join(old)
+	if fresh == old {
+		t.Fatal("the rejoin kept the old credential")
+	}
+	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, old, wire.Heartbeat{}); code != http.StatusUnauthorized {
+		t.Errorf("heartbeat with the replaced credential: %d %s, want 401", code, body)
+	}
+	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, fresh, wire.Heartbeat{}); code != http.StatusNoContent {
+		t.Errorf("heartbeat with the new credential: %d %s, want 204", code, body)
+	}
+}
