@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/keyed"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
@@ -39,24 +40,13 @@ type Engine struct {
 	// team whose policies are slow delays only its own steps. Across teams
 	// (and hub replicas) the step's creation checks its spoke's room
 	// (store.ErrSpokeFull).
-	placing  sync.Map // team id -> *sync.Mutex
+	placing  keyed.Locks // by team id
 	inflight inflight
 	// creating holds a lock per spoke over creating a step there: creating
 	// checks the spoke's room in a serializable transaction, and this hub's
 	// own steps queue for it instead of failing each other's transactions.
-	creating sync.Map // spoke id -> *sync.Mutex
+	creating keyed.Locks // by spoke id
 	watcher  *watcher
-}
-
-// placingLock is the placement lock of a team.
-func (e *Engine) placingLock(teamID int64) *sync.Mutex { return lockOf(&e.placing, teamID) }
-
-// creatingLock is the lock over creating steps on a spoke.
-func (e *Engine) creatingLock(spokeID int64) *sync.Mutex { return lockOf(&e.creating, spokeID) }
-
-func lockOf(locks *sync.Map, id int64) *sync.Mutex {
-	mu, _ := locks.LoadOrStore(id, &sync.Mutex{})
-	return mu.(*sync.Mutex)
 }
 
 // DefaultLeaseTTL is how long a hub owns a build without renewing; another

@@ -26,9 +26,8 @@ import (
 // step checks that the spoke still has room (store.ErrSpokeFull: another
 // team or hub replica took it), and the step is placed again if not. While
 // no spoke may run the step it waits, saying why once.
-func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest, create func(store.Spoke, placement.Decision) (store.Step, error)) (store.Step, error) {
+func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest, create func(store.Spoke, placement.Decision, store.NewStep) (store.Step, error)) (store.Step, error) {
 	said := ""
-	lock := r.e.placingLock(r.build.TeamID)
 	wait := time.Second
 	for {
 		in, policies, err := r.placementInput(ctx, planID, req)
@@ -39,18 +38,22 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		if err != nil {
 			return store.Step{}, err
 		}
-		lock.Lock()
-		sp, d, err := r.decide(ctx, in, spokes, byName, policies)
+		unlock := r.e.placing.Lock(r.build.TeamID)
+		sp, room, d, err := r.decide(ctx, in, spokes, byName, policies)
 		release := func() {}
 		if err == nil && d.Spoke != "" {
 			release = r.e.inflight.add(d.Spoke, in.Step.Resources)
 		}
-		lock.Unlock()
+		unlock()
 		if err != nil {
 			return store.Step{}, err
 		}
 		if d.Spoke != "" {
-			st, err := r.e.createOn(sp, req, func() (store.Step, error) { return create(sp, d) })
+			// What the step asks, and what its spoke offers as the
+			// snapshot read it.
+			ns := store.NewStep{SpokeID: sp.ID, CPU: in.Step.Resources.CPU, Memory: in.Step.Resources.Memory,
+				Room: store.Load{Steps: room.Steps, CPU: room.CPU, Memory: room.Memory}}
+			st, err := r.e.createOn(ns, func() (store.Step, error) { return create(sp, d, ns) })
 			release()
 			if !errors.Is(err, store.ErrSpokeFull) {
 				return st, err
@@ -94,14 +97,12 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 	}
 }
 
-// createOn runs create, which creates a step on sp. A step that checks its
-// spoke's room conflicts with every other such creation on the spoke (a
+// createOn runs create, which creates ns on its spoke. A step that checks
+// its spoke's room conflicts with every other such creation on the spoke (a
 // serializable transaction fails): this hub's own wait their turn.
-func (e *Engine) createOn(sp store.Spoke, req wire.StepRequest, create func() (store.Step, error)) (store.Step, error) {
-	if newStep(sp, req).Bounded() {
-		mu := e.creatingLock(sp.ID)
-		mu.Lock()
-		defer mu.Unlock()
+func (e *Engine) createOn(ns store.NewStep, create func() (store.Step, error)) (store.Step, error) {
+	if ns.Bounded() {
+		defer e.creating.Lock(ns.SpokeID)()
 	}
 	return create()
 }
@@ -158,9 +159,10 @@ func (r *run) trusted(ctx context.Context) (bool, error) {
 }
 
 // decide places the step over a snapshot of the spokes, with the steps
-// still in flight counted in their loads. The decision's Spoke is empty when
-// no spoke may run the step.
-func (r *run) decide(ctx context.Context, in placement.Input, spokes []placement.Spoke, byName map[string]store.Spoke, policies []placement.Policy) (store.Spoke, placement.Decision, error) {
+// still in flight counted in their loads, and returns the chosen spoke with
+// its capacity. The decision's Spoke is empty when no spoke may run the
+// step.
+func (r *run) decide(ctx context.Context, in placement.Input, spokes []placement.Spoke, byName map[string]store.Spoke, policies []placement.Policy) (store.Spoke, placement.Resources, placement.Decision, error) {
 	r.e.inflight.count(spokes)
 	// Each spoke's cached volumes: the step's inputs its cache holds.
 	held := map[string][]string{}
@@ -177,13 +179,18 @@ func (r *run) decide(ctx context.Context, in placement.Input, spokes []placement
 	in.Spokes = spokes
 	d := placement.Decide(ctx, in, policies)
 	if d.Spoke == "" {
-		return store.Spoke{}, d, nil
+		return store.Spoke{}, placement.Resources{}, d, nil
 	}
 	sp, ok := byName[d.Spoke]
 	if !ok {
-		return store.Spoke{}, d, fmt.Errorf("placement chose spoke %s, which is not among the spokes it was given", d.Spoke)
+		return store.Spoke{}, placement.Resources{}, d, fmt.Errorf("placement chose spoke %s, which is not among the spokes it was given", d.Spoke)
 	}
-	return sp, d, nil
+	for _, ps := range spokes {
+		if ps.Name == d.Spoke {
+			return sp, ps.Capacity, d, nil
+		}
+	}
+	return sp, placement.Resources{}, d, nil
 }
 
 // inflight is what this hub's placements decided and have not stored yet,

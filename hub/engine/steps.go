@@ -77,14 +77,14 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 // createStep places a new step on the build's spoke (choosing one for the first
 // step) and records it with its initialize and selected-worker events.
 func (r *run) createStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest) (store.Step, error) {
-	return r.pickSpoke(ctx, key.PlanID, req, func(sp store.Spoke, d placement.Decision) (store.Step, error) {
-		return r.recordStep(ctx, key, kind, req, sp, d)
+	return r.pickSpoke(ctx, key.PlanID, req, func(sp store.Spoke, d placement.Decision, ns store.NewStep) (store.Step, error) {
+		return r.recordStep(ctx, key, kind, req, sp, d, ns)
 	})
 }
 
 // recordStep records a placed step with its initialize and selected-worker
 // events, and the placement's summary when there was a choice.
-func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, sp store.Spoke, d placement.Decision) (store.Step, error) {
+func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, sp store.Spoke, d placement.Decision, ns store.NewStep) (store.Step, error) {
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return store.Step{}, err
@@ -115,7 +115,6 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepK
 			events = append(events, event(api.EventLog, payload))
 		}
 	}
-	ns := newStep(sp, req)
 	ns.Kind, ns.Request = kind, raw
 	decision, _ := json.Marshal(d)
 	ns.Placement = &store.PlacementDecision{PlanID: key.PlanID, StepName: req.Name, Spoke: d.Spoke, Decision: decision}
@@ -126,15 +125,6 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepK
 	r.e.notify.Notify(notify.SpokeKey(sp.ID))
 	r.e.notify.Notify(notify.EventsKey(r.build.ID))
 	return st, nil
-}
-
-// newStep is a step as it is created on sp: what it asks and what the spoke
-// offers (as the placer reads it).
-func newStep(sp store.Spoke, req wire.StepRequest) store.NewStep {
-	asks := requests(req)
-	var room placement.Resources
-	_ = json.Unmarshal(sp.Capacity, &room)
-	return store.NewStep{SpokeID: sp.ID, CPU: asks.CPU, Memory: asks.Memory, Room: store.Load{Steps: room.Steps, CPU: room.CPU, Memory: room.Memory}}
 }
 
 func event(typ string, payload []byte) store.Event {

@@ -38,19 +38,12 @@ func (g *Gateway) spokeArtifacts(w http.ResponseWriter, r *http.Request, sp *sto
 	if g.cfg.Artifacts == nil {
 		return httpapi.Errorf(http.StatusServiceUnavailable, "the hub has no artifact store: start it with --artifact-store")
 	}
-	id, err := stepID(r)
-	if err != nil {
-		return err
-	}
 	var req wire.ArtifactsRequest
-	if err := httpapi.ReadJSON(r, 1<<20, &req); err != nil {
+	st, err := g.reportOn(r, 1<<20, &req, true)
+	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	st, err := g.store.Step(ctx, id)
-	if err != nil {
-		return reportError(err)
-	}
 	if st.SpokeID != sp.ID || st.Fence != req.Fence || !st.State.Open() {
 		return reportError(store.ErrStale)
 	}

@@ -8,6 +8,7 @@
 //
 // Files: routes.go (the routes and their authentication), gateway.go (join,
 // heartbeat, steps, logs and results), assigned.go (steps handed out, kept
-// for their reports), artifacts.go (signed URLs and the blobs the hub
+// for their reports, and the spokes whose credentials were seen lately,
+// kept a moment), artifacts.go (signed URLs and the blobs the hub
 // serves itself), intercept.go (the spoke's side of an intercept session).
 package gateway

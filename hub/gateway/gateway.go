@@ -253,20 +253,36 @@ func reportError(err error) error {
 	return err
 }
 
-func (g *Gateway) spokeLogs(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {
+// reportOn reads a spoke's call about a step: the step id in the path, the
+// body (at most limit bytes) into body, and the step as it was handed out
+// (fresh: as the store has it now).
+func (g *Gateway) reportOn(r *http.Request, limit int64, body any, fresh bool) (store.Step, error) {
 	id, err := stepID(r)
 	if err != nil {
-		return err
+		return store.Step{}, err
 	}
-	var batch wire.LogBatch
-	if err := httpapi.ReadJSON(r, 4<<20, &batch); err != nil {
-		return err
+	if err := httpapi.ReadJSON(r, limit, body); err != nil {
+		return store.Step{}, err
 	}
-	st, err := g.step(r.Context(), id)
+	var st store.Step
+	if fresh {
+		st, err = g.store.Step(r.Context(), id)
+	} else {
+		st, err = g.step(r.Context(), id)
+	}
 	if err != nil {
-		return reportError(err)
+		return store.Step{}, reportError(err)
 	}
-	rep := store.StepReport{StepID: id, SpokeID: sp.ID, Fence: batch.Fence}
+	return st, nil
+}
+
+func (g *Gateway) spokeLogs(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {
+	var batch wire.LogBatch
+	st, err := g.reportOn(r, 4<<20, &batch, false)
+	if err != nil {
+		return err
+	}
+	rep := store.StepReport{StepID: st.ID, SpokeID: sp.ID, Fence: batch.Fence}
 	if err := g.store.ReportStep(r.Context(), rep, logLines(st, batch.Lines), startEvent(st), nil); err != nil {
 		return reportError(err)
 	}
@@ -276,17 +292,10 @@ func (g *Gateway) spokeLogs(w http.ResponseWriter, r *http.Request, sp *store.Sp
 }
 
 func (g *Gateway) spokeResult(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {
-	id, err := stepID(r)
-	if err != nil {
-		return err
-	}
 	var res wire.Result
-	if err := httpapi.ReadJSON(r, 4<<20, &res); err != nil {
-		return err
-	}
-	st, err := g.step(r.Context(), id)
+	st, err := g.reportOn(r, 4<<20, &res, false)
 	if err != nil {
-		return reportError(err)
+		return err
 	}
 	var arts []store.Artifact
 	if len(res.Artifacts) > 0 {
@@ -317,12 +326,12 @@ func (g *Gateway) spokeResult(w http.ResponseWriter, r *http.Request, sp *store.
 	lines := logLines(st, res.Lines)
 	res.Lines, res.Started = nil, false
 	raw, _ := json.Marshal(res)
-	rep := store.StepReport{StepID: id, SpokeID: sp.ID, Fence: res.Fence}
+	rep := store.StepReport{StepID: st.ID, SpokeID: sp.ID, Fence: res.Fence}
 	end := &store.StepEnd{State: state, Result: raw, Event: finishEvent(st, res), Artifacts: arts}
 	if err := g.store.ReportStep(r.Context(), rep, lines, running, end); err != nil {
 		return reportError(err)
 	}
-	g.assigned.drop(id)
+	g.assigned.drop(st.ID)
 	if err := g.store.SetArtifactHolders(r.Context(), sp.ID, res.Fetched, nil); err != nil {
 		g.log.Warn("record fetched artifacts", "spoke", sp.Name, "error", err.Error())
 	}

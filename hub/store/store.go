@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchyard-ci/switchyard/hub/keyed"
 )
 
 // Store is the hub's handle on the database. It is safe for concurrent use.
@@ -15,7 +16,7 @@ type Store struct {
 	pool  *pgxpool.Pool // transactions, always SERIALIZABLE
 	reads *pgxpool.Pool // single-statement reads outside transactions, READ COMMITTED
 	log   *slog.Logger
-	jobs  sync.Map // job id -> *sync.Mutex, see lockJob
+	jobs  keyed.Locks // by job id, see lockJob
 }
 
 // lockJob serializes, within this process, the transactions that write a
@@ -24,11 +25,7 @@ type Store struct {
 // at once kept its scheduling retrying for seconds); in line, each runs
 // once. Across hub replicas they still conflict, and retry. Take it before
 // the transaction, never inside one.
-func (s *Store) lockJob(id int64) (unlock func()) {
-	mu, _ := s.jobs.LoadOrStore(id, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	return mu.(*sync.Mutex).Unlock
-}
+func (s *Store) lockJob(id int64) (unlock func()) { return s.jobs.Lock(id) }
 
 // Open connects to the database at url. It does not migrate: call Migrate once at
 // hub start.
