@@ -22,21 +22,22 @@ type reporter struct {
 	mu      sync.Mutex
 	pending []wire.LogLine // not acknowledged yet
 	next    int64
-	start   bool // the started batch is still to be sent
+	start   bool      // the started batch is still to be sent
+	begun   time.Time // when the step started
 	closed  bool
 	wake    chan struct{}
 	done    chan struct{}
 }
 
 func newReporter(a *Agent, as wire.Assignment) *reporter {
-	return &reporter{a: a, as: as, next: 1, wake: make(chan struct{}, 1), done: make(chan struct{}),
+	return &reporter{a: a, as: as, next: 1, begun: time.Now(), wake: make(chan struct{}, 1), done: make(chan struct{}),
 		path: strings.Replace(wire.PathLogs, "{id}", strconv.FormatInt(as.StepID, 10), 1)}
 }
 
 // started queues the empty batch that tells the hub the step is running.
 func (r *reporter) started() {
 	r.mu.Lock()
-	r.start = true
+	r.start, r.begun = true, time.Now()
 	r.mu.Unlock()
 	r.poke()
 }
@@ -61,6 +62,11 @@ func (r *reporter) poke() {
 // more are sent as batches first.
 const resultLines = 200
 
+// startDelay is how long the step's start and first lines wait before
+// they are sent: a step that ends by then reports in one call, its result,
+// which spares the hub a request and a transaction.
+const startDelay = 20 * time.Millisecond
+
 // close stops the reporter once what is queued fits in the result (or the
 // step's context ends) and returns it: the lines the hub has not
 // acknowledged, and whether it was not told yet that the step started. A
@@ -80,12 +86,6 @@ func (r *reporter) close() (lines []wire.LogLine, unstarted bool) {
 func (r *reporter) run(ctx context.Context) {
 	defer close(r.done)
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-r.wake:
-		case <-time.After(200 * time.Millisecond):
-		}
 		r.mu.Lock()
 		if r.closed && len(r.pending) <= resultLines {
 			r.mu.Unlock()
@@ -96,6 +96,10 @@ func (r *reporter) run(ctx context.Context) {
 			batch = batch[:1000]
 		}
 		send := len(batch) > 0 || r.start
+		hold := startDelay - time.Since(r.begun)
+		if hold > 0 && len(r.pending) <= resultLines {
+			send = false // the step may end first
+		}
 		r.mu.Unlock()
 		if send {
 			var sent bool
@@ -110,11 +114,18 @@ func (r *reporter) run(ctx context.Context) {
 			r.mu.Lock()
 			r.pending = r.pending[len(batch):]
 			r.start = false
-			more := len(r.pending) > 0
 			r.mu.Unlock()
-			if more {
-				r.poke()
-			}
+			continue
+		}
+		wait := 200 * time.Millisecond
+		if hold > 0 {
+			wait = hold
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-time.After(wait):
 		}
 	}
 }

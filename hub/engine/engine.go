@@ -117,22 +117,41 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("list active builds", slog.String("error", err.Error()))
 		}
+		var idle []int64
+		e.mu.Lock()
 		for _, id := range ids {
-			e.mu.Lock()
-			busy := e.running[id]
-			if !busy {
+			if !e.running[id] {
 				e.running[id] = true
+				idle = append(idle, id)
+			}
+		}
+		e.mu.Unlock()
+		// Builds that wait are taken together, a batch at a time: a burst of
+		// triggers starts in a few transactions, not three each.
+		for len(idle) > 0 {
+			batch := idle[:min(len(idle), takeBatch)]
+			idle = idle[len(batch):]
+			taken, err := e.store.TakeBuilds(ctx, batch, e.holder, e.ttl, statusEvent(api.BuildStarted))
+			if err != nil && ctx.Err() == nil {
+				e.log.Error("take builds", slog.String("error", err.Error()))
+			}
+			ours := map[int64]bool{}
+			for _, t := range taken {
+				ours[t.Build.ID] = true
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { e.mu.Lock(); delete(e.running, t.Build.ID); e.mu.Unlock() }()
+					e.own(ctx, t)
+				}()
+			}
+			e.mu.Lock()
+			for _, id := range batch {
+				if !ours[id] {
+					delete(e.running, id) // another replica runs it, or it finished
+				}
 			}
 			e.mu.Unlock()
-			if busy {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { e.mu.Lock(); delete(e.running, id); e.mu.Unlock() }()
-				e.own(ctx, id)
-			}()
 		}
 		select {
 		case <-ctx.Done():
@@ -143,24 +162,24 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// own takes the build's lease and runs the build while renewing the lease.
-func (e *Engine) own(ctx context.Context, id int64) {
-	name := "build/" + strconv.FormatInt(id, 10)
-	lease, ok, err := e.store.AcquireLease(ctx, name, e.holder, e.ttl)
-	if err != nil || !ok {
-		return // another replica runs it
-	}
+// takeBatch is how many builds one transaction takes.
+const takeBatch = 100
+
+// own runs a build this hub took while renewing its lease, and gives the
+// lease up at the end.
+func (e *Engine) own(ctx context.Context, t store.TakenBuild) {
+	id := t.Build.ID
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		t := time.NewTicker(e.ttl / 3)
-		defer t.Stop()
+		tick := time.NewTicker(e.ttl / 3)
+		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
-				if _, ok, err := e.store.AcquireLease(ctx, name, e.holder, e.ttl); err == nil && !ok {
+			case <-tick.C:
+				if _, ok, err := e.store.AcquireLease(ctx, t.Lease.Name, e.holder, e.ttl); err == nil && !ok {
 					e.log.Warn("lost build lease", slog.Int64("build", id))
 					cancel()
 					return
@@ -168,28 +187,18 @@ func (e *Engine) own(ctx context.Context, id int64) {
 			}
 		}
 	}()
-	if err := e.runBuild(ctx, id); err != nil && ctx.Err() == nil {
+	if err := e.runBuild(ctx, t); err != nil && ctx.Err() == nil {
 		e.log.Error("run build", slog.Int64("build", id), slog.String("error", err.Error()))
 	}
-	if err := e.store.ReleaseLease(context.WithoutCancel(ctx), lease); err != nil {
+	if err := e.store.ReleaseLease(context.WithoutCancel(ctx), t.Lease); err != nil {
 		e.log.Warn("release build lease (it expires on its own)", slog.Int64("build", id), slog.String("error", err.Error()))
 	}
 }
 
-// runBuild takes the build (bumping its fence), starts it if pending, replays
-// its plan and records the final status.
-func (e *Engine) runBuild(ctx context.Context, id int64) error {
-	b, err := e.store.Build(ctx, id)
-	if err != nil {
-		return err
-	}
-	if b.Status.Finished() {
-		return nil
-	}
-	fence, fresh, err := e.store.TakeBuild(ctx, id, statusEvent(api.BuildStarted))
-	if err != nil {
-		return err
-	}
+// runBuild runs a build that was taken (its fence bumped, started if it was
+// pending): it replays its plan and records the final status.
+func (e *Engine) runBuild(ctx context.Context, t store.TakenBuild) error {
+	b, fence, fresh, id := t.Build, t.Fence, t.Fresh, t.Build.ID
 	r := &run{e: e, build: b, fence: fence, fresh: fresh, life: ctx, versionFrom: map[string]map[string]string{}}
 	r.leaf, r.say = r.runLeaf, r.errorEvent
 	if fresh {

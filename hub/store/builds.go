@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -329,27 +331,142 @@ func setStatus(ctx context.Context, tx pgx.Tx, id, fence int64, from, to api.Bui
 // holding the old fence is stale. A pending build is started in the same
 // transaction, with the event that says so; fresh tells it was pending.
 func (s *Store) TakeBuild(ctx context.Context, id int64, started Event) (fence int64, fresh bool, err error) {
-	err = s.Tx(ctx, func(tx pgx.Tx) error {
-		var was api.BuildStatus
-		err := tx.QueryRow(ctx, `
-			WITH old AS (SELECT status FROM builds WHERE id = $1)
-			UPDATE builds SET fence = fence + 1,
-				status = CASE WHEN old.status = 'pending' THEN 'started' ELSE builds.status END,
-				start_time = CASE WHEN old.status = 'pending' THEN now() ELSE builds.start_time END
-			FROM old WHERE builds.id = $1 RETURNING builds.fence, old.status`, id).Scan(&fence, &was)
-		if err != nil {
-			return err
-		}
-		fresh = was == api.BuildPending
-		if !fresh {
-			return nil
-		}
-		return appendEvents(ctx, tx, id, started)
+	var taken []TakenBuild
+	err = s.Tx(ctx, func(tx pgx.Tx) (err error) {
+		taken, err = takeBuilds(ctx, tx, []int64{id}, started)
+		return err
 	})
+	if err == nil && len(taken) == 0 {
+		err = ErrNotFound
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("take build %d: %w", id, err)
 	}
-	return fence, fresh, nil
+	return taken[0].Fence, taken[0].Fresh, nil
+}
+
+// TakenBuild is a build taken to run: its lease, its fence as the take
+// bumped it, whether it was pending (the take started it), and its row.
+type TakenBuild struct {
+	Lease Lease
+	Fence int64
+	Fresh bool
+	Build Build
+}
+
+// TakeBuilds takes, in one transaction, the leases of the builds for holder
+// (skipping those another holder has unexpired) and, of the unfinished ones
+// among them, bumps their fences and starts the pending ones, as TakeBuild
+// does one. Builds started by many triggers at once start together.
+func (s *Store) TakeBuilds(ctx context.Context, ids []int64, holder string, ttl time.Duration, started Event) ([]TakenBuild, error) {
+	ids = slices.Clone(ids)
+	slices.Sort(ids) // rows are locked in one order, whoever takes them
+	var out []TakenBuild
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		out = nil
+		leases, err := txRows(ctx, tx, func(r pgx.CollectableRow) (Lease, error) {
+			l := Lease{Holder: holder}
+			err := r.Scan(&l.Name, &l.Fence)
+			return l, err
+		}, `
+				INSERT INTO leases (name, holder, fence, expires_at)
+				SELECT 'build/' || id, $2, 1, now() + $3 * INTERVAL '1 millisecond' FROM unnest($1::BIGINT[]) AS id
+				ON CONFLICT (name) DO UPDATE SET
+					fence = CASE WHEN leases.holder = excluded.holder THEN leases.fence ELSE leases.fence + 1 END,
+					holder = excluded.holder,
+					expires_at = excluded.expires_at
+				WHERE leases.holder = excluded.holder OR leases.expires_at < now()
+				RETURNING name, fence`, ids, holder, ttl.Milliseconds())
+		if err != nil || len(leases) == 0 {
+			return err
+		}
+		held := map[int64]Lease{}
+		var mine []int64
+		for _, l := range leases {
+			id, err := strconv.ParseInt(strings.TrimPrefix(l.Name, "build/"), 10, 64)
+			if err != nil {
+				return fmt.Errorf("lease %s: %w", l.Name, err)
+			}
+			held[id] = l
+			mine = append(mine, id)
+		}
+		taken, err := takeBuilds(ctx, tx, mine, started)
+		if err != nil {
+			return err
+		}
+		for _, t := range taken {
+			t.Lease = held[t.Build.ID]
+			delete(held, t.Build.ID)
+			out = append(out, t)
+		}
+		// The rest finished since they were listed: their leases go.
+		var done []string
+		for _, l := range held {
+			done = append(done, l.Name)
+		}
+		if len(done) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM leases WHERE name = ANY($1) AND holder = $2`, done, holder); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("take builds: %w", err)
+	}
+	return out, nil
+}
+
+// takeBuilds bumps the fences of the unfinished builds among ids, starts the
+// pending ones with the started event, and reads them.
+func takeBuilds(ctx context.Context, tx pgx.Tx, ids []int64, started Event) ([]TakenBuild, error) {
+	type bumped struct {
+		id, fence int64
+		fresh     bool
+	}
+	rows, err := txRows(ctx, tx, func(r pgx.CollectableRow) (bumped, error) {
+		var b bumped
+		err := r.Scan(&b.id, &b.fence, &b.fresh)
+		return b, err
+	}, `
+			WITH old AS (SELECT id, status FROM builds WHERE id = ANY($1) AND status IN ('pending', 'started'))
+			UPDATE builds SET fence = fence + 1,
+				status = CASE WHEN old.status = 'pending' THEN 'started' ELSE builds.status END,
+				start_time = CASE WHEN old.status = 'pending' THEN now() ELSE builds.start_time END
+			FROM old WHERE builds.id = old.id RETURNING builds.id, builds.fence, old.status = 'pending'`, ids)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	var fresh, all []int64
+	for _, b := range rows {
+		all = append(all, b.id)
+		if b.fresh {
+			fresh = append(fresh, b.id)
+		}
+	}
+	if len(fresh) > 0 && started.Type != "" {
+		// One event each, the same for all: the builds' next sequence numbers.
+		if _, err := tx.Exec(ctx, `
+			WITH next AS (UPDATE builds SET event_seq = event_seq + 1 WHERE id = ANY($1) RETURNING id, event_seq)
+			INSERT INTO build_events (build_id, seq, event_type, version, payload)
+			SELECT next.id, next.event_seq, $2, $3, $4::JSONB FROM next`, fresh, started.Type, started.Version, string(started.Payload)); err != nil {
+			return nil, err
+		}
+	}
+	builds, err := txRows(ctx, tx, func(r pgx.CollectableRow) (Build, error) { return scanBuild(r) },
+		`SELECT `+buildColumns+buildFrom+` WHERE b.id = ANY($1) ORDER BY b.id`, all)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]bumped{}
+	for _, b := range rows {
+		byID[b.id] = b
+	}
+	out := make([]TakenBuild, 0, len(builds))
+	for _, b := range builds {
+		out = append(out, TakenBuild{Fence: byID[b.ID].fence, Fresh: byID[b.ID].fresh, Build: b})
+	}
+	return out, nil
 }
 
 // RequestAbort marks a build to be aborted; the engine running it finishes the job.

@@ -153,3 +153,66 @@ func TestEnsureStepKeepsToTheSpokesRoom(t *testing.T) {
 		t.Errorf("a step that fits: %v", err)
 	}
 }
+
+// TakeBuilds takes many builds in one transaction: the builds whose lease
+// another holder keeps are skipped, a finished build is not taken (and its
+// lease is not kept), a pending build starts with one started event, and a
+// build taken again keeps its events and gets a higher fence.
+func TestTakeBuilds(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.New(t)
+	team, err := s.SaveTeam(ctx, "main", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for range 4 {
+		b, err := s.CreateOneOffBuild(ctx, team.ID, 0, "admin", json.RawMessage(`{"id":"1"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.ID)
+	}
+	started := store.Event{Type: "status", Version: "1.0", Payload: json.RawMessage(`{"status":"started"}`)}
+	if _, ok, err := s.AcquireLease(ctx, "build/"+strconv.FormatInt(ids[0], 10), "other-hub", time.Minute); err != nil || !ok {
+		t.Fatalf("lease of another hub: %v %v", ok, err)
+	}
+	fence, _, err := s.TakeBuild(ctx, ids[1], started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishBuild(ctx, ids[1], 0, fence, "succeeded", nil, store.Event{}); err != nil {
+		t.Fatal(err)
+	}
+	taken, err := s.TakeBuilds(ctx, ids, "this-hub", time.Minute, started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]store.TakenBuild{}
+	for _, tb := range taken {
+		got[tb.Build.ID] = tb
+	}
+	if len(got) != 2 || got[ids[2]].Build.ID == 0 || got[ids[3]].Build.ID == 0 {
+		t.Fatalf("took %v, want builds %d and %d only", taken, ids[2], ids[3])
+	}
+	for _, id := range ids[2:] {
+		tb := got[id]
+		if !tb.Fresh || tb.Fence != 1 || tb.Build.Status != "started" || tb.Lease.Holder != "this-hub" || tb.Lease.Name != "build/"+strconv.FormatInt(id, 10) {
+			t.Errorf("build %d taken as %+v", id, tb)
+		}
+		evs, err := s.Events(ctx, id, 0, 10)
+		if err != nil || len(evs) != 1 || evs[0].Type != "status" {
+			t.Errorf("build %d events %v, %v: want one started event", id, evs, err)
+		}
+	}
+	if _, ok, err := s.AcquireLease(ctx, "build/"+strconv.FormatInt(ids[1], 10), "third-hub", time.Minute); err != nil || !ok {
+		t.Errorf("the finished build's lease was kept: %v %v", ok, err)
+	}
+	again, err := s.TakeBuilds(ctx, ids[2:3], "this-hub", time.Minute, started)
+	if err != nil || len(again) != 1 || again[0].Fresh || again[0].Fence != 2 {
+		t.Fatalf("taken again: %+v, %v; want not fresh, fence 2", again, err)
+	}
+	if evs, err := s.Events(ctx, ids[2], 0, 10); err != nil || len(evs) != 1 {
+		t.Errorf("taken again: events %v, %v; want the one started event", evs, err)
+	}
+}

@@ -76,6 +76,16 @@ func collect[T any](ctx context.Context, query func() (pgx.Rows, error), fn pgx.
 	return out, err
 }
 
+// txRows reads every row of a query in a transaction (not retried on its
+// own: the transaction is).
+func txRows[T any](ctx context.Context, tx pgx.Tx, fn pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, fn)
+}
+
 // retryable makes crdb.ExecuteCtx retry errors it does not know to be retryable.
 type retryable struct{ err error }
 
