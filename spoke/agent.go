@@ -100,10 +100,19 @@ type Agent struct {
 }
 
 func New(cfg Config, rt Runtime, log *slog.Logger) *Agent {
-	return &Agent{cfg: cfg, runtime: rt, log: log, http: &http.Client{Timeout: 60 * time.Second}, transfer: &http.Client{}, running: map[int64]context.CancelFunc{},
+	// Every running step reports over its own request: keep that many
+	// connections to the hub open, not Go's default two, or a burst of
+	// reports dials and closes connections by the hundred (8 % of a busy
+	// spoke's CPU went to dialing).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = maxHubConns
+	return &Agent{cfg: cfg, runtime: rt, log: log, http: &http.Client{Timeout: 60 * time.Second, Transport: tr}, transfer: &http.Client{}, running: map[int64]context.CancelFunc{},
 		steps: map[int64]wire.Assignment{}, failed: map[int64]time.Time{}, intercepts: map[int64]time.Time{},
 		buildRefs: map[int64]int{}, buildUsed: map[int64]time.Time{}}
 }
+
+// maxHubConns is how many idle connections to the hub a spoke keeps.
+const maxHubConns = 256
 
 // errRejoin says the hub no longer knows our credential.
 var errRejoin = errors.New("hub does not know this spoke's credential")

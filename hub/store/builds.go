@@ -38,9 +38,15 @@ type Build struct {
 	EndTime      *time.Time
 }
 
-const buildColumns = `b.id, b.name, b.team_id, t.name, COALESCE(b.pipeline_id, 0), COALESCE(p.name, ''), COALESCE(p.instance_vars, ''),
-	COALESCE(b.job_id, 0), COALESCE(j.name, ''), COALESCE(r.name, ''), b.status, b.fence, COALESCE(b.rerun_of, 0), b.created_by,
-	COALESCE(b.plan, 'null'), b.comment, b.create_time, b.start_time, b.end_time`
+const (
+	buildColumnsHead = `b.id, b.name, b.team_id, t.name, COALESCE(b.pipeline_id, 0), COALESCE(p.name, ''), COALESCE(p.instance_vars, ''),
+	COALESCE(b.job_id, 0), COALESCE(j.name, ''), COALESCE(r.name, ''), b.status, b.fence, COALESCE(b.rerun_of, 0), b.created_by, `
+	buildColumnsTail = `, b.comment, b.create_time, b.start_time, b.end_time`
+	buildColumns     = buildColumnsHead + `COALESCE(b.plan, 'null')` + buildColumnsTail
+	// listColumns leave the plan out: no list shows it, and it is most of
+	// a build's row.
+	listColumns = buildColumnsHead + `'null'::JSONB` + buildColumnsTail
+)
 
 const buildFrom = ` FROM builds b JOIN teams t ON t.id = b.team_id
 	LEFT JOIN pipelines p ON p.id = b.pipeline_id LEFT JOIN jobs j ON j.id = b.job_id
@@ -259,7 +265,7 @@ type Page struct {
 	Limit    int
 }
 
-// Builds lists builds newest first, one page of them.
+// Builds lists builds newest first, one page of them, without their plans.
 func (s *Store) Builds(ctx context.Context, f BuildFilter, page Page) ([]Build, error) {
 	if page.Limit <= 0 || page.Limit > 1000 {
 		page.Limit = 100
@@ -269,13 +275,13 @@ func (s *Store) Builds(ctx context.Context, f BuildFilter, page Page) ([]Build, 
 	var bound int64
 	switch {
 	case page.From > 0:
-		q = `SELECT * FROM (SELECT ` + buildColumns + buildFrom + where + ` AND b.id >= $4 ORDER BY b.id ASC LIMIT $5) x ORDER BY 1 DESC`
+		q = `SELECT * FROM (SELECT ` + listColumns + buildFrom + where + ` AND b.id >= $4 ORDER BY b.id ASC LIMIT $5) x ORDER BY 1 DESC`
 		bound = page.From
 	case page.To > 0:
-		q = `SELECT ` + buildColumns + buildFrom + where + ` AND b.id <= $4 ORDER BY b.id DESC LIMIT $5`
+		q = `SELECT ` + listColumns + buildFrom + where + ` AND b.id <= $4 ORDER BY b.id DESC LIMIT $5`
 		bound = page.To
 	default:
-		q = `SELECT ` + buildColumns + buildFrom + where + ` AND $4 = 0 ORDER BY b.id DESC LIMIT $5`
+		q = `SELECT ` + listColumns + buildFrom + where + ` AND $4 = 0 ORDER BY b.id DESC LIMIT $5`
 	}
 	out, err := collect(ctx, func() (pgx.Rows, error) {
 		return s.reads.Query(ctx, q, f.TeamIDs, f.PipelineID, f.JobID, bound, page.Limit)
