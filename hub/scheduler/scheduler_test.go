@@ -137,8 +137,14 @@ func (w *world) describe(b store.Build) string {
 		w.t.Fatal(err)
 	}
 	status := string(b.Status)
-	if status == "pending" && b.Plan != nil && string(b.Plan) != "null" {
-		status = "ready"
+	if status == "pending" {
+		full, err := w.st.Build(w.ctx, b.ID) // lists leave the plan out
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if full.Plan != nil && string(full.Plan) != "null" {
+			status = "ready"
+		}
 	}
 	s := b.Name + ":" + status
 	var vers []string

@@ -21,15 +21,7 @@ type Event struct {
 // the build's own counter, so only events of the same build contend. Events
 // without a type are skipped.
 func appendEvents(ctx context.Context, tx pgx.Tx, buildID int64, events ...Event) error {
-	types := make([]string, 0, len(events))
-	versions := make([]string, 0, len(events))
-	payloads := make([]string, 0, len(events))
-	for _, e := range events {
-		if e.Type == "" {
-			continue
-		}
-		types, versions, payloads = append(types, e.Type), append(versions, e.Version), append(payloads, string(e.Payload))
-	}
+	types, versions, payloads := eventColumns(events)
 	if len(types) == 0 {
 		return nil
 	}
@@ -40,6 +32,20 @@ func appendEvents(ctx context.Context, tx pgx.Tx, buildID int64, events ...Event
 		FROM next, unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n)`,
 		buildID, len(types), types, versions, payloads)
 	return err
+}
+
+// eventColumns are the events with a type as arrays of their columns.
+func eventColumns(events []Event) (types, versions, payloads []string) {
+	types = make([]string, 0, len(events))
+	versions = make([]string, 0, len(events))
+	payloads = make([]string, 0, len(events))
+	for _, e := range events {
+		if e.Type == "" {
+			continue
+		}
+		types, versions, payloads = append(types, e.Type), append(versions, e.Version), append(payloads, string(e.Payload))
+	}
+	return types, versions, payloads
 }
 
 // AppendEvents adds events at the end of a build's log, in one statement.

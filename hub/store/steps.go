@@ -98,70 +98,102 @@ var ErrSpokeFull = errors.New("the spoke filled up as the step was placed")
 // first events if it does not exist yet. A hub that restarts mid-build gets
 // the step it created before, so it re-attaches instead of starting the step
 // again. buildFence must still be the build's fence.
+//
+// A step that checks no spoke's room is created by one statement, its own
+// serializable transaction (one round trip, not five); one that does reads
+// its spoke's load first, in a transaction.
 func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns NewStep, events ...Event) (Step, error) {
 	var st Step
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		checkFence := func() error {
-			var fence int64
-			if err := tx.QueryRow(ctx, `SELECT fence FROM builds WHERE id = $1`, k.BuildID).Scan(&fence); err != nil {
-				return err
-			}
-			if fence != buildFence {
-				return ErrStale
-			}
-			return nil
-		}
-		existing := func() (Step, error) {
-			return scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
-				k.BuildID, k.PlanID, k.Attempt, k.run()))
-		}
-		var spoke *int64
-		if ns.SpokeID != 0 {
-			spoke = &ns.SpokeID
-		}
-		var err error
-		if ns.SpokeID != 0 && ns.Bounded() {
-			if err := checkFence(); err != nil {
+	var err error
+	if ns.SpokeID != 0 && ns.Bounded() {
+		err = s.Tx(ctx, func(tx pgx.Tx) error {
+			if err := checkFence(ctx, tx, k.BuildID, buildFence); err != nil {
 				return err
 			}
 			// The step, if it exists, is counted in its spoke's load.
-			if st, err = existing(); !errors.Is(err, pgx.ErrNoRows) {
+			if st, err = existingStep(ctx, tx, k); !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
 			if err := checkRoom(ctx, tx, ns); err != nil {
 				return err
 			}
-		}
-		// The insert checks the build's fence, and does nothing if the step
-		// exists: no read of the key's index range before it, whose
-		// predicate lock failed other builds' creations as pivots.
-		st, err = scanStep(tx.QueryRow(ctx, `
-			INSERT INTO build_steps (build_id, plan_id, attempt, run, kind, spoke_id, request, cpu, memory)
-			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM builds WHERE id = $1 AND fence = $10
-			ON CONFLICT (build_id, plan_id, attempt, run) DO NOTHING RETURNING `+stepColumns,
-			k.BuildID, k.PlanID, k.Attempt, k.run(), ns.Kind, spoke, string(ns.Request), ns.CPU, ns.Memory, buildFence))
-		if errors.Is(err, pgx.ErrNoRows) {
-			// A stale fence, or a step created before (returned as it was).
-			if err := checkFence(); err != nil {
-				return err
-			}
-			st, err = existing()
+			st, err = createStep(ctx, tx, k, buildFence, ns, events)
 			return err
-		}
-		if err != nil {
+		})
+	} else {
+		err = retry(ctx, func() (err error) {
+			st, err = createStep(ctx, s.pool, k, buildFence, ns, events)
 			return err
+		})
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A stale fence, or a step created before (returned as it was).
+		if err = checkFence(ctx, s.reads, k.BuildID, buildFence); err == nil {
+			st, err = existingStep(ctx, s.reads, k)
 		}
-		if ns.Placement != nil {
-			if err := savePlacement(ctx, tx, k.BuildID, *ns.Placement); err != nil {
-				return err
-			}
-		}
-		return appendEvents(ctx, tx, k.BuildID, events...)
-	})
+	}
 	if err != nil {
 		return Step{}, fmt.Errorf("ensure step %s of build %d: %w", k.PlanID, k.BuildID, err)
 	}
 	return st, nil
+}
+
+// querier runs a statement in a transaction or on a pool.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func checkFence(ctx context.Context, q querier, buildID, buildFence int64) error {
+	var fence int64
+	if err := q.QueryRow(ctx, `SELECT fence FROM builds WHERE id = $1`, buildID).Scan(&fence); err != nil {
+		return err
+	}
+	if fence != buildFence {
+		return ErrStale
+	}
+	return nil
+}
+
+func existingStep(ctx context.Context, q querier, k StepKey) (Step, error) {
+	return scanStep(q.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
+		k.BuildID, k.PlanID, k.Attempt, k.run()))
+}
+
+// createStep inserts the step with its placement and events in one
+// statement, if the build's fence is still buildFence and the step does
+// not exist yet (pgx.ErrNoRows otherwise). It reads no key range before the
+// insert: the predicate lock of such a read failed other builds' creations
+// as pivots.
+func createStep(ctx context.Context, q querier, k StepKey, buildFence int64, ns NewStep, events []Event) (Step, error) {
+	var spoke *int64
+	if ns.SpokeID != 0 {
+		spoke = &ns.SpokeID
+	}
+	pl := PlacementDecision{Decision: json.RawMessage(`null`)} // not saved: a valid value all the same
+	if ns.Placement != nil {
+		pl = *ns.Placement
+	}
+	types, versions, payloads := eventColumns(events)
+	return scanStep(q.QueryRow(ctx, `
+		WITH created AS (
+			INSERT INTO build_steps (build_id, plan_id, attempt, run, kind, spoke_id, request, cpu, memory)
+			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM builds WHERE id = $1 AND fence = $10
+			ON CONFLICT (build_id, plan_id, attempt, run) DO NOTHING RETURNING *),
+		placed AS (
+			INSERT INTO placement_decisions (build_id, plan_id, step_name, spoke, decision)
+			SELECT $1, $2, $11, $12, $13 FROM created WHERE $14
+			ON CONFLICT (build_id, plan_id) DO UPDATE
+			SET spoke = excluded.spoke, decision = excluded.decision, created_at = now() WHERE placement_decisions.spoke = ''),
+		next AS (
+			UPDATE builds SET event_seq = event_seq + $15 FROM created
+			WHERE builds.id = $1 AND $15 > 0 RETURNING builds.event_seq - $15 AS last),
+		logged AS (
+			INSERT INTO build_events (build_id, seq, event_type, version, payload)
+			SELECT $1, next.last + e.n, e.event_type, e.version, e.payload::JSONB
+			FROM next, unnest($16::TEXT[], $17::TEXT[], $18::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n))
+		SELECT `+stepColumns+` FROM created`,
+		k.BuildID, k.PlanID, k.Attempt, k.run(), ns.Kind, spoke, string(ns.Request), ns.CPU, ns.Memory, buildFence,
+		pl.StepName, pl.Spoke, string(pl.Decision), ns.Placement != nil, len(types), types, versions, payloads))
 }
 
 // checkRoom fails with ErrSpokeFull when the step does not fit beside its

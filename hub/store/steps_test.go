@@ -34,13 +34,21 @@ func TestStepReports(t *testing.T) {
 	s, b, sp := buildAndSpoke(t)
 	key := store.StepKey{BuildID: b.ID, PlanID: "2", Attempt: 1}
 	init := store.Event{Type: "initialize-task", Version: "4.0", Payload: json.RawMessage(`{}`)}
-	st, err := s.EnsureStep(ctx, key, b.Fence, store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), CPU: 1.5, Memory: 1 << 30}, init)
+	placed := &store.PlacementDecision{PlanID: "2", StepName: "unit", Spoke: "spoke-1", Decision: json.RawMessage(`{"spoke":"spoke-1"}`)}
+	st, err := s.EnsureStep(ctx, key, b.Fence, store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), CPU: 1.5, Memory: 1 << 30, Placement: placed}, init)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.EnsureStep(ctx, key, b.Fence, store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), CPU: 1.5, Memory: 1 << 30}, init)
+	again, err := s.EnsureStep(ctx, key, b.Fence, store.NewStep{Kind: "task", SpokeID: sp.ID, Request: json.RawMessage(`{}`), CPU: 1.5, Memory: 1 << 30, Placement: placed}, init)
 	if err != nil || again.ID != st.ID {
 		t.Fatalf("second EnsureStep: %+v, %v; want the same step", again, err)
+	}
+	// The step's events and placement were recorded with it, once.
+	if evs, err := s.Events(ctx, b.ID, 0, 10); err != nil || len(evs) != 1 || evs[0].Type != "initialize-task" {
+		t.Errorf("events after creating the step twice: %+v, %v; want one initialize-task", evs, err)
+	}
+	if ps, err := s.Placements(ctx, b.ID); err != nil || len(ps) != 1 || ps[0].Spoke != "spoke-1" || ps[0].StepName != "unit" {
+		t.Errorf("placements: %+v, %v; want the one decision", ps, err)
 	}
 	if _, err := s.EnsureStep(ctx, store.StepKey{BuildID: b.ID, PlanID: "4", Attempt: 1}, b.Fence, store.NewStep{Kind: "get", SpokeID: sp.ID, Request: json.RawMessage(`{}`), Memory: 1 << 20}); err != nil {
 		t.Fatal(err)

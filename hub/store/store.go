@@ -37,6 +37,9 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store: parse database URL: %w", err)
 	}
+	// A statement run on its own is its own transaction: SERIALIZABLE too,
+	// whatever the server's default.
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "serializable"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
