@@ -350,8 +350,102 @@ type StepEnd struct {
 //   - end, when not nil, records the result, the artifacts the step
 //     produced and its event, once: a repeated end is a no-op.
 //
-// A short step's lines and end come in one report.
+// A short step's lines and end come in one report. A report that is the
+// spoke's, in order and without artifacts (the common case) is one
+// statement, its own serializable transaction; any other is read and
+// written in a transaction that says what is wrong with it.
 func (s *Store) ReportStep(ctx context.Context, r StepReport, lines []LogLine, running Event, end *StepEnd) error {
+	if end == nil || len(end.Artifacts) == 0 {
+		done, err := s.reportAtOnce(ctx, r, lines, running, end)
+		if err != nil {
+			return fmt.Errorf("report of step %d: %w", r.StepID, err)
+		}
+		if done {
+			return nil
+		}
+	}
+	return s.reportInTx(ctx, r, lines, running, end)
+}
+
+// reportAtOnce stores a report in one statement: the step is updated only
+// if the report is its spoke's, with its fence, while it is open, and the
+// report's first line follows the last one stored; the events that are new
+// (the start if the step was pending, the lines not stored yet, the end)
+// are appended in the same statement. done is false when the update did
+// not apply: reportInTx then finds out why.
+func (s *Store) reportAtOnce(ctx context.Context, r StepReport, lines []LogLine, running Event, end *StepEnd) (done bool, err error) {
+	var first, last int64
+	for i, l := range lines {
+		if i > 0 && l.Seq != lines[i-1].Seq+1 {
+			return false, nil // not in order: reportInTx says so
+		}
+	}
+	if len(lines) > 0 {
+		first, last = lines[0].Seq, lines[len(lines)-1].Seq
+	}
+	// The events in order, each with what decides whether it is new: 0 the
+	// start (new if the step was pending), a line's number (new past the
+	// last stored), -1 the end (always).
+	var seqs []int64
+	var events []Event
+	if running.Type != "" {
+		seqs, events = append(seqs, 0), append(events, running)
+	}
+	for _, l := range lines {
+		seqs, events = append(seqs, l.Seq), append(events, l.Event)
+	}
+	var endState *StepState
+	var result *string
+	if end != nil {
+		raw := string(end.Result)
+		endState, result = &end.State, &raw
+		if end.Event.Type != "" {
+			seqs, events = append(seqs, -1), append(events, end.Event)
+		}
+	}
+	types, versions, payloads := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
+	for i, e := range events {
+		types[i], versions[i], payloads[i] = e.Type, e.Version, string(e.Payload)
+	}
+	err = retry(ctx, func() error {
+		var was StepState
+		err := s.pool.QueryRow(ctx, `
+			WITH old AS (SELECT state, log_seq FROM build_steps WHERE id = $1),
+			updated AS (
+				UPDATE build_steps s SET
+					state = CASE WHEN $4::TEXT IS NOT NULL THEN $4 WHEN $5 AND s.state = 'pending' THEN 'running' ELSE s.state END,
+					log_seq = GREATEST(s.log_seq, $6),
+					result = COALESCE($7, s.result),
+					finished_at = CASE WHEN $7::TEXT IS NULL THEN s.finished_at ELSE now() END
+				FROM old
+				WHERE s.id = $1 AND s.spoke_id + 0 = $2 AND s.fence = $3 AND s.state IN ('pending', 'running')
+					AND ($8 = 0 OR old.log_seq >= $8 - 1)
+				RETURNING s.build_id, old.state AS was, old.log_seq AS seen),
+			fresh AS (
+				SELECT updated.build_id, e.event_type, e.version, e.payload, row_number() OVER (ORDER BY e.n) AS k
+				FROM updated, unnest($9::BIGINT[], $10::TEXT[], $11::TEXT[], $12::TEXT[]) WITH ORDINALITY AS e (seq, event_type, version, payload, n)
+				WHERE (e.seq = 0 AND updated.was = 'pending') OR e.seq > updated.seen OR e.seq = -1),
+			next AS (
+				UPDATE builds SET event_seq = event_seq + (SELECT count(*) FROM fresh) FROM updated
+				WHERE builds.id = updated.build_id AND EXISTS (SELECT 1 FROM fresh)
+				RETURNING builds.event_seq - (SELECT count(*) FROM fresh) AS last),
+			logged AS (
+				INSERT INTO build_events (build_id, seq, event_type, version, payload)
+				SELECT fresh.build_id, next.last + fresh.k, fresh.event_type, fresh.version, fresh.payload::JSONB FROM next, fresh)
+			SELECT was FROM updated`,
+			r.StepID, r.SpokeID, r.Fence, endState, running.Type != "", last, result, first,
+			seqs, types, versions, payloads).Scan(&was)
+		done = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	return done, err
+}
+
+// reportInTx stores a report in a transaction that reads the step first.
+func (s *Store) reportInTx(ctx context.Context, r StepReport, lines []LogLine, running Event, end *StepEnd) error {
 	var lastSeq int64
 	if len(lines) > 0 {
 		lastSeq = lines[len(lines)-1].Seq
