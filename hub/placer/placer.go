@@ -21,6 +21,10 @@ type Placer struct {
 	log   *slog.Logger
 	lim   policy.Limits
 
+	// Reads shared by the placements that ask at once (fresh.go).
+	loads fresh[[]store.SpokeLoad]
+	gens  fresh[int64]
+
 	mu       sync.Mutex
 	gen      int64
 	loaded   map[int64]loadedPolicy // by policy version id
@@ -35,7 +39,9 @@ type loadedPolicy struct {
 
 // New makes a placer; lim bounds every policy.
 func New(st *store.Store, lim policy.Limits, log *slog.Logger) *Placer {
-	return &Placer{store: st, lim: lim, log: log, gen: -1, loaded: map[int64]loadedPolicy{}}
+	p := &Placer{store: st, lim: lim, log: log, gen: -1, loaded: map[int64]loadedPolicy{}}
+	p.loads.read, p.gens.read = st.SpokeLoads, st.PolicyGeneration
+	return p
 }
 
 // Limits are the bounds of every policy the placer runs; an upload is
@@ -79,11 +85,11 @@ func (p *Placer) policiesFor(ctx context.Context, teamID int64) ([]inForcePolicy
 }
 
 // refresh reloads the policies when their generation moved. It asks at every
-// placement (one read of one row), so a policy set on any replica is in
-// force for the next placement on every replica; only a reload is done one
-// at a time.
+// placement (one read of one row, shared by the placements that ask at
+// once), so a policy set on any replica is in force for the next placement
+// on every replica; only a reload is done one at a time.
 func (p *Placer) refresh(ctx context.Context) error {
-	gen, err := p.store.PolicyGeneration(ctx)
+	gen, err := p.gens.get(ctx)
 	if err != nil {
 		return err
 	}
@@ -146,9 +152,10 @@ func (b broken) Engine() string                               { return "broken" 
 func (b broken) Close(context.Context) error                  { return nil }
 
 // Snapshot is the spokes as placement sees them, with their open steps, and
-// the stored spokes by name: one query.
+// the stored spokes by name: one query, shared by the placements that ask
+// at once, each of which gets its own copy.
 func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, map[string]store.Spoke, error) {
-	spokes, err := p.store.SpokeLoads(ctx)
+	spokes, err := p.loads.get(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
