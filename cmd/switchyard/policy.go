@@ -10,17 +10,19 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/switchyard-ci/switchyard/placement"
 	"github.com/switchyard-ci/switchyard/policy"
 )
 
 const policyUsage = `usage:
-  switchyard policy test -p POLICY [-p POLICY ...] [--on-error deny|skip] [--json] INPUT.json ...
+  switchyard policy test -p POLICY [-p POLICY ...] [--on-error deny|skip] [--policy-timeout D] [--json] INPUT.json ...
       place each input's step with the policies (.rego, or .wasm: OPA-compiled or
       Switchyard's JSON ABI) and print every spoke's verdict. An input file holds a
       placement input, or {"input": {...}, "expect": {"spoke": "NAME"}}; the command
-      fails when an expectation is not met or a policy errs.
+      fails when an expectation is not met or a policy errs. --policy-timeout
+      bounds one evaluation as the hub's flag of that name does (default 100ms).
   switchyard policy build -f POLICY.rego -o POLICY.wasm
       compile a Rego policy for OPA's WASM ABI (entrypoint switchyard), as
       opa build -t wasm -e switchyard does
@@ -56,7 +58,12 @@ func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.Var(&files, "p", "policy file (.rego or .wasm; repeatable)")
 	onError := fs.String("on-error", "deny", "what a failing policy does: deny (the step waits) or skip")
 	asJSON := fs.Bool("json", false, "print the decisions as JSON")
+	timeout := fs.Duration("policy-timeout", 100*time.Millisecond, "how long one evaluation of a policy may run, as the hub's --policy-timeout")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "error: --policy-timeout %s: write a positive duration such as 100ms or 2s\n", *timeout)
 		return 2
 	}
 	if len(files) == 0 || fs.NArg() == 0 {
@@ -74,7 +81,7 @@ func policyTest(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return 1
 		}
-		p, err := policy.Load(ctx, f, src, policy.Limits{})
+		p, err := policy.Load(ctx, f, src, policy.Limits{Timeout: *timeout})
 		if err != nil {
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return 1

@@ -63,3 +63,35 @@ func TestPolicyTestFailures(t *testing.T) {
 		t.Errorf("a broken policy: exit %d: %s", code, errOut)
 	}
 }
+
+// A policy that runs too long fails its evaluation at --policy-timeout, as
+// on the hub (100ms unless said), and the error says the bound.
+func TestPolicyTestTimeout(t *testing.T) {
+	dir := t.TempDir()
+	slow := filepath.Join(dir, "slow.rego")
+	_ = os.WriteFile(slow, []byte(`package switchyard.placement
+
+deny contains "never" if {
+	some i in numbers.range(1, 100000)
+	some j in numbers.range(1, 100000)
+	i * j == -1
+}
+`), 0o644)
+	input := "../../examples/policies/inputs/untrusted.json"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "(100ms)"},
+		{[]string{"--policy-timeout", "250ms"}, "(250ms)"},
+	} {
+		args := append(append([]string{"policy", "test", "-p", slow}, c.args...), input)
+		code, out, errOut := runCmd(args...)
+		if code != 1 || !strings.Contains(out+errOut, c.want) {
+			t.Errorf("%v: exit %d, no %q in:\n%s%s", c.args, code, c.want, out, errOut)
+		}
+	}
+	if code, _, errOut := runCmd("policy", "test", "-p", slow, "--policy-timeout", "0s", input); code != 2 || !strings.Contains(errOut, "positive duration") {
+		t.Errorf("--policy-timeout 0s: exit %d: %s", code, errOut)
+	}
+}
