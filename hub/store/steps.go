@@ -367,6 +367,30 @@ func (s *Store) ReportStep(ctx context.Context, r StepReport, lines []LogLine, r
 	return s.reportInTx(ctx, r, lines, running, end)
 }
 
+// reportSet and reportWhere are how both ways of storing a report update
+// the step, with $1 the step, $2 the spoke, $3 the fence, $4 the end state
+// (NULL: none), $5 whether it says the step started, $6 its last line's
+// number and $7 the result (NULL: none). The step is found by its key
+// alone: spoke_id + 0 keeps the planner off the index of a spoke's open
+// steps, which it takes while the table's statistics are young, and a
+// serializable scan of which conflicts with every other step of the spoke.
+const (
+	reportSet = `state = CASE WHEN $4::TEXT IS NOT NULL THEN $4 WHEN $5 AND s.state = 'pending' THEN 'running' ELSE s.state END,
+		log_seq = GREATEST(s.log_seq, $6),
+		result = COALESCE($7, s.result),
+		finished_at = CASE WHEN $7::TEXT IS NULL THEN s.finished_at ELSE now() END`
+	reportWhere = `s.id = $1 AND s.spoke_id + 0 = $2 AND s.fence = $3 AND s.state IN ('pending', 'running')`
+)
+
+// endValues are a report's end state and result as the update takes them.
+func endValues(end *StepEnd) (*StepState, *string) {
+	if end == nil {
+		return nil, nil
+	}
+	raw := string(end.Result)
+	return &end.State, &raw
+}
+
 // reportAtOnce stores a report in one statement: the step is updated only
 // if the report is its spoke's, with its fence, while it is open, and the
 // report's first line follows the last one stored; the events that are new
@@ -394,14 +418,9 @@ func (s *Store) reportAtOnce(ctx context.Context, r StepReport, lines []LogLine,
 	for _, l := range lines {
 		seqs, events = append(seqs, l.Seq), append(events, l.Event)
 	}
-	var endState *StepState
-	var result *string
-	if end != nil {
-		raw := string(end.Result)
-		endState, result = &end.State, &raw
-		if end.Event.Type != "" {
-			seqs, events = append(seqs, -1), append(events, end.Event)
-		}
+	endState, result := endValues(end)
+	if end != nil && end.Event.Type != "" {
+		seqs, events = append(seqs, -1), append(events, end.Event)
 	}
 	types, versions, payloads := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
 	for i, e := range events {
@@ -412,14 +431,8 @@ func (s *Store) reportAtOnce(ctx context.Context, r StepReport, lines []LogLine,
 		err := s.pool.QueryRow(ctx, `
 			WITH old AS (SELECT state, log_seq FROM build_steps WHERE id = $1),
 			updated AS (
-				UPDATE build_steps s SET
-					state = CASE WHEN $4::TEXT IS NOT NULL THEN $4 WHEN $5 AND s.state = 'pending' THEN 'running' ELSE s.state END,
-					log_seq = GREATEST(s.log_seq, $6),
-					result = COALESCE($7, s.result),
-					finished_at = CASE WHEN $7::TEXT IS NULL THEN s.finished_at ELSE now() END
-				FROM old
-				WHERE s.id = $1 AND s.spoke_id + 0 = $2 AND s.fence = $3 AND s.state IN ('pending', 'running')
-					AND ($8 = 0 OR old.log_seq >= $8 - 1)
+				UPDATE build_steps s SET `+reportSet+` FROM old
+				WHERE `+reportWhere+` AND ($8 = 0 OR old.log_seq >= $8 - 1)
 				RETURNING s.build_id, old.state AS was, old.log_seq AS seen),
 			fresh AS (
 				SELECT updated.build_id, e.event_type, e.version, e.payload, row_number() OVER (ORDER BY e.n) AS k
@@ -450,29 +463,16 @@ func (s *Store) reportInTx(ctx context.Context, r StepReport, lines []LogLine, r
 	if len(lines) > 0 {
 		lastSeq = lines[len(lines)-1].Seq
 	}
-	var endState *StepState
-	var result *string
-	if end != nil {
-		raw := string(end.Result)
-		endState, result = &end.State, &raw
-	}
+	endState, result := endValues(end)
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		// One statement checks whose report it is, reads the step as it
 		// was and writes what the report changes; a report it refuses is
-		// read again below to say why. It finds the row by its key alone
-		// (spoke_id + 0 keeps the planner off the index of a spoke's open
-		// steps, which it takes while the table's statistics are young:
-		// a serializable scan of that index conflicts with every other
-		// step of the spoke).
+		// read again below to say why.
 		var was StepState
 		var seen int64
-		row := tx.QueryRow(ctx, `UPDATE build_steps s SET
-				state = CASE WHEN $4::TEXT IS NOT NULL THEN $4 WHEN $5 AND s.state = 'pending' THEN 'running' ELSE s.state END,
-				log_seq = GREATEST(s.log_seq, $6),
-				result = COALESCE($7, s.result),
-				finished_at = CASE WHEN $7::TEXT IS NULL THEN s.finished_at ELSE now() END
+		row := tx.QueryRow(ctx, `UPDATE build_steps s SET `+reportSet+`
 			FROM (SELECT state, log_seq FROM build_steps WHERE id = $1) AS o
-			WHERE s.id = $1 AND s.spoke_id + 0 = $2 AND s.fence = $3 AND s.state IN ('pending', 'running')
+			WHERE `+reportWhere+`
 			RETURNING o.state, o.log_seq, s.id, s.build_id, COALESCE(s.spoke_id, 0)`,
 			r.StepID, r.SpokeID, r.Fence, endState, running.Type != "", lastSeq, result)
 		var st Step
