@@ -57,10 +57,7 @@ func TestCollect(t *testing.T) {
 		status := func(s string) store.Event {
 			return store.Event{Type: "status", Version: "1.0", Payload: json.RawMessage(`{"status":"` + s + `","time":0}`)}
 		}
-		fence, _, err := st.TakeBuild(ctx, bd.ID, status("started"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		fence := storetest.Take(t, st, bd.ID, status("started"))
 		if finish {
 			if err := st.FinishBuild(ctx, bd.ID, 0, fence, "succeeded", nil, status("succeeded")); err != nil {
 				t.Fatal(err)

@@ -166,10 +166,7 @@ func (w *world) finish(job, name, status string, puts ...store.RecordedOutput) {
 		w.t.Fatal(err)
 	}
 	ev := store.Event{Type: "status", Version: "1.0", Payload: json.RawMessage(`{}`)}
-	fence, _, err := w.st.TakeBuild(w.ctx, b.ID, ev)
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	fence := storetest.Take(w.t, w.st, b.ID, ev)
 	if err := w.st.FinishBuild(w.ctx, b.ID, b.JobID, fence, api.BuildStatus(status), puts, ev); err != nil {
 		w.t.Fatal(err)
 	}

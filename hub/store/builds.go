@@ -333,24 +333,6 @@ func setStatus(ctx context.Context, tx pgx.Tx, id, fence int64, from, to api.Bui
 	return true, appendEvents(ctx, tx, id, event)
 }
 
-// TakeBuild bumps a build's fence: the caller now owns running it, and anyone
-// holding the old fence is stale. A pending build is started in the same
-// transaction, with the event that says so; fresh tells it was pending.
-func (s *Store) TakeBuild(ctx context.Context, id int64, started Event) (fence int64, fresh bool, err error) {
-	var taken []TakenBuild
-	err = s.Tx(ctx, func(tx pgx.Tx) (err error) {
-		taken, err = takeBuilds(ctx, tx, []int64{id}, started)
-		return err
-	})
-	if err == nil && len(taken) == 0 {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("take build %d: %w", id, err)
-	}
-	return taken[0].Fence, taken[0].Fresh, nil
-}
-
 // TakenBuild is a build taken to run: its lease, its fence as the take
 // bumped it, whether it was pending (the take started it), and its row.
 type TakenBuild struct {
@@ -362,8 +344,10 @@ type TakenBuild struct {
 
 // TakeBuilds takes, in one transaction, the leases of the builds for holder
 // (skipping those another holder has unexpired) and, of the unfinished ones
-// among them, bumps their fences and starts the pending ones, as TakeBuild
-// does one. Builds started by many triggers at once start together.
+// among them, bumps their fences (the caller now owns running them, and
+// anyone holding an old fence is stale) and starts the pending ones, each
+// with the started event. Builds started by many triggers at once start
+// together.
 func (s *Store) TakeBuilds(ctx context.Context, ids []int64, holder string, ttl time.Duration, started Event) ([]TakenBuild, error) {
 	ids = slices.Clone(ids)
 	slices.Sort(ids) // rows are locked in one order, whoever takes them
@@ -444,8 +428,10 @@ func takeBuilds(ctx context.Context, tx pgx.Tx, ids []int64, started Event) ([]T
 		return nil, err
 	}
 	var fresh, all []int64
+	byID := map[int64]bumped{}
 	for _, b := range rows {
 		all = append(all, b.id)
+		byID[b.id] = b
 		if b.fresh {
 			fresh = append(fresh, b.id)
 		}
@@ -463,10 +449,6 @@ func takeBuilds(ctx context.Context, tx pgx.Tx, ids []int64, started Event) ([]T
 		`SELECT `+buildColumns+buildFrom+` WHERE b.id = ANY($1) ORDER BY b.id`, all)
 	if err != nil {
 		return nil, err
-	}
-	byID := map[int64]bumped{}
-	for _, b := range rows {
-		byID[b.id] = b
 	}
 	out := make([]TakenBuild, 0, len(builds))
 	for _, b := range builds {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,6 +39,20 @@ func AdminURL(t testing.TB) string {
 		t.Fatalf("%s is not set: run the tests with `make test` or `hack/with-postgres.sh go test ./...`", EnvURL)
 	}
 	return u
+}
+
+// Take takes a build to run as the engine does (its lease, fence and start,
+// with the started event) and returns its fence.
+func Take(t testing.TB, s *store.Store, id int64, started store.Event) int64 {
+	t.Helper()
+	taken, err := s.TakeBuilds(t.Context(), []int64{id}, "test", time.Minute, started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(taken) != 1 {
+		t.Fatalf("build %d was not taken: it finished, or another holder runs it", id)
+	}
+	return taken[0].Fence
 }
 
 // New returns a store on a fresh, migrated database that is dropped when the test ends.
