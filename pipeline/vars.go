@@ -3,21 +3,18 @@ package pipeline
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/switchyard-ci/switchyard/vars"
 )
 
 // Vars are static values for ((var)) placeholders, as given to fly with -v, -y
 // and -l. A placeholder without a value is left as it is, for the hub's var
 // sources to fill at run time; so is every ((source:var)).
 type Vars map[string]any
-
-// varPattern matches ((name)), ((name.field)), ((source:name.field)) and quoted
-// segments such as ((name."dotted.field")).
-var varPattern = regexp.MustCompile(`\(\(([-/\.\w\pL]+:)?((?:[-/\w\pL]+|"[^"]*")(?:\.(?:[-/\w\pL]+|"[^"]*"))*)\)\)`)
 
 // VarRef is one ((var)) found in a config.
 type VarRef struct {
@@ -26,8 +23,14 @@ type VarRef struct {
 	Line   int
 }
 
-func parseVarRef(m []string) VarRef {
-	return VarRef{Source: strings.TrimSuffix(m[1], ":"), Path: splitPath(m[2])}
+// parseVarRef parses the text between a ((var))'s parentheses; ok is false
+// for a reference that cannot be parsed, which run time reports.
+func parseVarRef(name string) (VarRef, bool) {
+	ref, err := vars.Parse(name)
+	if err != nil {
+		return VarRef{}, false
+	}
+	return VarRef{Source: ref.Source, Path: append([]string{ref.Path}, ref.Fields...)}, true
 }
 
 // splitPath splits a dotted path, keeping quoted segments whole.
@@ -147,7 +150,7 @@ func (v Vars) LoadFile(path string) error {
 // interpolate replaces the ((vars)) it has values for, in place. A placeholder
 // that is a whole value takes the var's value, whatever its type; one inside a
 // longer string takes its text. It returns every placeholder it saw.
-func (d *decoder) interpolate(n *yaml.Node, vars Vars) []VarRef {
+func (d *decoder) interpolate(n *yaml.Node, static Vars) []VarRef {
 	var refs []VarRef
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
@@ -168,28 +171,32 @@ func (d *decoder) interpolate(n *yaml.Node, vars Vars) []VarRef {
 		if n.ShortTag() != "!!str" || !strings.Contains(n.Value, "((") {
 			return
 		}
-		matches := varPattern.FindAllStringSubmatchIndex(n.Value, -1)
+		matches := vars.Pattern.FindAllStringSubmatchIndex(n.Value, -1)
 		for _, m := range matches {
-			sub := []string{n.Value[m[0]:m[1]], "", n.Value[m[4]:m[5]]}
-			if m[2] >= 0 {
-				sub[1] = n.Value[m[2]:m[3]]
+			if ref, ok := parseVarRef(n.Value[m[2]:m[3]]); ok {
+				ref.Line = n.Line
+				refs = append(refs, ref)
 			}
-			ref := parseVarRef(sub)
-			ref.Line = n.Line
-			refs = append(refs, ref)
 		}
-		if len(vars) == 0 {
+		if len(static) == 0 {
 			return
 		}
 		if len(matches) == 1 && matches[0][0] == 0 && matches[0][1] == len(n.Value) {
-			if val, ok := vars.lookup(refs[len(refs)-1]); ok && d.spend(n.Line, approxSize(val)) {
+			ref, ok := parseVarRef(n.Value[matches[0][2]:matches[0][3]])
+			if !ok {
+				return
+			}
+			if val, ok := static.lookup(ref); ok && d.spend(n.Line, approxSize(val)) {
 				d.replaceNode(n, val)
 			}
 			return
 		}
-		n.Value = varPattern.ReplaceAllStringFunc(n.Value, func(s string) string {
-			ref := parseVarRef(varPattern.FindStringSubmatch(s))
-			val, ok := vars.lookup(ref)
+		n.Value = vars.Pattern.ReplaceAllStringFunc(n.Value, func(s string) string {
+			ref, ok := parseVarRef(s[2 : len(s)-2])
+			if !ok {
+				return s
+			}
+			val, ok := static.lookup(ref)
 			if !ok {
 				return s
 			}
