@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/redact"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 	"github.com/switchyard-ci/switchyard/wire"
 )
@@ -327,7 +328,12 @@ func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
 	rep := newReporter(a, as)
 	go rep.run(ctx)
 	rep.started()
-	res := a.run(ctx, as, rep)
+	// The step's secrets never leave the spoke in its output or its error.
+	secrets := redact.New(as.Redact)
+	out := redact.NewWriter(rep, secrets)
+	res := a.run(ctx, as, out)
+	out.Flush()
+	res.Error = secrets.Redact(res.Error)
 	res.Lines, res.Started = rep.close()
 	if ctx.Err() != nil {
 		return false // aborted: the hub already marked the step

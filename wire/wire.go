@@ -124,7 +124,11 @@ type Assignment struct {
 	// it if its runtime can (a pod), or reports the run lost: it never runs
 	// it again from the start as the same run.
 	Started bool        `json:"started,omitempty"`
+	// Request is what to run, its ((vars)) filled in by the hub; Redact
+	// lists the secret values in it, which the spoke replaces with
+	// ((redacted)) in the step's output and error.
 	Request StepRequest `json:"request"`
+	Redact  []string    `json:"redact,omitempty"`
 }
 
 // MaxRuns is how many times the hub runs a step whose runs are lost (Lost in

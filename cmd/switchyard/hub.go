@@ -47,6 +47,7 @@ type hubConfig struct {
 	ArtifactRetention time.Duration
 	MaxUpload         int64         // bytes of an artifact fly execute uploads, compressed and expanded
 	PolicyTimeout     time.Duration // how long one evaluation of a policy may run
+	Creds             credsConfig
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -67,7 +68,11 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	users := f.list("add-local-user", "NAME:PASSWORD of a local user")
 	mains := f.list("main-team-local-user", "local user who owns the main team (and so is an admin)")
 	tokens := f.list("spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
+	dummy := cfg.Creds.flags(f)
 	if err := f.parse(args); err != nil {
+		return cfg, err
+	}
+	if err := cfg.Creds.validate(*dummy); err != nil {
 		return cfg, err
 	}
 	if cfg.PolicyTimeout <= 0 {
@@ -140,11 +145,15 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	notifier := notify.New()
 	policies := placer.New(st, policy.Limits{Timeout: cfg.PolicyTimeout}, log)
 	schedule := notify.NewSignal() // the engine raises it, the scheduler listens
-	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule}, log)
+	vars, err := cfg.Creds.registry()
+	if err != nil {
+		return err
+	}
+	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule, Creds: vars}, log)
 	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake, Wake: schedule})
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	intercepts := &intercept.Broker{} // fly's side is the server's, the spoke's the gateway's
-	spokes, err := gateway.New(ctx, gateway.Config{SpokeTokens: cfg.SpokeTokens, Artifacts: bucket}, st, eng, notifier, intercepts,
+	spokes, err := gateway.New(ctx, gateway.Config{SpokeTokens: cfg.SpokeTokens, Artifacts: bucket, Creds: vars}, st, eng, notifier, intercepts,
 		log.With(slog.String("part", "gateway")))
 	if err != nil {
 		return err

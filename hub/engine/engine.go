@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/creds"
 	"github.com/switchyard-ci/switchyard/hub/keyed"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
@@ -34,6 +35,7 @@ type Engine struct {
 	running  map[int64]bool
 	schedule *notify.Signal // wakes the scheduler
 	placer   *placer.Placer
+	creds    *creds.Registry
 	// placing holds a lock per team over a step's decision (no database
 	// round trip): a team's steps are decided one at a time, each counting
 	// the steps decided before it (inflight until they are stored), and a
@@ -55,10 +57,11 @@ const DefaultLeaseTTL = 15 * time.Second
 
 // Options are the parts and settings an engine is given.
 type Options struct {
-	Holder   string         // this hub's name in build leases
-	LeaseTTL time.Duration  // how long a build lease lasts unrenewed (default DefaultLeaseTTL)
-	Placer   *placer.Placer // the policies in force, which place every step
-	Schedule *notify.Signal // raised when jobs asked to be scheduled; the scheduler listens (nil: nobody)
+	Holder   string          // this hub's name in build leases
+	LeaseTTL time.Duration   // how long a build lease lasts unrenewed (default DefaultLeaseTTL)
+	Placer   *placer.Placer  // the policies in force, which place every step
+	Schedule *notify.Signal  // raised when jobs asked to be scheduled; the scheduler listens (nil: nobody)
+	Creds    *creds.Registry // resolves the builds' ((vars)) (nil: nothing defines any)
 }
 
 // New makes an engine.
@@ -69,8 +72,11 @@ func New(st *store.Store, n Notifier, o Options, log *slog.Logger) *Engine {
 	if o.Schedule == nil {
 		o.Schedule = notify.NewSignal()
 	}
+	if o.Creds == nil {
+		o.Creds = &creds.Registry{}
+	}
 	return &Engine{store: st, notify: n, log: log, holder: o.Holder, ttl: o.LeaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
-		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher()}
+		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher(), creds: o.Creds}
 }
 
 // WakeScheduler tells the scheduler that jobs asked to be scheduled (a build

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/creds"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
@@ -36,6 +37,7 @@ type run struct {
 
 	mu          sync.Mutex
 	isTrusted   *bool                        // read once, by trusted
+	resolver    *creds.Resolver              // the build's vars, made once, by vars
 	versionFrom map[string]map[string]string // put plan id -> the version it created
 	outputs     []store.RecordedOutput       // versions the build's puts created, in order
 	artifacts   map[string]wire.ArtifactRef  // build artifacts produced so far

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/creds"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
@@ -24,8 +25,12 @@ import (
 // node) is followed by a new one, up to wire.MaxRuns. If ctx ends first the
 // step is aborted.
 func (r *run) runStep(ctx context.Context, planID string, attempt int, kind wire.StepKind, req wire.StepRequest) (wire.Result, error) {
+	resolved, err := r.resolve(ctx, req)
+	if err != nil {
+		return wire.Result{}, err
+	}
 	for n := 1; ; n++ {
-		res, err := r.runOnce(ctx, store.StepKey{BuildID: r.build.ID, PlanID: planID, Attempt: attempt, Run: n}, kind, req)
+		res, err := r.runOnce(ctx, store.StepKey{BuildID: r.build.ID, PlanID: planID, Attempt: attempt, Run: n}, kind, req, resolved)
 		if err != nil || !res.Lost || n >= wire.MaxRuns {
 			return res, err
 		}
@@ -33,7 +38,7 @@ func (r *run) runStep(ctx context.Context, planID string, attempt int, kind wire
 }
 
 // runOnce runs one run of a step.
-func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest) (wire.Result, error) {
+func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, resolved creds.Resolved) (wire.Result, error) {
 	changed := r.e.notify.Watch(buildKey(r.build.ID)) // before the step is read: its result may come at once
 	// A build this run started has no steps but those it creates; one taken
 	// over from another hub process may have this step already.
@@ -42,7 +47,7 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 		st, err = r.e.store.StepByKey(ctx, key)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		st, err = r.createStep(ctx, key, kind, req)
+		st, err = r.createStep(ctx, key, kind, req, resolved)
 	}
 	if err != nil {
 		return wire.Result{}, err
@@ -76,15 +81,16 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 
 // createStep places a new step on the build's spoke (choosing one for the first
 // step) and records it with its initialize and selected-worker events.
-func (r *run) createStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest) (store.Step, error) {
+func (r *run) createStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, resolved creds.Resolved) (store.Step, error) {
 	return r.pickSpoke(ctx, key.PlanID, req, func(sp store.Spoke, d placement.Decision, ns store.NewStep) (store.Step, error) {
-		return r.recordStep(ctx, key, kind, req, sp, d, ns)
+		return r.recordStep(ctx, key, kind, req, resolved, sp, d, ns)
 	})
 }
 
 // recordStep records a placed step with its initialize and selected-worker
 // events, and the placement's summary when there was a choice.
-func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, sp store.Spoke, d placement.Decision, ns store.NewStep) (store.Step, error) {
+func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, resolved creds.Resolved,
+	sp store.Spoke, d placement.Decision, ns store.NewStep) (store.Step, error) {
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return store.Step{}, err
@@ -122,6 +128,7 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepK
 	if err != nil {
 		return st, err
 	}
+	r.e.creds.Keep(st.ID, resolved) // the gateway of this process hands it out without a second lookup
 	r.e.notify.Notify(notify.SpokeKey(sp.ID))
 	r.e.notify.Notify(notify.EventsKey(r.build.ID))
 	return st, nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/hub/creds"
 	"github.com/switchyard-ci/switchyard/hub/httpapi"
 	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
@@ -20,6 +21,7 @@ type Config struct {
 	SpokeTokens map[string]string // join token -> team name ("" joins the shared pool)
 	SpokeLease  time.Duration     // how long a spoke's lease lasts unrenewed (0: 10 s)
 	Artifacts   *volumes.Bucket   // where build artifacts live; nil: steps with outputs error
+	Creds       *creds.Registry   // resolves the steps' ((vars)) (nil: nothing defines any)
 }
 
 // Waker tells the engine that a build's step ended.
@@ -39,6 +41,7 @@ type Gateway struct {
 	blobKey     []byte      // signs the artifact URLs the hub serves itself
 	assigned    assigned    // steps handed to spokes, for their reports
 	credentials credentials // spokes by credential, for a moment
+	creds       *creds.Registry
 }
 
 // New makes the gateway; it loads the key of the artifact URLs the hub
@@ -51,7 +54,10 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, store: st, waker: waker, notify: notifier, intercepts: intercepts, log: log, mux: http.NewServeMux(), blobKey: blobKey}
+	if cfg.Creds == nil {
+		cfg.Creds = &creds.Registry{}
+	}
+	g := &Gateway{creds: cfg.Creds, cfg: cfg, store: st, waker: waker, notify: notifier, intercepts: intercepts, log: log, mux: http.NewServeMux(), blobKey: blobKey}
 	for _, rt := range g.routes() {
 		g.mux.Handle(rt.method+" "+rt.path, g.wrap(rt))
 	}

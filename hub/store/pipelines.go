@@ -367,3 +367,15 @@ func (s *Store) BuildTrusted(ctx context.Context, pipelineID, jobID int64) (bool
 	}
 	return !untrusted, nil
 }
+
+// BuildVarContext is what resolving the vars of a build of a job (jobID 0: a
+// one-off build of the pipeline) needs: whether it is trusted, and its
+// pipeline's var_sources as stored (JSON null when it declares none).
+func (s *Store) BuildVarContext(ctx context.Context, pipelineID, jobID int64) (trusted bool, varSources json.RawMessage, err error) {
+	var untrusted bool
+	if err := s.row(ctx, `SELECT p.untrusted OR COALESCE((SELECT j.untrusted FROM jobs j WHERE j.id = $2), false),
+		COALESCE(p.config->'var_sources', 'null') FROM pipelines p WHERE p.id = $1`, pipelineID, jobID).Scan(&untrusted, &varSources); err != nil {
+		return false, nil, fmt.Errorf("pipeline %d: %w", pipelineID, err)
+	}
+	return !untrusted, varSources, nil
+}

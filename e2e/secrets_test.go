@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const secretValue = "hunter2-s3cr3t-Value"
+
+// A task that prints a secret raw, in base64, in hex, URL-encoded and split
+// across writes shows ((redacted)) only, through fly watch and the events
+// API; the value is nowhere in the database. A var nothing defines, and a
+// secret an untrusted job asks for, error the step before it is placed.
+func TestSecrets(t *testing.T) {
+	f := newFleetOf(t, bin, "", []string{
+		"--dummy-creds-var", "main/token=" + secretValue,
+		"--dummy-creds-var", "main/p/scoped={user: bob, pass: " + secretValue + "-2}",
+		"--dummy-creds-var", "blue/blue-only=blue-" + secretValue,
+	})
+	f.startSpoke("local-1", f.url)
+	task := func(params, script string) string {
+		return fmt.Sprintf("{task: t, config: {platform: linux, params: %s, run: {path: sh, args: [-c, %q]}}}", params, script)
+	}
+	f.setPipeline("p", fmt.Sprintf(`
+jobs:
+- name: leak
+  plan:
+  - %s
+- name: undefined
+  plan:
+  - %s
+- name: untrusted
+  plan:
+  - %s
+- name: static
+  plan:
+  - %s
+- name: cross-team
+  plan:
+  - %s
+`,
+		task("{TOKEN: ((token)), USER: ((scoped.user)), PASS: ((scoped.pass))}", `
+echo "raw $TOKEN"
+printf '%s' "$TOKEN" | base64
+printf '%s' "$TOKEN" | od -An -tx1 | tr -d ' \n'; echo
+printf '%s' "$TOKEN" | head -c 7; sleep 0.3; printf '%s\n' "$TOKEN" | tail -c +8
+echo "user $USER pass $PASS"`),
+		task("{X: ((nope)), Y: ((also-nope))}", "echo should not run"),
+		task("{TOKEN: ((token))}", "echo should not run"),
+		task("{GREETING: ((greeting))}", `echo "static $GREETING"`),
+		task("{X: ((blue-only))}", "echo should not run"),
+	))
+
+	out := f.mustFly("trigger-job", "-j", "p/leak", "-w")
+	encodings := []string{secretValue, base64.StdEncoding.EncodeToString([]byte(secretValue)), hex.EncodeToString([]byte(secretValue)), url.QueryEscape(secretValue)}
+	for _, leak := range encodings {
+		if strings.Contains(out, leak) {
+			t.Errorf("fly watch shows the secret (%q):\n%s", leak, out)
+		}
+	}
+	for _, want := range []string{"raw ((redacted))", "((redacted))\n((redacted))\n((redacted))\n", "user ((redacted)) pass ((redacted))", "succeeded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("fly watch lacks %q:\n%s", want, out)
+		}
+	}
+	events := f.asAdminGet("/api/v1/builds/1/events")
+	if !strings.Contains(events, "((redacted))") {
+		t.Errorf("the events API lacks ((redacted)):\n%s", events)
+	}
+	for _, leak := range encodings {
+		if strings.Contains(events, leak) {
+			t.Errorf("the events API shows the secret (%q)", leak)
+		}
+	}
+
+	out, code := f.fly("trigger-job", "-j", "p/undefined", "-w")
+	if code == 0 || !strings.Contains(out, "undefined vars: also-nope, nope") || strings.Contains(out, "should not run") || strings.Contains(out, "selected worker") {
+		t.Errorf("a build with undefined vars: exit %d:\n%s", code, out)
+	}
+
+	f.mustFly("untrust-job", "-j", "p/untrusted")
+	out, code = f.fly("trigger-job", "-j", "p/untrusted", "-w")
+	if code == 0 || !strings.Contains(out, "untrusted, so its builds get no secrets") || strings.Contains(out, "selected worker") {
+		t.Errorf("an untrusted job's secret: exit %d:\n%s", code, out)
+	}
+
+	out, code = f.fly("trigger-job", "-j", "p/cross-team", "-w")
+	if code == 0 || !strings.Contains(out, "undefined vars: blue-only") {
+		t.Errorf("team main read team blue's secret: exit %d:\n%s", code, out)
+	}
+
+	// Static vars (fly set-pipeline -v) still work, in trusted and untrusted jobs.
+	f.mustFly("set-pipeline", "-n", "-p", "p", "-c", f.dir+"/p.yml", "-v", "greeting=hello-static")
+	f.mustFly("untrust-job", "-j", "p/static")
+	if out := f.mustFly("trigger-job", "-j", "p/static", "-w"); !strings.Contains(out, "static hello-static") {
+		t.Errorf("a static var in an untrusted job:\n%s", out)
+	}
+
+	if dump := dumpDatabase(t, f.db); strings.Contains(dump, secretValue) {
+		i := strings.Index(dump, secretValue)
+		t.Errorf("the database holds the secret: ...%s...", dump[max(0, i-200):i+len(secretValue)])
+	}
+}
+
+// dumpDatabase reads every row of every table as text.
+func dumpDatabase(t *testing.T, dbURL string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, tbl := range tables {
+		var text *string
+		if err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT string_agg(t::text, E'\n') FROM %s t`, pgx.Identifier{tbl}.Sanitize())).Scan(&text); err != nil {
+			t.Fatal(err)
+		}
+		if text != nil {
+			b.WriteString(*text)
+		}
+	}
+	if b.Len() == 0 {
+		t.Fatal("the database dump is empty")
+	}
+	return b.String()
+}
+
+// asAdminGet reads a route as admin, to its end (an event stream ends with
+// its build).
+func (f *fleet) asAdminGet(path string) string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+f.token())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("GET %s: %d %v\n%s", path, resp.StatusCode, err, body)
+	}
+	return string(body)
+}

@@ -1,0 +1,87 @@
+package creds
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/vars"
+	"github.com/switchyard-ci/switchyard/wire"
+)
+
+// Resolved is a step request with its vars filled in, and the secret values
+// in it for the spoke to redact.
+type Resolved struct {
+	Request wire.StepRequest
+	Secrets []string
+}
+
+// ResolveRequest fills in the vars of what a step runs: a resource's source
+// and params, a custom type's image, a task's config and params. The errors
+// are worded as Concourse's.
+func ResolveRequest(ctx context.Context, r *Resolver, req wire.StepRequest) (Resolved, error) {
+	var err error
+	if req.Source, err = vars.InterpolateJSON(ctx, req.Source, r); err != nil {
+		if req.Kind == wire.KindCheck {
+			return Resolved{}, fmt.Errorf("resource config creds evaluation: %w", err)
+		}
+		return Resolved{}, err
+	}
+	if req.Params, err = vars.InterpolateJSON(ctx, req.Params, r); err != nil {
+		return Resolved{}, err
+	}
+	if req.TypeImage, err = text(ctx, req.TypeImage, r); err != nil {
+		return Resolved{}, err
+	}
+	if t := req.Task; t != nil {
+		task := *t
+		if err := resolveTask(ctx, r, &task); err != nil {
+			return Resolved{}, fmt.Errorf("failed to interpolate task config: %w", err)
+		}
+		req.Task = &task
+	}
+	return Resolved{Request: req, Secrets: r.Secrets()}, nil
+}
+
+func resolveTask(ctx context.Context, r *Resolver, t *wire.TaskRequest) error {
+	if t.Config != nil {
+		raw, err := json.Marshal(t.Config)
+		if err != nil {
+			return err
+		}
+		if raw, err = vars.InterpolateJSON(ctx, raw, r); err != nil {
+			return err
+		}
+		var cfg pipeline.TaskConfig
+		if err := json.Unmarshal(raw, &cfg); err != nil {
+			return err
+		}
+		t.Config = &cfg
+	}
+	if len(t.Params) > 0 {
+		params := make(map[string]string, len(t.Params))
+		for k, v := range t.Params {
+			var err error
+			if params[k], err = text(ctx, v, r); err != nil {
+				return err
+			}
+		}
+		t.Params = params
+	}
+	return nil
+}
+
+// text interpolates a string that must stay a string; a whole var with a
+// map or list value becomes its JSON, as a task param does in Concourse.
+func text(ctx context.Context, s string, r *Resolver) (string, error) {
+	v, err := vars.Interpolate(ctx, s, r)
+	if err != nil {
+		return "", err
+	}
+	if str, ok := v.(string); ok {
+		return str, nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}

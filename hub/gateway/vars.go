@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/switchyard-ci/switchyard/hub/creds"
+	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/wire"
+)
+
+// resolve fills in the ((vars)) of a step handed to its spoke: the engine of
+// this process left them ready, or they are looked up again (the step was
+// placed by another replica, or before a restart). The values travel in this
+// answer only; the store keeps the step as written.
+func (g *Gateway) resolve(ctx context.Context, st store.Step, req wire.StepRequest) (creds.Resolved, error) {
+	if res, ok := g.creds.Take(st.ID); ok {
+		return res, nil
+	}
+	b, err := g.store.Build(ctx, st.BuildID)
+	if err != nil {
+		return creds.Resolved{}, err
+	}
+	res, err := g.creds.ForBuild(ctx, g.store, b)
+	if err != nil {
+		return creds.Resolved{}, err
+	}
+	return creds.ResolveRequest(ctx, res, req)
+}
+
+// errorStep ends a step the spoke cannot be given, with why.
+func (g *Gateway) errorStep(ctx context.Context, st store.Step, why error) {
+	res := wire.Result{Fence: st.Fence, Error: why.Error()}
+	raw, _ := json.Marshal(res)
+	rep := store.StepReport{StepID: st.ID, SpokeID: st.SpokeID, Fence: st.Fence}
+	end := &store.StepEnd{State: store.StepErrored, Result: raw, Event: finishEvent(st, res)}
+	if err := g.store.ReportStep(ctx, rep, nil, store.Event{}, end); err != nil {
+		g.log.Error("error a step whose vars did not resolve", slog.Int64("step", st.ID), slog.String("error", err.Error()))
+		return
+	}
+	g.notify.Notify(notify.EventsKey(st.BuildID))
+	g.waker.Wake(st.BuildID)
+}
