@@ -223,4 +223,3 @@ func IsUndefined(err error) bool {
 	var u *UndefinedError
 	return errors.As(err, &u)
 }
-

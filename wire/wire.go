@@ -123,7 +123,7 @@ type Assignment struct {
 	// before. A spoke that is not running it (it restarted) re-attaches to
 	// it if its runtime can (a pod), or reports the run lost: it never runs
 	// it again from the start as the same run.
-	Started bool        `json:"started,omitempty"`
+	Started bool `json:"started,omitempty"`
 	// Request is what to run, its ((vars)) filled in by the hub; Redact
 	// lists the secret values in it, which the spoke replaces with
 	// ((redacted)) in the step's output and error.
