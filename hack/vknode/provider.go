@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -296,6 +297,7 @@ func (p *hostProvider) command(run *podRun, c corev1.Container, command []string
 	if err != nil {
 		return nil, err
 	}
+	command = expandCommand(command, c.Env)
 	cmd := exec.Command(self, mountExecArgs(binds, c.WorkingDir, command)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true}
 	env := []string{"HOSTNAME=" + run.pod.Name, "HOME=/root"}
@@ -573,3 +575,28 @@ func (p *hostProvider) PortForward(context.Context, string, string, int32, io.Re
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// expandRef is a kubelet command reference: $$ or $(NAME).
+var expandRef = regexp.MustCompile(`\$\$|\$\(([A-Za-z_][-._A-Za-z0-9]*)\)`)
+
+// expandCommand expands $(NAME) in a container's command and args from its
+// env, and $$ to $, as the kubelet does; an unknown name stays as written.
+func expandCommand(command []string, env []corev1.EnvVar) []string {
+	vals := map[string]string{}
+	for _, e := range env {
+		vals[e.Name] = e.Value
+	}
+	out := make([]string, len(command))
+	for i, w := range command {
+		out[i] = expandRef.ReplaceAllStringFunc(w, func(m string) string {
+			if m == "$$" {
+				return "$"
+			}
+			if v, ok := vals[m[2:len(m)-1]]; ok {
+				return v
+			}
+			return m
+		})
+	}
+	return out
+}

@@ -243,11 +243,22 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, log
 		if specErr != nil {
 			return wire.Result{}, specErr
 		}
+		secret, secretErr := stepSecret(a, name, &spec.Spec.Containers[0])
+		if secretErr == nil && secret != nil {
+			secretErr = rt.createSecret(ctx, secret)
+		}
+		if secretErr != nil {
+			rt.cleanUp(name)
+			return wire.Result{}, secretErr
+		}
 		pod, err = pods.Create(ctx, spec, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			pod, err = pods.Get(ctx, name, metav1.GetOptions{})
 		} else if err == nil {
 			err = rt.ownPolicy(ctx, pod)
+			if err == nil && secret != nil {
+				err = rt.ownSecret(ctx, pod)
+			}
 		}
 	}
 	if err != nil {
@@ -381,14 +392,15 @@ func (rt *Runtime) deliver(ctx context.Context, pw *podWatch, dir string, inputs
 	}
 }
 
-// cleanUp deletes the step's pod and NetworkPolicy, also when the step was
-// aborted.
+// cleanUp deletes the step's pod, NetworkPolicy and Secret, also when the
+// step was aborted.
 func (rt *Runtime) cleanUp(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	zero := int64(0)
 	_ = rt.Client.CoreV1().Pods(rt.Namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 	_ = rt.Client.NetworkingV1().NetworkPolicies(rt.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+	_ = rt.Client.CoreV1().Secrets(rt.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
 }
 
 // ensurePolicy gives the step's pod a NetworkPolicy: no ingress; egress

@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -459,5 +460,55 @@ func TestDenyEgress(t *testing.T) {
 	}
 	if res := <-done; res.Error != "" || res.ExitStatus != 0 {
 		t.Errorf("result %+v", res)
+	}
+}
+
+// A step's secrets stay out of its pod spec: its params come from a Secret
+// the spoke creates for the pod and deletes with it, and a command word
+// that holds a secret is expanded from that Secret by the node.
+func TestSecretsStayOutOfThePodSpec(t *testing.T) {
+	c, ns := cluster(t)
+	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	const secret = "pod-spec-s3cret"
+	cfg := task(`echo "env=$TOKEN arg=$0"; sleep 2`)
+	cfg.Run.Args = append(cfg.Run.Args, "word-"+secret)
+	a := assignment(8, "ci", "unit", "test", cfg)
+	a.Request.Task.Params = map[string]string{"TOKEN": secret}
+	a.Redact = []string{secret}
+	logs := newLines()
+	done := make(chan wire.Result)
+	go func() { done <- rt.Run(context.Background(), a, logs) }()
+	select {
+	case <-logs.first:
+	case res := <-done:
+		t.Fatalf("the step ended before logging: %+v\n%s", res, logs.Stderr())
+	case <-time.After(60 * time.Second):
+		t.Fatal("no log line within a minute")
+	}
+	ctx := t.Context()
+	name := kube.PodName(a)
+	pod, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := json.Marshal(pod)
+	if strings.Contains(string(spec), secret) {
+		t.Errorf("the pod spec holds the secret:\n%s", spec)
+	}
+	s, err := c.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Data["TOKEN"]) != secret || len(s.OwnerReferences) != 1 || s.OwnerReferences[0].UID != pod.UID {
+		t.Errorf("the step's Secret: data %v, owners %+v", s.Data, s.OwnerReferences)
+	}
+	if res := <-done; res.Error != "" || res.ExitStatus != 0 {
+		t.Errorf("result %+v", res)
+	}
+	if got, want := logs.String(), "env="+secret+" arg=word-"+secret+"\n"; got != want {
+		t.Errorf("the task saw %q, want %q", got, want)
+	}
+	if _, err := c.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
+		t.Error("the step's Secret is still there after the step")
 	}
 }
