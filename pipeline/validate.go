@@ -113,8 +113,14 @@ func (v *validator) varSources(refs []VarRef) {
 			v.errorf(s.Line, where, "var source name appears more than once")
 		}
 		names[s.Name] = true
-		if s.Type == "" {
+		switch s.Type {
+		case "":
 			v.errorf(s.Line, where, "var source has no type")
+		case "dummy", "kubernetes", "idtoken":
+		case "vault", "ssm", "secretsmanager", "credhub", "conjur":
+			v.warnf("unsupported_var_source", s.Line, where, "credential manager type %s is not supported by Switchyard yet: a step that reads it errors; use kubernetes, dummy or idtoken", s.Type)
+		default:
+			v.errorf(s.Line, where, "unknown credential manager type: %s (Switchyard has dummy, kubernetes and idtoken)", s.Type)
 		}
 		v.identifier(s.Name, s.Line, where)
 	}

@@ -27,6 +27,12 @@ type credsConfig struct {
 	CacheEnabled    bool
 	CacheTTL        time.Duration
 	CacheNotFoundTT time.Duration
+
+	// idtoken var sources: the tokens' issuer and how keys rotate.
+	OIDCIssuerURL string
+	KeyCheck      time.Duration
+	KeyRotation   time.Duration
+	KeyGrace      time.Duration
 }
 
 func (c *credsConfig) flags(f *flags) *listFlag {
@@ -39,6 +45,10 @@ func (c *credsConfig) flags(f *flags) *listFlag {
 	f.boolean(&c.CacheEnabled, "secret-cache-enabled", false, "keep credential lookups for a while")
 	f.duration(&c.CacheTTL, "secret-cache-duration", time.Minute, "how long a found credential is kept, with --secret-cache-enabled")
 	f.duration(&c.CacheNotFoundTT, "secret-cache-duration-notfound", 10*time.Second, "how long a credential nothing defines is remembered so, with --secret-cache-enabled")
+	f.str(&c.OIDCIssuerURL, "oidc-issuer-url", "", "the iss of idtoken var sources' tokens, where /.well-known/openid-configuration is served (default --external-url)")
+	f.duration(&c.KeyCheck, "signing-key-check-interval", 10*time.Minute, "how often the id token signing keys are looked after")
+	f.duration(&c.KeyRotation, "signing-key-rotation-period", 7*24*time.Hour, "an id token signing key older than this is replaced (0: never)")
+	f.duration(&c.KeyGrace, "signing-key-grace-period", 24*time.Hour, "older signing keys stay published until the newest is this old; keep it at least the longest token lifetime (24h)")
 	return f.list("dummy-creds-var", "[TEAM/[PIPELINE/]]VAR=YAML: a value of the dummy credential manager (for trying things out; not for real secrets)")
 }
 

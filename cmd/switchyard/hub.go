@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +22,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/checker"
 	"github.com/switchyard-ci/switchyard/hub/engine"
 	"github.com/switchyard-ci/switchyard/hub/gateway"
+	"github.com/switchyard-ci/switchyard/hub/idtoken"
 	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
@@ -149,6 +151,9 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	tokens := &idtoken.Issuer{Store: st, URL: cmp.Or(cfg.Creds.OIDCIssuerURL, cfg.ExternalURL), CheckInterval: cfg.Creds.KeyCheck,
+		RotationPeriod: cfg.Creds.KeyRotation, GracePeriod: cfg.Creds.KeyGrace, Log: log.With(slog.String("part", "idtoken"))}
+	vars.IDToken = tokens.NewSource
 	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule, Creds: vars}, log)
 	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake, Wake: schedule})
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
@@ -160,7 +165,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	}
 	srv, err := server.New(ctx, server.Config{
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers,
-		Policies: policies, Artifacts: bucket, MaxUpload: cfg.MaxUpload, Intercepts: intercepts, Spokes: spokes,
+		Policies: policies, Artifacts: bucket, MaxUpload: cfg.MaxUpload, Intercepts: intercepts, Spokes: spokes, WellKnown: tokens.Handler(),
 	}, st, eng, notifier, log)
 	if err != nil {
 		return err
@@ -185,8 +190,9 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	gc := artifactgc.New(st, bucket, artifactgc.Options{Retention: cfg.ArtifactRetention}, log.With(slog.String("part", "artifact-gc")))
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); _ = gc.Run(ctx) }()
+	go func() { defer wg.Done(); _ = tokens.Run(ctx) }()
 	go func() { defer wg.Done(); _ = eng.Run(ctx) }()
 	go func() { defer wg.Done(); _ = sched.Run(ctx) }()
 	go func() { defer wg.Done(); _ = checks.Run(ctx) }()

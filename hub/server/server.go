@@ -39,6 +39,9 @@ type Config struct {
 	// Spokes serves the spoke-facing API (package gateway) under /api/spoke/;
 	// nil: none.
 	Spokes http.Handler
+	// WellKnown serves /.well-known/ (the id tokens' discovery document and
+	// keys, package idtoken), to anyone; nil: none.
+	WellKnown http.Handler
 }
 
 // Waker lets the server tell the engine that a build or step changed, or that
@@ -96,6 +99,9 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 			return nil, fmt.Errorf("route %s %s declares no access", r.method, r.path)
 		}
 		s.mux.Handle(r.method+" "+r.path, s.wrap(r))
+	}
+	if cfg.WellKnown != nil {
+		s.mux.Handle("/.well-known/", cfg.WellKnown)
 	}
 	if cfg.Spokes != nil {
 		s.mux.Handle("/api/spoke/", cfg.Spokes)
