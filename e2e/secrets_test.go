@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +34,14 @@ func TestSecrets(t *testing.T) {
 		return fmt.Sprintf("{task: t, config: {platform: linux, params: %s, run: {path: sh, args: [-c, %q]}}}", params, script)
 	}
 	f.setPipeline("p", fmt.Sprintf(`
+var_sources:
+- name: vs
+  type: dummy
+  config: {vars: {greeting: "from-var-source-((token))"}}
 jobs:
+- name: var-source
+  plan:
+  - %s
 - name: leak
   plan:
   - %s
@@ -49,6 +58,7 @@ jobs:
   plan:
   - %s
 `,
+		task("{G: ((vs:greeting))}", `echo "vs $G"`),
 		task("{TOKEN: ((token)), USER: ((scoped.user)), PASS: ((scoped.pass))}", `
 echo "raw $TOKEN"
 printf '%s' "$TOKEN" | base64
@@ -83,7 +93,25 @@ echo "user $USER pass $PASS"`),
 		}
 	}
 
-	out, code := f.fly("trigger-job", "-j", "p/undefined", "-w")
+	if out := f.mustFly("trigger-job", "-j", "p/var-source", "-w"); !strings.Contains(out, "vs ((redacted))") || strings.Contains(out, "from-var-source") {
+		t.Errorf("a var source's value, built from the credential manager's:\n%s", out)
+	}
+	if out := f.mustFly("get-pipeline", "-p", "p"); !strings.Contains(out, "((token))") || strings.Contains(out, secretValue) {
+		t.Errorf("get-pipeline shows values, not references:\n%s", out)
+	}
+
+	// set-pipeline --check-creds refuses what resolves from nothing.
+	checked := filepath.Join(f.dir, "checked.yml")
+	if err := os.WriteFile(checked, []byte("jobs:\n- name: j\n  plan:\n  - "+task("{A: ((token)), B: ((missing-one))}", "true")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := f.fly("set-pipeline", "-n", "-p", "checked", "-c", checked, "--check-creds")
+	if code == 0 || !strings.Contains(out, "credential validation failed") || !strings.Contains(out, "undefined vars: missing-one") {
+		t.Errorf("--check-creds with an undefined var: exit %d:\n%s", code, out)
+	}
+	f.mustFly("set-pipeline", "-n", "-p", "checked", "-c", checked, "--check-creds", "-v", "missing-one=now-static")
+
+	out, code = f.fly("trigger-job", "-j", "p/undefined", "-w")
 	if code == 0 || !strings.Contains(out, "undefined vars: also-nope, nope") || strings.Contains(out, "should not run") || strings.Contains(out, "selected worker") {
 		t.Errorf("a build with undefined vars: exit %d:\n%s", code, out)
 	}

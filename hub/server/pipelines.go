@@ -152,6 +152,11 @@ func (s *Server) saveConfig(w http.ResponseWriter, r *http.Request, c *caller) e
 		}
 		return configErrors(w, msgs)
 	}
+	if r.URL.Query().Has("check_creds") {
+		if err := s.checkCreds(r.Context(), t.Name, r.PathValue("pipeline"), loaded); err != nil {
+			return configErrors(w, []string{"credential validation failed\n\n" + err.Error()})
+		}
+	}
 	verdict, err := s.admitPipeline(r, c, t, loaded)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/creds"
 	"github.com/switchyard-ci/switchyard/hub/httpapi"
 	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
@@ -42,6 +43,9 @@ type Config struct {
 	// WellKnown serves /.well-known/ (the id tokens' discovery document and
 	// keys, package idtoken), to anyone; nil: none.
 	WellKnown http.Handler
+	// Creds resolves ((vars)) for set-pipeline --check-creds (nil: nothing
+	// defines any).
+	Creds *creds.Registry
 }
 
 // Waker lets the server tell the engine that a build or step changed, or that
@@ -74,6 +78,9 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	}
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = 8 << 30
+	}
+	if cfg.Creds == nil {
+		cfg.Creds = &creds.Registry{}
 	}
 	if cfg.Intercepts == nil {
 		cfg.Intercepts = &intercept.Broker{}

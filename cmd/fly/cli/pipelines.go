@@ -25,6 +25,7 @@ func setPipeline(ctx context.Context, e *env, args []string) error {
 	yvars := f.list("y", "yaml-var", "NAME=YAML: a YAML var")
 	files := f.list("l", "load-vars-from", "FILE: vars from a YAML file")
 	yes := f.boolean("n", "non-interactive", "apply without asking")
+	checkCreds := f.boolean("", "check-creds", "refuse the config if a ((var)) in it resolves from no var source or credential manager")
 	if err := f.parse(args, name, file); err != nil {
 		return err
 	}
@@ -91,7 +92,11 @@ func setPipeline(ctx context.Context, e *env, args []string) error {
 	}
 	hdr := http.Header{"X-Concourse-Config-Version": {version}}
 	var saved api.SaveConfigResponse
-	res, err = c.Do(ctx, http.MethodPut, path+"/config", hdr, []byte(loaded.JSON), &saved)
+	configPath := path + "/config"
+	if *checkCreds {
+		configPath += "?check_creds="
+	}
+	res, err = c.Do(ctx, http.MethodPut, configPath, hdr, []byte(loaded.JSON), &saved)
 	var bad *api.BadRequestError
 	if errors.As(err, &bad) {
 		return fmt.Errorf("invalid pipeline config:\n%s", strings.Join(bad.Errors, "\n"))

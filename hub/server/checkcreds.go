@@ -1,0 +1,34 @@
+package server
+
+import (
+	"context"
+
+	"github.com/switchyard-ci/switchyard/hub/creds"
+	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/vars"
+)
+
+// checkCreds resolves every ((var)) left in a config (set-pipeline
+// --check-creds) against its var sources and the credential manager, and
+// says which resolve from nothing. The values are dropped at once; build-local
+// vars (((.:name))) are skipped, since only a build has them.
+func (s *Server) checkCreds(ctx context.Context, team, name string, p *pipeline.Pipeline) error {
+	var sources []creds.VarSource
+	for _, vs := range p.Config.VarSources {
+		sources = append(sources, creds.VarSource{Name: vs.Name, Type: vs.Type, Config: vs.Config})
+	}
+	res, err := s.cfg.Creds.Resolver(creds.Scope{Team: team, Pipeline: name}, true, sources)
+	if err != nil {
+		return err
+	}
+	var refs []any
+	for _, ref := range p.Vars {
+		if ref.Source == "." || len(ref.Path) == 0 {
+			continue
+		}
+		r := vars.Ref{Source: ref.Source, Path: ref.Path[0], Fields: ref.Path[1:]}
+		refs = append(refs, "(("+r.String()+"))")
+	}
+	_, err = vars.Interpolate(ctx, refs, res)
+	return err
+}
