@@ -103,3 +103,14 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// A task file's ((vars)) are refused by name, never run as text.
+func TestTaskFileVarsRefused(t *testing.T) {
+	_, err := LoadTaskConfig("ci/task.yml", []byte("platform: linux\nrun: {path: sh}\nparams:\n  TOKEN: ((token))\n"))
+	if err == nil || !strings.Contains(err.Error(), "ci/task.yml:4") || !strings.Contains(err.Error(), "((token)) in a task file") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := LoadTaskConfig("ci/task.yml", []byte("platform: linux\nrun: {path: sh}\n")); err != nil {
+		t.Fatal(err)
+	}
+}

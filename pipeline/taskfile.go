@@ -3,6 +3,7 @@ package pipeline
 import (
 	"reflect"
 	"sort"
+	"strings"
 )
 
 // LoadTaskConfig reads a task config file (a task step's `file:`) within the
@@ -13,6 +14,14 @@ func LoadTaskConfig(file string, data []byte) (*TaskConfig, error) {
 		return nil, err
 	}
 	d := &decoder{report: report{file: file}}
+	// The spoke reads a task file, and only the hub resolves ((vars)): one
+	// left in the file would reach the task as text, a wrong build.
+	for _, ref := range d.interpolate(root, nil) {
+		d.errorf(ref.Line, "", "((%s)) in a task file: Switchyard does not resolve vars in task files yet; give the value as the task step's params", strings.Join(ref.Path, "."))
+	}
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
 	var cfg TaskConfig
 	d.decode(root, reflect.ValueOf(&cfg).Elem(), "")
 	if len(d.errs) == 0 {

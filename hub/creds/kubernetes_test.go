@@ -16,7 +16,7 @@ import (
 	"github.com/switchyard-ci/switchyard/vars"
 )
 
-func putSecret(t *testing.T, c kubernetes.Interface, ns, name string, data map[string]string) {
+func putSecret(t testing.TB, c kubernetes.Interface, ns, name string, data map[string]string) {
 	t.Helper()
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string][]byte{}}
 	for k, v := range data {

@@ -20,7 +20,16 @@ type Resolved struct {
 // ResolveRequest fills in the vars of what a step runs: a resource's source
 // and params, a custom type's image, a task's config and params. The errors
 // are worded as Concourse's.
-func ResolveRequest(ctx context.Context, r *Resolver, req wire.StepRequest) (Resolved, error) {
+func ResolveRequest(ctx context.Context, res *Resolver, req wire.StepRequest) (Resolved, error) {
+	texts := []string{string(req.Source), string(req.Params), req.TypeImage}
+	if t := req.Task; t != nil {
+		cfg, _ := json.Marshal(t.Config)
+		texts = append(texts, string(cfg))
+		for _, v := range t.Params {
+			texts = append(texts, v)
+		}
+	}
+	r := newPrefetch(ctx, res, texts...)
 	var err error
 	if req.Source, err = vars.InterpolateJSON(ctx, req.Source, r); err != nil {
 		if req.Kind == wire.KindCheck {
@@ -41,10 +50,10 @@ func ResolveRequest(ctx context.Context, r *Resolver, req wire.StepRequest) (Res
 		}
 		req.Task = &task
 	}
-	return Resolved{Request: req, Secrets: r.Secrets()}, nil
+	return Resolved{Request: req, Secrets: res.Secrets()}, nil
 }
 
-func resolveTask(ctx context.Context, r *Resolver, t *wire.TaskRequest) error {
+func resolveTask(ctx context.Context, r vars.Lookup, t *wire.TaskRequest) error {
 	if t.Config != nil {
 		raw, err := json.Marshal(t.Config)
 		if err != nil {
@@ -74,7 +83,7 @@ func resolveTask(ctx context.Context, r *Resolver, t *wire.TaskRequest) error {
 
 // text interpolates a string that must stay a string; a whole var with a
 // map or list value becomes its JSON, as a task param does in Concourse.
-func text(ctx context.Context, s string, r *Resolver) (string, error) {
+func text(ctx context.Context, s string, r vars.Lookup) (string, error) {
 	v, err := vars.Interpolate(ctx, s, r)
 	if err != nil {
 		return "", err

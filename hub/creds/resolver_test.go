@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchyard-ci/switchyard/vars"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 func interpolate(t *testing.T, r *Resolver, in any) (any, error) {
@@ -168,5 +170,42 @@ func TestCache(t *testing.T) {
 	_, _, _ = off.Get(context.Background(), a, "x")
 	if n := src.n.Load(); n != 4 {
 		t.Errorf("a cache with no TTL kept an answer (%d lookups, want 4)", n)
+	}
+}
+
+// barrierSource answers only once two lookups are in flight at once.
+type barrierSource struct {
+	arrived chan struct{}
+	both    chan struct{}
+	once    sync.Once
+}
+
+func (b *barrierSource) Get(ctx context.Context, _ Scope, name string) (any, bool, error) {
+	select {
+	case b.arrived <- struct{}{}:
+	default:
+		b.once.Do(func() { close(b.both) })
+	}
+	select {
+	case <-b.both:
+		return "v-" + name, true, nil
+	case <-time.After(10 * time.Second):
+		return nil, false, errors.New("lookups ran one at a time")
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+}
+
+// A step's secrets are looked up at once, not one after another.
+func TestResolveRequestLooksUpAtOnce(t *testing.T) {
+	src := &barrierSource{arrived: make(chan struct{}, 1), both: make(chan struct{})}
+	r, _ := (&Registry{Cluster: src}).Resolver(Scope{Team: "t"}, true, nil)
+	res, err := ResolveRequest(context.Background(), r, wire.StepRequest{Kind: wire.KindTask,
+		Task: &wire.TaskRequest{Params: map[string]string{"A": "((a))", "B": "((b))"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Request.Task.Params; got["A"] != "v-a" || got["B"] != "v-b" {
+		t.Errorf("params %v", got)
 	}
 }
