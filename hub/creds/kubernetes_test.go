@@ -70,8 +70,8 @@ func TestKubernetes(t *testing.T) {
 	for ref, want := range map[string]string{
 		"((token.other))":     "cannot access field 'other' of non-map value", // a value key hides the rest, as in Concourse
 		"((nope))":            "undefined vars: nope",
-		"((b-only))":          "undefined vars: b-only",          // team B's namespace is not asked
-		"((b-pipeline))":      "undefined vars: b-pipeline",      // nor its pipeline paths
+		"((b-only))":          "undefined vars: b-only",           // team B's namespace is not asked
+		"((b-pipeline))":      "undefined vars: b-pipeline",       // nor its pipeline paths
 		"((theirs:b-only))":   "namespace \"" + nsB + "\" is not", // a var source cannot name it either
 		"((x/y))":             "cannot hold '/'",
 		"((Not_A_Name))":      "cannot name a kubernetes secret",
