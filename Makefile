@@ -34,7 +34,7 @@ scenarios: build
 	hack/with-postgres.sh sh -c 'for f in algorithm/testdata/scenarios.json algorithm/testdata/classes.json; do bin/switchyard algorithm check --database-url "$$SWITCHYARD_TEST_DATABASE_URL" --scenarios $$f || exit 1; done'
 
 fuzz:
-	GO=$(GO) hack/fuzz.sh $(FUZZTIME) FuzzLoad:./pipeline FuzzExpansionBound:./pipeline FuzzExtract:./volumes/extract FuzzInstrument:./policy/preempt
+	GO=$(GO) hack/fuzz.sh $(FUZZTIME) FuzzLoad:./pipeline FuzzExpansionBound:./pipeline FuzzExtract:./volumes/extract FuzzInstrument:./policy/preempt FuzzParse:./vars FuzzWriter:./redact
 
 infra:
 	hack/test-infra.sh

@@ -28,6 +28,7 @@ func TestSecrets(t *testing.T) {
 		"--dummy-creds-var", "main/token=" + secretValue,
 		"--dummy-creds-var", "main/p/scoped={user: bob, pass: " + secretValue + "-2}",
 		"--dummy-creds-var", "blue/blue-only=blue-" + secretValue,
+		"--encryption-key", "e2e-encryption-key-of-32-bytes!!",
 	})
 	f.startSpoke("local-1", f.url)
 	task := func(params, script string) string {
@@ -132,6 +133,21 @@ echo "user $USER pass $PASS"`),
 	f.mustFly("untrust-job", "-j", "p/static")
 	if out := f.mustFly("trigger-job", "-j", "p/static", "-w"); !strings.Contains(out, "static hello-static") {
 		t.Errorf("a static var in an untrusted job:\n%s", out)
+	}
+
+	// Configs rest sealed: the static var is in no stored config or plan.
+	conn, err := pgx.Connect(context.Background(), f.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var configs string
+	if err := conn.QueryRow(context.Background(), `SELECT string_agg(config::TEXT, ' ') || (SELECT string_agg(COALESCE(plan::TEXT, ''), ' ') FROM builds)
+		FROM pipelines`).Scan(&configs); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(configs, "hello-static") || !strings.Contains(configs, `"enc:v1:`) {
+		t.Errorf("configs and plans rest in the clear: %.500s", configs)
 	}
 
 	if dump := dumpDatabase(t, f.db); strings.Contains(dump, secretValue) {

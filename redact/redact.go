@@ -107,15 +107,19 @@ func (r *Redactor) Redact(s string) string {
 	return b.String()
 }
 
-// safeCut is where s may be cut so that no secret is split: at most the
-// longest secret's length less one byte from the end, moved past a secret
-// that spans it.
+// safeCut is where s may be cut so that no secret is split and the rest is
+// matched as it would be in s: at most the longest secret's length less one
+// byte from the end, moved past a secret that spans it. Secrets are found
+// from the start, as Redact finds them, so the cut falls between matches.
 func (r *Redactor) safeCut(s string) int {
+	if r == nil || r.maxLen == 0 {
+		return len(s)
+	}
 	cut := len(s) - (r.maxLen - 1)
 	if cut <= 0 {
 		return 0
 	}
-	for i := max(0, cut-r.maxLen+1); i < cut && i < len(s)-1; i++ {
+	for i := 0; i < cut && i < len(s)-1; i++ {
 		if n := r.match(s, i); n > 0 {
 			if i+n > cut {
 				return i + n

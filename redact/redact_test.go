@@ -83,3 +83,49 @@ func BenchmarkRedact100Secrets(b *testing.B) {
 		}
 	}
 }
+
+// Without secrets, output passes as it comes, pieces of lines too.
+func TestWriterWithoutSecrets(t *testing.T) {
+	for _, r := range []*Redactor{nil, New(nil), New([]string{"", "x"})} {
+		var c collect
+		w := NewWriter(&c, r)
+		w.Line("stdout", "no newline")
+		w.Line("stdout", " yet\n")
+		w.Flush()
+		if got := strings.Join(c.lines, "|"); got != "stdout:no newline|stdout: yet\n" {
+			t.Errorf("got %q", got)
+		}
+	}
+}
+
+// Whatever the output and however it is cut, the writer never panics and
+// never passes a secret on.
+func FuzzWriter(f *testing.F) {
+	f.Add("s3cret", "a s3c", "ret b\nc", 3)
+	f.Add("ab", "", "ab", 0)
+	f.Fuzz(func(t *testing.T, secret, a, b string, cut int) {
+		secret = strings.TrimSpace(secret)
+		if len(secret) < 2 || strings.ContainsAny(secret, "\n()") {
+			return
+		}
+		text := a + b
+		if cut < 0 || cut > len(text) {
+			cut = len(text) / 2
+		}
+		var c collect
+		w := NewWriter(&c, New([]string{secret}))
+		w.Line("stdout", text[:cut])
+		w.Line("stdout", text[cut:])
+		w.Flush()
+		var out strings.Builder
+		for _, l := range c.lines {
+			out.WriteString(strings.TrimPrefix(l, "stdout:"))
+		}
+		for _, piece := range strings.Split(out.String(), Mask) {
+			if !strings.Contains(piece, secret) {
+				continue
+			}
+			t.Fatalf("secret %q passed in %q (from %q cut at %d)", secret, out.String(), text, cut)
+		}
+	})
+}

@@ -50,6 +50,10 @@ type hubConfig struct {
 	MaxUpload         int64         // bytes of an artifact fly execute uploads, compressed and expanded
 	PolicyTimeout     time.Duration // how long one evaluation of a policy may run
 	Creds             credsConfig
+	// Encryption of configs at rest: the key, and the one it replaces.
+	EncryptionKey    string
+	OldEncryptionKey string
+	Keys             *store.Keys // made of the two
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -71,16 +75,21 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	mains := f.list("main-team-local-user", "local user who owns the main team (and so is an admin)")
 	tokens := f.list("spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
 	dummy := cfg.Creds.flags(f)
+	f.str(&cfg.EncryptionKey, "encryption-key", "", "16 or 32 bytes: pipeline configs, resource sources and plans rest in the database sealed with AES-GCM under this key")
+	f.str(&cfg.OldEncryptionKey, "old-encryption-key", "", "the key being replaced: what it sealed is sealed again with --encryption-key at start (alone: decrypted)")
 	if err := f.parse(args); err != nil {
 		return cfg, err
 	}
 	if err := cfg.Creds.validate(*dummy); err != nil {
 		return cfg, err
 	}
+	var err error
+	if cfg.Keys, err = store.NewKeys(cfg.EncryptionKey, cfg.OldEncryptionKey); err != nil {
+		return cfg, err
+	}
 	if cfg.PolicyTimeout <= 0 {
 		return cfg, fmt.Errorf("--policy-timeout %s: write a positive duration such as 100ms or 2s", cfg.PolicyTimeout)
 	}
-	var err error
 	if cfg.MaxUpload, err = size("max-upload-size", maxUpload, false); err != nil {
 		return cfg, err
 	}
@@ -129,13 +138,18 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
-	st, err := store.Open(ctx, cfg.DatabaseURL, log)
+	st, err := store.OpenWith(ctx, cfg.DatabaseURL, log, cfg.Keys)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	if err := st.Migrate(ctx); err != nil {
 		return err
+	}
+	if n, err := st.Reseal(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("configs sealed again with the current encryption key", slog.Int("documents", n))
 	}
 	bucket, err := volumes.OpenBucket(ctx, cfg.ArtifactStore)
 	if err != nil {

@@ -52,11 +52,14 @@ const buildFrom = ` FROM builds b JOIN teams t ON t.id = b.team_id
 	LEFT JOIN pipelines p ON p.id = b.pipeline_id LEFT JOIN jobs j ON j.id = b.job_id
 	LEFT JOIN resources r ON r.id = b.resource_id`
 
-func scanBuild(row pgx.Row) (Build, error) {
+func (s *Store) scanBuild(row pgx.Row) (Build, error) {
 	var b Build
 	err := row.Scan(&b.ID, &b.Name, &b.TeamID, &b.TeamName, &b.PipelineID, &b.PipelineName, &b.InstanceVars,
 		&b.JobID, &b.JobName, &b.ResourceName, &b.Status, &b.Fence, &b.RerunOf, &b.CreatedBy, &b.Plan, &b.Comment,
 		&b.CreateTime, &b.StartTime, &b.EndTime)
+	if err == nil {
+		err = s.keys.openRaw(&b.Plan)
+	}
 	return b, err
 }
 
@@ -67,7 +70,7 @@ func (s *Store) SaveJob(ctx context.Context, pipelineID int64, name string, conf
 		return tx.QueryRow(ctx, `
 			INSERT INTO jobs (pipeline_id, name, config) VALUES ($1, $2, $3)
 			ON CONFLICT (pipeline_id, name) DO UPDATE SET config = excluded.config, active = true
-			RETURNING id`, pipelineID, name, string(config)).Scan(&id)
+			RETURNING id`, pipelineID, name, s.keys.sealText(config)).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("save job %s: %w", name, err)
@@ -102,7 +105,7 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 		}
 		var planText *string
 		if plan != nil {
-			p := string(plan)
+			p := s.keys.sealText(plan)
 			planText = &p
 		}
 		if err := tx.QueryRow(ctx, `
@@ -165,7 +168,7 @@ func (s *Store) CreateOneOffBuild(ctx context.Context, teamID, pipelineID int64,
 	}
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO builds (name, team_id, pipeline_id, created_by, manually_triggered, plan, scheduled)
-			VALUES ('', $1, $2, $3, true, $4, true) RETURNING id`, teamID, pipeline, createdBy, string(plan)).Scan(&id); err != nil {
+			VALUES ('', $1, $2, $3, true, $4, true) RETURNING id`, teamID, pipeline, createdBy, s.keys.sealText(plan)).Scan(&id); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE builds SET name = id::TEXT WHERE id = $1`, id)
@@ -215,7 +218,7 @@ func (s *Store) createCheckBuild(ctx context.Context, resourceID int64, createdB
 			INSERT INTO builds (name, team_id, pipeline_id, resource_id, created_by, manually_triggered, plan, scheduled)
 			SELECT 'check', p.team_id, p.id, r.id, $2, $4, $3, true
 			FROM resources r JOIN pipelines p ON p.id = r.pipeline_id WHERE r.id = $1
-			RETURNING id`, resourceID, createdBy, string(plan), after == 0).Scan(&id)
+			RETURNING id`, resourceID, createdBy, s.keys.sealText(plan), after == 0).Scan(&id)
 	})
 	if err != nil {
 		return Build{}, false, fmt.Errorf("create check build of resource %d: %w", resourceID, err)
@@ -229,7 +232,7 @@ func (s *Store) createCheckBuild(ctx context.Context, resourceID int64, createdB
 
 // Build returns a build or ErrNotFound.
 func (s *Store) Build(ctx context.Context, id int64) (Build, error) {
-	b, err := scanBuild(s.row(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.id = $1`, id))
+	b, err := s.scanBuild(s.row(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Build{}, fmt.Errorf("build %d: %w", id, ErrNotFound)
 	}
@@ -241,7 +244,7 @@ func (s *Store) Build(ctx context.Context, id int64) (Build, error) {
 
 // JobBuildByName returns a job's build by name or ErrNotFound.
 func (s *Store) JobBuildByName(ctx context.Context, jobID int64, name string) (Build, error) {
-	b, err := scanBuild(s.row(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.job_id = $1 AND b.name = $2`, jobID, name))
+	b, err := s.scanBuild(s.row(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.job_id = $1 AND b.name = $2`, jobID, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Build{}, fmt.Errorf("build %s: %w", name, ErrNotFound)
 	}
@@ -285,7 +288,7 @@ func (s *Store) Builds(ctx context.Context, f BuildFilter, page Page) ([]Build, 
 	}
 	out, err := collect(ctx, func() (pgx.Rows, error) {
 		return s.reads.Query(ctx, q, f.TeamIDs, f.PipelineID, f.JobID, bound, page.Limit)
-	}, func(r pgx.CollectableRow) (Build, error) { return scanBuild(r) })
+	}, func(r pgx.CollectableRow) (Build, error) { return s.scanBuild(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)
 	}
@@ -380,7 +383,7 @@ func (s *Store) TakeBuilds(ctx context.Context, ids []int64, holder string, ttl 
 			held[id] = l
 			mine = append(mine, id)
 		}
-		taken, err := takeBuilds(ctx, tx, mine, started)
+		taken, err := s.takeBuilds(ctx, tx, mine, started)
 		if err != nil {
 			return err
 		}
@@ -409,7 +412,7 @@ func (s *Store) TakeBuilds(ctx context.Context, ids []int64, holder string, ttl 
 
 // takeBuilds bumps the fences of the unfinished builds among ids, starts the
 // pending ones with the started event, and reads them.
-func takeBuilds(ctx context.Context, tx pgx.Tx, ids []int64, started Event) ([]TakenBuild, error) {
+func (s *Store) takeBuilds(ctx context.Context, tx pgx.Tx, ids []int64, started Event) ([]TakenBuild, error) {
 	type bumped struct {
 		id, fence int64
 		fresh     bool
@@ -445,7 +448,7 @@ func takeBuilds(ctx context.Context, tx pgx.Tx, ids []int64, started Event) ([]T
 			return nil, err
 		}
 	}
-	builds, err := txRows(ctx, tx, func(r pgx.CollectableRow) (Build, error) { return scanBuild(r) },
+	builds, err := txRows(ctx, tx, func(r pgx.CollectableRow) (Build, error) { return s.scanBuild(r) },
 		`SELECT `+buildColumns+buildFrom+` WHERE b.id = ANY($1) ORDER BY b.id`, all)
 	if err != nil {
 		return nil, err

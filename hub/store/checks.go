@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,9 @@ func (s *Store) DueChecks(ctx context.Context, limit int) ([]DueCheck, error) {
 	}, func(r pgx.CollectableRow) (DueCheck, error) {
 		var d DueCheck
 		err := r.Scan(&d.ID, &d.PipelineID, &d.Name, &d.Type, &d.Config, &d.CheckEvery)
+		if err == nil {
+			err = s.keys.openRaw(&d.Config)
+		}
 		return d, err
 	})
 	if err != nil {
@@ -38,10 +42,19 @@ func (s *Store) DueChecks(ctx context.Context, limit int) ([]DueCheck, error) {
 
 // ResourceWebhookToken returns the webhook token a resource's config sets ("": none).
 func (s *Store) ResourceWebhookToken(ctx context.Context, resourceID int64) (string, error) {
-	var token string
-	err := s.row(ctx, `SELECT COALESCE(config->>'webhook_token', '') FROM resources WHERE id = $1`, resourceID).Scan(&token)
+	var config json.RawMessage
+	err := s.row(ctx, `SELECT config FROM resources WHERE id = $1`, resourceID).Scan(&config)
+	if err == nil {
+		err = s.keys.openRaw(&config)
+	}
+	var c struct {
+		WebhookToken string `json:"webhook_token"`
+	}
+	if err == nil {
+		err = json.Unmarshal(config, &c)
+	}
 	if err != nil {
 		return "", fmt.Errorf("read webhook token of resource %d: %w", resourceID, err)
 	}
-	return token, nil
+	return c.WebhookToken, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -31,17 +32,28 @@ type Container struct {
 	ResourceName string
 }
 
-const containerQuery = `SELECT s.id, s.state = 'failed', s.kind, COALESCE(s.request->>'name', ''), s.attempt, b.team_id,
+const containerQuery = `SELECT s.id, s.state = 'failed', s.kind, s.request, s.attempt, b.team_id,
 	COALESCE(s.spoke_id, 0), COALESCE(sp.name, ''), b.id, b.name, COALESCE(b.pipeline_id, 0), COALESCE(p.name, ''),
 	COALESCE(b.job_id, 0), COALESCE(j.name, ''), COALESCE(b.resource_id, 0), COALESCE(r.name, '')
 	FROM build_steps s JOIN builds b ON b.id = s.build_id
 	LEFT JOIN spokes sp ON sp.id = s.spoke_id LEFT JOIN pipelines p ON p.id = b.pipeline_id
 	LEFT JOIN jobs j ON j.id = b.job_id LEFT JOIN resources r ON r.id = b.resource_id`
 
-func scanContainer(row pgx.Row) (Container, error) {
+func (s *Store) scanContainer(row pgx.Row) (Container, error) {
 	var c Container
-	err := row.Scan(&c.StepID, &c.Failed, &c.Kind, &c.StepName, &c.Attempt, &c.TeamID, &c.SpokeID, &c.SpokeName, &c.BuildID, &c.BuildName,
+	var request []byte
+	err := row.Scan(&c.StepID, &c.Failed, &c.Kind, &request, &c.Attempt, &c.TeamID, &c.SpokeID, &c.SpokeName, &c.BuildID, &c.BuildName,
 		&c.PipelineID, &c.PipelineName, &c.JobID, &c.JobName, &c.ResourceID, &c.ResourceName)
+	if err == nil {
+		request, err = s.keys.open(request)
+	}
+	var named struct {
+		Name string `json:"name"`
+	}
+	if err == nil {
+		err = json.Unmarshal(request, &named)
+	}
+	c.StepName = named.Name
 	return c, err
 }
 
@@ -54,7 +66,7 @@ const interceptable = ` AND (s.state = 'running' OR (s.state = 'failed' AND s.fi
 func (s *Store) Containers(ctx context.Context, teamID int64, keep time.Duration) ([]Container, error) {
 	out, err := collect(ctx, func() (pgx.Rows, error) {
 		return s.reads.Query(ctx, containerQuery+` WHERE b.team_id = $1`+interceptable+` ORDER BY s.id DESC LIMIT 1000`, teamID, keep.Seconds())
-	}, func(r pgx.CollectableRow) (Container, error) { return scanContainer(r) })
+	}, func(r pgx.CollectableRow) (Container, error) { return s.scanContainer(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
@@ -63,7 +75,7 @@ func (s *Store) Containers(ctx context.Context, teamID int64, keep time.Duration
 
 // Container returns a step fly may intercept (see Containers), or ErrNotFound.
 func (s *Store) Container(ctx context.Context, stepID int64, keep time.Duration) (Container, error) {
-	c, err := scanContainer(s.row(ctx, containerQuery+` WHERE s.id = $1`+interceptable, stepID, keep.Seconds()))
+	c, err := s.scanContainer(s.row(ctx, containerQuery+` WHERE s.id = $1`+interceptable, stepID, keep.Seconds()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("container %d: %w", stepID, ErrNotFound)
 	}

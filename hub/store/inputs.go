@@ -45,6 +45,9 @@ func (s *Store) JobNextInputs(ctx context.Context, jobID int64) (NextInputs, err
 	}, func(r pgx.CollectableRow) (NextInput, error) {
 		var n NextInput
 		err := r.Scan(&n.Name, &n.FirstOccurrence, &n.Version, &n.Resource.ID, &n.Resource.PipelineID, &n.Resource.Name, &n.Resource.Type, &n.Resource.Config)
+		if err == nil {
+			err = s.keys.openRaw(&n.Resource.Config)
+		}
 		return n, err
 	})
 	if err != nil {

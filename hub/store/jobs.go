@@ -21,9 +21,12 @@ type Job struct {
 
 const jobColumns = `id, pipeline_id, name, config, paused, public`
 
-func scanJob(row pgx.Row) (Job, error) {
+func (s *Store) scanJob(row pgx.Row) (Job, error) {
 	var j Job
 	err := row.Scan(&j.ID, &j.PipelineID, &j.Name, &j.Config, &j.Paused, &j.Public)
+	if err == nil {
+		err = s.keys.openRaw(&j.Config)
+	}
 	return j, err
 }
 
@@ -31,7 +34,7 @@ func scanJob(row pgx.Row) (Job, error) {
 func (s *Store) Jobs(ctx context.Context, pipelineID int64) ([]Job, error) {
 	out, err := collect(ctx, func() (pgx.Rows, error) {
 		return s.reads.Query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE pipeline_id = $1 AND active ORDER BY id`, pipelineID)
-	}, func(r pgx.CollectableRow) (Job, error) { return scanJob(r) })
+	}, func(r pgx.CollectableRow) (Job, error) { return s.scanJob(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
@@ -40,7 +43,7 @@ func (s *Store) Jobs(ctx context.Context, pipelineID int64) ([]Job, error) {
 
 // JobByName returns an active job or ErrNotFound.
 func (s *Store) JobByName(ctx context.Context, pipelineID int64, name string) (Job, error) {
-	j, err := scanJob(s.row(ctx, `SELECT `+jobColumns+` FROM jobs WHERE pipeline_id = $1 AND name = $2 AND active`, pipelineID, name))
+	j, err := s.scanJob(s.row(ctx, `SELECT `+jobColumns+` FROM jobs WHERE pipeline_id = $1 AND name = $2 AND active`, pipelineID, name))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Job{}, fmt.Errorf("job %s: %w", name, ErrNotFound)
 	}
@@ -52,7 +55,7 @@ func (s *Store) JobByName(ctx context.Context, pipelineID int64, name string) (J
 
 // JobByID returns a job by id, active or not.
 func (s *Store) JobByID(ctx context.Context, id int64) (Job, error) {
-	j, err := scanJob(s.row(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
+	j, err := s.scanJob(s.row(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Job{}, fmt.Errorf("job %d: %w", id, ErrNotFound)
 	}

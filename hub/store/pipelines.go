@@ -82,10 +82,10 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 				INSERT INTO pipelines (team_id, name, instance_vars, config, config_version)
 				VALUES ($1, $2, $3, $4, nextval('config_version_seq'))
 				RETURNING id, config_version`,
-				p.TeamID, p.Name, p.InstanceVars, string(p.Config)).Scan(&out.ID, &out.Version); err != nil {
+				p.TeamID, p.Name, p.InstanceVars, s.keys.sealText(p.Config)).Scan(&out.ID, &out.Version); err != nil {
 				return err
 			}
-			return saveParts(ctx, tx, out.ID, p)
+			return s.saveParts(ctx, tx, out.ID, p)
 		case err != nil:
 			return err
 		}
@@ -99,10 +99,10 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 			UPDATE pipelines
 			SET config = $2, config_version = nextval('config_version_seq'), archived = false, last_updated = now()
 			WHERE id = $1
-			RETURNING config_version`, out.ID, string(p.Config)).Scan(&out.Version); err != nil {
+			RETURNING config_version`, out.ID, s.keys.sealText(p.Config)).Scan(&out.Version); err != nil {
 			return err
 		}
-		return saveParts(ctx, tx, out.ID, p)
+		return s.saveParts(ctx, tx, out.ID, p)
 	})
 	if err != nil {
 		return SavedPipeline{}, fmt.Errorf("save pipeline %s: %w", p.Name, err)
@@ -121,6 +121,9 @@ func (s *Store) PipelineConfig(ctx context.Context, teamID int64, name, instance
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, 0, fmt.Errorf("pipeline %s: %w", name, ErrNotFound)
 	}
+	if err == nil {
+		err = s.keys.openRaw(&cfg)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("get pipeline config %s: %w", name, err)
 	}
@@ -129,7 +132,7 @@ func (s *Store) PipelineConfig(ctx context.Context, teamID int64, name, instance
 
 // saveParts upserts a pipeline's resources, resource types and jobs and makes
 // inactive those the config no longer has (their history stays).
-func saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p SavePipelineParams) error {
+func (s *Store) saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p SavePipelineParams) error {
 	for _, t := range []struct {
 		table string
 		parts []Part
@@ -140,15 +143,28 @@ func saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p SavePipelineP
 			if _, err := tx.Exec(ctx, `
 				INSERT INTO `+t.table+` (pipeline_id, name, type, config) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (pipeline_id, name) DO UPDATE SET type = excluded.type, config = excluded.config, active = true`,
-				pipelineID, r.Name, r.Type, string(r.Config)); err != nil {
+				pipelineID, r.Name, r.Type, s.keys.sealText(r.Config)); err != nil {
 				return err
 			}
-		}
-		if t.table == "resources" {
-			// A pin in the config, and the check interval, as columns the checker
-			// and the scheduler read.
-			if _, err := tx.Exec(ctx, `UPDATE resources SET pinned_in_config = config->'version',
-				check_every = COALESCE(config->>'check_every', '') WHERE pipeline_id = $1`, pipelineID); err != nil {
+			if t.table != "resources" {
+				continue
+			}
+			// A pin in the config, and the check interval, as columns the
+			// checker and the scheduler read (the config may be sealed).
+			var cols struct {
+				Version    json.RawMessage `json:"version"`
+				CheckEvery string          `json:"check_every"`
+			}
+			if err := json.Unmarshal(r.Config, &cols); err != nil {
+				return fmt.Errorf("resource %s: %w", r.Name, err)
+			}
+			var pin *string
+			if len(cols.Version) > 0 && string(cols.Version) != "null" {
+				text := string(cols.Version)
+				pin = &text
+			}
+			if _, err := tx.Exec(ctx, `UPDATE resources SET pinned_in_config = $3, check_every = $4 WHERE pipeline_id = $1 AND name = $2`,
+				pipelineID, r.Name, pin, cols.CheckEvery); err != nil {
 				return err
 			}
 		}
@@ -162,19 +178,19 @@ func saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p SavePipelineP
 		if _, err := tx.Exec(ctx, `
 			INSERT INTO jobs (pipeline_id, name, config, public) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (pipeline_id, name) DO UPDATE SET config = excluded.config, public = excluded.public, active = true`,
-			pipelineID, j.Name, string(j.Config), j.Public); err != nil {
+			pipelineID, j.Name, s.keys.sealText(j.Config), j.Public); err != nil {
 			return err
 		}
 	}
 	if _, err := tx.Exec(ctx, `UPDATE jobs SET active = false WHERE pipeline_id = $1 AND NOT (name = ANY($2))`, pipelineID, names); err != nil {
 		return err
 	}
-	return saveSchedules(ctx, tx, pipelineID, p.Jobs)
+	return s.saveSchedules(ctx, tx, pipelineID, p.Jobs)
 }
 
 // saveSchedules replaces the scheduling rows of the pipeline's jobs and asks
 // for every job to be scheduled again.
-func saveSchedules(ctx context.Context, tx pgx.Tx, pipelineID int64, jobs []Part) error {
+func (s *Store) saveSchedules(ctx context.Context, tx pgx.Tx, pipelineID int64, jobs []Part) error {
 	jobIDs, err := idsByName(ctx, tx, `SELECT name, id FROM jobs WHERE pipeline_id = $1`, pipelineID)
 	if err != nil {
 		return err
@@ -191,7 +207,7 @@ func saveSchedules(ctx context.Context, tx pgx.Tx, pipelineID int64, jobs []Part
 		id := jobIDs[j.Name]
 		var plan *string
 		if j.Job.Plan != nil {
-			text := string(j.Job.Plan)
+			text := s.keys.sealText(j.Job.Plan)
 			plan = &text
 		}
 		b.Queue(`UPDATE jobs SET plan = $2, max_in_flight = $3, schedule_seq = schedule_seq + 1 WHERE id = $1`, id, plan, j.Job.MaxInFlight)
@@ -373,9 +389,22 @@ func (s *Store) BuildTrusted(ctx context.Context, pipelineID, jobID int64) (bool
 // pipeline's var_sources as stored (JSON null when it declares none).
 func (s *Store) BuildVarContext(ctx context.Context, pipelineID, jobID int64) (trusted bool, varSources json.RawMessage, err error) {
 	var untrusted bool
+	var config json.RawMessage
 	if err := s.row(ctx, `SELECT p.untrusted OR COALESCE((SELECT j.untrusted FROM jobs j WHERE j.id = $2), false),
-		COALESCE(p.config->'var_sources', 'null') FROM pipelines p WHERE p.id = $1`, pipelineID, jobID).Scan(&untrusted, &varSources); err != nil {
+		p.config FROM pipelines p WHERE p.id = $1`, pipelineID, jobID).Scan(&untrusted, &config); err != nil {
 		return false, nil, fmt.Errorf("pipeline %d: %w", pipelineID, err)
 	}
-	return !untrusted, varSources, nil
+	if err := s.keys.openRaw(&config); err != nil {
+		return false, nil, fmt.Errorf("pipeline %d: %w", pipelineID, err)
+	}
+	var c struct {
+		VarSources json.RawMessage `json:"var_sources"`
+	}
+	if err := json.Unmarshal(config, &c); err != nil {
+		return false, nil, fmt.Errorf("pipeline %d: %w", pipelineID, err)
+	}
+	if c.VarSources == nil {
+		c.VarSources = json.RawMessage("null")
+	}
+	return !untrusted, c.VarSources, nil
 }

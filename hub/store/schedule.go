@@ -154,7 +154,7 @@ func (s *Store) SaveResolution(ctx context.Context, r Resolution) (Scheduled, er
 	defer s.lockJob(r.JobID)()
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		out = Scheduled{}
-		job, handled, plan, err := jobState(ctx, tx, r)
+		job, handled, plan, err := s.jobState(ctx, tx, r)
 		if err != nil || handled >= r.Seq {
 			return err
 		}
@@ -180,7 +180,7 @@ func (s *Store) SaveResolution(ctx context.Context, r Resolution) (Scheduled, er
 			if id == 0 {
 				id = out.Created
 			}
-			if err := startBuild(ctx, tx, r, id, st, plan, inputs); err != nil {
+			if err := s.startBuild(ctx, tx, r, id, st, plan, inputs); err != nil {
 				return err
 			}
 			out.Started = append(out.Started, id)
@@ -198,7 +198,7 @@ func (s *Store) SaveResolution(ctx context.Context, r Resolution) (Scheduled, er
 
 // jobState reads what schedule.Decide needs of a job, the request the job
 // handled last and its stored plan.
-func jobState(ctx context.Context, tx pgx.Tx, r Resolution) (schedule.Job, int64, json.RawMessage, error) {
+func (s *Store) jobState(ctx context.Context, tx pgx.Tx, r Resolution) (schedule.Job, int64, json.RawMessage, error) {
 	j := schedule.Job{InputsOK: len(r.Errors) == 0, HasNext: r.HasNext}
 	for _, in := range r.Inputs {
 		j.NewInputs = j.NewInputs || (in.Trigger && in.FirstOccurrence)
@@ -218,6 +218,9 @@ func jobState(ctx context.Context, tx pgx.Tx, r Resolution) (schedule.Job, int64
 				WHERE b.status = 'pending' AND NOT b.scheduled AND b.job_id <> $1) ELSE 0 END
 		FROM jobs j JOIN pipelines p ON p.id = j.pipeline_id WHERE j.id = $1`, r.JobID).
 		Scan(&handled, &j.Paused, &j.MaxInFlight, &plan, &j.Running, &j.OldestPeerPending)
+	if err == nil {
+		err = s.keys.openRaw(&plan)
+	}
 	if err != nil || handled >= r.Seq {
 		return j, handled, plan, err
 	}
@@ -280,7 +283,7 @@ func createTriggeredBuild(ctx context.Context, tx pgx.Tx, jobID int64) (int64, e
 
 // startBuild gives a pending build its inputs (the resolved ones, or its
 // original's for a rerun) and its plan with their versions.
-func startBuild(ctx context.Context, tx pgx.Tx, r Resolution, id int64, st schedule.Start, plan json.RawMessage, inputs []nextInput) error {
+func (s *Store) startBuild(ctx context.Context, tx pgx.Tx, r Resolution, id int64, st schedule.Start, plan json.RawMessage, inputs []nextInput) error {
 	var versions map[string]map[string]string
 	var err error
 	if st.Rerun {
@@ -295,7 +298,7 @@ func startBuild(ctx context.Context, tx pgx.Tx, r Resolution, id int64, st sched
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE builds SET plan = $2, scheduled = true, inputs_ready = true WHERE id = $1`, id, string(filled))
+	_, err = tx.Exec(ctx, `UPDATE builds SET plan = $2, scheduled = true, inputs_ready = true WHERE id = $1`, id, s.keys.sealText(filled))
 	return err
 }
 
@@ -415,7 +418,7 @@ func (s *Store) PipelinesWithoutSchedules(ctx context.Context) ([]int64, error) 
 // SaveSchedules replaces the scheduling rows of a pipeline's jobs, as saving
 // its config does.
 func (s *Store) SaveSchedules(ctx context.Context, pipelineID int64, jobs []Part) error {
-	err := s.Tx(ctx, func(tx pgx.Tx) error { return saveSchedules(ctx, tx, pipelineID, jobs) })
+	err := s.Tx(ctx, func(tx pgx.Tx) error { return s.saveSchedules(ctx, tx, pipelineID, jobs) })
 	if err != nil {
 		return fmt.Errorf("save schedules of pipeline %d: %w", pipelineID, err)
 	}

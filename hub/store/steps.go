@@ -48,9 +48,15 @@ type Step struct {
 
 const stepColumns = `id, build_id, plan_id, attempt, run, kind, COALESCE(spoke_id, 0), state, fence, request, COALESCE(result, 'null'), log_seq`
 
-func scanStep(row pgx.Row) (Step, error) {
+func (s *Store) scanStep(row pgx.Row) (Step, error) {
 	var st Step
 	err := row.Scan(&st.ID, &st.BuildID, &st.PlanID, &st.Attempt, &st.Run, &st.Kind, &st.SpokeID, &st.State, &st.Fence, &st.Request, &st.Result, &st.LogSeq)
+	if err == nil {
+		var req []byte
+		if req, err = s.keys.open(st.Request); err == nil {
+			st.Request = req
+		}
+	}
 	return st, err
 }
 
@@ -111,25 +117,25 @@ func (s *Store) EnsureStep(ctx context.Context, k StepKey, buildFence int64, ns 
 				return err
 			}
 			// The step, if it exists, is counted in its spoke's load.
-			if st, err = existingStep(ctx, tx, k); !errors.Is(err, pgx.ErrNoRows) {
+			if st, err = s.existingStep(ctx, tx, k); !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
 			if err := checkRoom(ctx, tx, ns); err != nil {
 				return err
 			}
-			st, err = createStep(ctx, tx, k, buildFence, ns, events)
+			st, err = s.createStep(ctx, tx, k, buildFence, ns, events)
 			return err
 		})
 	} else {
 		err = retry(ctx, func() (err error) {
-			st, err = createStep(ctx, s.pool, k, buildFence, ns, events)
+			st, err = s.createStep(ctx, s.pool, k, buildFence, ns, events)
 			return err
 		})
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		// A stale fence, or a step created before (returned as it was).
 		if err = checkFence(ctx, s.reads, k.BuildID, buildFence); err == nil {
-			st, err = existingStep(ctx, s.reads, k)
+			st, err = s.existingStep(ctx, s.reads, k)
 		}
 	}
 	if err != nil {
@@ -154,8 +160,8 @@ func checkFence(ctx context.Context, q querier, buildID, buildFence int64) error
 	return nil
 }
 
-func existingStep(ctx context.Context, q querier, k StepKey) (Step, error) {
-	return scanStep(q.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
+func (s *Store) existingStep(ctx context.Context, q querier, k StepKey) (Step, error) {
+	return s.scanStep(q.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
 		k.BuildID, k.PlanID, k.Attempt, k.run()))
 }
 
@@ -164,7 +170,7 @@ func existingStep(ctx context.Context, q querier, k StepKey) (Step, error) {
 // not exist yet (pgx.ErrNoRows otherwise). It reads no key range before the
 // insert: the predicate lock of such a read failed other builds' creations
 // as pivots.
-func createStep(ctx context.Context, q querier, k StepKey, buildFence int64, ns NewStep, events []Event) (Step, error) {
+func (s *Store) createStep(ctx context.Context, q querier, k StepKey, buildFence int64, ns NewStep, events []Event) (Step, error) {
 	var spoke *int64
 	if ns.SpokeID != 0 {
 		spoke = &ns.SpokeID
@@ -174,7 +180,7 @@ func createStep(ctx context.Context, q querier, k StepKey, buildFence int64, ns 
 		pl = *ns.Placement
 	}
 	types, versions, payloads := eventColumns(events)
-	return scanStep(q.QueryRow(ctx, `
+	return s.scanStep(q.QueryRow(ctx, `
 		WITH created AS (
 			INSERT INTO build_steps (build_id, plan_id, attempt, run, kind, spoke_id, request, cpu, memory)
 			SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM builds WHERE id = $1 AND fence = $10
@@ -192,7 +198,7 @@ func createStep(ctx context.Context, q querier, k StepKey, buildFence int64, ns 
 			SELECT $1, next.last + e.n, e.event_type, e.version, e.payload::JSONB
 			FROM next, unnest($16::TEXT[], $17::TEXT[], $18::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n))
 		SELECT `+stepColumns+` FROM created`,
-		k.BuildID, k.PlanID, k.Attempt, k.run(), ns.Kind, spoke, string(ns.Request), ns.CPU, ns.Memory, buildFence,
+		k.BuildID, k.PlanID, k.Attempt, k.run(), ns.Kind, spoke, s.keys.sealText(ns.Request), ns.CPU, ns.Memory, buildFence,
 		pl.StepName, pl.Spoke, string(pl.Decision), ns.Placement != nil, len(types), types, versions, payloads))
 }
 
@@ -216,7 +222,7 @@ func checkRoom(ctx context.Context, tx pgx.Tx, ns NewStep) error {
 
 // StepByKey returns a run of a build's step.
 func (s *Store) StepByKey(ctx context.Context, k StepKey) (Step, error) {
-	st, err := scanStep(s.row(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
+	st, err := s.scanStep(s.row(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE build_id = $1 AND plan_id = $2 AND attempt = $3 AND run = $4`,
 		k.BuildID, k.PlanID, k.Attempt, k.run()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Step{}, fmt.Errorf("step %s of build %d: %w", k.PlanID, k.BuildID, ErrNotFound)
@@ -226,7 +232,7 @@ func (s *Store) StepByKey(ctx context.Context, k StepKey) (Step, error) {
 
 // Step returns a step by id.
 func (s *Store) Step(ctx context.Context, id int64) (Step, error) {
-	st, err := scanStep(s.row(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = $1`, id))
+	st, err := s.scanStep(s.row(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Step{}, fmt.Errorf("step %d: %w", id, ErrNotFound)
 	}
@@ -296,7 +302,7 @@ func (s *Store) SpokeLoads(ctx context.Context) ([]SpokeLoad, error) {
 func (s *Store) StepsByID(ctx context.Context, ids []int64) ([]Step, error) {
 	out, err := collect(ctx, func() (pgx.Rows, error) {
 		return s.reads.Query(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = ANY($1) ORDER BY id`, ids)
-	}, func(r pgx.CollectableRow) (Step, error) { return scanStep(r) })
+	}, func(r pgx.CollectableRow) (Step, error) { return s.scanStep(r) })
 	if err != nil {
 		return nil, fmt.Errorf("get steps: %w", err)
 	}
@@ -311,8 +317,8 @@ type StepReport struct {
 	Fence   int64
 }
 
-func checkReport(ctx context.Context, tx pgx.Tx, r StepReport) (Step, error) {
-	st, err := scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = $1`, r.StepID))
+func (s *Store) checkReport(ctx context.Context, tx pgx.Tx, r StepReport) (Step, error) {
+	st, err := s.scanStep(tx.QueryRow(ctx, `SELECT `+stepColumns+` FROM build_steps WHERE id = $1`, r.StepID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Step{}, ErrNotFound
 	}
@@ -478,7 +484,7 @@ func (s *Store) reportInTx(ctx context.Context, r StepReport, lines []LogLine, r
 		var st Step
 		err := row.Scan(&was, &seen, &st.ID, &st.BuildID, &st.SpokeID)
 		if errors.Is(err, pgx.ErrNoRows) {
-			_, err := checkReport(ctx, tx, r)
+			_, err := s.checkReport(ctx, tx, r)
 			return err // not found, stale, or ended before (a repeated report: nil)
 		}
 		if err != nil {

@@ -17,6 +17,7 @@ type Store struct {
 	reads *pgxpool.Pool // single-statement reads outside transactions, READ COMMITTED
 	log   *slog.Logger
 	jobs  keyed.Locks // by job id, see lockJob
+	keys  *Keys       // seal configs at rest (seal.go); nil: stored as they are
 }
 
 // lockJob serializes, within this process, the transactions that write a
@@ -30,6 +31,11 @@ func (s *Store) lockJob(id int64) (unlock func()) { return s.jobs.Lock(id) }
 // Open connects to the database at url. It does not migrate: call Migrate once at
 // hub start.
 func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
+	return OpenWith(ctx, url, log, nil)
+}
+
+// OpenWith is Open with encryption keys for configs at rest (nil: none).
+func OpenWith(ctx context.Context, url string, log *slog.Logger, keys *Keys) (*Store, error) {
 	if url == "" {
 		return nil, errors.New("open store: no database URL: set --database-url or SWITCHYARD_DATABASE_URL")
 	}
@@ -58,7 +64,7 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &Store{pool: pool, reads: reads, log: log}, nil
+	return &Store{pool: pool, reads: reads, log: log, keys: keys}, nil
 }
 
 // Close releases every connection.

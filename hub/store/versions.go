@@ -29,6 +29,9 @@ func (s *Store) ResourceByName(ctx context.Context, pipelineID int64, name strin
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Resource{}, fmt.Errorf("resource %s: %w", name, ErrNotFound)
 	}
+	if err == nil {
+		err = s.keys.openRaw(&r.Config)
+	}
 	if err != nil {
 		return Resource{}, fmt.Errorf("get resource %s: %w", name, err)
 	}
@@ -42,6 +45,9 @@ func (s *Store) Resources(ctx context.Context, pipelineID int64) ([]Resource, er
 	}, func(r pgx.CollectableRow) (Resource, error) {
 		var x Resource
 		err := r.Scan(&x.ID, &x.PipelineID, &x.Name, &x.Type, &x.Config)
+		if err == nil {
+			err = s.keys.openRaw(&x.Config)
+		}
 		return x, err
 	})
 	if err != nil {
@@ -145,7 +151,14 @@ func (s *Store) Versions(ctx context.Context, resourceID int64, limit int) ([]Ve
 func (s *Store) ResourceTypeConfigs(ctx context.Context, pipelineID int64) ([]json.RawMessage, error) {
 	out, err := collect(ctx, func() (pgx.Rows, error) {
 		return s.reads.Query(ctx, `SELECT config FROM resource_types WHERE pipeline_id = $1 AND active ORDER BY name`, pipelineID)
-	}, pgx.RowTo[json.RawMessage])
+	}, func(r pgx.CollectableRow) (json.RawMessage, error) {
+		var config json.RawMessage
+		err := r.Scan(&config)
+		if err == nil {
+			err = s.keys.openRaw(&config)
+		}
+		return config, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("resource types of pipeline %d: %w", pipelineID, err)
 	}
