@@ -100,7 +100,7 @@ func (c *credsConfig) registry() (*creds.Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes credential manager: %w", err)
 		}
-		restCfg.QPS, restCfg.Burst = 100, 100 // as Concourse's
+		restCfg.QPS, restCfg.Burst = creds.ClientQPS, creds.ClientBurst
 		client, err := kubernetes.NewForConfig(restCfg)
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes credential manager: %w", err)

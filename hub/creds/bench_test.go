@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube/kubetest"
 	"github.com/switchyard-ci/switchyard/wire"
+	"k8s.io/client-go/kubernetes"
 )
 
 // BenchmarkStep20KubeSecrets measures what resolving a task's 20 secrets
@@ -21,7 +22,12 @@ import (
 // Concourse). Reported: p50 and p99 per step, with and without the cache,
 // next to a step without vars.
 func BenchmarkStep20KubeSecrets(b *testing.B) {
-	c, _, ns := kubetest.Namespace(b)
+	_, cfg, ns := kubetest.Namespace(b)
+	cfg.QPS, cfg.Burst = ClientQPS, ClientBurst // as the hub's
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
 	team := strings.TrimPrefix(ns, "test-")
 	params := map[string]string{}
 	for n := range 20 {

@@ -23,6 +23,15 @@ type Kubernetes struct {
 
 var _ Source = (*Kubernetes)(nil)
 
+// The client's request rate: a step with 20 secrets makes up to 40
+// requests, so client-go's default (5 a second) or Concourse's (100) would
+// queue steps behind each other's lookups; the apiserver's own priority and
+// fairness still protects it.
+const (
+	ClientQPS   = 1000
+	ClientBurst = 2000
+)
+
 func (k *Kubernetes) Get(ctx context.Context, s Scope, name string) (any, bool, error) {
 	if err := noSlash("kubernetes", name); err != nil {
 		return nil, false, err
