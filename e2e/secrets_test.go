@@ -29,12 +29,18 @@ func TestSecrets(t *testing.T) {
 		"--dummy-creds-var", "main/p/scoped={user: bob, pass: " + secretValue + "-2}",
 		"--dummy-creds-var", "blue/blue-only=blue-" + secretValue,
 		"--encryption-key", "e2e-encryption-key-of-32-bytes!!",
+		"--dummy-creds-var", "main/hook=hook-" + secretValue,
 	})
 	f.startSpoke("local-1", f.url)
 	task := func(params, script string) string {
 		return fmt.Sprintf("{task: t, config: {platform: linux, params: %s, run: {path: sh, args: [-c, %q]}}}", params, script)
 	}
 	f.setPipeline("p", fmt.Sprintf(`
+resources:
+- name: hooked
+  type: mock
+  source: {}
+  webhook_token: ((hook))
 var_sources:
 - name: vs
   type: dummy
@@ -42,6 +48,7 @@ var_sources:
 jobs:
 - name: var-source
   plan:
+  - {get: hooked, trigger: false}
   - %s
 - name: leak
   plan:
@@ -99,6 +106,19 @@ echo "user $USER pass $PASS"`),
 	}
 	if out := f.mustFly("get-pipeline", "-p", "p"); !strings.Contains(out, "((token))") || strings.Contains(out, secretValue) {
 		t.Errorf("get-pipeline shows values, not references:\n%s", out)
+	}
+
+	// A webhook token kept as a secret is resolved at the call.
+	hook := f.url + "/api/v1/teams/main/pipelines/p/resources/hooked/check/webhook?webhook_token="
+	for token, want := range map[string]int{"hook-" + secretValue: http.StatusCreated, "((hook))": http.StatusUnauthorized, "": http.StatusUnauthorized} {
+		resp, err := http.Post(hook+url.QueryEscape(token), "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("webhook with token %q: %d, want %d", token, resp.StatusCode, want)
+		}
 	}
 
 	// set-pipeline --check-creds refuses what resolves from nothing.

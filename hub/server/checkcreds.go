@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/switchyard-ci/switchyard/hub/creds"
+	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/vars"
 )
@@ -31,4 +33,21 @@ func (s *Server) checkCreds(ctx context.Context, team, name string, p *pipeline.
 	}
 	_, err = vars.Interpolate(ctx, refs, res)
 	return err
+}
+
+// webhookToken resolves a resource's webhook_token that names vars.
+func (s *Server) webhookToken(ctx context.Context, p store.Pipeline, token string) (string, error) {
+	res, err := s.cfg.Creds.ForBuild(ctx, s.store, store.Build{TeamName: p.TeamName, PipelineID: p.ID, PipelineName: p.Name, InstanceVars: p.InstanceVars})
+	if err != nil {
+		return "", err
+	}
+	v, err := vars.Interpolate(ctx, token, res)
+	if err != nil {
+		return "", err
+	}
+	text, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("webhook_token is not text")
+	}
+	return text, nil
 }

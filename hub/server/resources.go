@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -58,6 +59,10 @@ func (s *Server) startCheck(w http.ResponseWriter, r *http.Request, res store.Re
 // checkWebhook starts a check for whoever knows the resource's webhook_token
 // (a code host's push hook): no user token is needed.
 func (s *Server) checkWebhook(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
 	res, err := s.resourceFromPath(r)
 	if err != nil {
 		return err
@@ -65,6 +70,14 @@ func (s *Server) checkWebhook(w http.ResponseWriter, r *http.Request, c *caller)
 	want, err := s.store.ResourceWebhookToken(r.Context(), res.ID)
 	if err != nil {
 		return err
+	}
+	if strings.Contains(want, "((") {
+		// A token kept as a secret is resolved at the call, as Concourse
+		// does; one that resolves from nothing lets no call in.
+		if want, err = s.webhookToken(r.Context(), p, want); err != nil {
+			s.log.Warn("resolve a webhook token", slog.String("resource", res.Name), slog.String("error", err.Error()))
+			want = ""
+		}
 	}
 	got := r.URL.Query().Get("webhook_token")
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
