@@ -3,6 +3,7 @@ package creds
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,11 +54,11 @@ func TestResolverOrder(t *testing.T) {
 	}
 	secrets := r.Secrets()
 	for _, s := range []string{"pipeline-scoped", "from-src", "z-is-from-src", "cluster-x"} {
-		if !contains(secrets, s) {
+		if !slices.Contains(secrets, s) {
 			t.Errorf("secrets %q lack %q", secrets, s)
 		}
 	}
-	if contains(secrets, "local-value") {
+	if slices.Contains(secrets, "local-value") {
 		t.Errorf("a local var counted as a secret: %q", secrets)
 	}
 
@@ -66,15 +67,6 @@ func TestResolverOrder(t *testing.T) {
 	if got, err := interpolate(t, plain, "((anything:shared))"); err != nil || got != "bare" {
 		t.Errorf("prefix without var_sources: %v, %v", got, err)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestResolverRefusals(t *testing.T) {

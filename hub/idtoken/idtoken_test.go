@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestTokenVerifiesWithOIDC(t *testing.T) {
 			claims.InstanceVars != "branch:feature/x" || id.Expiry.Sub(id.IssuedAt) != 15*time.Minute {
 			t.Errorf("%s: subject %q, claims %+v, lifetime %s", alg, id.Subject, claims, id.Expiry.Sub(id.IssuedAt))
 		}
-		if !contains(r.Secrets(), tok.(string)) {
+		if !slices.Contains(r.Secrets(), tok.(string)) {
 			t.Errorf("%s: the token is not redacted", alg)
 		}
 		// Rotation keeps the old key published while tokens it signed can live.
@@ -100,15 +101,6 @@ func TestTokenVerifiesWithOIDC(t *testing.T) {
 	if n := len(i.KeySet().Keys); n != 2 {
 		t.Errorf("%d keys after the grace period, want 2", n)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -99,6 +99,27 @@ func (l *lines) Stderr() string {
 	return l.stderr.String()
 }
 
+// runUntilLogging runs a step until its first line on stdout and returns
+// its log, its result to come, and its pod.
+func runUntilLogging(t *testing.T, c kubernetes.Interface, ns string, rt *kube.Runtime, a wire.Assignment) (*lines, <-chan wire.Result, *corev1.Pod) {
+	t.Helper()
+	logs := newLines()
+	done := make(chan wire.Result, 1)
+	go func() { done <- rt.Run(context.Background(), a, logs) }()
+	select {
+	case <-logs.first:
+	case res := <-done:
+		t.Fatalf("the step ended before logging: %+v\n%s", res, logs.Stderr())
+	case <-time.After(60 * time.Second):
+		t.Fatal("no log line within a minute")
+	}
+	pod, err := c.CoreV1().Pods(ns).Get(t.Context(), kube.PodName(a), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logs, done, pod
+}
+
 func task(script string) *pipeline.TaskConfig {
 	return &pipeline.TaskConfig{Platform: "linux", Run: &pipeline.RunConfig{Path: "sh", Args: []string{"-c", script}},
 		Params: pipeline.Env{"GREETING": "hello"}}
@@ -111,22 +132,9 @@ func TestTaskPod(t *testing.T) {
 	c, ns := cluster(t)
 	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
 	a := assignment(7, "ci", "unit", "test", task(`echo "$GREETING from $BUILD_JOB_NAME"; sleep 2; echo done; exit 3`))
-	logs := newLines()
-	done := make(chan wire.Result)
-	go func() { done <- rt.Run(context.Background(), a, logs) }()
-	select {
-	case <-logs.first:
-	case res := <-done:
-		t.Fatalf("the step ended before logging: %+v\n%s", res, logs)
-	case <-time.After(60 * time.Second):
-		t.Fatal("no log line within a minute")
-	}
+	logs, done, pod := runUntilLogging(t, c, ns, rt, a)
 	ctx := t.Context()
-	name := kube.PodName(a)
-	pod, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	name := pod.Name
 	if pod.Labels[kube.LabelBuild] != "7" || pod.Labels[kube.LabelSpoke] != "spoke-1" || pod.Labels[kube.LabelManagedBy] != kube.ManagedBy {
 		t.Errorf("pod labels %v", pod.Labels)
 	}
@@ -475,22 +483,9 @@ func TestSecretsStayOutOfThePodSpec(t *testing.T) {
 	a := assignment(8, "ci", "unit", "test", cfg)
 	a.Request.Task.Params = map[string]string{"TOKEN": secret}
 	a.Redact = []string{secret}
-	logs := newLines()
-	done := make(chan wire.Result)
-	go func() { done <- rt.Run(context.Background(), a, logs) }()
-	select {
-	case <-logs.first:
-	case res := <-done:
-		t.Fatalf("the step ended before logging: %+v\n%s", res, logs.Stderr())
-	case <-time.After(60 * time.Second):
-		t.Fatal("no log line within a minute")
-	}
+	logs, done, pod := runUntilLogging(t, c, ns, rt, a)
 	ctx := t.Context()
-	name := kube.PodName(a)
-	pod, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	name := pod.Name
 	spec, _ := json.Marshal(pod)
 	if strings.Contains(string(spec), secret) {
 		t.Errorf("the pod spec holds the secret:\n%s", spec)
