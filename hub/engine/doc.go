@@ -14,6 +14,7 @@
 // task from request to result; request.go what the spoke runs; admission.go
 // the policies' questions as a task starts; place.go placement and waiting
 // for a spoke; steps.go the step lifecycle and its events; versions.go check
-// builds and the version a get fetches; watch.go one poll for every step and
+// builds and the version a get fetches; vars.go the build's ((vars)),
+// resolved before a step is placed; watch.go one poll for every step and
 // abort the runs wait on; engine.go the loop that takes builds.
 package engine

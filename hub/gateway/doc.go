@@ -10,5 +10,6 @@
 // heartbeat, steps, logs and results), assigned.go (steps handed out, kept
 // for their reports, and the spokes whose credentials were seen lately,
 // kept a moment), artifacts.go (signed URLs and the blobs the hub
-// serves itself), intercept.go (the spoke's side of an intercept session).
+// serves itself), intercept.go (the spoke's side of an intercept session),
+// vars.go (the ((vars)) of a step handed out, resolved for its spoke only).
 package gateway

@@ -9,6 +9,9 @@
 // and start), the store reads the state, asks the pure rules of package
 // hub/schedule and applies their answer in the same transaction.
 //
+// With encryption keys, the documents that hold configs and resource
+// sources rest sealed with AES-GCM (seal.go); every read opens them.
+//
 // It is not a cache and not a query builder; each method is one bounded query or
 // one short transaction.
 package store
