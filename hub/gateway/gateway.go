@@ -224,9 +224,12 @@ func (g *Gateway) spokeSteps(w http.ResponseWriter, r *http.Request, sp *store.S
 				if err := json.Unmarshal(st.Request, &a.Request); err != nil {
 					return err
 				}
-				resolved, err := g.resolve(r.Context(), st, a.Request)
+				resolved, varErr, err := g.resolve(r.Context(), st, a.Request)
 				if err != nil {
-					g.errorStep(r.Context(), st, err)
+					return err
+				}
+				if varErr != nil {
+					g.errorStep(r.Context(), st, varErr)
 					continue
 				}
 				a.Request, a.Redact = resolved.Request, resolved.Secrets

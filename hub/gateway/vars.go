@@ -14,20 +14,23 @@ import (
 // resolve fills in the ((vars)) of a step handed to its spoke: the engine of
 // this process left them ready, or they are looked up again (the step was
 // placed by another replica, or before a restart). The values travel in this
-// answer only; the store keeps the step as written.
-func (g *Gateway) resolve(ctx context.Context, st store.Step, req wire.StepRequest) (creds.Resolved, error) {
+// answer only; the store keeps the step as written. A var that does not
+// resolve is the step's error (varErr); err is the hub's own trouble, for
+// the spoke to ask again.
+func (g *Gateway) resolve(ctx context.Context, st store.Step, req wire.StepRequest) (_ creds.Resolved, varErr, err error) {
 	if res, ok := g.creds.Take(st.ID); ok {
-		return res, nil
+		return res, nil, nil
 	}
 	b, err := g.store.Build(ctx, st.BuildID)
 	if err != nil {
-		return creds.Resolved{}, err
+		return creds.Resolved{}, nil, err
 	}
 	res, err := g.creds.ForBuild(ctx, g.store, b)
 	if err != nil {
-		return creds.Resolved{}, err
+		return creds.Resolved{}, nil, err
 	}
-	return creds.ResolveRequest(ctx, res, req)
+	resolved, varErr := creds.ResolveRequest(ctx, res, req)
+	return resolved, varErr, nil
 }
 
 // errorStep ends a step the spoke cannot be given, with why.
