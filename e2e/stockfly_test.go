@@ -100,4 +100,15 @@ run: {path: cat, args: [in/note]}
 	if out := fly("execute", "-c", task, "-i", "in="+in); !strings.Contains(out, "uploaded by stock fly") || !strings.Contains(out, "succeeded") {
 		t.Errorf("execute:\n%s", out)
 	}
+	// --check-creds: a var nothing defines refuses the config, one given with -v passes.
+	vars := filepath.Join(f.dir, "vars.yml")
+	if err := os.WriteFile(vars, []byte("jobs:\n- name: say\n  plan:\n  - task: hello\n    config: {platform: linux, params: {X: ((undefined-here))}, run: {path: sh, args: [-c, echo]}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), stock, "-t", "stock", "set-pipeline", "-n", "-p", "checked", "-c", vars, "--check-creds")
+	cmd.Env = append(os.Environ(), "HOME="+home)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "credential validation failed") || !strings.Contains(string(out), "undefined vars: undefined-here") {
+		t.Errorf("stock fly set-pipeline --check-creds with an undefined var: %v\n%s", err, out)
+	}
+	fly("set-pipeline", "-n", "-p", "checked", "-c", vars, "--check-creds", "-v", "undefined-here=given")
 }
