@@ -33,3 +33,20 @@ func LoadTaskConfig(file string, data []byte) (*TaskConfig, error) {
 	}
 	return &cfg, nil
 }
+
+// DecodeFile decodes a YAML file strictly into out (a pointer to a struct
+// with yaml tags) within the pipeline's limits: unknown fields, wrong types
+// and oversized or alias-bombed input are errors naming file and line.
+func DecodeFile(file string, data []byte, out any) error {
+	root, err := parseYAML(file, data, Limits{})
+	if err != nil {
+		return err
+	}
+	d := &decoder{report: report{file: file}}
+	d.decode(root, reflect.ValueOf(out).Elem(), "")
+	if len(d.errs) > 0 {
+		sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
+		return d.errs
+	}
+	return nil
+}

@@ -36,6 +36,8 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/teams", anyone, s.listTeams},
 		{"GET", teamPath, viewer, s.getTeam},
 		{"PUT", teamPath, owner, s.setTeam},
+		{"PUT", teamPath + "/rename", owner, s.renameTeam},
+		{"DELETE", teamPath, admin, s.destroyTeam},
 
 		{"GET", "/api/v1/pipelines", anyone, s.listAllPipelines},
 		{"GET", teamPath + "/pipelines", anyone, s.listTeamPipelines},

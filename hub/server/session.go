@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -69,50 +68,4 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request, c *caller) error {
 		Sub: base64.RawStdEncoding.EncodeToString([]byte(u)), Name: u, UserID: u, UserName: u,
 		IsAdmin: c.admin, Teams: teams, Connector: c.claims.Connector, DisplayUserID: u,
 	})
-}
-
-func (s *Server) listTeams(w http.ResponseWriter, r *http.Request, c *caller) error {
-	teams, err := s.store.Teams(r.Context())
-	if err != nil {
-		return err
-	}
-	out := []api.Team{}
-	for _, t := range teams {
-		if c.admin || len(c.teams[t.Name]) > 0 {
-			out = append(out, api.Team{ID: t.ID, Name: t.Name})
-		}
-	}
-	return writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) getTeam(w http.ResponseWriter, r *http.Request, c *caller) error {
-	t, err := s.store.TeamByName(r.Context(), r.PathValue("team"))
-	if err != nil {
-		return err
-	}
-	var ta api.TeamAuth
-	_ = json.Unmarshal(t.Auth, &ta)
-	return writeJSON(w, http.StatusOK, api.Team{ID: t.ID, Name: t.Name, Auth: ta})
-}
-
-// setTeam creates a team (admins only) or replaces an existing team's auth
-// (its owners).
-func (s *Server) setTeam(w http.ResponseWriter, r *http.Request, c *caller) error {
-	name := r.PathValue("team")
-	var body api.Team
-	if err := readJSON(r, 1<<20, &body); err != nil {
-		return err
-	}
-	if _, err := s.store.TeamByName(r.Context(), name); err != nil && !c.admin {
-		return errorf(http.StatusForbidden, "forbidden: only admins create teams")
-	}
-	if len(body.Auth) == 0 {
-		return errorf(http.StatusBadRequest, "team %s: auth must give at least one role", name)
-	}
-	authJSON, _ := json.Marshal(body.Auth)
-	t, err := s.store.SaveTeam(r.Context(), name, authJSON)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, api.Team{ID: t.ID, Name: t.Name, Auth: body.Auth})
 }

@@ -63,3 +63,45 @@ func (s *Store) TeamByName(ctx context.Context, name string) (Team, error) {
 	}
 	return t, nil
 }
+
+// ErrTeamExists is a rename to a name another team has.
+var ErrTeamExists = errors.New("a team of that name exists")
+
+// RenameTeam renames a team.
+func (s *Store) RenameTeam(ctx context.Context, from, to string) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var taken bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM teams WHERE name = $1)`, to).Scan(&taken); err != nil {
+			return err
+		}
+		if taken {
+			return ErrTeamExists
+		}
+		tag, err := tx.Exec(ctx, `UPDATE teams SET name = $2 WHERE name = $1`, from, to)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("rename team %s: %w", from, err)
+	}
+	return nil
+}
+
+// DestroyTeam deletes a team and, in the same transaction, everything that
+// is its: pipelines, builds and their steps and events, artifacts' rows,
+// policies, and its spokes (whose credentials stop working at once).
+func (s *Store) DestroyTeam(ctx context.Context, name string) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM teams WHERE name = $1`, name)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("destroy team %s: %w", name, err)
+	}
+	return nil
+}

@@ -68,6 +68,11 @@ func commands() map[string]command {
 		"destroy-policy":           {nil, destroyPolicy},
 		"placement":                {nil, placementCmd},
 		"execute":                  {[]string{"e"}, execute},
+		"teams":                    {[]string{"t"}, teams},
+		"get-team":                 {[]string{"gt"}, getTeam},
+		"set-team":                 {[]string{"st"}, setTeam},
+		"rename-team":              {[]string{"rt"}, renameTeam},
+		"destroy-team":             {[]string{"dt"}, destroyTeam},
 	}
 }
 
