@@ -119,6 +119,16 @@ func TestStockFlyTeams(t *testing.T) {
 	if err := doJSON(req, &user); err != nil || len(user.Teams) != 0 {
 		t.Errorf("bob after destroy: %+v, %v", user, err)
 	}
+
+	// Tokens are JWTs stock fly reads (targets shows their expiry), and fly
+	// logout revokes them on the hub.
+	if out := must("bob", "targets"); !strings.Contains(out, time.Now().Add(24*time.Hour).UTC().Format("2006")) {
+		t.Errorf("targets shows no expiry:\n%s", out)
+	}
+	must("bob", "logout")
+	if err := doJSON(req, &user); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a token after fly logout: %v", err)
+	}
 }
 
 // bobToken reads target bob's token from the stock fly's ~/.flyrc.

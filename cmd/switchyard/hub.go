@@ -54,6 +54,9 @@ type hubConfig struct {
 	EncryptionKey    string
 	OldEncryptionKey string
 	Keys             *store.Keys // made of the two
+	// Users' tokens: how long one lives, and how often their signing key
+	// is replaced.
+	AuthDuration time.Duration
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -75,6 +78,7 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	mains := f.list("main-team-local-user", "local user who owns the main team (and so is an admin)")
 	tokens := f.list("spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
 	dummy := cfg.Creds.flags(f)
+	f.duration(&cfg.AuthDuration, "auth-duration", 24*time.Hour, "how long a user's token lives")
 	f.str(&cfg.EncryptionKey, "encryption-key", "", "16 or 32 bytes: pipeline configs, resource sources and plans rest in the database sealed with AES-GCM under this key")
 	f.str(&cfg.OldEncryptionKey, "old-encryption-key", "", "the key being replaced: what it sealed is sealed again with --encryption-key at start (alone: decrypted)")
 	if err := f.parse(args); err != nil {
@@ -86,6 +90,9 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	var err error
 	if cfg.Keys, err = store.NewKeys(cfg.EncryptionKey, cfg.OldEncryptionKey); err != nil {
 		return cfg, err
+	}
+	if cfg.AuthDuration <= 0 {
+		return cfg, fmt.Errorf("--auth-duration %s: write a positive duration such as 24h", cfg.AuthDuration)
 	}
 	if cfg.PolicyTimeout <= 0 {
 		return cfg, fmt.Errorf("--policy-timeout %s: write a positive duration such as 100ms or 2s", cfg.PolicyTimeout)
@@ -178,7 +185,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 		return err
 	}
 	srv, err := server.New(ctx, server.Config{
-		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers,
+		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, TokenTTL: cfg.AuthDuration,
 		Policies: policies, Artifacts: bucket, MaxUpload: cfg.MaxUpload, Intercepts: intercepts, Spokes: spokes, WellKnown: tokens.Handler(), Creds: vars,
 	}, st, eng, notifier, log)
 	if err != nil {

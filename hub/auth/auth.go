@@ -1,15 +1,9 @@
 package auth
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
 )
@@ -34,58 +28,6 @@ func (u Users) Check(name, password string) bool {
 		want = "\x00no such user"
 	}
 	return subtle.ConstantTimeCompare([]byte(want), []byte(password)) == 1 && ok
-}
-
-// Claims are what a token says about its bearer.
-type Claims struct {
-	User      string `json:"user"`
-	Connector string `json:"connector"`
-	Expiry    int64  `json:"exp"`
-}
-
-// Signer issues and verifies bearer tokens: base64url(claims JSON) "."
-// base64url(HMAC-SHA256 of the first part), with a key all hub replicas share.
-type Signer struct {
-	Key []byte
-}
-
-var errBadToken = errors.New("invalid token")
-
-// Issue returns a token for user valid for ttl.
-func (s Signer) Issue(user string, now time.Time, ttl time.Duration) string {
-	body, _ := json.Marshal(Claims{User: user, Connector: "local", Expiry: now.Add(ttl).Unix()})
-	part := base64.RawURLEncoding.EncodeToString(body)
-	return part + "." + base64.RawURLEncoding.EncodeToString(s.mac(part))
-}
-
-func (s Signer) mac(part string) []byte {
-	m := hmac.New(sha256.New, s.Key)
-	m.Write([]byte(part))
-	return m.Sum(nil)
-}
-
-// Verify checks a token's signature and expiry.
-func (s Signer) Verify(token string, now time.Time) (Claims, error) {
-	part, sig, ok := strings.Cut(token, ".")
-	if !ok {
-		return Claims{}, errBadToken
-	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, s.mac(part)) {
-		return Claims{}, errBadToken
-	}
-	body, err := base64.RawURLEncoding.DecodeString(part)
-	if err != nil {
-		return Claims{}, errBadToken
-	}
-	var c Claims
-	if err := json.Unmarshal(body, &c); err != nil || c.User == "" {
-		return Claims{}, errBadToken
-	}
-	if now.Unix() >= c.Expiry {
-		return Claims{}, errors.New("token expired")
-	}
-	return c, nil
 }
 
 // Role is a team role; a higher role includes the lower ones.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
@@ -109,7 +108,7 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	if !present {
 		return &caller{}, nil
 	}
-	claims, err := s.signer.Verify(token, time.Now())
+	claims, err := s.tokens.verify(r.Context(), token)
 	if err != nil {
 		return nil, errorf(http.StatusUnauthorized, "not authorized: %v", err)
 	}

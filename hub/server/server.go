@@ -61,7 +61,7 @@ type Waker interface {
 type Server struct {
 	cfg    Config
 	store  *store.Store
-	signer auth.Signer
+	tokens *tokens
 	log    *slog.Logger
 	waker  Waker
 	notify *notify.Notifier
@@ -88,16 +88,13 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	if cfg.Policies == nil {
 		cfg.Policies = placer.New(st, policy.Limits{}, log)
 	}
-	key, err := st.HubKey(ctx, "token-signing")
-	if err != nil {
-		return nil, err
-	}
 	if _, err := st.ChangeTeam(ctx, "main", func(stored json.RawMessage) (json.RawMessage, error) {
 		return seedOwners(stored, cfg.MainTeamUsers)
 	}); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, signer: auth.Signer{Key: key}, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), intercepts: cfg.Intercepts}
+	toks := &tokens{store: st, ttl: cfg.TokenTTL, staleness: RevocationStaleness}
+	s := &Server{cfg: cfg, store: st, tokens: toks, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), intercepts: cfg.Intercepts}
 	if err := s.backfillSchedules(ctx); err != nil {
 		return nil, err
 	}

@@ -4,9 +4,9 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/auth"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *caller) error {
@@ -39,7 +39,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	if !s.cfg.Users.Check(user, password) {
 		return oauthError(w, http.StatusUnauthorized, "access_denied", "Invalid username or password")
 	}
-	tok := s.signer.Issue(user, time.Now(), s.cfg.TokenTTL)
+	tok, _, err := s.tokens.issue(r.Context(), auth.Claims{User: user, Connector: "local"})
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, api.Token{AccessToken: tok, TokenType: "bearer", ExpiresIn: int64(s.cfg.TokenTTL.Seconds())})
 }
 
@@ -47,12 +50,22 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) error {
 	return writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
 
-// logout answers 200 to a well-formed session cookie: tokens are signed, not
-// stored, so they stay valid until they expire (the README says so).
+// logout revokes the token of the session cookie fly sends
+// (skymarshal_auth="bearer TOKEN"), or of the Authorization header.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	c, err := r.Cookie("skymarshal_auth")
-	if err != nil || !strings.HasPrefix(strings.ToLower(strings.Trim(c.Value, `"`)), "bearer ") {
+	token, ok := bearer(r)
+	if c, err := r.Cookie("skymarshal_auth"); err == nil {
+		scheme, value, found := strings.Cut(strings.Trim(c.Value, `"`), " ")
+		token, ok = value, found && strings.EqualFold(scheme, "bearer")
+	}
+	if !ok {
 		return errorf(http.StatusUnauthorized, "not authorized")
+	}
+	if _, err := s.tokens.verify(r.Context(), token); err != nil {
+		return errorf(http.StatusUnauthorized, "not authorized: %v", err)
+	}
+	if err := s.tokens.revoke(r.Context(), token); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
