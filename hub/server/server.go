@@ -59,13 +59,14 @@ type Waker interface {
 
 // Server serves the API. Create it with New.
 type Server struct {
-	cfg    Config
-	store  *store.Store
-	tokens *tokens
-	log    *slog.Logger
-	waker  Waker
-	notify *notify.Notifier
-	mux    *http.ServeMux
+	cfg     Config
+	store   *store.Store
+	tokens  *tokens
+	signins signinLimiter // failed password grants by address
+	log     *slog.Logger
+	waker   Waker
+	notify  *notify.Notifier
+	mux     *http.ServeMux
 
 	intercepts *intercept.Broker // fly intercept sessions this replica holds, shared with the gateway
 }

@@ -2,8 +2,12 @@ package server
 
 import (
 	"encoding/base64"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
@@ -36,9 +40,18 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, _ *caller) error 
 		return oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only the password grant is supported")
 	}
 	user, password := r.PostForm.Get("username"), r.PostForm.Get("password")
+	addr, now := address(r), time.Now()
+	if wait := s.signins.wait(addr, now); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return oauthError(w, http.StatusTooManyRequests, "access_denied", fmt.Sprintf("too many failed sign-ins from this address: try again in %s", wait.Round(time.Second)))
+	}
 	if !s.cfg.Users.Check(user, password) {
+		if wait := s.signins.failed(addr, now); wait > 0 {
+			s.log.Warn("failed sign-ins from an address are slowed down", slog.String("address", addr), slog.Duration("wait", wait))
+		}
 		return oauthError(w, http.StatusUnauthorized, "access_denied", "Invalid username or password")
 	}
+	s.signins.succeeded(addr)
 	tok, _, err := s.tokens.issue(r.Context(), auth.Claims{User: user, Connector: "local"})
 	if err != nil {
 		return err

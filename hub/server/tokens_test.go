@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +101,32 @@ func TestForgedTokensRefused(t *testing.T) {
 	}
 	if code := userStatus(t, a.URL, real); code != http.StatusOK {
 		t.Errorf("the real token: %d", code)
+	}
+}
+
+// Repeated wrong passwords from one address are slowed down: even the right
+// password waits, with 429 and Retry-After.
+func TestSigninSlowsDown(t *testing.T) {
+	a := replica(t, storetest.New(t))
+	grant := func(password string) *http.Response {
+		form := url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {password}}
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", a.URL+"/sky/issuer/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("fly", "Zmx5")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := grant("pw"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the right password: %d", resp.StatusCode)
+	}
+	for range 11 {
+		grant("wrong")
+	}
+	if resp := grant("pw"); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("after 11 wrong passwords: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
