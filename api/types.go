@@ -288,3 +288,12 @@ type WorkerArtifact struct {
 	BuildID   int64  `json:"build_id"`
 	CreatedAt int64  `json:"created_at"`
 }
+
+// User is someone who signed in (GET /api/v1/users, fly active-users).
+type User struct {
+	ID        int64  `json:"id,omitempty"`
+	Username  string `json:"username,omitempty"`
+	Connector string `json:"connector,omitempty"`
+	LastLogin int64  `json:"last_login,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+}

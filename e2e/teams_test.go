@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +196,62 @@ func TestSetTeamConfig(t *testing.T) {
 	}
 	if out := f.mustFly("get-team", "-n", "red"); !strings.Contains(out, "local:admin") {
 		t.Errorf("a refused config changed the team:\n%s", out)
+	}
+}
+
+// Stock fly's wall, active-users, userinfo and sync against the hub.
+func TestStockFlyWallUsersSync(t *testing.T) {
+	stock := stockFly(t)
+	cli := t.TempDir()
+	ours, err := os.ReadFile(filepath.Join(bin, "fly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cli, "fly-linux-amd64"), ours, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := newFleetOf(t, bin, "", []string{"--cli-artifacts-dir", cli})
+	home := t.TempDir()
+	// A copy of stock fly, which sync replaces with the hub's fly.
+	copied := filepath.Join(t.TempDir(), "fly")
+	raw, err := os.ReadFile(stock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copied, raw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), copied, append([]string{"-t", "w"}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+home)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("stock fly %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	must("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	must("set-wall", "-m", "maintenance at noon", "--ttl", "1h")
+	if out := must("get-wall"); !strings.Contains(out, "maintenance at noon") {
+		t.Errorf("get-wall:\n%s", out)
+	}
+	must("clear-wall")
+	if out := must("get-wall"); strings.Contains(out, "maintenance") {
+		t.Errorf("get-wall after clear-wall:\n%s", out)
+	}
+	if out := must("active-users"); !strings.Contains(out, "admin") || !strings.Contains(out, "local") {
+		t.Errorf("active-users:\n%s", out)
+	}
+	if out := must("userinfo"); !strings.Contains(out, "admin") || !strings.Contains(out, "main/owner") {
+		t.Errorf("userinfo:\n%s", out)
+	}
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("the hub's fly download is built for linux/amd64 here")
+	}
+	must("sync", "-f")
+	synced, err := os.ReadFile(copied)
+	if err != nil || !bytes.Equal(synced, ours) {
+		t.Errorf("fly sync did not install the hub's fly (%d bytes, want %d): %v", len(synced), len(ours), err)
 	}
 }

@@ -20,9 +20,12 @@ echo "==> PostgreSQL in .switchyard/postgres"
 if curl -sf "$url/healthz" >/dev/null 2>&1 || curl -s -o /dev/null "$url" 2>/dev/null; then
   log "something already listens on $listen: stop it or set SWITCHYARD_LISTEN"; exit 1
 fi
+mkdir -p "$state/cli"  # fly sync downloads this fly
+arch=$(uname -m); case $arch in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; esac
+cp bin/fly "$state/cli/fly-$(uname -s | tr '[:upper:]' '[:lower:]')-$arch"
 spawn hub "$state" bin/switchyard hub --listen "$listen" --database-url "$db" \
   --add-local-user admin:admin --main-team-local-user admin --spoke-join-token make-run-token \
-  --artifact-store "file://$state/artifacts"
+  --artifact-store "file://$state/artifacts" --cli-artifacts-dir "$state/cli"
 for _ in $(seq 1 120); do curl -sf "$url/healthz" >/dev/null 2>&1 && break; sleep 0.25; done
 curl -sf "$url/healthz" >/dev/null || { log "the hub did not start:"; tail -20 "$state/hub.log" >&2; exit 1; }
 echo "==> hub on $url (log: .switchyard/hub.log)"

@@ -57,6 +57,7 @@ type hubConfig struct {
 	// Users' tokens: how long one lives, and how often their signing key
 	// is replaced.
 	AuthDuration time.Duration
+	CLIDir       string // fly binaries for fly sync
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -79,6 +80,7 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	tokens := f.list("spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
 	dummy := cfg.Creds.flags(f)
 	f.duration(&cfg.AuthDuration, "auth-duration", 24*time.Hour, "how long a user's token lives")
+	f.str(&cfg.CLIDir, "cli-artifacts-dir", "", "directory of the fly binaries fly sync downloads: fly-PLATFORM-ARCH, or fly-PLATFORM-ARCH.tgz holding fly")
 	f.str(&cfg.EncryptionKey, "encryption-key", "", "16 or 32 bytes: pipeline configs, resource sources and plans rest in the database sealed with AES-GCM under this key")
 	f.str(&cfg.OldEncryptionKey, "old-encryption-key", "", "the key being replaced: what it sealed is sealed again with --encryption-key at start (alone: decrypted)")
 	if err := f.parse(args); err != nil {
@@ -185,7 +187,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 		return err
 	}
 	srv, err := server.New(ctx, server.Config{
-		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, TokenTTL: cfg.AuthDuration,
+		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, TokenTTL: cfg.AuthDuration, CLIDir: cfg.CLIDir,
 		Policies: policies, Artifacts: bucket, MaxUpload: cfg.MaxUpload, Intercepts: intercepts, Spokes: spokes, WellKnown: tokens.Handler(), Creds: vars,
 	}, st, eng, notifier, log)
 	if err != nil {

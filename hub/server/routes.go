@@ -32,6 +32,11 @@ func (s *Server) routes() []route {
 		{"POST", "/sky/issuer/token", anyone, s.token},
 		{"GET", "/sky/logout", anyone, s.logout},
 		{"GET", "/api/v1/user", user, s.user},
+		{"GET", "/api/v1/users", admin, s.activeUsers},
+		{"GET", "/api/v1/wall", anyone, s.getWall},
+		{"PUT", "/api/v1/wall", admin, s.setWall},
+		{"DELETE", "/api/v1/wall", admin, s.clearWall},
+		{"GET", "/api/v1/cli", anyone, s.cli},
 
 		{"GET", "/api/v1/teams", anyone, s.listTeams},
 		{"GET", teamPath, viewer, s.getTeam},

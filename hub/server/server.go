@@ -43,6 +43,9 @@ type Config struct {
 	// WellKnown serves /.well-known/ (the id tokens' discovery document and
 	// keys, package idtoken), to anyone; nil: none.
 	WellKnown http.Handler
+	// CLIDir holds the fly binaries the hub serves to fly sync
+	// (fly-PLATFORM-ARCH, or .tgz); "": none.
+	CLIDir string
 	// Creds resolves ((vars)) for set-pipeline --check-creds (nil: nothing
 	// defines any).
 	Creds *creds.Registry

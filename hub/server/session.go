@@ -52,6 +52,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, _ *caller) error 
 		return oauthError(w, http.StatusUnauthorized, "access_denied", "Invalid username or password")
 	}
 	s.signins.succeeded(addr)
+	if err := s.store.RecordLogin(r.Context(), user, "local"); err != nil {
+		s.log.Warn("record a sign-in", slog.String("user", user), slog.String("error", err.Error()))
+	}
 	tok, _, err := s.tokens.issue(r.Context(), auth.Claims{User: user, Connector: "local"})
 	if err != nil {
 		return err

@@ -87,7 +87,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			applied = err == nil
 			return err
 		})
-		if isDuplicate(err) {
+		if isDuplicate(err) && s.migrated(ctx, m.version) {
 			// Another hub applied it between our check and our write.
 			continue
 		}
@@ -109,4 +109,11 @@ func isDuplicate(err error) bool {
 		}
 	}
 	return false
+}
+
+// migrated tells whether the database records a migration as applied.
+func (s *Store) migrated(ctx context.Context, version int) bool {
+	var n int
+	err := s.row(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n)
+	return err == nil && n > 0
 }
