@@ -28,6 +28,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/scheduler"
 	"github.com/switchyard-ci/switchyard/hub/server"
+	"github.com/switchyard-ci/switchyard/hub/signin"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/policy"
 	"github.com/switchyard-ci/switchyard/volumes"
@@ -58,6 +59,8 @@ type hubConfig struct {
 	// is replaced.
 	AuthDuration time.Duration
 	CLIDir       string // fly binaries for fly sync
+	OIDC         oidcConfig
+	Signin       *signin.OIDC // made of OIDC; nil: local users only
 }
 
 func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
@@ -79,6 +82,7 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	mains := f.list("main-team-local-user", "local user who owns the main team (and so is an admin)")
 	tokens := f.list("spoke-join-token", "TOKEN or TEAM=TOKEN: lets spokes join the shared pool, or a team")
 	dummy := cfg.Creds.flags(f)
+	scopes := cfg.OIDC.flags(f)
 	f.duration(&cfg.AuthDuration, "auth-duration", 24*time.Hour, "how long a user's token lives")
 	f.str(&cfg.CLIDir, "cli-artifacts-dir", "", "directory of the fly binaries fly sync downloads: fly-PLATFORM-ARCH, or fly-PLATFORM-ARCH.tgz holding fly")
 	f.str(&cfg.EncryptionKey, "encryption-key", "", "16 or 32 bytes: pipeline configs, resource sources and plans rest in the database sealed with AES-GCM under this key")
@@ -125,6 +129,9 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	}
 	if cfg.ExternalURL == "" {
 		cfg.ExternalURL = "http://" + cfg.Listen
+	}
+	if cfg.Signin, err = cfg.OIDC.connector(*scopes, cfg.ExternalURL); err != nil {
+		return cfg, err
 	}
 	return cfg, nil
 }
@@ -188,6 +195,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	}
 	srv, err := server.New(ctx, server.Config{
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, TokenTTL: cfg.AuthDuration, CLIDir: cfg.CLIDir,
+		OIDC: cfg.Signin, OIDCName: cfg.OIDC.DisplayName,
 		Policies: policies, Artifacts: bucket, MaxUpload: cfg.MaxUpload, Intercepts: intercepts, Spokes: spokes, WellKnown: tokens.Handler(), Creds: vars,
 	}, st, eng, notifier, log)
 	if err != nil {

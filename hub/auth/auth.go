@@ -53,9 +53,9 @@ func (r Role) String() string {
 }
 
 // Roles lists the roles a user holds in a team's auth, as Concourse matches
-// them: entries are connector:user, case-insensitive, and a role with no users
-// and no groups is everyone's.
-func Roles(auth api.TeamAuth, connector, user string) []string {
+// them: entries are connector:user or connector:group, case-insensitive, and
+// a role with no users and no groups is everyone's.
+func Roles(auth api.TeamAuth, connector, user string, groups ...string) []string {
 	var out []string
 	for _, name := range []string{"owner", "member", "pipeline-operator", "viewer"} {
 		m, ok := auth[name]
@@ -65,6 +65,11 @@ func Roles(auth api.TeamAuth, connector, user string) []string {
 		match := len(m.Users) == 0 && len(m.Groups) == 0
 		for _, u := range m.Users {
 			match = match || strings.EqualFold(u, connector+":"+user)
+		}
+		for _, g := range m.Groups {
+			for _, mine := range groups {
+				match = match || strings.EqualFold(g, connector+":"+mine)
+			}
 		}
 		if match {
 			out = append(out, name)

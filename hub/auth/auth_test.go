@@ -55,6 +55,13 @@ func TestRoles(t *testing.T) {
 	if got := Highest(Roles(auth, "local", "bob")); got != Member {
 		t.Errorf("bob: %v", got)
 	}
+	groups := api.TeamAuth{"member": {Groups: []string{"oidc:Platform"}}, "owner": {Users: []string{"oidc:root"}}}
+	if got := Highest(Roles(groups, "oidc", "alice", "dev", "platform")); got != Member {
+		t.Errorf("a member by group: %v", got)
+	}
+	if got := Highest(Roles(groups, "local", "alice", "platform")); got != NoRole {
+		t.Errorf("a local user matched an oidc group: %v", got)
+	}
 	if got := Highest(Roles(auth, "local", "eve")); got != Viewer {
 		t.Errorf("eve (everyone is a viewer): %v", got)
 	}

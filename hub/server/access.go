@@ -120,7 +120,7 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	for _, t := range teams {
 		var ta api.TeamAuth
 		_ = json.Unmarshal(t.Auth, &ta)
-		if roles := auth.Roles(ta, claims.Connector, claims.User); len(roles) > 0 {
+		if roles := auth.Roles(ta, claims.Connector, claims.User, claims.Groups...); len(roles) > 0 {
 			c.teams[t.Name] = roles
 			if t.Name == "main" && auth.Highest(roles) == auth.Owner {
 				c.admin = true

@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
+	"github.com/switchyard-ci/switchyard/hub/signin"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/policy"
 	"github.com/switchyard-ci/switchyard/volumes"
@@ -43,6 +44,10 @@ type Config struct {
 	// WellKnown serves /.well-known/ (the id tokens' discovery document and
 	// keys, package idtoken), to anyone; nil: none.
 	WellKnown http.Handler
+	// OIDC signs users in through an OpenID provider (nil: local users
+	// only); OIDCName names it on the login page.
+	OIDC     *signin.OIDC
+	OIDCName string
 	// CLIDir holds the fly binaries the hub serves to fly sync
 	// (fly-PLATFORM-ARCH, or .tgz); "": none.
 	CLIDir string
@@ -62,14 +67,15 @@ type Waker interface {
 
 // Server serves the API. Create it with New.
 type Server struct {
-	cfg     Config
-	store   *store.Store
-	tokens  *tokens
-	signins signinLimiter // failed password grants by address
-	log     *slog.Logger
-	waker   Waker
-	notify  *notify.Notifier
-	mux     *http.ServeMux
+	cfg      Config
+	store    *store.Store
+	tokens   *tokens
+	stateKey []byte        // signs OIDC sign-ins' states
+	signins  signinLimiter // failed password grants by address
+	log      *slog.Logger
+	waker    Waker
+	notify   *notify.Notifier
+	mux      *http.ServeMux
 
 	intercepts *intercept.Broker // fly intercept sessions this replica holds, shared with the gateway
 }
@@ -98,7 +104,11 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 		return nil, err
 	}
 	toks := &tokens{store: st, ttl: cfg.TokenTTL, staleness: RevocationStaleness}
-	s := &Server{cfg: cfg, store: st, tokens: toks, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), intercepts: cfg.Intercepts}
+	stateKey, err := st.HubKey(ctx, "oidc-state")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: st, tokens: toks, stateKey: stateKey, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), intercepts: cfg.Intercepts}
 	if err := s.backfillSchedules(ctx); err != nil {
 		return nil, err
 	}
