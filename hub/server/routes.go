@@ -114,3 +114,13 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/workers", user, s.listWorkers},
 	}
 }
+
+// RouteTable lists every route of the user API as "METHOD PATH", for the
+// isolation test, which must cover each.
+func RouteTable() []string {
+	var out []string
+	for _, r := range (&Server{}).routes() {
+		out = append(out, r.method+" "+r.path)
+	}
+	return out
+}
