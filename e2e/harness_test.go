@@ -3,11 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
@@ -173,20 +170,7 @@ func (f *fleet) startSpoke(name, hubURL string, flags ...string) *exec.Cmd {
 // token logs admin in through the password grant and returns the bearer token.
 func (f *fleet) token() string {
 	f.t.Helper()
-	form := url.Values{"grant_type": {"password"}, "username": {"admin"}, "password": {"secret"}}
-	req, _ := http.NewRequest(http.MethodPost, f.url+"/sky/issuer/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("fly", "Zmx5")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok api.Token
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil {
-		f.t.Fatal(err)
-	}
-	return tok.AccessToken
+	return passwordToken(f.t, f.url, "admin", "secret")
 }
 
 // fly runs Switchyard's fly against the fleet and returns its output and exit code.

@@ -461,7 +461,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func passwordToken(t *testing.T, hubURL, user, password string) string {
+func passwordToken(t testing.TB, hubURL, user, password string) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {password}}
 	req, _ := http.NewRequest(http.MethodPost, hubURL+"/sky/issuer/token", strings.NewReader(form.Encode()))

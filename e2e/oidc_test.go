@@ -34,25 +34,7 @@ func TestStockFlyOIDCLogin(t *testing.T) {
 	f := newFleetOf(t, bin, "", []string{"--oidc-issuer", p.issuer, "--oidc-client-id", id, "--oidc-client-secret", secret, "--oidc-display-name", "Hydra"})
 	p.redirectTo(id, f.url)
 	home := t.TempDir()
-	fly := func(target string, args ...string) (string, error) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, stock, append([]string{"-t", target}, args...)...)
-		cmd.Env = append(os.Environ(), "HOME="+home)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
-	}
-	must := func(target string, args ...string) string {
-		t.Helper()
-		out, err := fly(target, args...)
-		if err != nil {
-			t.Fatalf("stock fly %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	fly, must := stockFlyAt(t, stock, home)
 	must("admin", "login", "-c", f.url, "-u", "admin", "-p", "secret")
 	teamFile := filepath.Join(f.dir, "blue.yml")
 	if err := os.WriteFile(teamFile, []byte("roles:\n- name: owner\n  oidc: {groups: [devs]}\n- name: viewer\n  oidc: {users: [victor]}\n"), 0o644); err != nil {

@@ -27,26 +27,7 @@ func TestStockFlyTeams(t *testing.T) {
 	f := newFleetOf(t, bin, "", []string{"--add-local-user", "bob:bobpw"})
 	f.startSpoke("local-1", f.url)
 	home := t.TempDir()
-	fly := func(target string, args ...string) (string, error) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, stock, append([]string{"-t", target}, args...)...)
-		cmd.Env = append(os.Environ(), "HOME="+home)
-		cmd.Stdin = strings.NewReader("")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
-	}
-	must := func(target string, args ...string) string {
-		t.Helper()
-		out, err := fly(target, args...)
-		if err != nil {
-			t.Fatalf("stock fly %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	fly, must := stockFlyAt(t, stock, home)
 	must("admin", "login", "-c", f.url, "-u", "admin", "-p", "secret")
 	if out := must("admin", "set-team", "-n", "blue", "--local-user", "bob", "--non-interactive"); !strings.Contains(out, "team created") {
 		t.Errorf("set-team:\n%s", out)
@@ -130,6 +111,32 @@ func TestStockFlyTeams(t *testing.T) {
 	if err := doJSON(req, &user); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("a token after fly logout: %v", err)
 	}
+}
+
+// stockFlyAt runs stock fly with home as its HOME, by target: fly returns
+// its output and error, must fails the test unless it exits 0.
+func stockFlyAt(t *testing.T, stock, home string) (fly func(target string, args ...string) (string, error), must func(target string, args ...string) string) {
+	fly = func(target string, args ...string) (string, error) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, stock, append([]string{"-t", target}, args...)...)
+		cmd.Env = append(os.Environ(), "HOME="+home)
+		cmd.Stdin = strings.NewReader("")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+	must = func(target string, args ...string) string {
+		t.Helper()
+		out, err := fly(target, args...)
+		if err != nil {
+			t.Fatalf("stock fly %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	return fly, must
 }
 
 // bobToken reads target bob's token from the stock fly's ~/.flyrc.
