@@ -27,8 +27,8 @@ type Type interface {
 	Out(ctx context.Context, source, params json.RawMessage, dir string, log io.Writer) (Response, error)
 }
 
-// Native returns the native implementation of a type, or an error saying that
-// the type needs the kube runtime. cacheDir keeps what a type may reuse
+// Native returns the native implementation of a type, or an error that names
+// the types there are. cacheDir keeps what a type may reuse
 // between steps (git's clones).
 func Native(typ, cacheDir string) (Type, error) {
 	switch typ {
@@ -39,7 +39,7 @@ func Native(typ, cacheDir string) (Type, error) {
 	case "git":
 		return Git{CacheDir: cacheDir}, nil
 	}
-	return nil, fmt.Errorf("resource type %q runs as an image, which needs a spoke with the kube runtime; the local runtime has mock, time and git", typ)
+	return nil, fmt.Errorf("resource type %q is not built in: the built-in types are mock, time and git; declare %s under resource_types with an image to run it on a spoke with the kube runtime", typ, typ)
 }
 
 // decodeStrict decodes a payload refusing unknown keys, as the mock resource
