@@ -178,6 +178,27 @@ type PinComment struct {
 	PinComment string `json:"pin_comment"`
 }
 
+// SharedVersions answers GET .../resources/R/shared and
+// .../resource-types/T/shared: what shares the version history (fly
+// clear-versions lists it before it asks).
+type SharedVersions struct {
+	Resources     []ResourceIdentifier `json:"resources"`
+	ResourceTypes []ResourceIdentifier `json:"resource_types"`
+}
+
+// ResourceIdentifier names a resource or resource type.
+type ResourceIdentifier struct {
+	Name         string `json:"name"`
+	PipelineName string `json:"pipeline_name"`
+	TeamName     string `json:"team_name"`
+}
+
+// VersionsRemoved answers DELETE .../resources/R/versions and
+// .../resource-types/T/versions (fly clear-versions).
+type VersionsRemoved struct {
+	VersionsRemoved int64 `json:"versions_removed"`
+}
+
 // BuildInput is one input of a job's next build (GET .../jobs/J/inputs).
 // ResourceType is a pipeline's resource type (GET …/pipelines/P/resource-types,
 // which fly execute -j reads).

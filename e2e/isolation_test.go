@@ -139,6 +139,11 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"PUT /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions/{version}/enable":  {who: "operator", ok: 404, path: nope + "/resources/r/versions/1/enable"},
 		"PUT /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions/{version}/disable": {who: "operator", ok: 404, path: nope + "/resources/r/versions/1/disable"},
 
+		"GET /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/shared":                {who: "viewer", ok: 200},
+		"GET /api/v1/teams/{team}/pipelines/{pipeline}/resource-types/{resource_type}/shared":      {who: "viewer", ok: 404},
+		"DELETE /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions":           {who: "admin", ok: 200},
+		"DELETE /api/v1/teams/{team}/pipelines/{pipeline}/resource-types/{resource_type}/versions": {who: "admin", ok: 404},
+
 		"GET /api/v1/builds":                                    {who: "anyone", ok: 200},
 		"GET /api/v1/teams/{team}/builds":                       {who: "viewer", ok: 200},
 		"POST /api/v1/teams/{team}/builds":                      {who: "member", ok: 400, body: `{}`},
@@ -407,7 +412,7 @@ func expectSpoke(n need, id identity) int {
 // fill puts the team under test and its objects into a route's pattern.
 func fill(pattern string, build int64) string {
 	return strings.NewReplacer("{team}", "blue", "{pipeline}", privatePipeline, "{job}", "j", "{build_name}", "1",
-		"{resource}", "r", "{version}", "1", "{build}", fmt.Sprint(build), "{id}", "1", "{name}", "x", "{handle}", "h").Replace(pattern)
+		"{resource}", "r", "{resource_type}", "t", "{version}", "1", "{build}", fmt.Sprint(build), "{id}", "1", "{name}", "x", "{handle}", "h").Replace(pattern)
 }
 
 type response struct {

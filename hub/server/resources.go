@@ -102,24 +102,34 @@ func toResource(p store.Pipeline, res store.Resource, st store.ResourceState) ap
 // listResourceTypes answers a pipeline's resource types, with their sources
 // (for team members: fly execute -j builds its gets with them).
 func (s *Server) listResourceTypes(w http.ResponseWriter, r *http.Request, c *caller) error {
-	p, err := s.pipelineFromPath(r)
+	types, err := s.resourceTypes(r)
 	if err != nil {
 		return err
 	}
+	return writeJSON(w, http.StatusOK, types)
+}
+
+// resourceTypes reads the resource types of the path's pipeline from its
+// config.
+func (s *Server) resourceTypes(r *http.Request) ([]api.ResourceType, error) {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return nil, err
+	}
 	raw, _, err := s.store.PipelineConfig(r.Context(), p.TeamID, p.Name, p.InstanceVars)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var cfg struct {
 		ResourceTypes []api.ResourceType `json:"resource_types"`
 	}
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return fmt.Errorf("pipeline %s: stored config: %w", p.Name, err)
+		return nil, fmt.Errorf("pipeline %s: stored config: %w", p.Name, err)
 	}
 	if cfg.ResourceTypes == nil {
 		cfg.ResourceTypes = []api.ResourceType{}
 	}
-	return writeJSON(w, http.StatusOK, cfg.ResourceTypes)
+	return cfg.ResourceTypes, nil
 }
 
 func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller) error {
@@ -272,6 +282,68 @@ func (s *Server) enableVersion(enabled bool) func(r *http.Request, res store.Res
 		}
 		return s.store.SetVersionEnabled(r.Context(), res.ID, id, enabled)
 	}
+}
+
+// clearVersions deletes a resource's versions (fly clear-versions
+// --resource); its next check starts its history again.
+func (s *Server) clearVersions(w http.ResponseWriter, r *http.Request, c *caller) error {
+	res, err := s.resourceFromPath(r)
+	if err != nil {
+		return err
+	}
+	n, err := s.store.ClearVersions(r.Context(), res.ID)
+	if err != nil {
+		return err
+	}
+	s.log.Info("versions cleared", "resource", res.Name, "pipeline", r.PathValue("pipeline"), "team", r.PathValue("team"), "versions", n, "by", c.claims.User)
+	s.waker.WakeScheduler()
+	return writeJSON(w, http.StatusOK, api.VersionsRemoved{VersionsRemoved: n})
+}
+
+// clearTypeVersions answers fly clear-versions --resource-type: a resource
+// type's image is looked up by its tag at each step, so the hub keeps no
+// versions of it and removes none.
+func (s *Server) clearTypeVersions(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if _, err := s.resourceTypeFromPath(r); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, api.VersionsRemoved{})
+}
+
+// sharedVersions says what shares a resource's version history: here each
+// resource has its own, so only the resource itself.
+func (s *Server) sharedVersions(w http.ResponseWriter, r *http.Request, c *caller) error {
+	res, err := s.resourceFromPath(r)
+	if err != nil {
+		return err
+	}
+	id := api.ResourceIdentifier{Name: res.Name, PipelineName: r.PathValue("pipeline"), TeamName: r.PathValue("team")}
+	return writeJSON(w, http.StatusOK, api.SharedVersions{Resources: []api.ResourceIdentifier{id}, ResourceTypes: []api.ResourceIdentifier{}})
+}
+
+// sharedTypeVersions is sharedVersions for a resource type.
+func (s *Server) sharedTypeVersions(w http.ResponseWriter, r *http.Request, c *caller) error {
+	name, err := s.resourceTypeFromPath(r)
+	if err != nil {
+		return err
+	}
+	id := api.ResourceIdentifier{Name: name, PipelineName: r.PathValue("pipeline"), TeamName: r.PathValue("team")}
+	return writeJSON(w, http.StatusOK, api.SharedVersions{Resources: []api.ResourceIdentifier{}, ResourceTypes: []api.ResourceIdentifier{id}})
+}
+
+// resourceTypeFromPath finds the path's resource type in its pipeline's
+// config.
+func (s *Server) resourceTypeFromPath(r *http.Request) (string, error) {
+	types, err := s.resourceTypes(r)
+	if err != nil {
+		return "", err
+	}
+	for _, rt := range types {
+		if rt.Name == r.PathValue("resource_type") {
+			return rt.Name, nil
+		}
+	}
+	return "", notFound("resource type " + r.PathValue("resource_type"))
 }
 
 // listWorkers shows each spoke as a Concourse worker.

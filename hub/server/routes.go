@@ -89,6 +89,10 @@ func (s *Server) routes() []route {
 		{"PUT", pipelinePath + "/resources/{resource}/pin_comment", operator, s.changeResource(s.setPinComment)},
 		{"PUT", pipelinePath + "/resources/{resource}/versions/{version}/enable", operator, s.changeResource(s.enableVersion(true))},
 		{"PUT", pipelinePath + "/resources/{resource}/versions/{version}/disable", operator, s.changeResource(s.enableVersion(false))},
+		{"GET", pipelinePath + "/resources/{resource}/shared", viewer, s.sharedVersions},
+		{"GET", pipelinePath + "/resource-types/{resource_type}/shared", viewer, s.sharedTypeVersions},
+		{"DELETE", pipelinePath + "/resources/{resource}/versions", admin, s.clearVersions},
+		{"DELETE", pipelinePath + "/resource-types/{resource_type}/versions", admin, s.clearTypeVersions},
 
 		{"GET", "/api/v1/builds", anyone, s.listAllBuilds},
 		{"GET", teamPath + "/builds", viewer, s.listTeamBuilds},

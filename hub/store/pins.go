@@ -167,3 +167,21 @@ func (s *Store) VersionPage(ctx context.Context, resourceID int64, page Page, fi
 	}
 	return out, nil
 }
+
+// ClearVersions deletes every version of a resource and returns how many
+// there were. Builds keep naming the versions they used, by digest; an API
+// pin goes with its version (a pin in the config stays: it names the
+// version itself).
+func (s *Store) ClearVersions(ctx context.Context, resourceID int64) (int64, error) {
+	var n int64
+	err := s.resourceChange(ctx, "clear versions", resourceID, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM resource_versions WHERE resource_id = $1`, resourceID)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		_, err = tx.Exec(ctx, `UPDATE resources SET pinned_version_id = NULL, pin_comment = '' WHERE id = $1 AND pinned_version_id IS NOT NULL`, resourceID)
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Stock fly's clear-versions: an admin clears a resource's versions (the
+// API pin goes with them; the builds that used them keep their inputs), the
+// next check starts the history again; a resource type has none to clear;
+// a team owner who is not an admin is refused.
+func TestStockFlyClearVersions(t *testing.T) {
+	stock := stockFly(t)
+	f := newFleetOf(t, bin, "", []string{"--add-local-user", "bob:bobpw"})
+	f.startSpoke("local-1", f.url)
+	fly, must := stockFlyAt(t, stock, t.TempDir())
+	must("admin", "login", "-c", f.url, "-u", "admin", "-p", "secret")
+	file := filepath.Join(f.dir, "p.yml")
+	if err := os.WriteFile(file, []byte(`
+resource_types:
+- name: t
+  type: registry-image
+  source: {repository: example/t}
+resources:
+- name: r
+  type: mock
+  source: {no_initial_version: true}
+  check_every: never
+jobs:
+- name: j
+  plan:
+  - get: r
+  - task: show
+    config: {platform: linux, inputs: [{name: r}], run: {path: cat, args: [r/version]}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	must("admin", "set-pipeline", "-n", "-p", "p", "-c", file)
+	must("admin", "unpause-pipeline", "-p", "p")
+	for _, v := range []string{"v1", "v2", "v3"} {
+		must("admin", "check-resource", "-r", "p/r", "-f", "version:"+v)
+	}
+	must("admin", "pin-resource", "-r", "p/r", "-v", "version:v2")
+	if out := must("admin", "trigger-job", "-j", "p/j", "-w"); !strings.Contains(out, "v2\n") {
+		t.Fatalf("the pinned version:\n%s", out)
+	}
+
+	must("admin", "set-team", "-n", "blue", "--local-user", "bob", "--non-interactive")
+	must("bob", "login", "-c", f.url, "-u", "bob", "-p", "bobpw", "-n", "blue")
+	if out, err := fly("bob", "clear-versions", "--resource", "p/r", "--team", "main", "-n"); err == nil {
+		t.Errorf("a non-admin cleared versions:\n%s", out)
+	}
+
+	if out := must("admin", "clear-versions", "--resource", "p/r", "-n"); !strings.Contains(out, "3 versions removed") {
+		t.Errorf("clear-versions:\n%s", out)
+	}
+	if out := must("admin", "resource-versions", "-r", "p/r"); strings.Contains(out, "v1") || strings.Contains(out, "v2") {
+		t.Errorf("versions after clearing:\n%s", out)
+	}
+	if out := must("admin", "resources", "-p", "p"); strings.Contains(out, "pinned") {
+		t.Errorf("the API pin outlived its version:\n%s", out)
+	}
+	if out := must("admin", "builds", "-j", "p/j"); !strings.Contains(out, "succeeded") {
+		t.Errorf("the build that used a cleared version:\n%s", out)
+	}
+	must("admin", "check-resource", "-r", "p/r", "-f", "version:v9")
+	if out := must("admin", "trigger-job", "-j", "p/j", "-w"); !strings.Contains(out, "v9\n") {
+		t.Errorf("after a new check:\n%s", out)
+	}
+	if out := must("admin", "clear-versions", "--resource-type", "p/t", "-n"); !strings.Contains(out, "0 versions removed") {
+		t.Errorf("clear-versions of a resource type:\n%s", out)
+	}
+	if out, err := fly("admin", "clear-versions", "--resource", "p/nope", "-n"); err == nil {
+		t.Errorf("clear-versions of a resource that does not exist:\n%s", out)
+	}
+}
