@@ -1,8 +1,9 @@
 // Package resource implements the resource types a spoke runs natively,
 // without an image: mock (Concourse's mock-resource semantics), time
-// (upstream's rules, over a clock tests set) and git. Each takes the JSON
-// request of Concourse's resource protocol and a directory, and returns the
-// protocol's response; logs go to the writer it is given.
+// (upstream's rules, over a clock tests set), git, and s3 (upstream's rules,
+// with minio-go). Each takes the JSON request of Concourse's resource
+// protocol and a directory, and returns the protocol's response; logs go to
+// the writer it is given.
 //
 // Other types are declared under resource_types with an image, which the kube
 // runtime runs.
