@@ -201,7 +201,16 @@ func TestS3Refusals(t *testing.T) {
 	if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"../x", "/etc/passwd", "link", "nothing-*"} {
+	// An artifact (the spoke links it into the put's directory) holding a
+	// link out of it, as a task can make.
+	artifact := t.TempDir()
+	if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(artifact, "inner")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(artifact, filepath.Join(dir, "art")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"../x", "/etc/passwd", "link", "nothing-*", "art/inner", "art/../link"} {
 		if _, err := (S3{}).Out(ctx, src, json.RawMessage(fmt.Sprintf(`{"file": %q}`, f)), dir, io.Discard); err == nil {
 			t.Errorf("put of file %q was not refused", f)
 		}
