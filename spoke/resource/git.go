@@ -23,6 +23,9 @@ type Git struct {
 	// CacheDir keeps a bare clone per repository for checks; "" uses the
 	// system's temporary directory.
 	CacheDir string
+	// AllowLocal lets source.uri be a path or file:// URI on the spoke
+	// (tests); a spoke refuses them.
+	AllowLocal bool
 }
 
 type gitSource struct {
@@ -37,7 +40,7 @@ type gitOutParams struct {
 	Branch     string `json:"branch"`
 }
 
-func (Git) source(raw json.RawMessage) (gitSource, error) {
+func (g Git) source(raw json.RawMessage) (gitSource, error) {
 	var s gitSource
 	if err := decodeStrict(raw, &s); err != nil {
 		return s, fmt.Errorf("%w (this git resource supports uri, branch, paths and ignore_paths)", err)
@@ -45,7 +48,32 @@ func (Git) source(raw json.RawMessage) (gitSource, error) {
 	if s.URI == "" {
 		return s, errors.New("source.uri is required")
 	}
+	if err := g.checkURI(s.URI); err != nil {
+		return s, err
+	}
 	return s, nil
+}
+
+// checkURI refuses URIs that would make the spoke's git read its own disk
+// (a path or file://: other builds' clones are there) or run a command
+// (ext::), unless AllowLocal (tests with repositories on disk).
+func (g Git) checkURI(uri string) error {
+	lower := strings.ToLower(uri)
+	for _, scheme := range []string{"https://", "http://", "ssh://", "git://"} {
+		if strings.HasPrefix(lower, scheme) {
+			return nil
+		}
+	}
+	if strings.HasPrefix(uri, "-") || strings.Contains(lower, "::") {
+		return fmt.Errorf("source.uri %q: use an https://, http://, ssh:// or git:// URI", uri)
+	}
+	if colon, slash := strings.Index(uri, ":"), strings.Index(uri, "/"); colon > 0 && (slash < 0 || colon < slash) && !strings.HasPrefix(lower, "file:") {
+		return nil // scp-like: user@host:path, over ssh
+	}
+	if g.AllowLocal {
+		return nil
+	}
+	return fmt.Errorf("source.uri %q: use an https://, http://, ssh:// or git:// URI; a path or file:// on the spoke is refused, as other builds' files are there", uri)
 }
 
 func git(ctx context.Context, dir string, log io.Writer, args ...string) (string, error) {
@@ -186,10 +214,11 @@ func (g Git) Out(ctx context.Context, raw, rawParams json.RawMessage, dir string
 	if p.Repository == "" {
 		return Response{}, errors.New("params.repository is required: the artifact holding the repository to push")
 	}
-	repo, err := within(dir, p.Repository)
+	repo, cleanup, err := isolatedGitDir(dir, p.Repository)
 	if err != nil {
 		return Response{}, err
 	}
+	defer cleanup()
 	branch := p.Branch
 	if branch == "" {
 		branch = s.Branch
@@ -197,11 +226,11 @@ func (g Git) Out(ctx context.Context, raw, rawParams json.RawMessage, dir string
 	if branch == "" {
 		return Response{}, errors.New("give source.branch or params.branch to push to")
 	}
-	sha, err := git(ctx, repo, nil, "rev-parse", "HEAD")
+	sha, err := gitIsolated(ctx, repo, nil, "rev-parse", "HEAD")
 	if err != nil {
 		return Response{}, err
 	}
-	if _, err := git(ctx, repo, log, "push", "--quiet", s.URI, "HEAD:refs/heads/"+branch); err != nil {
+	if _, err := gitIsolated(ctx, repo, log, "push", "--quiet", s.URI, "HEAD:refs/heads/"+branch); err != nil {
 		return Response{}, err
 	}
 	return Response{Version: map[string]string{"ref": sha}, Metadata: []Metadata{{Name: "commit", Value: sha}, {Name: "branch", Value: branch}}}, nil

@@ -45,7 +45,7 @@ func TestGit(t *testing.T) {
 	run(t, dir, "git", "clone", "-q", origin, work)
 	run(t, work, "git", "checkout", "-q", "-b", "main")
 	first := commit(t, work, "a.txt", "1")
-	g := Git{CacheDir: filepath.Join(dir, "cache")}
+	g := Git{CacheDir: filepath.Join(dir, "cache"), AllowLocal: true}
 	src := json.RawMessage(`{"uri":"` + origin + `","branch":"main"}`)
 
 	got, err := g.Check(ctx, src, nil, io.Discard)

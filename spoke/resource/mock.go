@@ -142,6 +142,9 @@ func (m Mock) In(ctx context.Context, raw, rawParams json.RawMessage, version ma
 	return Response{Version: version, Metadata: s.Metadata}, nil
 }
 
+// maxVersionFile bounds the file a put reads its version from.
+const maxVersionFile = 64 << 10
+
 // Out makes a version from params.version, or from the whole content of
 // params.file (relative to the put's directory).
 func (m Mock) Out(ctx context.Context, raw, rawParams json.RawMessage, dir string, log io.Writer) (Response, error) {
@@ -154,19 +157,24 @@ func (m Mock) Out(ctx context.Context, raw, rawParams json.RawMessage, dir strin
 		return Response{}, err
 	}
 	if p.PrintEnv {
-		for _, kv := range os.Environ() {
-			fmt.Fprintf(log, "env: %s\n", kv)
-		}
+		// Upstream prints its container's environment; here the type runs
+		// in the spoke's own process, whose environment (its join token
+		// among it) is not the build's to see.
+		fmt.Fprintln(log, "env: not shown: the spoke runs mock in its own process, without an environment of the step's")
 	}
 	version := p.Version
 	if version == "" && p.File != "" {
-		path, err := within(dir, p.File)
+		f, err := openInPutDir(dir, p.File)
+		if err != nil {
+			return Response{}, fmt.Errorf("params.file %q: %v", p.File, err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxVersionFile+1))
 		if err != nil {
 			return Response{}, err
 		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return Response{}, err
+		if len(b) > maxVersionFile {
+			return Response{}, fmt.Errorf("params.file %q: over %d bytes: a version is short", p.File, maxVersionFile)
 		}
 		version = string(b)
 	}

@@ -406,33 +406,6 @@ func (S3) Out(ctx context.Context, raw, params json.RawMessage, dir string, log 
 	return Response{Version: version, Metadata: b.metadata(key, u)}, nil
 }
 
-// openInPutDir opens rel in a put's directory, where the spoke links each
-// artifact the put may read: the file must be inside its artifact, and a
-// link in an artifact that leaves it (a task can make one) is refused.
-func openInPutDir(dir, rel string) (*os.File, error) {
-	base := dir
-	first, rest, nested := strings.Cut(filepath.ToSlash(rel), "/")
-	if nested {
-		link := filepath.Join(dir, first)
-		if fi, err := os.Lstat(link); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-			target, err := os.Readlink(link)
-			if err != nil {
-				return nil, err
-			}
-			if !filepath.IsAbs(target) {
-				target = filepath.Join(dir, target)
-			}
-			base, rel = target, rest
-		}
-	}
-	root, err := os.OpenRoot(base)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	return root.Open(rel)
-}
-
 // compareVersions orders versions as upstream's semi-semantic versions do,
 // closely enough: segments split at '.', '-', '_' and '+', numbers by value,
 // other segments as text, and a version before any longer one it begins.
