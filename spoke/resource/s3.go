@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -101,6 +103,7 @@ func openS3(raw json.RawMessage) (*s3Bucket, error) {
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = time.Minute // a server that accepts and never answers
+	transport.DialContext = (&net.Dialer{Timeout: 30 * time.Second, Control: refuseLinkLocal}).DialContext
 	if src.SkipSSLVerification {
 		transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the source asks for it
 	}
@@ -110,6 +113,20 @@ func openS3(raw json.RawMessage) (*s3Bucket, error) {
 	}
 	b.client, b.where = client, fmt.Sprintf("bucket %s at %s", src.Bucket, client.EndpointURL())
 	return b, nil
+}
+
+// refuseLinkLocal keeps the spoke's process, where built-in types run, from
+// the link-local addresses where clouds serve instance metadata and
+// credentials.
+func refuseLinkLocal(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
+		return fmt.Errorf("%s is a link-local address (cloud instance metadata): refused", host)
+	}
+	return nil
 }
 
 // s3Version is a file of regexp mode with the version its name holds.

@@ -219,17 +219,21 @@ func TestS3Refusals(t *testing.T) {
 		t.Error("a link out of the directory was uploaded")
 	}
 
-	down := json.RawMessage(`{"bucket": "b", "regexp": "(.*)", "endpoint": "http://127.0.0.1:1"}`)
+	down := json.RawMessage(`{"bucket": "bucket", "regexp": "(.*)", "endpoint": "http://127.0.0.1:1"}`)
 	start := time.Now()
-	if _, err := (S3{}).Check(ctx, down, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "bucket b at http://127.0.0.1:1") {
+	if _, err := (S3{}).Check(ctx, down, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "bucket bucket at http://127.0.0.1:1") || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("an endpoint that is down: %v", err)
+	}
+	metadata := json.RawMessage(`{"bucket": "bucket", "regexp": "(.*)", "endpoint": "http://169.254.169.254"}`)
+	if _, err := (S3{}).Check(ctx, metadata, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "link-local") {
+		t.Errorf("an endpoint at the cloud's metadata address: %v", err)
 	}
 	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(w, bytes.NewReader([]byte("<not xml at all")))
 	}))
 	defer garbage.Close()
-	junk := json.RawMessage(fmt.Sprintf(`{"bucket": "b", "regexp": "(.*)", "endpoint": %q}`, garbage.URL))
-	if _, err := (S3{}).Check(ctx, junk, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "bucket b at "+garbage.URL) {
+	junk := json.RawMessage(fmt.Sprintf(`{"bucket": "bucket", "regexp": "(.*)", "endpoint": %q}`, garbage.URL))
+	if _, err := (S3{}).Check(ctx, junk, nil, io.Discard); err == nil || !strings.Contains(err.Error(), "bucket bucket at "+garbage.URL) {
 		t.Errorf("an endpoint that answers garbage: %v", err)
 	}
 	if took := time.Since(start); took > 2*time.Minute {
