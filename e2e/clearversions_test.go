@@ -76,3 +76,46 @@ jobs:
 		t.Errorf("clear-versions of a resource that does not exist:\n%s", out)
 	}
 }
+
+// Stock fly's order-pipelines places the named pipelines first, in order;
+// an unknown name changes nothing.
+func TestStockFlyOrderPipelines(t *testing.T) {
+	stock := stockFly(t)
+	f := newFleet(t)
+	fly, must := stockFlyAt(t, stock, t.TempDir())
+	must("admin", "login", "-c", f.url, "-u", "admin", "-p", "secret")
+	file := filepath.Join(f.dir, "p.yml")
+	if err := os.WriteFile(file, []byte("jobs:\n- name: j\n  plan:\n  - task: t\n    config: {platform: linux, run: {path: \"true\"}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"alpha", "bravo", "charlie", "delta"} {
+		must("admin", "set-pipeline", "-n", "-p", p, "-c", file)
+	}
+	order := func() string {
+		t.Helper()
+		var names []string
+		for _, line := range strings.Split(must("admin", "pipelines"), "\n") {
+			if fields := strings.Fields(line); len(fields) > 1 {
+				names = append(names, fields[1])
+			}
+		}
+		return strings.Join(names, " ")
+	}
+	if got := order(); got != "alpha bravo charlie delta" {
+		t.Fatalf("pipelines before ordering: %s", got)
+	}
+	must("admin", "order-pipelines", "-p", "charlie", "-p", "alpha")
+	if got := order(); got != "charlie alpha bravo delta" {
+		t.Errorf("pipelines after ordering: %s", got)
+	}
+	if out, err := fly("admin", "order-pipelines", "-p", "delta", "-p", "nope"); err == nil || !strings.Contains(out, "nope") {
+		t.Errorf("ordering with an unknown pipeline: %v\n%s", err, out)
+	}
+	if got := order(); got != "charlie alpha bravo delta" {
+		t.Errorf("a refused ordering changed the order: %s", got)
+	}
+	must("admin", "set-pipeline", "-n", "-p", "echo", "-c", file)
+	if got := order(); got != "charlie alpha bravo delta echo" {
+		t.Errorf("a new pipeline is not last: %s", got)
+	}
+}

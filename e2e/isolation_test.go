@@ -100,6 +100,7 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"DELETE /api/v1/teams/{team}":     {who: "admin", ok: 404, path: "/api/v1/teams/nope"},
 
 		"GET /api/v1/pipelines":                                                                         {who: "anyone", ok: 200},
+		"PUT /api/v1/teams/{team}/pipelines/ordering":                                                   {who: "member", ok: 400, body: `["nope"]`},
 		"GET /api/v1/teams/{team}/pipelines":                                                            {who: "anyone", ok: 200},
 		"GET /api/v1/teams/{team}/pipelines/{pipeline}":                                                 {who: "viewer", ok: 200},
 		"DELETE /api/v1/teams/{team}/pipelines/{pipeline}":                                              {who: "member", ok: 404, path: nope},

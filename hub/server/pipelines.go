@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/placer"
@@ -294,6 +295,33 @@ func (s *Server) renamePipeline(w http.ResponseWriter, r *http.Request, c *calle
 		return errorf(http.StatusConflict, "%v", err)
 	}
 	return writeJSON(w, http.StatusOK, api.SaveConfigResponse{})
+}
+
+// orderPipelines places a team's pipeline groups in the given order (fly
+// order-pipelines).
+func (s *Server) orderPipelines(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var names []string
+	if err := readJSON(r, 1<<20, &names); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := pipeline.CheckName(n); err != nil {
+			return errorf(http.StatusBadRequest, "pipeline name %q: %v", n, err)
+		}
+	}
+	t, err := s.teamFromPath(r)
+	if err != nil {
+		return err
+	}
+	err = s.store.OrderPipelines(r.Context(), t.ID, names)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusBadRequest, "%s", strings.TrimSuffix(err.Error(), ": "+store.ErrNotFound.Error()))
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
 // backfillSchedules gives the jobs of pipelines saved before the scheduler

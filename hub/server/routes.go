@@ -51,6 +51,7 @@ func (s *Server) routes() []route {
 
 		{"GET", "/api/v1/pipelines", anyone, s.listAllPipelines},
 		{"GET", teamPath + "/pipelines", anyone, s.listTeamPipelines},
+		{"PUT", teamPath + "/pipelines/ordering", member, s.orderPipelines},
 		{"GET", pipelinePath, readPipeline, s.getPipeline},
 		{"DELETE", pipelinePath, member, s.destroyPipeline},
 		{"GET", pipelinePath + "/config", viewer, s.getConfig},

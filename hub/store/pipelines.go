@@ -85,6 +85,11 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 				p.TeamID, p.Name, p.InstanceVars, s.keys.sealText(p.Config)).Scan(&out.ID, &out.Version); err != nil {
 				return err
 			}
+			// A new group is placed by its id; a new instance joins its group.
+			if _, err := tx.Exec(ctx, `UPDATE pipelines SET ordering = COALESCE((SELECT min(q.ordering) FROM pipelines q
+				WHERE q.team_id = $2 AND q.name = $3 AND q.id <> $1), $1) WHERE id = $1`, out.ID, p.TeamID, p.Name); err != nil {
+				return err
+			}
 			return s.saveParts(ctx, tx, out.ID, p)
 		case err != nil:
 			return err
@@ -407,4 +412,23 @@ func (s *Store) BuildVarContext(ctx context.Context, pipelineID, jobID int64) (t
 		c.VarSources = json.RawMessage("null")
 	}
 	return !untrusted, c.VarSources, nil
+}
+
+// OrderPipelines places the named pipeline groups of a team first, in the
+// given order (fly order-pipelines); the others keep their places after
+// them. A name the team has no pipeline of is ErrNotFound, and nothing
+// changes.
+func (s *Store) OrderPipelines(ctx context.Context, teamID int64, names []string) error {
+	return s.Tx(ctx, func(tx pgx.Tx) error {
+		for i, name := range names {
+			tag, err := tx.Exec(ctx, `UPDATE pipelines SET ordering = $3 WHERE team_id = $1 AND name = $2`, teamID, name, i)
+			if err != nil {
+				return fmt.Errorf("order pipelines: %w", err)
+			}
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("pipeline '%s' not found: %w", name, ErrNotFound)
+			}
+		}
+		return nil
+	})
 }
