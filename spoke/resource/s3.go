@@ -52,6 +52,16 @@ type s3Params struct {
 	SkipDownload bool   `json:"skip_download"` // get
 }
 
+func parseS3Params(raw json.RawMessage) (s3Params, error) {
+	var p s3Params
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return p, fmt.Errorf("invalid params: %w", err)
+		}
+	}
+	return p, nil
+}
+
 // s3Bucket is a source opened: its client and rules.
 type s3Bucket struct {
 	src    s3Source
@@ -254,11 +264,9 @@ func (S3) In(ctx context.Context, raw, params json.RawMessage, version map[strin
 	if err != nil {
 		return Response{}, err
 	}
-	var p s3Params
-	if len(params) > 0 && string(params) != "null" {
-		if err := json.Unmarshal(params, &p); err != nil {
-			return Response{}, fmt.Errorf("invalid params: %w", err)
-		}
+	p, err := parseS3Params(params)
+	if err != nil {
+		return Response{}, err
 	}
 	root, err := os.OpenRoot(dest)
 	if err != nil {
@@ -362,11 +370,9 @@ func (S3) Out(ctx context.Context, raw, params json.RawMessage, dir string, log 
 	if err != nil {
 		return Response{}, err
 	}
-	var p s3Params
-	if len(params) > 0 && string(params) != "null" {
-		if err := json.Unmarshal(params, &p); err != nil {
-			return Response{}, fmt.Errorf("invalid params: %w", err)
-		}
+	p, err := parseS3Params(params)
+	if err != nil {
+		return Response{}, err
 	}
 	if p.File == "" {
 		return Response{}, fmt.Errorf("params: file is required: a glob, in the put's directory, that matches the one file to upload")
