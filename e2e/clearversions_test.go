@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,5 +118,37 @@ func TestStockFlyOrderPipelines(t *testing.T) {
 	must("admin", "set-pipeline", "-n", "-p", "echo", "-c", file)
 	if got := order(); got != "charlie alpha bravo delta echo" {
 		t.Errorf("a new pipeline is not last: %s", got)
+	}
+
+	// Our fly's pipeline commands, read back through stock fly.
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	if out := f.mustFly("order-pipelines", "-a"); !strings.Contains(out, "ordered pipelines\n  - alpha\n  - bravo") {
+		t.Errorf("order-pipelines -a:\n%s", out)
+	}
+	if got := order(); got != "alpha bravo charlie delta echo" {
+		t.Errorf("pipelines after order-pipelines -a: %s", got)
+	}
+	public := func() int {
+		resp, err := http.Get(f.url + "/api/v1/teams/main/pipelines/alpha")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if out := f.mustFly("expose-pipeline", "-p", "alpha"); !strings.Contains(out, "exposed 'alpha'") || public() != 200 {
+		t.Errorf("expose-pipeline:\n%s", out)
+	}
+	if out := f.mustFly("hide-pipeline", "-p", "alpha"); !strings.Contains(out, "hid 'alpha'") || public() != 401 {
+		t.Errorf("hide-pipeline:\n%s", out)
+	}
+	if out := f.mustFly("rename-pipeline", "-o", "bravo", "-n", "beta"); !strings.Contains(out, "pipeline successfully renamed to beta") {
+		t.Errorf("rename-pipeline:\n%s", out)
+	}
+	if out := f.mustFly("archive-pipeline", "-p", "echo", "-n"); !strings.Contains(out, "archived 'echo'") {
+		t.Errorf("archive-pipeline:\n%s", out)
+	}
+	if got := order(); got != "alpha beta charlie delta" {
+		t.Errorf("pipelines after rename and archive: %s", got)
 	}
 }

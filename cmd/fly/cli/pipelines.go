@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -310,5 +312,98 @@ func destroyPipeline(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "`%s` deleted\n", *name)
+	return nil
+}
+
+func archivePipeline(ctx context.Context, e *env, args []string) error {
+	f := newFlags("archive-pipeline", e)
+	name := f.str("p", "pipeline", "pipeline")
+	yes := f.boolean("n", "non-interactive", "archive without asking")
+	if err := f.parse(args, name); err != nil {
+		return err
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "!!! archiving the pipeline will remove its configuration. Build history will be retained.\n\n")
+	if !*yes && !e.confirm(fmt.Sprintf("archive pipeline '%s'?", *name)) {
+		return errors.New("bailing out")
+	}
+	_, err = c.Do(ctx, http.MethodPut, api.PipelinePath(t.Team, *name)+"/archive", nil, nil, nil)
+	if errors.Is(err, api.ErrNotFound) {
+		return fmt.Errorf("pipeline '%s' not found", *name)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "archived '%s'\n", *name)
+	return nil
+}
+
+func renamePipeline(ctx context.Context, e *env, args []string) error {
+	f := newFlags("rename-pipeline", e)
+	from := f.str("o", "old-name", "the pipeline's name")
+	to := f.str("n", "new-name", "its new name")
+	if err := f.parse(args, from, to); err != nil {
+		return err
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.Do(ctx, http.MethodPut, api.PipelinePath(t.Team, *from)+"/rename", nil, map[string]string{"name": *to}, nil)
+	if errors.Is(err, api.ErrNotFound) {
+		return fmt.Errorf("pipeline '%s' not found", *from)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "pipeline successfully renamed to %s\n", *to)
+	return nil
+}
+
+func orderPipelines(ctx context.Context, e *env, args []string) error {
+	f := newFlags("order-pipelines", e)
+	names := f.list("p", "pipeline", "a pipeline, in the order wanted (repeatable)")
+	alpha := f.boolean("a", "alphabetical", "order all of the team's pipelines by name")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	order := *names
+	if *alpha {
+		var ps []api.Pipeline
+		if err := c.Get(ctx, "/api/v1/teams/"+url.PathEscape(t.Team)+"/pipelines", &ps); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		order = nil
+		for _, p := range ps {
+			if !seen[p.Name] {
+				seen[p.Name] = true
+				order = append(order, p.Name)
+			}
+		}
+		sort.Strings(order)
+	}
+	if len(order) == 0 {
+		return errors.New("give the pipelines with -p, or -a to order them all by name")
+	}
+	for _, n := range order {
+		if strings.Contains(n, "/") {
+			return fmt.Errorf("pipeline name %q cannot contain '/'", n)
+		}
+	}
+	if _, err := c.Do(ctx, http.MethodPut, "/api/v1/teams/"+url.PathEscape(t.Team)+"/pipelines/ordering", nil, order, nil); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "ordered pipelines")
+	for _, n := range order {
+		fmt.Fprintf(e.stdout, "  - %s\n", n)
+	}
 	return nil
 }
