@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/placer"
@@ -315,7 +314,7 @@ func (s *Server) orderPipelines(w http.ResponseWriter, r *http.Request, c *calle
 	}
 	err = s.store.OrderPipelines(r.Context(), t.ID, names)
 	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusBadRequest, "%s", strings.TrimSuffix(err.Error(), ": "+store.ErrNotFound.Error()))
+		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	if err != nil {
 		return err

@@ -426,7 +426,7 @@ func (s *Store) OrderPipelines(ctx context.Context, teamID int64, names []string
 				return fmt.Errorf("order pipelines: %w", err)
 			}
 			if tag.RowsAffected() == 0 {
-				return fmt.Errorf("pipeline '%s' not found: %w", name, ErrNotFound)
+				return fmt.Errorf("pipeline '%s' %w", name, ErrNotFound) // reads "pipeline 'x' not found"
 			}
 		}
 		return nil

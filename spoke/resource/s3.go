@@ -52,14 +52,19 @@ type s3Params struct {
 	SkipDownload bool   `json:"skip_download"` // get
 }
 
-func parseS3Params(raw json.RawMessage) (s3Params, error) {
+// openS3Call opens a get's or put's source and reads its params.
+func openS3Call(raw, params json.RawMessage) (*s3Bucket, s3Params, error) {
 	var p s3Params
-	if len(raw) > 0 && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return p, fmt.Errorf("invalid params: %w", err)
+	b, err := openS3(raw)
+	if err != nil {
+		return nil, p, err
+	}
+	if len(params) > 0 && string(params) != "null" {
+		if err := json.Unmarshal(params, &p); err != nil {
+			return nil, p, fmt.Errorf("invalid params: %w", err)
 		}
 	}
-	return p, nil
+	return b, p, nil
 }
 
 // s3Bucket is a source opened: its client and rules.
@@ -260,11 +265,7 @@ func fileName(key string) (string, error) {
 }
 
 func (S3) In(ctx context.Context, raw, params json.RawMessage, version map[string]string, dest string, log io.Writer) (Response, error) {
-	b, err := openS3(raw)
-	if err != nil {
-		return Response{}, err
-	}
-	p, err := parseS3Params(params)
+	b, p, err := openS3Call(raw, params)
 	if err != nil {
 		return Response{}, err
 	}
@@ -366,11 +367,7 @@ func (b *s3Bucket) metadata(key, u string) []Metadata {
 }
 
 func (S3) Out(ctx context.Context, raw, params json.RawMessage, dir string, log io.Writer) (Response, error) {
-	b, err := openS3(raw)
-	if err != nil {
-		return Response{}, err
-	}
-	p, err := parseS3Params(params)
+	b, p, err := openS3Call(raw, params)
 	if err != nil {
 		return Response{}, err
 	}

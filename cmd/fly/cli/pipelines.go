@@ -270,20 +270,27 @@ func pipelineAction(cmd, action, word string) func(context.Context, *env, []stri
 		if err := f.parse(args, name); err != nil {
 			return err
 		}
-		c, t, err := e.client(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = c.Do(ctx, http.MethodPut, api.PipelinePath(t.Team, *name)+action, nil, nil, nil)
-		if errors.Is(err, api.ErrNotFound) {
-			return fmt.Errorf("pipeline '%s' not found", *name)
-		}
-		if err != nil {
+		if err := putPipeline(ctx, e, *name, action, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s '%s'\n", word, *name)
 		return nil
 	}
+}
+
+// putPipeline PUTs body to one of the target team's pipeline's routes
+// (action: "/pause", "/rename", ...), naming the pipeline when it is not
+// found.
+func putPipeline(ctx context.Context, e *env, name, action string, body any) error {
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.Do(ctx, http.MethodPut, api.PipelinePath(t.Team, name)+action, nil, body, nil)
+	if errors.Is(err, api.ErrNotFound) {
+		return fmt.Errorf("pipeline '%s' not found", name)
+	}
+	return err
 }
 
 func destroyPipeline(ctx context.Context, e *env, args []string) error {
@@ -322,19 +329,11 @@ func archivePipeline(ctx context.Context, e *env, args []string) error {
 	if err := f.parse(args, name); err != nil {
 		return err
 	}
-	c, t, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(e.stdout, "!!! archiving the pipeline will remove its configuration. Build history will be retained.\n\n")
 	if !*yes && !e.confirm(fmt.Sprintf("archive pipeline '%s'?", *name)) {
 		return errors.New("bailing out")
 	}
-	_, err = c.Do(ctx, http.MethodPut, api.PipelinePath(t.Team, *name)+"/archive", nil, nil, nil)
-	if errors.Is(err, api.ErrNotFound) {
-		return fmt.Errorf("pipeline '%s' not found", *name)
-	}
-	if err != nil {
+	if err := putPipeline(ctx, e, *name, "/archive", nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "archived '%s'\n", *name)
@@ -348,15 +347,7 @@ func renamePipeline(ctx context.Context, e *env, args []string) error {
 	if err := f.parse(args, from, to); err != nil {
 		return err
 	}
-	c, t, err := e.client(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = c.Do(ctx, http.MethodPut, api.PipelinePath(t.Team, *from)+"/rename", nil, map[string]string{"name": *to}, nil)
-	if errors.Is(err, api.ErrNotFound) {
-		return fmt.Errorf("pipeline '%s' not found", *from)
-	}
-	if err != nil {
+	if err := putPipeline(ctx, e, *from, "/rename", map[string]string{"name": *to}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "pipeline successfully renamed to %s\n", *to)
