@@ -331,6 +331,21 @@ func TestHostileNamesInPaths(t *testing.T) {
 			t.Errorf("rename to %.40q was accepted", name)
 		}
 	}
+	// fly order-pipelines: hostile names, an unknown one, a body that is
+	// not a list, a huge one: each refused (400, or 413 for the size).
+	for _, body := range []string{`["p", "../p"]`, `["a\u0000b"]`, `["p", "` + strings.Repeat("z", 300) + `"]`, `{"p": 1}`, `["p", "nope"]`,
+		"[" + strings.Repeat(`"p",`, 400000) + `"p"]`} {
+		req, _ := http.NewRequestWithContext(ctx, "PUT", hs.URL+"/api/v1/teams/main/pipelines/ordering", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("ordering %.60s: %d, want 400 or 413", body, resp.StatusCode)
+		}
+	}
 }
 
 // Actions on an archived pipeline answer 409 with Concourse's text body.
