@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-ci/switchyard/api"
 )
 
 const secretValue = "hunter2-s3cr3t-Value"
@@ -91,7 +94,11 @@ echo "user $USER pass $PASS"`),
 			t.Errorf("fly watch lacks %q:\n%s", want, out)
 		}
 	}
-	events := f.asAdminGet("/api/v1/builds/1/events")
+	var build api.Build // its id, which need not be 1
+	if err := json.Unmarshal([]byte(f.asAdminGet("/api/v1/teams/main/pipelines/p/jobs/leak/builds/1")), &build); err != nil {
+		t.Fatal(err)
+	}
+	events := f.asAdminGet(fmt.Sprintf("/api/v1/builds/%d/events", build.ID))
 	if !strings.Contains(events, "((redacted))") {
 		t.Errorf("the events API lacks ((redacted)):\n%s", events)
 	}
