@@ -142,7 +142,7 @@ func TestStockFlyOrderPipelines(t *testing.T) {
 	if out := f.mustFly("hide-pipeline", "-p", "alpha"); !strings.Contains(out, "hid 'alpha'") || public() != 401 {
 		t.Errorf("hide-pipeline:\n%s", out)
 	}
-	if out := f.mustFly("rename-pipeline", "-o", "bravo", "-n", "beta"); !strings.Contains(out, "pipeline successfully renamed to beta") {
+	if out := f.mustFly("rename-pipeline", "-o", "bravo", "-n", "beta"); !strings.Contains(out, "pipeline successfully renamed to 'beta'") {
 		t.Errorf("rename-pipeline:\n%s", out)
 	}
 	if out := f.mustFly("archive-pipeline", "-p", "echo", "-n"); !strings.Contains(out, "archived 'echo'") {
@@ -150,5 +150,22 @@ func TestStockFlyOrderPipelines(t *testing.T) {
 	}
 	if got := order(); got != "alpha beta charlie delta" {
 		t.Errorf("pipelines after rename and archive: %s", got)
+	}
+
+	// The same commands from stock fly.
+	if out := must("admin", "expose-pipeline", "-p", "beta"); !strings.Contains(out, "exposed 'beta'") {
+		t.Errorf("stock expose-pipeline:\n%s", out)
+	}
+	if out := must("admin", "hide-pipeline", "-p", "beta"); !strings.Contains(out, "hid 'beta'") {
+		t.Errorf("stock hide-pipeline:\n%s", out)
+	}
+	if out := must("admin", "rename-pipeline", "-o", "beta", "-n", "bravo"); !strings.Contains(out, "pipeline successfully renamed to 'bravo'") {
+		t.Errorf("stock rename-pipeline:\n%s", out)
+	}
+	if out := must("admin", "archive-pipeline", "-p", "delta", "-n"); !strings.Contains(out, "archived 'delta'") {
+		t.Errorf("stock archive-pipeline:\n%s", out)
+	}
+	if got := order(); got != "alpha bravo charlie" {
+		t.Errorf("pipelines after stock fly's rename and archive: %s", got)
 	}
 }

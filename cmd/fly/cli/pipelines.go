@@ -350,7 +350,7 @@ func renamePipeline(ctx context.Context, e *env, args []string) error {
 	if err := putPipeline(ctx, e, *from, "/rename", map[string]string{"name": *to}); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "pipeline successfully renamed to %s\n", *to)
+	fmt.Fprintf(e.stdout, "pipeline successfully renamed to '%s'\n", *to)
 	return nil
 }
 
