@@ -147,3 +147,19 @@ func copyFromRoot(root *os.Root, from, to string) error {
 func gitIsolated(ctx context.Context, gitDir string, log io.Writer, args ...string) (string, error) {
 	return git(ctx, gitDir, log, append([]string{"-c", "core.hooksPath=/dev/null", "--git-dir", gitDir}, args...)...)
 }
+
+// globOne finds the one path in a put's directory that pattern, the value of
+// params' field, matches, and returns it relative to dir.
+func globOne(dir, pattern, field string) (string, error) {
+	if filepath.IsAbs(pattern) || strings.HasPrefix(filepath.Clean(pattern), "..") {
+		return "", fmt.Errorf("params: %s %q must be a path inside the put's directory", field, pattern)
+	}
+	matches, err := filepath.Glob(filepath.Join(dir, pattern))
+	if err != nil {
+		return "", fmt.Errorf("params: %s %q: %v", field, pattern, err)
+	}
+	if len(matches) != 1 {
+		return "", fmt.Errorf("params: %s %q matches %d files, not one", field, pattern, len(matches))
+	}
+	return filepath.Rel(dir, matches[0])
+}

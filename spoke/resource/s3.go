@@ -59,12 +59,7 @@ func openS3Call(raw, params json.RawMessage) (*s3Bucket, s3Params, error) {
 	if err != nil {
 		return nil, p, err
 	}
-	if len(params) > 0 && string(params) != "null" {
-		if err := json.Unmarshal(params, &p); err != nil {
-			return nil, p, fmt.Errorf("invalid params: %w", err)
-		}
-	}
-	return b, p, nil
+	return b, p, decodeParams(params, &p)
 }
 
 // s3Bucket is a source opened: its client and rules.
@@ -374,17 +369,7 @@ func (S3) Out(ctx context.Context, raw, params json.RawMessage, dir string, log 
 	if p.File == "" {
 		return Response{}, fmt.Errorf("params: file is required: a glob, in the put's directory, that matches the one file to upload")
 	}
-	if filepath.IsAbs(p.File) || strings.HasPrefix(filepath.Clean(p.File), "..") {
-		return Response{}, fmt.Errorf("params: file %q must be a path inside the put's directory", p.File)
-	}
-	matches, err := filepath.Glob(filepath.Join(dir, p.File))
-	if err != nil {
-		return Response{}, fmt.Errorf("params: file %q: %v", p.File, err)
-	}
-	if len(matches) != 1 {
-		return Response{}, fmt.Errorf("params: file %q matches %d files, not one", p.File, len(matches))
-	}
-	rel, err := filepath.Rel(dir, matches[0])
+	rel, err := globOne(dir, p.File, "file")
 	if err != nil {
 		return Response{}, err
 	}
