@@ -34,17 +34,23 @@ type registryParams struct {
 	TagPrefix      string `json:"tag_prefix"`      // put, with additional_tags
 }
 
+// openRegistryCall opens a get's or put's source and reads its params.
+func openRegistryCall(ctx context.Context, raw, params json.RawMessage) (*registry, registryParams, error) {
+	var p registryParams
+	r, err := openRegistry(ctx, raw)
+	if err != nil {
+		return nil, p, err
+	}
+	return r, p, decodeParams(params, &p)
+}
+
 // maxIndexDepth bounds how deep image indexes may nest: an index that lists
 // itself is refused, not followed forever.
 const maxIndexDepth = 4
 
 func (RegistryImage) In(ctx context.Context, raw, params json.RawMessage, version map[string]string, dest string, log io.Writer) (Response, error) {
-	r, err := openRegistry(ctx, raw)
+	r, p, err := openRegistryCall(ctx, raw, params)
 	if err != nil {
-		return Response{}, err
-	}
-	var p registryParams
-	if err := decodeParams(params, &p); err != nil {
 		return Response{}, err
 	}
 	digest, tag := version["digest"], r.tagOf(version)
@@ -192,12 +198,8 @@ func writeLayout(dir string, desc *remote.Descriptor) error {
 }
 
 func (RegistryImage) Out(ctx context.Context, raw, params json.RawMessage, dir string, log io.Writer) (Response, error) {
-	r, err := openRegistry(ctx, raw)
+	r, p, err := openRegistryCall(ctx, raw, params)
 	if err != nil {
-		return Response{}, err
-	}
-	var p registryParams
-	if err := decodeParams(params, &p); err != nil {
 		return Response{}, err
 	}
 	if p.Image == "" {
