@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/switchyard-ci/switchyard/spoke/resource/registrytest"
+)
+
+// TestRegistryImageInAPipeline gets an image from a real registry as a
+// tarball, puts it under a version in another repository, and gets that
+// one's rootfs in a downstream job.
+func TestRegistryImageInAPipeline(t *testing.T) {
+	reg := registrytest.Start(t, registrytest.Options{})
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	body := "hello from the image\n"
+	if err := tw.WriteHeader(&tar.Header{Name: "bin/app", Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(tw, body)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.NewTag(reg.Host+"/e2e/base:latest", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	f.setPipeline("images", fmt.Sprintf(`
+resources:
+- name: base
+  type: registry-image
+  check_every: never
+  source: {repository: %[1]s/e2e/base, tag: latest, insecure: true}
+- name: app
+  type: registry-image
+  check_every: never
+  source: {repository: %[1]s/e2e/app, insecure: true}
+jobs:
+- name: publish
+  plan:
+  - get: base
+    params: {format: oci}
+  - put: app
+    params: {image: base/image.tar, version: 1.0.0, bump_aliases: true}
+- name: use
+  plan:
+  - get: app
+    passed: [publish]
+  - task: read
+    config:
+      platform: linux
+      inputs: [{name: app}]
+      run: {path: sh, args: [-c, "cat app/rootfs/bin/app app/tag; echo; cat app/repository"]}
+`, reg.Host))
+	f.mustFly("check-resource", "-r", "images/base")
+	if out := f.mustFly("trigger-job", "-j", "images/publish", "-w"); !strings.Contains(out, "succeeded") {
+		t.Fatalf("publish:\n%s", out)
+	}
+	out := f.mustFly("trigger-job", "-j", "images/use", "-w")
+	for _, want := range []string{"hello from the image", "1.0.0", reg.Host + "/e2e/app", "succeeded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("use: no %q in\n%s", want, out)
+		}
+	}
+	tags, err := remote.List(ref.Context().Registry.Repo("e2e", "app"), remote.WithContext(t.Context()))
+	if err != nil || strings.Join(tags, " ") != "1 1.0 1.0.0 latest" {
+		t.Errorf("tags of e2e/app = %v, %v; want the version and its aliases", tags, err)
+	}
+}
