@@ -306,7 +306,7 @@ func TestRegistryImageRefusals(t *testing.T) {
 	}
 }
 
-func mustRepo(t *testing.T, s string) name.Repository {
+func mustRepo(t testing.TB, s string) name.Repository {
 	t.Helper()
 	r, err := name.NewRepository(s, name.Insecure)
 	if err != nil {
