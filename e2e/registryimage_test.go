@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/switchyard-ci/switchyard/spoke/imageexec/imageexectest"
 	"github.com/switchyard-ci/switchyard/spoke/resource/registrytest"
 )
 
@@ -22,31 +25,7 @@ import (
 // one's rootfs in a downstream job.
 func TestRegistryImageInAPipeline(t *testing.T) {
 	reg := registrytest.Start(t, registrytest.Options{})
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	body := "hello from the image\n"
-	if err := tw.WriteHeader(&tar.Header{Name: "bin/app", Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.WriteString(tw, body)
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.NewTag(reg.Host+"/e2e/base:latest", name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
+	ref := pushTestImage(t, reg.Host+"/e2e/base:latest")
 
 	f := newFleet(t)
 	f.startSpoke("local-1", f.url)
@@ -76,13 +55,25 @@ jobs:
       platform: linux
       inputs: [{name: app}]
       run: {path: sh, args: [-c, "cat app/rootfs/bin/app app/tag; echo; cat app/repository"]}
+  - task: inside
+    image: app
+    config:
+      platform: linux
+      run: {path: probe, args: [id]}
+  - task: env
+    image: app
+    config:
+      platform: linux
+      params: {FROM_TASK: task}
+      run: {path: /bin/probe, args: [env, GREETING, FROM_TASK, HOME]}
 `, reg.Host))
 	f.mustFly("check-resource", "-r", "images/base")
 	if out := f.mustFly("trigger-job", "-j", "images/publish", "-w"); !strings.Contains(out, "succeeded") {
 		t.Fatalf("publish:\n%s", out)
 	}
 	out := f.mustFly("trigger-job", "-j", "images/use", "-w")
-	for _, want := range []string{"hello from the image", "1.0.0", reg.Host + "/e2e/app", "succeeded"} {
+	for _, want := range []string{"hello from the image", "1.0.0", reg.Host + "/e2e/app", "succeeded",
+		"uid=1000 gid=1000 pid=1 dir=/tmp/build/", "GREETING=from the image config\nFROM_TASK=task\nHOME=/home/builder"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("use: no %q in\n%s", want, out)
 		}
@@ -91,4 +82,63 @@ jobs:
 	if err != nil || strings.Join(tags, " ") != "1 1.0 1.0.0 latest" {
 		t.Errorf("tags of e2e/app = %v, %v; want the version and its aliases", tags, err)
 	}
+}
+
+// pushTestImage pushes a small image to ref: the static probe program at
+// /bin/probe, a /bin/app file, accounts with a builder user (1000), and a
+// config that sets GREETING and runs as builder.
+func pushTestImage(t *testing.T, ref string) name.Reference {
+	t.Helper()
+	probe := filepath.Join(t.TempDir(), "probe")
+	imageexectest.Probe(t, probe)
+	probeData, err := os.ReadFile(probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		data string
+	}{
+		{"bin/app", 0o755, "hello from the image\n"},
+		{"bin/probe", 0o755, string(probeData)},
+		{"etc/passwd", 0o644, imageexectest.Passwd},
+		{"etc/group", 0o644, imageexectest.Group},
+	} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(tw, f.data)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.Config.Env = []string{"PATH=/bin", "GREETING=from the image config"}
+	cfg.Config.User = "builder"
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img, remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	return tag
 }

@@ -194,6 +194,9 @@ func (r StepRequest) CheckPaths() error {
 		for k, v := range t.OutputMapping {
 			names = append(names, k, v)
 		}
+		if t.Image != "" {
+			names = append(names, t.Image)
+		}
 		if t.ConfigPath != "" {
 			artifact, rest, _ := strings.Cut(t.ConfigPath, "/")
 			names = append(names, artifact)
@@ -221,6 +224,10 @@ type TaskRequest struct {
 	Params        map[string]string    `json:"params,omitempty"`
 	Privileged    bool                 `json:"privileged,omitempty"`
 	OutputMapping map[string]string    `json:"output_mapping,omitempty"`
+	// Image is the build artifact that holds the task's image (a
+	// registry-image get: rootfs/, metadata.json, repository, digest), from
+	// the step's image: or its image_resource; empty runs the runtime's default.
+	Image string `json:"image,omitempty"`
 }
 
 // LogLine is one chunk of a step's output; Seq counts from 1 per step, so the

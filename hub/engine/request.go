@@ -66,11 +66,13 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 	case p.Task != nil:
 		t := p.Task
 		if t.Image != "" {
-			// Not run in the default image instead: that would be a wrong build.
-			return "", req, fmt.Errorf("task %s: image: %s (a task image from an artifact) is not supported by Switchyard's spokes yet; give the task an image_resource", t.Name, t.Image)
+			if _, ok := refs[t.Image]; !ok {
+				// Not run in the default image instead: that would be a wrong build.
+				return "", req, fmt.Errorf("task %s: image: %s names no artifact of this build: get the image first (a registry-image get)", t.Name, t.Image)
+			}
 		}
 		req.Kind, req.Name, req.Tags = wire.KindTask, t.Name, t.Tags
-		req.Task = &wire.TaskRequest{Config: t.Config, ConfigPath: t.ConfigPath, Params: t.Params, Privileged: t.Privileged, OutputMapping: t.OutputMapping}
+		req.Task = &wire.TaskRequest{Config: t.Config, ConfigPath: t.ConfigPath, Params: t.Params, Privileged: t.Privileged, OutputMapping: t.OutputMapping, Image: t.Image}
 		req.Inputs = artifacts
 		for input, artifact := range t.InputMapping {
 			req.Inputs[input] = artifact
@@ -105,6 +107,11 @@ func neededArtifacts(req wire.StepRequest, refs map[string]wire.ArtifactRef) map
 		}
 	}
 	out := map[string]wire.ArtifactRef{}
+	if t := req.Task; t != nil && t.Image != "" {
+		if ref, ok := refs[t.Image]; ok {
+			out[t.Image] = ref
+		}
+	}
 	for _, artifact := range names {
 		if ref, ok := refs[artifact]; ok {
 			out[artifact] = ref

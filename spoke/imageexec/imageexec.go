@@ -1,6 +1,7 @@
 package imageexec
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // childArg is the first argument of the spoke's binary re-executed as the
@@ -41,8 +43,8 @@ func Available() error {
 
 // Command builds the child process that runs spec with env as its
 // environment. The caller sets its output and starts it; it runs in its own
-// process group, and killing that group ends everything inside.
-func Command(spec Spec, env []string) (*exec.Cmd, error) {
+// process group and PID namespace, killed as a whole when ctx ends.
+func Command(ctx context.Context, spec Spec, env []string) (*exec.Cmd, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
@@ -57,8 +59,10 @@ func Command(spec Spec, env []string) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, childArg, string(data))
+	cmd := exec.CommandContext(ctx, self, childArg, string(data))
 	cmd.Env = env
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
 		Setpgid:    true,

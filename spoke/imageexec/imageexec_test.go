@@ -19,7 +19,7 @@ func needRoot(t *testing.T) {
 
 func run(t *testing.T, spec imageexec.Spec, env ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd, err := imageexec.Command(spec, env)
+	cmd, err := imageexec.Command(t.Context(), spec, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestHostileImage(t *testing.T) {
 	if _, err := imageexec.LookupUser(rootfs, "builder:wheel"); err == nil || !strings.Contains(err.Error(), `group "wheel"`) {
 		t.Fatalf("unknown group: %v", err)
 	}
-	if _, err := imageexec.Command(imageexec.Spec{Rootfs: dir + "/a,upperdir=/", Scratch: dir, Dir: "/", Path: "x"}, nil); err == nil {
+	if _, err := imageexec.Command(t.Context(), imageexec.Spec{Rootfs: dir + "/a,upperdir=/", Scratch: dir, Dir: "/", Path: "x"}, nil); err == nil {
 		t.Fatal("an overlay option in a path was accepted")
 	}
 }

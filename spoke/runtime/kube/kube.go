@@ -164,7 +164,12 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs)
 	if err != nil {
 		return wire.Result{}, err
 	}
-	w := podWork{cfg: cfg, params: t.Params, privileged: t.Privileged, inputs: inputs, outputs: map[string]string{}}
+	w := podWork{cfg: cfg, params: t.Params, privileged: t.Privileged, inputs: inputs, outputs: map[string]string{}, image: rt.image(cfg)}
+	if t.Image != "" {
+		if w.image, err = rt.artifactImage(a.BuildID, t.Image); err != nil {
+			return wire.Result{}, err
+		}
+	}
 	artifactOf := map[string]string{} // output path -> build artifact
 	for _, o := range cfg.Outputs {
 		dir, err := rt.outputDir(a.BuildID)
@@ -200,6 +205,7 @@ type podWork struct {
 	cfg        *pipeline.TaskConfig
 	params     map[string]string
 	privileged bool
+	image      string            // the task container's image
 	inputs     map[string]string // sent in before the command starts
 	outputs    map[string]string // filled when the command succeeds
 }
@@ -466,7 +472,7 @@ func (rt *Runtime) podFor(a wire.Assignment, w podWork, name string, caches []ca
 		envVars = append(envVars, corev1.EnvVar{Name: k, Value: env[k]})
 	}
 	c := corev1.Container{
-		Name: "task", Image: rt.image(cfg), Command: []string{cfg.Run.Path}, Args: cfg.Run.Args, Env: envVars,
+		Name: "task", Image: w.image, Command: []string{cfg.Run.Path}, Args: cfg.Run.Args, Env: envVars,
 		WorkingDir: cfg.Run.Dir,
 	}
 	if l := cfg.ContainerLimits; l != nil {

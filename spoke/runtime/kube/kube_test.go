@@ -507,3 +507,39 @@ func TestSecretsStayOutOfThePodSpec(t *testing.T) {
 		t.Error("the step's Secret is still there after the step")
 	}
 }
+
+// A task whose image is a build artifact runs the registry image that
+// artifact names, by digest; an artifact that names none errors with why.
+func TestTaskImageFromArtifact(t *testing.T) {
+	c, cfg, ns := kubetest.Namespace(t)
+	loc := &local.Runtime{Dir: t.TempDir()}
+	rt := &kube.Runtime{Client: c, Config: cfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	for file, data := range map[string]string{"repository": "registry.test:5000/team/app\n", "digest": digest, "rootfs/bin/x": "", "plain/file": ""} {
+		p := filepath.Join(loc.Artifact(13, "img"), file)
+		if file == "plain/file" {
+			p = filepath.Join(loc.Artifact(13, "plain"), "file")
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := assignment(13, "ci", "img", "run", task("echo in the image; sleep 1"))
+	a.Request.Task.Image = "img"
+	_, done, pod := runUntilLogging(t, c, ns, rt, a)
+	if got, want := pod.Spec.Containers[0].Image, "registry.test:5000/team/app@"+digest; got != want {
+		t.Errorf("task image %q, want %q", got, want)
+	}
+	if res := <-done; res.Error != "" || res.ExitStatus != 0 {
+		t.Errorf("result %+v", res)
+	}
+
+	a = assignment(13, "ci", "img", "plain", task("true"))
+	a.Request.Task.Image = "plain"
+	if res := rt.Run(t.Context(), a, newLines()); !strings.Contains(res.Error, "image plain has no repository file, so it names no registry image") {
+		t.Errorf("an artifact without a registry image: %+v", res)
+	}
+}

@@ -56,7 +56,7 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 			return res, err
 		}
 	}
-	w := podWork{cfg: cfg, privileged: req.TypePrivileged, inputs: map[string]string{}, outputs: map[string]string{}}
+	w := podWork{cfg: cfg, privileged: req.TypePrivileged, inputs: map[string]string{}, outputs: map[string]string{}, image: rt.image(cfg)}
 	for _, p := range []string{responsePath, getPath} {
 		if p == getPath && req.Kind != "get" {
 			continue

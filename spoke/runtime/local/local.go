@@ -120,6 +120,10 @@ func (rt *Runtime) openStep(a wire.Assignment) (*step, error) {
 		return nil, err
 	}
 	rel := stepRel(a)
+	if err := build.RemoveAll(rel + ".image"); err != nil { // an image's scratch, left by a spoke that died
+		build.Close()
+		return nil, err
+	}
 	if err := build.RemoveAll(rel); err != nil {
 		build.Close()
 		return nil, err
@@ -268,6 +272,17 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, st *step, logs L
 	if err := pipeline.CheckTaskPaths(cfg); err != nil {
 		return wire.Result{}, err
 	}
+	var img *taskImage
+	place := func(src, dst string) error { return link(st.root, src, dst) }
+	if t.Image != "" {
+		var err error
+		if img, err = rt.openImage(a, cfg, st); err != nil {
+			return wire.Result{}, err
+		}
+		defer os.RemoveAll(img.spec.Scratch)
+		place = func(src, dst string) error { return img.bind(st, src, dst) }
+	}
+	var writable []string
 	for _, in := range cfg.Inputs {
 		artifact, ok := a.Request.Inputs[in.Name]
 		if !ok {
@@ -283,21 +298,42 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, st *step, logs L
 			}
 			return wire.Result{}, fmt.Errorf("missing inputs: %s", in.Name)
 		}
-		if err := link(st.root, src, relPath(in.Path, in.Name)); err != nil {
+		if err := place(src, relPath(in.Path, in.Name)); err != nil {
 			return wire.Result{}, err
 		}
 	}
 	for _, o := range cfg.Outputs {
-		if err := st.root.MkdirAll(relPath(o.Path, o.Name), 0o755); err != nil {
+		rel := relPath(o.Path, o.Name)
+		if err := st.root.MkdirAll(rel, 0o755); err != nil {
 			return wire.Result{}, err
 		}
+		writable = append(writable, filepath.Join(st.dir, rel))
 	}
 	for _, c := range cfg.Caches {
-		if err := rt.cache(a, st, c.Path); err != nil {
+		rel := relPath(c.Path, ".")
+		dir, err := rt.cacheDir(a, st, rel)
+		if err == nil && dir != "" {
+			err = place(dir, rel)
+			writable = append(writable, dir)
+		}
+		if err != nil {
 			return wire.Result{}, fmt.Errorf("cache %s: %w", c.Path, err)
 		}
 	}
-	code, err := rt.command(ctx, cfg, t.Params, st.dir, rt.pgidFile(a), logs)
+	var cmd *exec.Cmd
+	var err error
+	if img != nil {
+		if err := img.own(st, writable); err != nil {
+			return wire.Result{}, err
+		}
+		cmd, err = img.command(ctx, cfg, t.Params)
+	} else {
+		cmd, err = hostCommand(ctx, cfg, t.Params, st.dir)
+	}
+	if err != nil {
+		return wire.Result{}, err
+	}
+	code, err := rt.command(ctx, cmd, cfg.Run.Path, rt.pgidFile(a), logs)
 	if err != nil {
 		return wire.Result{}, err
 	}
@@ -318,25 +354,19 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, st *step, logs L
 	return res, nil
 }
 
-// cache gives a task its cache at path: a directory of the spoke kept per
+// cacheDir gives a task its cache at rel: a directory of the spoke kept per
 // team, pipeline, job, step and path, so that the job's next build on this
-// spoke finds what the last one left. One-off builds (no job) get an empty
-// one in the step's directory.
-func (rt *Runtime) cache(a wire.Assignment, st *step, path string) error {
-	rel := relPath(path, ".")
+// spoke finds what the last one left, which the caller links or binds at
+// rel. One-off builds (no job) get an empty one in the step's directory,
+// and "" to say it is in place.
+func (rt *Runtime) cacheDir(a wire.Assignment, st *step, rel string) (string, error) {
 	env := a.Request.Env
 	if env["BUILD_JOB_NAME"] == "" {
-		return st.root.MkdirAll(rel, 0o755)
+		return "", st.root.MkdirAll(rel, 0o755)
 	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{env["BUILD_TEAM_NAME"], env["BUILD_PIPELINE_NAME"], env["BUILD_JOB_NAME"], a.Request.Name, filepath.Clean(path)}, "\x00")))
+	sum := sha256.Sum256([]byte(strings.Join([]string{env["BUILD_TEAM_NAME"], env["BUILD_PIPELINE_NAME"], env["BUILD_JOB_NAME"], a.Request.Name, filepath.Clean(rel)}, "\x00")))
 	dir := filepath.Join(rt.Dir, "caches", hex.EncodeToString(sum[:16]))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := st.root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
-		return err
-	}
-	return st.root.Symlink(dir, rel)
+	return dir, os.MkdirAll(dir, 0o755)
 }
 
 // relPath is an input's, output's or cache's path in the step's directory
@@ -375,9 +405,10 @@ func link(root *os.Root, src, dst string) error {
 	return root.Symlink(src, dst)
 }
 
-// command runs the task's run.path with its args in run.dir, with params (and
-// the host's PATH and HOME) as the environment, and returns its exit status.
-func (rt *Runtime) command(ctx context.Context, cfg *pipeline.TaskConfig, params map[string]string, stepDir, pgidFile string, logs Logs) (int, error) {
+// hostCommand runs the task's run.path with its args in run.dir, on the
+// spoke's own file system, with params (and the host's PATH and HOME) as the
+// environment.
+func hostCommand(ctx context.Context, cfg *pipeline.TaskConfig, params map[string]string, stepDir string) (*exec.Cmd, error) {
 	dir := filepath.Join(stepDir, relPath(cfg.Run.Dir, "."))
 	path := cfg.Run.Path
 	if strings.Contains(path, "/") && !filepath.IsAbs(path) {
@@ -398,6 +429,12 @@ func (rt *Runtime) command(ctx context.Context, cfg *pipeline.TaskConfig, params
 		env = append(env, k+"="+v)
 	}
 	cmd.Env = env
+	return cmd, nil
+}
+
+// command runs a task's command to its end, passing its output on, and
+// returns its exit status.
+func (rt *Runtime) command(ctx context.Context, cmd *exec.Cmd, runPath, pgidFile string, logs Logs) (int, error) {
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, err
@@ -407,7 +444,7 @@ func (rt *Runtime) command(ctx context.Context, cfg *pipeline.TaskConfig, params
 		return 0, err
 	}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("run %s: %w", cfg.Run.Path, err)
+		return 0, fmt.Errorf("run %s: %w", runPath, err)
 	}
 	if err := os.WriteFile(pgidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err == nil {
 		defer os.Remove(pgidFile)

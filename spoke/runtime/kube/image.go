@@ -1,0 +1,45 @@
+package kube
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// digestPattern is an image digest as a registry-image get writes it.
+var digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// artifactImage is the image of a task whose image is a build artifact: a
+// pod pulls images from registries, so the artifact must be a registry-image
+// get, whose repository and digest files name the image it fetched; the
+// pod runs exactly that image, by digest.
+func (rt *Runtime) artifactImage(buildID int64, artifact string) (string, error) {
+	if rt.Local == nil {
+		return "", fmt.Errorf("image %s: the kube runtime keeps no artifacts without a local runtime", artifact)
+	}
+	read := func(file string) (string, error) {
+		data, err := rt.Local.ReadArtifactFile(buildID, artifact, file)
+		if err != nil {
+			return "", fmt.Errorf("image %s has no %s file, so it names no registry image, and a pod can only run one from a registry: get the image with a registry-image get", artifact, file)
+		}
+		return strings.TrimSpace(string(data)), nil
+	}
+	repo, err := read("repository")
+	if err != nil {
+		return "", err
+	}
+	digest, err := read("digest")
+	if err != nil {
+		return "", err
+	}
+	if !digestPattern.MatchString(digest) {
+		return "", fmt.Errorf("image %s: digest %.80q is not a sha256 digest", artifact, digest)
+	}
+	ref, err := name.NewDigest(repo + "@" + digest)
+	if err != nil {
+		return "", fmt.Errorf("image %s: repository %.200q: %w", artifact, repo, err)
+	}
+	return ref.String(), nil
+}

@@ -1,0 +1,171 @@
+package local
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/spoke/imageexec"
+	"github.com/switchyard-ci/switchyard/wire"
+)
+
+// A task with an image runs inside the image's root file system (package
+// imageexec): its step directory and inputs are bound in at a working
+// directory like Concourse's /tmp/build/<id>, not linked, since links to the
+// spoke's disk mean nothing inside the image.
+
+// maxImageMetadata bounds what is read of an image's metadata.json.
+const maxImageMetadata = 1 << 20
+
+// defaultPath is the PATH of an image whose config sets none, as Docker's.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// taskImage is a task's image on the spoke and what runs in it.
+type taskImage struct {
+	artifact string
+	spec     imageexec.Spec
+	env      []string // the image's config env, KEY=value
+}
+
+// ImageMetadata is what a registry-image get writes to metadata.json.
+type ImageMetadata struct {
+	Env  []string `json:"env"`
+	User string   `json:"user"`
+}
+
+// openImage reads the task's image from the build artifact that holds it.
+func (rt *Runtime) openImage(a wire.Assignment, cfg *pipeline.TaskConfig, st *step) (*taskImage, error) {
+	name := a.Request.Task.Image
+	if err := imageexec.Available(); err != nil {
+		return nil, fmt.Errorf("image %s: %w", name, err)
+	}
+	if err := pipeline.CheckName(name); err != nil {
+		return nil, fmt.Errorf("image artifact %w", err)
+	}
+	dir := rt.Artifact(a.BuildID, name)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: the build has no such artifact: %w", name, err)
+	}
+	defer root.Close()
+	if fi, err := root.Lstat("rootfs"); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("image %s has no rootfs/ directory: give the task an artifact from a registry-image get (format: rootfs, the default)", name)
+	}
+	var meta ImageMetadata
+	if f, err := root.Open("metadata.json"); err == nil {
+		data, err := io.ReadAll(io.LimitReader(f, maxImageMetadata+1))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > maxImageMetadata {
+			return nil, fmt.Errorf("image %s: metadata.json is over %d bytes", name, maxImageMetadata)
+		}
+		if err := json.Unmarshal(data, &meta); err != nil {
+			return nil, fmt.Errorf("image %s: metadata.json: %w", name, err)
+		}
+	}
+	userSpec := meta.User
+	if cfg.Run.User != "" {
+		userSpec = cfg.Run.User
+	}
+	rootfs := filepath.Join(dir, "rootfs")
+	user, err := imageexec.LookupUser(rootfs, userSpec)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", name, err)
+	}
+	sum := sha256.Sum256([]byte(st.rel))
+	work := "/tmp/build/" + hex.EncodeToString(sum[:4])
+	img := &taskImage{artifact: name, env: meta.Env, spec: imageexec.Spec{
+		Rootfs: rootfs, Scratch: st.dir + ".image", Dir: path.Join(work, relPath(cfg.Run.Dir, ".")), User: user,
+		Binds: []imageexec.Bind{{Src: st.dir, Path: work}},
+	}}
+	return img, nil
+}
+
+// bind puts the host's src at dst, relative to the working directory; an
+// input at an existing directory (path: .) gets each entry instead, as link.
+func (img *taskImage) bind(st *step, src, dst string) error {
+	work := img.spec.Binds[0].Path
+	if fi, err := st.root.Lstat(dst); err == nil && fi.IsDir() {
+		entries, err := os.ReadDir(src)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			img.spec.Binds = append(img.spec.Binds, imageexec.Bind{Src: filepath.Join(src, e.Name()), Path: path.Join(work, dst, e.Name())})
+		}
+		return nil
+	}
+	img.spec.Binds = append(img.spec.Binds, imageexec.Bind{Src: src, Path: path.Join(work, dst)})
+	return nil
+}
+
+// own gives the image's user the step's directory and the directories the
+// task writes to (host paths), as Concourse does for a task that runs as
+// another user.
+func (img *taskImage) own(st *step, writable []string) error {
+	u := img.spec.User
+	if u.UID == 0 && u.GID == 0 {
+		return nil
+	}
+	for _, p := range append([]string{st.dir}, writable...) {
+		if err := os.Chown(p, u.UID, u.GID); err != nil {
+			return fmt.Errorf("give the image's user %d its directories: %w", u.UID, err)
+		}
+	}
+	return nil
+}
+
+// environment is the image's env, then the task's params and the step's
+// (each wins over what comes before), with a PATH and a HOME.
+func (img *taskImage) environment(cfg *pipeline.TaskConfig, params map[string]string) []string {
+	vals := map[string]string{}
+	var order []string
+	set := func(k, v string) {
+		if _, ok := vals[k]; !ok {
+			order = append(order, k)
+		}
+		vals[k] = v
+	}
+	set("PATH", defaultPath)
+	set("HOME", img.spec.User.Home)
+	for _, kv := range img.env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			set(k, v)
+		}
+	}
+	for k, v := range cfg.Params {
+		if _, later := params[k]; !later {
+			set(k, v)
+		}
+	}
+	for k, v := range params {
+		set(k, v)
+	}
+	env := make([]string, 0, len(order))
+	for _, k := range order {
+		env = append(env, k+"="+vals[k])
+	}
+	return env
+}
+
+// command runs the task's run.path inside the image: a relative path with a
+// slash from the working directory, a bare name from the image's PATH.
+func (img *taskImage) command(ctx context.Context, cfg *pipeline.TaskConfig, params map[string]string) (*exec.Cmd, error) {
+	spec := img.spec
+	spec.Path, spec.Args = cfg.Run.Path, cfg.Run.Args
+	if strings.Contains(spec.Path, "/") && !path.IsAbs(spec.Path) {
+		spec.Path = path.Join(spec.Dir, spec.Path)
+	}
+	return imageexec.Command(ctx, spec, img.environment(cfg, params))
+}
