@@ -142,3 +142,34 @@ func pushTestImage(t *testing.T, ref string) name.Reference {
 	}
 	return tag
 }
+
+// On a kube spoke, a task whose image is a registry-image get runs that
+// image by digest.
+func TestRegistryImageTaskOnKube(t *testing.T) {
+	reg := registrytest.Start(t, registrytest.Options{})
+	pushTestImage(t, reg.Host+"/e2e/tool:1")
+	f, _, _ := kubeFleet(t)
+	f.setPipeline("kubeimages", fmt.Sprintf(`
+resources:
+- name: tool
+  type: registry-image
+  check_every: never
+  source: {repository: %s/e2e/tool, tag: "1", insecure: true}
+jobs:
+- name: use
+  plan:
+  - get: tool
+  - task: inside
+    image: tool
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "echo ran in a pod"]}
+`, reg.Host))
+	f.mustFly("check-resource", "-r", "kubeimages/tool")
+	out := f.mustFly("trigger-job", "-j", "kubeimages/use", "-w")
+	for _, want := range []string{"image " + reg.Host + "/e2e/tool@sha256:", ", from artifact tool", "ran in a pod", "succeeded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}

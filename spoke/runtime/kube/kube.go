@@ -169,6 +169,7 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs)
 		if w.image, err = rt.artifactImage(a.BuildID, t.Image); err != nil {
 			return wire.Result{}, err
 		}
+		logs.Line("stderr", "image "+w.image+", from artifact "+t.Image+"\n")
 	}
 	artifactOf := map[string]string{} // output path -> build artifact
 	for _, o := range cfg.Outputs {

@@ -529,9 +529,12 @@ func TestTaskImageFromArtifact(t *testing.T) {
 	}
 	a := assignment(13, "ci", "img", "run", task("echo in the image; sleep 1"))
 	a.Request.Task.Image = "img"
-	_, done, pod := runUntilLogging(t, c, ns, rt, a)
+	logs, done, pod := runUntilLogging(t, c, ns, rt, a)
 	if got, want := pod.Spec.Containers[0].Image, "registry.test:5000/team/app@"+digest; got != want {
 		t.Errorf("task image %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(logs.Stderr(), "image registry.test:5000/team/app@"+digest+", from artifact img\n") {
+		t.Errorf("the log does not say which image runs: %q", logs.Stderr())
 	}
 	if res := <-done; res.Error != "" || res.ExitStatus != 0 {
 		t.Errorf("result %+v", res)
