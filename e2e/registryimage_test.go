@@ -66,6 +66,14 @@ jobs:
       platform: linux
       params: {FROM_TASK: task}
       run: {path: /bin/probe, args: [env, GREETING, FROM_TASK, HOME]}
+  - task: from-image-resource
+    config:
+      platform: linux
+      image_resource:
+        type: registry-image
+        source: {repository: %[1]s/e2e/app, tag: 1.0.0, insecure: true}
+      params: {FROM: image_resource}
+      run: {path: probe, args: [env, FROM]}
 `, reg.Host))
 	f.mustFly("check-resource", "-r", "images/base")
 	if out := f.mustFly("trigger-job", "-j", "images/publish", "-w"); !strings.Contains(out, "succeeded") {
@@ -73,11 +81,32 @@ jobs:
 	}
 	out := f.mustFly("trigger-job", "-j", "images/use", "-w")
 	for _, want := range []string{"hello from the image", "1.0.0", reg.Host + "/e2e/app", "succeeded",
-		"uid=1000 gid=1000 pid=1 dir=/tmp/build/", "GREETING=from the image config\nFROM_TASK=task\nHOME=/home/builder"} {
+		"uid=1000 gid=1000 pid=1 dir=/tmp/build/", "GREETING=from the image config\nFROM_TASK=task\nHOME=/home/builder", "FROM=image_resource"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("use: no %q in\n%s", want, out)
 		}
 	}
+
+	// fly execute --image: the job's input as the task's image, from our
+	// fly and from stock fly.
+	task := filepath.Join(f.dir, "probe.yml")
+	if err := os.WriteFile(task, []byte("platform: linux\nrun: {path: probe, args: [env, GREETING]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := f.mustFly("execute", "-c", task, "-j", "images/use", "--image", "app"); !strings.Contains(out, "GREETING=from the image config") {
+		t.Errorf("fly execute --image:\n%s", out)
+	}
+	if out, code := f.fly("execute", "-c", task, "-j", "images/use", "--image", "nothing"); code == 0 || !strings.Contains(out, "--image nothing: job images/use has no input nothing") {
+		t.Errorf("fly execute --image of no input: exit %d\n%s", code, out)
+	}
+	if stock := stockFlyPath(); stock != "" {
+		_, must := stockFlyAt(t, stock, t.TempDir())
+		must("s", "login", "-c", f.url, "-u", "admin", "-p", "secret")
+		if out := must("s", "execute", "-c", task, "-j", "images/use", "--image", "app"); !strings.Contains(out, "GREETING=from the image config") {
+			t.Errorf("stock fly execute --image:\n%s", out)
+		}
+	}
+
 	tags, err := remote.List(ref.Context().Registry.Repo("e2e", "app"), remote.WithContext(t.Context()))
 	if err != nil || strings.Join(tags, " ") != "1 1.0 1.0.0 latest" {
 		t.Errorf("tags of e2e/app = %v, %v; want the version and its aliases", tags, err)
@@ -154,7 +183,7 @@ resources:
 - name: tool
   type: registry-image
   check_every: never
-  source: {repository: %s/e2e/tool, tag: "1", insecure: true}
+  source: {repository: %[1]s/e2e/tool, tag: "1", insecure: true}
 jobs:
 - name: use
   plan:
@@ -164,12 +193,26 @@ jobs:
     config:
       platform: linux
       run: {path: sh, args: [-c, "echo ran in a pod"]}
+  - task: from-image-resource
+    config:
+      platform: linux
+      image_resource:
+        type: registry-image
+        source: {repository: %[1]s/e2e/tool, tag: "1", insecure: true}
+      run: {path: sh, args: [-c, "echo ran from image_resource"]}
 `, reg.Host))
 	f.mustFly("check-resource", "-r", "kubeimages/tool")
 	out := f.mustFly("trigger-job", "-j", "kubeimages/use", "-w")
-	for _, want := range []string{"image " + reg.Host + "/e2e/tool@sha256:", ", from artifact tool", "ran in a pod", "succeeded"} {
+	for _, want := range []string{"image " + reg.Host + "/e2e/tool@sha256:", ", from artifact tool", "ran in a pod", "ran from image_resource", "succeeded"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no %q in\n%s", want, out)
 		}
+	}
+	// The image_resource's get fetched only the image's name: the pod pulls it.
+	if n := strings.Count(out, "image "+reg.Host+"/e2e/tool@sha256:"); n != 2 {
+		t.Errorf("%d tasks ran the image by digest, want 2:\n%s", n, out)
+	}
+	if n := strings.Count(out, "unpacking "); n != 1 {
+		t.Errorf("%d gets unpacked the image, want the get step's only:\n%s", n, out)
 	}
 }

@@ -159,6 +159,9 @@ type StepRequest struct {
 	// A custom type's image and privilege; empty for a core type.
 	TypeImage      string `json:"type_image,omitempty"`
 	TypePrivileged bool   `json:"type_privileged,omitempty"`
+	// ForTask says a get fetches a task's image: a kube spoke then fetches
+	// only what names it (its pods pull it by digest), a local one its rootfs.
+	ForTask bool `json:"for_task,omitempty"`
 
 	// Tasks.
 	Task *TaskRequest `json:"task,omitempty"`

@@ -21,6 +21,9 @@ func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	if err := r.admitTask(ctx, p.ID, req); err != nil {
 		return false, err
 	}
+	if err := r.fetchTaskImage(ctx, p, &req); err != nil {
+		return false, err
+	}
 	res, ok, err := r.runAndRead(ctx, p, kind, req)
 	if err != nil || !ok {
 		return false, err

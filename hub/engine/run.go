@@ -41,6 +41,8 @@ type run struct {
 	versionFrom map[string]map[string]string // put plan id -> the version it created
 	outputs     []store.RecordedOutput       // versions the build's puts created, in order
 	artifacts   map[string]wire.ArtifactRef  // build artifacts produced so far
+	// task plan id -> the version of its image_resource, chosen once
+	imageVersions map[string]map[string]string
 }
 
 func (r *run) rootID() string { return r.plan.ID }
@@ -52,6 +54,7 @@ func (r *run) execute(ctx context.Context) (api.BuildStatus, error) {
 		return api.BuildErrored, fmt.Errorf("build %d has no plan it can run", r.build.ID)
 	}
 	r.artifacts = map[string]wire.ArtifactRef{}
+	r.imageVersions = map[string]map[string]string{}
 	ok, err := r.step(ctx, &r.plan)
 	switch {
 	case r.aborted.Load():

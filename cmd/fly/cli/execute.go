@@ -45,8 +45,8 @@ func execute(ctx context.Context, e *env, args []string) error {
 	if err := f.parse(args, file); err != nil {
 		return err
 	}
-	if *image != "" {
-		return errors.New("fly execute --image is not supported by Switchyard yet: spokes do not run task images from artifacts; give the task an image_resource")
+	if *image != "" && *from == "" {
+		return errors.New("--image names a job's input: give the job with -j PIPELINE/JOB")
 	}
 	if len(*mappings) > 0 && *from == "" {
 		return errors.New("-m maps task inputs to a job's inputs: give the job with -j PIPELINE/JOB")
@@ -87,7 +87,7 @@ func execute(ctx context.Context, e *env, args []string) error {
 	var gets []pipeline.Plan
 	buildsPath := "/api/v1/teams/" + t.Team + "/builds"
 	if *from != "" {
-		jobGets, pipelinePath, err := e.jobGets(ctx, c, t.Team, *from, *mappings, cfg, dirs, &ids)
+		jobGets, pipelinePath, err := e.jobGets(ctx, c, t.Team, *from, *mappings, *image, cfg, dirs, &ids)
 		if err != nil {
 			return err
 		}
@@ -150,7 +150,9 @@ func execute(ctx context.Context, e *env, args []string) error {
 // jobGets are the gets of the task inputs not given locally, from the
 // inputs the job's next build would get (-j), with -m's renamings, as
 // Concourse's fly builds them; and the job's pipeline's API path.
-func (e *env) jobGets(ctx context.Context, c *api.Client, team, from string, mappings []string, cfg *pipeline.TaskConfig, dirs map[string]string, ids *planIDs) ([]pipeline.Plan, string, error) {
+// With image, that input of the job becomes the task's image_resource, at
+// the version the job's next build would get, as Concourse's fly does.
+func (e *env) jobGets(ctx context.Context, c *api.Client, team, from string, mappings []string, image string, cfg *pipeline.TaskConfig, dirs map[string]string, ids *planIDs) ([]pipeline.Plan, string, error) {
 	path, p, j, err := jobPath(team, from)
 	if err != nil {
 		return nil, "", err
@@ -179,6 +181,14 @@ func (e *env) jobGets(ctx context.Context, c *api.Client, team, from string, map
 	for i, rt := range apiTypes {
 		types[i] = pipeline.ResourceType{Name: rt.Name, Type: rt.Type, Source: rt.Source, Defaults: rt.Defaults, Privileged: rt.Privileged,
 			Params: rt.Params, CheckEvery: rt.CheckEvery, Tags: rt.Tags}
+	}
+	if image != "" {
+		i := slices.IndexFunc(inputs, func(bi api.BuildInput) bool { return bi.Name == image })
+		if i < 0 {
+			return nil, "", fmt.Errorf("--image %s: job %s/%s has no input %s", image, p, j, image)
+		}
+		bi := inputs[i]
+		cfg.ImageResource = &pipeline.ImageResource{Type: bi.Type, Source: bi.Source, Version: bi.Version, Tags: bi.Tags}
 	}
 	var gets []pipeline.Plan
 	for _, in := range cfg.Inputs {

@@ -1,11 +1,14 @@
 package kube
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // digestPattern is an image digest as a registry-image get writes it.
@@ -42,4 +45,22 @@ func (rt *Runtime) artifactImage(buildID int64, artifact string) (string, error)
 		return "", fmt.Errorf("image %s: repository %.200q: %w", artifact, repo, err)
 	}
 	return ref.String(), nil
+}
+
+// namesOnly turns the registry-image get of a task's image into one that
+// fetches only what names the image (skip_download): the task's pod pulls
+// it from the registry by digest, so its layers are not needed here.
+func namesOnly(req wire.StepRequest) wire.StepRequest {
+	if req.Kind != wire.KindGet || !req.ForTask || req.Type != "registry-image" {
+		return req
+	}
+	params := map[string]any{}
+	if len(req.Params) > 0 && string(req.Params) != "null" {
+		if err := json.Unmarshal(req.Params, &params); err != nil {
+			return req // the get reports the bad params itself
+		}
+	}
+	params["skip_download"] = true
+	req.Params, _ = json.Marshal(params)
+	return req
 }

@@ -70,6 +70,7 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs local.Logs) 
 	case rt.Local == nil:
 		err = fmt.Errorf("the kube runtime cannot run %s steps of core types without a local runtime", a.Request.Kind)
 	default:
+		a.Request = namesOnly(a.Request)
 		return rt.Local.Run(ctx, a, logs)
 	}
 	if err != nil {
