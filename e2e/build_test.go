@@ -319,9 +319,9 @@ jobs:
 	}
 }
 
-// A task whose image comes from an artifact (image: NAME) errors with why,
-// rather than running in another image.
-func TestTaskImageFromArtifactIsRefused(t *testing.T) {
+// A task whose image is an artifact that holds no image (image: NAME)
+// errors with why, rather than running in another image.
+func TestTaskImageWithoutRootfsIsRefused(t *testing.T) {
 	f := newFleet(t)
 	f.startSpoke("local-1", f.url)
 	f.setPipeline("images", `
@@ -339,7 +339,7 @@ jobs:
       run: {path: echo, args: [ran]}
 `)
 	out, code := f.fly("trigger-job", "-j", "images/use", "-w")
-	if code == 0 || !strings.Contains(out, "task show: image: rootfs (a task image from an artifact) is not supported") || strings.Contains(out, "ran\n") {
+	if code == 0 || !strings.Contains(out, "image rootfs has no rootfs/ directory: give the task an artifact from a registry-image get") || strings.Contains(out, "\nran\n") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
