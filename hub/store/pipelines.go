@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -143,11 +144,20 @@ func (s *Store) saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p Sa
 		parts []Part
 	}{{"resources", p.Resources}, {"resource_types", p.ResourceTypes}} {
 		names := make([]string, 0, len(t.parts))
+		conflict := "(pipeline_id, name)"
+		if t.table == "resources" {
+			conflict = "(pipeline_id, name) WHERE NOT retired"
+		}
 		for _, r := range t.parts {
 			names = append(names, r.Name)
+			if t.table == "resources" {
+				if err := s.retireOnNewSource(ctx, tx, pipelineID, r); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.Exec(ctx, `
 				INSERT INTO `+t.table+` (pipeline_id, name, type, config) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (pipeline_id, name) DO UPDATE SET type = excluded.type, config = excluded.config, active = true`,
+				ON CONFLICT `+conflict+` DO UPDATE SET type = excluded.type, config = excluded.config, active = true`,
 				pipelineID, r.Name, r.Type, s.keys.sealText(r.Config)); err != nil {
 				return err
 			}
@@ -168,12 +178,12 @@ func (s *Store) saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p Sa
 				text := string(cols.Version)
 				pin = &text
 			}
-			if _, err := tx.Exec(ctx, `UPDATE resources SET pinned_in_config = $3, check_every = $4 WHERE pipeline_id = $1 AND name = $2`,
+			if _, err := tx.Exec(ctx, `UPDATE resources SET pinned_in_config = $3, check_every = $4 WHERE pipeline_id = $1 AND name = $2 AND NOT retired`,
 				pipelineID, r.Name, pin, cols.CheckEvery); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE `+t.table+` SET active = false WHERE pipeline_id = $1 AND NOT (name = ANY($2))`, pipelineID, names); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE `+t.table+` SET active = false WHERE pipeline_id = $1 AND active AND NOT (name = ANY($2))`, pipelineID, names); err != nil {
 			return err
 		}
 	}
@@ -191,6 +201,67 @@ func (s *Store) saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p Sa
 		return err
 	}
 	return s.saveSchedules(ctx, tx, pipelineID, p.Jobs)
+}
+
+// retireOnNewSource retires a resource whose type or source the new config
+// changes: its history is of another thing. The row and its versions stay
+// for the builds that used them. A retired row of the name with the new type
+// and source takes the name back, with its history, as Concourse finds a
+// config's versions again; otherwise the caller's upsert makes a new row,
+// whose history starts again.
+func (s *Store) retireOnNewSource(ctx context.Context, tx pgx.Tx, pipelineID int64, r Part) error {
+	type row struct {
+		id      int64
+		retired bool
+		same    bool
+	}
+	rows, err := tx.Query(ctx, `SELECT id, retired, type, config FROM resources WHERE pipeline_id = $1 AND name = $2 ORDER BY retired, id DESC FOR UPDATE`,
+		pipelineID, r.Name)
+	if err != nil {
+		return err
+	}
+	found, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (row, error) {
+		var x row
+		var typ string
+		var config json.RawMessage
+		if err := cr.Scan(&x.id, &x.retired, &typ, &config); err != nil {
+			return x, err
+		}
+		if err := s.keys.openRaw(&config); err != nil {
+			return x, err
+		}
+		x.same = typ == r.Type && sameSource(config, r.Config)
+		return x, nil
+	})
+	if err != nil {
+		return fmt.Errorf("resource %s: %w", r.Name, err)
+	}
+	if len(found) == 0 || (!found[0].retired && found[0].same) {
+		return nil // new, or the same thing
+	}
+	if !found[0].retired {
+		if _, err := tx.Exec(ctx, `UPDATE resources SET retired = true, active = false, pinned_version_id = NULL, pin_comment = '' WHERE id = $1`, found[0].id); err != nil {
+			return err
+		}
+	}
+	for _, x := range found {
+		if x.retired && x.same {
+			_, err := tx.Exec(ctx, `UPDATE resources SET retired = false WHERE id = $1`, x.id)
+			return err
+		}
+	}
+	return nil
+}
+
+// sameSource tells whether two resource configs have the same source.
+func sameSource(a, b json.RawMessage) bool {
+	var x, y struct {
+		Source any `json:"source"`
+	}
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x.Source, y.Source)
 }
 
 // saveSchedules replaces the scheduling rows of the pipeline's jobs and asks

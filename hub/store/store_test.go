@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,4 +228,60 @@ func newJob(t *testing.T, s *store.Store) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// A resource whose source changes starts its version history again; the old
+// history stays, and comes back with the old source.
+func TestResourceHistoryFollowsItsSource(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.New(t)
+	team, err := s.SaveTeam(ctx, "main", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version int64
+	save := func(source string) store.Resource {
+		t.Helper()
+		res := store.Part{Name: "r", Type: "git", Config: json.RawMessage(`{"name":"r","type":"git","source":` + source + `}`)}
+		saved, err := s.SavePipeline(ctx, store.SavePipelineParams{TeamID: team.ID, Name: "p", Config: json.RawMessage(`{}`),
+			FromVersion: version, Resources: []store.Part{res}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		version = saved.Version
+		r, err := s.ResourceByName(ctx, saved.ID, "r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	versions := func(r store.Resource) []string {
+		t.Helper()
+		vs, err := s.Versions(ctx, r.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.Version["ref"])
+		}
+		return out
+	}
+	a := save(`{"uri":"a"}`)
+	if err := s.SaveVersions(ctx, a.ID, []map[string]string{{"ref": "a1"}, {"ref": "a2"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if again := save(`{"uri": "a"}`); again.ID != a.ID {
+		t.Fatalf("the same source made a new resource: %d, was %d", again.ID, a.ID)
+	}
+	b := save(`{"uri":"b"}`)
+	if b.ID == a.ID || len(versions(b)) != 0 {
+		t.Fatalf("a new source kept the history: resource %d (was %d), versions %v", b.ID, a.ID, versions(b))
+	}
+	if got := versions(a); strings.Join(got, " ") != "a2 a1" {
+		t.Fatalf("the old history is gone: %v", got)
+	}
+	if back := save(`{"uri":"a"}`); back.ID != a.ID || strings.Join(versions(back), " ") != "a2 a1" {
+		t.Fatalf("the old source did not bring its history back: resource %d (want %d), versions %v", back.ID, a.ID, versions(back))
+	}
 }
