@@ -318,3 +318,9 @@ type User struct {
 	LastLogin int64  `json:"last_login,omitempty"`
 	Sub       string `json:"sub,omitempty"`
 }
+
+// CachesRemoved answers DELETE .../jobs/J/tasks/S/cache and
+// .../resources/R/cache (fly clear-task-cache, clear-resource-cache).
+type CachesRemoved struct {
+	CachesRemoved int64 `json:"caches_removed"`
+}

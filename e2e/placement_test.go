@@ -112,7 +112,7 @@ jobs:
     privileged: true
     config:
       platform: linux
-      image_resource: {type: registry-image, source: {repository: registry.example.com/builder, tag: "1"}}
+      image_resource: {type: mock, source: {mirror_self: true}}
       run: {path: sh, args: [-c, "echo building"]}
 `), 0o644)
 	out, code := f.fly("set-pipeline", "-n", "-p", "priv", "-c", config)

@@ -1,5 +1,7 @@
 package pipeline
 
+import "path"
+
 // TaskUse is what one task step asks to run with, for admission policies:
 // its image (an image_resource's repository and tag, or the artifact named by
 // image:) and whether it is privileged. A task from a file is known only by
@@ -28,5 +30,24 @@ func (c *Config) TaskUses() []TaskUse {
 			out = append(out, u)
 		})
 	}
+	return out
+}
+
+// TaskCaches lists the cache paths of the job's task steps named step whose
+// config is inline (a task file's are not known here), only cachePath when
+// it is given.
+func (j *Job) TaskCaches(step, cachePath string) []string {
+	var out []string
+	forEachStep(j, func(s *Step) {
+		t := s.Task
+		if t == nil || t.Name != step || t.Config == nil {
+			return
+		}
+		for _, c := range t.Config.Caches {
+			if cachePath == "" || path.Clean(c.Path) == path.Clean(cachePath) {
+				out = append(out, c.Path)
+			}
+		}
+	})
 	return out
 }

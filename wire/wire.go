@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"time"
 
@@ -174,8 +175,21 @@ type StepRequest struct {
 	// spoke fetches those its cache lacks.
 	Artifacts map[string]ArtifactRef `json:"artifacts,omitempty"`
 
+	// CacheEpochs move a step's caches on when fly clears them: for a task,
+	// cache path ("" for every path) -> epoch; for a get, "" -> the epoch of
+	// the resource's cache of the version. A spoke keys its caches by them.
+	CacheEpochs map[string]int64 `json:"cache_epochs,omitempty"`
+
 	// Env is the build metadata (BUILD_ID, BUILD_NAME, ...).
 	Env map[string]string `json:"env,omitempty"`
+}
+
+// CacheEpoch is the epoch of the step's cache at path ("" for a get's).
+func (r StepRequest) CacheEpoch(p string) int64 {
+	if p == "" {
+		return r.CacheEpochs[""]
+	}
+	return r.CacheEpochs[""] + r.CacheEpochs[path.Clean(p)]
 }
 
 // CheckPaths says why a request holds a name or path that would leave its

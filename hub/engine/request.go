@@ -46,6 +46,15 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 		}
 		req.Version = version
 		req.Outputs = map[string]string{g.Name: g.Name}
+		if req.TypeImage != "" { // a custom type's gets are kept in resource caches on kube spokes
+			epoch, err := r.e.store.ResourceCacheEpoch(ctx, r.build.PipelineID, g.Resource, version)
+			if err != nil {
+				return "", req, err
+			}
+			if epoch > 0 {
+				req.CacheEpochs = map[string]int64{"": epoch}
+			}
+		}
 	case p.Put != nil:
 		put := p.Put
 		req.Kind, req.Name, req.Type, req.Tags = wire.KindPut, put.Name, put.Type, put.Tags
@@ -77,6 +86,11 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 		for input, artifact := range t.InputMapping {
 			req.Inputs[input] = artifact
 		}
+		if epochs, err := r.taskCacheEpochs(ctx, t); err != nil {
+			return "", req, err
+		} else if len(epochs) > 0 {
+			req.CacheEpochs = epochs
+		}
 		if t.Config != nil {
 			req.Outputs = map[string]string{}
 			for _, o := range t.Config.Outputs {
@@ -89,6 +103,27 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 		}
 	}
 	return req.Kind, req, nil
+}
+
+// taskCacheEpochs are the cache epochs of a job's task step, read once per
+// build, when the task has caches (or may have: its config is in a file).
+func (r *run) taskCacheEpochs(ctx context.Context, t *pipeline.TaskPlan) (map[string]int64, error) {
+	if r.build.JobID == 0 || (t.Config != nil && len(t.Config.Caches) == 0) {
+		return nil, nil
+	}
+	r.mu.Lock()
+	epochs := r.cacheEpochs
+	r.mu.Unlock()
+	if epochs == nil {
+		var err error
+		if epochs, err = r.e.store.TaskCacheEpochs(ctx, r.build.JobID); err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		r.cacheEpochs = epochs
+		r.mu.Unlock()
+	}
+	return epochs[t.Name], nil
 }
 
 // neededArtifacts picks the build artifacts a step reads: a task's inputs

@@ -43,6 +43,7 @@ type run struct {
 	artifacts   map[string]wire.ArtifactRef  // build artifacts produced so far
 	// task plan id -> the version of its image_resource, chosen once
 	imageVersions map[string]map[string]string
+	cacheEpochs   map[string]map[string]int64 // the job's task cache epochs, read once
 }
 
 func (r *run) rootID() string { return r.plan.ID }

@@ -93,6 +93,8 @@ func (s *Server) routes() []route {
 		{"GET", pipelinePath + "/resources/{resource}/shared", viewer, s.sharedVersions},
 		{"GET", pipelinePath + "/resource-types/{resource_type}/shared", viewer, s.sharedTypeVersions},
 		{"DELETE", pipelinePath + "/resources/{resource}/versions", admin, s.clearVersions},
+		{"DELETE", pipelinePath + "/resources/{resource}/cache", operator, s.clearResourceCache},
+		{"DELETE", jobPath + "/tasks/{step}/cache", operator, s.clearTaskCache},
 		{"DELETE", pipelinePath + "/resource-types/{resource_type}/versions", admin, s.clearTypeVersions},
 
 		{"GET", "/api/v1/builds", anyone, s.listAllBuilds},

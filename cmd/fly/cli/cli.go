@@ -58,6 +58,8 @@ func commands() map[string]command {
 		"resource-versions":        {[]string{"rvs"}, resourceVersions},
 		"pin-resource":             {[]string{"pr"}, pinResource},
 		"unpin-resource":           {[]string{"ur"}, unpinResource},
+		"clear-resource-cache":     {[]string{"crc"}, clearResourceCache},
+		"clear-task-cache":         {[]string{"ctc"}, clearTaskCache},
 		"enable-resource-version":  {[]string{"erv"}, enableVersion(true)},
 		"disable-resource-version": {[]string{"drv"}, enableVersion(false)},
 		"pause-job":                {[]string{"pj"}, jobAction("pause-job", "/pause", "paused")},

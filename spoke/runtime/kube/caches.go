@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,12 +34,38 @@ type cache struct {
 
 // CacheClaim is the PersistentVolumeClaim that keeps a job's task cache:
 // <pipeline>-<job>-<step>-cache-<hash>, the same for every build of the job
-// on this spoke's namespace, so that each build finds what the last one left.
+// on this spoke's namespace, so that each build finds what the last one left,
+// until fly clear-task-cache moves the cache's epoch on.
 func CacheClaim(a wire.Assignment, cachePath string) string {
+	return cacheClaim(a, cachePath, a.Request.CacheEpoch(cachePath))
+}
+
+func cacheClaim(a wire.Assignment, cachePath string, epoch int64) string {
 	env := a.Request.Env
-	key := strings.Join([]string{env["BUILD_TEAM_NAME"], env["BUILD_PIPELINE_NAME"], env["BUILD_JOB_NAME"], a.Request.Name, path.Clean(cachePath)}, "/")
+	key := cacheKey(a, cachePath)
+	if epoch > 0 {
+		key += "/" + strconv.FormatInt(epoch, 10)
+	}
 	sum := sha256.Sum256([]byte(key))
 	return dnsName([]string{dnsPart(env["BUILD_PIPELINE_NAME"]), dnsPart(env["BUILD_JOB_NAME"]), dnsPart(a.Request.Name), "cache"}, hex.EncodeToString(sum[:])[:8])
+}
+
+// cacheKey names a task cache whatever its epoch.
+func cacheKey(a wire.Assignment, cachePath string) string {
+	env := a.Request.Env
+	return strings.Join([]string{env["BUILD_TEAM_NAME"], env["BUILD_PIPELINE_NAME"], env["BUILD_JOB_NAME"], a.Request.Name, path.Clean(cachePath)}, "/")
+}
+
+// dropCleared deletes the claims of a cache's earlier epochs.
+func (rt *Runtime) dropCleared(ctx context.Context, a wire.Assignment, cachePath string) error {
+	epoch := a.Request.CacheEpoch(cachePath)
+	for e := int64(0); e < epoch; e++ {
+		err := rt.Client.CoreV1().PersistentVolumeClaims(rt.Namespace).Delete(ctx, cacheClaim(a, cachePath, e), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete a cleared cache: %w", err)
+		}
+	}
+	return nil
 }
 
 // caches makes sure each of a job's task caches has its claim, and lists
@@ -70,7 +97,12 @@ func (rt *Runtime) caches(ctx context.Context, a wire.Assignment, cfg *pipeline.
 			pvc.Spec.StorageClassName = &rt.CacheStorageClass
 		}
 		_, err := rt.Client.CoreV1().PersistentVolumeClaims(rt.Namespace).Create(ctx, pvc, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
+		if apierrors.IsAlreadyExists(err) {
+			err = nil
+		} else if err == nil {
+			err = rt.dropCleared(ctx, a, c.Path) // a new claim: the cache was cleared, or is new
+		}
+		if err != nil {
 			return nil, fmt.Errorf("cache %s: claim %s: %w", c.Path, name, err)
 		}
 		out = append(out, cache{path: path.Clean(c.Path), claim: name})

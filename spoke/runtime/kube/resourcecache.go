@@ -26,12 +26,28 @@ type cachedGet struct {
 	response string
 }
 
+// resourceCache is the cache of a get, at its epoch (fly
+// clear-resource-cache moves it on); those of its earlier epochs are deleted.
 func (rt *Runtime) resourceCache(req wire.StepRequest) cachedGet {
-	key, _ := json.Marshal([]any{req.TypeImage, req.Type, req.Source, req.Params, req.Version})
+	epoch := req.CacheEpoch("")
+	for e := int64(0); e < epoch; e++ {
+		_ = os.RemoveAll(rt.resourceCacheAt(req, e).root())
+	}
+	return rt.resourceCacheAt(req, epoch)
+}
+
+func (rt *Runtime) resourceCacheAt(req wire.StepRequest, epoch int64) cachedGet {
+	parts := []any{req.TypeImage, req.Type, req.Source, req.Params, req.Version}
+	if epoch > 0 {
+		parts = append(parts, epoch)
+	}
+	key, _ := json.Marshal(parts)
 	sum := sha256.Sum256(key)
 	root := filepath.Join(rt.Local.Dir, "resource-caches", hex.EncodeToString(sum[:16]))
 	return cachedGet{dir: filepath.Join(root, "dir"), response: filepath.Join(root, "response.json")}
 }
+
+func (c cachedGet) root() string { return filepath.Dir(c.dir) }
 
 // use fills dir from the cache and returns the cached response, if the
 // version was fetched before.

@@ -364,15 +364,27 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, st *step, logs L
 // cacheDir gives a task its cache at rel: a directory of the spoke kept per
 // team, pipeline, job, step and path, so that the job's next build on this
 // spoke finds what the last one left, which the caller links or binds at
-// rel. One-off builds (no job) get an empty one in the step's directory,
-// and "" to say it is in place.
+// rel. Its epoch (fly clear-task-cache moves it on) names a directory of its
+// own; older ones are deleted. One-off builds (no job) get an empty one in
+// the step's directory, and "" to say it is in place.
 func (rt *Runtime) cacheDir(a wire.Assignment, st *step, rel string) (string, error) {
 	env := a.Request.Env
 	if env["BUILD_JOB_NAME"] == "" {
 		return "", st.root.MkdirAll(rel, 0o755)
 	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{env["BUILD_TEAM_NAME"], env["BUILD_PIPELINE_NAME"], env["BUILD_JOB_NAME"], a.Request.Name, filepath.Clean(rel)}, "\x00")))
-	dir := filepath.Join(rt.Dir, "caches", hex.EncodeToString(sum[:16]))
+	key := filepath.Join(rt.Dir, "task-caches", hex.EncodeToString(sum[:16]))
+	epoch := "e" + strconv.FormatInt(a.Request.CacheEpoch(rel), 10)
+	if entries, err := os.ReadDir(key); err == nil {
+		for _, e := range entries {
+			if e.Name() != epoch {
+				if err := os.RemoveAll(filepath.Join(key, e.Name())); err != nil {
+					return "", fmt.Errorf("delete a cleared cache: %w", err)
+				}
+			}
+		}
+	}
+	dir := filepath.Join(key, epoch)
 	return dir, os.MkdirAll(dir, 0o755)
 }
 
