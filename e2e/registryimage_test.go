@@ -9,12 +9,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/switchyard-ci/switchyard/spoke/imageexec/imageexectest"
 	"github.com/switchyard-ci/switchyard/spoke/resource/registrytest"
@@ -116,7 +122,7 @@ jobs:
 // pushTestImage pushes a small image to ref: the static probe program at
 // /bin/probe, a /bin/app file, accounts with a builder user (1000), and a
 // config that sets GREETING and runs as builder.
-func pushTestImage(t *testing.T, ref string) name.Reference {
+func pushTestImage(t *testing.T, ref string, opts ...remote.Option) name.Reference {
 	t.Helper()
 	probe := filepath.Join(t.TempDir(), "probe")
 	imageexectest.Probe(t, probe)
@@ -166,24 +172,39 @@ func pushTestImage(t *testing.T, ref string) name.Reference {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(tag, img, remote.WithContext(t.Context())); err != nil {
+	if err := remote.Write(tag, img, append(opts, remote.WithContext(t.Context()))...); err != nil {
 		t.Fatal(err)
 	}
 	return tag
 }
 
 // On a kube spoke, a task whose image is a registry-image get runs that
-// image by digest.
+// image by digest, pulled with the source's credentials through a pull
+// secret of its pod.
 func TestRegistryImageTaskOnKube(t *testing.T) {
-	reg := registrytest.Start(t, registrytest.Options{})
-	pushTestImage(t, reg.Host+"/e2e/tool:1")
-	f, _, _ := kubeFleet(t)
+	reg := registrytest.Start(t, registrytest.Options{Auth: true})
+	pushTestImage(t, reg.Host+"/e2e/tool:1", remote.WithAuth(&authn.Basic{Username: reg.Username, Password: reg.Password}))
+	f, c, ns := kubeFleet(t)
+	// The pull secrets the spoke makes, seen as they come.
+	w, err := c.CoreV1().Secrets(ns).Watch(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	pulls := make(chan string, 10)
+	go func() {
+		for ev := range w.ResultChan() {
+			if s, ok := ev.Object.(*corev1.Secret); ok && ev.Type == watch.Added && s.Type == corev1.SecretTypeDockerConfigJson {
+				pulls <- string(s.Data[corev1.DockerConfigJsonKey])
+			}
+		}
+	}()
 	f.setPipeline("kubeimages", fmt.Sprintf(`
 resources:
 - name: tool
   type: registry-image
   check_every: never
-  source: {repository: %[1]s/e2e/tool, tag: "1", insecure: true}
+  source: {repository: %[1]s/e2e/tool, tag: "1", insecure: true, username: %[2]s, password: %[3]s}
 jobs:
 - name: use
   plan:
@@ -198,9 +219,9 @@ jobs:
       platform: linux
       image_resource:
         type: registry-image
-        source: {repository: %[1]s/e2e/tool, tag: "1", insecure: true}
+        source: {repository: %[1]s/e2e/tool, tag: "1", insecure: true, username: %[2]s, password: %[3]s}
       run: {path: sh, args: [-c, "echo ran from image_resource"]}
-`, reg.Host))
+`, reg.Host, reg.Username, reg.Password))
 	f.mustFly("check-resource", "-r", "kubeimages/tool")
 	out := f.mustFly("trigger-job", "-j", "kubeimages/use", "-w")
 	for _, want := range []string{"image " + reg.Host + "/e2e/tool@sha256:", ", from artifact tool", "ran in a pod", "ran from image_resource", "succeeded"} {
@@ -214,5 +235,15 @@ jobs:
 	}
 	if n := strings.Count(out, "unpacking "); n != 1 {
 		t.Errorf("%d gets unpacked the image, want the get step's only:\n%s", n, out)
+	}
+	for range 2 {
+		select {
+		case config := <-pulls:
+			if !strings.Contains(config, `"`+reg.Host+`":{"auth":`) || !strings.Contains(config, reg.Password) {
+				t.Errorf("pull secret %s", config)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the two tasks' pods had no pull secrets")
+		}
 	}
 }

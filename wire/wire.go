@@ -245,6 +245,9 @@ type TaskRequest struct {
 	// registry-image get: rootfs/, metadata.json, repository, digest), from
 	// the step's image: or its image_resource; empty runs the runtime's default.
 	Image string `json:"image,omitempty"`
+	// ImageSource is the registry-image source the image came from (its
+	// repository, credentials, ca_certs), for a kube spoke's pull secret.
+	ImageSource json.RawMessage `json:"image_source,omitempty"`
 }
 
 // LogLine is one chunk of a step's output; Seq counts from 1 per step, so the

@@ -24,7 +24,7 @@ func ResolveRequest(ctx context.Context, res *Resolver, req wire.StepRequest) (R
 	texts := []string{string(req.Source), string(req.Params), req.TypeImage}
 	if t := req.Task; t != nil {
 		cfg, _ := json.Marshal(t.Config)
-		texts = append(texts, string(cfg))
+		texts = append(texts, string(cfg), string(t.ImageSource))
 		for _, v := range t.Params {
 			texts = append(texts, v)
 		}
@@ -67,6 +67,12 @@ func resolveTask(ctx context.Context, r vars.Lookup, t *wire.TaskRequest) error 
 			return err
 		}
 		t.Config = &cfg
+	}
+	if len(t.ImageSource) > 0 {
+		var err error
+		if t.ImageSource, err = vars.InterpolateJSON(ctx, t.ImageSource, r); err != nil {
+			return err
+		}
 	}
 	if len(t.Params) > 0 {
 		params := make(map[string]string, len(t.Params))

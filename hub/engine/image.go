@@ -81,6 +81,9 @@ func (r *run) fetchTaskImage(ctx context.Context, p *pipeline.Plan, req *wire.St
 	ref, ok := r.artifacts[artifact]
 	r.mu.Unlock()
 	t.Image = artifact
+	if ir.Type == "registry-image" {
+		t.ImageSource = source
+	}
 	if ok {
 		if req.Artifacts == nil {
 			req.Artifacts = map[string]wire.ArtifactRef{}
@@ -88,4 +91,21 @@ func (r *run) fetchTaskImage(ctx context.Context, p *pipeline.Plan, req *wire.St
 		req.Artifacts[artifact] = ref
 	}
 	return nil
+}
+
+// imageSource is the source of the registry-image get in the build's plan
+// that makes artifact, for a task whose image: it is.
+func (r *run) imageSource(artifact string) json.RawMessage {
+	var found json.RawMessage
+	var walk func(p *pipeline.Plan)
+	walk = func(p *pipeline.Plan) {
+		if g := p.Get; g != nil && g.Name == artifact && g.Type == "registry-image" && found == nil {
+			found, _ = json.Marshal(g.Source)
+		}
+		for _, c := range p.Children() {
+			walk(c)
+		}
+	}
+	walk(&r.plan)
+	return found
 }

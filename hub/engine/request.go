@@ -82,6 +82,9 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 		}
 		req.Kind, req.Name, req.Tags = wire.KindTask, t.Name, t.Tags
 		req.Task = &wire.TaskRequest{Config: t.Config, ConfigPath: t.ConfigPath, Params: t.Params, Privileged: t.Privileged, OutputMapping: t.OutputMapping, Image: t.Image}
+		if t.Image != "" {
+			req.Task.ImageSource = r.imageSource(t.Image)
+		}
 		req.Inputs = artifacts
 		for input, artifact := range t.InputMapping {
 			req.Inputs[input] = artifact

@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 

@@ -1,12 +1,15 @@
 package kube
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/switchyard-ci/switchyard/wire"
 )
@@ -63,4 +66,48 @@ func namesOnly(req wire.StepRequest) wire.StepRequest {
 	params["skip_download"] = true
 	req.Params, _ = json.Marshal(params)
 	return req
+}
+
+// pullSecretName is the Secret of a step's pod that holds the credentials
+// for its image.
+func pullSecretName(pod string) string { return pod + "-pull" }
+
+// pullSecret is the image pull secret of a task whose image came from a
+// registry-image source with credentials: a kubernetes.io/dockerconfigjson
+// Secret for the image's registry, owned by the pod like its env Secret;
+// nil when the source has none.
+func pullSecret(pod, image string, source json.RawMessage) (*corev1.Secret, error) {
+	var src struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if len(source) == 0 {
+		return nil, nil
+	}
+	if err := json.Unmarshal(source, &src); err != nil {
+		return nil, fmt.Errorf("image source: %w", err)
+	}
+	if src.Username == "" && src.Password == "" {
+		return nil, nil
+	}
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", image, err)
+	}
+	registry := ref.Context().RegistryStr()
+	if registry == name.DefaultRegistry {
+		registry = "https://index.docker.io/v1/" // the key Docker's own config uses for Docker Hub
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte(src.Username + ":" + src.Password))
+	config, err := json.Marshal(map[string]any{"auths": map[string]any{
+		registry: map[string]string{"username": src.Username, "password": src.Password, "auth": auth},
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: pullSecretName(pod), Labels: map[string]string{LabelManagedBy: ManagedBy}},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: config},
+	}, nil
 }

@@ -171,6 +171,9 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, logs local.Logs)
 			return wire.Result{}, err
 		}
 		logs.Line("stderr", "image "+w.image+", from artifact "+t.Image+"\n")
+		if w.pull, err = pullSecret(PodName(a), w.image, t.ImageSource); err != nil {
+			return wire.Result{}, err
+		}
 	}
 	artifactOf := map[string]string{} // output path -> build artifact
 	for _, o := range cfg.Outputs {
@@ -208,6 +211,7 @@ type podWork struct {
 	params     map[string]string
 	privileged bool
 	image      string            // the task container's image
+	pull       *corev1.Secret    // the credentials to pull it with, if any
 	inputs     map[string]string // sent in before the command starts
 	outputs    map[string]string // filled when the command succeeds
 }
@@ -255,6 +259,10 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, log
 		if secretErr == nil && secret != nil {
 			secretErr = rt.createSecret(ctx, secret)
 		}
+		if secretErr == nil && w.pull != nil {
+			spec.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: w.pull.Name}}
+			secretErr = rt.createSecret(ctx, w.pull)
+		}
 		if secretErr != nil {
 			rt.cleanUp(name)
 			return wire.Result{}, secretErr
@@ -266,6 +274,9 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, log
 			err = rt.ownPolicy(ctx, pod)
 			if err == nil && secret != nil {
 				err = rt.ownSecret(ctx, pod)
+			}
+			if err == nil && w.pull != nil {
+				err = rt.ownSecret(ctx, pod, w.pull.Name)
 			}
 		}
 	}
@@ -409,6 +420,7 @@ func (rt *Runtime) cleanUp(name string) {
 	_ = rt.Client.CoreV1().Pods(rt.Namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 	_ = rt.Client.NetworkingV1().NetworkPolicies(rt.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
 	_ = rt.Client.CoreV1().Secrets(rt.Namespace).Delete(ctx, name, metav1.DeleteOptions{})
+	_ = rt.Client.CoreV1().Secrets(rt.Namespace).Delete(ctx, pullSecretName(name), metav1.DeleteOptions{})
 }
 
 // ensurePolicy gives the step's pod a NetworkPolicy: no ingress; egress

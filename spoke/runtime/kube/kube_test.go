@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -529,15 +531,37 @@ func TestTaskImageFromArtifact(t *testing.T) {
 	}
 	a := assignment(13, "ci", "img", "run", task("echo in the image; sleep 1"))
 	a.Request.Task.Image = "img"
+	a.Request.Task.ImageSource = json.RawMessage(`{"repository":"registry.test:5000/team/app","username":"robot","password":"s3cret"}`)
 	logs, done, pod := runUntilLogging(t, c, ns, rt, a)
 	if got, want := pod.Spec.Containers[0].Image, "registry.test:5000/team/app@"+digest; got != want {
 		t.Errorf("task image %q, want %q", got, want)
+	}
+	// The source's credentials pull the image, through a Secret the pod owns.
+	if len(pod.Spec.ImagePullSecrets) != 1 || pod.Spec.ImagePullSecrets[0].Name != pod.Name+"-pull" {
+		t.Fatalf("image pull secrets %+v", pod.Spec.ImagePullSecrets)
+	}
+	pull, err := c.CoreV1().Secrets(ns).Get(t.Context(), pod.Name+"-pull", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantConfig := `{"auths":{"registry.test:5000":{"auth":"cm9ib3Q6czNjcmV0","password":"s3cret","username":"robot"}}}`
+	if pull.Type != corev1.SecretTypeDockerConfigJson || string(pull.Data[corev1.DockerConfigJsonKey]) != wantConfig {
+		t.Errorf("pull secret %s: %s", pull.Type, pull.Data[corev1.DockerConfigJsonKey])
+	}
+	if len(pull.OwnerReferences) != 1 || pull.OwnerReferences[0].UID != pod.UID {
+		t.Errorf("pull secret owners %+v, want the pod", pull.OwnerReferences)
+	}
+	if strings.Contains(fmt.Sprint(pod.Spec), "s3cret") {
+		t.Error("the password is in the pod spec")
 	}
 	if !strings.HasPrefix(logs.Stderr(), "image registry.test:5000/team/app@"+digest+", from artifact img\n") {
 		t.Errorf("the log does not say which image runs: %q", logs.Stderr())
 	}
 	if res := <-done; res.Error != "" || res.ExitStatus != 0 {
 		t.Errorf("result %+v", res)
+	}
+	if _, err := c.CoreV1().Secrets(ns).Get(t.Context(), pod.Name+"-pull", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the pull secret outlived its step: %v", err)
 	}
 
 	a = assignment(13, "ci", "img", "plain", task("true"))

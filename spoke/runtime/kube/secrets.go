@@ -68,17 +68,22 @@ func (rt *Runtime) createSecret(ctx context.Context, s *corev1.Secret) error {
 	return nil
 }
 
-// ownSecret makes the pod the owner of its Secret, so that the cluster's
-// garbage collector deletes it with the pod whoever deletes that.
-func (rt *Runtime) ownSecret(ctx context.Context, pod *corev1.Pod) error {
+// ownSecret makes the pod the owner of its Secret (of its name, or the one
+// named), so that the cluster's garbage collector deletes it with the pod
+// whoever deletes that.
+func (rt *Runtime) ownSecret(ctx context.Context, pod *corev1.Pod, named ...string) error {
+	name := pod.Name
+	if len(named) > 0 {
+		name = named[0]
+	}
 	secrets := rt.Client.CoreV1().Secrets(rt.Namespace)
-	s, err := secrets.Get(ctx, pod.Name, metav1.GetOptions{})
+	s, err := secrets.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("secret %s: %w", pod.Name, err)
+		return fmt.Errorf("secret %s: %w", name, err)
 	}
 	s.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID}}
 	if _, err := secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("secret %s: %w", pod.Name, err)
+		return fmt.Errorf("secret %s: %w", name, err)
 	}
 	return nil
 }
