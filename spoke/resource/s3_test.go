@@ -19,7 +19,7 @@ import (
 )
 
 // s3Source is the JSON source of the test's bucket on the tests' MinIO.
-func s3SourceOf(t *testing.T, b s3test.Bucket, extra map[string]any) json.RawMessage {
+func s3SourceOf(t testing.TB, b s3test.Bucket, extra map[string]any) json.RawMessage {
 	t.Helper()
 	src := map[string]any{
 		"bucket": b.Name, "endpoint": os.Getenv(s3test.EnvEndpoint),
