@@ -26,6 +26,15 @@ func (r *run) admitTask(ctx context.Context, planID string, req wire.StepRequest
 		return nil
 	}
 	use := pipeline.TaskUse{Job: r.build.JobName, Step: req.Name, Image: imageOf(t.Config), Privileged: t.Privileged}
+	if t.Image != "" { // image: a get's artifact; policies see the image it fetched
+		use.Image = t.Image
+		var src map[string]any
+		if json.Unmarshal(t.ImageSource, &src) == nil {
+			if image := pipeline.RegistryImage(src); image != "" {
+				use.Image = image
+			}
+		}
+	}
 	ask := func(action string) placer.Question {
 		return placer.Question{Action: action, Team: r.build.TeamName, User: r.build.CreatedBy, Pipeline: r.build.PipelineName, Data: use}
 	}
