@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"archive/tar"
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,10 +10,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -130,44 +125,13 @@ func pushTestImage(t *testing.T, ref string, opts ...remote.Option) name.Referen
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data string
-	}{
-		{"bin/app", 0o755, "hello from the image\n"},
-		{"bin/probe", 0o755, string(probeData)},
-		{"etc/passwd", 0o644, imageexectest.Passwd},
-		{"etc/group", 0o644, imageexectest.Group},
-	} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.WriteString(tw, f.data)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.Config.Env = []string{"PATH=/bin", "GREETING=from the image config"}
-	cfg.Config.User = "builder"
-	if img, err = mutate.ConfigFile(img, cfg); err != nil {
-		t.Fatal(err)
-	}
+	img := registrytest.Image(t, map[string]string{
+		"bin/app": "hello from the image\n", "bin/probe": string(probeData),
+		"etc/passwd": imageexectest.Passwd, "etc/group": imageexectest.Group,
+	}, func(cfg *v1.ConfigFile) {
+		cfg.Config.Env = []string{"PATH=/bin", "GREETING=from the image config"}
+		cfg.Config.User = "builder"
+	})
 	tag, err := name.NewTag(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)

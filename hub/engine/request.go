@@ -77,7 +77,7 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 		if t.Image != "" {
 			if _, ok := refs[t.Image]; !ok {
 				// Not run in the default image instead: that would be a wrong build.
-				return "", req, fmt.Errorf("task %s: image: %s names no artifact of this build: get the image first (a registry-image get)", t.Name, t.Image)
+				return "", req, fmt.Errorf("missing image artifact source: %s\n\nmake sure there's a corresponding 'get' step, or a task that produces it as an output", t.Image)
 			}
 		}
 		req.Kind, req.Name, req.Tags = wire.KindTask, t.Name, t.Tags

@@ -1,8 +1,6 @@
 package resource
 
 import (
-	"archive/tar"
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -27,43 +25,12 @@ import (
 // testImage is a one-layer image holding the files given, with an env, a
 // user and a label.
 func testImage(t *testing.T, files map[string]string) v1.Image {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", "amd64"
-	cfg.Config.Env = []string{"PATH=/bin", "GREETING=hello"}
-	cfg.Config.User = "1000"
-	cfg.Config.Labels = map[string]string{"org.example.team": "ci"}
-	img, err = mutate.ConfigFile(img, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return registrytest.Image(t, files, func(cfg *v1.ConfigFile) {
+		cfg.OS, cfg.Architecture = "linux", "amd64"
+		cfg.Config.Env = []string{"PATH=/bin", "GREETING=hello"}
+		cfg.Config.User = "1000"
+		cfg.Config.Labels = map[string]string{"org.example.team": "ci"}
+	})
 }
 
 // imagePutDir writes img as a tarball at img/image.tar of a new put directory,

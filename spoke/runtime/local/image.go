@@ -60,19 +60,22 @@ func (rt *Runtime) openImage(a wire.Assignment, cfg *pipeline.TaskConfig, st *st
 	if fi, err := root.Lstat("rootfs"); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("image %s has no rootfs/ directory: give the task an artifact from a registry-image get (format: rootfs, the default)", name)
 	}
+	// Concourse's words for a missing or bad metadata.json.
 	var meta ImageMetadata
-	if f, err := root.Open("metadata.json"); err == nil {
-		data, err := io.ReadAll(io.LimitReader(f, maxImageMetadata+1))
-		f.Close()
-		if err != nil {
-			return nil, err
-		}
-		if len(data) > maxImageMetadata {
-			return nil, fmt.Errorf("image %s: metadata.json is over %d bytes", name, maxImageMetadata)
-		}
-		if err := json.Unmarshal(data, &meta); err != nil {
-			return nil, fmt.Errorf("image %s: metadata.json: %w", name, err)
-		}
+	f, err := root.Open("metadata.json")
+	if err != nil {
+		return nil, fmt.Errorf("image %s: stream image metadata file: %w. Is the image in rootfs format?", name, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxImageMetadata+1))
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("image %s: stream image metadata file: %w", name, err)
+	}
+	if len(data) > maxImageMetadata {
+		return nil, fmt.Errorf("image %s: metadata.json is over %d bytes", name, maxImageMetadata)
+	}
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return nil, fmt.Errorf("image %s: malformed image metadata: %w", name, err)
 	}
 	userSpec := meta.User
 	if cfg.Run.User != "" {

@@ -72,8 +72,20 @@ func TestTaskInImage(t *testing.T) {
 		t.Fatalf("exit 4: %+v", res)
 	}
 
-	// An artifact that is not an image, and one that is not there.
-	for name, want := range map[string]string{"src": "image src has no rootfs/ directory", "none": "image none: the build has no such artifact"} {
+	// An artifact that is not an image, one that is not there, and images
+	// without their metadata or with bad metadata.
+	noMeta, badMeta := rt.Artifact(1, "nometa"), rt.Artifact(1, "badmeta")
+	for _, dir := range []string{noMeta, badMeta} {
+		if err := os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(badMeta, "metadata.json"), `{"env": "PATH=/bin"}`)
+	for name, want := range map[string]string{
+		"src": "image src has no rootfs/ directory", "none": "image none: the build has no such artifact",
+		"nometa":  "image nometa: stream image metadata file: openat metadata.json: no such file or directory. Is the image in rootfs format?",
+		"badmeta": "image badmeta: malformed image metadata: json: cannot unmarshal string",
+	} {
 		var log lines
 		res := rt.Run(t.Context(), wire.Assignment{BuildID: 1, PlanID: "x", Attempt: 1, Request: wire.StepRequest{
 			Kind: wire.KindTask, Task: &wire.TaskRequest{Config: &pipeline.TaskConfig{Run: run("id")}, Image: name},
