@@ -144,6 +144,8 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"GET /api/v1/teams/{team}/pipelines/{pipeline}/resource-types/{resource_type}/shared":      {who: "viewer", ok: 404},
 		"DELETE /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions":           {who: "admin", ok: 200},
 		"DELETE /api/v1/teams/{team}/pipelines/{pipeline}/resource-types/{resource_type}/versions": {who: "admin", ok: 404},
+		"DELETE /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/cache":              {who: "operator", ok: 404, path: nope + "/resources/r/cache"},
+		"DELETE /api/v1/teams/{team}/pipelines/{pipeline}/jobs/{job}/tasks/{step}/cache":           {who: "operator", ok: 404, path: nope + "/jobs/j/tasks/t/cache"},
 
 		"GET /api/v1/builds":                                    {who: "anyone", ok: 200},
 		"GET /api/v1/teams/{team}/builds":                       {who: "viewer", ok: 200},
