@@ -101,12 +101,12 @@ func TestMockOut(t *testing.T) {
 }
 
 func TestNativeTypes(t *testing.T) {
-	for _, typ := range []string{"mock", "time", "git", "s3", "registry-image"} {
+	for _, typ := range []string{"mock", "time", "git", "s3", "registry-image", "semver"} {
 		if _, err := Native(typ, t.TempDir()); err != nil {
 			t.Errorf("%s: %v", typ, err)
 		}
 	}
-	if _, err := Native("semver", ""); err == nil || !strings.Contains(err.Error(), "the built-in types are mock, time, git, s3 and registry-image") {
-		t.Errorf("semver: %v", err)
+	if _, err := Native("pool", ""); err == nil || !strings.Contains(err.Error(), "the built-in types are mock, time, git, s3, registry-image and semver") {
+		t.Errorf("pool: %v", err)
 	}
 }

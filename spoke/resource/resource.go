@@ -42,8 +42,10 @@ func Native(typ, cacheDir string) (Type, error) {
 		return S3{}, nil
 	case "registry-image":
 		return RegistryImage{}, nil
+	case "semver":
+		return Semver{}, nil
 	}
-	return nil, fmt.Errorf("resource type %q is not built in: the built-in types are mock, time, git, s3 and registry-image; declare %s under resource_types with an image to run it on a spoke with the kube runtime", typ, typ)
+	return nil, fmt.Errorf("resource type %q is not built in: the built-in types are mock, time, git, s3, registry-image and semver; declare %s under resource_types with an image to run it on a spoke with the kube runtime", typ, typ)
 }
 
 // decodeStrict decodes a payload refusing unknown keys, as the mock resource

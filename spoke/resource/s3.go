@@ -94,6 +94,17 @@ func openS3(raw json.RawMessage) (*s3Bucket, error) {
 		}
 		b.re = re
 	}
+	client, err := newS3Client(src)
+	if err != nil {
+		return nil, err
+	}
+	b.client, b.where = client, fmt.Sprintf("bucket %s at %s", src.Bucket, client.EndpointURL())
+	return b, nil
+}
+
+// newS3Client is a client of the source's endpoint, with its keys
+// (anonymous without), bounded waits and retries, never link-local.
+func newS3Client(src s3Source) (*minio.Client, error) {
 	host, secure := src.Endpoint, !src.DisableSSL
 	if host == "" {
 		host = "s3.amazonaws.com"
@@ -121,8 +132,7 @@ func openS3(raw json.RawMessage) (*s3Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source: endpoint %q: %v", src.Endpoint, err)
 	}
-	b.client, b.where = client, fmt.Sprintf("bucket %s at %s", src.Bucket, client.EndpointURL())
-	return b, nil
+	return client, nil
 }
 
 // refuseLinkLocal keeps the spoke's process, where built-in types run, from
