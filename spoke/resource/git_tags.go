@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -58,9 +56,6 @@ func checkTags(ctx context.Context, c gitCLI, dir string, s gitSource, from map[
 	return all[len(all)-1:], nil // no version, or one whose tag is gone
 }
 
-// maxTagFile bounds what is read of a put's tag and annotate files.
-const maxTagFile = 64 << 10
-
 // putTag reads the tag a put pushes (tag_prefix and the tag file's first
 // line) and its annotation, inside the put's directory.
 func putTag(dir string, p gitOutParams) (tag, annotation string, err error) {
@@ -70,25 +65,7 @@ func putTag(dir string, p gitOutParams) (tag, annotation string, err error) {
 		}
 		return "", "", nil
 	}
-	read := func(field, rel string) (string, error) {
-		base, inside, err := putPath(dir, rel)
-		if err != nil {
-			return "", fmt.Errorf("params.%s: %w", field, err)
-		}
-		root, err := os.OpenRoot(base)
-		if err != nil {
-			return "", err
-		}
-		defer root.Close()
-		f, err := root.Open(inside)
-		if err != nil {
-			return "", fmt.Errorf("params.%s %q: %v", field, rel, err)
-		}
-		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, maxTagFile))
-		return strings.TrimSpace(string(data)), err
-	}
-	name, err := read("tag", p.Tag)
+	name, err := readPutFile(dir, "tag", p.Tag)
 	if err != nil {
 		return "", "", err
 	}
@@ -97,7 +74,7 @@ func putTag(dir string, p gitOutParams) (tag, annotation string, err error) {
 		return "", "", fmt.Errorf("params.tag: %q is not a valid tag name", tag)
 	}
 	if p.Annotate != "" {
-		if annotation, err = read("annotate", p.Annotate); err != nil {
+		if annotation, err = readPutFile(dir, "annotate", p.Annotate); err != nil {
 			return "", "", err
 		}
 	}
