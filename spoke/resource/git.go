@@ -256,8 +256,9 @@ func (g Git) In(ctx context.Context, raw, rawParams json.RawMessage, version map
 	if err := decodeStrict(rawParams, &p); err != nil {
 		return Response{}, err
 	}
-	if p.Submodules != nil && p.Submodules != "none" {
-		return Response{}, errors.New("params.submodules: submodules are not fetched by this git resource yet; give submodules: none")
+	submodules, err := p.submodulePaths()
+	if err != nil {
+		return Response{}, err
 	}
 	c, done, err := s.cli()
 	if err != nil {
@@ -298,7 +299,46 @@ func (g Git) In(ctx context.Context, raw, rawParams json.RawMessage, version map
 	if _, err := git(ctx, dest, log, "-c", "advice.detachedHead=false", "checkout", "--quiet", commit); err != nil {
 		return Response{}, err
 	}
+	if submodules != nil {
+		// Submodules with the source's key, over the network only: a
+		// .gitmodules that names a path on the spoke, or a command, is
+		// refused by git.
+		args := []string{"-c", "protocol.file.allow=never", "-c", "protocol.ext.allow=never", "submodule", "update", "--init", "--recursive", "--quiet"}
+		if p.Depth > 0 {
+			args = append(args, "--depth", strconv.Itoa(p.Depth))
+		}
+		if _, err := c.run(ctx, dest, log, append(append(args, "--"), submodules...)...); err != nil {
+			return Response{}, err
+		}
+	}
 	return writeGitInfo(ctx, dest, s, ref, commit)
+}
+
+// submodulePaths reads params.submodules: all (the default: nil paths, an
+// empty list), none (nil), or a list of paths.
+func (p gitInParams) submodulePaths() ([]string, error) {
+	switch v := p.Submodules.(type) {
+	case nil:
+		return []string{}, nil
+	case string:
+		switch v {
+		case "all":
+			return []string{}, nil
+		case "none":
+			return nil, nil
+		}
+	case []any:
+		paths := []string{}
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok || s == "" || strings.HasPrefix(s, "-") || !filepath.IsLocal(s) {
+				return nil, fmt.Errorf("params.submodules: %v is not a path in the repository", e)
+			}
+			paths = append(paths, s)
+		}
+		return paths, nil
+	}
+	return nil, fmt.Errorf("params.submodules: give all, none or a list of paths, not %v", p.Submodules)
 }
 
 // writeGitInfo writes .git/ref, commit, short_ref, branch, commit_message,

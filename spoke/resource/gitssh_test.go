@@ -183,6 +183,27 @@ func TestGitOverSSH(t *testing.T) {
 		t.Errorf("get past depth checked out %s, want %s", got, first)
 	}
 
+	// Submodules, fetched over SSH with the source's key (all by default),
+	// or not (none).
+	lib := filepath.Join(dir, "lib.git")
+	libWork := filepath.Join(dir, "lib")
+	run(t, dir, "git", "init", "-q", "--bare", "-b", "main", lib)
+	run(t, dir, "git", "clone", "-q", lib, libWork)
+	run(t, libWork, "git", "checkout", "-q", "-b", "main")
+	commit(t, libWork, "lib.txt", "from the submodule")
+	run(t, work, "git", "-c", "protocol.file.allow=always", "submodule", "add", "-q", lib, "lib")
+	run(t, work, "git", "config", "-f", ".gitmodules", "submodule.lib.url", "ssh://"+srv.user+"@"+srv.addr+lib)
+	withLib := commitMessage(t, work, ".gitmodules", "")
+	for params, want := range map[string]string{`{}`: "from the submodule", `{"submodules":"none"}`: "", `{"submodules":["lib"]}`: "from the submodule"} {
+		sub := t.TempDir()
+		if _, err := g.In(ctx, source(nil), json.RawMessage(params), map[string]string{"ref": withLib}, sub, io.Discard); err != nil {
+			t.Fatalf("get %s: %v", params, err)
+		}
+		if data, _ := os.ReadFile(filepath.Join(sub, "lib", "lib.txt")); string(data) != want {
+			t.Errorf("get %s: lib/lib.txt = %q, want %q", params, data, want)
+		}
+	}
+
 	// Put: a commit and its tag.
 	put := t.TempDir()
 	run(t, put, "git", "clone", "-q", origin, "repo")
@@ -201,7 +222,11 @@ func TestGitOverSSH(t *testing.T) {
 
 func commitMessage(t *testing.T, work, file, message string) string {
 	t.Helper()
-	os.WriteFile(filepath.Join(work, file), []byte(message), 0o644)
+	if message != "" {
+		os.WriteFile(filepath.Join(work, file), []byte(message), 0o644)
+	} else {
+		message = "change " + file
+	}
 	run(t, work, "git", "add", "-A")
 	run(t, work, "git", "commit", "-q", "-m", message)
 	run(t, work, "git", "push", "-q", "origin", "HEAD:refs/heads/main")
