@@ -65,6 +65,9 @@ type gitOutParams struct {
 	TagPrefix  string `json:"tag_prefix"`
 	OnlyTag    bool   `json:"only_tag"`
 	Annotate   string `json:"annotate"`
+	Rebase     bool   `json:"rebase"`
+	Merge      bool   `json:"merge"`
+	Returning  string `json:"returning"`
 }
 
 func (g Git) source(raw json.RawMessage) (gitSource, error) {
@@ -398,7 +401,7 @@ func (g Git) Out(ctx context.Context, raw, rawParams json.RawMessage, dir string
 	}
 	var p gitOutParams
 	if err := decodeStrict(rawParams, &p); err != nil {
-		return Response{}, fmt.Errorf("%w (this git resource's put takes repository, branch, tag, tag_prefix, only_tag and annotate; rebase and merge are not supported yet)", err)
+		return Response{}, fmt.Errorf("%w (this git resource's put takes repository, branch, tag, tag_prefix, only_tag, annotate, rebase, merge and returning)", err)
 	}
 	if p.Repository == "" {
 		return Response{}, errors.New("params.repository is required: the artifact holding the repository to push")
@@ -445,9 +448,15 @@ func (g Git) Out(ctx context.Context, raw, rawParams json.RawMessage, dir string
 	if len(refspecs) == 0 {
 		return Response{}, errors.New("params.only_tag needs params.tag")
 	}
-	push := append([]string{"-c", "core.hooksPath=/dev/null", "--git-dir", repo}, append([]string{"push", "--quiet", s.URI}, refspecs...)...)
-	if _, err := c.run(ctx, repo, log, push...); err != nil {
+	if p.Rebase && p.Merge {
+		return Response{}, errors.New("params: give rebase or merge, not both")
+	}
+	pushed, err := pushRetrying(ctx, c, repo, s.URI, branch, refspecs, p, log)
+	if err != nil {
 		return Response{}, err
+	}
+	if !(p.Merge && p.Returning == "unmerged") {
+		sha = pushed
 	}
 	md := []Metadata{{Name: "commit", Value: sha}}
 	if branch != "" {

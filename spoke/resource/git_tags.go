@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -79,4 +81,41 @@ func putTag(dir string, p gitOutParams) (tag, annotation string, err error) {
 		}
 	}
 	return tag, annotation, nil
+}
+
+// pushRetrying pushes refspecs; when the branch moved on (the push is
+// rejected) and the put says rebase or merge, it fetches the branch, rebases
+// or merges HEAD onto it in a work tree of its own, and pushes again, a few
+// times. It returns the commit pushed.
+func pushRetrying(ctx context.Context, c gitCLI, repo, uri, branch string, refspecs []string, p gitOutParams, log io.Writer) (string, error) {
+	isolated := []string{"-c", "core.hooksPath=/dev/null", "--git-dir", repo}
+	for try := 0; ; try++ {
+		_, err := c.run(ctx, repo, log, append(append(isolated, "push", "--quiet", uri), refspecs...)...)
+		if err == nil {
+			return gitIsolated(ctx, repo, nil, "rev-parse", "HEAD")
+		}
+		rejected := strings.Contains(err.Error(), "rejected") || strings.Contains(err.Error(), "fetch first") || strings.Contains(err.Error(), "non-fast-forward")
+		if !(p.Rebase || p.Merge) || !rejected || branch == "" || try >= 4 {
+			return "", err
+		}
+		fmt.Fprintf(log, "branch %s moved on: %s onto it and pushing again\n", branch, map[bool]string{true: "rebasing", false: "merging"}[p.Rebase])
+		if _, err := c.run(ctx, repo, log, append(isolated, "fetch", "--quiet", uri, "refs/heads/"+branch)...); err != nil {
+			return "", err
+		}
+		work, err := os.MkdirTemp("", "switchyard-put-work-")
+		if err != nil {
+			return "", err
+		}
+		tree := append(isolated, "--work-tree", work, "-c", "user.name=switchyard", "-c", "user.email=switchyard@localhost")
+		_, err = git(ctx, work, nil, append(tree, "checkout", "--quiet", "--force", "HEAD")...)
+		if err == nil && p.Rebase {
+			_, err = git(ctx, work, log, append(tree, "rebase", "--quiet", "FETCH_HEAD")...)
+		} else if err == nil {
+			_, err = git(ctx, work, log, append(tree, "merge", "--quiet", "--no-edit", "FETCH_HEAD")...)
+		}
+		os.RemoveAll(work)
+		if err != nil {
+			return "", fmt.Errorf("put onto %s, which moved on: %w", branch, err)
+		}
+	}
 }

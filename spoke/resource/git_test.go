@@ -101,7 +101,42 @@ func TestGit(t *testing.T) {
 	if head := run(t, origin, "git", "rev-parse", "refs/heads/main"); head != resp.Version["ref"] {
 		t.Errorf("origin main is %s, put reported %s", head, resp.Version["ref"])
 	}
-	if _, err := g.Check(ctx, json.RawMessage(`{"uri":"x","private_key":"k"}`), nil, io.Discard); err == nil || !strings.Contains(err.Error(), "private_key") {
+	if _, err := g.Check(ctx, json.RawMessage(`{"uri":"x","sparse_paths":["a"]}`), nil, io.Discard); err == nil || !strings.Contains(err.Error(), "sparse_paths") {
 		t.Errorf("unsupported option: %v", err)
+	}
+
+	// The branch moves on under a put: refused, unless it rebases or merges.
+	other := filepath.Join(dir, "other")
+	run(t, dir, "git", "clone", "-q", "-b", "main", origin, other)
+	stale := func(file string) {
+		t.Helper()
+		run(t, other, "git", "fetch", "-q", "origin")
+		run(t, other, "git", "reset", "-q", "--hard", "origin/main")
+		commit(t, other, "moved-"+file, "someone else")
+		os.WriteFile(filepath.Join(dest, file), []byte("from a put"), 0o644)
+		run(t, dest, "git", "add", "-A")
+		run(t, dest, "git", "commit", "-q", "-m", "put "+file)
+	}
+	stale("c.txt")
+	if _, err := g.Out(ctx, src, json.RawMessage(`{"repository":"repo"}`), putDir, io.Discard); err == nil || !strings.Contains(err.Error(), "rejected") {
+		t.Fatalf("a put onto a branch that moved on: %v", err)
+	}
+	resp, err = g.Out(ctx, src, json.RawMessage(`{"repository":"repo","rebase":true}`), putDir, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := run(t, origin, "git", "rev-parse", "refs/heads/main")
+	if head != resp.Version["ref"] || run(t, origin, "git", "log", "-1", "--format=%s", head) != "put c.txt" || run(t, origin, "git", "log", "-1", "--format=%s", head+"^") != "change moved-c.txt" {
+		t.Errorf("rebased put: origin main %s, reported %v", head, resp.Version)
+	}
+	run(t, dest, "git", "fetch", "-q", origin, "main")
+	run(t, dest, "git", "reset", "-q", "--hard", "FETCH_HEAD")
+	stale("d.txt")
+	if resp, err = g.Out(ctx, src, json.RawMessage(`{"repository":"repo","merge":true}`), putDir, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	head = run(t, origin, "git", "rev-parse", "refs/heads/main")
+	if parents := strings.Fields(run(t, origin, "git", "log", "-1", "--format=%P", head)); head != resp.Version["ref"] || len(parents) != 2 {
+		t.Errorf("merged put: origin main %s with parents %v, reported %v", head, parents, resp.Version)
 	}
 }
