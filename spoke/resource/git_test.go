@@ -35,15 +35,22 @@ func commit(t *testing.T, work, file, content string) string {
 	return run(t, work, "git", "rev-parse", "HEAD")
 }
 
+// newOrigin makes a bare repository DIR/NAME.git with branch main, and a
+// clone of it at DIR/NAME to commit and push from.
+func newOrigin(t *testing.T, dir, name string) (origin, work string) {
+	t.Helper()
+	origin, work = filepath.Join(dir, name+".git"), filepath.Join(dir, name)
+	run(t, dir, "git", "init", "-q", "--bare", "-b", "main", origin)
+	run(t, dir, "git", "clone", "-q", origin, work)
+	run(t, work, "git", "checkout", "-q", "-b", "main")
+	return origin, work
+}
+
 // A real repository on disk, checked, fetched and pushed with the git CLI.
 func TestGit(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	origin := filepath.Join(dir, "origin.git")
-	work := filepath.Join(dir, "work")
-	run(t, dir, "git", "init", "-q", "--bare", "-b", "main", origin)
-	run(t, dir, "git", "clone", "-q", origin, work)
-	run(t, work, "git", "checkout", "-q", "-b", "main")
+	origin, work := newOrigin(t, dir, "origin")
 	first := commit(t, work, "a.txt", "1")
 	g := Git{CacheDir: filepath.Join(dir, "cache"), AllowLocal: true}
 	src := json.RawMessage(`{"uri":"` + origin + `","branch":"main"}`)

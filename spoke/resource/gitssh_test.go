@@ -97,11 +97,7 @@ func TestGitOverSSH(t *testing.T) {
 	srv := startSSHD(t)
 	ctx := t.Context()
 	dir := t.TempDir()
-	origin := filepath.Join(dir, "origin.git")
-	work := filepath.Join(dir, "work")
-	run(t, dir, "git", "init", "-q", "--bare", "-b", "main", origin)
-	run(t, dir, "git", "clone", "-q", origin, work)
-	run(t, work, "git", "checkout", "-q", "-b", "main")
+	origin, work := newOrigin(t, dir, "origin")
 	first := commit(t, work, "a.txt", "1")
 	uri := "ssh://" + srv.user + "@" + srv.addr + origin
 	g := Git{CacheDir: filepath.Join(dir, "cache")}
@@ -185,11 +181,7 @@ func TestGitOverSSH(t *testing.T) {
 
 	// Submodules, fetched over SSH with the source's key (all by default),
 	// or not (none).
-	lib := filepath.Join(dir, "lib.git")
-	libWork := filepath.Join(dir, "lib")
-	run(t, dir, "git", "init", "-q", "--bare", "-b", "main", lib)
-	run(t, dir, "git", "clone", "-q", lib, libWork)
-	run(t, libWork, "git", "checkout", "-q", "-b", "main")
+	lib, libWork := newOrigin(t, dir, "lib")
 	commit(t, libWork, "lib.txt", "from the submodule")
 	run(t, work, "git", "-c", "protocol.file.allow=always", "submodule", "add", "-q", lib, "lib")
 	run(t, work, "git", "config", "-f", ".gitmodules", "submodule.lib.url", "ssh://"+srv.user+"@"+srv.addr+lib)
