@@ -39,6 +39,11 @@ func child(arg string) int {
 	if err := os.Chdir(s.Dir); err != nil {
 		return fail("working directory %s: %v", s.Dir, err)
 	}
+	if !s.Privileged {
+		if err := dropCapabilities(); err != nil {
+			return fail("%v", err)
+		}
+	}
 	if err := s.User.become(); err != nil {
 		return fail("%v", err)
 	}
@@ -173,4 +178,28 @@ func lookPath(name, path string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s: executable file not found in the image's $PATH (%s)", name, path)
+}
+
+// keptCapabilities are Docker's default capabilities but mknod: chown,
+// dac_override, fowner, fsetid, kill, setgid, setuid, setpcap,
+// net_bind_service, net_raw, sys_chroot, audit_write and setfcap. Others,
+// sys_admin (mounts) and sys_ptrace among them, leave the bounding set, so
+// the command cannot have them, whoever it runs as.
+var keptCapabilities = map[int]bool{0: true, 1: true, 3: true, 4: true, 5: true, 6: true, 7: true, 8: true, 10: true, 13: true, 18: true, 29: true, 31: true}
+
+// lastCapability bounds the capabilities tried; the kernel says EINVAL past
+// its own last one.
+const lastCapability = 63
+
+func dropCapabilities() error {
+	const prCapbsetDrop = 24
+	for c := 0; c <= lastCapability; c++ {
+		if keptCapabilities[c] {
+			continue
+		}
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prCapbsetDrop, uintptr(c), 0); errno != 0 && errno != syscall.EINVAL {
+			return fmt.Errorf("drop capability %d: %v", c, errno)
+		}
+	}
+	return nil
 }

@@ -8,6 +8,8 @@
 // image is resolved through an os.Root, so a link in the image cannot turn a
 // mount point into a path of the host.
 //
-// It needs root: mounts need CAP_SYS_ADMIN. It is not a sandbox either (no
-// user namespace, seccomp or cgroups): the local runtime's steps are trusted.
+// Unless privileged, the command's capabilities are bounded to Docker's
+// default set less mknod. It needs root: mounts need CAP_SYS_ADMIN. It is not
+// a sandbox either (no user namespace, seccomp or cgroups): the local
+// runtime's steps are trusted.
 package imageexec

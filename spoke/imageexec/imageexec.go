@@ -18,13 +18,16 @@ const childArg = "__switchyard-image-exec"
 
 // Spec is what the child needs.
 type Spec struct {
-	Rootfs  string   `json:"rootfs"`  // the image's root file system (read only)
-	Scratch string   `json:"scratch"` // where the overlay keeps its writes and is mounted
-	Binds   []Bind   `json:"binds"`   // host paths bound into the image, in order
-	Dir     string   `json:"dir"`     // working directory, absolute inside the image
-	User    User     `json:"user"`
-	Path    string   `json:"path"` // the command: a name looked up in the env's PATH, or a path
-	Args    []string `json:"args"`
+	Rootfs  string `json:"rootfs"`  // the image's root file system (read only)
+	Scratch string `json:"scratch"` // where the overlay keeps its writes and is mounted
+	Binds   []Bind `json:"binds"`   // host paths bound into the image, in order
+	Dir     string `json:"dir"`     // working directory, absolute inside the image
+	User    User   `json:"user"`
+	// Privileged keeps every capability; otherwise the command gets
+	// Docker's default set less mknod (no device cgroup guards it here).
+	Privileged bool     `json:"privileged"`
+	Path       string   `json:"path"` // the command: a name looked up in the env's PATH, or a path
+	Args       []string `json:"args"`
 }
 
 // Bind puts the host's Src at Path, an absolute path inside the image.

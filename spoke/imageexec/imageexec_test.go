@@ -95,6 +95,15 @@ func TestRunInImage(t *testing.T) {
 	if _, _, code := run(t, spec(builder, "write", "/etc/x", "no"), env...); code == 0 {
 		t.Fatal("builder wrote /etc/x")
 	}
+	// Docker's default capabilities but mknod, unless privileged.
+	if out, _, _ := run(t, spec(root, "caps"), env...); out != "00000000a00425fb\n" {
+		t.Errorf("bounding set %q, want Docker's default less mknod", out)
+	}
+	privileged := spec(root, "caps")
+	privileged.Privileged = true
+	if out, _, _ := run(t, privileged, env...); out == "00000000a00425fb\n" || out == "" {
+		t.Errorf("a privileged task's bounding set %q", out)
+	}
 	if _, _, code := run(t, spec(builder, "exit", "3"), env...); code != 3 {
 		t.Fatalf("exit 3 gave %d", code)
 	}

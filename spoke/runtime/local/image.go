@@ -89,7 +89,7 @@ func (rt *Runtime) openImage(a wire.Assignment, cfg *pipeline.TaskConfig, st *st
 	sum := sha256.Sum256([]byte(st.rel))
 	work := "/tmp/build/" + hex.EncodeToString(sum[:4])
 	img := &taskImage{artifact: name, env: meta.Env, spec: imageexec.Spec{
-		Rootfs: rootfs, Scratch: st.dir + ".image", Dir: path.Join(work, relPath(cfg.Run.Dir, ".")), User: user,
+		Rootfs: rootfs, Scratch: st.dir + ".image", Dir: path.Join(work, relPath(cfg.Run.Dir, ".")), User: user, Privileged: a.Request.Task.Privileged,
 		Binds: []imageexec.Bind{{Src: st.dir, Path: work}},
 	}}
 	return img, nil

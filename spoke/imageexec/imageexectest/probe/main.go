@@ -6,12 +6,14 @@
 //	probe write FILE TEXT  writes a file
 //	probe env NAME...      prints variables
 //	probe exit N           exits with status N
+//	probe caps             the bounding set of capabilities, in hex
 package main
 
 import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 )
 
 func main() {
@@ -41,6 +43,13 @@ func main() {
 	case "env":
 		for _, n := range args {
 			fmt.Printf("%s=%s\n", n, os.Getenv(n))
+		}
+	case "caps":
+		data, _ := os.ReadFile("/proc/self/status")
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "CapBnd:") {
+				fmt.Println(strings.TrimSpace(strings.TrimPrefix(line, "CapBnd:")))
+			}
 		}
 	case "exit":
 		n, _ := strconv.Atoi(args[0])
