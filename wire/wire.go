@@ -144,7 +144,12 @@ const (
 	KindGet   StepKind = "get"
 	KindPut   StepKind = "put"
 	KindCheck StepKind = "check"
+	// KindLoadVar reads a file of a build artifact for a load_var step.
+	KindLoadVar StepKind = "load_var"
 )
+
+// MaxLoadVarFile bounds the file a load_var step reads.
+const MaxLoadVarFile = 1 << 20
 
 // StepRequest says what to run.
 type StepRequest struct {
@@ -166,6 +171,9 @@ type StepRequest struct {
 
 	// Tasks.
 	Task *TaskRequest `json:"task,omitempty"`
+
+	// LoadFile is the file a load_var step reads: artifact/path/in/it.
+	LoadFile string `json:"load_file,omitempty"`
 
 	// Artifacts: for a task, input name -> build artifact; for a put, every
 	// artifact it may read. Outputs are the build artifacts the step produces.
@@ -206,6 +214,13 @@ func (r StepRequest) CheckPaths() error {
 	}
 	for k := range r.Artifacts {
 		names = append(names, k)
+	}
+	if r.LoadFile != "" {
+		artifact, rest, _ := strings.Cut(r.LoadFile, "/")
+		names = append(names, artifact)
+		if err := pipeline.CheckRelPath(rest); err != nil {
+			return fmt.Errorf("load_var file %q: %w", r.LoadFile, err)
+		}
 	}
 	if t := r.Task; t != nil {
 		for k, v := range t.OutputMapping {
@@ -277,6 +292,7 @@ type Result struct {
 	Outputs    []string            `json:"outputs,omitempty"`   // build artifacts the step produced
 	Artifacts  []Artifact          `json:"artifacts,omitempty"` // and their content, stored
 	Fetched    []string            `json:"fetched,omitempty"`   // digests the spoke's cache took in for the step
+	File       []byte              `json:"file,omitempty"`      // load_var: the file's content
 	// The step's log lines the hub has not acknowledged yet, and whether it
 	// has not been told yet that the step started: a short step's whole
 	// report is its result.

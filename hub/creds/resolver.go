@@ -33,7 +33,11 @@ type Resolver struct {
 var _ vars.Lookup = (*Resolver)(nil)
 
 // SetLocal sets a build-local var, ((.:name)).
-func (r *Resolver) SetLocal(name string, v any) {
+// A secret one (load_var without reveal) is remembered for redaction.
+func (r *Resolver) SetLocal(name string, v any, secret bool) {
+	if secret {
+		r.remember(v)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.local == nil {

@@ -32,7 +32,7 @@ func TestResolverOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.SetLocal("loaded", "local-value")
+	r.SetLocal("loaded", "local-value", false)
 	got, err := interpolate(t, r, map[string]any{
 		"name": "((name))", "bare": "((shared))", "src": "((src:x))", "srcPath": "((src:y))", "derived": "((derived:z))",
 		"local": "((.:loaded))", "localFallback": "((.:x))",

@@ -109,7 +109,7 @@ func (r *run) runLeaf(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	case p.SetPipeline != nil:
 		return false, fmt.Errorf("set_pipeline steps are not supported by this hub yet")
 	case p.LoadVar != nil:
-		return false, fmt.Errorf("load_var steps are not supported by this hub yet")
+		return r.loadVar(ctx, p)
 	case p.Across != nil:
 		return false, fmt.Errorf("across steps are not supported by this hub yet")
 	}

@@ -380,7 +380,7 @@ func startEvent(st store.Step) store.Event {
 	case wire.KindPut:
 		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
 		return event(api.EventStartPut, payload)
-	case wire.KindCheck:
+	case wire.KindCheck, wire.KindLoadVar:
 		payload, _ := json.Marshal(api.StepEvent{Origin: origin, Time: now})
 		return event(api.EventStart, payload)
 	}
@@ -414,7 +414,7 @@ func finishEvent(st store.Step, res wire.Result) store.Event {
 		}
 		payload, _ := json.Marshal(api.FinishResourceEvent{Origin: origin, Time: now, ExitStatus: res.ExitStatus, Version: res.Version, Metadata: md})
 		return event(typ, payload)
-	case wire.KindCheck:
+	case wire.KindCheck, wire.KindLoadVar:
 		payload, _ := json.Marshal(api.FinishEvent{Origin: origin, Time: now, Succeeded: res.ExitStatus == 0})
 		return event(api.EventFinish, payload)
 	}

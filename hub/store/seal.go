@@ -17,7 +17,7 @@ import (
 // Configs at rest: with an encryption key, the documents that hold pipeline
 // configs and resource sources (pipelines.config, resources.config,
 // resource_types.config, jobs.config, jobs.plan, builds.plan,
-// build_steps.request) are stored sealed with AES-GCM, as a JSON string
+// build_steps.request and result) are stored sealed with AES-GCM, as a JSON string
 // "enc:v1:" + base64(nonce ‖ ciphertext), which a JSONB column holds like any
 // value. Without a key they are stored as they are. An old key opens what it
 // sealed while the keys rotate (Reseal).
@@ -117,7 +117,7 @@ func (k *Keys) openRaw(doc *json.RawMessage) error {
 // sealedColumns are the documents seal covers.
 var sealedColumns = []struct{ table, column string }{
 	{"pipelines", "config"}, {"resources", "config"}, {"resource_types", "config"},
-	{"jobs", "config"}, {"jobs", "plan"}, {"builds", "plan"}, {"build_steps", "request"},
+	{"jobs", "config"}, {"jobs", "plan"}, {"builds", "plan"}, {"build_steps", "request"}, {"build_steps", "result"},
 }
 
 // Reseal brings every stored document to the current keys: sealed with the

@@ -57,6 +57,12 @@ func (s *Store) scanStep(row pgx.Row) (Step, error) {
 			st.Request = req
 		}
 	}
+	if err == nil {
+		var res []byte
+		if res, err = s.keys.open(st.Result); err == nil {
+			st.Result = res
+		}
+	}
 	return st, err
 }
 
@@ -388,12 +394,13 @@ const (
 	reportWhere = `s.id = $1 AND s.spoke_id + 0 = $2 AND s.fence = $3 AND s.state IN ('pending', 'running')`
 )
 
-// endValues are a report's end state and result as the update takes them.
-func endValues(end *StepEnd) (*StepState, *string) {
+// endValues are a report's end state and result as the update takes them
+// (sealed, like the request: a load_var's file may be a secret).
+func (s *Store) endValues(end *StepEnd) (*StepState, *string) {
 	if end == nil {
 		return nil, nil
 	}
-	raw := string(end.Result)
+	raw := s.keys.sealText(end.Result)
 	return &end.State, &raw
 }
 
@@ -424,7 +431,7 @@ func (s *Store) reportAtOnce(ctx context.Context, r StepReport, lines []LogLine,
 	for _, l := range lines {
 		seqs, events = append(seqs, l.Seq), append(events, l.Event)
 	}
-	endState, result := endValues(end)
+	endState, result := s.endValues(end)
 	if end != nil && end.Event.Type != "" {
 		seqs, events = append(seqs, -1), append(events, end.Event)
 	}
@@ -469,7 +476,7 @@ func (s *Store) reportInTx(ctx context.Context, r StepReport, lines []LogLine, r
 	if len(lines) > 0 {
 		lastSeq = lines[len(lines)-1].Seq
 	}
-	endState, result := endValues(end)
+	endState, result := s.endValues(end)
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		// One statement checks whose report it is, reads the step as it
 		// was and writes what the report changes; a report it refuses is

@@ -55,6 +55,8 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs Logs) wire.R
 		res, err = rt.task(ctx, a, st, logs)
 	case wire.KindGet, wire.KindPut, wire.KindCheck:
 		res, err = rt.resource(ctx, a, st, logs)
+	case wire.KindLoadVar:
+		res, err = rt.loadVar(a)
 	default:
 		err = fmt.Errorf("unknown step kind %q", a.Request.Kind)
 	}
@@ -230,6 +232,36 @@ func prepareArtifact(build *os.Root, name string) error {
 		return err
 	}
 	return build.RemoveAll(filepath.Join("artifacts", name))
+}
+
+// loadVar reads the file of a load_var step, bounded.
+func (rt *Runtime) loadVar(a wire.Assignment) (wire.Result, error) {
+	artifact, rest, _ := strings.Cut(a.Request.LoadFile, "/")
+	if err := pipeline.CheckName(artifact); err != nil {
+		return wire.Result{}, fmt.Errorf("artifact %w", err)
+	}
+	rel, err := pipeline.RelPath(rest)
+	if err != nil {
+		return wire.Result{}, err
+	}
+	root, err := os.OpenRoot(rt.Artifact(a.BuildID, artifact))
+	if err != nil {
+		return wire.Result{}, fmt.Errorf("load_var: file %s: %w", a.Request.LoadFile, err)
+	}
+	defer root.Close()
+	f, err := root.Open(rel)
+	if err != nil {
+		return wire.Result{}, fmt.Errorf("load_var: file %s: %w", a.Request.LoadFile, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, wire.MaxLoadVarFile+1))
+	if err != nil {
+		return wire.Result{}, err
+	}
+	if len(data) > wire.MaxLoadVarFile {
+		return wire.Result{}, fmt.Errorf("load_var: file %s is over %d bytes", a.Request.LoadFile, wire.MaxLoadVarFile)
+	}
+	return wire.Result{File: data}, nil
 }
 
 // ReadArtifactFile reads path inside a build artifact (a task's config_path):
