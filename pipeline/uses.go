@@ -13,17 +13,35 @@ type TaskUse struct {
 	Privileged bool   `json:"privileged"`
 }
 
-// TaskUses lists the task steps of every job.
+// TaskUses lists the task steps of every job. A task whose image: is the
+// job's get of a registry-image resource uses that resource's image.
 func (c *Config) TaskUses() []TaskUse {
 	var out []TaskUse
 	for i := range c.Jobs {
 		j := &c.Jobs[i]
+		gets := map[string]string{} // get name -> the image its resource names
+		forEachStep(j, func(s *Step) {
+			if g := s.Get; g != nil {
+				name := g.Resource
+				if name == "" {
+					name = g.Name
+				}
+				for _, r := range c.Resources {
+					if r.Name == name && (r.Type == "registry-image" || r.Type == "docker-image") {
+						gets[g.Name] = RegistryImage(r.Source)
+					}
+				}
+			}
+		})
 		forEachStep(j, func(s *Step) {
 			t := s.Task
 			if t == nil {
 				return
 			}
 			u := TaskUse{Job: j.Name, Step: t.Name, Image: t.Image, Privileged: t.Privileged}
+			if image := gets[t.Image]; t.Image != "" && image != "" {
+				u.Image = image
+			}
 			if u.Image == "" && t.Config != nil && t.Config.ImageResource != nil {
 				u.Image = RegistryImage(t.Config.ImageResource.Source)
 			}
