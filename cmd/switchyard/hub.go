@@ -44,6 +44,8 @@ type hubConfig struct {
 	SpokeTokens map[string]string
 	BuildLease  time.Duration
 	DebugListen string
+	// MaxAcross bounds the runs (combinations of values) of one across step.
+	MaxAcross int
 	// Artifacts: the object store's URL, and how long finished builds'
 	// artifacts are kept there.
 	ArtifactStore     string
@@ -70,6 +72,7 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	f.str(&cfg.DatabaseURL, "database-url", "", "PostgreSQL or CockroachDB URL")
 	f.str(&cfg.DebugListen, "debug-listen", "", "address for Go's pprof handlers (off when empty; keep it on loopback)")
 	f.str(&cfg.ExternalURL, "external-url", "", "URL users reach the hub at (default http://LISTEN)")
+	f.integer(&cfg.MaxAcross, "max-across-combinations", engine.DefaultMaxAcrossCombinations, "the most runs (combinations of its vars' values) one across step may make")
 	f.duration(&cfg.BuildLease, "build-lease", engine.DefaultLeaseTTL, "how long a hub owns a build, or the scheduling of a pipeline, without renewing; another hub takes over after it")
 	f.str(&cfg.ArtifactStore, "artifact-store", "file://"+filepath.Join(os.TempDir(), "switchyard-artifacts"),
 		"where build artifacts live: file:///DIR, or s3://BUCKET?endpoint=URL&region=R&use_path_style=true with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
@@ -102,6 +105,9 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	}
 	if cfg.PolicyTimeout <= 0 {
 		return cfg, fmt.Errorf("--policy-timeout %s: write a positive duration such as 100ms or 2s", cfg.PolicyTimeout)
+	}
+	if cfg.MaxAcross <= 0 {
+		return cfg, fmt.Errorf("--max-across-combinations %d: write a positive number", cfg.MaxAcross)
 	}
 	if cfg.MaxUpload, err = size("max-upload-size", maxUpload, false); err != nil {
 		return cfg, err
@@ -184,7 +190,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	tokens := &idtoken.Issuer{Store: st, URL: cmp.Or(cfg.Creds.OIDCIssuerURL, cfg.ExternalURL), CheckInterval: cfg.Creds.KeyCheck,
 		RotationPeriod: cfg.Creds.KeyRotation, GracePeriod: cfg.Creds.KeyGrace, Log: log.With(slog.String("part", "idtoken"))}
 	vars.IDToken = tokens.NewSource
-	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule, Creds: vars}, log)
+	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule, Creds: vars, MaxAcrossCombinations: cfg.MaxAcross}, log)
 	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake, Wake: schedule})
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	intercepts := &intercept.Broker{} // fly's side is the server's, the spoke's the gateway's

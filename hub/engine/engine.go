@@ -36,6 +36,8 @@ type Engine struct {
 	schedule *notify.Signal // wakes the scheduler
 	placer   *placer.Placer
 	creds    *creds.Registry
+	// maxAcross bounds the runs of one across step (0: the default).
+	maxAcross int
 	// placing holds a lock per team over a step's decision (no database
 	// round trip): a team's steps are decided one at a time, each counting
 	// the steps decided before it (inflight until they are stored), and a
@@ -62,6 +64,9 @@ type Options struct {
 	Placer   *placer.Placer  // the policies in force, which place every step
 	Schedule *notify.Signal  // raised when jobs asked to be scheduled; the scheduler listens (nil: nobody)
 	Creds    *creds.Registry // resolves the builds' ((vars)) (nil: nothing defines any)
+	// MaxAcrossCombinations bounds the runs of one across step (default
+	// DefaultMaxAcrossCombinations).
+	MaxAcrossCombinations int
 }
 
 // New makes an engine.
@@ -76,7 +81,7 @@ func New(st *store.Store, n Notifier, o Options, log *slog.Logger) *Engine {
 		o.Creds = &creds.Registry{}
 	}
 	return &Engine{store: st, notify: n, log: log, holder: o.Holder, ttl: o.LeaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
-		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher(), creds: o.Creds}
+		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher(), creds: o.Creds, maxAcross: o.MaxAcrossCombinations}
 }
 
 // WakeScheduler tells the scheduler that jobs asked to be scheduled (a build

@@ -111,7 +111,7 @@ func (r *run) runLeaf(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	case p.LoadVar != nil:
 		return r.loadVar(ctx, p)
 	case p.Across != nil:
-		return false, fmt.Errorf("across steps are not supported by this hub yet")
+		return r.across(ctx, p)
 	}
 	return false, fmt.Errorf("plan node %s has no step this hub can run", p.ID)
 }
