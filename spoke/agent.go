@@ -372,7 +372,6 @@ func (a *Agent) run(ctx context.Context, as wire.Assignment, logs local.Logs) wi
 		if ctx.Err() != nil {
 			return wire.Result{Error: "aborted"}
 		}
-		logs.Line("stderr", err.Error()+"\n")
 		return wire.Result{Error: err.Error()}
 	}
 	if err := as.Request.CheckPaths(); err != nil {

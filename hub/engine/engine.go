@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -227,7 +228,8 @@ func (e *Engine) runBuild(ctx context.Context, t store.TakenBuild) error {
 	if ctx.Err() != nil && !r.aborted.Load() {
 		return ctx.Err() // the hub is stopping: leave the build for the next owner
 	}
-	if err != nil {
+	var said stepError
+	if err != nil && !errors.As(err, &said) {
 		r.errorEvent(context.WithoutCancel(ctx), r.rootID(), err.Error())
 	}
 	if err := e.store.FinishBuild(context.WithoutCancel(ctx), id, b.JobID, fence, status, r.outputs, statusEvent(status)); err != nil {

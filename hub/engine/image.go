@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/switchyard-ci/switchyard/pipeline"
@@ -72,7 +71,7 @@ func (r *run) fetchTaskImage(ctx context.Context, p *pipeline.Plan, req *wire.St
 		return err
 	}
 	if res.Error != "" {
-		return fmt.Errorf("task %s: fetch its image: %w", req.Name, errors.New(res.Error))
+		return stepError(res.Error)
 	}
 	r.mu.Lock()
 	for _, a := range res.Artifacts {

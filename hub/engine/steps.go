@@ -146,7 +146,13 @@ func (r *run) runAndRead(ctx context.Context, p *pipeline.Plan, kind wire.StepKi
 		return res, false, err
 	}
 	if res.Error != "" {
-		return res, false, errors.New(res.Error)
+		return res, false, stepError(res.Error)
 	}
 	return res, res.ExitStatus == 0, nil
 }
+
+// stepError is the error a step ended with: its own error event shows it
+// already, so the build's end does not say it again.
+type stepError string
+
+func (e stepError) Error() string { return string(e) }

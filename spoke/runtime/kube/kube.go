@@ -77,7 +77,6 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs local.Logs) 
 		if ctx.Err() != nil {
 			return wire.Result{Error: "aborted"}
 		}
-		logs.Line("stderr", err.Error()+"\n")
 		return wire.Result{Error: err.Error(), Lost: errors.Is(err, errLost)}
 	}
 	return res

@@ -64,7 +64,6 @@ func (rt *Runtime) Run(ctx context.Context, a wire.Assignment, logs Logs) wire.R
 		if ctx.Err() != nil {
 			return wire.Result{Error: "aborted"}
 		}
-		logs.Line("stderr", err.Error()+"\n")
 		return wire.Result{Error: err.Error()}
 	}
 	return res
