@@ -233,8 +233,17 @@ func (st *semverGit) commit(ctx context.Context, c gitCLI, next func(string) (st
 	if _, err := git(ctx, dir, nil, "-c", "user.name="+name, "-c", "user.email="+email, "commit", "--quiet", "--allow-empty", "-m", msg); err != nil {
 		return "", err
 	}
-	if _, err := c.run(ctx, dir, nil, "push", "--quiet", st.src.URI, "HEAD:refs/heads/"+st.src.Branch); err != nil {
+	out, err := c.run(ctx, dir, nil, "push", "--porcelain", st.src.URI, "HEAD:refs/heads/"+st.src.Branch)
+	if err != nil {
 		return "", err
+	}
+	// "=": the branch already held this very commit: another bump made the
+	// same one in the same second (same tree, parent, author and time), so
+	// this bump would be lost. Bump again from the new tip.
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "=\t") {
+			return "", fmt.Errorf("push %s: rejected: the branch already holds the same bump", st.src.Branch)
+		}
 	}
 	return n, nil
 }
