@@ -60,6 +60,22 @@ func openInPutDir(dir, rel string) (*os.File, error) {
 	return root.Open(inside)
 }
 
+// maxPutFile bounds what is read of a small file a put names (a version, a
+// tag, an annotation).
+const maxPutFile = 64 << 10
+
+// readPutFile reads such a file of a put's directory (params.field names
+// it), trimmed, confined to the directory.
+func readPutFile(dir, field, rel string) (string, error) {
+	f, err := openInPutDir(dir, rel)
+	if err != nil {
+		return "", fmt.Errorf("params.%s %q: %w", field, rel, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPutFile))
+	return strings.TrimSpace(string(data)), err
+}
+
 // isolatedGitDir copies the git directory of the repository at rel (its
 // .git, or itself when bare) into a new directory of the spoke's, without
 // the repository's config, hooks and alternates, so git runs none of what

@@ -189,30 +189,6 @@ func (r Semver) Out(ctx context.Context, raw, rawParams json.RawMessage, dir str
 	return Response{Version: map[string]string{"number": stored}, Metadata: []Metadata{{"number", stored}}}, nil
 }
 
-// maxPutFile bounds what is read of a file a put names.
-const maxPutFile = 64 << 10
-
-// readPutFile reads a small file of a put's directory, trimmed, confined to
-// the directory.
-func readPutFile(dir, field, rel string) (string, error) {
-	base, inside, err := putPath(dir, rel)
-	if err != nil {
-		return "", fmt.Errorf("params.%s: %w", field, err)
-	}
-	root, err := os.OpenRoot(base)
-	if err != nil {
-		return "", err
-	}
-	defer root.Close()
-	f, err := root.Open(inside)
-	if err != nil {
-		return "", fmt.Errorf("params.%s %q: %v", field, rel, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxPutFile))
-	return strings.TrimSpace(string(data)), err
-}
-
 // apply bumps v as upstream's bump, pre and build params do: bump first
 // (major, minor, patch drop the pre-release; final drops it alone), then a
 // pre-release (its number bumped when it is the same one, else .1), then
