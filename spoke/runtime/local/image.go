@@ -95,21 +95,17 @@ func (rt *Runtime) openImage(a wire.Assignment, cfg *pipeline.TaskConfig, st *st
 	return img, nil
 }
 
-// bind puts the host's src at dst, relative to the working directory; an
-// input at an existing directory (path: .) gets each entry instead, as link.
+// bind puts the host's src at dst, relative to the working directory, as
+// link does with links.
 func (img *taskImage) bind(st *step, src, dst string) error {
-	work := img.spec.Binds[0].Path
-	if fi, err := st.root.Lstat(dst); err == nil && fi.IsDir() {
-		entries, err := os.ReadDir(src)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			img.spec.Binds = append(img.spec.Binds, imageexec.Bind{Src: filepath.Join(src, e.Name()), Path: path.Join(work, dst, e.Name())})
-		}
-		return nil
+	pairs, err := placements(st.root, src, dst)
+	if err != nil {
+		return err
 	}
-	img.spec.Binds = append(img.spec.Binds, imageexec.Bind{Src: src, Path: path.Join(work, dst)})
+	work := img.spec.Binds[0].Path
+	for _, p := range pairs {
+		img.spec.Binds = append(img.spec.Binds, imageexec.Bind{Src: p[0], Path: path.Join(work, p[1])})
+	}
 	return nil
 }
 
@@ -132,34 +128,7 @@ func (img *taskImage) own(st *step, writable []string) error {
 // environment is the image's env, then the task's params and the step's
 // (each wins over what comes before), with a PATH and a HOME.
 func (img *taskImage) environment(cfg *pipeline.TaskConfig, params map[string]string) []string {
-	vals := map[string]string{}
-	var order []string
-	set := func(k, v string) {
-		if _, ok := vals[k]; !ok {
-			order = append(order, k)
-		}
-		vals[k] = v
-	}
-	set("PATH", defaultPath)
-	set("HOME", img.spec.User.Home)
-	for _, kv := range img.env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
-			set(k, v)
-		}
-	}
-	for k, v := range cfg.Params {
-		if _, later := params[k]; !later {
-			set(k, v)
-		}
-	}
-	for k, v := range params {
-		set(k, v)
-	}
-	env := make([]string, 0, len(order))
-	for _, k := range order {
-		env = append(env, k+"="+vals[k])
-	}
-	return env
+	return taskEnv(append([]string{"PATH=" + defaultPath, "HOME=" + img.spec.User.Home}, img.env...), cfg, params)
 }
 
 // command runs the task's run.path inside the image: a relative path with a

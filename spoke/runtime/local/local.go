@@ -433,26 +433,39 @@ func relPath(path, name string) string {
 	return rel
 }
 
-// link puts an artifact at dst in the step's directory. An input at an
-// existing directory (path: .) gets the artifact's entries linked into it
-// instead.
+// link puts an artifact at dst in the step's directory, as links.
 func link(root *os.Root, src, dst string) error {
-	if st, err := root.Lstat(dst); err == nil && st.IsDir() {
-		entries, err := os.ReadDir(src)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if err := root.Symlink(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := root.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	pairs, err := placements(root, src, dst)
+	if err != nil {
 		return err
 	}
-	return root.Symlink(src, dst)
+	for _, p := range pairs {
+		if err := root.MkdirAll(filepath.Dir(p[1]), 0o755); err != nil {
+			return err
+		}
+		if err := root.Symlink(p[0], p[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placements are where an artifact at src goes for dst in the step's
+// directory: dst itself, or, when dst is a directory already (an input at
+// path: .), each of the artifact's entries inside it.
+func placements(root *os.Root, src, dst string) ([][2]string, error) {
+	if st, err := root.Lstat(dst); err != nil || !st.IsDir() {
+		return [][2]string{{src, dst}}, nil
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return nil, err
+	}
+	pairs := make([][2]string, 0, len(entries))
+	for _, e := range entries {
+		pairs = append(pairs, [2]string{filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())})
+	}
+	return pairs, nil
 }
 
 // hostCommand runs the task's run.path with its args in run.dir, on the
@@ -469,17 +482,39 @@ func hostCommand(ctx context.Context, cfg *pipeline.TaskConfig, params map[strin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	cmd.Env = taskEnv([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, cfg, params)
+	return cmd, nil
+}
+
+// taskEnv is a task's environment: base (KEY=value), then the config's
+// params, then the step's, each winning over what comes before.
+func taskEnv(base []string, cfg *pipeline.TaskConfig, params map[string]string) []string {
+	vals := map[string]string{}
+	var order []string
+	set := func(k, v string) {
+		if _, ok := vals[k]; !ok {
+			order = append(order, k)
+		}
+		vals[k] = v
+	}
+	for _, kv := range base {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			set(k, v)
+		}
+	}
 	for k, v := range cfg.Params {
-		if _, set := params[k]; !set {
-			env = append(env, k+"="+v)
+		if _, later := params[k]; !later {
+			set(k, v)
 		}
 	}
 	for k, v := range params {
-		env = append(env, k+"="+v)
+		set(k, v)
 	}
-	cmd.Env = env
-	return cmd, nil
+	env := make([]string, 0, len(order))
+	for _, k := range order {
+		env = append(env, k+"="+vals[k])
+	}
+	return env
 }
 
 // command runs a task's command to its end, passing its output on, and
