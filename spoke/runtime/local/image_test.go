@@ -60,6 +60,11 @@ func TestTaskInImage(t *testing.T) {
 	if res.ExitStatus != 0 || log != "hello from src\n"+imageexectest.Passwd {
 		t.Fatalf("cat as root: %+v %q", res, log)
 	}
+	// An input at path: . has its entries in the working directory.
+	res, log = task(&pipeline.TaskConfig{Run: run("cat", "msg"), Inputs: []pipeline.TaskInput{{Name: "src", Path: "."}}}, nil)
+	if res.ExitStatus != 0 || log != "hello from src\n" {
+		t.Fatalf("input at path .: %+v %q", res, log)
+	}
 	res, log = task(&pipeline.TaskConfig{Run: run("write", "out/file", "made in the image"), Outputs: []pipeline.TaskOutput{{Name: "out"}}, Caches: []pipeline.TaskCache{{Path: "cache"}}}, nil)
 	if res.Error != "" || res.ExitStatus != 0 {
 		t.Fatalf("write an output: %+v %q", res, log)

@@ -85,3 +85,25 @@ func TestNamesFromBuildsStayInside(t *testing.T) {
 		})
 	}
 }
+
+// An input at path: . has its entries linked into the step's directory; the
+// step's params win over its config's.
+func TestHostTaskInputAtDot(t *testing.T) {
+	rt := &Runtime{Dir: t.TempDir()}
+	src := rt.Artifact(1, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "msg"), []byte("from src\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var log lines
+	cfg := &pipeline.TaskConfig{Inputs: []pipeline.TaskInput{{Name: "src", Path: "."}}, Params: pipeline.Env{"WHO": "config", "KEEP": "kept"},
+		Run: &pipeline.RunConfig{Path: "sh", Args: []string{"-c", `cat msg; echo "$WHO $KEEP"`}}}
+	res := rt.Run(t.Context(), wire.Assignment{BuildID: 1, PlanID: "1", Attempt: 1, Request: wire.StepRequest{
+		Kind: wire.KindTask, Inputs: map[string]string{"src": "src"}, Task: &wire.TaskRequest{Config: cfg, Params: map[string]string{"WHO": "step"}},
+	}}, &log)
+	if got := strings.Join(log, ""); res.ExitStatus != 0 || got != "from src\nstep kept\n" {
+		t.Fatalf("%+v %q", res, got)
+	}
+}
