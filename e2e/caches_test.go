@@ -63,6 +63,20 @@ jobs:
 		t.Errorf("clear-task-cache of no job: %v\n%s", err, out)
 	}
 
+	// Hostile input: a cache path out of the step, a step name that is a
+	// path, a version body past the bound: refused, nothing cleared.
+	tok, base := f.token(), f.url+"/api/v1/teams/main/pipelines/p"
+	for path, body := range map[string]any{
+		"/jobs/j/tasks/count/cache?cache_path=../../etc": nil,
+		"/jobs/j/tasks/..%2F..%2Fx/cache":                nil,
+		"/resources/r/cache":                             map[string]any{"version": map[string]string{"v": strings.Repeat("x", 100<<10)}},
+	} {
+		if code := spokeCall(t, base, "DELETE", path, tok, body, nil, 0); code < 400 || code >= 500 {
+			t.Errorf("DELETE %s: %d, want a refusal", path, code)
+		}
+	}
+	run("builds: 2")
+
 	// Stock fly's clear-resource-cache asks on a terminal only; ours has -n.
 	if out := f.mustFly("clear-resource-cache", "-r", "p/r", "-n"); !strings.Contains(out, "1 caches removed") {
 		t.Errorf("clear-resource-cache:\n%s", out)
