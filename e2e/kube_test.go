@@ -16,6 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/switchyard-ci/switchyard/spoke/resource/registrytest"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube/kubetest"
 )
 
@@ -243,15 +246,23 @@ jobs:
 // protocol in pods.
 func TestKubeCustomResourceType(t *testing.T) {
 	_, _, ns := kubetest.Namespace(t)
-	image := kubetest.ResourceImage(t, kubetest.CounterResource)
-	repo, tag, _ := strings.Cut(image, ":")
+	// The type's image is in a real registry; the test node runs the image
+	// by the digest the type's check found, with the counter's scripts.
+	reg := registrytest.Start(t, registrytest.Options{})
+	repo, tag := reg.Host+"/e2e/counter", "1"
+	pushed := pushImage(t, repo+":"+tag, map[string]string{"opt/resource/README": "scripts come from the test node\n"}, nil)
+	digest, err := remote.Head(pushed, remote.WithContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubetest.ImageAt(t, repo+"@"+digest.Digest.String(), kubetest.CounterResource)
 	f := newFleet(t)
 	f.startKubeSpoke("kube-1", ns)
 	f.setPipeline("custom", `
 resource_types:
 - name: counter
   type: registry-image
-  source: {repository: `+repo+`, tag: "`+tag+`"}
+  source: {repository: `+repo+`, tag: "`+tag+`", insecure: true}
 resources:
 - name: thing
   type: counter

@@ -119,19 +119,32 @@ jobs:
 // config that sets GREETING and runs as builder.
 func pushTestImage(t *testing.T, ref string, opts ...remote.Option) name.Reference {
 	t.Helper()
-	probe := filepath.Join(t.TempDir(), "probe")
-	imageexectest.Probe(t, probe)
-	probeData, err := os.ReadFile(probe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := registrytest.Image(t, map[string]string{
-		"bin/app": "hello from the image\n", "bin/probe": string(probeData),
+	probe := probeProgram(t)
+	return pushImage(t, ref, map[string]string{
+		"bin/app": "hello from the image\n", "bin/probe": probe,
 		"etc/passwd": imageexectest.Passwd, "etc/group": imageexectest.Group,
 	}, func(cfg *v1.ConfigFile) {
 		cfg.Config.Env = []string{"PATH=/bin", "GREETING=from the image config"}
 		cfg.Config.User = "builder"
-	})
+	}, opts...)
+}
+
+// probeProgram is the static probe program (imageexectest), built once per test.
+func probeProgram(t *testing.T) string {
+	t.Helper()
+	probe := filepath.Join(t.TempDir(), "probe")
+	imageexectest.Probe(t, probe)
+	data, err := os.ReadFile(probe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// pushImage pushes an image of one layer with files to ref.
+func pushImage(t *testing.T, ref string, files map[string]string, config func(*v1.ConfigFile), opts ...remote.Option) name.Reference {
+	t.Helper()
+	img := registrytest.Image(t, files, config)
 	tag, err := name.NewTag(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)

@@ -162,9 +162,14 @@ type StepRequest struct {
 	Source  json.RawMessage   `json:"source,omitempty"`
 	Params  json.RawMessage   `json:"params,omitempty"`
 	Version map[string]string `json:"version,omitempty"`
-	// A custom type's image and privilege; empty for a core type.
-	TypeImage      string `json:"type_image,omitempty"`
-	TypePrivileged bool   `json:"type_privileged,omitempty"`
+	// TypeImage is the build artifact that holds a custom type's image (a
+	// rootfs/ and metadata.json, or a registry-image get's repository and
+	// digest), which the hub fetched with the type's own check and get;
+	// TypeImageSource is the registry-image source it came from, for its
+	// pull credentials. Empty for a core type, which the spoke runs itself.
+	TypeImage       string          `json:"type_image,omitempty"`
+	TypeImageSource json.RawMessage `json:"type_image_source,omitempty"`
+	TypePrivileged  bool            `json:"type_privileged,omitempty"`
 	// ForTask says a get fetches a task's image: a kube spoke then fetches
 	// only what names it (its pods pull it by digest), a local one its rootfs.
 	ForTask bool `json:"for_task,omitempty"`

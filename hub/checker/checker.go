@@ -112,18 +112,44 @@ func Plan(ctx context.Context, st *store.Store, res store.Resource, from map[str
 	if err := json.Unmarshal(res.Config, &cfg); err != nil {
 		return nil, fmt.Errorf("resource %s: unreadable stored config: %w", res.Name, err)
 	}
-	raw, err := st.ResourceTypeConfigs(ctx, res.PipelineID)
+	types, err := pipelineTypes(ctx, st, res.PipelineID)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(pipeline.Plan{ID: "1", Check: &pipeline.CheckPlan{
+		Name: res.Name, Type: res.Type, Source: cfg.Source, Image: pipeline.TypeImageOf("1", res.Type, types),
+		FromVersion: from, Resource: res.Name,
+	}})
+}
+
+// TypePlan is the plan of a check build of a pipeline's custom type (fly
+// check-resource-type): it runs in the image of the type's own type.
+func TypePlan(ctx context.Context, st *store.Store, pipelineID int64, typeName string, from map[string]string) (json.RawMessage, error) {
+	types, err := pipelineTypes(ctx, st, pipelineID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range types {
+		if t.Name == typeName {
+			return json.Marshal(pipeline.Plan{ID: "1", Check: &pipeline.CheckPlan{
+				Name: t.Name, Type: t.Type, Source: t.Source, Image: pipeline.TypeImageOf("1", t.Type, types),
+				FromVersion: from, ResourceType: t.Name, Tags: t.Tags,
+			}})
+		}
+	}
+	return nil, fmt.Errorf("resource type %s: %w", typeName, store.ErrNotFound)
+}
+
+func pipelineTypes(ctx context.Context, st *store.Store, pipelineID int64) ([]pipeline.ResourceType, error) {
+	raw, err := st.ResourceTypeConfigs(ctx, pipelineID)
 	if err != nil {
 		return nil, err
 	}
 	types := make([]pipeline.ResourceType, len(raw))
 	for i, r := range raw {
 		if err := json.Unmarshal(r, &types[i]); err != nil {
-			return nil, fmt.Errorf("resource type of pipeline %d: unreadable stored config: %w", res.PipelineID, err)
+			return nil, fmt.Errorf("resource type of pipeline %d: unreadable stored config: %w", pipelineID, err)
 		}
 	}
-	return json.Marshal(pipeline.Plan{ID: "1", Check: &pipeline.CheckPlan{
-		Name: res.Name, Type: res.Type, Source: cfg.Source, Image: pipeline.TypeImageOf("1", res.Type, types),
-		FromVersion: from, Resource: res.Name,
-	}})
+	return types, nil
 }

@@ -18,10 +18,10 @@ type Resolved struct {
 }
 
 // ResolveRequest fills in the vars of what a step runs: a resource's source
-// and params, a custom type's image, a task's config and params. The errors
+// and params, a custom type's image source, a task's config and params. The errors
 // are worded as Concourse's.
 func ResolveRequest(ctx context.Context, res *Resolver, req wire.StepRequest) (Resolved, error) {
-	texts := []string{string(req.Source), string(req.Params), req.TypeImage}
+	texts := []string{string(req.Source), string(req.Params), string(req.TypeImageSource)}
 	if t := req.Task; t != nil {
 		cfg, _ := json.Marshal(t.Config)
 		texts = append(texts, string(cfg), string(t.ImageSource))
@@ -40,8 +40,10 @@ func ResolveRequest(ctx context.Context, res *Resolver, req wire.StepRequest) (R
 	if req.Params, err = vars.InterpolateJSON(ctx, req.Params, r); err != nil {
 		return Resolved{}, err
 	}
-	if req.TypeImage, err = text(ctx, req.TypeImage, r); err != nil {
-		return Resolved{}, err
+	if len(req.TypeImageSource) > 0 {
+		if req.TypeImageSource, err = vars.InterpolateJSON(ctx, req.TypeImageSource, r); err != nil {
+			return Resolved{}, err
+		}
 	}
 	if t := req.Task; t != nil {
 		task := *t

@@ -24,6 +24,9 @@ func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	if err := r.fetchTaskImage(ctx, p, &req); err != nil {
 		return false, err
 	}
+	if err := r.typeImage(ctx, &req, resourceTypeImage(p)); err != nil {
+		return false, err
+	}
 	res, ok, err := r.runAndRead(ctx, p, kind, req)
 	if err != nil || !ok {
 		return false, err
@@ -61,4 +64,15 @@ func (r *run) artifactInput(ctx context.Context, in *pipeline.ArtifactInputPlan)
 	r.artifacts[in.Name] = wire.ArtifactRef{Digest: a.Digest, Size: a.Size}
 	r.mu.Unlock()
 	return true, nil
+}
+
+// resourceTypeImage is the type image of a get or put.
+func resourceTypeImage(p *pipeline.Plan) pipeline.TypeImage {
+	switch {
+	case p.Get != nil:
+		return p.Get.Image
+	case p.Put != nil:
+		return p.Put.Image
+	}
+	return pipeline.TypeImage{}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // Building what a spoke runs for a plan node: the step request, its inputs
-// and its custom type's image.
+// (a custom type's image is typeimage.go's).
 
 func attempt(p *pipeline.Plan) int {
 	if len(p.Attempts) == 0 {
@@ -35,9 +35,6 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 	case p.Get != nil:
 		g := p.Get
 		req.Kind, req.Name, req.Type, req.Tags = wire.KindGet, g.Name, g.Type, g.Tags
-		if err := typeImage(&req, g.Image); err != nil {
-			return "", req, err
-		}
 		req.Source, _ = json.Marshal(g.Source)
 		req.Params, _ = json.Marshal(g.Params)
 		version, err := r.getVersion(ctx, p)
@@ -46,7 +43,7 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 		}
 		req.Version = version
 		req.Outputs = map[string]string{g.Name: g.Name}
-		if req.TypeImage != "" { // a custom type's gets are kept in resource caches on kube spokes
+		if g.Image.CheckPlan != nil { // a custom type's gets are kept in resource caches on kube spokes
 			epoch, err := r.e.store.ResourceCacheEpoch(ctx, r.build.PipelineID, g.Resource, version)
 			if err != nil {
 				return "", req, err
@@ -58,9 +55,6 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 	case p.Put != nil:
 		put := p.Put
 		req.Kind, req.Name, req.Type, req.Tags = wire.KindPut, put.Name, put.Type, put.Tags
-		if err := typeImage(&req, put.Image); err != nil {
-			return "", req, err
-		}
 		req.Source, _ = json.Marshal(put.Source)
 		req.Params, _ = json.Marshal(put.Params)
 		req.Inputs = artifacts
@@ -159,13 +153,6 @@ func neededArtifacts(req wire.StepRequest, refs map[string]wire.ArtifactRef) map
 		return nil
 	}
 	return out
-}
-
-// typeImage gives a resource step the image of its custom type.
-func typeImage(req *wire.StepRequest, image pipeline.TypeImage) error {
-	var err error
-	req.TypeImage, req.TypePrivileged, err = image.Container()
-	return err
 }
 
 func (r *run) env() map[string]string {

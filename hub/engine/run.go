@@ -43,6 +43,9 @@ type run struct {
 	artifacts   map[string]wire.ArtifactRef  // build artifacts produced so far
 	// task plan id -> the version of its image_resource, chosen once
 	imageVersions map[string]map[string]string
+	// custom type name -> its version for the build, and the artifact of its image
+	typeVersions  map[string]map[string]string
+	typeArtifacts map[string]string
 	cacheEpochs   map[string]map[string]int64 // the job's task cache epochs, read once
 }
 
@@ -56,6 +59,7 @@ func (r *run) execute(ctx context.Context) (api.BuildStatus, error) {
 	}
 	r.artifacts = map[string]wire.ArtifactRef{}
 	r.imageVersions = map[string]map[string]string{}
+	r.typeVersions, r.typeArtifacts = map[string]map[string]string{}, map[string]string{}
 	ok, err := r.step(ctx, &r.plan)
 	switch {
 	case r.aborted.Load():

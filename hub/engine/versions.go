@@ -20,12 +20,16 @@ func (r *run) check(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	c := p.Check
 	source, _ := json.Marshal(c.Source)
 	req := wire.StepRequest{Kind: wire.KindCheck, Name: c.Name, Type: c.Type, Source: source, Version: c.FromVersion, Tags: c.Tags, Env: r.env()}
-	if err := typeImage(&req, c.Image); err != nil {
+	if err := r.typeImage(ctx, &req, c.Image); err != nil {
 		return false, err
 	}
 	res, ok, err := r.runAndRead(ctx, p, wire.KindCheck, req)
 	if err != nil || !ok {
 		return false, err
+	}
+	if c.Resource == "" && c.ResourceType != "" { // fly check-resource-type
+		err = r.e.store.SaveTypeVersions(ctx, r.build.PipelineID, c.ResourceType, c.Source, res.Versions)
+		return err == nil, err
 	}
 	_, err = r.saveVersions(ctx, c.Resource, res.Versions)
 	return err == nil, err
@@ -66,7 +70,7 @@ func (r *run) getVersion(ctx context.Context, p *pipeline.Plan) (map[string]stri
 		// Nothing known yet: check the resource once, on the build's spoke.
 		source, _ := json.Marshal(g.Source)
 		check := wire.StepRequest{Kind: "check", Name: g.Resource, Type: g.Type, Source: source, Tags: g.Tags, Env: r.env()}
-		if err := typeImage(&check, g.Image); err != nil {
+		if err := r.typeImage(ctx, &check, g.Image); err != nil {
 			return nil, err
 		}
 		out, err := r.runStep(ctx, p.ID+"/check", 1, implicitCheck, check)

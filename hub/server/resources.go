@@ -300,14 +300,59 @@ func (s *Server) clearVersions(w http.ResponseWriter, r *http.Request, c *caller
 	return writeJSON(w, http.StatusOK, api.VersionsRemoved{VersionsRemoved: n})
 }
 
-// clearTypeVersions answers fly clear-versions --resource-type: a resource
-// type's image is looked up by its tag at each step, so the hub keeps no
-// versions of it and removes none.
+// clearTypeVersions answers fly clear-versions --resource-type: the type's
+// versions go, so the next build that uses it checks it again.
 func (s *Server) clearTypeVersions(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if _, err := s.resourceTypeFromPath(r); err != nil {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, api.VersionsRemoved{})
+	name, err := s.resourceTypeFromPath(r)
+	if err != nil {
+		return err
+	}
+	n, err := s.store.ClearTypeVersions(r.Context(), p.ID, name)
+	if err != nil {
+		return err
+	}
+	s.log.Info("versions cleared", "resource_type", name, "pipeline", p.Name, "team", r.PathValue("team"), "versions", n, "by", c.claims.User)
+	return writeJSON(w, http.StatusOK, api.VersionsRemoved{VersionsRemoved: n})
+}
+
+// checkResourceType starts a check build of a custom type (fly
+// check-resource-type); the versions it finds are the ones the next builds
+// that use the type run.
+func (s *Server) checkResourceType(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var req api.CheckRequest
+	if r.ContentLength != 0 {
+		if err := readJSON(r, 64<<10, &req); err != nil {
+			return err
+		}
+	}
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	name, err := s.resourceTypeFromPath(r)
+	if err != nil {
+		return err
+	}
+	plan, err := checker.TypePlan(r.Context(), s.store, p.ID, name, req.From)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("resource type " + name)
+	}
+	if err != nil {
+		return err
+	}
+	b, err := s.store.CreateTypeCheckBuild(r.Context(), p.ID, name, c.claims.User, plan)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("resource type " + name)
+	}
+	if err != nil {
+		return err
+	}
+	s.waker.Wake(b.ID)
+	return writeJSON(w, http.StatusCreated, toBuild(b))
 }
 
 // sharedVersions says what shares a resource's version history: here each

@@ -84,6 +84,7 @@ func (s *Server) routes() []route {
 		{"GET", pipelinePath + "/resources/{resource}", readPipeline, s.getResource},
 		{"GET", pipelinePath + "/resources/{resource}/versions", readPipeline, s.listVersions},
 		{"POST", pipelinePath + "/resources/{resource}/check", operator, s.checkResource},
+		{"POST", pipelinePath + "/resource-types/{resource_type}/check", operator, s.checkResourceType},
 		{"POST", pipelinePath + "/resources/{resource}/check/webhook", webhook, s.checkWebhook},
 		{"PUT", pipelinePath + "/resources/{resource}/versions/{version}/pin", operator, s.changeResource(s.pinVersion)},
 		{"PUT", pipelinePath + "/resources/{resource}/unpin", operator, s.changeResource(s.unpinResource)},

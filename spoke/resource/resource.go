@@ -45,7 +45,7 @@ func Native(typ, cacheDir string) (Type, error) {
 	case "semver":
 		return Semver{}, nil
 	}
-	return nil, fmt.Errorf("resource type %q is not built in: the built-in types are mock, time, git, s3, registry-image and semver; declare %s under resource_types with an image to run it on a spoke with the kube runtime", typ, typ)
+	return nil, fmt.Errorf("resource type %q is not built in: the built-in types are mock, time, git, s3, registry-image and semver; declare %s under resource_types with the image that implements it", typ, typ)
 }
 
 // decodeStrict decodes a payload refusing unknown keys, as the mock resource

@@ -55,6 +55,7 @@ func commands() map[string]command {
 		"builds":                   {[]string{"bs"}, builds},
 		"abort-build":              {[]string{"ab"}, abortBuild},
 		"check-resource":           {[]string{"cr"}, checkResource},
+		"check-resource-type":      {[]string{"crt"}, checkResourceType},
 		"resource-versions":        {[]string{"rvs"}, resourceVersions},
 		"pin-resource":             {[]string{"pr"}, pinResource},
 		"unpin-resource":           {[]string{"ur"}, unpinResource},

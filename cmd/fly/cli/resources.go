@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/switchyard-ci/switchyard/api"
 )
@@ -12,15 +13,24 @@ import (
 // checkResource starts a check build (from a version with -f k:v) and watches it
 // unless --async.
 func checkResource(ctx context.Context, e *env, args []string) error {
-	f := newFlags("check-resource", e)
-	res := f.str("r", "resource", "PIPELINE/RESOURCE")
+	return check(ctx, e, args, "check-resource", "resource", "resources")
+}
+
+// checkResourceType is checkResource for a custom resource type.
+func checkResourceType(ctx context.Context, e *env, args []string) error {
+	return check(ctx, e, args, "check-resource-type", "resource type", "resource-types")
+}
+
+func check(ctx context.Context, e *env, args []string, command, what, collection string) error {
+	f := newFlags(command, e)
+	res := f.str("r", strings.ReplaceAll(what, " ", "-"), "PIPELINE/"+strings.ToUpper(strings.ReplaceAll(what, " ", "_")))
 	from := f.list("f", "from", "version to check from, as key:value (repeatable)")
 	async := f.boolean("a", "async", "do not watch the check")
 	shallow := f.boolean("", "shallow", "do not check the resource's custom types first")
 	if err := f.parse(args, res); err != nil {
 		return err
 	}
-	p, r, err := splitPair(*res, "resource")
+	p, r, err := splitPair(*res, what)
 	if err != nil {
 		return err
 	}
@@ -35,7 +45,7 @@ func checkResource(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	var b api.Build
-	path := api.PipelinePath(t.Team, p) + "/resources/" + url.PathEscape(r) + "/check"
+	path := api.PipelinePath(t.Team, p) + "/" + collection + "/" + url.PathEscape(r) + "/check"
 	if _, err := c.Do(ctx, http.MethodPost, path, nil, api.CheckRequest{From: version, Shallow: *shallow}, &b); err != nil {
 		return err
 	}

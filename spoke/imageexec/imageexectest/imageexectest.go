@@ -46,3 +46,22 @@ func Probe(t testing.TB, path string) {
 		t.Fatalf("build the probe: %v\n%s", err, out)
 	}
 }
+
+// ResourceType writes an image artifact under dir (rootfs/ and
+// metadata.json) whose /opt/resource/check, in and out are the probe as a
+// resource type (probe/resource.go).
+func ResourceType(t testing.TB, dir string) {
+	t.Helper()
+	rootfs := Rootfs(t, dir)
+	if err := os.MkdirAll(filepath.Join(rootfs, "opt", "resource"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"check", "in", "out"} {
+		if err := os.Link(filepath.Join(rootfs, "bin", "probe"), filepath.Join(rootfs, "opt", "resource", s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "metadata.json"), []byte(`{"env":["PATH=/bin"],"user":""}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

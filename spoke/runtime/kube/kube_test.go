@@ -406,9 +406,20 @@ func TestCustomResourceType(t *testing.T) {
 	c, restCfg, ns := kubetest.Namespace(t)
 	loc := &local.Runtime{Dir: t.TempDir()}
 	rt := &kube.Runtime{Client: c, Config: restCfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
-	image := kubetest.ResourceImage(t, kubetest.CounterResource)
+	// The type's image artifact, as the image get of a registry-image type
+	// leaves it on a kube spoke: what names the image, by digest.
+	digest := "sha256:" + strings.Repeat("cd", 32)
+	kubetest.ImageAt(t, "test.invalid/counter@"+digest, kubetest.CounterResource)
+	for file, data := range map[string]string{"repository": "test.invalid/counter\n", "digest": digest} {
+		if err := os.MkdirAll(loc.Artifact(30, ".type"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(loc.Artifact(30, ".type"), file), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	step := func(kind wire.StepKind, req wire.StepRequest) (wire.Result, *lines) {
-		req.Kind, req.Name, req.Type, req.TypeImage = kind, "counter", "counter", image
+		req.Kind, req.Name, req.Type, req.TypeImage = kind, "counter", "counter", ".type"
 		req.Source = []byte(`{"secret":"s3cr3t"}`)
 		req.Env = map[string]string{"BUILD_PIPELINE_NAME": "ci", "BUILD_JOB_NAME": "j"}
 		logs := newLines()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/spoke/resource"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
 	"github.com/switchyard-ci/switchyard/wire"
 )
@@ -22,31 +23,36 @@ const (
 )
 
 // resource runs a check, get or put of a custom resource type in a pod of
-// the type's image, by Concourse's resource protocol: /opt/resource/check,
-// in or out, the request as JSON on stdin, the response as JSON on stdout,
-// logs on stderr. The request reaches the pod through exec, with the inputs,
+// the type's image (the registry image its image artifact names, by
+// digest), by Concourse's resource protocol (package resource's script.go). The request reaches the pod through exec, with the inputs,
 // so a type's source (and its secrets) never appears in the pod's spec.
 func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.Logs) (wire.Result, error) {
 	req := a.Request
-	request := map[string]any{"source": req.Source}
-	cfg := &pipeline.TaskConfig{Platform: "linux", RootfsURI: "docker:///" + req.TypeImage,
+	image, err := rt.artifactImage(a.BuildID, req.TypeImage)
+	if err != nil {
+		return wire.Result{}, fmt.Errorf("resource type %s: %w", req.Type, err)
+	}
+	pull, err := pullSecret(PodName(a), image, req.TypeImageSource)
+	if err != nil {
+		return wire.Result{}, err
+	}
+	// The resource cache keeps a get by the image that ran it.
+	req.TypeImage = image
+	a.Request = req
+	script, body, err := resource.ScriptRequest(string(req.Kind), req.Source, req.Params, req.Version)
+	if err != nil {
+		return wire.Result{}, err
+	}
+	cfg := &pipeline.TaskConfig{Platform: "linux", RootfsURI: "docker:///" + image,
 		Inputs:  []pipeline.TaskInput{{Name: "request", Path: requestPath}},
 		Outputs: []pipeline.TaskOutput{{Name: "response", Path: responsePath}}}
 	dir := buildDir(PodName(a))
-	var script string
 	switch req.Kind {
-	case wire.KindCheck:
-		script = "/opt/resource/check"
-		request["version"] = req.Version
 	case wire.KindGet:
-		script = "/opt/resource/in " + path.Join(dir, getPath)
-		request["version"], request["params"] = req.Version, req.Params
+		script += " " + path.Join(dir, getPath)
 		cfg.Outputs = append(cfg.Outputs, pipeline.TaskOutput{Name: req.Name, Path: getPath})
 	case wire.KindPut:
-		script = "/opt/resource/out " + dir
-		request["params"] = req.Params
-	default:
-		return wire.Result{}, fmt.Errorf("resource steps are check, get or put, not %s", req.Kind)
+		script += " " + dir
 	}
 	cfg.Run = &pipeline.RunConfig{Path: "sh", Args: []string{"-c", fmt.Sprintf("exec %s < %s/in.json > %s/out.json",
 		script, path.Join(dir, requestPath), path.Join(dir, responsePath))}}
@@ -56,7 +62,7 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 			return res, err
 		}
 	}
-	w := podWork{cfg: cfg, privileged: req.TypePrivileged, inputs: map[string]string{}, outputs: map[string]string{}, image: rt.image(cfg)}
+	w := podWork{cfg: cfg, privileged: req.TypePrivileged, inputs: map[string]string{}, outputs: map[string]string{}, image: image, pull: pull}
 	for _, p := range []string{responsePath, getPath} {
 		if p == getPath && req.Kind != "get" {
 			continue
@@ -73,10 +79,6 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 		return wire.Result{}, err
 	}
 	defer os.RemoveAll(in)
-	body, err := json.Marshal(request)
-	if err != nil {
-		return wire.Result{}, err
-	}
 	if err := os.WriteFile(filepath.Join(in, "in.json"), body, 0o600); err != nil {
 		return wire.Result{}, err
 	}
@@ -98,24 +100,26 @@ func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, logs local.L
 		}
 		return res, err
 	}
-	raw, err := os.ReadFile(filepath.Join(w.outputs[responsePath], "out.json"))
+	out := filepath.Join(w.outputs[responsePath], "out.json")
+	if fi, err := os.Stat(out); err == nil && fi.Size() > resource.MaxScriptResponse {
+		return wire.Result{}, fmt.Errorf("resource script %s printed %d bytes, over the bound of %d", script, fi.Size(), resource.MaxScriptResponse)
+	}
+	raw, err := os.ReadFile(out)
 	if err != nil {
 		return wire.Result{}, fmt.Errorf("resource script %s left no response: %w", script, err)
 	}
 	if req.Kind == wire.KindCheck {
-		if err := json.Unmarshal(raw, &res.Versions); err != nil {
-			return wire.Result{}, fmt.Errorf("resource script %s: its stdout is not a list of versions: %w: %.200q", script, err, raw)
-		}
-		return res, nil
+		res.Versions, err = resource.CheckResponse(script, raw)
+		return res, err
 	}
-	var resp struct {
-		Version  map[string]string    `json:"version"`
-		Metadata []wire.MetadataField `json:"metadata"`
+	resp, err := resource.ScriptResponse(script, raw)
+	if err != nil {
+		return wire.Result{}, err
 	}
-	if err := json.Unmarshal(raw, &resp); err != nil || resp.Version == nil {
-		return wire.Result{}, fmt.Errorf("resource script %s: its stdout is not {\"version\": {...}}: %v: %.200q", script, err, raw)
+	res.Version = resp.Version
+	for _, m := range resp.Metadata {
+		res.Metadata = append(res.Metadata, wire.MetadataField(m))
 	}
-	res.Version, res.Metadata = resp.Version, resp.Metadata
 	if req.Kind == wire.KindGet {
 		if err := rt.resourceCache(req).keep(w.outputs[getPath], raw); err != nil {
 			logs.Line("stderr", "the get is not kept in the spoke's resource cache: "+err.Error()+"\n")

@@ -44,15 +44,21 @@ type ImageMetadata struct {
 
 // openImage reads the task's image from the build artifact that holds it.
 func (rt *Runtime) openImage(a wire.Assignment, cfg *pipeline.TaskConfig, st *step) (*taskImage, error) {
-	name := a.Request.Task.Image
+	return rt.openImageArtifact(a.BuildID, a.Request.Task.Image, cfg.Run.User, cfg.Run.Dir, a.Request.Task.Privileged, st)
+}
+
+// openImageArtifact reads an image from the build artifact name, to run a
+// command in as userSpec (or the image's user) from dir, relative to the
+// step's directory inside the image.
+func (rt *Runtime) openImageArtifact(buildID int64, name, userSpec, dir string, privileged bool, st *step) (*taskImage, error) {
 	if err := imageexec.Available(); err != nil {
 		return nil, fmt.Errorf("image %s: %w", name, err)
 	}
 	if err := pipeline.CheckName(name); err != nil {
 		return nil, fmt.Errorf("image artifact %w", err)
 	}
-	dir := rt.Artifact(a.BuildID, name)
-	root, err := os.OpenRoot(dir)
+	artifact := rt.Artifact(buildID, name)
+	root, err := os.OpenRoot(artifact)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: the build has no such artifact: %w", name, err)
 	}
@@ -77,11 +83,10 @@ func (rt *Runtime) openImage(a wire.Assignment, cfg *pipeline.TaskConfig, st *st
 	if err := json.Unmarshal(data, &meta); err != nil {
 		return nil, fmt.Errorf("image %s: malformed image metadata: %w", name, err)
 	}
-	userSpec := meta.User
-	if cfg.Run.User != "" {
-		userSpec = cfg.Run.User
+	if userSpec == "" {
+		userSpec = meta.User
 	}
-	rootfs := filepath.Join(dir, "rootfs")
+	rootfs := filepath.Join(artifact, "rootfs")
 	user, err := imageexec.LookupUser(rootfs, userSpec)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", name, err)
@@ -89,7 +94,7 @@ func (rt *Runtime) openImage(a wire.Assignment, cfg *pipeline.TaskConfig, st *st
 	sum := sha256.Sum256([]byte(st.rel))
 	work := "/tmp/build/" + hex.EncodeToString(sum[:4])
 	img := &taskImage{artifact: name, env: meta.Env, spec: imageexec.Spec{
-		Rootfs: rootfs, Scratch: st.dir + ".image", Dir: path.Join(work, relPath(cfg.Run.Dir, ".")), User: user, Privileged: a.Request.Task.Privileged,
+		Rootfs: rootfs, Scratch: st.dir + ".image", Dir: path.Join(work, relPath(dir, ".")), User: user, Privileged: privileged,
 		Binds: []imageexec.Bind{{Src: st.dir, Path: work}},
 	}}
 	return img, nil

@@ -144,7 +144,7 @@ func (rt *Runtime) openStep(a wire.Assignment) (*step, error) {
 func (rt *Runtime) resource(ctx context.Context, a wire.Assignment, st *step, logs Logs) (wire.Result, error) {
 	req := a.Request
 	if req.TypeImage != "" {
-		return wire.Result{}, fmt.Errorf("resource type %s runs from image %s, which needs a spoke with the kube runtime; the local runtime has mock, time, git, s3, registry-image and semver", req.Type, req.TypeImage)
+		return rt.imageResource(ctx, a, st, logs)
 	}
 	typ, err := resource.Native(req.Type, filepath.Join(rt.Dir, "resource-cache", req.Type))
 	if err != nil {

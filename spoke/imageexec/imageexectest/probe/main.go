@@ -7,16 +7,23 @@
 //	probe env NAME...      prints variables
 //	probe exit N           exits with status N
 //	probe caps             the bounding set of capabilities, in hex
+//
+// Copied to /opt/resource/check, in and out, it is a resource type (see
+// resource.go).
 package main
 
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
 
 func main() {
+	if dir, name := filepath.Split(os.Args[0]); dir == "/opt/resource/" {
+		os.Exit(resource(name))
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "probe: no command")
 		os.Exit(2)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -17,24 +18,33 @@ const EnvImages = "SWITCHYARD_TEST_IMAGES"
 // node runs containers on the host, so the scripts run with the host's tools.
 func ResourceImage(t testing.TB, scripts map[string]string) string {
 	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	ref := "test.invalid/resource-" + hex.EncodeToString(b) + ":1"
+	ImageAt(t, ref, scripts)
+	return ref
+}
+
+// ImageAt makes the image ref for the test node, with the given scripts in
+// its /opt/resource: ref may name it by tag or by digest (as a registry-image
+// get names an image).
+func ImageAt(t testing.TB, ref string, scripts map[string]string) {
+	t.Helper()
 	dir := os.Getenv(EnvImages)
 	if dir == "" {
 		t.Fatalf("%s is not set: run the tests with `make test` or under hack/with-kube.sh", EnvImages)
 	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "resource-" + hex.EncodeToString(b)
-	root := filepath.Join(dir, "test.invalid_"+name+"_1", "opt", "resource")
+	top := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(ref))
+	root := filepath.Join(top, "opt", "resource")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(filepath.Join(dir, "test.invalid_"+name+"_1")) })
+	t.Cleanup(func() { _ = os.RemoveAll(top) })
 	for script, body := range scripts {
 		if err := os.WriteFile(filepath.Join(root, script), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return "test.invalid/" + name + ":1"
 }
 
 // CounterResource are the scripts of a small resource type for tests: check
