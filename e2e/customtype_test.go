@@ -65,6 +65,11 @@ jobs:
 			t.Errorf("no %q in the build:\n%s", want, out)
 		}
 	}
+	// check-resource checked the types a moment ago: the build takes their
+	// newest versions without checking them again.
+	if strings.Contains(out, "checking") {
+		t.Errorf("the build checked a type checked a moment ago:\n%s", out)
+	}
 	// The get and the put of counter run in one image, fetched once.
 	if n := strings.Count(out, "fetching t2 into"); n != 1 {
 		t.Errorf("counter's image was fetched %d times in one build:\n%s", n, out)
@@ -79,6 +84,22 @@ jobs:
 	if out, code := f.fly("check-resource-type", "-r", "types/nothing"); code == 0 || !strings.Contains(out, "not found") {
 		t.Errorf("check-resource-type of no type: exit %d\n%s", code, out)
 	}
+	// A type name that is a path, a from-version past the body's bound, no
+	// credentials: refused, nothing checked.
+	tok, base := f.token(), f.url+"/api/v1/teams/main/pipelines/types"
+	for path, c := range map[string]struct {
+		cred string
+		body any
+	}{
+		"/resource-types/..%2F..%2Fresources%2Fthing/check": {tok, nil},
+		"/resource-types/counter/check":                     {tok, map[string]any{"from": map[string]string{"ref": strings.Repeat("x", 100<<10)}}},
+		"/resource-types/maker/check":                       {"", nil},
+	} {
+		if code := spokeCall(t, base, "POST", path, c.cred, c.body, nil, 0); code < 400 || code >= 500 {
+			t.Errorf("POST %s: %d, want a refusal", path, code)
+		}
+	}
+
 	if stock := stockFlyPath(); stock != "" {
 		_, must := stockFlyAt(t, stock, t.TempDir())
 		must("s", "login", "-c", f.url, "-u", "admin", "-p", "secret")
