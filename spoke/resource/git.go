@@ -435,12 +435,18 @@ func (g Git) Out(ctx context.Context, raw, rawParams json.RawMessage, dir string
 	if !p.OnlyTag {
 		refspecs = append(refspecs, "HEAD:refs/heads/"+branch)
 	}
+	// The tag goes on HEAD, and again on the commit a rebase or merge makes.
+	var tagHead func() error
 	if tag != "" {
 		args := []string{"tag", "--force", tag, "HEAD"}
 		if annotation != "" {
 			args = []string{"-c", "user.name=switchyard", "-c", "user.email=switchyard@localhost", "tag", "--force", "-a", "-m", annotation, tag, "HEAD"}
 		}
-		if _, err := gitIsolated(ctx, repo, log, args...); err != nil {
+		tagHead = func() error {
+			_, err := gitIsolated(ctx, repo, log, args...)
+			return err
+		}
+		if err := tagHead(); err != nil {
 			return Response{}, err
 		}
 		refspecs = append(refspecs, "refs/tags/"+tag+":refs/tags/"+tag)
@@ -451,7 +457,7 @@ func (g Git) Out(ctx context.Context, raw, rawParams json.RawMessage, dir string
 	if p.Rebase && p.Merge {
 		return Response{}, errors.New("params: give rebase or merge, not both")
 	}
-	pushed, err := pushRetrying(ctx, c, repo, s.URI, branch, refspecs, p, log)
+	pushed, err := pushRetrying(ctx, c, repo, s.URI, branch, refspecs, p, tagHead, log)
 	if err != nil {
 		return Response{}, err
 	}

@@ -86,11 +86,13 @@ func putTag(dir string, p gitOutParams) (tag, annotation string, err error) {
 // pushRetrying pushes refspecs; when the branch moved on (the push is
 // rejected) and the put says rebase or merge, it fetches the branch, rebases
 // or merges HEAD onto it in a work tree of its own, and pushes again, a few
-// times. It returns the commit pushed.
-func pushRetrying(ctx context.Context, c gitCLI, repo, uri, branch string, refspecs []string, p gitOutParams, log io.Writer) (string, error) {
+// times, calling retag (when not nil) after each rebase or merge so the tag
+// names the commit pushed. The push is atomic: a rejected branch pushes no
+// tag. It returns the commit pushed.
+func pushRetrying(ctx context.Context, c gitCLI, repo, uri, branch string, refspecs []string, p gitOutParams, retag func() error, log io.Writer) (string, error) {
 	isolated := []string{"-c", "core.hooksPath=/dev/null", "--git-dir", repo}
 	for try := 0; ; try++ {
-		_, err := c.run(ctx, repo, log, append(append(isolated, "push", "--quiet", uri), refspecs...)...)
+		_, err := c.run(ctx, repo, log, append(append(isolated, "push", "--quiet", "--atomic", uri), refspecs...)...)
 		if err == nil {
 			return gitIsolated(ctx, repo, nil, "rev-parse", "HEAD")
 		}
@@ -116,6 +118,11 @@ func pushRetrying(ctx context.Context, c gitCLI, repo, uri, branch string, refsp
 		os.RemoveAll(work)
 		if err != nil {
 			return "", fmt.Errorf("put onto %s, which moved on: %w", branch, err)
+		}
+		if retag != nil {
+			if err := retag(); err != nil {
+				return "", err
+			}
 		}
 	}
 }

@@ -128,13 +128,20 @@ func TestGit(t *testing.T) {
 	if _, err := g.Out(ctx, src, json.RawMessage(`{"repository":"repo"}`), putDir, io.Discard); err == nil || !strings.Contains(err.Error(), "rejected") {
 		t.Fatalf("a put onto a branch that moved on: %v", err)
 	}
-	resp, err = g.Out(ctx, src, json.RawMessage(`{"repository":"repo","rebase":true}`), putDir, io.Discard)
+	if err := os.WriteFile(filepath.Join(putDir, "tagname"), []byte("v1.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = g.Out(ctx, src, json.RawMessage(`{"repository":"repo","rebase":true,"tag":"tagname"}`), putDir, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	head := run(t, origin, "git", "rev-parse", "refs/heads/main")
 	if head != resp.Version["ref"] || run(t, origin, "git", "log", "-1", "--format=%s", head) != "put c.txt" || run(t, origin, "git", "log", "-1", "--format=%s", head+"^") != "change moved-c.txt" {
 		t.Errorf("rebased put: origin main %s, reported %v", head, resp.Version)
+	}
+	// The tag names the commit pushed, not the one from before the rebase.
+	if tagged := run(t, origin, "git", "rev-parse", "refs/tags/v1.0^{commit}"); tagged != head {
+		t.Errorf("the put's tag is on %s, want the rebased commit %s", tagged, head)
 	}
 	run(t, dest, "git", "fetch", "-q", origin, "main")
 	run(t, dest, "git", "reset", "-q", "--hard", "FETCH_HEAD")
