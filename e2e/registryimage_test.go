@@ -75,6 +75,25 @@ jobs:
         source: {repository: %[1]s/e2e/app, tag: 1.0.0, insecure: true}
       params: {FROM: image_resource}
       run: {path: probe, args: [env, FROM]}
+  - task: write-config
+    config:
+      platform: linux
+      outputs: [{name: cfg}]
+      run:
+        path: sh
+        args:
+        - -c
+        - |
+          cat > cfg/task.yml <<EOF
+          platform: linux
+          image_resource:
+            type: registry-image
+            source: {repository: %[1]s/e2e/app, tag: 1.0.0, insecure: true}
+          params: {FROM_FILE: "yes"}
+          run: {path: probe, args: [env, FROM_FILE]}
+          EOF
+  - task: from-file
+    file: cfg/task.yml
 `, reg.Host))
 	f.mustFly("check-resource", "-r", "images/base")
 	if out := f.mustFly("trigger-job", "-j", "images/publish", "-w"); !strings.Contains(out, "succeeded") {
@@ -82,7 +101,7 @@ jobs:
 	}
 	out := f.mustFly("trigger-job", "-j", "images/use", "-w")
 	for _, want := range []string{"hello from the image", "1.0.0", reg.Host + "/e2e/app", "succeeded",
-		"uid=1000 gid=1000 pid=1 dir=/tmp/build/", "GREETING=from the image config\nFROM_TASK=task\nHOME=/home/builder", "FROM=image_resource"} {
+		"uid=1000 gid=1000 pid=1 dir=/tmp/build/", "GREETING=from the image config\nFROM_TASK=task\nHOME=/home/builder", "FROM=image_resource", "FROM_FILE=yes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("use: no %q in\n%s", want, out)
 		}

@@ -112,7 +112,7 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepK
 		payload, _ := json.Marshal(api.InitializeCheckEvent{Origin: origin, Time: now, Name: req.Name})
 		events = append(events, event(api.EventInitializeChk, payload))
 	}
-	if kind != implicitCheck {
+	if kind != implicitCheck && kind != implicitRead {
 		payload, _ := json.Marshal(api.SelectedWorkerEvent{Time: now, Origin: origin, SelectedWorker: sp.Name})
 		events = append(events, event(api.EventSelectedWorker, payload))
 		if len(d.Candidates) > 1 { // a choice was made: say why, in a line stock fly shows

@@ -305,9 +305,6 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, st *step, logs L
 	}
 	if ir := cfg.ImageResource; ir != nil && ir.Type != "mock" && t.Image == "" {
 		// Not run on the host instead: that would be a wrong build.
-		if t.ConfigPath != "" {
-			return wire.Result{}, fmt.Errorf("task config %s: its image_resource is not fetched, since the hub does not read task files: give the task image: with a registry-image get of the image, or its config inline", t.ConfigPath)
-		}
 		return wire.Result{}, fmt.Errorf("the task's image_resource (%s) was not fetched by the hub", ir.Type)
 	}
 	var img *taskImage
