@@ -109,7 +109,7 @@ func checkedResources(t *testing.T, st *store.Store, pipelines []int64) []string
 	t.Helper()
 	var out []string
 	for _, id := range pipelines {
-		bs, err := st.Builds(context.Background(), store.BuildFilter{PipelineID: id}, store.Page{Limit: 100})
+		bs, err := st.Builds(context.Background(), store.BuildFilter{PipelineID: id, Checks: true}, store.Page{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

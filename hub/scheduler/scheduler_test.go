@@ -116,7 +116,7 @@ func (w *world) schedule() {
 	w.t.Fatal("scheduling requests keep coming")
 }
 
-// builds lists a job's builds oldest first as "name:status[:ver,...]", the
+// builds lists a job's builds oldest first (in build order) as "name:status[:ver,...]", the
 // versions being its inputs' by input name, for builds that got them.
 func (w *world) builds(job string) []string {
 	w.t.Helper()
@@ -449,7 +449,7 @@ func TestRerun(t *testing.T) {
 	if rerun.Name != "1.1" {
 		t.Errorf("rerun name %q", rerun.Name)
 	}
-	w.expect("unit", "1:failed:repo=r1", "2:ready:repo=r2", "1.1:ready:repo=r1") // in id order
+	w.expect("unit", "1:failed:repo=r1", "1.1:ready:repo=r1", "2:ready:repo=r2") // a rerun next to its original, as Concourse lists
 }
 
 // Two schedulers on one store (two hubs) handle every request exactly once:

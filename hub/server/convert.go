@@ -98,7 +98,7 @@ func page(r *http.Request) (store.Page, error) {
 		if v := q.Get(f.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return p, errorf(http.StatusBadRequest, "%s must be a build id", f.name)
+				return p, errorf(http.StatusBadRequest, "%s must be a build id, or Unix seconds with timestamps=true", f.name)
 			}
 			*f.dst = n
 		}
@@ -109,6 +109,10 @@ func page(r *http.Request) (store.Page, error) {
 			return p, errorf(http.StatusBadRequest, "limit must be a positive number")
 		}
 		p.Limit = n
+	}
+	p.Timestamps = q.Get("timestamps") == "true"
+	if p.From < 0 || p.To < 0 {
+		return p, errorf(http.StatusBadRequest, "from and to must not be negative")
 	}
 	if p.From > 0 && p.To > 0 && p.From > p.To {
 		return p, errorf(http.StatusBadRequest, "from must not be greater than to")

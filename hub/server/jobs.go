@@ -225,13 +225,14 @@ func (s *Server) listBuilds(w http.ResponseWriter, r *http.Request, f store.Buil
 	for _, b := range builds {
 		out = append(out, toBuild(b))
 	}
-	if len(builds) > 0 {
+	if len(builds) > 0 && !pg.Timestamps { // time mode sends no links, as Concourse
+		// The builds next to the page in build order: each query's second.
 		base := s.externalURL(r) + r.URL.Path
 		newest, oldest := builds[0].ID, builds[len(builds)-1].ID
-		if older, _ := s.store.Builds(r.Context(), f, store.Page{To: oldest - 1, Limit: 1}); len(older) > 0 {
-			w.Header().Add("Link", fmt.Sprintf(`<%s?to=%d&limit=%d>; rel="next"`, base, older[0].ID, pg.Limit))
+		if older, _ := s.store.Builds(r.Context(), f, store.Page{To: oldest, Limit: 2}); len(older) > 1 {
+			w.Header().Add("Link", fmt.Sprintf(`<%s?to=%d&limit=%d>; rel="next"`, base, older[1].ID, pg.Limit))
 		}
-		if newer, _ := s.store.Builds(r.Context(), f, store.Page{From: newest + 1, Limit: 1}); len(newer) > 0 {
+		if newer, _ := s.store.Builds(r.Context(), f, store.Page{From: newest, Limit: 2}); len(newer) > 1 {
 			w.Header().Add("Link", fmt.Sprintf(`<%s?from=%d&limit=%d>; rel="previous"`, base, newer[0].ID, pg.Limit))
 		}
 	}

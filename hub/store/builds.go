@@ -259,35 +259,53 @@ type BuildFilter struct {
 	TeamIDs    []int64 // nil: any team
 	PipelineID int64
 	JobID      int64
+	Checks     bool // check builds only, which are otherwise left out, as in Concourse's lists
 }
 
-// Page is Concourse's build paging: From gives builds with id >= From (oldest
-// first, then reversed), To gives builds with id <= To; Limit bounds the page.
+// Page is Concourse's build paging. Builds come newest first in build order
+// (a rerun next to the build it reruns). By id, From gives the Limit builds
+// from build From on that are closest to it, To the builds up to build To;
+// with Timestamps, From and To are Unix seconds that bound start_time. The
+// bounds are inclusive; Limit bounds the page.
 type Page struct {
-	From, To int64
-	Limit    int
+	From, To   int64
+	Limit      int
+	Timestamps bool
+}
+
+// buildOrder is a build's place in lists; orderOf is that of the build
+// whose id is the parameter p (or of an id no build has any more).
+const buildOrder = `(COALESCE(b.rerun_of, b.id), b.id)`
+
+func orderOf(p string) string {
+	return `(COALESCE((SELECT COALESCE(x.rerun_of, x.id) FROM builds x WHERE x.id = ` + p + `), ` + p + `), ` + p + `)`
 }
 
 // Builds lists builds newest first, one page of them, without their plans.
+// Check builds are listed only when the filter asks for them.
 func (s *Store) Builds(ctx context.Context, f BuildFilter, page Page) ([]Build, error) {
 	if page.Limit <= 0 || page.Limit > 1000 {
 		page.Limit = 100
 	}
-	where := ` WHERE ($1::BIGINT[] IS NULL OR b.team_id = ANY($1)) AND ($2 = 0 OR b.pipeline_id = $2) AND ($3 = 0 OR b.job_id = $3)`
+	where := ` WHERE ($1::BIGINT[] IS NULL OR b.team_id = ANY($1)) AND ($2 = 0 OR b.pipeline_id = $2) AND ($3 = 0 OR b.job_id = $3)
+		AND (b.resource_id IS NULL AND b.resource_type_id IS NULL) = NOT $7`
+	newest := ` ORDER BY COALESCE(b.rerun_of, b.id) DESC, b.id DESC LIMIT $6`
+	upTo := ` AND ($5 = 0 OR ` + buildOrder + ` <= ` + orderOf("$5") + `)`
 	var q string
-	var bound int64
 	switch {
-	case page.From > 0:
-		q = `SELECT * FROM (SELECT ` + listColumns + buildFrom + where + ` AND b.id >= $4 ORDER BY b.id ASC LIMIT $5) x ORDER BY 1 DESC`
-		bound = page.From
-	case page.To > 0:
-		q = `SELECT ` + listColumns + buildFrom + where + ` AND b.id <= $4 ORDER BY b.id DESC LIMIT $5`
-		bound = page.To
+	case page.Timestamps:
+		q = `SELECT ` + listColumns + buildFrom + where + `
+			AND ($4 = 0 OR b.start_time >= to_timestamp($4)) AND ($5 = 0 OR b.start_time <= to_timestamp($5))` + newest
+	case page.From > 0: // the builds closest to From, still newest first
+		q = `SELECT ` + listColumns + buildFrom + ` WHERE b.id IN (SELECT b.id FROM builds b` + where + `
+			AND ` + buildOrder + ` >= ` + orderOf("$4") + upTo + `
+			ORDER BY COALESCE(b.rerun_of, b.id) ASC, b.id ASC LIMIT $6)` + newest
 	default:
-		q = `SELECT ` + listColumns + buildFrom + where + ` AND $4 = 0 ORDER BY b.id DESC LIMIT $5`
+		q = `SELECT ` + listColumns + buildFrom + where + ` AND $4 = 0` + upTo + newest
 	}
+	args := []any{f.TeamIDs, f.PipelineID, f.JobID, page.From, page.To, page.Limit, f.Checks}
 	out, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, q, f.TeamIDs, f.PipelineID, f.JobID, bound, page.Limit)
+		return s.reads.Query(ctx, q, args...)
 	}, func(r pgx.CollectableRow) (Build, error) { return s.scanBuild(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list builds: %w", err)

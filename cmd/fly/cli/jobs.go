@@ -163,8 +163,24 @@ func builds(ctx context.Context, e *env, args []string) error {
 	count := f.Int("c", 50, "number of builds")
 	f.IntVar(count, "count", 50, "number of builds")
 	asJSON := f.boolean("", "json", "print JSON")
+	since := f.str("", "since", "builds started at or after this local time, as 'YYYY-MM-DD HH:MM:SS'")
+	until := f.str("", "until", "builds started at or before this local time, as 'YYYY-MM-DD HH:MM:SS'")
 	if err := f.Parse(args); err != nil {
 		return err
+	}
+	query := "?limit=" + strconv.Itoa(*count)
+	if *since != "" || *until != "" { // Concourse's time mode: Unix seconds
+		query += "&timestamps=true"
+		for _, b := range []struct{ flag, value, param string }{{"since", *since, "from"}, {"until", *until, "to"}} {
+			if b.value == "" {
+				continue
+			}
+			at, err := time.ParseInLocation("2006-01-02 15:04:05", b.value, time.Local)
+			if err != nil {
+				return fmt.Errorf("--%s %q: give a local time as 'YYYY-MM-DD HH:MM:SS'", b.flag, b.value)
+			}
+			query += "&" + b.param + "=" + strconv.FormatInt(at.Unix(), 10)
+		}
 	}
 	c, t, err := e.client(ctx)
 	if err != nil {
@@ -182,7 +198,7 @@ func builds(ctx context.Context, e *env, args []string) error {
 		path = api.PipelinePath(t.Team, *pipelineName) + "/builds"
 	}
 	var bs []api.Build
-	if err := c.Get(ctx, path+"?limit="+strconv.Itoa(*count), &bs); err != nil {
+	if err := c.Get(ctx, path+query, &bs); err != nil {
 		return err
 	}
 	if *asJSON {
