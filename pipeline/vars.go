@@ -128,6 +128,11 @@ func (v Vars) LoadFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("load vars: %w", err)
 	}
+	return v.LoadData(path, data)
+}
+
+// LoadData takes a vars file's contents (a set_pipeline step's var_files).
+func (v Vars) LoadData(path string, data []byte) error {
 	root, err := parseYAML(path, data, Limits{})
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/wire"
@@ -28,10 +27,6 @@ func imageArtifact(planID string) string {
 	return ".image-" + hex.EncodeToString(sum[:8])
 }
 
-// implicitRead is the step kind of the read of a task's config file, which
-// the hub reads for its image_resource: it shows no events of its own.
-const implicitRead wire.StepKind = "implicit-read"
-
 // fetchTaskImage fetches the image_resource of a task request that has no
 // image yet, and gives the request the artifact that holds it.
 func (r *run) fetchTaskImage(ctx context.Context, p *pipeline.Plan, req *wire.StepRequest) error {
@@ -42,7 +37,13 @@ func (r *run) fetchTaskImage(ctx context.Context, p *pipeline.Plan, req *wire.St
 	cfg := t.Config
 	if cfg == nil && t.ConfigPath != "" {
 		var err error
-		if cfg, err = r.readTaskFile(ctx, p, req); err != nil {
+		// Read for its image_resource, as an inline config's; the spoke
+		// reads the file again to run the task.
+		data, err := r.readFile(ctx, p.ID+"/config", t.ConfigPath, req.Inputs, req.Tags)
+		if err != nil {
+			return err
+		}
+		if cfg, err = pipeline.LoadTaskConfig(t.ConfigPath, data); err != nil {
 			return err
 		}
 	}
@@ -122,33 +123,4 @@ func (r *run) imageSource(artifact string) json.RawMessage {
 	}
 	walk(&r.plan)
 	return found
-}
-
-// readTaskFile reads a task's config file from the artifact that holds it,
-// through the spoke that has it (bounded as load_var's), so that its
-// image_resource is fetched as an inline config's is; the spoke reads the
-// file again to run the task.
-func (r *run) readTaskFile(ctx context.Context, p *pipeline.Plan, req *wire.StepRequest) (*pipeline.TaskConfig, error) {
-	file := req.Task.ConfigPath
-	input, rest, _ := strings.Cut(file, "/")
-	artifact, ok := req.Inputs[input]
-	if !ok {
-		artifact = input
-	}
-	r.mu.Lock()
-	ref, ok := r.artifacts[artifact]
-	r.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("task config %s: the build has no artifact %s: get or produce it in an earlier step", file, input)
-	}
-	read := wire.StepRequest{Kind: wire.KindLoadVar, Name: req.Name, LoadFile: artifact + "/" + rest, Env: r.env(), Tags: req.Tags,
-		Inputs: map[string]string{artifact: artifact}, Artifacts: map[string]wire.ArtifactRef{artifact: ref}}
-	res, err := r.runStep(ctx, p.ID+"/config", 1, implicitRead, read)
-	if err != nil {
-		return nil, err
-	}
-	if res.Error != "" {
-		return nil, stepError(res.Error)
-	}
-	return pipeline.LoadTaskConfig(file, res.File)
 }

@@ -111,7 +111,7 @@ func (r *run) runLeaf(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		}
 		return true, nil // every build artifact is kept: fly downloads it by the build's artifacts list
 	case p.SetPipeline != nil:
-		return false, fmt.Errorf("set_pipeline steps are not supported by this hub yet")
+		return r.setPipeline(ctx, p)
 	case p.LoadVar != nil:
 		return r.loadVar(ctx, p)
 	case p.Across != nil:

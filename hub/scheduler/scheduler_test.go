@@ -13,7 +13,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/scheduler"
-	"github.com/switchyard-ci/switchyard/hub/server"
+	"github.com/switchyard-ci/switchyard/hub/setpipeline"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 	"github.com/switchyard-ci/switchyard/pipeline"
@@ -47,7 +47,7 @@ func newWorldIn(t testing.TB, st *store.Store, teamID int64, name, config string
 	if err != nil {
 		t.Fatal(err)
 	}
-	params, err := server.SaveParams(loaded)
+	params, err := setpipeline.Params(loaded)
 	if err != nil {
 		t.Fatal(err)
 	}

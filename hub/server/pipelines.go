@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/placer"
+	"github.com/switchyard-ci/switchyard/hub/setpipeline"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 )
@@ -164,7 +164,7 @@ func (s *Server) saveConfig(w http.ResponseWriter, r *http.Request, c *caller) e
 	if len(verdict.Blocked) > 0 {
 		return writeJSON(w, http.StatusForbidden, api.SaveConfigResponse{Errors: verdict.Blocked})
 	}
-	params, err := SaveParams(loaded)
+	params, err := setpipeline.Params(loaded)
 	if err != nil {
 		return err
 	}
@@ -194,43 +194,6 @@ func (s *Server) saveConfig(w http.ResponseWriter, r *http.Request, c *caller) e
 
 func configErrors(w http.ResponseWriter, msgs []string) error {
 	return writeJSON(w, http.StatusBadRequest, api.SaveConfigResponse{Errors: msgs})
-}
-
-// SaveParams splits a loaded config into the rows the store keeps: resources,
-// types, and jobs with their compiled plans and inputs.
-func SaveParams(p *pipeline.Pipeline) (store.SavePipelineParams, error) {
-	var raw struct {
-		Resources     []json.RawMessage `json:"resources"`
-		ResourceTypes []json.RawMessage `json:"resource_types"`
-		Jobs          []json.RawMessage `json:"jobs"`
-	}
-	if err := json.Unmarshal(p.JSON, &raw); err != nil {
-		return store.SavePipelineParams{}, err
-	}
-	out := store.SavePipelineParams{Config: p.JSON}
-	for i, r := range p.Config.Resources {
-		out.Resources = append(out.Resources, store.Part{Name: r.Name, Type: r.Type, Config: raw.Resources[i]})
-	}
-	for i, t := range p.Config.ResourceTypes {
-		out.ResourceTypes = append(out.ResourceTypes, store.Part{Name: t.Name, Type: t.Type, Config: raw.ResourceTypes[i]})
-	}
-	for i := range p.Config.Jobs {
-		j := &p.Config.Jobs[i]
-		plan, err := p.Config.CompileJob(j.Name)
-		if err != nil {
-			return store.SavePipelineParams{}, err
-		}
-		planJSON, err := json.Marshal(plan)
-		if err != nil {
-			return store.SavePipelineParams{}, err
-		}
-		sched := &store.JobSchedule{Plan: planJSON, MaxInFlight: j.MaxInFlightOf(), SerialGroups: j.SerialGroups}
-		for _, in := range j.Inputs() {
-			sched.Inputs = append(sched.Inputs, store.JobInput(in))
-		}
-		out.Jobs = append(out.Jobs, store.Part{Name: j.Name, Public: j.Public, Config: raw.Jobs[i], Job: sched})
-	}
-	return out, nil
 }
 
 func (s *Server) pausePipeline(paused bool) handler {
@@ -343,7 +306,7 @@ func (s *Server) backfillSchedules(ctx context.Context) error {
 		loaded, err := pipeline.Load(cfg, pipeline.Options{})
 		if err == nil {
 			var params store.SavePipelineParams
-			if params, err = SaveParams(loaded); err == nil {
+			if params, err = setpipeline.Params(loaded); err == nil {
 				err = s.store.SaveSchedules(ctx, id, params.Jobs)
 			}
 		}
@@ -364,23 +327,11 @@ func archivedConflict(w http.ResponseWriter) error {
 }
 
 // admitPipeline asks the policies in force for the team about a pipeline
-// about to be saved: setting it, each task's image, and each privileged task.
+// about to be saved (setpipeline.Questions).
 func (s *Server) admitPipeline(r *http.Request, c *caller, t store.Team, loaded *pipeline.Pipeline) (placer.Verdict, error) {
 	user := ""
 	if c.claims != nil {
 		user = c.claims.User
 	}
-	ask := func(action string, data any) placer.Question {
-		return placer.Question{Action: action, Team: t.Name, User: user, Pipeline: r.PathValue("pipeline"), Data: data}
-	}
-	questions := []placer.Question{ask("set_pipeline", json.RawMessage(loaded.JSON))}
-	for _, u := range loaded.Config.TaskUses() {
-		if u.Image != "" {
-			questions = append(questions, ask("use_image", u))
-		}
-		if u.Privileged {
-			questions = append(questions, ask("use_privileged", u))
-		}
-	}
-	return s.cfg.Policies.Admit(r.Context(), t.ID, questions)
+	return s.cfg.Policies.Admit(r.Context(), t.ID, setpipeline.Questions(t.Name, user, r.PathValue("pipeline"), loaded))
 }

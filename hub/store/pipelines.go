@@ -22,7 +22,13 @@ type SavePipelineParams struct {
 	Resources     []Part // the pipeline's resources, jobs and resource types: upserted,
 	ResourceTypes []Part // and those no longer in the config made inactive
 	Jobs          []Part
+	// The job and build whose set_pipeline step saves it; 0 for fly.
+	ParentJobID, ParentBuildID int64
 }
+
+// ErrSetByNewerBuild is returned when a set_pipeline step would overwrite
+// what a newer build of its job set.
+var ErrSetByNewerBuild = errors.New("the pipeline was set by a newer build of the job")
 
 // Part is a named piece of a pipeline config, stored as JSON.
 type Part struct {
@@ -80,10 +86,10 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 			}
 			out.Created = true
 			if err := tx.QueryRow(ctx, `
-				INSERT INTO pipelines (team_id, name, instance_vars, config, config_version)
-				VALUES ($1, $2, $3, $4, nextval('config_version_seq'))
+				INSERT INTO pipelines (team_id, name, instance_vars, config, config_version, parent_job_id, parent_build_id)
+				VALUES ($1, $2, $3, $4, nextval('config_version_seq'), NULLIF($5, 0), NULLIF($6, 0))
 				RETURNING id, config_version`,
-				p.TeamID, p.Name, p.InstanceVars, s.keys.sealText(p.Config)).Scan(&out.ID, &out.Version); err != nil {
+				p.TeamID, p.Name, p.InstanceVars, s.keys.sealText(p.Config), p.ParentJobID, p.ParentBuildID).Scan(&out.ID, &out.Version); err != nil {
 				return err
 			}
 			// A new group is placed by its id; a new instance joins its group.
@@ -101,11 +107,22 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 		if current != p.FromVersion {
 			return ErrConfigConflict
 		}
+		if p.ParentBuildID != 0 {
+			var newer bool
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(parent_job_id = $2 AND parent_build_id > $3, false) FROM pipelines WHERE id = $1`,
+				out.ID, p.ParentJobID, p.ParentBuildID).Scan(&newer); err != nil {
+				return err
+			}
+			if newer {
+				return ErrSetByNewerBuild
+			}
+		}
 		if err := tx.QueryRow(ctx, `
 			UPDATE pipelines
-			SET config = $2, config_version = nextval('config_version_seq'), archived = false, last_updated = now()
+			SET config = $2, config_version = nextval('config_version_seq'), archived = false, last_updated = now(),
+				parent_job_id = NULLIF($3, 0), parent_build_id = NULLIF($4, 0)
 			WHERE id = $1
-			RETURNING config_version`, out.ID, s.keys.sealText(p.Config)).Scan(&out.Version); err != nil {
+			RETURNING config_version`, out.ID, s.keys.sealText(p.Config), p.ParentJobID, p.ParentBuildID).Scan(&out.Version); err != nil {
 			return err
 		}
 		return s.saveParts(ctx, tx, out.ID, p)

@@ -138,41 +138,19 @@ func toYAML(raw json.RawMessage) string {
 	return string(out)
 }
 
-// diff prints the lines that differ between two configs, as a unified-style
-// listing (a simpler rendering than Concourse fly's per-section diff).
+// diff prints the lines that differ between two configs (pipeline.Diff).
 func (e *env) diff(old, new string) {
-	a, b := strings.Split(old, "\n"), strings.Split(new, "\n")
-	// Longest common subsequence over lines; configs are small enough.
-	n, m := len(a), len(b)
-	if n*m > 4_000_000 {
-		fmt.Fprintf(e.stdout, "the configuration changes (%d lines before, %d after; too large to diff line by line)\n", n, m)
+	lines, ok := pipeline.Diff(old, new)
+	if !ok {
+		fmt.Fprintf(e.stdout, "the configuration changes (%d lines before, %d after; too large to diff line by line)\n", strings.Count(old, "\n")+1, strings.Count(new, "\n")+1)
 		return
 	}
-	lcs := make([][]int, n+1)
-	for i := range lcs {
-		lcs[i] = make([]int, m+1)
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
+	for _, l := range lines {
+		colour := "32"
+		if strings.HasPrefix(l, "-") {
+			colour = "31"
 		}
-	}
-	i, j := 0, 0
-	for i < n || j < m {
-		switch {
-		case i < n && j < m && a[i] == b[j]:
-			i, j = i+1, j+1
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
-			fmt.Fprintln(e.stdout, e.colour("32", "+ "+b[j]))
-			j++
-		default:
-			fmt.Fprintln(e.stdout, e.colour("31", "- "+a[i]))
-			i++
-		}
+		fmt.Fprintln(e.stdout, e.colour(colour, l))
 	}
 }
 

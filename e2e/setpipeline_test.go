@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// setPipelineParent is a pipeline whose job reads a list of branches with
+// load_var and sets an instanced child pipeline per branch with across and
+// set_pipeline; the child's config uses its instance var as a ((var)).
+const setPipelineParent = `
+resources:
+- name: configs
+  type: mock
+  check_every: never
+  source:
+    create_files:
+      branches.json: '%s'
+      child.yml: |
+        jobs:
+        - name: hello
+          plan:
+          - task: say
+            config:
+              platform: linux
+              run: {path: echo, args: ["hello from START_VARbranchEND_VAR"]}
+jobs:
+- name: set-children
+  plan:
+  - get: configs
+  - load_var: branches
+    file: configs/branches.json
+  - across:
+    - var: branch
+      values: ((.:branches))
+    set_pipeline: child
+    file: configs/child.yml
+    instance_vars: {branch: ((.:branch))}
+`
+
+// A parent pipeline sets an instanced child per branch (load_var, across,
+// set_pipeline, with stock fly watching); the children are grouped in stock
+// fly's pipelines, run with their instance var filled in, and the child of a
+// branch the list drops is archived when the parent's job next succeeds.
+func TestSetPipelineAcrossBranches(t *testing.T) {
+	stock := stockFlyPath()
+	if stock == "" {
+		t.Skip("no stock fly")
+	}
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	_, must := stockFlyAt(t, stock, t.TempDir())
+	must("s", "login", "-c", f.url, "-u", "admin", "-p", "secret")
+	set := func(branches string) {
+		t.Helper()
+		file := filepath.Join(f.dir, "parent.yml")
+		if err := os.WriteFile(file, []byte(strings.Replace(setPipelineParent, "%s", branches, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		must("s", "set-pipeline", "-n", "-p", "parent", "-c", file)
+		must("s", "unpause-pipeline", "-p", "parent")
+	}
+	set(`["main","dev"]`)
+	must("s", "check-resource", "-r", "parent/configs")
+	out := must("s", "trigger-job", "-j", "parent/set-children", "-w")
+	for _, want := range []string{"setting pipeline: child/branch:main", "setting pipeline: child/branch:dev", `+ jobs:`, "hello from main", "done", "succeeded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in the parent's build:\n%s", want, out)
+		}
+	}
+	pipelines := must("s", "pipelines")
+	for _, want := range []string{"child/branch:main", "child/branch:dev"} {
+		if !strings.Contains(pipelines, want) {
+			t.Errorf("no %s in stock fly's pipelines:\n%s", want, pipelines)
+		}
+	}
+	// The children were created unpaused, and run with their var filled in.
+	if out := must("s", "trigger-job", "-j", "child/branch:dev/hello", "-w"); !strings.Contains(out, "hello from dev") || !strings.Contains(out, "succeeded") {
+		t.Errorf("the dev child's build:\n%s", out)
+	}
+	// Setting them again changes nothing.
+	if out := must("s", "trigger-job", "-j", "parent/set-children", "-w"); !strings.Contains(out, "no changes to apply") {
+		t.Errorf("the parent's second build:\n%s", out)
+	}
+
+	// The list drops dev: the parent's next successful build archives it.
+	set(`["main"]`)
+	must("s", "check-resource", "-r", "parent/configs")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out := must("s", "trigger-job", "-j", "parent/set-children", "-w")
+		if !strings.Contains(out, "setting pipeline: child/branch:dev") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the parent still sets dev:\n%s", out)
+		}
+	}
+	pipelines = must("s", "pipelines")
+	if !strings.Contains(pipelines, "child/branch:main") || strings.Contains(pipelines, "child/branch:dev") {
+		t.Errorf("dev is not archived, or main went too:\n%s", pipelines)
+	}
+	if all := must("s", "pipelines", "--include-archived"); !strings.Contains(all, "child/branch:dev") {
+		t.Errorf("the archived child is gone from --include-archived:\n%s", all)
+	}
+}
+
+// set_pipeline refuses what it must: another team's pipeline from a team
+// that is not main and a config that does not load (with the file and
+// line); a pipeline that sets itself sets once per build. (A name that is a
+// path is refused when the parent is set, by the config's validation.)
+func TestSetPipelineRefusals(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	f.mustFly("set-team", "-n", "blue", "--local-user", "admin", "--non-interactive")
+	f.setPipelineAs("blue", "sneaky", `
+resources:
+- name: configs
+  type: mock
+  check_every: never
+  source:
+    create_files:
+      p.yml: "jobs: [{name: j, plan: [{task: t, config: {platform: linux, run: {path: echo}}}]}]"
+      bad.yml: "jobs:\n- name: j\n  plan:\n  - bogus_step: x\n"
+jobs:
+- name: into-main
+  plan:
+  - get: configs
+  - set_pipeline: stolen
+    team: main
+    file: configs/p.yml
+- name: bad-config
+  plan:
+  - get: configs
+  - set_pipeline: broken
+    file: configs/bad.yml
+- name: self
+  plan:
+  - get: configs
+  - set_pipeline: self
+    file: configs/p.yml
+`)
+	f.mustFly("check-resource", "-r", "sneaky/configs")
+	for job, want := range map[string]string{
+		"into-main":  "only the main team can set another team's pipelines",
+		"bad-config": "bad.yml",
+	} {
+		out, _ := f.fly("trigger-job", "-j", "sneaky/"+job, "-w")
+		if !strings.Contains(out, want) || !strings.Contains(out, "errored") {
+			t.Errorf("%s: no %q, or not errored:\n%s", job, want, out)
+		}
+	}
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret", "-n", "main")
+	if out := f.mustFly("pipelines"); strings.Contains(out, "stolen") {
+		t.Errorf("a pipeline was set into main from team blue:\n%s", out)
+	}
+	// set_pipeline: self replaces the pipeline with p.yml, whose job j is
+	// not triggered by anything: one build, no loop.
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret", "-n", "blue")
+	if out := f.mustFly("trigger-job", "-j", "sneaky/self", "-w"); !strings.Contains(out, "setting pipeline: sneaky") || !strings.Contains(out, "succeeded") {
+		t.Errorf("set_pipeline: self:\n%s", out)
+	}
+	if out := f.mustFly("jobs", "-p", "sneaky"); strings.Contains(out, "into-main") || !strings.Contains(out, "j ") {
+		t.Errorf("the pipeline after setting itself:\n%s", out)
+	}
+}

@@ -1,0 +1,41 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/switchyard-ci/switchyard/wire"
+)
+
+// implicitRead is the step kind of the hub's read of a file in a build
+// artifact (a task's config file, a set_pipeline step's files): it shows no
+// events of its own.
+const implicitRead wire.StepKind = "implicit-read"
+
+// readFile reads file (ARTIFACT/path, the artifact named as in inputs when
+// it maps it) through the spoke that holds the artifact, bounded as
+// load_var's (wire.MaxLoadVarFile).
+func (r *run) readFile(ctx context.Context, planID, file string, inputs map[string]string, tags []string) ([]byte, error) {
+	input, rest, _ := strings.Cut(file, "/")
+	artifact, ok := inputs[input]
+	if !ok {
+		artifact = input
+	}
+	r.mu.Lock()
+	ref, ok := r.artifacts[artifact]
+	r.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("file %s: the build has no artifact %s: get or produce it in an earlier step", file, input)
+	}
+	read := wire.StepRequest{Kind: wire.KindLoadVar, Name: input, LoadFile: artifact + "/" + rest, Env: r.env(), Tags: tags,
+		Inputs: map[string]string{artifact: artifact}, Artifacts: map[string]wire.ArtifactRef{artifact: ref}}
+	res, err := r.runStep(ctx, planID, 1, implicitRead, read)
+	if err != nil {
+		return nil, err
+	}
+	if res.Error != "" {
+		return nil, fmt.Errorf("file %s: %s", file, res.Error)
+	}
+	return res.File, nil
+}
