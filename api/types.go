@@ -61,6 +61,9 @@ type Pipeline struct {
 	Archived     bool            `json:"archived"`
 	TeamName     string          `json:"team_name"`
 	LastUpdated  int64           `json:"last_updated,omitempty"`
+	// The job and build whose set_pipeline step set it (omitted for fly).
+	ParentBuildID int64 `json:"parent_build_id,omitempty"`
+	ParentJobID   int64 `json:"parent_job_id,omitempty"`
 }
 
 type ConfigWarning struct {

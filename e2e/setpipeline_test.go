@@ -77,6 +77,15 @@ func TestSetPipelineAcrossBranches(t *testing.T) {
 			t.Errorf("no %s in stock fly's pipelines:\n%s", want, pipelines)
 		}
 	}
+	var child struct {
+		ParentJobID   int64 `json:"parent_job_id"`
+		ParentBuildID int64 `json:"parent_build_id"`
+		Paused        bool  `json:"paused"`
+	}
+	spokeCall(t, f.url, "GET", `/api/v1/teams/main/pipelines/child?vars.branch=%22main%22`, f.token(), nil, &child, 200)
+	if child.ParentJobID == 0 || child.ParentBuildID == 0 || child.Paused {
+		t.Errorf("the child of main: %+v, want its parent job and build, unpaused", child)
+	}
 	// The children were created unpaused, and run with their var filled in.
 	if out := must("s", "trigger-job", "-j", "child/branch:dev/hello", "-w"); !strings.Contains(out, "hello from dev") || !strings.Contains(out, "succeeded") {
 		t.Errorf("the dev child's build:\n%s", out)

@@ -14,7 +14,7 @@ import (
 
 func toPipeline(p store.Pipeline) api.Pipeline {
 	out := api.Pipeline{ID: p.ID, Name: p.Name, Paused: p.Paused, PausedBy: p.PausedBy, Public: p.Public,
-		Archived: p.Archived, TeamName: p.TeamName, LastUpdated: p.LastUpdated.Unix()}
+		Archived: p.Archived, TeamName: p.TeamName, LastUpdated: p.LastUpdated.Unix(), ParentBuildID: p.ParentBuildID, ParentJobID: p.ParentJobID}
 	if p.InstanceVars != "" {
 		out.InstanceVars = json.RawMessage(p.InstanceVars)
 	}

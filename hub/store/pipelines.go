@@ -364,13 +364,17 @@ type Pipeline struct {
 	Public       bool
 	Archived     bool
 	LastUpdated  time.Time
+	// The job and build whose set_pipeline step set it last; 0 for fly.
+	ParentJobID, ParentBuildID int64
 }
 
-const pipelineColumns = `p.id, p.team_id, t.name, p.name, p.instance_vars, p.paused, p.paused_by, p.paused_at, p.public, p.archived, p.last_updated`
+const pipelineColumns = `p.id, p.team_id, t.name, p.name, p.instance_vars, p.paused, p.paused_by, p.paused_at, p.public, p.archived, p.last_updated,
+	COALESCE(p.parent_job_id, 0), COALESCE(p.parent_build_id, 0)`
 
 func scanPipeline(row pgx.Row) (Pipeline, error) {
 	var p Pipeline
-	err := row.Scan(&p.ID, &p.TeamID, &p.TeamName, &p.Name, &p.InstanceVars, &p.Paused, &p.PausedBy, &p.PausedAt, &p.Public, &p.Archived, &p.LastUpdated)
+	err := row.Scan(&p.ID, &p.TeamID, &p.TeamName, &p.Name, &p.InstanceVars, &p.Paused, &p.PausedBy, &p.PausedAt, &p.Public, &p.Archived, &p.LastUpdated,
+		&p.ParentJobID, &p.ParentBuildID)
 	return p, err
 }
 
