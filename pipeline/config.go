@@ -107,6 +107,15 @@ type Display struct {
 
 // MaxInFlightOf is the number of builds of the job that may run at once
 // (0: no limit), folding in serial and serial_groups as Concourse does.
+// Retention is the job's build_log_retention, or its deprecated
+// build_logs_to_retain as builds.
+func (j *Job) Retention() BuildLogRetention {
+	if j.BuildLogRetention != nil {
+		return *j.BuildLogRetention
+	}
+	return BuildLogRetention{Builds: j.BuildLogsToRetain}
+}
+
 func (j *Job) MaxInFlightOf() int {
 	if j.Serial || len(j.SerialGroups) > 0 {
 		return 1

@@ -26,6 +26,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
+	"github.com/switchyard-ci/switchyard/hub/reaper"
 	"github.com/switchyard-ci/switchyard/hub/scheduler"
 	"github.com/switchyard-ci/switchyard/hub/server"
 	"github.com/switchyard-ci/switchyard/hub/signin"
@@ -46,6 +47,10 @@ type hubConfig struct {
 	DebugListen string
 	// MaxAcross bounds the runs (combinations of values) of one across step.
 	MaxAcross int
+	// Retention bounds what builds' logs are kept; archived pipelines go
+	// after ArchivedRetention (0: never).
+	Retention         reaper.Limits
+	ArchivedRetention time.Duration
 	// Artifacts: the object store's URL, and how long finished builds'
 	// artifacts are kept there.
 	ArtifactStore     string
@@ -73,6 +78,11 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	f.str(&cfg.DebugListen, "debug-listen", "", "address for Go's pprof handlers (off when empty; keep it on loopback)")
 	f.str(&cfg.ExternalURL, "external-url", "", "URL users reach the hub at (default http://LISTEN)")
 	f.integer(&cfg.MaxAcross, "max-across-combinations", engine.DefaultMaxAcrossCombinations, "the most runs (combinations of its vars' values) one across step may make")
+	f.integer(&cfg.Retention.DefaultBuilds, "default-build-logs-to-retain", 0, "builds whose logs a job keeps when its build_log_retention sets no builds (0: all)")
+	f.integer(&cfg.Retention.MaxBuilds, "max-build-logs-to-retain", 0, "the most builds whose logs any job keeps (0: no maximum)")
+	f.integer(&cfg.Retention.DefaultDays, "default-days-to-retain-build-logs", 0, "days a job keeps builds' logs when its build_log_retention sets no days (0: forever)")
+	f.integer(&cfg.Retention.MaxDays, "max-days-to-retain-build-logs", 0, "the most days any job keeps builds' logs (0: no maximum)")
+	f.duration(&cfg.ArchivedRetention, "archived-pipeline-retention", 0, "how long an archived pipeline's data is kept before it is deleted (0: forever)")
 	f.duration(&cfg.BuildLease, "build-lease", engine.DefaultLeaseTTL, "how long a hub owns a build, or the scheduling of a pipeline, without renewing; another hub takes over after it")
 	f.str(&cfg.ArtifactStore, "artifact-store", "file://"+filepath.Join(os.TempDir(), "switchyard-artifacts"),
 		"where build artifacts live: file:///DIR, or s3://BUCKET?endpoint=URL&region=R&use_path_style=true with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
@@ -105,6 +115,18 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	}
 	if cfg.PolicyTimeout <= 0 {
 		return cfg, fmt.Errorf("--policy-timeout %s: write a positive duration such as 100ms or 2s", cfg.PolicyTimeout)
+	}
+	for _, v := range []struct {
+		flag string
+		n    int
+	}{{"default-build-logs-to-retain", cfg.Retention.DefaultBuilds}, {"max-build-logs-to-retain", cfg.Retention.MaxBuilds},
+		{"default-days-to-retain-build-logs", cfg.Retention.DefaultDays}, {"max-days-to-retain-build-logs", cfg.Retention.MaxDays}} {
+		if v.n < 0 {
+			return cfg, fmt.Errorf("--%s %d: write 0 or a positive number", v.flag, v.n)
+		}
+	}
+	if cfg.ArchivedRetention < 0 {
+		return cfg, fmt.Errorf("--archived-pipeline-retention %s: write 0 or a positive duration such as 720h", cfg.ArchivedRetention)
 	}
 	if cfg.MaxAcross <= 0 {
 		return cfg, fmt.Errorf("--max-across-combinations %d: write a positive number", cfg.MaxAcross)
@@ -227,7 +249,9 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	gc := artifactgc.New(st, bucket, artifactgc.Options{Retention: cfg.ArtifactRetention}, log.With(slog.String("part", "artifact-gc")))
-	wg.Add(5)
+	reap := reaper.New(st, reaper.Options{Limits: cfg.Retention, ArchivedRetention: cfg.ArchivedRetention}, log.With(slog.String("part", "reaper")))
+	wg.Add(6)
+	go func() { defer wg.Done(); _ = reap.Run(ctx) }()
 	go func() { defer wg.Done(); _ = gc.Run(ctx) }()
 	go func() { defer wg.Done(); _ = tokens.Run(ctx) }()
 	go func() { defer wg.Done(); _ = eng.Run(ctx) }()

@@ -36,7 +36,9 @@ func Params(p *pipeline.Pipeline) (store.SavePipelineParams, error) {
 		if err != nil {
 			return store.SavePipelineParams{}, err
 		}
-		sched := &store.JobSchedule{Plan: planJSON, MaxInFlight: j.MaxInFlightOf(), SerialGroups: j.SerialGroups}
+		r := j.Retention()
+		sched := &store.JobSchedule{Plan: planJSON, MaxInFlight: j.MaxInFlightOf(), SerialGroups: j.SerialGroups,
+			Retention: store.Retention{Builds: r.Builds, Days: r.Days, MinSucceeded: r.MinimumSucceededBuilds}}
 		for _, in := range j.Inputs() {
 			sched.Inputs = append(sched.Inputs, store.JobInput(in))
 		}

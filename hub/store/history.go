@@ -172,7 +172,7 @@ func (s *Store) FinishBuild(ctx context.Context, id, jobID, fence int64, status 
 		if status == api.BuildSucceeded {
 			// Pipelines the job set before and did not set in this build are
 			// archived, as Concourse archives them.
-			if _, err := tx.Exec(ctx, `UPDATE pipelines SET archived = true, paused = true, config = '{}', config_version = 0
+			if _, err := tx.Exec(ctx, `UPDATE pipelines SET archived = true, archived_at = now(), paused = true, config = '{}', config_version = 0
 				WHERE parent_job_id = $1 AND parent_build_id < $2 AND NOT archived`, jobID, id); err != nil {
 				return err
 			}

@@ -46,6 +46,12 @@ type JobSchedule struct {
 	MaxInFlight  int
 	SerialGroups []string
 	Inputs       []JobInput
+	Retention    Retention
+}
+
+// Retention is a job's build_log_retention (0: unset).
+type Retention struct {
+	Builds, Days, MinSucceeded int
 }
 
 // JobInput is one get of a job.
@@ -119,7 +125,7 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 		}
 		if err := tx.QueryRow(ctx, `
 			UPDATE pipelines
-			SET config = $2, config_version = nextval('config_version_seq'), archived = false, last_updated = now(),
+			SET config = $2, config_version = nextval('config_version_seq'), archived = false, archived_at = NULL, last_updated = now(),
 				parent_job_id = NULLIF($3, 0), parent_build_id = NULLIF($4, 0)
 			WHERE id = $1
 			RETURNING config_version`, out.ID, s.keys.sealText(p.Config), p.ParentJobID, p.ParentBuildID).Scan(&out.Version); err != nil {
@@ -207,10 +213,15 @@ func (s *Store) saveParts(ctx context.Context, tx pgx.Tx, pipelineID int64, p Sa
 	names := make([]string, 0, len(p.Jobs))
 	for _, j := range p.Jobs {
 		names = append(names, j.Name)
+		var r Retention
+		if j.Job != nil {
+			r = j.Job.Retention
+		}
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO jobs (pipeline_id, name, config, public) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (pipeline_id, name) DO UPDATE SET config = excluded.config, public = excluded.public, active = true`,
-			pipelineID, j.Name, s.keys.sealText(j.Config), j.Public); err != nil {
+			INSERT INTO jobs (pipeline_id, name, config, public, retain_builds, retain_days, retain_min_succeeded) VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (pipeline_id, name) DO UPDATE SET config = excluded.config, public = excluded.public, active = true,
+				retain_builds = excluded.retain_builds, retain_days = excluded.retain_days, retain_min_succeeded = excluded.retain_min_succeeded`,
+			pipelineID, j.Name, s.keys.sealText(j.Config), j.Public, r.Builds, r.Days, r.MinSucceeded); err != nil {
 			return err
 		}
 	}
@@ -442,7 +453,7 @@ func (s *Store) UpdatePipeline(ctx context.Context, id int64, c PipelineChange) 
 		case c.Trusted != nil:
 			_, err = tx.Exec(ctx, `UPDATE pipelines SET untrusted = $2 WHERE id = $1`, id, !*c.Trusted)
 		case c.Archive:
-			_, err = tx.Exec(ctx, `UPDATE pipelines SET archived = true, paused = true, config = '{}', config_version = 0 WHERE id = $1`, id)
+			_, err = tx.Exec(ctx, `UPDATE pipelines SET archived = true, archived_at = now(), paused = true, config = '{}', config_version = 0 WHERE id = $1`, id)
 		case c.Rename != "":
 			_, err = tx.Exec(ctx, `UPDATE pipelines SET name = $2 WHERE id = $1`, id, c.Rename)
 		}
