@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -32,4 +33,34 @@ func FlattenInstanceVars(iv string) string {
 	walk("", m)
 	sort.Strings(pairs)
 	return strings.Join(pairs, ",")
+}
+
+// ParseInstanceVars reads Concourse's CLI form of instance vars,
+// k:v,k2.sub:v2: a dotted key makes nested objects; a value that is JSON (a
+// number, true, false, a quoted string, a list or an object) is that value,
+// any other text a string.
+func ParseInstanceVars(s string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, pair := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(pair, ":")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("instance var %q: write key:value", pair)
+		}
+		var val any
+		if json.Unmarshal([]byte(v), &val) != nil {
+			val = v
+		}
+		path := strings.Split(k, ".")
+		m := out
+		for _, seg := range path[:len(path)-1] {
+			next, ok := m[seg].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[seg] = next
+			}
+			m = next
+		}
+		m[path[len(path)-1]] = val
+	}
+	return out, nil
 }

@@ -86,6 +86,21 @@ func TestSetPipelineAcrossBranches(t *testing.T) {
 	if child.ParentJobID == 0 || child.ParentBuildID == 0 || child.Paused {
 		t.Errorf("the child of main: %+v, want its parent job and build, unpaused", child)
 	}
+	// Instances are ordered within their group, by stock fly and by ours.
+	if out := must("s", "order-instanced-pipelines", "-g", "child", "-p", "branch:dev", "-p", "branch:main"); !strings.Contains(out, "ordered instanced pipelines") {
+		t.Errorf("stock fly order-instanced-pipelines:\n%s", out)
+	}
+	if ps := must("s", "pipelines"); strings.Index(ps, "child/branch:dev") > strings.Index(ps, "child/branch:main") {
+		t.Errorf("dev is not ordered before main:\n%s", ps)
+	}
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	f.mustFly("order-instanced-pipelines", "-g", "child", "-p", "branch:main", "-p", "branch:dev")
+	if ps := must("s", "pipelines"); strings.Index(ps, "child/branch:main") > strings.Index(ps, "child/branch:dev") {
+		t.Errorf("main is not ordered before dev:\n%s", ps)
+	}
+	if out, code := f.fly("order-instanced-pipelines", "-g", "child", "-p", "branch:nope"); code == 0 || !strings.Contains(out, "pipeline 'child/branch:nope' not found") {
+		t.Errorf("ordering an instance that does not exist: exit %d\n%s", code, out)
+	}
 	// The children were created unpaused, and run with their var filled in.
 	if out := must("s", "trigger-job", "-j", "child/branch:dev/hello", "-w"); !strings.Contains(out, "hello from dev") || !strings.Contains(out, "succeeded") {
 		t.Errorf("the dev child's build:\n%s", out)

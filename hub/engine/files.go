@@ -17,7 +17,11 @@ const implicitRead wire.StepKind = "implicit-read"
 // it maps it) through the spoke that holds the artifact, bounded as
 // load_var's (wire.MaxLoadVarFile).
 func (r *run) readFile(ctx context.Context, planID, file string, inputs map[string]string, tags []string) ([]byte, error) {
-	input, rest, _ := strings.Cut(file, "/")
+	// Concourse's words for a path without an artifact and an unknown one.
+	input, rest, found := strings.Cut(file, "/")
+	if !found || rest == "" {
+		return nil, fmt.Errorf("config path '%s' does not specify where the file lives", file)
+	}
 	artifact, ok := inputs[input]
 	if !ok {
 		artifact = input
@@ -26,7 +30,7 @@ func (r *run) readFile(ctx context.Context, planID, file string, inputs map[stri
 	ref, ok := r.artifacts[artifact]
 	r.mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("file %s: the build has no artifact %s: get or produce it in an earlier step", file, input)
+		return nil, fmt.Errorf("unknown artifact source: '%s' in file path '%s'", input, file)
 	}
 	read := wire.StepRequest{Kind: wire.KindLoadVar, Name: input, LoadFile: artifact + "/" + rest, Env: r.env(), Tags: tags,
 		Inputs: map[string]string{artifact: artifact}, Artifacts: map[string]wire.ArtifactRef{artifact: ref}}

@@ -56,9 +56,12 @@ func (r *run) setPipeline(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		}
 	}
 
-	// The step's own vars may hold ((vars)) of the build's.
+	// Precedence as Concourse's: instance_vars, then vars, then the
+	// var_files in order (the first that has a var wins). The step's own
+	// vars may hold ((vars)) of the build's.
 	static := pipeline.Vars{}
-	for i, file := range sp.VarFiles {
+	for i := len(sp.VarFiles) - 1; i >= 0; i-- {
+		file := sp.VarFiles[i]
 		data, err := r.readFile(ctx, fmt.Sprintf("%s/var_files/%d", p.ID, i), file, nil, nil)
 		if err != nil {
 			return false, fmt.Errorf("set_pipeline %s: var_files: %w", name, err)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -278,6 +279,41 @@ func (s *Server) orderPipelines(w http.ResponseWriter, r *http.Request, c *calle
 	err = s.store.OrderPipelines(r.Context(), t.ID, names)
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusBadRequest, "%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// orderInstancedPipelines is fly order-instanced-pipelines: a JSON list of
+// instance vars objects, an empty one for the plain pipeline of the name.
+func (s *Server) orderInstancedPipelines(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var list []map[string]any
+	if err := readJSON(r, 1<<20, &list); err != nil {
+		return err
+	}
+	group := r.PathValue("pipeline")
+	if err := pipeline.CheckName(group); err != nil {
+		return errorf(http.StatusBadRequest, "pipeline name %q: %v", group, err)
+	}
+	instances := make([]string, len(list))
+	for i, vars := range list {
+		if len(vars) > 0 {
+			raw, _ := json.Marshal(vars) // maps marshal with sorted keys: canonical
+			instances[i] = string(raw)
+		}
+	}
+	t, err := s.teamFromPath(r)
+	if err != nil {
+		return err
+	}
+	err = s.store.OrderInstancedPipelines(r.Context(), t.ID, group, instances)
+	if errors.Is(err, store.ErrNotFound) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, err.Error()+"\n")
+		return nil
 	}
 	if err != nil {
 		return err

@@ -52,6 +52,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/pipelines", anyone, s.listAllPipelines},
 		{"GET", teamPath + "/pipelines", anyone, s.listTeamPipelines},
 		{"PUT", teamPath + "/pipelines/ordering", member, s.orderPipelines},
+		{"PUT", pipelinePath + "/ordering", member, s.orderInstancedPipelines},
 		{"GET", pipelinePath, readPipeline, s.getPipeline},
 		{"DELETE", pipelinePath, member, s.destroyPipeline},
 		{"GET", pipelinePath + "/config", viewer, s.getConfig},

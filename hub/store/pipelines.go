@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/switchyard-ci/switchyard/api"
 )
 
 // SavePipelineParams is one config save. FromVersion is the config version the
@@ -100,7 +101,9 @@ func (s *Store) SavePipeline(ctx context.Context, p SavePipelineParams) (SavedPi
 			}
 			// A new group is placed by its id; a new instance joins its group.
 			if _, err := tx.Exec(ctx, `UPDATE pipelines SET ordering = COALESCE((SELECT min(q.ordering) FROM pipelines q
-				WHERE q.team_id = $2 AND q.name = $3 AND q.id <> $1), $1) WHERE id = $1`, out.ID, p.TeamID, p.Name); err != nil {
+				WHERE q.team_id = $2 AND q.name = $3 AND q.id <> $1), $1),
+				secondary_ordering = (SELECT COALESCE(max(q.secondary_ordering), 0) + 1 FROM pipelines q
+				WHERE q.team_id = $2 AND q.name = $3 AND q.id <> $1) WHERE id = $1`, out.ID, p.TeamID, p.Name); err != nil {
 				return err
 			}
 			return s.saveParts(ctx, tx, out.ID, p)
@@ -393,7 +396,7 @@ func scanPipeline(row pgx.Row) (Pipeline, error) {
 func (s *Store) Pipelines(ctx context.Context, teamID int64) ([]Pipeline, error) {
 	out, err := collect(ctx, func() (pgx.Rows, error) {
 		return s.reads.Query(ctx, `SELECT `+pipelineColumns+` FROM pipelines p JOIN teams t ON t.id = p.team_id
-		WHERE $1 = 0 OR p.team_id = $1 ORDER BY t.name, p.ordering, p.id`, teamID)
+		WHERE $1 = 0 OR p.team_id = $1 ORDER BY t.name, p.ordering, p.secondary_ordering, p.id`, teamID)
 	}, func(r pgx.CollectableRow) (Pipeline, error) { return scanPipeline(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list pipelines: %w", err)
@@ -530,6 +533,29 @@ func (s *Store) OrderPipelines(ctx context.Context, teamID int64, names []string
 			}
 			if tag.RowsAffected() == 0 {
 				return fmt.Errorf("pipeline '%s' %w", name, ErrNotFound) // reads "pipeline 'x' not found"
+			}
+		}
+		return nil
+	})
+}
+
+// OrderInstancedPipelines orders a group's instances (canonical instance
+// vars, "" for the plain pipeline of the name): entry i is placed i+1th;
+// the others keep their place. An unknown entry changes nothing.
+func (s *Store) OrderInstancedPipelines(ctx context.Context, teamID int64, group string, instances []string) error {
+	return s.Tx(ctx, func(tx pgx.Tx) error {
+		for i, iv := range instances {
+			tag, err := tx.Exec(ctx, `UPDATE pipelines SET secondary_ordering = $4 WHERE team_id = $1 AND name = $2 AND instance_vars = $3`,
+				teamID, group, iv, i+1)
+			if err != nil {
+				return fmt.Errorf("order instanced pipelines: %w", err)
+			}
+			if tag.RowsAffected() == 0 {
+				ref := group
+				if iv != "" {
+					ref += "/" + api.FlattenInstanceVars(iv)
+				}
+				return fmt.Errorf("pipeline '%s' %w", ref, ErrNotFound)
 			}
 		}
 		return nil

@@ -376,3 +376,36 @@ func orderPipelines(ctx context.Context, e *env, args []string) error {
 	}
 	return nil
 }
+
+// orderInstancedPipelines is fly order-instanced-pipelines -g GROUP -p k:v
+// (repeatable): the group's instances in the order wanted.
+func orderInstancedPipelines(ctx context.Context, e *env, args []string) error {
+	f := newFlags("order-instanced-pipelines", e)
+	group := f.str("g", "group", "the instance group: the pipelines' name")
+	instances := f.list("p", "pipeline", "an instance's vars as k:v,k2:v2, in the order wanted (repeatable)")
+	if err := f.parse(args, group); err != nil {
+		return err
+	}
+	if len(*instances) == 0 {
+		return errors.New("give the instances with -p k:v, in the order wanted")
+	}
+	order := make([]map[string]any, len(*instances))
+	for i, iv := range *instances {
+		var err error
+		if order[i], err = api.ParseInstanceVars(iv); err != nil {
+			return err
+		}
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := c.Do(ctx, http.MethodPut, api.PipelinePath(t.Team, *group)+"/ordering", nil, order, nil); err != nil {
+		return fmt.Errorf("failed to order instanced pipelines: %w", err)
+	}
+	fmt.Fprintln(e.stdout, "ordered instanced pipelines")
+	for _, iv := range *instances {
+		fmt.Fprintf(e.stdout, "  - %s\n", iv)
+	}
+	return nil
+}
