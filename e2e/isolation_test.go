@@ -134,6 +134,8 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"GET /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions":                   {who: "viewer", ok: 200},
 		"POST /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/check":                     {who: "operator", ok: 404, path: nope + "/resources/r/check"},
 		"POST /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/check/webhook":             {who: "webhook", ok: 401},
+		"POST /api/v1/teams/{team}/pipelines/{pipeline}/resource-types/{resource_type}/check":           {who: "operator", ok: 404, path: nope + "/resource-types/t/check"},
+		"PUT /api/v1/teams/{team}/pipelines/{pipeline}/ordering":                                        {who: "member", ok: 400, body: `[{"branch": "nope"}]`},
 		"PUT /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/versions/{version}/pin":     {who: "operator", ok: 404, path: nope + "/resources/r/versions/1/pin"},
 		"PUT /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/unpin":                      {who: "operator", ok: 404, path: nope + "/resources/r/unpin"},
 		"PUT /api/v1/teams/{team}/pipelines/{pipeline}/resources/{resource}/pin_comment":                {who: "operator", ok: 404, path: nope + "/resources/r/pin_comment", body: `{"pin_comment": "x"}`},
