@@ -30,7 +30,7 @@ type Client struct {
 // it is, for calls whose body (nil for none) or answer is streamed; the
 // caller closes the answer's body.
 func (c *Client) Stream(ctx context.Context, method, path string, header http.Header, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.URL, "/")+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.URL, "/")+moveInstanceVars(path), body)
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +122,59 @@ func (c *Client) Get(ctx context.Context, path string, out any) error {
 	return err
 }
 
-// PipelinePath is the API path of a team's pipeline.
+// PipelinePath is the API path of a team's pipeline, given as fly names it:
+// NAME, or NAME/k:v,k2:v2 for an instance. An instance's vars ride in the
+// path as a matrix parameter (;vars=JSON), which Do moves into the query as
+// vars=JSON, so callers may append to the path; a name cannot hold a ';'
+// (PathEscape escapes it).
 func PipelinePath(team, pipeline string) string {
-	return "/api/v1/teams/" + url.PathEscape(team) + "/pipelines/" + url.PathEscape(pipeline)
+	name, instance, _ := strings.Cut(pipeline, "/")
+	if instance == "" {
+		return InstancePath(team, name, nil)
+	}
+	vars, err := ParseInstanceVars(instance)
+	if err != nil {
+		return "/api/v1/teams/" + url.PathEscape(team) + "/pipelines/" + url.PathEscape(pipeline) // the hub answers 404
+	}
+	return InstancePath(team, name, vars)
+}
+
+// InstancePath is the API path of the instance of a team's pipeline with
+// vars (the plain pipeline when vars is empty).
+func InstancePath(team, name string, vars map[string]any) string {
+	path := "/api/v1/teams/" + url.PathEscape(team) + "/pipelines/" + url.PathEscape(name)
+	if len(vars) == 0 {
+		return path
+	}
+	raw, _ := json.Marshal(vars) // maps marshal with sorted keys: canonical
+	return path + instanceMarker + url.PathEscape(string(raw))
+}
+
+// instanceMarker starts the matrix parameter PipelinePath puts instance
+// vars in.
+const instanceMarker = ";vars="
+
+// moveInstanceVars turns PipelinePath's matrix parameter into the query.
+func moveInstanceVars(path string) string {
+	i := strings.Index(path, instanceMarker)
+	if i < 0 {
+		return path
+	}
+	rest := path[i+len(instanceMarker):]
+	vars, after := rest, ""
+	if j := strings.IndexAny(rest, "/?"); j >= 0 {
+		vars, after = rest[:j], rest[j:]
+	}
+	raw, err := url.PathUnescape(vars)
+	if err != nil {
+		return path
+	}
+	q := "vars=" + url.QueryEscape(raw)
+	base, query, hasQuery := strings.Cut(path[:i]+after, "?")
+	if hasQuery {
+		return base + "?" + query + "&" + q
+	}
+	return base + "?" + q
 }
 
 // Events streams a build's events, calling fn for each until fn returns false,

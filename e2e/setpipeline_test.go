@@ -192,3 +192,47 @@ jobs:
 		t.Errorf("the pipeline after setting itself:\n%s", out)
 	}
 }
+
+// Our fly names instances as stock fly does: set-pipeline -i NAME=VALUE
+// (the instance var is a var of the config too), PIPELINE/k:v wherever a
+// command names a pipeline, and PIPELINE/k:v/JOB for a job.
+func TestOurFlyInstancedPipelines(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("local-1", f.url)
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	file := filepath.Join(f.dir, "ci.yml")
+	if err := os.WriteFile(file, []byte(`
+jobs:
+- name: j
+  plan:
+  - task: t
+    config: {platform: linux, run: {path: echo, args: ["building ((branch))"]}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"main", "dev"} {
+		if out := f.mustFly("set-pipeline", "-n", "-p", "ci", "-c", file, "-i", "branch="+b); !strings.Contains(out, "unpause-pipeline -p ci/branch:"+b) {
+			t.Errorf("set-pipeline -i branch=%s:\n%s", b, out)
+		}
+		f.mustFly("unpause-pipeline", "-p", "ci/branch:"+b)
+	}
+	if out := f.mustFly("pipelines"); !strings.Contains(out, "ci/branch:main") || !strings.Contains(out, "ci/branch:dev") {
+		t.Errorf("pipelines:\n%s", out)
+	}
+	if out := f.mustFly("trigger-job", "-j", "ci/branch:dev/j", "-w"); !strings.Contains(out, "building dev") || !strings.Contains(out, "succeeded") {
+		t.Errorf("trigger-job of the dev instance:\n%s", out)
+	}
+	if out := f.mustFly("jobs", "-p", "ci/branch:main"); !strings.Contains(out, "j") {
+		t.Errorf("jobs of the main instance:\n%s", out)
+	}
+	if out := f.mustFly("builds", "-j", "ci/branch:main/j"); strings.Contains(out, "succeeded") {
+		t.Errorf("the main instance has the dev instance's build:\n%s", out)
+	}
+	f.mustFly("archive-pipeline", "-p", "ci/branch:dev", "-n")
+	if out := f.mustFly("pipelines"); strings.Contains(out, "ci/branch:dev") || !strings.Contains(out, "ci/branch:main") {
+		t.Errorf("pipelines after archiving the dev instance:\n%s", out)
+	}
+	if out, code := f.fly("set-pipeline", "-n", "-p", "ci/branch:x", "-c", file); code == 0 || !strings.Contains(out, "cannot contain '/'") {
+		t.Errorf("set-pipeline -p with a slash: exit %d\n%s", code, out)
+	}
+}

@@ -244,8 +244,11 @@ func (f flags) list(short, long, usage string) *[]string {
 }
 
 // splitPair splits PIPELINE/JOB.
+// splitPair splits PIPELINE/THING, where the pipeline may be an instance
+// (NAME/k:v,k2:v2/THING).
 func splitPair(v, what string) (string, string, error) {
-	a, b, ok := strings.Cut(v, "/")
+	i := strings.LastIndex(v, "/")
+	a, b, ok := v[:max(i, 0)], v[i+1:], i >= 0
 	if !ok || a == "" || b == "" {
 		return "", "", fmt.Errorf("argument format should be <pipeline>/<%s>", what)
 	}

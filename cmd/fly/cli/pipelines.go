@@ -26,6 +26,7 @@ func setPipeline(ctx context.Context, e *env, args []string) error {
 	vars := f.list("v", "var", "NAME=VALUE: a string var")
 	yvars := f.list("y", "yaml-var", "NAME=YAML: a YAML var")
 	files := f.list("l", "load-vars-from", "FILE: vars from a YAML file")
+	ivars := f.list("i", "instance-var", "NAME=YAML: an instance var: sets the instance of the pipeline with these vars (also a var)")
 	yes := f.boolean("n", "non-interactive", "apply without asking")
 	checkCreds := f.boolean("", "check-creds", "refuse the config if a ((var)) in it resolves from no var source or credential manager")
 	if err := f.parse(args, name, file); err != nil {
@@ -46,6 +47,18 @@ func setPipeline(ctx context.Context, e *env, args []string) error {
 		if err := v.SetYAML(kv); err != nil {
 			return err
 		}
+	}
+	instance := pipeline.Vars{}
+	for _, kv := range *ivars {
+		if err := instance.SetYAML(kv); err != nil {
+			return err
+		}
+		if err := v.SetYAML(kv); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(*name, "/") {
+		return fmt.Errorf("pipeline name %q cannot contain '/': give an instance's vars with -i NAME=VALUE", *name)
 	}
 	data, err := os.ReadFile(*file)
 	if err != nil {
@@ -69,7 +82,7 @@ func setPipeline(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	path := api.PipelinePath(t.Team, *name)
+	path := api.InstancePath(t.Team, *name, instance)
 	var existing api.ConfigResponse
 	version := ""
 	res, err := c.Do(ctx, http.MethodGet, path+"/config", nil, nil, &existing)
@@ -114,10 +127,15 @@ func setPipeline(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "%s %s\n", e.colour("33", "WARNING:"), w.Message)
 	}
 	if res.Status == http.StatusCreated {
+		ref := *name
+		if len(instance) > 0 {
+			raw, _ := json.Marshal(instance)
+			ref += "/" + api.FlattenInstanceVars(string(raw))
+		}
 		fmt.Fprintf(e.stdout, "pipeline created!\nyou can view your pipeline here: %s/teams/%s/pipelines/%s\n", t.API, t.Team, *name)
 		var p api.Pipeline
 		if err := c.Get(ctx, path, &p); err == nil && p.Paused {
-			fmt.Fprintf(e.stdout, "\nthe pipeline is currently paused. to unpause, either:\n  - run the unpause-pipeline command:\n    fly -t %s unpause-pipeline -p %s\n  - click play next to the pipeline in the web ui\n", e.target, *name)
+			fmt.Fprintf(e.stdout, "\nthe pipeline is currently paused. to unpause, either:\n  - run the unpause-pipeline command:\n    fly -t %s unpause-pipeline -p %s\n  - click play next to the pipeline in the web ui\n", e.target, ref)
 		}
 		return nil
 	}
@@ -218,7 +236,11 @@ func pipelines(ctx context.Context, e *env, args []string) error {
 	}
 	rows := [][]string{}
 	for _, p := range shown {
-		row := []string{strconv.FormatInt(p.ID, 10), p.Name}
+		name := p.Name
+		if len(p.InstanceVars) > 0 {
+			name += "/" + api.FlattenInstanceVars(string(p.InstanceVars))
+		}
+		row := []string{strconv.FormatInt(p.ID, 10), name}
 		if *all {
 			row = append(row, p.TeamName)
 		}
