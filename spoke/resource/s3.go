@@ -327,16 +327,19 @@ func (S3) In(ctx context.Context, raw, params json.RawMessage, version map[strin
 }
 
 func (b *s3Bucket) download(ctx context.Context, key string, opts minio.GetObjectOptions, root *os.Root, name string) error {
-	obj, err := b.client.GetObject(ctx, b.src.Bucket, key, opts)
+	// The response's body itself, as minio-go's FGetObject reads it: a
+	// minio.Object's reads each go through its goroutine, which made a get
+	// 0.6x of FGetObject's speed.
+	body, _, _, err := minio.Core{Client: b.client}.GetObject(ctx, b.src.Bucket, key, opts)
 	if err != nil {
 		return fmt.Errorf("get %s from %s: %v", key, b.where, err)
 	}
-	defer obj.Close()
+	defer body.Close()
 	f, err := root.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, obj); err != nil {
+	if _, err := io.Copy(f, body); err != nil {
 		f.Close()
 		return fmt.Errorf("get %s from %s: %v", key, b.where, err)
 	}
