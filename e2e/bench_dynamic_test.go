@@ -110,7 +110,7 @@ func BenchmarkAcross(b *testing.B) {
 	for _, v := range []struct{ name, plan string }{
 		{"across", `
   - across:
-    - var: n
+    - var: idx
       values: [` + strings.Join(values, ",") + `]
       max_in_flight: all
     task: noop
