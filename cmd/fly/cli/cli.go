@@ -49,6 +49,7 @@ func commands() map[string]command {
 		"archive-pipeline":          {[]string{"ap"}, archivePipeline},
 		"rename-pipeline":           {[]string{"rp"}, renamePipeline},
 		"order-pipelines":           {[]string{"op"}, orderPipelines},
+		"format-pipeline":           {[]string{"fp"}, formatPipeline},
 		"order-instanced-pipelines": {[]string{"oip"}, orderInstancedPipelines},
 		"jobs":                      {[]string{"js"}, jobs},
 		"trigger-job":               {[]string{"tj"}, triggerJob},
