@@ -108,6 +108,10 @@ func maxInFlight(v any, all int) (int, error) {
 		if x >= 1 {
 			return x, nil
 		}
+	case int64: // a plan compiled in memory, not read back from JSON
+		if x >= 1 {
+			return int(x), nil
+		}
 	}
 	return 0, fmt.Errorf("max_in_flight %v: give all or a positive number", v)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/hub/creds"
 	"github.com/switchyard-ci/switchyard/pipeline"
 )
 
@@ -33,7 +34,13 @@ type script struct {
 }
 
 func (s *script) leaf(ctx context.Context, p *pipeline.Plan) (bool, error) {
+	if p.Across != nil { // the engine's own expansion, its runs back here
+		return s.r.across(ctx, p)
+	}
 	name := p.Task.Name
+	if do, ok := p.Task.Params["DO"]; ok { // an across run's name, from its values
+		name = do
+	}
 	if rest, ok := strings.CutPrefix(name, "late-"); ok {
 		<-s.blocked
 		name = rest
@@ -92,7 +99,7 @@ func runPlan(t *testing.T, jobYAML string) (bool, error, *script) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	s := &script{cancel: cancel, tries: map[string]int{}, blocked: make(chan struct{})}
-	s.r = &run{life: t.Context(), leaf: s.leaf, say: func(_ context.Context, _, msg string) {
+	s.r = &run{e: &Engine{maxAcross: 8}, resolver: &creds.Resolver{}, life: t.Context(), leaf: s.leaf, say: func(_ context.Context, _, msg string) {
 		s.mu.Lock()
 		s.said = append(s.said, msg)
 		s.mu.Unlock()
@@ -180,5 +187,47 @@ func TestInParallelLimit(t *testing.T) {
 	}
 	if len(s.ran) != 5 || s.peak > 2 {
 		t.Errorf("ran %q with %d at once, want all 5 with at most 2", s.ran, s.peak)
+	}
+}
+
+// across runs its step once per combination, each level at most its var's
+// max_in_flight at once (1 by default), fail_fast stopping the others; past
+// the hub's bound (8 here) it errors before running anything.
+func TestAcrossSemantics(t *testing.T) {
+	five := "[{var: v, values: [1, 2, 3, 4, 5]%s}]"
+	for _, tt := range []struct {
+		name, plan string
+		ok         bool
+		ran        []string
+		peak       int
+	}{
+		{"one at a time by default", "  - {task: par, across: " + fmt.Sprintf(five, "") + ", C}\n", true, []string{"par", "par", "par", "par", "par"}, 1},
+		{"max_in_flight bounds the runs at once", "  - {task: par, across: " + fmt.Sprintf(five, ", max_in_flight: 2") + ", C}\n", true, []string{"par", "par", "par", "par", "par"}, 2},
+		{"a matrix runs every combination", "  - {task: t, params: {DO: 'ok((.:x))((.:y))'}, across: [{var: x, values: [a, b]}, {var: y, values: [1, 2]}], C}\n",
+			true, []string{"oka1", "oka2", "okb1", "okb2"}, 0},
+		{"a failed run fails the step, the others run",
+			"  - {task: t, params: {DO: '((.:v))'}, across: [{var: v, values: [fail1, ok2], max_in_flight: all}], C}\n", false, []string{"fail1", "ok2"}, 0},
+		{"fail_fast stops the other runs",
+			"  - {task: t, params: {DO: '((.:v))'}, across: [{var: v, values: [block1, late-fail2], max_in_flight: all}], fail_fast: true, C}\n",
+			false, []string{"block1", "block1 stopped", "fail2"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, err, s := runPlan(t, tt.plan)
+			if ok != tt.ok || err != nil {
+				t.Errorf("ok %v, error %v; want ok %v", ok, err, tt.ok)
+			}
+			ran := slices.Clone(s.ran)
+			slices.Sort(ran)
+			if !reflect.DeepEqual(ran, tt.ran) {
+				t.Errorf("ran %q, want %q", ran, tt.ran)
+			}
+			if tt.peak > 0 && s.peak > tt.peak {
+				t.Errorf("%d at once, want at most %d", s.peak, tt.peak)
+			}
+		})
+	}
+	ok, err, s := runPlan(t, "  - {task: par, across: [{var: x, values: [1, 2, 3]}, {var: y, values: [1, 2, 3]}], C}\n")
+	if ok || err == nil || !strings.Contains(err.Error(), "past the hub's bound of 8") || len(s.ran) != 0 {
+		t.Errorf("9 combinations over a bound of 8: ok %v, error %v, ran %q", ok, err, s.ran)
 	}
 }
