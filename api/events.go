@@ -34,6 +34,7 @@ const (
 	EventFinish         = "finish"
 	EventSelectedWorker = "selected-worker"
 	EventError          = "error"
+	EventAcrossSubsteps = "across-substeps"
 )
 
 // EventVersions maps each event type to the version the hub sends.
@@ -43,7 +44,21 @@ var EventVersions = map[string]string{
 	EventInitializeGet: "2.0", EventStartGet: "1.0", EventFinishGet: "5.1",
 	EventInitializePut: "2.0", EventStartPut: "1.0", EventFinishPut: "5.1",
 	EventInitializeChk: "1.0", EventStart: "1.0", EventFinish: "1.0",
-	EventSelectedWorker: "1.0", EventError: "4.1",
+	EventSelectedWorker: "1.0", EventError: "4.1", EventAcrossSubsteps: "1.0",
+}
+
+// AcrossSubstepsEvent lists an across step's runs as public plans, one per
+// combination of its vars' values.
+type AcrossSubstepsEvent struct {
+	Time     int64            `json:"time"`
+	Origin   Origin           `json:"origin"`
+	Substeps []map[string]any `json:"substeps"`
+}
+
+// PublicBuildPlan answers GET /api/v1/builds/B/plan.
+type PublicBuildPlan struct {
+	Schema string         `json:"schema"`
+	Plan   map[string]any `json:"plan"`
 }
 
 type StatusEvent struct {

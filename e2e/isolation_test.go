@@ -169,6 +169,7 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"GET /api/v1/builds/{build}/events":                     {who: "viewer", ok: 200, path: "/api/v1/builds/" + b + "/events?wait=0"},
 		"GET /api/v1/builds/{build}/preparation":                {who: "viewer", ok: 200},
 		"GET /api/v1/builds/{build}/resources":                  {who: "viewer", ok: 200},
+		"GET /api/v1/builds/{build}/plan":                       {who: "viewer", ok: 200},
 		"GET /api/v1/builds/{build}/placement":                  {who: "viewer", ok: 200},
 		"GET /api/v1/workers":                                   {who: "user", ok: 200},
 	}

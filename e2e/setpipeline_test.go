@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +73,20 @@ func TestSetPipelineAcrossBranches(t *testing.T) {
 			t.Errorf("no %q in the parent's build:\n%s", want, out)
 		}
 	}
+	// The build's public plan shows the across step as Concourse's, and its
+	// events list the runs as public plans.
+	var plan struct {
+		Schema string         `json:"schema"`
+		Plan   map[string]any `json:"plan"`
+	}
+	spokeCall(t, f.url, "GET", "/api/v1/builds/"+buildID(t, f, "parent/set-children", "1")+"/plan", f.token(), nil, &plan, 200)
+	if raw, _ := json.Marshal(plan.Plan); plan.Schema != "exec.v2" || !strings.Contains(string(raw), `"across":{"fail_fast":false,"vars":[{"name":"branch"}]}`) {
+		t.Errorf("the public plan: %s %s", plan.Schema, raw)
+	}
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	if events := f.mustFly("watch", "-j", "parent/set-children", "-b", "1"); !strings.Contains(events, "succeeded") {
+		t.Errorf("our fly's watch of a build with across-substeps events:\n%s", events)
+	}
 	pipelines := must("s", "pipelines")
 	for _, want := range []string{"child/branch:main", "child/branch:dev"} {
 		if !strings.Contains(pipelines, want) {
@@ -93,7 +109,6 @@ func TestSetPipelineAcrossBranches(t *testing.T) {
 	if ps := must("s", "pipelines"); strings.Index(ps, "child/branch:dev") > strings.Index(ps, "child/branch:main") {
 		t.Errorf("dev is not ordered before main:\n%s", ps)
 	}
-	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
 	f.mustFly("order-instanced-pipelines", "-g", "child", "-p", "branch:main", "-p", "branch:dev")
 	if ps := must("s", "pipelines"); strings.Index(ps, "child/branch:main") > strings.Index(ps, "child/branch:dev") {
 		t.Errorf("main is not ordered before dev:\n%s", ps)
@@ -235,4 +250,15 @@ jobs:
 	if out, code := f.fly("set-pipeline", "-n", "-p", "ci/branch:x", "-c", file); code == 0 || !strings.Contains(out, "cannot contain '/'") {
 		t.Errorf("set-pipeline -p with a slash: exit %d\n%s", code, out)
 	}
+}
+
+// buildID is the id of a job's build by name.
+func buildID(t *testing.T, f *fleet, job, name string) string {
+	t.Helper()
+	pipeline, j, _ := strings.Cut(job, "/")
+	var b struct {
+		ID int64 `json:"id"`
+	}
+	spokeCall(t, f.url, "GET", "/api/v1/teams/main/pipelines/"+pipeline+"/jobs/"+j+"/builds/"+name, f.token(), nil, &b, 200)
+	return strconv.FormatInt(b.ID, 10)
 }

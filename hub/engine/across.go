@@ -7,7 +7,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/vars"
 )
@@ -55,11 +58,14 @@ func (r *run) across(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		return false, fmt.Errorf("across step %s: its template: %w", p.ID, err)
 	}
 	n := 0
+	var substeps []map[string]any // each run as a public plan, for the across-substeps event
 	var level func(depth int, chosen map[string]any) (pipeline.Plan, error)
 	level = func(depth int, chosen map[string]any) (pipeline.Plan, error) {
 		if depth == len(a.Vars) {
 			n++
-			return substep(template, chosen, "/"+strconv.Itoa(n))
+			sub, err := substep(template, chosen, "/"+strconv.Itoa(n))
+			substeps = append(substeps, pipeline.Public(sub))
+			return sub, err
 		}
 		v := a.Vars[depth]
 		steps := make([]pipeline.Plan, 0, len(values[depth]))
@@ -85,6 +91,7 @@ func (r *run) across(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	r.acrossSubsteps(ctx, p.ID, substeps)
 	return r.step(ctx, &expanded)
 }
 
@@ -195,4 +202,14 @@ func lookupChosen(chosen map[string]any, ref string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// acrossSubsteps tells the build's events of an across step's runs, as
+// Concourse's across-substeps event, for the UIs that draw them.
+func (r *run) acrossSubsteps(ctx context.Context, planID string, substeps []map[string]any) {
+	if r.e == nil || r.e.store == nil {
+		return // plan_test.go's runs have no store
+	}
+	payload, _ := json.Marshal(api.AcrossSubstepsEvent{Time: time.Now().Unix(), Origin: api.Origin{ID: planID}, Substeps: substeps})
+	r.appendEvent(ctx, store.Event{Type: api.EventAcrossSubsteps, Version: api.EventVersions[api.EventAcrossSubsteps], Payload: payload})
 }

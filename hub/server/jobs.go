@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/pipeline"
 )
 
 func (s *Server) jobFromPath(r *http.Request) (store.Pipeline, store.Job, error) {
@@ -249,6 +250,20 @@ func (s *Server) buildFromPath(r *http.Request) (store.Build, error) {
 		return b, notFound("build " + r.PathValue("build"))
 	}
 	return b, err
+}
+
+// buildPlan is the build's plan as Concourse shows it: no sources, params
+// or vars (pipeline.Public). A job build that has not started has none.
+func (s *Server) buildPlan(w http.ResponseWriter, r *http.Request, c *caller) error {
+	b, err := s.buildFromPath(r)
+	if err != nil {
+		return err
+	}
+	var plan pipeline.Plan
+	if len(b.Plan) == 0 || json.Unmarshal(b.Plan, &plan) != nil || plan.ID == "" {
+		return notFound("plan of build " + r.PathValue("build"))
+	}
+	return writeJSON(w, http.StatusOK, api.PublicBuildPlan{Schema: "exec.v2", Plan: pipeline.Public(plan)})
 }
 
 func (s *Server) getBuild(w http.ResponseWriter, r *http.Request, c *caller) error {

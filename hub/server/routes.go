@@ -119,6 +119,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/builds/{build}/events", buildDetails, s.buildEvents},
 		{"GET", "/api/v1/builds/{build}/preparation", buildDetails, s.buildPreparation},
 		{"GET", "/api/v1/builds/{build}/resources", readBuild, s.buildResources},
+		{"GET", "/api/v1/builds/{build}/plan", readBuild, s.buildPlan},
 		{"GET", "/api/v1/builds/{build}/placement", buildDetails, s.buildPlacement},
 		{"GET", "/api/v1/workers", user, s.listWorkers},
 	}
