@@ -79,7 +79,6 @@ func Public(p Plan) map[string]any {
 	return out
 }
 
-
 // typeImage adds a custom type's image check and get, as public plans.
 func typeImage(body map[string]any, image TypeImage) {
 	if image.CheckPlan != nil {
