@@ -50,17 +50,20 @@ func ParseInstanceVars(s string) (map[string]any, error) {
 		if json.Unmarshal([]byte(v), &val) != nil {
 			val = v
 		}
-		path := strings.Split(k, ".")
-		m := out
-		for _, seg := range path[:len(path)-1] {
-			next, ok := m[seg].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[seg] = next
-			}
-			m = next
-		}
-		m[path[len(path)-1]] = val
+		SetPath(out, strings.Split(k, "."), val)
 	}
 	return out, nil
+}
+
+// SetPath puts val at path in m, making the objects on the way.
+func SetPath(m map[string]any, path []string, val any) {
+	for _, seg := range path[:len(path)-1] {
+		next, ok := m[seg].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[seg] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = val
 }

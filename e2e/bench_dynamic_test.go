@@ -31,29 +31,7 @@ func BenchmarkSetPipelineChildren(b *testing.B) {
 	b.Run("set_pipeline", func(b *testing.B) {
 		for b.Loop() {
 			f, conn := benchFleet(b)
-			f.setPipeline("parent", `
-resources:
-- name: configs
-  type: mock
-  check_every: never
-  source:
-    create_files:
-      branches.json: '[`+strings.Join(names, ",")+`]'
-      child.yml: |
-`+indent(strings.NewReplacer("((", "START_VAR", "))", "END_VAR").Replace(child), "        ")+`
-jobs:
-- name: set-children
-  plan:
-  - get: configs
-  - load_var: branches
-    file: configs/branches.json
-  - across:
-    - var: branch
-      values: ((.:branches))
-    set_pipeline: child
-    file: configs/child.yml
-    instance_vars: {branch: ((.:branch))}
-`)
+			f.setPipeline("parent", strings.Replace(setPipelineParent, "%s", "["+strings.Join(names, ",")+"]", 1))
 			f.mustFly("check-resource", "-r", "parent/configs")
 			before := dbCounters(b, conn)
 			start := time.Now()
@@ -155,10 +133,4 @@ func benchFleet(b *testing.B) (*fleet, *pgx.Conn) {
 		b.Fatal(err)
 	}
 	return f, conn
-}
-
-// indent puts prefix before every line of text.
-func indent(text, prefix string) string {
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	return prefix + strings.Join(lines, "\n"+prefix)
 }

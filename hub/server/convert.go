@@ -68,17 +68,7 @@ func instanceVars(r *http.Request) (string, error) {
 		if err := json.Unmarshal([]byte(q.Get(k)), &val); err != nil {
 			return "", errorf(http.StatusBadRequest, "malformed instance var %s: %v", k, err)
 		}
-		path := strings.Split(strings.TrimPrefix(k, "vars."), ".")
-		m := vars
-		for _, seg := range path[:len(path)-1] {
-			next, ok := m[seg].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				m[seg] = next
-			}
-			m = next
-		}
-		m[path[len(path)-1]] = val
+		api.SetPath(vars, strings.Split(strings.TrimPrefix(k, "vars."), "."), val)
 	}
 	if len(vars) == 0 {
 		return "", nil

@@ -30,17 +30,27 @@ func (s *Server) resourceFromPath(r *http.Request) (store.Resource, error) {
 // checkResource starts a check build of the resource, from the given version
 // if any (fly check-resource -f). Manual checks ignore check_every.
 func (s *Server) checkResource(w http.ResponseWriter, r *http.Request, c *caller) error {
-	var req api.CheckRequest
-	if r.ContentLength != 0 {
-		if err := readJSON(r, 64<<10, &req); err != nil {
-			return err
-		}
+	req, err := checkRequest(r)
+	if err != nil {
+		return err
 	}
 	res, err := s.resourceFromPath(r)
 	if err != nil {
 		return err
 	}
 	return s.startCheck(w, r, res, req.From, c.claims.User)
+}
+
+// checkRequest reads the body of a manual check (fly check-resource -f),
+// which may be empty.
+func checkRequest(r *http.Request) (api.CheckRequest, error) {
+	var req api.CheckRequest
+	if r.ContentLength != 0 {
+		if err := readJSON(r, 64<<10, &req); err != nil {
+			return req, err
+		}
+	}
+	return req, nil
 }
 
 func (s *Server) startCheck(w http.ResponseWriter, r *http.Request, res store.Resource, from map[string]string, by string) error {
@@ -323,11 +333,9 @@ func (s *Server) clearTypeVersions(w http.ResponseWriter, r *http.Request, c *ca
 // check-resource-type); the versions it finds are the ones the next builds
 // that use the type run.
 func (s *Server) checkResourceType(w http.ResponseWriter, r *http.Request, c *caller) error {
-	var req api.CheckRequest
-	if r.ContentLength != 0 {
-		if err := readJSON(r, 64<<10, &req); err != nil {
-			return err
-		}
+	req, err := checkRequest(r)
+	if err != nil {
+		return err
 	}
 	p, err := s.pipelineFromPath(r)
 	if err != nil {

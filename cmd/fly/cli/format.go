@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -49,15 +46,7 @@ func formatPipeline(ctx context.Context, e *env, args []string) error {
 func FormatPipeline(file string, data []byte) ([]byte, error) {
 	loaded, err := pipeline.Load(data, pipeline.Options{File: file})
 	if err != nil {
-		var list pipeline.Errors
-		if errors.As(err, &list) {
-			msgs := make([]string, len(list))
-			for i, le := range list {
-				msgs[i] = le.Error()
-			}
-			return nil, fmt.Errorf("invalid pipeline config:\n%s", strings.Join(msgs, "\n"))
-		}
-		return nil, err
+		return nil, invalidConfig(err)
 	}
 	var cfg any
 	if err := json.Unmarshal(loaded.JSON, &cfg); err != nil {

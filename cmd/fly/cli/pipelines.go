@@ -68,15 +68,7 @@ func setPipeline(ctx context.Context, e *env, args []string) error {
 	// same code the hub runs.
 	loaded, err := pipeline.Load(data, pipeline.Options{File: *file, Vars: v})
 	if err != nil {
-		var list pipeline.Errors
-		if errors.As(err, &list) {
-			msgs := make([]string, len(list))
-			for i, le := range list {
-				msgs[i] = le.Error()
-			}
-			return fmt.Errorf("invalid pipeline config:\n%s", strings.Join(msgs, "\n"))
-		}
-		return err
+		return invalidConfig(err)
 	}
 	c, t, err := e.client(ctx)
 	if err != nil {
@@ -430,4 +422,17 @@ func orderInstancedPipelines(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "  - %s\n", iv)
 	}
 	return nil
+}
+
+// invalidConfig words a config's load errors as fly does, one per line.
+func invalidConfig(err error) error {
+	var list pipeline.Errors
+	if !errors.As(err, &list) {
+		return err
+	}
+	msgs := make([]string, len(list))
+	for i, le := range list {
+		msgs[i] = le.Error()
+	}
+	return fmt.Errorf("invalid pipeline config:\n%s", strings.Join(msgs, "\n"))
 }
