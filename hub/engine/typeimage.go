@@ -111,6 +111,9 @@ func (r *run) typeVersion(ctx context.Context, checkPlan *pipeline.Plan) (map[st
 		return nil, fmt.Errorf("resource type %s: the check of its image failed: %s", c.ResourceType, orExit(res))
 	}
 	if len(res.Versions) == 0 {
+		if tv, found, err := r.e.store.NewestTypeVersion(ctx, pipelineID, c.ResourceType, c.Source); err == nil && found {
+			return r.chooseTypeVersion(c.ResourceType, tv.Version), nil // the check found nothing new
+		}
 		return nil, fmt.Errorf("resource type %s: the check of its image found no versions", c.ResourceType)
 	}
 	if pipelineID != 0 {
