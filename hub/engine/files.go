@@ -32,14 +32,29 @@ func (r *run) readFile(ctx context.Context, planID, file string, inputs map[stri
 	if !ok {
 		return nil, fmt.Errorf("unknown artifact source: '%s' in file path '%s'", input, file)
 	}
-	read := wire.StepRequest{Kind: wire.KindLoadVar, Name: input, LoadFile: artifact + "/" + rest, Env: r.env(), Tags: tags,
+	// An artifact's contents never change: a file read once in a build (by
+	// each run of an across step, say) is not read again.
+	key := ref.Digest + "/" + rest
+	r.mu.Lock()
+	data, read := r.files[key]
+	r.mu.Unlock()
+	if read && ref.Digest != "" {
+		return data, nil
+	}
+	req := wire.StepRequest{Kind: wire.KindLoadVar, Name: input, LoadFile: artifact + "/" + rest, Env: r.env(), Tags: tags,
 		Inputs: map[string]string{artifact: artifact}, Artifacts: map[string]wire.ArtifactRef{artifact: ref}}
-	res, err := r.runStep(ctx, planID, 1, implicitRead, read)
+	res, err := r.runStep(ctx, planID, 1, implicitRead, req)
 	if err != nil {
 		return nil, err
 	}
 	if res.Error != "" {
 		return nil, fmt.Errorf("file %s: %s", file, res.Error)
 	}
+	r.mu.Lock()
+	if r.files == nil {
+		r.files = map[string][]byte{}
+	}
+	r.files[key] = res.File
+	r.mu.Unlock()
 	return res.File, nil
 }

@@ -122,17 +122,21 @@ func (r *run) setPipeline(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	if iv != "" {
 		display += "/" + api.FlattenInstanceVars(iv)
 	}
-	say("setting pipeline: %s\n", display)
+	// The diff goes out as one log event: a line each would cost a
+	// transaction a line.
+	var diff strings.Builder
+	fmt.Fprintf(&diff, "setting pipeline: %s\n", display)
 	lines, ok := pipeline.Diff(configYAML(old), configYAML(loaded.JSON))
 	if !ok {
-		say("the configuration changes (too large to diff line by line)\n")
+		diff.WriteString("the configuration changes (too large to diff line by line)\n")
 	}
 	if ok && len(lines) == 0 {
-		say("no changes to apply.\n")
+		diff.WriteString("no changes to apply.\n")
 	}
 	for _, l := range lines {
-		say("%s\n", l)
+		diff.WriteString(l + "\n")
 	}
+	say("%s", diff.String())
 	params.TeamID, params.Name, params.InstanceVars, params.FromVersion = team.ID, name, iv, from
 	params.ParentJobID, params.ParentBuildID = r.build.JobID, r.build.ID
 	saved, err := r.e.store.SavePipeline(ctx, params)
