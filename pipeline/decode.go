@@ -76,6 +76,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, where string) {
 		}
 		v.Set(s)
 	case reflect.String:
+		// Concourse reads YAML 1.1, where an unquoted y, n, yes, no, on or
+		// off is a boolean: refused here as the hub refuses it once the
+		// config is JSON, not taken as text.
+		if b, ok := yaml11Bool(n); ok && n.ShortTag() == "!!str" {
+			d.errorf(n.Line, where, "expected a string, got bool %v (YAML 1.1 reads an unquoted %s as a boolean, as Concourse does): quote it", b, n.Value)
+			return
+		}
 		if s, ok := d.scalar(n, where, "a string", "!!str"); ok {
 			v.SetString(s)
 		}

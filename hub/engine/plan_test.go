@@ -203,7 +203,7 @@ func TestAcrossSemantics(t *testing.T) {
 	}{
 		{"one at a time by default", "  - {task: par, across: " + fmt.Sprintf(five, "") + ", C}\n", true, []string{"par", "par", "par", "par", "par"}, 1},
 		{"max_in_flight bounds the runs at once", "  - {task: par, across: " + fmt.Sprintf(five, ", max_in_flight: 2") + ", C}\n", true, []string{"par", "par", "par", "par", "par"}, 2},
-		{"a matrix runs every combination", "  - {task: t, params: {DO: 'ok((.:x))((.:y))'}, across: [{var: x, values: [a, b]}, {var: y, values: [1, 2]}], C}\n",
+		{"a matrix runs every combination", "  - {task: t, params: {DO: 'ok((.:x))((.:z))'}, across: [{var: x, values: [a, b]}, {var: z, values: [1, 2]}], C}\n",
 			true, []string{"oka1", "oka2", "okb1", "okb2"}, 0},
 		{"a failed run fails the step, the others run",
 			"  - {task: t, params: {DO: '((.:v))'}, across: [{var: v, values: [fail1, ok2], max_in_flight: all}], C}\n", false, []string{"fail1", "ok2"}, 0},
@@ -226,7 +226,7 @@ func TestAcrossSemantics(t *testing.T) {
 			}
 		})
 	}
-	ok, err, s := runPlan(t, "  - {task: par, across: [{var: x, values: [1, 2, 3]}, {var: y, values: [1, 2, 3]}], C}\n")
+	ok, err, s := runPlan(t, "  - {task: par, across: [{var: x, values: [1, 2, 3]}, {var: z, values: [1, 2, 3]}], C}\n")
 	if ok || err == nil || !strings.Contains(err.Error(), "past the hub's bound of 8") || len(s.ran) != 0 {
 		t.Errorf("9 combinations over a bound of 8: ok %v, error %v, ran %q", ok, err, s.ran)
 	}
