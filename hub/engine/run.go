@@ -46,7 +46,7 @@ type run struct {
 	// custom type name -> its version for the build, and the artifact of its image
 	typeVersions  map[string]map[string]string
 	typeArtifacts map[string]string
-	files         map[string][]byte // artifact digest/path -> a file the hub read (readFile)
+	files         map[string][]byte           // artifact digest/path -> a file the hub read (readFile)
 	cacheEpochs   map[string]map[string]int64 // the job's task cache epochs, read once
 }
 
