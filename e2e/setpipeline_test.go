@@ -182,11 +182,18 @@ jobs:
   - get: configs
   - set_pipeline: self
     file: configs/p.yml
+- name: no-artifact
+  plan:
+  - get: configs
+  - set_pipeline: other
+    file: configs/p.yml
+    var_files: [nowhere/vars.yml]
 `)
 	f.mustFly("check-resource", "-r", "sneaky/configs")
 	for job, want := range map[string]string{
-		"into-main":  "only the main team can set another team's pipelines",
-		"bad-config": "bad.yml",
+		"into-main":   "only the main team can set another team's pipelines",
+		"bad-config":  "bad.yml",
+		"no-artifact": "unknown artifact source: 'nowhere' in file path 'nowhere/vars.yml'",
 	} {
 		out, _ := f.fly("trigger-job", "-j", "sneaky/"+job, "-w")
 		if !strings.Contains(out, want) || !strings.Contains(out, "errored") {
