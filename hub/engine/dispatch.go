@@ -31,11 +31,9 @@ func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
+	r.keepArtifacts(res)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, a := range res.Artifacts {
-		r.artifacts[a.Name] = a.ArtifactRef
-	}
 	if kind == "put" {
 		r.versionFrom[p.ID] = res.Version
 		id, err := r.saveVersions(ctx, p.Put.Resource, []map[string]string{res.Version})

@@ -36,7 +36,6 @@ func (r *run) fetchTaskImage(ctx context.Context, p *pipeline.Plan, req *wire.St
 	}
 	cfg := t.Config
 	if cfg == nil && t.ConfigPath != "" {
-		var err error
 		// Read for its image_resource, as an inline config's; the spoke
 		// reads the file again to run the task.
 		data, err := r.readFile(ctx, p.ID+"/config", t.ConfigPath, req.Inputs, req.Tags)
@@ -89,23 +88,38 @@ func (r *run) fetchTaskImage(ctx context.Context, p *pipeline.Plan, req *wire.St
 	if res.Error != "" {
 		return stepError(res.Error)
 	}
-	r.mu.Lock()
-	for _, a := range res.Artifacts {
-		r.artifacts[a.Name] = a.ArtifactRef
-	}
-	ref, ok := r.artifacts[artifact]
-	r.mu.Unlock()
+	r.keepArtifacts(res)
 	t.Image = artifact
 	if ir.Type == "registry-image" {
 		t.ImageSource = source
 	}
-	if ok {
-		if req.Artifacts == nil {
-			req.Artifacts = map[string]wire.ArtifactRef{}
-		}
-		req.Artifacts[artifact] = ref
-	}
+	r.needArtifact(req, artifact)
 	return nil
+}
+
+// keepArtifacts records the build artifacts a step made.
+func (r *run) keepArtifacts(res wire.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range res.Artifacts {
+		r.artifacts[a.Name] = a.ArtifactRef
+	}
+}
+
+// needArtifact adds a build artifact to those the step's spoke fetches;
+// ok is false when the build has no such artifact.
+func (r *run) needArtifact(req *wire.StepRequest, artifact string) (ok bool) {
+	r.mu.Lock()
+	ref, ok := r.artifacts[artifact]
+	r.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if req.Artifacts == nil {
+		req.Artifacts = map[string]wire.ArtifactRef{}
+	}
+	req.Artifacts[artifact] = ref
+	return true
 }
 
 // imageSource is the source of the registry-image get in the build's plan

@@ -70,7 +70,8 @@ func (r *run) setPipeline(ctx context.Context, p *pipeline.Plan) (bool, error) {
 			return false, fmt.Errorf("set_pipeline %s: %w", name, err)
 		}
 	}
-	for _, m := range []map[string]any{sp.Vars, instanceVars} {
+	iv := "" // the instance vars filled in, as canonical JSON
+	for i, m := range []map[string]any{sp.Vars, instanceVars} {
 		if len(m) == 0 {
 			continue
 		}
@@ -81,12 +82,10 @@ func (r *run) setPipeline(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		for k, v := range filled.(map[string]any) {
 			static[k] = v
 		}
-	}
-	iv := ""
-	if len(instanceVars) > 0 {
-		filled, _ := vars.Interpolate(ctx, instanceVars, resolver)
-		raw, _ := json.Marshal(filled) // maps marshal with sorted keys: canonical
-		iv = string(raw)
+		if i == 1 {
+			raw, _ := json.Marshal(filled) // maps marshal with sorted keys: canonical
+			iv = string(raw)
+		}
 	}
 	data, err := r.readFile(ctx, p.ID+"/file", sp.File, nil, nil)
 	if err != nil {

@@ -55,27 +55,18 @@ func (r *run) typeImage(ctx context.Context, req *wire.StepRequest, image pipeli
 		if res.Error != "" || res.ExitStatus != 0 {
 			return fmt.Errorf("resource type %s: the get of its image failed: %s", g.Name, orExit(res))
 		}
+		r.keepArtifacts(res)
 		r.mu.Lock()
-		for _, a := range res.Artifacts {
-			r.artifacts[a.Name] = a.ArtifactRef
-		}
 		r.typeArtifacts[g.Name] = artifact
 		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	ref, ok := r.artifacts[artifact]
-	r.mu.Unlock()
-	if !ok {
+	if !r.needArtifact(req, artifact) {
 		return fmt.Errorf("resource type %s: the get of its image made no artifact", g.Name)
 	}
 	req.TypeImage, req.TypePrivileged = artifact, image.Privileged
 	if g.Type == "registry-image" {
 		req.TypeImageSource = source
 	}
-	if req.Artifacts == nil {
-		req.Artifacts = map[string]wire.ArtifactRef{}
-	}
-	req.Artifacts[artifact] = ref
 	return nil
 }
 
@@ -89,13 +80,15 @@ func (r *run) typeVersion(ctx context.Context, checkPlan *pipeline.Plan) (map[st
 		return version, nil
 	}
 	pipelineID := r.build.PipelineID
+	var stored store.TypeVersion
+	var found bool
 	if pipelineID != 0 {
-		tv, found, err := r.e.store.NewestTypeVersion(ctx, pipelineID, c.ResourceType, c.Source)
-		if err != nil {
+		var err error
+		if stored, found, err = r.e.store.NewestTypeVersion(ctx, pipelineID, c.ResourceType, c.Source); err != nil {
 			return nil, err
 		}
-		if found && time.Since(tv.Checked) < typeCheckInterval {
-			return r.chooseTypeVersion(c.ResourceType, tv.Version), nil
+		if found && time.Since(stored.Checked) < typeCheckInterval {
+			return r.chooseTypeVersion(c.ResourceType, stored.Version), nil
 		}
 	}
 	source, _ := json.Marshal(c.Source)
@@ -111,8 +104,8 @@ func (r *run) typeVersion(ctx context.Context, checkPlan *pipeline.Plan) (map[st
 		return nil, fmt.Errorf("resource type %s: the check of its image failed: %s", c.ResourceType, orExit(res))
 	}
 	if len(res.Versions) == 0 {
-		if tv, found, err := r.e.store.NewestTypeVersion(ctx, pipelineID, c.ResourceType, c.Source); err == nil && found {
-			return r.chooseTypeVersion(c.ResourceType, tv.Version), nil // the check found nothing new
+		if found {
+			return r.chooseTypeVersion(c.ResourceType, stored.Version), nil // the check found nothing new
 		}
 		return nil, fmt.Errorf("resource type %s: the check of its image found no versions", c.ResourceType)
 	}
