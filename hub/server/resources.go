@@ -341,10 +341,8 @@ func (s *Server) checkResourceType(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	name, err := s.resourceTypeFromPath(r)
-	if err != nil {
-		return err
-	}
+	// TypePlan reads the pipeline's types, and finds this one or says not found.
+	name := r.PathValue("resource_type")
 	plan, err := checker.TypePlan(r.Context(), s.store, p.ID, name, req.From)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("resource type " + name)
