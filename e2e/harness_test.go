@@ -49,6 +49,8 @@ type fleet struct {
 	store   string   // the artifact store's URL; empty: a directory of the fleet
 	hubEnv  []string // added to hubs' environment (spokes get no store credentials)
 	hubArgs []string // added to hubs' flags, after the fleet's own
+	// spokeEnv is added to spokes' environment (tracing's OTEL_*).
+	spokeEnv []string
 }
 
 func freeAddr(t testing.TB) string {
@@ -96,6 +98,9 @@ func (f *fleet) start(name string, args ...string) *exec.Cmd {
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if len(f.hubEnv) > 0 && args[0] == "hub" {
 		cmd.Env = append(os.Environ(), f.hubEnv...)
+	}
+	if len(f.spokeEnv) > 0 && args[0] == "spoke" {
+		cmd.Env = append(os.Environ(), f.spokeEnv...)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -20,8 +20,10 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/metrics"
 	"github.com/switchyard-ci/switchyard/redact"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+	"github.com/switchyard-ci/switchyard/telemetry"
 	"github.com/switchyard-ci/switchyard/wire"
 )
 
@@ -322,9 +324,13 @@ func (a *Agent) sweep(ctx context.Context, wg *sync.WaitGroup, open map[int64]bo
 // runStep runs one step and reports its logs and result until the hub has
 // them; it tells whether the step failed (and may be intercepted a while).
 func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
+	ctx, span := a.traceRun(ctx, &as)
+	defer span.End()
 	if as.Started && !a.reattaches() {
 		return a.reportLost(ctx, as)
 	}
+	metrics.StepsRunning.Inc()
+	defer metrics.StepsRunning.Dec()
 	rep := newReporter(a, as)
 	go rep.run(ctx)
 	rep.started()
@@ -335,6 +341,8 @@ func (a *Agent) runStep(ctx context.Context, as wire.Assignment) (failed bool) {
 	out.Flush()
 	res.Error = secrets.Redact(res.Error)
 	res.Lines, res.Started = rep.close()
+	endRun(span, as, res)
+	a.log.InfoContext(ctx, "step finished", slog.String("step", as.Request.Name), slog.Int("exit_status", res.ExitStatus), slog.Bool("errored", res.Error != ""))
 	if ctx.Err() != nil {
 		return false // aborted: the hub already marked the step
 	}
@@ -356,7 +364,7 @@ func (a *Agent) reportLost(ctx context.Context, as wire.Assignment) bool {
 	if r, ok := a.runtime.(Reaper); ok {
 		r.Reap(as)
 	}
-	a.log.Warn("run lost with a previous spoke process", slog.Int64("step", as.StepID), slog.Int64("build", as.BuildID))
+	a.log.WarnContext(ctx, "run lost with a previous spoke process")
 	res := wire.Result{Fence: as.Fence, Lost: true,
 		Error: fmt.Sprintf("spoke %s restarted while the step ran: the run's process ended with the spoke's, so the run is lost", a.cfg.Name)}
 	path := strings.Replace(wire.PathResult, "{id}", strconv.FormatInt(as.StepID, 10), 1)
@@ -411,7 +419,7 @@ func (a *Agent) retry(ctx context.Context, what string, fn func() error) {
 		if err == nil || errors.Is(err, errStale) {
 			return
 		}
-		a.log.Warn(what, slog.String("error", err.Error()))
+		a.log.WarnContext(ctx, what, slog.String("error", err.Error()))
 		if !sleep(ctx, jitter(backoff)) {
 			return
 		}
@@ -434,6 +442,9 @@ func (a *Agent) call(ctx context.Context, method, path string, body, out any, au
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if tp := telemetry.Inject(ctx); tp != nil { // the hub's log lines about the request join the run's trace
+		req.Header.Set("Traceparent", tp["TRACEPARENT"])
+	}
 	if auth {
 		a.mu.Lock()
 		req.Header.Set("Authorization", "Bearer "+a.credential)

@@ -13,10 +13,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchyard-ci/switchyard/metrics"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+	"github.com/switchyard-ci/switchyard/telemetry"
 	"github.com/switchyard-ci/switchyard/volumes"
 	"github.com/switchyard-ci/switchyard/volumes/extract"
 	"github.com/switchyard-ci/switchyard/wire"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Artifacts is where a spoke keeps build artifacts: packed in a cache by
@@ -159,11 +163,16 @@ func (a *Agent) fetchInput(ctx context.Context, as wire.Assignment, name string,
 			u = more.Get[ref.Digest]
 		}
 		logs.Line("stderr", fmt.Sprintf("fetching artifact %s (%s) from object storage\n", name, volumes.HumanBytes(ref.Size)))
+		done := transfer(ctx, "download", name, ref.Size)
 		var err error
-		if h, err = a.cfg.Artifacts.Cache.Fetch(ctx, name, d, ref.Size, volumes.HTTPSource(a.transfer, a.absolute(u))); err != nil {
+		h, err = a.cfg.Artifacts.Cache.Fetch(ctx, name, d, ref.Size, volumes.HTTPSource(a.transfer, a.absolute(u)))
+		done(err)
+		if err != nil {
 			return err
 		}
 		*fetched = append(*fetched, ref.Digest)
+	} else {
+		metrics.ArtifactCacheHits.Inc()
 	}
 	err := extractInput(ctx, h, dir, a.cfg.Artifacts.Extract)
 	h.Release()
@@ -225,7 +234,10 @@ func (a *Agent) storeOutputs(ctx context.Context, as wire.Assignment, res *wire.
 	}
 	for _, h := range handles {
 		if u, ok := urls.Put[string(h.Digest)]; ok {
-			if err := volumes.Upload(ctx, a.transfer, a.absolute(u), h); err != nil {
+			done := transfer(ctx, "upload", string(h.Digest), h.Size)
+			err := volumes.Upload(ctx, a.transfer, a.absolute(u), h)
+			done(err)
+			if err != nil {
 				return err
 			}
 		}
@@ -247,4 +259,20 @@ func (a *Agent) absolute(u string) string {
 		return strings.TrimSuffix(a.cfg.HubURL, "/") + u
 	}
 	return u
+}
+
+// transfer is the span and the metrics of one artifact moved to or from
+// object storage (direction upload or download); done ends it.
+func transfer(ctx context.Context, direction, name string, size int64) (done func(error)) {
+	_, span := telemetry.Tracer().Start(ctx, direction+" artifact", trace.WithAttributes(
+		attribute.String("switchyard.artifact", name), attribute.Int64("switchyard.artifact.bytes", size)))
+	start := time.Now()
+	return func(err error) {
+		if err == nil {
+			metrics.ArtifactBytes.WithLabelValues(direction).Add(float64(size))
+			metrics.ArtifactSeconds.WithLabelValues(direction).Observe(time.Since(start).Seconds())
+		}
+		telemetry.Fail(span, err)
+		span.End()
+	}
 }

@@ -195,6 +195,15 @@ type StepRequest struct {
 
 	// Env is the build metadata (BUILD_ID, BUILD_NAME, ...).
 	Env map[string]string `json:"env,omitempty"`
+
+	// TraceParent is the W3C traceparent of the step run's span, when the
+	// hub traces: the spoke's spans of the run are its children, and the
+	// step's process gets it (or the spoke's own span of the run) as
+	// TRACEPARENT.
+	TraceParent string `json:"traceparent,omitempty"`
+	// SpanParent is the span id of that span's parent (the build's), for
+	// the hub that ends it.
+	SpanParent string `json:"span_parent,omitempty"`
 }
 
 // CacheEpoch is the epoch of the step's cache at path ("" for a get's).

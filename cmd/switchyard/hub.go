@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/switchyard-ci/switchyard/hub/artifactgc"
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/checker"
@@ -31,7 +32,9 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/server"
 	"github.com/switchyard-ci/switchyard/hub/signin"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/metrics"
 	"github.com/switchyard-ci/switchyard/policy"
+	"github.com/switchyard-ci/switchyard/telemetry"
 	"github.com/switchyard-ci/switchyard/volumes"
 )
 
@@ -66,6 +69,7 @@ type hubConfig struct {
 	// is replaced.
 	AuthDuration time.Duration
 	CLIDir       string // fly binaries for fly sync
+	MetricsToken string // a bearer that may scrape /metrics (admins may too)
 	OIDC         oidcConfig
 	Signin       *signin.OIDC // made of OIDC; nil: local users only
 }
@@ -97,6 +101,7 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	dummy := cfg.Creds.flags(f)
 	scopes := cfg.OIDC.flags(f)
 	f.duration(&cfg.AuthDuration, "auth-duration", 24*time.Hour, "how long a user's token lives")
+	f.str(&cfg.MetricsToken, "metrics-token", "", "a bearer token Prometheus scrapes /metrics with (admins may scrape too); the metrics name teams, pipelines and jobs, so they are not public")
 	f.str(&cfg.CLIDir, "cli-artifacts-dir", "", "directory of the fly binaries fly sync downloads: fly-PLATFORM-ARCH, or fly-PLATFORM-ARCH.tgz holding fly")
 	f.str(&cfg.EncryptionKey, "encryption-key", "", "16 or 32 bytes: pipeline configs, resource sources and plans rest in the database sealed with AES-GCM under this key")
 	f.str(&cfg.OldEncryptionKey, "old-encryption-key", "", "the key being replaced: what it sealed is sealed again with --encryption-key at start (alone: decrypted)")
@@ -173,7 +178,13 @@ func runHub(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "hub"))
+	log := slog.New(telemetry.Logs(slog.NewJSONHandler(stderr, nil))).With(slog.String("component", "hub"))
+	stopTracing, err := telemetry.Setup(ctx, "switchyard-hub")
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 2
+	}
+	defer flushTraces(stopTracing, log)
 	if err := serveHub(ctx, cfg, log); err != nil {
 		log.Error("hub stopped", slog.String("error", err.Error()))
 		return 1
@@ -212,7 +223,8 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	tokens := &idtoken.Issuer{Store: st, URL: cmp.Or(cfg.Creds.OIDCIssuerURL, cfg.ExternalURL), CheckInterval: cfg.Creds.KeyCheck,
 		RotationPeriod: cfg.Creds.KeyRotation, GracePeriod: cfg.Creds.KeyGrace, Log: log.With(slog.String("part", "idtoken"))}
 	vars.IDToken = tokens.NewSource
-	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule, Creds: vars, MaxAcrossCombinations: cfg.MaxAcross}, log)
+	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule, Creds: vars,
+		MaxAcrossCombinations: cfg.MaxAcross, ExternalURL: cfg.ExternalURL}, log)
 	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake, Wake: schedule})
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	intercepts := &intercept.Broker{} // fly's side is the server's, the spoke's the gateway's
@@ -225,6 +237,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 		ExternalURL: cfg.ExternalURL, Users: cfg.Users, MainTeamUsers: cfg.MainUsers, TokenTTL: cfg.AuthDuration, CLIDir: cfg.CLIDir,
 		OIDC: cfg.Signin, OIDCName: cfg.OIDC.DisplayName,
 		Policies: policies, Artifacts: bucket, MaxUpload: cfg.MaxUpload, Intercepts: intercepts, Spokes: spokes, WellKnown: tokens.Handler(), Creds: vars,
+		Metrics: hubMetrics(st), MetricsToken: cfg.MetricsToken,
 	}, st, eng, notifier, log)
 	if err != nil {
 		return err
@@ -272,4 +285,34 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 		return nil
 	}
 	return err
+}
+
+// hubMetrics serves the hub's metrics, with the fleet's read from the store
+// at scrape time.
+func hubMetrics(st *store.Store) http.Handler {
+	fleet := metrics.NewFleet(func(ctx context.Context) ([]metrics.FleetSpoke, error) {
+		loads, err := st.SpokeLoads(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]metrics.FleetSpoke, len(loads))
+		for i, l := range loads {
+			state := "running"
+			if l.Expired {
+				state = "stalled"
+			}
+			out[i] = metrics.FleetSpoke{Name: l.Name, Team: l.TeamName, Tags: l.Tags, State: state, Steps: l.Load.Steps, Tasks: l.Tasks}
+		}
+		return out, nil
+	}, 5*time.Second)
+	return promhttp.HandlerFor(metrics.Hub(fleet, metrics.DBConnections(st.Connections)), promhttp.HandlerOpts{})
+}
+
+// flushTraces exports the spans left as the process stops.
+func flushTraces(stop func(context.Context) error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		log.Warn("spans lost as the process stopped", slog.String("error", err.Error()))
+	}
 }

@@ -18,9 +18,12 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/switchyard-ci/switchyard/metrics"
 	"github.com/switchyard-ci/switchyard/spoke"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+	"github.com/switchyard-ci/switchyard/telemetry"
 	"github.com/switchyard-ci/switchyard/volumes"
 	"github.com/switchyard-ci/switchyard/volumes/extract"
 	"github.com/switchyard-ci/switchyard/wire"
@@ -80,7 +83,7 @@ func parseSpokeConfig(args []string, stderr io.Writer) (spokeConfig, error) {
 	f.integer(&cfg.MaxSteps, "max-steps", 0, "how many steps the spoke runs at once; placement sends no more (0: no bound)")
 	f.float(&cfg.CPUs, "cpus", 0, "CPUs the spoke offers its steps; placement counts open steps' container_limits against them (0: the host's, or the cluster's allocatable)")
 	f.str(&memory, "memory", "", "memory the spoke offers its steps, such as 16Gi (empty: the host's, or the cluster's allocatable)")
-	f.str(&cfg.Health, "health-listen", "", "address to serve /healthz on (off when empty)")
+	f.str(&cfg.Health, "health-listen", "", "address to serve /healthz and the spoke's Prometheus /metrics on (off when empty)")
 	if err := f.parse(args); err != nil {
 		return cfg, err
 	}
@@ -135,7 +138,13 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "error: --artifact-cache: %v\n", err)
 		return 1
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("component", "spoke"), slog.String("spoke", cfg.Name))
+	log := slog.New(telemetry.Logs(slog.NewJSONHandler(stderr, nil))).With(slog.String("component", "spoke"), slog.String("spoke", cfg.Name))
+	stopTracing, err := telemetry.Setup(ctx, "switchyard-spoke")
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 2
+	}
+	defer flushTraces(stopTracing, log)
 	localRT := &local.Runtime{Dir: cfg.WorkDir}
 	var rt spoke.Runtime = localRT
 	capacity := localRT.Capacity()
@@ -178,6 +187,7 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, `{"status":"ok"}`) })
+		mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Spoke(), promhttp.HandlerOpts{}))
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()

@@ -50,7 +50,7 @@ func TestCollect(t *testing.T) {
 		}
 	}
 	build := func(finish bool) int64 {
-		bd, err := st.CreateOneOffBuild(ctx, team.ID, 0, "test", json.RawMessage(`{"id":"x"}`))
+		bd, err := st.CreateOneOffBuild(ctx, team.ID, 0, "test", json.RawMessage(`{"id":"x"}`), "")
 		if err != nil {
 			t.Fatal(err)
 		}

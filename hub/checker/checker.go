@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/metrics"
 	"github.com/switchyard-ci/switchyard/pipeline"
 )
 
@@ -87,6 +88,7 @@ func (c *Checker) Tick(ctx context.Context) error {
 			return err
 		}
 		if started {
+			metrics.ChecksEnqueued.Inc()
 			c.started(b.ID)
 		}
 	}

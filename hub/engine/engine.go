@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/telemetry"
 )
 
 // Notifier wakes waiters in this process; the server's Notifier fits.
@@ -52,6 +53,8 @@ type Engine struct {
 	// own steps queue for it instead of failing each other's transactions.
 	creating keyed.Locks // by spoke id
 	watcher  *watcher
+	// externalURL is where users reach the hub: builds' URLs in traces.
+	externalURL string
 }
 
 // DefaultLeaseTTL is how long a hub owns a build without renewing; another
@@ -68,6 +71,8 @@ type Options struct {
 	// MaxAcrossCombinations bounds the runs of one across step (default
 	// DefaultMaxAcrossCombinations).
 	MaxAcrossCombinations int
+	// ExternalURL is where users reach the hub, for builds' URLs in traces.
+	ExternalURL string
 }
 
 // New makes an engine.
@@ -82,7 +87,7 @@ func New(st *store.Store, n Notifier, o Options, log *slog.Logger) *Engine {
 		o.Creds = &creds.Registry{}
 	}
 	return &Engine{store: st, notify: n, log: log, holder: o.Holder, ttl: o.LeaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
-		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher(), creds: o.Creds, maxAcross: o.MaxAcrossCombinations}
+		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher(), creds: o.Creds, maxAcross: o.MaxAcrossCombinations, externalURL: o.ExternalURL}
 }
 
 // WakeScheduler tells the scheduler that jobs asked to be scheduled (a build
@@ -181,6 +186,7 @@ const takeBatch = 100
 // lease up at the end.
 func (e *Engine) own(ctx context.Context, t store.TakenBuild) {
 	id := t.Build.ID
+	ctx = t.Build.Trace.Context(telemetry.WithAttrs(ctx, slog.Int64("build_id", id)))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -192,7 +198,7 @@ func (e *Engine) own(ctx context.Context, t store.TakenBuild) {
 				return
 			case <-tick.C:
 				if _, ok, err := e.store.AcquireLease(ctx, t.Lease.Name, e.holder, e.ttl); err == nil && !ok {
-					e.log.Warn("lost build lease", slog.Int64("build", id))
+					e.log.WarnContext(ctx, "lost build lease")
 					cancel()
 					return
 				}
@@ -200,10 +206,10 @@ func (e *Engine) own(ctx context.Context, t store.TakenBuild) {
 		}
 	}()
 	if err := e.runBuild(ctx, t); err != nil && ctx.Err() == nil {
-		e.log.Error("run build", slog.Int64("build", id), slog.String("error", err.Error()))
+		e.log.ErrorContext(ctx, "run build", slog.String("error", err.Error()))
 	}
 	if err := e.store.ReleaseLease(context.WithoutCancel(ctx), t.Lease); err != nil {
-		e.log.Warn("release build lease (it expires on its own)", slog.Int64("build", id), slog.String("error", err.Error()))
+		e.log.WarnContext(ctx, "release build lease (it expires on its own)", slog.String("error", err.Error()))
 	}
 }
 
@@ -235,6 +241,8 @@ func (e *Engine) runBuild(ctx context.Context, t store.TakenBuild) error {
 	if err := e.store.FinishBuild(context.WithoutCancel(ctx), id, b.JobID, fence, status, r.outputs, statusEvent(status)); err != nil {
 		return fmt.Errorf("finish build: %w", err)
 	}
+	r.ended(ctx, status, err)
+	e.log.InfoContext(ctx, "build finished", slog.String("status", string(status)))
 	e.notify.Notify(notify.EventsKey(id))
 	e.WakeScheduler()
 	return nil

@@ -11,8 +11,13 @@ import (
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/metrics"
 	"github.com/switchyard-ci/switchyard/placement"
+	"github.com/switchyard-ci/switchyard/telemetry"
 	"github.com/switchyard-ci/switchyard/wire"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Placement: where each step goes, and waiting while no spoke may run it.
@@ -29,6 +34,15 @@ import (
 func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest, create func(store.Spoke, placement.Decision, store.NewStep) (store.Step, error)) (store.Step, error) {
 	said := ""
 	wait := time.Second
+	began := time.Now()
+	var waiting trace.Span // the span of a wait for a spoke, once placement found none
+	labels := r.stepLabels(req)
+	defer func() {
+		if waiting != nil {
+			metrics.StepsWaiting.WithLabelValues(labels...).Dec()
+			waiting.End()
+		}
+	}()
 	for {
 		in, policies, err := r.placementInput(ctx, planID, req)
 		if err != nil {
@@ -39,7 +53,7 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 			return store.Step{}, err
 		}
 		unlock := r.e.placing.Lock(r.build.TeamID)
-		sp, room, d, err := r.decide(ctx, in, spokes, byName, policies)
+		sp, room, d, err := r.observedDecide(ctx, in, spokes, byName, policies)
 		release := func() {}
 		if err == nil && d.Spoke != "" {
 			release = r.e.inflight.add(d.Spoke, in.Step.Resources)
@@ -49,6 +63,7 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 			return store.Step{}, err
 		}
 		if d.Spoke != "" {
+			metrics.StepsWaitDuration.WithLabelValues(labels...).Observe(time.Since(began).Seconds())
 			// What the step asks, and what its spoke offers as the
 			// snapshot read it.
 			ns := store.NewStep{SpokeID: sp.ID, CPU: in.Step.Resources.CPU, Memory: in.Step.Resources.Memory,
@@ -71,7 +86,12 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		if len(d.Errors) > 0 {
 			reason += ": " + d.ErrorText()
 		}
+		if waiting == nil {
+			metrics.StepsWaiting.WithLabelValues(labels...).Inc()
+			_, waiting = telemetry.Tracer().Start(ctx, "wait for spoke", trace.WithAttributes(attribute.String("switchyard.step.name", req.Name)))
+		}
 		if reason != said {
+			waiting.AddEvent("placement", trace.WithAttributes(attribute.String("switchyard.placement.reason", reason)))
 			if said == "" {
 				payload, _ := json.Marshal(api.StepEvent{Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
 				r.appendEvent(ctx, store.Event{Type: "waiting-for-worker", Version: "1.0", Payload: payload})
@@ -156,6 +176,35 @@ func (r *run) trusted(ctx context.Context) (bool, error) {
 	}
 	r.isTrusted = &trusted
 	return trusted, nil
+}
+
+// observedDecide is decide in a span, counted and timed by outcome.
+func (r *run) observedDecide(ctx context.Context, in placement.Input, spokes []placement.Spoke, byName map[string]store.Spoke, policies []placement.Policy) (store.Spoke, placement.Resources, placement.Decision, error) {
+	ctx, span := telemetry.Tracer().Start(ctx, "placement", trace.WithAttributes(attribute.String("switchyard.step.name", in.Step.Name),
+		attribute.Int("switchyard.placement.spokes", len(spokes)), attribute.Int("switchyard.placement.policies", len(policies))))
+	start := time.Now()
+	sp, room, d, err := r.decide(ctx, in, spokes, byName, policies)
+	outcome := "placed"
+	switch {
+	case err != nil:
+		outcome = "error"
+	case d.Spoke == "":
+		outcome = "waiting"
+		span.SetAttributes(attribute.String("switchyard.placement.reason", d.Reason))
+	default:
+		span.SetAttributes(attribute.String("switchyard.spoke", d.Spoke), semconv.CICDWorkerName(d.Spoke))
+		for _, c := range d.Candidates {
+			if c.Spoke == d.Spoke {
+				span.SetAttributes(attribute.Float64("switchyard.placement.score", c.Score))
+			}
+		}
+	}
+	metrics.Placements.WithLabelValues(outcome).Inc()
+	metrics.PlacementSeconds.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	span.SetAttributes(attribute.String("switchyard.placement.outcome", outcome))
+	telemetry.Fail(span, err)
+	span.End()
+	return sp, room, d, err
 }
 
 // decide places the step over a snapshot of the spokes, with the steps

@@ -47,6 +47,7 @@ type run struct {
 	typeVersions  map[string]map[string]string
 	typeArtifacts map[string]string
 	files         map[string][]byte           // artifact digest/path -> a file the hub read (readFile)
+	spokeOf       sync.Map                    // step id -> the name of the spoke this run placed it on
 	cacheEpochs   map[string]map[string]int64 // the job's task cache epochs, read once
 }
 
@@ -58,6 +59,10 @@ func (r *run) execute(ctx context.Context) (api.BuildStatus, error) {
 	if err := json.Unmarshal(r.build.Plan, &r.plan); err != nil || r.plan.ID == "" {
 		return api.BuildErrored, fmt.Errorf("build %d has no plan it can run", r.build.ID)
 	}
+	if r.fresh {
+		r.began()
+	}
+	defer r.running()()
 	r.artifacts = map[string]wire.ArtifactRef{}
 	r.imageVersions = map[string]map[string]string{}
 	r.typeVersions, r.typeArtifacts = map[string]map[string]string{}, map[string]string{}
@@ -136,7 +141,7 @@ func (r *run) errorEvent(ctx context.Context, planID, msg string) {
 // ended) is logged with why: the build goes on, its log misses the line.
 func (r *run) appendEvent(ctx context.Context, ev store.Event) {
 	if err := r.e.store.AppendEvents(ctx, r.build.ID, ev); err != nil {
-		r.e.log.Error("build event lost", slog.Int64("build", r.build.ID), slog.String("event", ev.Type), slog.String("error", err.Error()))
+		r.e.log.ErrorContext(ctx, "build event lost", slog.String("event", ev.Type), slog.String("error", err.Error()))
 		return
 	}
 	r.e.notify.Notify(notify.EventsKey(r.build.ID))

@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/creds"
 	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/steptrace"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/placement"
@@ -47,7 +48,9 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 		st, err = r.e.store.StepByKey(ctx, key)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		st, err = r.createStep(ctx, key, kind, req, resolved)
+		span := steptrace.Begin(ctx, &req)
+		resolved.Request.TraceParent, resolved.Request.SpanParent = req.TraceParent, req.SpanParent // the gateway hands out the resolved request
+		st, err = r.createStep(span.Context(ctx), key, kind, req, resolved)
 	}
 	if err != nil {
 		return wire.Result{}, err
@@ -66,9 +69,12 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 		}
 		if r.stopped(ctx) {
 			if err := r.e.store.AbortStep(context.WithoutCancel(ctx), st.ID); err != nil {
-				r.e.log.Error("abort step", slog.Int64("step", st.ID), slog.String("error", err.Error()))
+				r.e.log.ErrorContext(ctx, "abort step", slog.Int64("step_id", st.ID), slog.String("error", err.Error()))
 			}
 			r.e.notify.Notify(notify.SpokeKey(st.SpokeID))
+			spoke, _ := r.spokeOf.Load(st.ID)
+			name, _ := spoke.(string)
+			steptrace.End(ctx, st, name, wire.Result{}, true)
 			return wire.Result{}, errAborted
 		}
 		notify.Await(ctx, changed, fallbackPoll)
@@ -129,6 +135,7 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepK
 		return st, err
 	}
 	r.e.creds.Keep(st.ID, resolved) // the gateway of this process hands it out without a second lookup
+	r.spokeOf.Store(st.ID, sp.Name)
 	r.e.notify.Notify(notify.SpokeKey(sp.ID))
 	r.e.notify.Notify(notify.EventsKey(r.build.ID))
 	return st, nil

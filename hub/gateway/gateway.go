@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,7 +18,9 @@ import (
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/httpapi"
 	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/steptrace"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/metrics"
 	"github.com/switchyard-ci/switchyard/wire"
 )
 
@@ -92,6 +95,7 @@ func (g *Gateway) spokeJoin(w http.ResponseWriter, r *http.Request, _ *store.Spo
 	g.credentials.forget(sp.ID)
 	if joined.Replaced != 0 {
 		g.credentials.forget(joined.Replaced)
+		metrics.SpokeLosses.WithLabelValues(sp.Name).Inc()
 		g.loseSteps(r.Context(), joined.Replaced, fmt.Sprintf("spoke %s stopped renewing its lease and a new spoke joined under its name: the run is lost", sp.Name))
 	}
 	g.log.Info("spoke joined", "spoke", sp.Name, "team", teamName, "runtime", req.Runtime, "rejoined", previous != "" && joined.Replaced == 0 && sp.CredentialHash != "")
@@ -110,7 +114,7 @@ func (g *Gateway) loseSteps(ctx context.Context, spokeID int64, why string) {
 	for _, id := range ids {
 		st, err := g.store.Step(ctx, id)
 		if err != nil {
-			g.log.Warn("read step of a replaced spoke", "step", id, "error", err.Error())
+			g.log.WarnContext(ctx, "read step of a replaced spoke", slog.Int64("step_id", id), slog.String("error", err.Error()))
 			continue
 		}
 		res := wire.Result{Fence: st.Fence, Error: why, Lost: true}
@@ -118,8 +122,11 @@ func (g *Gateway) loseSteps(ctx context.Context, spokeID int64, why string) {
 		end := &store.StepEnd{State: store.StepErrored, Result: raw, Event: finishEvent(st, res)}
 		err = g.store.ReportStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, nil, store.Event{}, end)
 		if err != nil && !errors.Is(err, store.ErrStale) {
-			g.log.Warn("end step of a replaced spoke", "step", id, "error", err.Error())
+			g.log.WarnContext(ctx, "end step of a replaced spoke", slog.Int64("build_id", st.BuildID), slog.Int64("step_id", id), slog.String("error", err.Error()))
 			continue
+		}
+		if err == nil {
+			steptrace.End(ctx, st, "", res, false)
 		}
 		g.notify.Notify(notify.EventsKey(st.BuildID))
 		g.waker.Wake(st.BuildID)
@@ -158,6 +165,7 @@ func (g *Gateway) spokeHeartbeat(w http.ResponseWriter, r *http.Request, sp *sto
 	if err := g.store.RenewSpokeLease(r.Context(), sp.ID, g.cfg.SpokeLease); err != nil {
 		return err
 	}
+	metrics.LeaseRenewals.WithLabelValues(sp.Name).Inc()
 	if err := g.store.SetArtifactHolders(r.Context(), sp.ID, nil, hb.Evicted); err != nil {
 		return err
 	}
@@ -319,6 +327,9 @@ func (g *Gateway) spokeResult(w http.ResponseWriter, r *http.Request, sp *store.
 			arts = append(arts, store.Artifact{Name: a.Name, Digest: a.Digest, Size: a.Size})
 		}
 	}
+	if res.Lost {
+		metrics.SpokeLosses.WithLabelValues(sp.Name).Inc()
+	}
 	state := store.StepSucceeded
 	switch {
 	case res.Error != "":
@@ -340,6 +351,7 @@ func (g *Gateway) spokeResult(w http.ResponseWriter, r *http.Request, sp *store.
 	if err := g.store.ReportStep(r.Context(), rep, lines, running, end); err != nil {
 		return reportError(err)
 	}
+	steptrace.End(r.Context(), st, sp.Name, res, false)
 	g.assigned.drop(st.ID)
 	if err := g.store.SetArtifactHolders(r.Context(), sp.ID, res.Fetched, nil); err != nil {
 		g.log.Warn("record fetched artifacts", "spoke", sp.Name, "error", err.Error())

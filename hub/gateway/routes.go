@@ -12,8 +12,10 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/telemetry"
 	"github.com/switchyard-ci/switchyard/volumes"
 	"github.com/switchyard-ci/switchyard/wire"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config is what the gateway needs besides its parts.
@@ -100,6 +102,10 @@ func (g *Gateway) routes() []route {
 // handler.
 func (g *Gateway) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sc := telemetry.ParseTraceparent(r.Header.Get("Traceparent")); sc.IsValid() && telemetry.Enabled() {
+			// A spoke's call about a run: what is logged of it joins the run's trace.
+			r = r.WithContext(trace.ContextWithRemoteSpanContext(r.Context(), sc))
+		}
 		var sp *store.Spoke
 		var err error
 		if rt.access == spokeOnly {

@@ -53,7 +53,7 @@ func TestStepsResolveTheirVars(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := st.CreateJobBuild(ctx, job.ID, "test", true, json.RawMessage(`{"id":"1"}`))
+	b, err := st.CreateJobBuild(ctx, job.ID, "test", true, json.RawMessage(`{"id":"1"}`), "")
 	if err != nil {
 		t.Fatal(err)
 	}

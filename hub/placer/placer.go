@@ -187,7 +187,7 @@ func (p *Placer) Policies(ctx context.Context, teamID int64) ([]placement.Policy
 	}
 	policies := make([]placement.Policy, len(inForce))
 	for i, pol := range inForce {
-		policies[i] = placement.Policy{Name: pol.name, Policy: pol.p, OnError: pol.onError}
+		policies[i] = placement.Policy{Name: pol.name, Policy: observe(pol.name, pol.p), OnError: pol.onError}
 	}
 	return policies, nil
 }

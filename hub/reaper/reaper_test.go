@@ -105,7 +105,7 @@ func TestPass(t *testing.T) {
 			t.Fatal(err)
 		}
 		for range 3 {
-			b, err := st.CreateJobBuild(ctx, j.ID, "test", true, json.RawMessage(`{"id":"1","do":[]}`))
+			b, err := st.CreateJobBuild(ctx, j.ID, "test", true, json.RawMessage(`{"id":"1","do":[]}`), "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,7 +13,11 @@ import (
 	"github.com/switchyard-ci/switchyard/algorithm"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/metrics"
 	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/telemetry"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Scheduler schedules the jobs of every pipeline. Create it with New and call Run.
@@ -80,8 +84,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // lease this hub holds (or takes), several jobs at once.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	jobs, err := s.store.RequestedJobs(ctx, 10000)
-	if err != nil || len(jobs) == 0 {
+	if err != nil {
 		return err
+	}
+	metrics.SchedulerQueue.Set(float64(len(jobs)))
+	if len(jobs) == 0 {
+		return nil
 	}
 	owned := map[int64]bool{}
 	work := make(chan int64)
@@ -126,17 +134,31 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 
 // ScheduleJob handles a job's pending request: resolve its inputs, record the
 // answer, create and start builds.
-func (s *Scheduler) ScheduleJob(ctx context.Context, jobID int64) (store.Scheduled, error) {
+func (s *Scheduler) ScheduleJob(ctx context.Context, jobID int64) (_ store.Scheduled, err error) {
+	start := time.Now()
+	metrics.JobsScheduling.Inc()
+	defer metrics.JobsScheduling.Dec()
+	ctx, span := telemetry.Tracer().Start(ctx, "schedule-job", trace.WithAttributes(attribute.Int64("switchyard.job_id", jobID)))
+	defer func() { telemetry.Fail(span, err); span.End() }()
 	j, err := s.store.JobForScheduling(ctx, jobID)
 	if err != nil {
 		return store.Scheduled{}, err
 	}
+	span.SetAttributes(attribute.String("switchyard.pipeline", j.PipelineName), attribute.String("switchyard.job", j.Name))
+	defer func() {
+		metrics.JobsScheduled.Inc()
+		metrics.JobsSchedulingTime.WithLabelValues(j.PipelineName, j.Name, strconv.FormatInt(jobID, 10)).Observe(float64(time.Since(start).Milliseconds()))
+	}()
 	inputs := make([]algorithm.Input, len(j.Inputs))
 	for i, in := range j.Inputs {
 		inputs[i] = algorithm.Input{Name: in.Name, ResourceID: in.ResourceID, Passed: in.Passed, Every: in.Every, Pinned: in.Pinned}
 	}
 	db := s.store.VersionsDB()
-	res, err := algorithm.Resolve(ctx, db, jobID, inputs)
+	resolving := time.Now()
+	rctx, rspan := telemetry.Tracer().Start(ctx, "resolve inputs")
+	res, err := algorithm.Resolve(rctx, db, jobID, inputs)
+	telemetry.Fail(rspan, err)
+	rspan.End()
 	if err != nil {
 		return store.Scheduled{}, fmt.Errorf("resolve inputs of job %s: %w", j.Name, err)
 	}
@@ -160,6 +182,7 @@ func (s *Scheduler) ScheduleJob(ctx context.Context, jobID int64) (store.Schedul
 	if err != nil {
 		return out, err
 	}
+	s.traceResolution(ctx, out.Started, resolving, time.Now())
 	for _, id := range out.Started {
 		s.started(id)
 	}
@@ -177,4 +200,24 @@ func fillPlan(raw json.RawMessage, versions map[string]map[string]string) (json.
 	}
 	plan.SetVersions(versions)
 	return json.Marshal(plan)
+}
+
+// traceResolution puts the input resolution that started builds into each
+// build's trace, as a child of the build's span: the scheduler's own span
+// of the job is a trace of its own, since one resolution may start several
+// builds.
+func (s *Scheduler) traceResolution(ctx context.Context, builds []int64, start, end time.Time) {
+	if !telemetry.Enabled() || len(builds) == 0 {
+		return
+	}
+	traces, err := s.store.BuildTraces(ctx, builds)
+	if err != nil {
+		s.log.WarnContext(ctx, "read builds' traces", slog.String("error", err.Error()))
+		return
+	}
+	link := trace.LinkFromContext(ctx)
+	for _, t := range traces {
+		_, span := telemetry.Tracer().Start(t.Context(ctx), "resolve inputs", trace.WithTimestamp(start), trace.WithLinks(link))
+		span.End(trace.WithTimestamp(end))
+	}
 }

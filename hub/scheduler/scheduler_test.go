@@ -232,7 +232,7 @@ func TestManualTriggerAndPreparation(t *testing.T) {
 	w := newWorld(t, chain)
 	w.check("other", "o1")
 	deploy := w.job("deploy")
-	b, err := w.st.CreateJobBuild(w.ctx, deploy.ID, "me", true, nil)
+	b, err := w.st.CreateJobBuild(w.ctx, deploy.ID, "me", true, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ jobs:
 
 	two := w.job("two")
 	for range 3 {
-		if _, err := w.st.CreateJobBuild(w.ctx, two.ID, "me", true, nil); err != nil {
+		if _, err := w.st.CreateJobBuild(w.ctx, two.ID, "me", true, nil, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -353,7 +353,7 @@ func TestPaused(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.check("repo", "r2")
-	if _, err := w.st.CreateJobBuild(w.ctx, unit.ID, "me", true, nil); err != nil {
+	if _, err := w.st.CreateJobBuild(w.ctx, unit.ID, "me", true, nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	w.schedule()
@@ -441,7 +441,7 @@ func TestRerun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rerun, err := w.st.CreateRerun(w.ctx, orig, "me")
+	rerun, err := w.st.CreateRerun(w.ctx, orig, "me", "")
 	if err != nil {
 		t.Fatal(err)
 	}

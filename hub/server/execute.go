@@ -56,7 +56,7 @@ func (s *Server) createOneOffBuild(w http.ResponseWriter, r *http.Request, c *ca
 		return errorf(http.StatusBadRequest, "%v", err)
 	}
 	raw, _ := json.Marshal(plan)
-	b, err := s.store.CreateOneOffBuild(r.Context(), t.ID, pipelineID, c.claims.User, raw)
+	b, err := s.store.CreateOneOffBuild(r.Context(), t.ID, pipelineID, c.claims.User, raw, traceparent(r))
 	if err != nil {
 		return err
 	}

@@ -147,7 +147,7 @@ func (s *Server) triggerJob(w http.ResponseWriter, r *http.Request, c *caller) e
 	if jobFlags(j).DisableManualTrigger {
 		return errorf(http.StatusConflict, "job %s has disable_manual_trigger set", j.Name)
 	}
-	b, err := s.store.CreateJobBuild(r.Context(), j.ID, c.claims.User, true, nil)
+	b, err := s.store.CreateJobBuild(r.Context(), j.ID, c.claims.User, true, nil, traceparent(r))
 	if err != nil {
 		return err
 	}
@@ -324,7 +324,7 @@ func (s *Server) rerunBuild(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
-	b, err := s.store.CreateRerun(r.Context(), orig, c.claims.User)
+	b, err := s.store.CreateRerun(r.Context(), orig, c.claims.User, traceparent(r))
 	if errors.Is(err, store.ErrNoInputs) {
 		return errorf(http.StatusInternalServerError, "build %s of job %s never got its inputs, so it cannot be rerun: trigger the job instead", orig.Name, j.Name)
 	}

@@ -28,6 +28,7 @@ func (s *Server) routes() []route {
 	)
 	return []route{
 		{"GET", "/healthz", anyone, s.healthz},
+		{"GET", "/metrics", access{kind: scraper}, s.scrape},
 		{"GET", "/api/v1/info", anyone, s.info},
 		{"POST", "/sky/issuer/token", anyone, s.token},
 		{"GET", "/sky/logout", anyone, s.logout},

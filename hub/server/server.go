@@ -54,6 +54,10 @@ type Config struct {
 	// Creds resolves ((vars)) for set-pipeline --check-creds (nil: nothing
 	// defines any).
 	Creds *creds.Registry
+	// Metrics serves the hub's metrics on /metrics (nil: 404) to admins and
+	// to the bearer of MetricsToken ("": admins only).
+	Metrics      http.Handler
+	MetricsToken string
 }
 
 // Waker lets the server tell the engine that a build or step changed, or that
@@ -116,7 +120,7 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 		if r.access.kind == undeclared {
 			return nil, fmt.Errorf("route %s %s declares no access", r.method, r.path)
 		}
-		s.mux.Handle(r.method+" "+r.path, s.wrap(r))
+		s.mux.Handle(r.method+" "+r.path, timed(r.method, r.path, s.wrap(r)))
 	}
 	if cfg.WellKnown != nil {
 		s.mux.Handle("/.well-known/", cfg.WellKnown)

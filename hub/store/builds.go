@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/telemetry"
 )
 
 // Build is a row of builds, with the names of what it belongs to.
@@ -36,17 +37,23 @@ type Build struct {
 	CreateTime   time.Time
 	StartTime    *time.Time
 	EndTime      *time.Time
+	// Trace is the build's span (telemetry.Stored), made as it was created.
+	Trace telemetry.Stored
 }
 
 const (
 	buildColumnsHead = `b.id, b.name, b.team_id, t.name, COALESCE(b.pipeline_id, 0), COALESCE(p.name, ''), COALESCE(p.instance_vars, ''),
 	COALESCE(b.job_id, 0), COALESCE(j.name, ''), COALESCE(r.name, ''), b.status, b.fence, COALESCE(b.rerun_of, 0), b.created_by, `
-	buildColumnsTail = `, b.comment, b.create_time, b.start_time, b.end_time`
+	buildColumnsTail = `, b.comment, b.create_time, b.start_time, b.end_time, b.trace_span, b.trace_parent`
 	buildColumns     = buildColumnsHead + `COALESCE(b.plan, 'null')` + buildColumnsTail
 	// listColumns leave the plan out: no list shows it, and it is most of
 	// a build's row.
 	listColumns = buildColumnsHead + `'null'::JSONB` + buildColumnsTail
 )
+
+// traceSpanDefault is the trace_span column's default (migration 0023): a
+// new trace with the build's span as its root.
+const traceSpanDefault = `'00-' || replace(gen_random_uuid()::TEXT, '-', '') || '-' || left(replace(gen_random_uuid()::TEXT, '-', ''), 16) || '-01'`
 
 const buildFrom = ` FROM builds b JOIN teams t ON t.id = b.team_id
 	LEFT JOIN pipelines p ON p.id = b.pipeline_id LEFT JOIN jobs j ON j.id = b.job_id
@@ -54,13 +61,27 @@ const buildFrom = ` FROM builds b JOIN teams t ON t.id = b.team_id
 
 func (s *Store) scanBuild(row pgx.Row) (Build, error) {
 	var b Build
+	var traceSpan, traceParent string
 	err := row.Scan(&b.ID, &b.Name, &b.TeamID, &b.TeamName, &b.PipelineID, &b.PipelineName, &b.InstanceVars,
 		&b.JobID, &b.JobName, &b.ResourceName, &b.Status, &b.Fence, &b.RerunOf, &b.CreatedBy, &b.Plan, &b.Comment,
-		&b.CreateTime, &b.StartTime, &b.EndTime)
+		&b.CreateTime, &b.StartTime, &b.EndTime, &traceSpan, &traceParent)
 	if err == nil {
+		b.Trace = telemetry.ParseStored(traceSpan, traceParent)
 		err = s.keys.openRaw(&b.Plan)
 	}
 	return b, err
+}
+
+// traceOf is what a new build's trace columns hold when its creator passed
+// a W3C traceparent (a trigger request's): the build's span is a child of
+// it. Without one (or with a malformed one) the columns' defaults make a new
+// trace.
+func traceOf(traceparent string) (span, parent any) {
+	sc := telemetry.ParseTraceparent(traceparent)
+	if !sc.IsValid() {
+		return nil, nil
+	}
+	return telemetry.FormatStored(telemetry.NewStored(sc))
 }
 
 // SaveJob creates or updates a job of a pipeline and returns its id.
@@ -95,8 +116,11 @@ func nextBuild(ctx context.Context, tx pgx.Tx, jobID int64) (teamID, pipelineID 
 // counter. Concurrent callers get distinct, gapless names. Without a plan the
 // build waits for the scheduler to give it inputs (and the job is asked to be
 // scheduled); with one it runs as it is.
-func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy string, manual bool, plan json.RawMessage) (Build, error) {
+//
+// traceparent, when a valid W3C one, makes the build's trace a child of it.
+func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy string, manual bool, plan json.RawMessage, traceparent string) (Build, error) {
 	var id int64
+	span, parent := traceOf(traceparent)
 	unlock := s.lockJob(jobID)
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		teamID, pipelineID, name, err := nextBuild(ctx, tx, jobID)
@@ -109,9 +133,9 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 			planText = &p
 		}
 		if err := tx.QueryRow(ctx, `
-			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, plan, scheduled)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-			RETURNING id`, name, teamID, pipelineID, jobID, createdBy, manual, planText, plan != nil).Scan(&id); err != nil {
+			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, plan, scheduled, trace_span, trace_parent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, `+traceSpanDefault+`), COALESCE($10, ''))
+			RETURNING id`, name, teamID, pipelineID, jobID, createdBy, manual, planText, plan != nil, span, parent).Scan(&id); err != nil {
 			return err
 		}
 		if plan != nil {
@@ -129,8 +153,9 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 // CreateRerun creates a rerun of a job's build, named NAME.k as Concourse names
 // reruns; the scheduler gives it the original's inputs. ErrNoInputs when the
 // original has none.
-func (s *Store) CreateRerun(ctx context.Context, of Build, createdBy string) (Build, error) {
+func (s *Store) CreateRerun(ctx context.Context, of Build, createdBy, traceparent string) (Build, error) {
 	var id int64
+	span, parent := traceOf(traceparent)
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		var inputs bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM build_inputs WHERE build_id = $1)`, of.ID).Scan(&inputs); err != nil {
@@ -144,9 +169,9 @@ func (s *Store) CreateRerun(ctx context.Context, of Build, createdBy string) (Bu
 			return err
 		}
 		if err := tx.QueryRow(ctx, `
-			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, rerun_of, rerun_number)
-			VALUES ($1, $2, $3, $4, $5, true, $6, $7) RETURNING id`,
-			fmt.Sprintf("%s.%d", of.Name, n), of.TeamID, of.PipelineID, of.JobID, createdBy, of.ID, n).Scan(&id); err != nil {
+			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, rerun_of, rerun_number, trace_span, trace_parent)
+			VALUES ($1, $2, $3, $4, $5, true, $6, $7, COALESCE($8, `+traceSpanDefault+`), COALESCE($9, '')) RETURNING id`,
+			fmt.Sprintf("%s.%d", of.Name, n), of.TeamID, of.PipelineID, of.JobID, createdBy, of.ID, n, span, parent).Scan(&id); err != nil {
 			return err
 		}
 		return requestSchedule(ctx, tx, `SELECT $1::BIGINT`, of.JobID)
@@ -160,15 +185,17 @@ func (s *Store) CreateRerun(ctx context.Context, of Build, createdBy string) (Bu
 // CreateOneOffBuild creates a build of a plan (fly execute), of a team or
 // bound to a pipeline (pipelineID 0: none), named by its id as Concourse
 // names them, ready for the engine to run.
-func (s *Store) CreateOneOffBuild(ctx context.Context, teamID, pipelineID int64, createdBy string, plan json.RawMessage) (Build, error) {
+func (s *Store) CreateOneOffBuild(ctx context.Context, teamID, pipelineID int64, createdBy string, plan json.RawMessage, traceparent string) (Build, error) {
 	var id int64
+	span, parent := traceOf(traceparent)
 	var pipeline any
 	if pipelineID != 0 {
 		pipeline = pipelineID
 	}
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO builds (name, team_id, pipeline_id, created_by, manually_triggered, plan, scheduled)
-			VALUES ('', $1, $2, $3, true, $4, true) RETURNING id`, teamID, pipeline, createdBy, s.keys.sealText(plan)).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO builds (name, team_id, pipeline_id, created_by, manually_triggered, plan, scheduled, trace_span, trace_parent)
+			VALUES ('', $1, $2, $3, true, $4, true, COALESCE($5, `+traceSpanDefault+`), COALESCE($6, '')) RETURNING id`,
+			teamID, pipeline, createdBy, s.keys.sealText(plan), span, parent).Scan(&id); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE builds SET name = id::TEXT WHERE id = $1`, id)
@@ -228,6 +255,24 @@ func (s *Store) createCheckBuild(ctx context.Context, resourceID int64, createdB
 	}
 	b, err := s.Build(ctx, id)
 	return b, err == nil, err
+}
+
+// BuildTraces returns the spans of the builds with the given ids.
+func (s *Store) BuildTraces(ctx context.Context, ids []int64) (map[int64]telemetry.Stored, error) {
+	out := map[int64]telemetry.Stored{}
+	_, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT id, trace_span, trace_parent FROM builds WHERE id = ANY($1)`, ids)
+	}, func(r pgx.CollectableRow) (struct{}, error) {
+		var id int64
+		var span, parent string
+		err := r.Scan(&id, &span, &parent)
+		out[id] = telemetry.ParseStored(span, parent)
+		return struct{}{}, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read builds' traces: %w", err)
+	}
+	return out, nil
 }
 
 // Build returns a build or ErrNotFound.

@@ -87,7 +87,7 @@ func TestConfigsSealedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.CreateJobBuild(ctx, job.ID, "admin", true, plan)
+	b, err := s.CreateJobBuild(ctx, job.ID, "admin", true, plan, "")
 	if err != nil {
 		t.Fatal(err)
 	}

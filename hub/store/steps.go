@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -44,13 +45,14 @@ type Step struct {
 	Request json.RawMessage
 	Result  json.RawMessage
 	LogSeq  int64
+	Created time.Time
 }
 
-const stepColumns = `id, build_id, plan_id, attempt, run, kind, COALESCE(spoke_id, 0), state, fence, request, COALESCE(result, 'null'), log_seq`
+const stepColumns = `id, build_id, plan_id, attempt, run, kind, COALESCE(spoke_id, 0), state, fence, request, COALESCE(result, 'null'), log_seq, created_at`
 
 func (s *Store) scanStep(row pgx.Row) (Step, error) {
 	var st Step
-	err := row.Scan(&st.ID, &st.BuildID, &st.PlanID, &st.Attempt, &st.Run, &st.Kind, &st.SpokeID, &st.State, &st.Fence, &st.Request, &st.Result, &st.LogSeq)
+	err := row.Scan(&st.ID, &st.BuildID, &st.PlanID, &st.Attempt, &st.Run, &st.Kind, &st.SpokeID, &st.State, &st.Fence, &st.Request, &st.Result, &st.LogSeq, &st.Created)
 	if err == nil {
 		var req []byte
 		if req, err = s.keys.open(st.Request); err == nil {
@@ -281,21 +283,23 @@ type Load struct {
 // take.
 type SpokeLoad struct {
 	Spoke
-	Load Load
+	Load  Load
+	Tasks int // open task steps, for the worker metrics
 }
 
 // SpokeLoads lists the spokes that are not gone with their loads, for
 // placement: one query.
 func (s *Store) SpokeLoads(ctx context.Context) ([]SpokeLoad, error) {
 	out, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, `SELECT `+spokeColumns+`, COALESCE(l.steps, 0), COALESCE(l.cpu, 0), COALESCE(l.memory, 0)
+		return s.reads.Query(ctx, `SELECT `+spokeColumns+`, COALESCE(l.steps, 0), COALESCE(l.cpu, 0), COALESCE(l.memory, 0), COALESCE(l.tasks, 0)
 			FROM spokes s LEFT JOIN teams t ON t.id = s.team_id
-			LEFT JOIN (SELECT spoke_id, count(*) AS steps, sum(cpu) AS cpu, sum(memory)::BIGINT AS memory FROM build_steps
+			LEFT JOIN (SELECT spoke_id, count(*) AS steps, sum(cpu) AS cpu, sum(memory)::BIGINT AS memory,
+				count(*) FILTER (WHERE kind = 'task') AS tasks FROM build_steps
 				WHERE spoke_id IS NOT NULL AND state IN ('pending', 'running') GROUP BY spoke_id) AS l ON l.spoke_id = s.id
 			WHERE s.state <> 'gone' ORDER BY s.name LIMIT 10000`)
 	}, func(r pgx.CollectableRow) (SpokeLoad, error) {
 		var sl SpokeLoad
-		err := r.Scan(append(spokeFields(&sl.Spoke), &sl.Load.Steps, &sl.Load.CPU, &sl.Load.Memory)...)
+		err := r.Scan(append(spokeFields(&sl.Spoke), &sl.Load.Steps, &sl.Load.CPU, &sl.Load.Memory, &sl.Tasks)...)
 		return sl, err
 	})
 	if err != nil {

@@ -18,7 +18,7 @@ func buildAndSpoke(t *testing.T) (*store.Store, store.Build, store.Spoke) {
 	t.Helper()
 	ctx := t.Context()
 	s := storetest.New(t)
-	b, err := s.CreateJobBuild(ctx, newJob(t, s), "test", true, json.RawMessage(`{"id":"1"}`))
+	b, err := s.CreateJobBuild(ctx, newJob(t, s), "test", true, json.RawMessage(`{"id":"1"}`), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestTakeBuilds(t *testing.T) {
 	}
 	var ids []int64
 	for range 4 {
-		b, err := s.CreateOneOffBuild(ctx, team.ID, 0, "admin", json.RawMessage(`{"id":"1"}`))
+		b, err := s.CreateOneOffBuild(ctx, team.ID, 0, "admin", json.RawMessage(`{"id":"1"}`), "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,6 +46,7 @@ func OpenWith(ctx context.Context, url string, log *slog.Logger, keys *Keys) (*S
 	// A statement run on its own is its own transaction: SERIALIZABLE too,
 	// whatever the server's default.
 	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "serializable"
+	cfg.ConnConfig.Tracer = queryCounter{}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -65,6 +66,12 @@ func OpenWith(ctx context.Context, url string, log *slog.Logger, keys *Keys) (*S
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	return &Store{pool: pool, reads: reads, log: log, keys: keys}, nil
+}
+
+// Connections are the open connections of each pool, for
+// concourse_db_connections: "tx" runs transactions, "reads" lone reads.
+func (s *Store) Connections() map[string]int {
+	return map[string]int{"tx": int(s.pool.Stat().TotalConns()), "reads": int(s.reads.Stat().TotalConns())}
 }
 
 // Close releases every connection.

@@ -80,7 +80,7 @@ func TestCreateJobBuildLosesNoUpdate(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				b, err := s.CreateJobBuild(ctx, jobID, "test", false, nil)
+				b, err := s.CreateJobBuild(ctx, jobID, "test", false, nil, "")
 				if err != nil {
 					errs <- err
 					return
@@ -105,7 +105,7 @@ func TestCreateJobBuildLosesNoUpdate(t *testing.T) {
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Fatalf("build names (-want +got):\n%s", diff)
 	}
-	next, err := s.CreateJobBuild(ctx, jobID, "test", false, nil)
+	next, err := s.CreateJobBuild(ctx, jobID, "test", false, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/cockroach-go/v2/crdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/switchyard-ci/switchyard/metrics"
 )
 
 // Tx runs fn in one SERIALIZABLE transaction and, when the database asks for it
@@ -33,16 +34,47 @@ func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // can be the victim of a serialization failure.
 func retry(ctx context.Context, fn func() error) error {
 	attempt := 0
+	var last error
 	return crdb.ExecuteCtx(ctx, func(ctx context.Context, _ ...any) error {
 		if attempt > 0 {
+			metrics.TxRetries.WithLabelValues(retryCause(last)).Inc()
 			if err := backoff(ctx, attempt); err != nil {
 				return err
 			}
 		}
 		attempt++
-		return asRetryable(fn())
+		last = asRetryable(fn())
+		return last
 	})
 }
+
+// retryCause names why a transaction runs again, for
+// switchyard_db_transaction_retries_total.
+func retryCause(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "40001":
+			return "serialization"
+		case "40P01":
+			return "deadlock"
+		case "40003":
+			return "ambiguous_commit"
+		}
+	}
+	return "other"
+}
+
+// queryCounter counts the statements sent to the database
+// (concourse_db_queries_total).
+type queryCounter struct{}
+
+func (queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	metrics.DBQueries.Inc()
+	return ctx
+}
+
+func (queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // retryRow is a single-row read that is retried as a whole when it fails with a
 // retryable error; Scan runs the query.

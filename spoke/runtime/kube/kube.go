@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	netv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/local"
+	"github.com/switchyard-ci/switchyard/telemetry"
 	"github.com/switchyard-ci/switchyard/wire"
 )
 
@@ -240,6 +243,9 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, log
 	}
 	cfg := w.cfg
 	name := PodName(a)
+	_, start := telemetry.Tracer().Start(ctx, "pod scheduling and start", trace.WithAttributes(
+		attribute.String("k8s.pod.name", name), attribute.String("k8s.namespace.name", rt.Namespace)))
+	defer start.End() // once the task runs it has ended already; a second End does nothing
 	pods := rt.Client.CoreV1().Pods(rt.Namespace)
 	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -280,6 +286,7 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, log
 		}
 	}
 	if err != nil {
+		telemetry.Fail(start, err)
 		return wire.Result{}, fmt.Errorf("pod %s: %w", name, err)
 	}
 	kept := false
@@ -288,8 +295,9 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, log
 			rt.cleanUp(name)
 		}
 	}()
-	pw := rt.watchPod(pod, logs)
+	pw := rt.watchPod(pod, logs, start)
 	defer pw.stop()
+	defer pw.started()
 	dir := buildDir(name)
 	if artifacts(cfg) {
 		if err := rt.deliver(ctx, pw, dir, w.inputs); err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,12 +28,23 @@ type podWatch struct {
 	logs  local.Logs
 	said  map[string]bool
 	first *corev1.Pod // the pod as the watch started, returned by the first next
+	// start is the span of the pod's scheduling and start, which ends as
+	// its task container runs (nil: ended, or not traced).
+	start trace.Span
 }
 
-func (rt *Runtime) watchPod(pod *corev1.Pod, logs local.Logs) *podWatch {
-	pw := &podWatch{rt: rt, name: pod.Name, rv: pod.ResourceVersion, logs: logs, said: map[string]bool{}, first: pod}
+func (rt *Runtime) watchPod(pod *corev1.Pod, logs local.Logs, start trace.Span) *podWatch {
+	pw := &podWatch{rt: rt, name: pod.Name, rv: pod.ResourceVersion, logs: logs, said: map[string]bool{}, first: pod, start: start}
 	pw.report(pod)
 	return pw
+}
+
+// started ends the span of the pod's scheduling and start, if it is open.
+func (pw *podWatch) started() {
+	if pw.start != nil {
+		pw.start.End()
+		pw.start = nil
+	}
 }
 
 // next returns the pod's next state: the state the watch started from first,
@@ -112,7 +125,16 @@ func (pw *podWatch) report(pod *corev1.Pod) {
 		if !pw.said[line] {
 			pw.said[line] = true
 			pw.logs.Line("stderr", "pod "+pod.Name+": "+strings.TrimSpace(line)+"\n")
+			if pw.start != nil {
+				pw.start.AddEvent(strings.TrimSpace(line))
+			}
 		}
+	}
+	if pw.start != nil && pod.Spec.NodeName != "" {
+		pw.start.SetAttributes(attribute.String("k8s.node.name", pod.Spec.NodeName))
+	}
+	if st := taskStatus(pod); st != nil && (st.State.Running != nil || st.State.Terminated != nil) {
+		pw.started()
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -357,13 +358,14 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, st *step, logs L
 	}
 	var cmd *exec.Cmd
 	var err error
+	params := withTrace(t.Params, a.Request.Env)
 	if img != nil {
 		if err := img.own(st, writable); err != nil {
 			return wire.Result{}, err
 		}
-		cmd, err = img.command(ctx, cfg, t.Params)
+		cmd, err = img.command(ctx, cfg, params)
 	} else {
-		cmd, err = hostCommand(ctx, cfg, t.Params, st.dir)
+		cmd, err = hostCommand(ctx, cfg, params, st.dir)
 	}
 	if err != nil {
 		return wire.Result{}, err
@@ -481,6 +483,25 @@ func hostCommand(ctx context.Context, cfg *pipeline.TaskConfig, params map[strin
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = taskEnv([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, cfg, params)
 	return cmd, nil
+}
+
+// withTrace is a task's params with the trace context the spoke gave the
+// step (TRACEPARENT, TRACESTATE), which replaces any param of that name, as
+// Concourse puts it in every container's environment.
+func withTrace(params, env map[string]string) map[string]string {
+	if env["TRACEPARENT"] == "" {
+		return params
+	}
+	out := maps.Clone(params)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for _, k := range []string{"TRACEPARENT", "TRACESTATE"} {
+		if v, ok := env[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // taskEnv is a task's environment: base (KEY=value), then the config's
