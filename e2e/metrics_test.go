@@ -100,7 +100,7 @@ jobs:
     config: {platform: linux, run: {path: sh, args: [-c, "echo fine"]}}
 - name: fails
   plan:
-  - task: no
+  - task: broken
     config: {platform: linux, run: {path: sh, args: [-c, "exit 3"]}}
 `)
 	const n = 3
@@ -114,16 +114,17 @@ jobs:
 	for query, want := range map[string]float64{
 		`up{job="hub"}`:   1,
 		`up{job="spoke"}`: 1,
-		`concourse_builds_finished{team="main",pipeline="counted",job="passes",status="succeeded"}`: n,
-		`concourse_builds_finished{team="main",pipeline="counted",job="fails",status="failed"}`:     1,
-		`concourse_builds_succeeded_total`:                                                          n,
-		`concourse_builds_failed_total`:                                                             1,
-		`concourse_builds_duration_seconds_count{job="passes"}`:                                     n,
-		`concourse_builds_latest_completed_build_status{jobName="fails"}`:                           1,
-		`concourse_workers_registered{state="running"}`:                                             1,
-		`switchyard_placement_decisions_total{outcome="placed"}`:                                    n + 1,
-		`switchyard_spoke_steps_total{job="spoke",kind="task",result="succeeded"}`:                  n,
-		`switchyard_spoke_steps_total{job="spoke",kind="task",result="failed"}`:                     1,
+		// Prometheus keeps its own job label: the metric's is exported_job.
+		`concourse_builds_finished{team="main",pipeline="counted",exported_job="passes",status="succeeded"}`: n,
+		`concourse_builds_finished{team="main",pipeline="counted",exported_job="fails",status="failed"}`:     1,
+		`concourse_builds_succeeded_total`:                                                                           n,
+		`concourse_builds_failed_total`:                                                                              1,
+		`concourse_builds_duration_seconds_count{exported_job="passes"}`:                                             n,
+		`concourse_builds_latest_completed_build_status{jobName="fails"}`:                                            1,
+		`concourse_workers_registered{state="running"}`:                                                              1,
+		`switchyard_placement_decisions_total{outcome="placed"}`:                                                     n + 1,
+		`switchyard_spoke_steps_total{job="spoke",kind="task",result="succeeded"}`:                                   n,
+		`switchyard_spoke_steps_total{job="spoke",kind="task",result="failed"}`:                                      1,
 		`sum(concourse_http_responses_duration_seconds_count{route=~"POST /api/v1/teams/.*/jobs/\\{job\\}/builds"})`: n + 1,
 	} {
 		promWait(t, web, query, want)
