@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"sort"
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -89,7 +92,7 @@ var (
 	SpokeLosses   = counterVec("switchyard_spoke_losses_total", "Runs a spoke lost (its process or pod went with the step), by spoke.", "spoke")
 )
 
-// Artifacts (spoke, and the hub for what fly execute uploads).
+// Artifacts and steps (spoke).
 var (
 	ArtifactBytes     = counterVec("switchyard_artifact_bytes_total", "Bytes of build artifacts moved through object storage, by direction: upload or download.", "direction")
 	ArtifactSeconds   = histogramVec("switchyard_artifact_transfer_seconds", "Seconds one artifact transfer took, by direction.", transferBuckets, "direction")
@@ -98,18 +101,29 @@ var (
 	StepsRunning      = gauge("switchyard_spoke_steps_running", "Steps a spoke runs now.")
 )
 
+// hubCollectors are the hub's own metrics, but for those read at scrape
+// time (Fleet, DBConnections).
+func hubCollectors() []prometheus.Collector {
+	cs := []prometheus.Collector{BuildsStarted, BuildsRunning, BuildsFinishedAll, BuildsSucceeded, BuildsFailed, BuildsErrored, BuildsAborted,
+		BuildsFinished, BuildDuration, LatestBuildStatus, CheckBuildsStarted, CheckBuildsRunning, CheckBuildsDone,
+		StepsWaiting, StepsWaitDuration, Placements, PlacementSeconds, PolicyEvaluations, PolicySeconds,
+		JobsScheduled, JobsScheduling, JobsSchedulingTime, SchedulerQueue, ChecksStarted, ChecksFinished, ChecksEnqueued,
+		DBQueries, TxRetries, HTTPDuration, LeaseRenewals, SpokeLosses}
+	for _, c := range CheckBuildsByState {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+func spokeCollectors() []prometheus.Collector {
+	return []prometheus.Collector{ArtifactBytes, ArtifactSeconds, ArtifactCacheHits, StepsRun, StepsRunning}
+}
+
 // Hub is a registry of the hub's metrics, with Go's and the process's, and
 // extra collectors (the fleet's).
 func Hub(extra ...prometheus.Collector) *prometheus.Registry {
 	r := base()
-	r.MustRegister(BuildsStarted, BuildsRunning, BuildsFinishedAll, BuildsSucceeded, BuildsFailed, BuildsErrored, BuildsAborted,
-		BuildsFinished, BuildDuration, LatestBuildStatus, CheckBuildsStarted, CheckBuildsRunning, CheckBuildsDone,
-		StepsWaiting, StepsWaitDuration, Placements, PlacementSeconds, PolicyEvaluations, PolicySeconds,
-		JobsScheduled, JobsScheduling, JobsSchedulingTime, SchedulerQueue, ChecksStarted, ChecksFinished, ChecksEnqueued,
-		DBQueries, TxRetries, HTTPDuration, LeaseRenewals, SpokeLosses, ArtifactBytes, ArtifactSeconds)
-	for _, c := range CheckBuildsByState {
-		r.MustRegister(c)
-	}
+	r.MustRegister(hubCollectors()...)
 	r.MustRegister(extra...)
 	return r
 }
@@ -117,8 +131,73 @@ func Hub(extra ...prometheus.Collector) *prometheus.Registry {
 // Spoke is a registry of a spoke's metrics, with Go's and the process's.
 func Spoke() *prometheus.Registry {
 	r := base()
-	r.MustRegister(ArtifactBytes, ArtifactSeconds, ArtifactCacheHits, StepsRun, StepsRunning)
+	r.MustRegister(spokeCollectors()...)
 	return r
+}
+
+// Metric is one of Switchyard's metrics as the docs list it.
+type Metric struct {
+	Name, Help string
+	Labels     []string
+	Hub, Spoke bool // exported by the hub, by the spoke
+}
+
+// All lists every metric of the hub and the spoke (Go's and the process's
+// aside), by name: what the README's table and the dashboard are checked
+// against.
+func All() []Metric {
+	byName := map[string]*Metric{}
+	var order []string
+	add := func(cs []prometheus.Collector, hub bool) {
+		for _, c := range cs {
+			ch := make(chan *prometheus.Desc, 16)
+			go func() { c.Describe(ch); close(ch) }()
+			for d := range ch {
+				name, help, labels := parseDesc(d.String())
+				m := byName[name]
+				if m == nil {
+					m = &Metric{Name: name, Help: help, Labels: labels}
+					byName[name] = m
+					order = append(order, name)
+				}
+				if hub {
+					m.Hub = true
+				} else {
+					m.Spoke = true
+				}
+			}
+		}
+	}
+	fleet := NewFleet(nil, 0)
+	add(append(hubCollectors(), fleet, DBConnections(nil)), true)
+	add(spokeCollectors(), false)
+	sort.Strings(order)
+	out := make([]Metric, len(order))
+	for i, n := range order {
+		out[i] = *byName[n]
+	}
+	return out
+}
+
+// parseDesc reads a Desc's String(): client_golang gives no other way to
+// its name, help and variable labels.
+func parseDesc(s string) (name, help string, labels []string) {
+	field := func(key string) string {
+		i := strings.Index(s, key+": \"")
+		if i < 0 {
+			return ""
+		}
+		rest := s[i+len(key)+3:]
+		return rest[:strings.Index(rest, "\"")]
+	}
+	name, help = field("fqName"), field("help")
+	if i := strings.Index(s, "variableLabels: {"); i >= 0 {
+		rest := s[i+len("variableLabels: {"):]
+		if list := rest[:strings.Index(rest, "}")]; list != "" {
+			labels = strings.Split(list, ",")
+		}
+	}
+	return name, help, labels
 }
 
 func base() *prometheus.Registry {

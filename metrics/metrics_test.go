@@ -1,0 +1,110 @@
+package metrics
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the README's table of metrics")
+
+const (
+	readme        = "../README.md"
+	dashboard     = "../deploy/grafana/switchyard.json"
+	beginMetrics  = "<!-- metrics:begin (go test ./metrics -update writes it) -->\n"
+	endMetrics    = "<!-- metrics:end -->"
+	metricPattern = `\b(concourse|switchyard)_[a-zA-Z_]+\b`
+)
+
+// The README's table is the metrics' own: a metric added, renamed or
+// relabelled without it fails here.
+func TestReadmeListsEveryMetric(t *testing.T) {
+	raw, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	i, j := strings.Index(text, beginMetrics), strings.Index(text, endMetrics)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no table of metrics between %q and %q", readme, beginMetrics, endMetrics)
+	}
+	want := Table()
+	if got := text[i+len(beginMetrics) : j]; got != want {
+		if *update {
+			if err := os.WriteFile(readme, []byte(text[:i+len(beginMetrics)]+want+text[j:]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		t.Errorf("%s's table of metrics is not the metrics': run go test ./metrics -update", readme)
+	}
+}
+
+// Every query of the Grafana dashboard names metrics that exist, and every
+// panel has a query.
+func TestDashboardQueriesKnownMetrics(t *testing.T) {
+	raw, err := os.ReadFile(dashboard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Title  string `json:"title"`
+		Panels []struct {
+			Type    string `json:"type"`
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("%s: %v", dashboard, err)
+	}
+	known := map[string]Metric{}
+	for _, m := range All() {
+		known[m.Name] = m
+	}
+	used := map[string]bool{}
+	name := regexp.MustCompile(metricPattern)
+	for _, p := range dash.Panels {
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			for _, n := range name.FindAllString(tg.Expr, -1) {
+				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_bucket"), "_count"), "_sum")
+				if _, ok := known[base]; !ok {
+					t.Errorf("panel %q queries %s, which no part exports", p.Title, n)
+				}
+				used[base] = true
+			}
+		}
+	}
+	for _, area := range []string{"concourse_builds_", "concourse_steps_waiting", "switchyard_placement_", "concourse_workers_", "switchyard_artifact_", "concourse_db_"} {
+		found := false
+		for n := range used {
+			found = found || strings.HasPrefix(n, area)
+		}
+		if !found {
+			t.Errorf("the dashboard shows nothing of %s*", area)
+		}
+	}
+}
+
+// No metric is labelled by something unbounded: a build's, a step's or a
+// version's id.
+func TestLabelsAreBounded(t *testing.T) {
+	for _, m := range All() {
+		for _, l := range m.Labels {
+			if strings.Contains(l, "build") || strings.Contains(l, "step") || strings.Contains(l, "version") {
+				t.Errorf("%s is labelled %s", m.Name, l)
+			}
+		}
+	}
+}
