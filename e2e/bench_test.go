@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,25 +48,41 @@ func BenchmarkHotPath(b *testing.B) {
 	for _, v := range variants {
 		b.Run(v.name+"/burst", func(b *testing.B) {
 			for b.Loop() {
-				benchLoad(b, v.bin, benchBuilds(), 0)
+				benchLoad(b, v.bin, benchBuilds(), 0, benchOptions{})
 			}
 		})
 		b.Run(v.name+"/steady", func(b *testing.B) {
 			for b.Loop() {
-				benchLoad(b, v.bin, 600, time.Second/20)
+				benchLoad(b, v.bin, 600, time.Second/20, benchOptions{})
 			}
 		})
 	}
 }
 
+// benchOptions are what a load runs beside: env for the hub and the spoke
+// (tracing's), and a scraper of the hub's /metrics every second.
+type benchOptions struct {
+	env    []string
+	scrape bool
+}
+
 // benchLoad triggers n builds, all at once (every 0) or one every interval,
 // waits for all of them to succeed and reports the figures.
-func benchLoad(b *testing.B, binDir string, n int, every time.Duration) {
+func benchLoad(b *testing.B, binDir string, n int, every time.Duration, o benchOptions) {
 	tps := pgbenchTPS(b)
 	// The hub's default build lease: the tests' 2 s would renew each
 	// build's lease three times a second.
-	f := newFleetOf(b, binDir, "", []string{"--build-lease", "15s"})
+	args := []string{"--build-lease", "15s"}
+	if o.scrape {
+		args = append(args, "--metrics-token", "bench")
+	}
+	f := newFleetOf(b, binDir, "", args, o.env...)
+	f.spokeEnv = o.env
 	spoke := f.startSpoke("local-1", f.url)
+	if o.scrape {
+		stop := scrapeEverySecond(b, f.url+"/metrics", "bench")
+		defer stop()
+	}
 	f.setPipeline("bench", `
 jobs:
 - name: noop
@@ -180,6 +197,67 @@ jobs:
 	b.ReportMetric(rssMB(f.hub.Process.Pid), "hub-rss-MB")
 	b.ReportMetric(1000*(cpuSeconds(f.hub.Process.Pid)-hubCPU)/steps, "hub-cpu-ms/step")
 	b.ReportMetric(1000*(cpuSeconds(spoke.Process.Pid)-spokeCPU)/steps, "spoke-cpu-ms/step")
+}
+
+// scrapeEverySecond reads url as Prometheus would, every second, until stop.
+func scrapeEverySecond(b *testing.B, url, token string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// BenchmarkTracing runs BenchmarkHotPath's loads with tracing off, and on
+// (the hub and the spoke sending every span to a real Jaeger, the hub's
+// /metrics scraped every second), in the same run: the difference is
+// what observability costs. Metrics are counted in both (they cannot be
+// turned off); scraping them is what "on" adds.
+func BenchmarkTracing(b *testing.B) {
+	if os.Getenv(EnvJaeger) == "" {
+		b.Skipf("%s is not set: make bench sets it", EnvJaeger)
+	}
+	for _, on := range []bool{false, true} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		b.Run(name+"/burst", func(b *testing.B) {
+			for b.Loop() {
+				benchLoad(b, bin, benchBuilds(), 0, tracingOptions(b, on))
+			}
+		})
+		b.Run(name+"/steady", func(b *testing.B) {
+			for b.Loop() {
+				benchLoad(b, bin, 600, time.Second/20, tracingOptions(b, on))
+			}
+		})
+	}
+}
+
+func tracingOptions(b *testing.B, on bool) benchOptions {
+	if !on {
+		return benchOptions{}
+	}
+	// The exporter's own batching (5 s), not the tests' quick flush.
+	return benchOptions{env: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + newJaeger(b).otlp}, scrape: true}
 }
 
 // cpuSeconds is the CPU time a process has used, user and system, without
