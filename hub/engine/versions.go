@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/switchyard-ci/switchyard/metrics"
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/wire"
 )
@@ -23,6 +24,7 @@ func (r *run) check(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	if err := r.typeImage(ctx, &req, c.Image); err != nil {
 		return false, err
 	}
+	metrics.ChecksStarted.Inc()
 	res, ok, err := r.runAndRead(ctx, p, wire.KindCheck, req)
 	if err != nil || !ok {
 		return false, err
