@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchyard-ci/switchyard/hub/creds"
 	"github.com/switchyard-ci/switchyard/hub/httpapi"
 	"github.com/switchyard-ci/switchyard/hub/intercept"
@@ -15,7 +17,6 @@ import (
 	"github.com/switchyard-ci/switchyard/telemetry"
 	"github.com/switchyard-ci/switchyard/volumes"
 	"github.com/switchyard-ci/switchyard/wire"
-	"go.opentelemetry.io/otel/trace"
 )
 
 // Config is what the gateway needs besides its parts.

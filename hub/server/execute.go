@@ -14,13 +14,13 @@ import (
 	"strconv"
 
 	"github.com/klauspost/compress/zstd"
+	"gocloud.dev/gcerrors"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/pipeline"
 	"github.com/switchyard-ci/switchyard/volumes"
 	"github.com/switchyard-ci/switchyard/volumes/extract"
-	"gocloud.dev/gcerrors"
 )
 
 // What fly execute needs: one-off builds of a plan, artifacts uploaded as

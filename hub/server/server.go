@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-
 	"fmt"
 	"log/slog"
 	"net/http"
