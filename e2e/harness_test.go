@@ -118,6 +118,31 @@ func (f *fleet) start(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startServer starts cmd, a server a test needs, in a process group of
+// its own logging to DIR/NAME.log; it is killed at the end of the test,
+// and the tail of its log shown when the test failed.
+func startServer(t testing.TB, name, dir string, cmd *exec.Cmd) {
+	t.Helper()
+	logFile, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_, _ = cmd.Process.Wait()
+		logFile.Close()
+		if t.Failed() {
+			data, _ := os.ReadFile(logFile.Name())
+			t.Logf("%s log:\n%s", name, tail(string(data), 30))
+		}
+	})
+}
+
 func tail(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > n {

@@ -13,10 +13,8 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -71,10 +69,6 @@ func startProvider(t testing.TB) *provider {
 	t.Cleanup(app.Close)
 
 	dir := t.TempDir()
-	logFile, err := os.Create(filepath.Join(dir, "hydra.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(bin, "serve", "all", "--dev")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "DSN=memory", "LOG_LEVEL=warn",
@@ -82,20 +76,7 @@ func startProvider(t testing.TB) *provider {
 		"SECRETS_SYSTEM=switchyard-e2e-system-secret-0123456789",
 		"SERVE_PUBLIC_HOST=127.0.0.1", "SERVE_PUBLIC_PORT="+port(public),
 		"SERVE_ADMIN_HOST=127.0.0.1", "SERVE_ADMIN_PORT="+port(admin))
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_, _ = cmd.Process.Wait()
-		logFile.Close()
-		if t.Failed() {
-			data, _ := os.ReadFile(logFile.Name())
-			t.Logf("hydra log:\n%s", tail(string(data), 30))
-		}
-	})
+	startServer(t, "hydra", dir, cmd)
 	for i := 0; ; i++ {
 		if resp, err := http.Get(p.issuer + "/health/ready"); err == nil {
 			resp.Body.Close()

@@ -95,8 +95,7 @@ func (g *Gateway) spokeJoin(w http.ResponseWriter, r *http.Request, _ *store.Spo
 	g.credentials.forget(sp.ID)
 	if joined.Replaced != 0 {
 		g.credentials.forget(joined.Replaced)
-		metrics.SpokeLosses.WithLabelValues(sp.Name).Inc()
-		g.loseSteps(r.Context(), joined.Replaced, fmt.Sprintf("spoke %s stopped renewing its lease and a new spoke joined under its name: the run is lost", sp.Name))
+		g.loseSteps(r.Context(), joined.Replaced, sp.Name, fmt.Sprintf("spoke %s stopped renewing its lease and a new spoke joined under its name: the run is lost", sp.Name))
 	}
 	g.log.Info("spoke joined", "spoke", sp.Name, "team", teamName, "runtime", req.Runtime, "rejoined", previous != "" && joined.Replaced == 0 && sp.CredentialHash != "")
 	return httpapi.WriteJSON(w, http.StatusOK, wire.JoinResponse{SpokeID: sp.ID, Credential: credential, LeaseSeconds: int(g.cfg.SpokeLease.Seconds())})
@@ -105,7 +104,7 @@ func (g *Gateway) spokeJoin(w http.ResponseWriter, r *http.Request, _ *store.Spo
 // loseSteps ends the open steps of a spoke that is gone as lost runs, so the
 // engine runs them again elsewhere: they are never handed to another spoke's
 // credential.
-func (g *Gateway) loseSteps(ctx context.Context, spokeID int64, why string) {
+func (g *Gateway) loseSteps(ctx context.Context, spokeID int64, name, why string) {
 	ids, err := g.store.OpenStepIDs(ctx, spokeID)
 	if err != nil {
 		g.log.Warn("list steps of a replaced spoke", "spoke", spokeID, "error", err.Error())
@@ -126,7 +125,8 @@ func (g *Gateway) loseSteps(ctx context.Context, spokeID int64, why string) {
 			continue
 		}
 		if err == nil {
-			steptrace.End(ctx, st, "", res, false)
+			metrics.SpokeLosses.WithLabelValues(name).Inc()
+			steptrace.End(ctx, st, name, res, false)
 		}
 		g.notify.Notify(notify.EventsKey(st.BuildID))
 		g.waker.Wake(st.BuildID)
