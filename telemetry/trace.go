@@ -32,8 +32,18 @@ var enabled atomic.Bool
 // a TRACEPARENT.
 func Enabled() bool { return enabled.Load() }
 
+// tracer is the tracer of the provider Setup made, kept so that a span's
+// start does not look it up (nil: look it up in the global provider, which
+// is a no-op one when tracing is off).
+var tracer atomic.Pointer[trace.Tracer]
+
 // Tracer is Switchyard's tracer (a no-op one when tracing is off).
-func Tracer() trace.Tracer { return otel.Tracer(TracerName) }
+func Tracer() trace.Tracer {
+	if t := tracer.Load(); t != nil {
+		return *t
+	}
+	return otel.Tracer(TracerName)
+}
 
 // Configured tells whether the environment asks for traces: an OTLP
 // endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT or
@@ -79,9 +89,12 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithIDGenerator(ids{}))
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.TraceContext{})
+	t := tp.Tracer(TracerName)
+	tracer.Store(&t)
 	enabled.Store(true)
 	return func(ctx context.Context) error {
 		enabled.Store(false)
+		tracer.Store(nil)
 		return tp.Shutdown(ctx)
 	}, nil
 }
