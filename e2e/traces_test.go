@@ -18,6 +18,48 @@ import (
 // EnvJaeger names the variable that holds the Jaeger binary (hack/with-jaeger.sh).
 const EnvJaeger = "SWITCHYARD_TEST_JAEGER"
 
+// EnvJaegerBuild is PID:LOG of the build of Jaeger that hack/with-jaeger.sh
+// runs beside the tests, when it had none built.
+const EnvJaegerBuild = "SWITCHYARD_TEST_JAEGER_BUILD"
+
+// awaitBuild waits for a binary that a build beside the tests (build is
+// PID:LOG, or empty) is making, and fails with the build's log if it ends
+// without it.
+func awaitBuild(t testing.TB, bin, build string) {
+	t.Helper()
+	pid, logFile, _ := strings.Cut(build, ":")
+	n, _ := strconv.Atoi(pid)
+	deadline := time.Now().Add(40 * time.Minute)
+	for {
+		if fi, err := os.Stat(bin); err == nil && fi.Mode()&0o111 != 0 {
+			return
+		}
+		if n <= 0 || !alive(n) {
+			// No build, or it ended: one more look, for a build that just finished.
+			time.Sleep(time.Second)
+			if fi, err := os.Stat(bin); err == nil && fi.Mode()&0o111 != 0 {
+				return
+			}
+			data, _ := os.ReadFile(logFile)
+			t.Fatalf("%s is not there and nothing builds it; the build's log:\n%s", bin, tail(string(data), 20))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not built in 40 minutes", bin)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// alive tells whether process pid runs (a zombie does not).
+func alive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
+
 // jaeger is a real trace backend for one test: Jaeger's all-in-one binary
 // with in-memory storage, receiving OTLP over HTTP, read back through its
 // query API.
@@ -33,6 +75,7 @@ func newJaeger(t testing.TB) *jaeger {
 	if bin == "" {
 		t.Fatalf("%s is not set: run the tests with `make test` or under hack/with-jaeger.sh", EnvJaeger)
 	}
+	awaitBuild(t, bin, os.Getenv(EnvJaegerBuild))
 	j := &jaeger{t: t, otlp: "http://" + freeAddr(t), query: "http://" + freeAddr(t)}
 	dir := t.TempDir()
 	config := fmt.Sprintf(`
