@@ -79,6 +79,7 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 	nope := "/api/v1/teams/blue/pipelines/nope"
 	return map[string]need{
 		"GET /healthz":                    {who: "anyone", ok: 200},
+		"GET /metrics":                    {who: "admin", ok: 200}, // or the --metrics-token bearer (TestMetricsInPrometheus)
 		"GET /api/v1/info":                {who: "anyone", ok: 200},
 		"POST /sky/issuer/token":          {who: "anyone", ok: 401}, // no client credentials: invalid_client, as Concourse answers
 		"GET /sky/logout":                 {who: "anyone", ok: 200, fresh: true},

@@ -37,7 +37,7 @@ func TestMetricsInPrometheus(t *testing.T) {
 	for _, c := range []struct {
 		bearer string
 		want   int
-	}{{"", http.StatusUnauthorized}, {"not-the-token", http.StatusForbidden}, {token, http.StatusOK}, {f.token(), http.StatusOK}} {
+	}{{"", http.StatusUnauthorized}, {"not-the-token", http.StatusUnauthorized}, {token, http.StatusOK}, {f.token(), http.StatusOK}} {
 		req, _ := http.NewRequest(http.MethodGet, f.url+"/metrics", nil)
 		if c.bearer != "" {
 			req.Header.Set("Authorization", "Bearer "+c.bearer)

@@ -23,7 +23,7 @@ func (s *Server) scrape(w http.ResponseWriter, r *http.Request, c *caller) error
 	token, _ := bearer(r)
 	scraper := s.cfg.MetricsToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.MetricsToken)) == 1
 	if !scraper && (c == nil || !c.admin) {
-		if token == "" {
+		if c == nil || c.claims == nil {
 			return errorf(http.StatusUnauthorized, "metrics: scrape with the hub's --metrics-token as a bearer token, or as an admin")
 		}
 		return errorf(http.StatusForbidden, "metrics: only the --metrics-token bearer and admins may scrape")
