@@ -51,10 +51,6 @@ const (
 	listColumns = buildColumnsHead + `'null'::JSONB` + buildColumnsTail
 )
 
-// traceSpanDefault is the trace_span column's default (migration 0023): a
-// new trace with the build's span as its root.
-const traceSpanDefault = `'00-' || replace(gen_random_uuid()::TEXT, '-', '') || '-' || left(replace(gen_random_uuid()::TEXT, '-', ''), 16) || '-01'`
-
 const buildFrom = ` FROM builds b JOIN teams t ON t.id = b.team_id
 	LEFT JOIN pipelines p ON p.id = b.pipeline_id LEFT JOIN jobs j ON j.id = b.job_id
 	LEFT JOIN resources r ON r.id = b.resource_id`
@@ -72,16 +68,12 @@ func (s *Store) scanBuild(row pgx.Row) (Build, error) {
 	return b, err
 }
 
-// traceOf is what a new build's trace columns hold when its creator passed
-// a W3C traceparent (a trigger request's): the build's span is a child of
-// it. Without one (or with a malformed one) the columns' defaults make a new
-// trace.
-func traceOf(traceparent string) (span, parent any) {
-	sc := telemetry.ParseTraceparent(traceparent)
-	if !sc.IsValid() {
-		return nil, nil
-	}
-	return telemetry.FormatStored(telemetry.NewStored(sc))
+// traceOf is what a new build's trace columns hold: a child of the
+// creator's W3C traceparent (a trigger request's), or with none (or a
+// malformed one) a new trace, as the columns' defaults make for builds the
+// hub creates itself.
+func traceOf(traceparent string) (span, parent string) {
+	return telemetry.FormatStored(telemetry.NewStored(telemetry.ParseTraceparent(traceparent)))
 }
 
 // SaveJob creates or updates a job of a pipeline and returns its id.
@@ -134,7 +126,7 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 		}
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, plan, scheduled, trace_span, trace_parent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, `+traceSpanDefault+`), COALESCE($10, ''))
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			RETURNING id`, name, teamID, pipelineID, jobID, createdBy, manual, planText, plan != nil, span, parent).Scan(&id); err != nil {
 			return err
 		}
@@ -170,7 +162,7 @@ func (s *Store) CreateRerun(ctx context.Context, of Build, createdBy, traceparen
 		}
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, rerun_of, rerun_number, trace_span, trace_parent)
-			VALUES ($1, $2, $3, $4, $5, true, $6, $7, COALESCE($8, `+traceSpanDefault+`), COALESCE($9, '')) RETURNING id`,
+			VALUES ($1, $2, $3, $4, $5, true, $6, $7, $8, $9) RETURNING id`,
 			fmt.Sprintf("%s.%d", of.Name, n), of.TeamID, of.PipelineID, of.JobID, createdBy, of.ID, n, span, parent).Scan(&id); err != nil {
 			return err
 		}
@@ -194,7 +186,7 @@ func (s *Store) CreateOneOffBuild(ctx context.Context, teamID, pipelineID int64,
 	}
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO builds (name, team_id, pipeline_id, created_by, manually_triggered, plan, scheduled, trace_span, trace_parent)
-			VALUES ('', $1, $2, $3, true, $4, true, COALESCE($5, `+traceSpanDefault+`), COALESCE($6, '')) RETURNING id`,
+			VALUES ('', $1, $2, $3, true, $4, true, $5, $6) RETURNING id`,
 			teamID, pipeline, createdBy, s.keys.sealText(plan), span, parent).Scan(&id); err != nil {
 			return err
 		}

@@ -1,0 +1,40 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/switchyard-ci/switchyard/hub/store/storetest"
+	"github.com/switchyard-ci/switchyard/telemetry"
+)
+
+// Every build has its span's IDs from its creation: a child of the
+// trigger's traceparent, or a trace of its own (a malformed traceparent
+// counts as none); BuildTraces reads them back.
+func TestBuildTraces(t *testing.T) {
+	s := storetest.New(t)
+	ctx := t.Context()
+	job := newJob(t, s)
+	const caller = "00-4bf92f3577b34da6a3ce929d0e0736aa-00f067aa0ba902b7-01"
+	child, err := s.CreateJobBuild(ctx, job, "test", true, nil, caller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := s.CreateJobBuild(ctx, job, "test", true, nil, "00-not-a-traceparent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := child.Trace; tr.Span.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0736aa" || tr.Parent.String() != "00f067aa0ba902b7" {
+		t.Errorf("the triggered build's span is %s under %s, want a child of %s", telemetry.Traceparent(tr.Span), tr.Parent, caller)
+	}
+	if tr := alone.Trace; !tr.Span.IsValid() || tr.Parent.IsValid() || tr.Span.TraceID() == child.Trace.Span.TraceID() {
+		t.Errorf("the other build's span is %s under %s, want a trace of its own", telemetry.Traceparent(tr.Span), tr.Parent)
+	}
+	traces, err := s.BuildTraces(ctx, []int64{child.ID, alone.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b telemetry.Stored) bool { return a.Span.Equal(b.Span) && a.Parent == b.Parent }
+	if !same(traces[child.ID], child.Trace) || !same(traces[alone.ID], alone.Trace) {
+		t.Errorf("BuildTraces read %v, want the builds' own", traces)
+	}
+}
