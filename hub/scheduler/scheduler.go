@@ -183,7 +183,7 @@ func (s *Scheduler) ScheduleJob(ctx context.Context, jobID int64) (_ store.Sched
 	if err != nil {
 		return out, err
 	}
-	s.traceResolution(ctx, out.Started, resolving, time.Now())
+	traceResolution(ctx, out.Traces, resolving, time.Now())
 	for _, id := range out.Started {
 		s.started(id)
 	}
@@ -207,13 +207,8 @@ func fillPlan(raw json.RawMessage, versions map[string]map[string]string) (json.
 // build's trace, as a child of the build's span: the scheduler's own span
 // of the job is a trace of its own, since one resolution may start several
 // builds.
-func (s *Scheduler) traceResolution(ctx context.Context, builds []int64, start, end time.Time) {
-	if !telemetry.Enabled() || len(builds) == 0 {
-		return
-	}
-	traces, err := s.store.BuildTraces(ctx, builds)
-	if err != nil {
-		s.log.WarnContext(ctx, "read builds' traces", slog.String("error", err.Error()))
+func traceResolution(ctx context.Context, traces map[int64]telemetry.Stored, start, end time.Time) {
+	if !telemetry.Enabled() {
 		return
 	}
 	link := trace.LinkFromContext(ctx)

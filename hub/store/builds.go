@@ -249,24 +249,6 @@ func (s *Store) createCheckBuild(ctx context.Context, resourceID int64, createdB
 	return b, err == nil, err
 }
 
-// BuildTraces returns the spans of the builds with the given ids.
-func (s *Store) BuildTraces(ctx context.Context, ids []int64) (map[int64]telemetry.Stored, error) {
-	out := map[int64]telemetry.Stored{}
-	_, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, `SELECT id, trace_span, trace_parent FROM builds WHERE id = ANY($1)`, ids)
-	}, func(r pgx.CollectableRow) (struct{}, error) {
-		var id int64
-		var span, parent string
-		err := r.Scan(&id, &span, &parent)
-		out[id] = telemetry.ParseStored(span, parent)
-		return struct{}{}, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read builds' traces: %w", err)
-	}
-	return out, nil
-}
-
 // Build returns a build or ErrNotFound.
 func (s *Store) Build(ctx context.Context, id int64) (Build, error) {
 	b, err := s.scanBuild(s.row(ctx, `SELECT `+buildColumns+buildFrom+` WHERE b.id = $1`, id))

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchyard-ci/switchyard/hub/schedule"
+	"github.com/switchyard-ci/switchyard/telemetry"
 )
 
 // JobRef names a job that asked to be scheduled.
@@ -142,6 +143,8 @@ type Scheduled struct {
 	Handled bool    // false: another scheduler handled this request first
 	Created int64   // a build created for new trigger inputs, or 0
 	Started []int64 // pending builds given inputs and room to run
+	// Traces are the started builds' spans, by build id.
+	Traces map[int64]telemetry.Stored
 }
 
 // SaveResolution records a resolution and acts on it in one transaction: it
@@ -180,10 +183,15 @@ func (s *Store) SaveResolution(ctx context.Context, r Resolution) (Scheduled, er
 			if id == 0 {
 				id = out.Created
 			}
-			if err := s.startBuild(ctx, tx, r, id, st, plan, inputs); err != nil {
+			trace, err := s.startBuild(ctx, tx, r, id, st, plan, inputs)
+			if err != nil {
 				return err
 			}
 			out.Started = append(out.Started, id)
+			if out.Traces == nil {
+				out.Traces = map[int64]telemetry.Stored{}
+			}
+			out.Traces[id] = trace
 		}
 		if d.Again {
 			_, err = tx.Exec(ctx, `UPDATE jobs SET schedule_seq = schedule_seq + 1 WHERE id = $1`, r.JobID)
@@ -283,7 +291,7 @@ func createTriggeredBuild(ctx context.Context, tx pgx.Tx, jobID int64) (int64, e
 
 // startBuild gives a pending build its inputs (the resolved ones, or its
 // original's for a rerun) and its plan with their versions.
-func (s *Store) startBuild(ctx context.Context, tx pgx.Tx, r Resolution, id int64, st schedule.Start, plan json.RawMessage, inputs []nextInput) error {
+func (s *Store) startBuild(ctx context.Context, tx pgx.Tx, r Resolution, id int64, st schedule.Start, plan json.RawMessage, inputs []nextInput) (telemetry.Stored, error) {
 	var versions map[string]map[string]string
 	var err error
 	if st.Rerun {
@@ -292,14 +300,16 @@ func (s *Store) startBuild(ctx context.Context, tx pgx.Tx, r Resolution, id int6
 		versions, err = adoptInputs(ctx, tx, r.JobID, id, inputs, st.FirstOccurrence)
 	}
 	if err != nil {
-		return err
+		return telemetry.Stored{}, err
 	}
 	filled, err := r.Plan(plan, versions)
 	if err != nil {
-		return err
+		return telemetry.Stored{}, err
 	}
-	_, err = tx.Exec(ctx, `UPDATE builds SET plan = $2, scheduled = true, inputs_ready = true WHERE id = $1`, id, s.keys.sealText(filled))
-	return err
+	var span, parent string
+	err = tx.QueryRow(ctx, `UPDATE builds SET plan = $2, scheduled = true, inputs_ready = true WHERE id = $1 RETURNING trace_span, trace_parent`,
+		id, s.keys.sealText(filled)).Scan(&span, &parent)
+	return telemetry.ParseStored(span, parent), err
 }
 
 // adoptInputs records the next build inputs as the build's, with the build

@@ -9,7 +9,7 @@ import (
 
 // Every build has its span's IDs from its creation: a child of the
 // trigger's traceparent, or a trace of its own (a malformed traceparent
-// counts as none); BuildTraces reads them back.
+// counts as none), read back with the build.
 func TestBuildTraces(t *testing.T) {
 	s := storetest.New(t)
 	ctx := t.Context()
@@ -29,12 +29,11 @@ func TestBuildTraces(t *testing.T) {
 	if tr := alone.Trace; !tr.Span.IsValid() || tr.Parent.IsValid() || tr.Span.TraceID() == child.Trace.Span.TraceID() {
 		t.Errorf("the other build's span is %s under %s, want a trace of its own", telemetry.Traceparent(tr.Span), tr.Parent)
 	}
-	traces, err := s.BuildTraces(ctx, []int64{child.ID, alone.ID})
+	read, err := s.Build(ctx, child.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	same := func(a, b telemetry.Stored) bool { return a.Span.Equal(b.Span) && a.Parent == b.Parent }
-	if !same(traces[child.ID], child.Trace) || !same(traces[alone.ID], alone.Trace) {
-		t.Errorf("BuildTraces read %v, want the builds' own", traces)
+	if !read.Trace.Span.Equal(child.Trace.Span) || read.Trace.Parent != child.Trace.Parent {
+		t.Errorf("the build's span read back is %s, want %s", telemetry.Traceparent(read.Trace.Span), telemetry.Traceparent(child.Trace.Span))
 	}
 }
