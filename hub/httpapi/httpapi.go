@@ -40,7 +40,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		if errors.Is(err, store.ErrNotFound) {
 			he = &Error{Status: http.StatusNotFound, Msg: err.Error()}
 		} else {
-			log.Error("request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 			he = &Error{Status: http.StatusInternalServerError, Msg: "internal error: " + err.Error()}
 		}
 	}
