@@ -6,12 +6,20 @@ GO ?= go
 FUZZTIME ?= 20s
 BIN := bin
 
-.PHONY: all build run stop test unit scenarios fuzz infra bench lint clean
+.PHONY: all build run stop test unit scenarios fuzz infra bench lint clean image
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/switchyard ./cmd/fly
+
+# The OCI image of switchyard (hub and spoke), without a container engine:
+# bin/image/oci (an OCI layout) and bin/image/switchyard.tar; the digest is printed.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+image:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -buildid=" -o $(BIN)/image/switchyard ./cmd/switchyard
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} $(GO) run ./hack/image --binary $(BIN)/image/switchyard \
+		--version $(VERSION) --revision $$(git rev-parse HEAD 2>/dev/null) --layout $(BIN)/image/oci --tarball $(BIN)/image/switchyard.tar
 
 # The main job: PostgreSQL, a hub on 127.0.0.1:8080 and a local spoke, the
 # example pipeline set and its build watched to success; the hub stays up.
