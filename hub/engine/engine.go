@@ -186,7 +186,7 @@ const takeBatch = 100
 // lease up at the end.
 func (e *Engine) own(ctx context.Context, t store.TakenBuild) {
 	id := t.Build.ID
-	ctx = t.Build.Trace.Context(telemetry.WithAttrs(ctx, slog.Int64("build_id", id)))
+	ctx = t.Build.Trace().Context(telemetry.WithAttrs(ctx, slog.Int64("build_id", id)))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {

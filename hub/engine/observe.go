@@ -105,7 +105,7 @@ func (r *run) ended(ctx context.Context, status api.BuildStatus, err error) {
 	} else if err == nil {
 		err = fmt.Errorf("build %s errored", b.Name)
 	}
-	b.Trace.End(ctx, "RUN "+name, start, trace.SpanKindServer, err, attrs...)
+	b.Trace().End(ctx, "RUN "+name, start, trace.SpanKindServer, err, attrs...)
 }
 
 // pipelineName is the build's cicd.pipeline.name: PIPELINE/JOB for a job's

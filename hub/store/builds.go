@@ -37,9 +37,13 @@ type Build struct {
 	CreateTime   time.Time
 	StartTime    *time.Time
 	EndTime      *time.Time
-	// Trace is the build's span (telemetry.Stored), made as it was created.
-	Trace telemetry.Stored
+	// The build's span as stored (W3C traceparent, parent span id), made as
+	// it was created; read by Trace, so that lists of builds parse nothing.
+	traceSpan, traceParent string
 }
+
+// Trace is the build's span, to end or to start its children under.
+func (b Build) Trace() telemetry.Stored { return telemetry.ParseStored(b.traceSpan, b.traceParent) }
 
 const (
 	buildColumnsHead = `b.id, b.name, b.team_id, t.name, COALESCE(b.pipeline_id, 0), COALESCE(p.name, ''), COALESCE(p.instance_vars, ''),
@@ -57,12 +61,10 @@ const buildFrom = ` FROM builds b JOIN teams t ON t.id = b.team_id
 
 func (s *Store) scanBuild(row pgx.Row) (Build, error) {
 	var b Build
-	var traceSpan, traceParent string
 	err := row.Scan(&b.ID, &b.Name, &b.TeamID, &b.TeamName, &b.PipelineID, &b.PipelineName, &b.InstanceVars,
 		&b.JobID, &b.JobName, &b.ResourceName, &b.Status, &b.Fence, &b.RerunOf, &b.CreatedBy, &b.Plan, &b.Comment,
-		&b.CreateTime, &b.StartTime, &b.EndTime, &traceSpan, &traceParent)
+		&b.CreateTime, &b.StartTime, &b.EndTime, &b.traceSpan, &b.traceParent)
 	if err == nil {
-		b.Trace = telemetry.ParseStored(traceSpan, traceParent)
 		err = s.keys.openRaw(&b.Plan)
 	}
 	return b, err

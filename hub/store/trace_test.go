@@ -23,17 +23,17 @@ func TestBuildTraces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr := child.Trace; tr.Span.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0736aa" || tr.Parent.String() != "00f067aa0ba902b7" {
+	if tr := child.Trace(); tr.Span.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0736aa" || tr.Parent.String() != "00f067aa0ba902b7" {
 		t.Errorf("the triggered build's span is %s under %s, want a child of %s", telemetry.Traceparent(tr.Span), tr.Parent, caller)
 	}
-	if tr := alone.Trace; !tr.Span.IsValid() || tr.Parent.IsValid() || tr.Span.TraceID() == child.Trace.Span.TraceID() {
+	if tr := alone.Trace(); !tr.Span.IsValid() || tr.Parent.IsValid() || tr.Span.TraceID() == child.Trace().Span.TraceID() {
 		t.Errorf("the other build's span is %s under %s, want a trace of its own", telemetry.Traceparent(tr.Span), tr.Parent)
 	}
 	read, err := s.Build(ctx, child.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !read.Trace.Span.Equal(child.Trace.Span) || read.Trace.Parent != child.Trace.Parent {
-		t.Errorf("the build's span read back is %s, want %s", telemetry.Traceparent(read.Trace.Span), telemetry.Traceparent(child.Trace.Span))
+	if !read.Trace().Span.Equal(child.Trace().Span) || read.Trace().Parent != child.Trace().Parent {
+		t.Errorf("the build's span read back is %s, want %s", telemetry.Traceparent(read.Trace().Span), telemetry.Traceparent(child.Trace().Span))
 	}
 }
