@@ -144,11 +144,9 @@ type Stored struct {
 // NewStored makes the IDs of a span to be ended later: a child of parent
 // when parent is valid, else the root of a new trace.
 func NewStored(parent trace.SpanContext) Stored {
-	var tid trace.TraceID
-	if parent.IsValid() {
-		tid = parent.TraceID()
-	} else {
-		tid, _ = ids{}.NewIDs(context.Background())
+	tid := parent.TraceID()
+	if !parent.IsValid() {
+		_, _ = rand.Read(tid[:])
 	}
 	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: ids{}.NewSpanID(context.Background(), tid), TraceFlags: trace.FlagsSampled})
 	return Stored{Span: sc, Parent: parent.SpanID()}
