@@ -13,7 +13,7 @@ var update = flag.Bool("update", false, "rewrite the README's table of metrics")
 
 const (
 	readme        = "../README.md"
-	dashboard     = "../deploy/grafana/switchyard.json"
+	dashboard     = "../charts/hub/dashboards/switchyard.json"
 	beginMetrics  = "<!-- metrics:begin (go test ./metrics -update writes it) -->\n"
 	endMetrics    = "<!-- metrics:end -->"
 	metricPattern = `\b(concourse|switchyard)_[a-zA-Z_]+\b`

@@ -92,7 +92,7 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	go provision(ctx, client, *root, log)
-	return runNode(ctx, client, nodeOptions{name: *name, root: *root, images: *images, listen: *listen, cert: cert,
+	return runNode(ctx, client, nodeOptions{name: *name, root: *root, images: *images, listen: *listen, cert: cert, apiServer: restCfg.Host,
 		spec: nodeSpec(*name, host, port, capacity)}, log)
 }
 

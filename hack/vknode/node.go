@@ -27,6 +27,7 @@ import (
 type nodeOptions struct {
 	name, root, images string
 	listen             string
+	apiServer          string // URL
 	cert               tls.Certificate
 	spec               corev1.Node
 }
@@ -43,6 +44,7 @@ func runNode(ctx context.Context, client kubernetes.Interface, o nodeOptions, lo
 	secrets, configMaps, services := others.Core().V1().Secrets(), others.Core().V1().ConfigMaps(), others.Core().V1().Services()
 	provider := newHostProvider(o.root, o.images, nodeutil.ProviderConfig{Pods: podInformer.Lister(), ConfigMaps: configMaps.Lister(),
 		Secrets: secrets.Lister(), Services: services.Lister(), Node: &o.spec}, log)
+	provider.client, provider.apiServer = client, o.apiServer
 	defer provider.stopAll()
 
 	mux := http.NewServeMux()

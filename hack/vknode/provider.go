@@ -25,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	statsv1alpha1 "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
+	"k8s.io/client-go/kubernetes"
 	utilexec "k8s.io/utils/exec"
 )
 
@@ -32,10 +33,12 @@ import (
 // completion once (restartPolicy is treated as Never): init containers one after
 // the other, then the others together.
 type hostProvider struct {
-	root   string
-	images string // image overlays (images.go); "" for none
-	cfg    nodeutil.ProviderConfig
-	log    *slog.Logger
+	root      string
+	images    string // image overlays (images.go); "" for none
+	cfg       nodeutil.ProviderConfig
+	client    kubernetes.Interface // mints service account tokens
+	apiServer string               // the apiserver's URL, for KUBERNETES_SERVICE_HOST and _PORT
+	log       *slog.Logger
 
 	mu     sync.Mutex
 	pods   map[string]*podRun
@@ -297,12 +300,22 @@ func (p *hostProvider) command(run *podRun, c corev1.Container, command []string
 	if err != nil {
 		return nil, err
 	}
-	command = expandCommand(command, c.Env)
+	// The informers may not have seen a Secret made just before the pod:
+	// wait for it a while, as a kubelet retries a container's config.
+	vars, err := p.containerEnv(run.pod, c)
+	for deadline := time.Now().Add(15 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		vars, err = p.containerEnv(run.pod, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	command = expandCommand(command, vars)
 	cmd := exec.Command(self, mountExecArgs(binds, c.WorkingDir, command)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true}
 	env := []string{"HOSTNAME=" + run.pod.Name, "HOME=/root"}
 	hasPath := false
-	for _, e := range c.Env {
+	for _, e := range vars {
 		env = append(env, e.Name+"="+e.Value)
 		hasPath = hasPath || e.Name == "PATH"
 	}

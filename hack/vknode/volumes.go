@@ -87,6 +87,8 @@ func (p *hostProvider) writeFiles(pod *corev1.Pod, v corev1.Volume, dir string) 
 		return configMap(v.ConfigMap.Name, v.ConfigMap.Optional != nil && *v.ConfigMap.Optional)
 	case v.Secret != nil:
 		return secret(v.Secret.SecretName, v.Secret.Optional != nil && *v.Secret.Optional)
+	case v.DownwardAPI != nil:
+		return p.downward(pod, v.DownwardAPI.Items, write)
 	case v.Projected != nil:
 		for _, src := range v.Projected.Sources {
 			var err error
@@ -96,8 +98,12 @@ func (p *hostProvider) writeFiles(pod *corev1.Pod, v corev1.Volume, dir string) 
 			case src.Secret != nil:
 				err = secret(src.Secret.Name, src.Secret.Optional != nil && *src.Secret.Optional)
 			case src.ServiceAccountToken != nil:
-				// No token is minted: tests that need API access bring their own.
-				err = write(map[string][]byte{src.ServiceAccountToken.Path: nil})
+				var token []byte
+				if token, err = p.serviceAccountToken(pod, src.ServiceAccountToken); err == nil {
+					err = write(map[string][]byte{src.ServiceAccountToken.Path: token})
+				}
+			case src.DownwardAPI != nil:
+				err = p.downward(pod, src.DownwardAPI.Items, write)
 			}
 			if err != nil {
 				return err
