@@ -27,7 +27,7 @@ import (
 func (f *fleet) startKubeSpoke(name, ns string) *exec.Cmd {
 	return f.start("spoke-"+name, "spoke", "--hub-url", f.url, "--join-token", "pool-token", "--name", name,
 		"--work-dir", filepath.Join(f.dir, "spoke-"+name), "--runtime", "kube",
-		"--kubeconfig", kubetest.Kubeconfig(f.t), "--namespace", ns)
+		"--kubeconfig", kubetest.SpokeKubeconfig(f.t, ns), "--namespace", ns)
 }
 
 // kubeFleet is a fleet with one kube spoke, kube-1, whose pods run in a

@@ -249,40 +249,10 @@ func (rt *Runtime) runPod(ctx context.Context, a wire.Assignment, w podWork, log
 	pods := rt.Client.CoreV1().Pods(rt.Namespace)
 	pod, err := pods.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		if err := rt.ensurePolicy(ctx, a, name); err != nil {
-			return wire.Result{}, err
-		}
-		caches, cacheErr := rt.caches(ctx, a, cfg)
-		if cacheErr != nil {
-			return wire.Result{}, cacheErr
-		}
-		spec, specErr := rt.podFor(a, w, name, caches)
-		if specErr != nil {
-			return wire.Result{}, specErr
-		}
-		secret, secretErr := stepSecret(a, name, &spec.Spec.Containers[0])
-		if secretErr == nil && secret != nil {
-			secretErr = rt.createSecret(ctx, secret)
-		}
-		if secretErr == nil && w.pull != nil {
-			spec.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: w.pull.Name}}
-			secretErr = rt.createSecret(ctx, w.pull)
-		}
-		if secretErr != nil {
+		if pod, err = rt.createPod(ctx, a, w, name); err != nil {
+			// Nothing owns the step's NetworkPolicy and Secrets unless its pod
+			// was made and took them.
 			rt.cleanUp(name)
-			return wire.Result{}, secretErr
-		}
-		pod, err = pods.Create(ctx, spec, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			pod, err = pods.Get(ctx, name, metav1.GetOptions{})
-		} else if err == nil {
-			err = rt.ownPolicy(ctx, pod)
-			if err == nil && secret != nil {
-				err = rt.ownSecret(ctx, pod)
-			}
-			if err == nil && w.pull != nil {
-				err = rt.ownSecret(ctx, pod, w.pull.Name)
-			}
 		}
 	}
 	if err != nil {
@@ -333,6 +303,49 @@ func (rt *Runtime) keep(name string) bool {
 	}
 	time.AfterFunc(wire.KeepFailed, func() { rt.cleanUp(name) })
 	return true
+}
+
+// createPod makes the step's NetworkPolicy, cache claims, Secrets and pod,
+// then gives the pod the NetworkPolicy and Secrets, so that they go with it.
+func (rt *Runtime) createPod(ctx context.Context, a wire.Assignment, w podWork, name string) (*corev1.Pod, error) {
+	if err := rt.ensurePolicy(ctx, a, name); err != nil {
+		return nil, err
+	}
+	caches, err := rt.caches(ctx, a, w.cfg)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := rt.podFor(a, w, name, caches)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := stepSecret(a, name, &spec.Spec.Containers[0])
+	if err == nil && secret != nil {
+		err = rt.createSecret(ctx, secret)
+	}
+	if err == nil && w.pull != nil {
+		spec.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: w.pull.Name}}
+		err = rt.createSecret(ctx, w.pull)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pods := rt.Client.CoreV1().Pods(rt.Namespace)
+	pod, err := pods.Create(ctx, spec, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return pods.Get(ctx, name, metav1.GetOptions{})
+	}
+	if err != nil {
+		return nil, err
+	}
+	err = rt.ownPolicy(ctx, pod)
+	if err == nil && secret != nil {
+		err = rt.ownSecret(ctx, pod)
+	}
+	if err == nil && w.pull != nil {
+		err = rt.ownSecret(ctx, pod, w.pull.Name)
+	}
+	return pod, err
 }
 
 // taskConfig is the task's config, from the plan or from a file in an artifact.

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -132,7 +133,8 @@ func task(script string) *pipeline.TaskConfig {
 // the pod and policy are gone afterwards.
 func TestTaskPod(t *testing.T) {
 	c, ns := cluster(t)
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	a := assignment(7, "ci", "unit", "test", task(`echo "$GREETING from $BUILD_JOB_NAME"; sleep 2; echo done; exit 3`))
 	logs, done, pod := runUntilLogging(t, c, ns, rt, a)
 	ctx := t.Context()
@@ -177,12 +179,13 @@ func TestTaskPod(t *testing.T) {
 // aborted step's pod is deleted.
 func TestReattachAndAbort(t *testing.T) {
 	c, ns := cluster(t)
-	first := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	sk, skCfg := kubetest.Spoke(t, ns)
+	first := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	a := assignment(8, "ci", "long", "wait", task(`echo started; sleep 3; echo finished`))
 	logs := newLines()
 	go first.Run(context.Background(), a, logs)
 	<-logs.first
-	restarted := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	restarted := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	res := restarted.Run(context.Background(), a, newLines())
 	if res.Error != "" || res.ExitStatus != 0 {
 		t.Errorf("re-attached step: %+v", res)
@@ -220,9 +223,10 @@ func TestRefusals(t *testing.T) {
 // A task's inputs are streamed into its pod at their paths and its outputs
 // out of it into build artifacts (with output_mapping).
 func TestInputsAndOutputs(t *testing.T) {
-	c, cfg, ns := kubetest.Namespace(t)
+	_, _, ns := kubetest.Namespace(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
 	loc := &local.Runtime{Dir: t.TempDir()}
-	rt := &kube.Runtime{Client: c, Config: cfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
 	src := loc.Artifact(10, "repo")
 	if err := os.MkdirAll(filepath.Join(src, "dir"), 0o755); err != nil {
 		t.Fatal(err)
@@ -257,7 +261,8 @@ func TestInputsAndOutputs(t *testing.T) {
 // with a new run (in a new pod, with another name).
 func TestEvictedStepIsLost(t *testing.T) {
 	c, ns := cluster(t)
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	a := assignment(11, "ci", "evict", "long", task(`echo first run; sleep 60`))
 	logs := newLines()
 	done := make(chan wire.Result)
@@ -281,6 +286,7 @@ func TestEvictedStepIsLost(t *testing.T) {
 // crashed spoke's leftovers) and leaves open steps' and other spokes' pods.
 func TestSweepDeletesOrphans(t *testing.T) {
 	c, ns := cluster(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
 	ctx := t.Context()
 	pod := func(name, spoke, stepID string) {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
@@ -293,7 +299,7 @@ func TestSweepDeletesOrphans(t *testing.T) {
 	pod("orphan", "spoke-1", "1")
 	pod("open", "spoke-1", "2")
 	pod("elsewhere", "spoke-2", "3")
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	if err := rt.Sweep(ctx, map[int64]bool{2: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -315,8 +321,9 @@ func TestSweepDeletesOrphans(t *testing.T) {
 // A pod whose image cannot be pulled fails the step with the image and the
 // reason (the test node fails pulls of unpullable.invalid/ images).
 func TestImagePullFailure(t *testing.T) {
-	c, ns := cluster(t)
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	_, ns := cluster(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	cfg := task("true")
 	cfg.ImageResource = &pipeline.ImageResource{Type: "registry-image", Source: map[string]any{"repository": "unpullable.invalid/nothing", "tag": "1"}}
 	res := rt.Run(context.Background(), assignment(12, "ci", "pull", "run", cfg), newLines())
@@ -329,8 +336,9 @@ func TestImagePullFailure(t *testing.T) {
 // (the test node kills a container's processes past their limit, as the
 // kernel does a cgroup's).
 func TestOOMKilled(t *testing.T) {
-	c, ns := cluster(t)
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	_, ns := cluster(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	cfg := task("echo filling; head -c 400000000 /dev/zero | tail; echo survived")
 	cfg.ContainerLimits = &pipeline.ContainerLimits{Memory: 64 << 20}
 	logs := newLines()
@@ -343,8 +351,9 @@ func TestOOMKilled(t *testing.T) {
 // A pod the cluster cannot place says why in the step's log while the step
 // waits, and the step can still be aborted.
 func TestUnschedulableSaysWhy(t *testing.T) {
-	c, ns := cluster(t)
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	_, ns := cluster(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	cfg := task("true")
 	cfg.ContainerLimits = &pipeline.ContainerLimits{Memory: 1 << 50}
 	logs := newLines()
@@ -367,8 +376,9 @@ func TestUnschedulableSaysWhy(t *testing.T) {
 // A job's task caches are claims that outlive the pod: the next build of the
 // job finds what the last one left; another job does not.
 func TestTaskCachesPersistPerJob(t *testing.T) {
-	c, restCfg, ns := kubetest.Namespace(t)
-	rt := &kube.Runtime{Client: c, Config: restCfg, Namespace: ns, Spoke: "spoke-1"}
+	c, _, ns := kubetest.Namespace(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	cfg := task(`echo "seen: $(cat deps/stamp 2>/dev/null)"; echo "$BUILD_ID" > deps/stamp`)
 	cfg.Caches = []pipeline.TaskCache{{Path: "deps"}}
 	run := func(build int64, job string) string {
@@ -396,6 +406,52 @@ func TestTaskCachesPersistPerJob(t *testing.T) {
 	if claim.Labels[kube.LabelCache] != "task" || claim.Labels[kube.LabelJob] != "unit" || claim.Labels[kube.LabelSpoke] != "spoke-1" || claim.Status.Phase != corev1.ClaimBound {
 		t.Errorf("claim %s: labels %v, phase %s", claim.Name, claim.Labels, claim.Status.Phase)
 	}
+
+	// fly clear-task-cache moves the cache's epoch: the next build starts
+	// from an empty claim, and the cleared one is deleted.
+	cfg.Caches[0].Path = "deps"
+	a := assignment(24, "ci", "unit", "compile", cfg)
+	a.Request.Env["BUILD_ID"] = "24"
+	a.Request.CacheEpochs = map[string]int64{"deps": 1}
+	logs := newLines()
+	if res := rt.Run(t.Context(), a, logs); res.Error != "" || res.ExitStatus != 0 || logs.String() != "seen: \n" {
+		t.Fatalf("the build after the cache was cleared: %+v, log %q\n%s", res, logs.String(), logs.Stderr())
+	}
+	if _, err := c.CoreV1().PersistentVolumeClaims(ns).Get(t.Context(), claim.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the cleared cache's claim %s is still there (%v)", claim.Name, err)
+	}
+}
+
+// A step whose pod the cluster refuses (here, a quota of no pods) errors
+// with the cluster's reason and leaves nothing behind: its NetworkPolicy and
+// its Secret of hidden params are deleted, as no pod owns them.
+func TestRefusedPodLeavesNothing(t *testing.T) {
+	c, _, ns := kubetest.Namespace(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "no-pods"},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("0")}}}
+	if _, err := c.CoreV1().ResourceQuotas(ns).Create(t.Context(), quota, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a := assignment(15, "ci", "quota", "run", task("echo never"))
+	a.Request.Task.Params = map[string]string{"TOKEN": "s3cr3t"}
+	a.Redact = []string{"s3cr3t"}
+	res := rt.Run(t.Context(), a, newLines())
+	if !strings.Contains(res.Error, "exceeded quota") {
+		t.Fatalf("result %+v, want the quota's refusal", res)
+	}
+	nps, err := c.NetworkingV1().NetworkPolicies(ns).List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := c.CoreV1().Secrets(ns).List(t.Context(), metav1.ListOptions{LabelSelector: kube.LabelManagedBy + "=" + kube.ManagedBy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nps.Items) != 0 || len(secrets.Items) != 0 {
+		t.Errorf("left behind: %d NetworkPolicies, %d Secrets", len(nps.Items), len(secrets.Items))
+	}
 }
 
 // A custom resource type's check, get and put run in pods of the type's
@@ -403,9 +459,10 @@ func TestTaskCachesPersistPerJob(t *testing.T) {
 // the pod's spec), the response on stdout, logs on stderr; a get's directory
 // becomes the build's artifact, and a put reads the build's artifacts.
 func TestCustomResourceType(t *testing.T) {
-	c, restCfg, ns := kubetest.Namespace(t)
+	_, _, ns := kubetest.Namespace(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
 	loc := &local.Runtime{Dir: t.TempDir()}
-	rt := &kube.Runtime{Client: c, Config: restCfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
 	// The type's image artifact, as the image get of a registry-image type
 	// leaves it on a kube spoke: what names the image, by digest.
 	digest := "sha256:" + strings.Repeat("cd", 32)
@@ -466,7 +523,8 @@ func TestCustomResourceType(t *testing.T) {
 // rule: the pods may open no connection.
 func TestDenyEgress(t *testing.T) {
 	c, ns := cluster(t)
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "untrusted", DenyEgress: true}
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "untrusted", DenyEgress: true}
 	a := assignment(15, "ci", "fork", "test", task("echo hello; sleep 2"))
 	logs := newLines()
 	done := make(chan wire.Result)
@@ -489,7 +547,8 @@ func TestDenyEgress(t *testing.T) {
 // that holds a secret is expanded from that Secret by the node.
 func TestSecretsStayOutOfThePodSpec(t *testing.T) {
 	c, ns := cluster(t)
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	const secret = "pod-spec-s3cret"
 	cfg := task(`echo "env=$TOKEN arg=$0"; sleep 2`)
 	cfg.Run.Args = append(cfg.Run.Args, "word-"+secret)
@@ -524,9 +583,10 @@ func TestSecretsStayOutOfThePodSpec(t *testing.T) {
 // A task whose image is a build artifact runs the registry image that
 // artifact names, by digest; an artifact that names none errors with why.
 func TestTaskImageFromArtifact(t *testing.T) {
-	c, cfg, ns := kubetest.Namespace(t)
+	c, _, ns := kubetest.Namespace(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
 	loc := &local.Runtime{Dir: t.TempDir()}
-	rt := &kube.Runtime{Client: c, Config: cfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Local: loc, Namespace: ns, Spoke: "spoke-1"}
 	digest := "sha256:" + strings.Repeat("ab", 32)
 	for file, data := range map[string]string{"repository": "registry.test:5000/team/app\n", "digest": digest, "rootfs/bin/x": "", "plain/file": ""} {
 		p := filepath.Join(loc.Artifact(13, "img"), file)

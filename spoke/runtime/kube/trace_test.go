@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube"
+	"github.com/switchyard-ci/switchyard/spoke/runtime/kube/kubetest"
 )
 
 // A pod's scheduling and start is a span of the run's trace, ending as the
@@ -23,8 +24,9 @@ func TestPodStartIsASpan(t *testing.T) {
 	otel.SetTracerProvider(tp)
 	t.Cleanup(func() { otel.SetTracerProvider(old) })
 
-	c, ns := cluster(t)
-	rt := &kube.Runtime{Client: c, Namespace: ns, Spoke: "spoke-1"}
+	_, ns := cluster(t)
+	sk, skCfg := kubetest.Spoke(t, ns)
+	rt := &kube.Runtime{Client: sk, Config: skCfg, Namespace: ns, Spoke: "spoke-1"}
 	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0736aa-00f067aa0ba902b7-01"
 	a := assignment(8, "ci", "traced", "test", task(`echo "$TRACEPARENT"`))
 	a.Request.Env["TRACEPARENT"] = traceparent
