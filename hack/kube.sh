@@ -63,9 +63,12 @@ KC
     spawn scheduler "$dir" "$bins/kube-scheduler" --kubeconfig "$dir/kubeconfig" --leader-elect=false \
       --bind-address 127.0.0.1 --secure-port "$(free_port)"
     # Keep nodelifecycle on (the default set), or new nodes keep their not-ready taint.
+    # The apiserver's own self-signed CA is what pods' kube-root-ca.crt holds, so
+    # in-cluster clients on the test node verify the apiserver.
     spawn controller-manager "$dir" "$bins/kube-controller-manager" --kubeconfig "$dir/kubeconfig" \
       --leader-elect=false --bind-address 127.0.0.1 --secure-port "$(free_port)" \
       --service-account-private-key-file "$dir/sa.key" --use-service-account-credentials=false \
+      --root-ca-file "$dir/certs/apiserver.crt" \
       --cluster-signing-duration 1h
   fi
   echo "$dir/kubeconfig"

@@ -13,6 +13,10 @@ import (
 // become the container's command.
 const mountExecCommand = "__mount-exec"
 
+// oPath is Linux's O_PATH: a handle on a path, for mounting from, without
+// opening what it names.
+const oPath = 0x200000
+
 // mountExecArgs builds the argument list for mountExec.
 func mountExecArgs(binds [][2]string, dir string, command []string) []string {
 	args := []string{mountExecCommand}
@@ -49,8 +53,18 @@ func mountExec(args []string) int {
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		return fail("make mounts private: %v", err)
 	}
-	for _, b := range binds {
-		if err := bind(b[0], b[1]); err != nil {
+	// Every source is opened before anything is mounted: a volume at /tmp
+	// would otherwise hide the sources of later binds that live under /tmp.
+	sources := make([]string, len(binds))
+	for i, b := range binds {
+		fd, err := syscall.Open(b[0], oPath|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return fail("mount %s at %s: %v", b[0], b[1], err)
+		}
+		sources[i] = fmt.Sprintf("/proc/self/fd/%d", fd)
+	}
+	for i, b := range binds {
+		if err := bind(sources[i], b[1]); err != nil {
 			return fail("mount %s at %s: %v", b[0], b[1], err)
 		}
 	}
