@@ -6,7 +6,7 @@ GO ?= go
 FUZZTIME ?= 20s
 BIN := bin
 
-.PHONY: all build run stop test unit scenarios fuzz infra bench lint clean image
+.PHONY: all build run stop test unit scenarios fuzz infra bench lint clean image e2e-kind
 
 all: build
 
@@ -20,6 +20,12 @@ image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -buildid=" -o $(BIN)/image/switchyard ./cmd/switchyard
 	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} $(GO) run ./hack/image --binary $(BIN)/image/switchyard \
 		--version $(VERSION) --revision $$(git rev-parse HEAD 2>/dev/null) --layout $(BIN)/image/oci --tarball $(BIN)/image/switchyard.tar
+
+# The end-to-end suite on real kind clusters (a hub cluster, two spoke
+# clusters, both charts): needs a Docker engine; without one it says so and
+# exits 0 without running anything (e2e/kind/run.sh).
+e2e-kind:
+	e2e/kind/run.sh
 
 # The main job: PostgreSQL, a hub on 127.0.0.1:8080 and a local spoke, the
 # example pipeline set and its build watched to success; the hub stays up.

@@ -190,3 +190,19 @@ func text(o *unstructured.Unstructured) string {
 	data, _ := json.Marshal(o.Object)
 	return string(data)
 }
+
+// e2e/kind's cluster configs decode as kind reads them, its script parses,
+// and on a host without a Docker engine `make e2e-kind` says it did not run
+// and exits 0.
+func TestKindSuiteIsValid(t *testing.T) {
+	check := exec.Command("../e2e/kind/run.sh", "--check")
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Fatalf("e2e/kind/run.sh --check: %v\n%s", err, out)
+	}
+	run := exec.Command("../e2e/kind/run.sh")
+	run.Env = append(os.Environ(), "DOCKER_HOST=unix:///nonexistent", "PATH=/usr/bin:/bin")
+	out, err := run.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "did not run (it is not a pass)") {
+		t.Errorf("e2e/kind/run.sh without a Docker engine: %v\n%s", err, out)
+	}
+}

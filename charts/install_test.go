@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 	"github.com/switchyard-ci/switchyard/spoke/runtime/kube/kubetest"
@@ -42,11 +43,6 @@ func TestInstallBothCharts(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	imageBinary(t, filepath.Join(bin, "switchyard"))
-	t.Cleanup(func() {
-		if t.Failed() {
-			podLogs(t, c, ns)
-		}
-	})
 	secret(t, c, ns, "db", map[string]string{"url": storetest.URL(t)})
 
 	port := freePort(t)
@@ -101,14 +97,13 @@ jobs:
 	fly("set-pipeline", "-n", "-p", "p", "-c", pipeline)
 	fly("unpause-pipeline", "-p", "p")
 	out := fly("trigger-job", "-j", "p/hello", "-w")
-	if !strings.Contains(out, "selected worker: chart-spoke") || !strings.Contains(out, "succeeded") {
+	if !strings.Contains(out, "selected worker: chart-spoke") || !strings.Contains(out, "hello from") || !strings.Contains(out, "succeeded") {
 		t.Errorf("the build on the chart's spoke:\n%s", out)
 	}
-	pods, err := c.CoreV1().Pods(steps).List(t.Context(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("pods left in %s after the build: %d", steps, len(pods.Items))
+	waitFor(t, "the step's pod to be deleted by the spoke", func() bool {
+		pods, err := c.CoreV1().Pods(steps).List(t.Context(), metav1.ListOptions{})
+		return err == nil && len(pods.Items) == 0
+	})
 
 	install(t, ns, "hub", "hub", append(hub, "config.build-lease=12s")...)
 	again := readSecret(t, c, ns, "hub-switchyard-hub-generated")
@@ -130,6 +125,9 @@ func install(t *testing.T, ns, release, chart string, set ...string) {
 		t.Fatalf("helm install %s: %v\n%s", chart, err, out)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			podLogs(t, ns)
+		}
 		_, _ = helm(t, "uninstall", release, "--namespace", ns, "--kubeconfig", kubetest.Kubeconfig(t), "--wait")
 	})
 }
@@ -151,8 +149,14 @@ func imageBinary(t *testing.T, binary string) {
 }
 
 // podLogs logs the logs of the namespace's pods, for a failed test.
-func podLogs(t *testing.T, c kubernetes.Interface, ns string) {
+func podLogs(t *testing.T, ns string) {
 	ctx := context.Background()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubetest.Kubeconfig(t))
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	c := kubernetes.NewForConfigOrDie(cfg)
 	pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Log(err)

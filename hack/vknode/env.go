@@ -15,11 +15,13 @@ import (
 // service variables (pointing at the apiserver this node talks to), envFrom,
 // then env with valueFrom resolved and $(NAME) expanded from what came before.
 func (p *hostProvider) containerEnv(pod *corev1.Pod, c corev1.Container) ([]corev1.EnvVar, error) {
-	var env []corev1.EnvVar
+	// The kubernetes Service's address (which the pod controller puts in
+	// env too) routes nowhere here: the apiserver's own is given instead.
+	var api []corev1.EnvVar
 	if u, err := url.Parse(p.apiServer); err == nil && u.Host != "" {
-		env = append(env, corev1.EnvVar{Name: "KUBERNETES_SERVICE_HOST", Value: u.Hostname()},
-			corev1.EnvVar{Name: "KUBERNETES_SERVICE_PORT", Value: u.Port()})
+		api = []corev1.EnvVar{{Name: "KUBERNETES_SERVICE_HOST", Value: u.Hostname()}, {Name: "KUBERNETES_SERVICE_PORT", Value: u.Port()}}
 	}
+	env := append([]corev1.EnvVar{}, api...)
 	for _, from := range c.EnvFrom {
 		data, err := p.envSource(pod.Namespace, from)
 		if err != nil {
@@ -43,7 +45,7 @@ func (p *hostProvider) containerEnv(pod *corev1.Pod, c corev1.Container) ([]core
 			env = append(env, corev1.EnvVar{Name: e.Name, Value: v})
 		}
 	}
-	return env, nil
+	return append(env, api...), nil
 }
 
 func (p *hostProvider) envSource(namespace string, from corev1.EnvFromSource) (map[string]string, error) {
