@@ -169,8 +169,12 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		kubeRT := &kube.Runtime{Client: client, Config: restCfg, Local: localRT, HelperImage: k.HelperImage,
 			Namespace: k.Namespace, Spoke: cfg.Name, AllowPrivileged: k.AllowPrivileged, DenyEgress: k.DenyEgress, CacheStorageClass: k.CacheStorageClass, CacheSize: k.CacheSize}
 		rt = kubeRT
-		if capacity, err = kubeRT.Capacity(ctx); err != nil {
-			log.Warn("spoke capacity unknown", slog.String("error", err.Error()))
+		// With both given, the nodes are not read: a spoke whose Role has no
+		// access to them (charts/spoke's default) needs none.
+		if cfg.CPUs == 0 || cfg.Memory == 0 {
+			if capacity, err = kubeRT.Capacity(ctx); err != nil {
+				log.Warn("spoke capacity unknown", slog.String("error", err.Error()))
+			}
 		}
 	}
 	if cfg.CPUs > 0 {

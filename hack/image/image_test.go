@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 // The image is non-root, labelled, holds the binary and a home its user
@@ -83,7 +85,15 @@ func TestImage(t *testing.T) {
 	if err != nil || len(im.Manifests) != 1 || im.Manifests[0].Digest != da {
 		t.Errorf("the layout holds %+v (%v), want the image %s", im, err, da)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "image.tar")); err != nil || fi.Size() == 0 {
-		t.Errorf("no tarball: %v", err)
+	if err := validate.Index(idx); err != nil {
+		t.Errorf("the layout does not validate: %v", err)
 	}
+	back, err := tarball.ImageFromPath(filepath.Join(dir, "image.tar"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(back); err != nil {
+		t.Errorf("the tarball does not validate: %v", err)
+	}
+
 }

@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 func main() {
@@ -55,6 +57,7 @@ func run(args []string) error {
 		}
 		created = time.Unix(sec, 0).UTC()
 	}
+	began := time.Now()
 	img, err := Build(bin, Meta{Version: *version, Revision: *revision, Created: created})
 	if err != nil {
 		return err
@@ -70,6 +73,9 @@ func run(args []string) error {
 		if err := p.AppendImage(img); err != nil {
 			return err
 		}
+		if err := validateLayout(*layoutDir); err != nil {
+			return err
+		}
 	}
 	if *tarPath != "" {
 		tag, err := name.NewTag(*repo + ":" + *version)
@@ -79,11 +85,55 @@ func run(args []string) error {
 		if err := tarball.WriteToFile(*tarPath, tag, img); err != nil {
 			return err
 		}
+		back, err := tarball.ImageFromPath(*tarPath, nil)
+		if err != nil {
+			return err
+		}
+		if err := validate.Image(back); err != nil {
+			return fmt.Errorf("%s does not validate: %w", *tarPath, err)
+		}
 	}
 	d, err := img.Digest()
 	if err != nil {
 		return err
 	}
+	size, err := imageSize(img)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "image %s: %.1f MiB compressed, validated, built in %s\n", d, float64(size)/(1<<20), time.Since(began).Round(time.Millisecond))
 	fmt.Println(d)
+	return nil
+}
+
+// imageSize is what a registry stores of the image: its layers, compressed,
+// its config and its manifest.
+func imageSize(img v1.Image) (int64, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return 0, err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return 0, err
+	}
+	size := m.Config.Size + int64(len(raw))
+	for _, l := range m.Layers {
+		size += l.Size
+	}
+	return size, nil
+}
+
+// validateLayout reads the layout's images back and checks them as crane
+// validate does: every blob's digest and size, the config and the manifest
+// against their descriptors, and that the layers' contents can be read.
+func validateLayout(dir string) error {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return err
+	}
+	if err := validate.Index(idx); err != nil {
+		return fmt.Errorf("%s does not validate: %w", dir, err)
+	}
 	return nil
 }
