@@ -41,7 +41,7 @@ stop:
 test: lint unit scenarios fuzz infra
 
 unit:
-	hack/with-postgres.sh hack/with-kube.sh hack/with-minio.sh hack/with-hydra.sh hack/with-registry.sh hack/with-sshd.sh hack/with-jaeger.sh hack/with-prometheus.sh $(GO) test -race -count=1 ./...
+	hack/with-postgres.sh hack/with-kube.sh hack/with-minio.sh hack/with-hydra.sh hack/with-registry.sh hack/with-sshd.sh hack/with-jaeger.sh hack/with-prometheus.sh $(GO) test -race -count=1 -timeout 30m ./...
 
 # The input-algorithm scenarios through the CLI, on the real store.
 scenarios: build
