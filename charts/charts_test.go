@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -204,5 +205,33 @@ func TestKindSuiteIsValid(t *testing.T) {
 	out, err := run.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "did not run (it is not a pass)") {
 		t.Errorf("e2e/kind/run.sh without a Docker engine: %v\n%s", err, out)
+	}
+}
+
+// A Secret a value names must exist, with its key, when the chart is
+// installed: helm install fails naming it, and nothing is created.
+func TestMissingSecretsAreRefused(t *testing.T) {
+	c, _, ns := kubetest.Namespace(t)
+	if _, err := c.CoreV1().Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "wrong-key"},
+		StringData: map[string]string{"other": "x"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		chart string
+		set   []string
+		want  string
+	}{
+		{"spoke", append(slices.Clone(spokeValues), "joinToken.existingSecret=missing"), `joinToken.existingSecret: there is no Secret "missing"`},
+		{"spoke", append(slices.Clone(spokeValues), "joinToken.existingSecret=wrong-key"), `Secret "wrong-key" has no key "token"`},
+		{"hub", []string{"database.existingSecret=missing"}, `database.existingSecret: there is no Secret "missing"`},
+		{"hub", []string{"database.existingSecret=wrong-key"}, `Secret "wrong-key" has no key "url"`},
+	} {
+		args := []string{"install", "rel", c.chart, "--namespace", ns, "--kubeconfig", kubetest.Kubeconfig(t), "--dry-run=server"}
+		for _, v := range c.set {
+			args = append(args, "--set", v)
+		}
+		if _, err := helm(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("helm install %s %v: %v, want %q", c.chart, c.set, err, c.want)
+		}
 	}
 }

@@ -202,6 +202,9 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	if err := st.CheckKeys(ctx); err != nil {
+		return err
+	}
 	if n, err := st.Reseal(ctx); err != nil {
 		return err
 	} else if n > 0 {

@@ -120,6 +120,26 @@ var sealedColumns = []struct{ table, column string }{
 	{"jobs", "config"}, {"jobs", "plan"}, {"builds", "plan"}, {"build_steps", "request"}, {"build_steps", "result"},
 }
 
+// CheckKeys opens a sealed pipeline config, if there is one, with the hub's
+// keys: a hub started with another key than the one its peers sealed the
+// database with (or with none) fails at start with ErrSealed, instead of
+// failing each build that reads a config. Pipelines are few, so it reads
+// little.
+func (s *Store) CheckKeys(ctx context.Context) error {
+	var doc []byte
+	err := s.reads.QueryRow(ctx, `SELECT config FROM pipelines WHERE config::TEXT LIKE '"enc:v1:%' LIMIT 1`).Scan(&doc)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check the encryption key: %w", err)
+	}
+	if _, err := s.keys.open(doc); err != nil {
+		return err
+	}
+	return nil
+}
+
 // Reseal brings every stored document to the current keys: sealed with the
 // new key (documents in the clear or sealed with the old key are sealed
 // again), or in the clear when the hub has only an old key. It runs in

@@ -125,9 +125,18 @@ func TestConfigsSealedAtRest(t *testing.T) {
 		t.Errorf("a sealed resource's pin %q and check_every %q (%v)", pinned, every, err)
 	}
 
-	// A hub without the key refuses to guess.
+	// A hub without the key refuses to guess; a hub with another key, or
+	// none, says so at start.
 	if _, _, err := openWith(t, url, "", "").PipelineConfig(ctx, team.ID, "p", ""); !errors.Is(err, store.ErrSealed) {
 		t.Errorf("no key: %v", err)
+	}
+	for _, k := range []string{key2, ""} {
+		if err := openWith(t, url, k, "").CheckKeys(ctx); !errors.Is(err, store.ErrSealed) {
+			t.Errorf("a hub with key %q started on configs sealed with another: %v", k, err)
+		}
+	}
+	if err := s.CheckKeys(ctx); err != nil {
+		t.Errorf("the sealing key: %v", err)
 	}
 	// Rotate to key2: everything is sealed again with it, and reads with it alone.
 	rotating := openWith(t, url, key2, key1)

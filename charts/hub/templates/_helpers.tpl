@@ -61,12 +61,19 @@ A generated value, made once: the one the release's Secret already holds
 {{- end -}}
 {{- end -}}
 
-{{/* Secrets the values name must exist when the chart is installed on a cluster. */}}
+{{/*
+A Secret a value names must exist, with the key the chart reads, when the
+chart is installed on a cluster (helm template cannot look, so it does not).
+*/}}
 {{- define "hub.checkSecret" -}}
-{{- $ctx := index . 0 -}}{{- $name := index . 1 -}}{{- $field := index . 2 -}}
+{{- $ctx := index . 0 -}}{{- $name := index . 1 -}}{{- $key := index . 2 -}}{{- $field := index . 3 -}}
 {{- if and $name (lookup "v1" "Namespace" "" $ctx.Release.Namespace) -}}
-{{- if not (lookup "v1" "Secret" $ctx.Release.Namespace $name) -}}
+{{- $s := lookup "v1" "Secret" $ctx.Release.Namespace $name -}}
+{{- if not $s -}}
 {{- fail (printf "%s: there is no Secret %q in namespace %q; create it first (docs/operating.md says what it holds)" $field $name $ctx.Release.Namespace) -}}
+{{- end -}}
+{{- if and $key (not (index ($s.data | default dict) $key)) -}}
+{{- fail (printf "%s: Secret %q has no key %q" $field $name $key) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

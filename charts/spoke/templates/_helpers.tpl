@@ -46,8 +46,12 @@ The join token's Secret must exist when the chart is installed on a cluster
 */}}
 {{- define "spoke.checkTokenSecret" -}}
 {{- if lookup "v1" "Namespace" "" .Release.Namespace -}}
-{{- if not (lookup "v1" "Secret" .Release.Namespace .Values.joinToken.existingSecret) -}}
+{{- $s := lookup "v1" "Secret" .Release.Namespace .Values.joinToken.existingSecret -}}
+{{- if not $s -}}
 {{- fail (printf "joinToken.existingSecret: there is no Secret %q in namespace %q; create it with the hub's join token first: kubectl -n %s create secret generic %s --from-literal=%s=TOKEN" .Values.joinToken.existingSecret .Release.Namespace .Release.Namespace .Values.joinToken.existingSecret .Values.joinToken.key) -}}
+{{- end -}}
+{{- if not (index ($s.data | default dict) .Values.joinToken.key) -}}
+{{- fail (printf "joinToken.key: Secret %q has no key %q (set joinToken.key to the key that holds the token)" .Values.joinToken.existingSecret .Values.joinToken.key) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
