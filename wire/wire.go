@@ -133,8 +133,32 @@ type Assignment struct {
 }
 
 // MaxRuns is how many times the hub runs a step whose runs are lost (Lost in
-// the Result): evicted, or gone with their node.
+// the Result): evicted, gone with their node, or their spoke stopped
+// answering.
 const MaxRuns = 3
+
+// RerunsWhenLost says whether a step whose run was lost runs again, on a
+// spoke placed afresh. Gets, tasks and checks do: what they give the build
+// is content-addressed, so running them twice is safe. A put has effects
+// outside the build that may have happened already, so it runs again only
+// when its request says that is safe (RerunWhenLost); otherwise its step
+// errors with PutNotRerun.
+func RerunsWhenLost(kind StepKind, req StepRequest) bool {
+	return kind != KindPut || req.RerunWhenLost
+}
+
+// PutNotRerun is what a put whose run was lost says when it is not run again.
+const PutNotRerun = "a put is not run again when its run is lost, since what it did outside the build may have happened: " +
+	"check the resource, then rerun the build (a put whose second run is harmless says so with params.switchyard_rerun_when_lost: true)"
+
+// IdempotentPutTypes are the built-in resource types whose put may run twice:
+// registry-image pushes content-addressed images (the same image again
+// changes nothing), mock changes nothing outside.
+var IdempotentPutTypes = map[string]bool{"registry-image": true, "mock": true}
+
+// RerunParam is the put param by which a step says running it twice is safe;
+// the hub takes it out of the params the resource sees.
+const RerunParam = "switchyard_rerun_when_lost"
 
 // StepKind is what a step does.
 type StepKind string
@@ -158,10 +182,13 @@ type StepRequest struct {
 	Tags []string `json:"tags,omitempty"` // the step's Concourse tags, which placement matches with spokes' tags
 
 	// Resources (get, put, check).
-	Type    string            `json:"type,omitempty"`
-	Source  json.RawMessage   `json:"source,omitempty"`
-	Params  json.RawMessage   `json:"params,omitempty"`
-	Version map[string]string `json:"version,omitempty"`
+	Type string `json:"type,omitempty"`
+	// RerunWhenLost says a put may run again when its run is lost
+	// (RerunsWhenLost).
+	RerunWhenLost bool              `json:"rerun_when_lost,omitempty"`
+	Source        json.RawMessage   `json:"source,omitempty"`
+	Params        json.RawMessage   `json:"params,omitempty"`
+	Version       map[string]string `json:"version,omitempty"`
 	// TypeImage is the build artifact that holds a custom type's image (a
 	// rootfs/ and metadata.json, or a registry-image get's repository and
 	// digest), which the hub fetched with the type's own check and get;

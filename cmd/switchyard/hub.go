@@ -48,7 +48,10 @@ type hubConfig struct {
 	MainUsers   []string
 	SpokeTokens map[string]string
 	BuildLease  time.Duration
-	DebugListen string
+	SpokeLease  time.Duration // how long a spoke goes without a heartbeat before its steps move
+	// PlacementWait bounds a step's wait for a spoke that can run it.
+	PlacementWait time.Duration
+	DebugListen   string
 	// MaxAcross bounds the runs (combinations of values) of one across step.
 	MaxAcross int
 	// Retention bounds what builds' logs are kept; archived pipelines go
@@ -89,6 +92,8 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	f.integer(&cfg.Retention.MaxDays, "max-days-to-retain-build-logs", 0, "the most days any job keeps builds' logs (0: no maximum)")
 	f.duration(&cfg.ArchivedRetention, "archived-pipeline-retention", 0, "how long an archived pipeline's data is kept before it is deleted (0: forever)")
 	f.duration(&cfg.BuildLease, "build-lease", engine.DefaultLeaseTTL, "how long a hub owns a build, or the scheduling of a pipeline, without renewing; another hub takes over after it")
+	f.duration(&cfg.PlacementWait, "step-placement-wait", time.Hour, "how long a step waits for a spoke that can run it (none fits, or none has room) before it errors with the reason (0: as long as it takes)")
+	f.duration(&cfg.SpokeLease, "spoke-lease", gateway.DefaultSpokeLease, "how long a spoke may go without a heartbeat (it sends one every third of this) before it is stalled and its running steps move to other spokes")
 	f.str(&cfg.ArtifactStore, "artifact-store", "file://"+filepath.Join(os.TempDir(), "switchyard-artifacts"),
 		"where build artifacts live: file:///DIR, or s3://BUCKET?endpoint=URL&region=R&use_path_style=true with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 	f.duration(&cfg.ArtifactRetention, "artifact-retention", 24*time.Hour, "how long the artifacts of a finished build are kept in the artifact store")
@@ -121,6 +126,12 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	}
 	if cfg.PolicyTimeout <= 0 {
 		return cfg, fmt.Errorf("--policy-timeout %s: write a positive duration such as 100ms or 2s", cfg.PolicyTimeout)
+	}
+	if cfg.PlacementWait < 0 {
+		return cfg, fmt.Errorf("--step-placement-wait %s: write a duration such as 1h, or 0 to wait as long as it takes", cfg.PlacementWait)
+	}
+	if cfg.SpokeLease < 3*time.Second {
+		return cfg, fmt.Errorf("--spoke-lease %s: write at least 3s (spokes send a heartbeat every third of it)", cfg.SpokeLease)
 	}
 	for _, v := range []struct {
 		flag string
@@ -228,11 +239,11 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 		RotationPeriod: cfg.Creds.KeyRotation, GracePeriod: cfg.Creds.KeyGrace, Log: log.With(slog.String("part", "idtoken"))}
 	vars.IDToken = tokens.NewSource
 	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule, Creds: vars,
-		MaxAcrossCombinations: cfg.MaxAcross, ExternalURL: cfg.ExternalURL}, log)
+		MaxAcrossCombinations: cfg.MaxAcross, ExternalURL: cfg.ExternalURL, PlacementWait: cfg.PlacementWait}, log)
 	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake, Wake: schedule})
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	intercepts := &intercept.Broker{} // fly's side is the server's, the spoke's the gateway's
-	spokes, err := gateway.New(ctx, gateway.Config{SpokeTokens: cfg.SpokeTokens, Artifacts: bucket, Creds: vars}, st, eng, notifier, intercepts,
+	spokes, err := gateway.New(ctx, gateway.Config{SpokeTokens: cfg.SpokeTokens, SpokeLease: cfg.SpokeLease, Artifacts: bucket, Creds: vars}, st, eng, notifier, intercepts,
 		log.With(slog.String("part", "gateway")))
 	if err != nil {
 		return err
@@ -267,12 +278,13 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 	var wg sync.WaitGroup
 	gc := artifactgc.New(st, bucket, artifactgc.Options{Retention: cfg.ArtifactRetention}, log.With(slog.String("part", "artifact-gc")))
 	reap := reaper.New(st, reaper.Options{Limits: cfg.Retention, ArchivedRetention: cfg.ArchivedRetention}, log.With(slog.String("part", "reaper")))
-	wg.Add(6)
+	wg.Add(7)
 	go func() { defer wg.Done(); _ = reap.Run(ctx) }()
 	go func() { defer wg.Done(); _ = gc.Run(ctx) }()
 	go func() { defer wg.Done(); _ = tokens.Run(ctx) }()
 	go func() { defer wg.Done(); _ = eng.Run(ctx) }()
 	go func() { defer wg.Done(); _ = sched.Run(ctx) }()
+	go func() { defer wg.Done(); _ = spokes.Run(ctx) }()
 	go func() { defer wg.Done(); _ = checks.Run(ctx) }()
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()

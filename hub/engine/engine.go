@@ -55,6 +55,8 @@ type Engine struct {
 	watcher  *watcher
 	// externalURL is where users reach the hub: builds' URLs in traces.
 	externalURL string
+	// placementWait bounds a step's wait for a spoke (0: none).
+	placementWait time.Duration
 }
 
 // DefaultLeaseTTL is how long a hub owns a build without renewing; another
@@ -73,6 +75,9 @@ type Options struct {
 	MaxAcrossCombinations int
 	// ExternalURL is where users reach the hub, for builds' URLs in traces.
 	ExternalURL string
+	// PlacementWait bounds how long a step waits for a spoke that can run
+	// it before it errors with the reason (0: as long as it takes).
+	PlacementWait time.Duration
 }
 
 // New makes an engine.
@@ -87,7 +92,7 @@ func New(st *store.Store, n Notifier, o Options, log *slog.Logger) *Engine {
 		o.Creds = &creds.Registry{}
 	}
 	return &Engine{store: st, notify: n, log: log, holder: o.Holder, ttl: o.LeaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
-		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher(), creds: o.Creds, maxAcross: o.MaxAcrossCombinations, externalURL: o.ExternalURL}
+		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher(), creds: o.Creds, maxAcross: o.MaxAcrossCombinations, externalURL: o.ExternalURL, placementWait: o.PlacementWait}
 }
 
 // WakeScheduler tells the scheduler that jobs asked to be scheduled (a build

@@ -102,6 +102,9 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 				Payload: fmt.Sprintf("placement: %s (fly placement -b %d explains)\n", reason, r.build.ID)})
 			r.appendEvent(ctx, event(api.EventLog, payload))
 		}
+		if bound := r.e.placementWait; bound > 0 && time.Since(began) >= bound {
+			return store.Step{}, fmt.Errorf("no spoke could run the step for %s (the hub's --step-placement-wait): %s", bound, reason)
+		}
 		// A step whose placement keeps failing (its policies err or time
 		// out) is placed again less and less often, up to every 30 s; one
 		// that waits for room is placed again every second.

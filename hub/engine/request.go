@@ -56,7 +56,9 @@ func (r *run) request(ctx context.Context, p *pipeline.Plan) (_ wire.StepKind, r
 		put := p.Put
 		req.Kind, req.Name, req.Type, req.Tags = wire.KindPut, put.Name, put.Type, put.Tags
 		req.Source, _ = json.Marshal(put.Source)
-		req.Params, _ = json.Marshal(put.Params)
+		var params map[string]any
+		params, req.RerunWhenLost = putRerun(put)
+		req.Params, _ = json.Marshal(params)
 		req.Inputs = artifacts
 		if names, ok := put.Inputs.([]any); ok {
 			req.Inputs = map[string]string{}
@@ -161,4 +163,23 @@ func (r *run) env() map[string]string {
 		"BUILD_ID": strconv.FormatInt(b.ID, 10), "BUILD_NAME": b.Name, "BUILD_JOB_NAME": b.JobName,
 		"BUILD_PIPELINE_NAME": b.PipelineName, "BUILD_TEAM_NAME": b.TeamName,
 	}
+}
+
+// putRerun is a put's params as its resource sees them (without
+// wire.RerunParam), and whether the put may run again when its run is lost:
+// its built-in type's put is idempotent (a custom type of a built-in type's
+// name is not that type), or the step's params say so.
+func putRerun(put *pipeline.PutPlan) (map[string]any, bool) {
+	idempotent := put.Image.CheckPlan == nil && wire.IdempotentPutTypes[put.Type]
+	v, ok := put.Params[wire.RerunParam]
+	if !ok {
+		return put.Params, idempotent
+	}
+	out := make(map[string]any, len(put.Params)-1)
+	for k, p := range put.Params {
+		if k != wire.RerunParam {
+			out[k] = p
+		}
+	}
+	return out, idempotent || v == true
 }

@@ -22,24 +22,28 @@ import (
 // with their initialize and selected-worker events.
 
 // runStep makes sure the step exists (creating it on a spoke if this is its first
-// run) and waits for its result. A run the spoke lost (evicted, or gone with its
-// node) is followed by a new one, up to wire.MaxRuns. If ctx ends first the
-// step is aborted.
+// run) and waits for its result. A run the spoke lost (evicted, gone with its
+// node, or its spoke stopped answering) is followed by a new one, placed
+// afresh, up to wire.MaxRuns, when wire.RerunsWhenLost allows (not a put that
+// did not say running it twice is safe). If ctx ends first the step is
+// aborted.
 func (r *run) runStep(ctx context.Context, planID string, attempt int, kind wire.StepKind, req wire.StepRequest) (wire.Result, error) {
 	resolved, err := r.resolve(ctx, req)
 	if err != nil {
 		return wire.Result{}, err
 	}
+	lost := ""
 	for n := 1; ; n++ {
-		res, err := r.runOnce(ctx, store.StepKey{BuildID: r.build.ID, PlanID: planID, Attempt: attempt, Run: n}, kind, req, resolved)
-		if err != nil || !res.Lost || n >= wire.MaxRuns {
+		res, err := r.runOnce(ctx, store.StepKey{BuildID: r.build.ID, PlanID: planID, Attempt: attempt, Run: n}, kind, req, resolved, lost)
+		if err != nil || !res.Lost || n >= wire.MaxRuns || !wire.RerunsWhenLost(kind, req) {
 			return res, err
 		}
+		lost = res.Error
 	}
 }
 
-// runOnce runs one run of a step.
-func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, resolved creds.Resolved) (wire.Result, error) {
+// runOnce runs one run of a step; lost says why the run before it was lost.
+func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, resolved creds.Resolved, lost string) (wire.Result, error) {
 	changed := r.e.notify.Watch(buildKey(r.build.ID)) // before the step is read: its result may come at once
 	// A build this run started has no steps but those it creates; one taken
 	// over from another hub process may have this step already.
@@ -50,7 +54,7 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 	if errors.Is(err, store.ErrNotFound) {
 		span := steptrace.Begin(ctx, &req)
 		resolved.Request.TraceParent, resolved.Request.SpanParent = req.TraceParent, req.SpanParent // the gateway hands out the resolved request
-		st, err = r.createStep(span.Context(ctx), key, kind, req, resolved)
+		st, err = r.createStep(span.Context(ctx), key, kind, req, resolved, lost)
 	}
 	if err != nil {
 		return wire.Result{}, err
@@ -87,16 +91,17 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 
 // createStep places a new step on the build's spoke (choosing one for the first
 // step) and records it with its initialize and selected-worker events.
-func (r *run) createStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, resolved creds.Resolved) (store.Step, error) {
+func (r *run) createStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, resolved creds.Resolved, lost string) (store.Step, error) {
 	return r.pickSpoke(ctx, key.PlanID, req, func(sp store.Spoke, d placement.Decision, ns store.NewStep) (store.Step, error) {
-		return r.recordStep(ctx, key, kind, req, resolved, sp, d, ns)
+		return r.recordStep(ctx, key, kind, req, resolved, sp, d, ns, lost)
 	})
 }
 
 // recordStep records a placed step with its initialize and selected-worker
-// events, and the placement's summary when there was a choice.
+// events, the placement's summary when there was a choice, and where it
+// moved when its last run was lost.
 func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepKind, req wire.StepRequest, resolved creds.Resolved,
-	sp store.Spoke, d placement.Decision, ns store.NewStep) (store.Step, error) {
+	sp store.Spoke, d placement.Decision, ns store.NewStep, lost string) (store.Step, error) {
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return store.Step{}, err
@@ -121,6 +126,11 @@ func (r *run) recordStep(ctx context.Context, key store.StepKey, kind wire.StepK
 	if kind != implicitCheck && kind != implicitRead {
 		payload, _ := json.Marshal(api.SelectedWorkerEvent{Time: now, Origin: origin, SelectedWorker: sp.Name})
 		events = append(events, event(api.EventSelectedWorker, payload))
+		if lost != "" {
+			payload, _ := json.Marshal(api.LogEvent{Time: now, Origin: api.Origin{ID: key.PlanID, Source: "stderr"},
+				Payload: fmt.Sprintf("%s; step moved to spoke %s (run %d)\n", lost, sp.Name, key.Run)})
+			events = append(events, event(api.EventLog, payload))
+		}
 		if len(d.Candidates) > 1 { // a choice was made: say why, in a line stock fly shows
 			payload, _ := json.Marshal(api.LogEvent{Time: now, Origin: api.Origin{ID: key.PlanID, Source: "stderr"},
 				Payload: fmt.Sprintf("placement: %s (fly placement -b %d explains)\n", d.Summary(), r.build.ID)})

@@ -405,8 +405,15 @@ func finishEvent(st store.Step, res wire.Result) store.Event {
 	now := time.Now().Unix()
 	if res.Error != "" {
 		msg := res.Error
-		if res.Lost && st.Run < wire.MaxRuns {
-			msg += fmt.Sprintf(": running the step again (run %d of at most %d)", st.Run+1, wire.MaxRuns)
+		if res.Lost {
+			var req wire.StepRequest
+			_ = json.Unmarshal(st.Request, &req)
+			switch {
+			case !wire.RerunsWhenLost(st.Kind, req):
+				msg += ": " + wire.PutNotRerun
+			case st.Run < wire.MaxRuns:
+				msg += fmt.Sprintf(": running the step again (run %d of at most %d)", st.Run+1, wire.MaxRuns)
+			}
 		}
 		payload, _ := json.Marshal(api.ErrorEvent{Message: msg, Origin: origin, Time: now})
 		return event(api.EventError, payload)

@@ -22,7 +22,7 @@ import (
 // Config is what the gateway needs besides its parts.
 type Config struct {
 	SpokeTokens map[string]string // join token -> team name ("" joins the shared pool)
-	SpokeLease  time.Duration     // how long a spoke's lease lasts unrenewed (0: 10 s)
+	SpokeLease  time.Duration     // how long a spoke's lease lasts unrenewed (0: DefaultSpokeLease)
 	Artifacts   *volumes.Bucket   // where build artifacts live; nil: steps with outputs error
 	Creds       *creds.Registry   // resolves the steps' ((vars)) (nil: nothing defines any)
 }
@@ -51,7 +51,7 @@ type Gateway struct {
 // signs, shared by every replica.
 func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier *notify.Notifier, intercepts *intercept.Broker, log *slog.Logger) (*Gateway, error) {
 	if cfg.SpokeLease == 0 {
-		cfg.SpokeLease = 10 * time.Second
+		cfg.SpokeLease = DefaultSpokeLease
 	}
 	blobKey, err := st.HubKey(ctx, "artifact-urls")
 	if err != nil {

@@ -200,3 +200,30 @@ func (s *Store) SpokeByName(ctx context.Context, name string) (Spoke, error) {
 	}
 	return sp, err
 }
+
+// QuietSpoke is a spoke whose lease ran out while steps were open on it.
+type QuietSpoke struct {
+	ID       int64
+	Name     string
+	LastSeen time.Time
+}
+
+// QuietSpokes lists the spokes whose lease has run out, by the database's
+// clock, that still have open (pending or running) steps: their steps are
+// to be moved.
+func (s *Store) QuietSpokes(ctx context.Context) ([]QuietSpoke, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT s.id, s.name, COALESCE(s.last_seen, s.created_at) FROM spokes s
+			WHERE s.state <> 'gone' AND s.lease_expires_at < now()
+			AND EXISTS (SELECT 1 FROM build_steps st WHERE st.spoke_id = s.id AND st.state IN ('pending', 'running'))
+			ORDER BY s.id LIMIT 100`)
+	}, func(r pgx.CollectableRow) (QuietSpoke, error) {
+		var q QuietSpoke
+		err := r.Scan(&q.ID, &q.Name, &q.LastSeen)
+		return q, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list spokes that stopped answering: %w", err)
+	}
+	return out, nil
+}

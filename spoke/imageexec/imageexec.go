@@ -69,6 +69,7 @@ func Command(ctx context.Context, spec Spec, env []string) (*exec.Cmd, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
 		Setpgid:    true,
+		Pdeathsig:  syscall.SIGKILL, // with the spoke, and so the whole PID namespace
 	}
 	return cmd, nil
 }

@@ -478,7 +478,9 @@ func hostCommand(ctx context.Context, cfg *pipeline.TaskConfig, params map[strin
 	}
 	cmd := exec.CommandContext(ctx, path, cfg.Run.Args...)
 	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Killed with the spoke: a spoke that dies is stalled, and its steps run
+	// again elsewhere, so this run must not go on to finish.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = taskEnv([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, cfg, params)
