@@ -173,6 +173,9 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"GET /api/v1/builds/{build}/plan":                       {who: "viewer", ok: 200},
 		"GET /api/v1/builds/{build}/placement":                  {who: "viewer", ok: 200},
 		"GET /api/v1/workers":                                   {who: "user", ok: 200},
+		"PUT /api/v1/workers/{worker}/land":                     {who: "user", ok: 404, path: "/api/v1/workers/nope/land"}, // TestLandRetirePruneSpokes: a pool spoke is an admin's
+		"PUT /api/v1/workers/{worker}/retire":                   {who: "user", ok: 404, path: "/api/v1/workers/nope/retire"},
+		"PUT /api/v1/workers/{worker}/prune":                    {who: "user", ok: 404, path: "/api/v1/workers/nope/prune"},
 	}
 }
 
@@ -340,7 +343,8 @@ func TestIsolationMatrix(t *testing.T) {
 	fence := fmt.Sprintf(`{"fence": %d}`, step.Fence)
 	spokeNeeds := map[string]need{
 		"POST " + wire.PathJoin:              {who: "join", ok: 401, body: `{"name": "x", "token": "no-such-token", "runtime": "local"}`},
-		"POST " + wire.PathHeartbeat:         {who: "spoke", ok: 204, body: `{}`},
+		"POST " + wire.PathHeartbeat:         {who: "spoke", ok: 200, body: `{}`},
+		"POST " + wire.PathRetire:            {who: "spoke", ok: 204, body: `{}`}, // last: the spokes leave
 		"GET " + wire.PathSteps:              {who: "spoke", ok: 200, path: wire.PathSteps + "?wait=0s&running=" + fmt.Sprint(step.StepID)},
 		"POST " + wire.PathLogs:              {who: "owner-spoke", ok: 204, path: stepPath(wire.PathLogs), body: `{"fence": ` + fmt.Sprint(step.Fence) + `, "lines": []}`},
 		"GET " + wire.PathIntercept:          {who: "spoke", ok: 421, path: strings.Replace(wire.PathIntercept, "{id}", "999999", 1)},
@@ -349,9 +353,16 @@ func TestIsolationMatrix(t *testing.T) {
 		"PUT " + wire.PathBlobs + "{key...}": {who: "signed", ok: 403, path: wire.PathBlobs + "1/sha256/x"},
 		"POST " + wire.PathResult:            {who: "owner-spoke", ok: 204, path: stepPath(wire.PathResult), body: `{"fence": ` + fmt.Sprint(step.Fence) + `, "exit_status": 0}`},
 	}
-	sort.SliceStable(spokeRoutes, func(i, j int) bool {
-		return !strings.HasSuffix(spokeRoutes[i], "/result") && strings.HasSuffix(spokeRoutes[j], "/result")
-	})
+	last := func(route string) int { // the result ends blue's step; retiring comes after it
+		switch {
+		case strings.HasSuffix(route, "/result"):
+			return 1
+		case strings.HasSuffix(route, "/retire"):
+			return 2
+		}
+		return 0
+	}
+	sort.SliceStable(spokeRoutes, func(i, j int) bool { return last(spokeRoutes[i]) < last(spokeRoutes[j]) })
 	for _, route := range spokeRoutes {
 		n, ok := spokeNeeds[route]
 		if !ok {

@@ -47,7 +47,7 @@ type Spoke struct {
 	Pool          string            `json:"pool"`
 	Labels        map[string]string `json:"labels"`
 	Tags          []string          `json:"tags"`
-	Health        string            `json:"health"` // healthy or unknown
+	Health        string            `json:"health"` // healthy, unknown (lease lapsed), landing, landed or retiring
 	Capacity      Resources         `json:"capacity"`
 	Load          Resources         `json:"load"`
 	CachedVolumes []string          `json:"cached_volumes"`

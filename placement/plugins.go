@@ -53,12 +53,17 @@ func scorers(in *Input) []Scorer {
 	return []Scorer{locality{held: held, total: total}, spread{}}
 }
 
-// health filters out spokes whose lease lapsed.
+// health filters out spokes whose lease lapsed, and those landing, landed
+// or retiring.
 type health struct{}
 
 func (health) Name() string { return "health" }
 func (health) Filter(_ *Input, sp *Spoke) Verdict {
-	if sp.Health != "healthy" {
+	switch sp.Health {
+	case "healthy":
+	case "landing", "landed", "retiring":
+		return DoesNotFit("the spoke is %s: it takes no new steps", sp.Health)
+	default:
 		return DoesNotFit("the spoke is %s (its lease lapsed): no new steps until it renews", orUnknown(sp.Health))
 	}
 	return Fits

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
@@ -93,6 +94,10 @@ type Agent struct {
 	buildRefs map[int64]int       // steps running per build
 	buildUsed map[int64]time.Time // when a build's last step ended here
 
+	retiring atomic.Bool // Retire was called: the hub removes the spoke once its steps are done
+	landed   atomic.Bool // the hub landed the spoke (fly land-worker): Run returns
+	leave    context.CancelFunc
+
 	mu         sync.Mutex
 	credential string
 	lease      time.Duration
@@ -117,6 +122,18 @@ func New(cfg Config, rt Runtime, log *slog.Logger) *Agent {
 // maxHubConns is how many idle connections to the hub a spoke keeps.
 const maxHubConns = 256
 
+// Retire asks the hub to retire this spoke: it is given no new steps, the
+// steps it runs go on, and once they are done the hub removes it; Run then
+// returns instead of joining again.
+func (a *Agent) Retire(ctx context.Context) error {
+	if err := a.call(ctx, http.MethodPost, wire.PathRetire, struct{}{}, nil, true); err != nil {
+		return fmt.Errorf("retire: %w", err)
+	}
+	a.retiring.Store(true)
+	a.log.Info("retiring: no new steps; leaving once the running ones are done")
+	return nil
+}
+
 // errRejoin says the hub no longer knows our credential.
 var errRejoin = errors.New("hub does not know this spoke's credential")
 
@@ -126,10 +143,15 @@ var errStale = errors.New("step no longer ours")
 // Run joins the hub and serves steps until ctx ends; it reconnects, with
 // backoff, whenever the hub cannot be reached.
 func (a *Agent) Run(ctx context.Context) error {
+	ctx, a.leave = context.WithCancel(ctx)
+	defer a.leave()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	backoff := 250 * time.Millisecond
 	for ctx.Err() == nil {
+		if a.retiring.Load() {
+			break // retired: the hub removed this spoke
+		}
 		if err := a.join(ctx); err != nil {
 			a.log.Warn("join hub", slog.String("error", err.Error()))
 			if !sleep(ctx, jitter(backoff)) {
@@ -217,8 +239,13 @@ func (a *Agent) heartbeat(ctx context.Context) {
 					hb.Evicted = append(hb.Evicted, string(d))
 				}
 			}
-			if err := a.call(ctx, http.MethodPost, wire.PathHeartbeat, hb, nil, true); err != nil && ctx.Err() == nil {
+			var resp wire.HeartbeatResponse
+			if err := a.call(ctx, http.MethodPost, wire.PathHeartbeat, hb, &resp, true); err != nil && ctx.Err() == nil {
 				a.log.Warn("renew lease", slog.String("error", err.Error()))
+			}
+			if resp.State == "landed" && a.landed.CompareAndSwap(false, true) {
+				a.log.Info("landed: leaving the fleet (start the spoke again to take steps)")
+				a.leave()
 			}
 		}
 	}

@@ -22,6 +22,7 @@ import (
 const (
 	PathJoin      = "/api/spoke/v1/join"
 	PathHeartbeat = "/api/spoke/v1/heartbeat"
+	PathRetire    = "/api/spoke/v1/retire" // POST: the spoke retires: it takes no new steps, and is removed once its steps are done
 	PathSteps     = "/api/spoke/v1/steps"                // GET: long-poll for open steps
 	PathLogs      = "/api/spoke/v1/steps/{id}/logs"      // POST LogBatch
 	PathResult    = "/api/spoke/v1/steps/{id}/result"    // POST Result
@@ -34,6 +35,12 @@ const (
 // evicted since the last one, so that placement stops counting on them.
 type Heartbeat struct {
 	Evicted []string `json:"evicted,omitempty"`
+}
+
+// HeartbeatResponse is the spoke's state as the hub sees it: running,
+// landing, landed (the spoke leaves: it is drained) or retiring.
+type HeartbeatResponse struct {
+	State string `json:"state"`
 }
 
 // ArtifactRef is a build artifact's content: the digest of its tar+zstd

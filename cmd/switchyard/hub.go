@@ -313,11 +313,7 @@ func hubMetrics(st *store.Store) http.Handler {
 		}
 		out := make([]metrics.FleetSpoke, len(loads))
 		for i, l := range loads {
-			state := "running"
-			if l.Expired {
-				state = "stalled"
-			}
-			out[i] = metrics.FleetSpoke{Name: l.Name, Team: l.TeamName, Tags: l.Tags, State: state, Steps: l.Load.Steps, Tasks: l.Tasks}
+			out[i] = metrics.FleetSpoke{Name: l.Name, Team: l.TeamName, Tags: l.Tags, State: l.WorkerState(), Steps: l.Load.Steps, Tasks: l.Tasks}
 		}
 		return out, nil
 	}, 5*time.Second)

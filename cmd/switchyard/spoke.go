@@ -10,8 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -38,6 +40,7 @@ type spokeConfig struct {
 	Labels              map[string]string
 	Tags                []string
 	Health              string // address of /healthz, off when empty
+	RetireOnSigterm     bool   // a first SIGTERM retires the spoke (drain, then leave) instead of stopping it
 	// Artifacts: the local cache and its size, the most one input may
 	// expand to (0: the disk's free space).
 	ArtifactCache     string
@@ -84,6 +87,7 @@ func parseSpokeConfig(args []string, stderr io.Writer) (spokeConfig, error) {
 	f.float(&cfg.CPUs, "cpus", 0, "CPUs the spoke offers its steps; placement counts open steps' container_limits against them (0: the host's, or the cluster's allocatable)")
 	f.str(&memory, "memory", "", "memory the spoke offers its steps, such as 16Gi (empty: the host's, or the cluster's allocatable)")
 	f.str(&cfg.Health, "health-listen", "", "address to serve /healthz and the spoke's Prometheus /metrics on (off when empty)")
+	f.boolean(&cfg.RetireOnSigterm, "retire-on-sigterm", false, "on SIGTERM, retire: take no new steps, finish the running ones, leave the fleet and exit (a second signal stops at once)")
 	if err := f.parse(args); err != nil {
 		return cfg, err
 	}
@@ -199,9 +203,47 @@ func runSpoke(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	agent := spoke.New(spoke.Config{HubURL: cfg.HubURL, Token: cfg.Token, Name: cfg.Name, Runtime: cfg.Runtime, CredentialFile: filepath.Join(cfg.WorkDir, "credential-"+cfg.Name),
 		Labels: cfg.Labels, Tags: cfg.Tags, Capacity: wire.Capacity{CPU: capacity.CPU, Memory: capacity.Memory, Steps: cfg.MaxSteps},
 		Artifacts: &spoke.Artifacts{Cache: cache, Dir: localRT.Artifact, BuildsDir: filepath.Join(cfg.WorkDir, "builds"), Extract: extract.Bounds{MaxBytes: cfg.ArtifactMaxSize}}}, rt, log)
+	if cfg.RetireOnSigterm {
+		var stop context.CancelFunc
+		ctx, stop = retireOnSignal(ctx, agent, log)
+		defer stop()
+	}
 	if err := agent.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("spoke stopped", slog.String("error", err.Error()))
 		return 1
 	}
 	return 0
+}
+
+// retireOnSignal is the spoke's context under --retire-on-sigterm: the first
+// signal (which ends parent) retires the spoke, which then leaves once its
+// running steps are done; a second signal, or a failed retire, stops it at
+// once.
+func retireOnSignal(parent context.Context, agent *spoke.Agent, log *slog.Logger) (context.Context, context.CancelFunc) {
+	ctx, stop := context.WithCancel(context.WithoutCancel(parent))
+	go func() {
+		select {
+		case <-parent.Done():
+		case <-ctx.Done():
+			return
+		}
+		again := make(chan os.Signal, 1) // from now on: the first signal went to parent
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(again)
+		retireCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := agent.Retire(retireCtx)
+		cancel()
+		if err != nil {
+			log.Error("could not retire: stopping", slog.String("error", err.Error()))
+			stop()
+			return
+		}
+		select {
+		case <-again:
+			log.Warn("second signal: stopping before the running steps are done")
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, stop
 }

@@ -162,15 +162,19 @@ func (g *Gateway) spokeHeartbeat(w http.ResponseWriter, r *http.Request, sp *sto
 			return err
 		}
 	}
-	if err := g.store.RenewSpokeLease(r.Context(), sp.ID, g.cfg.SpokeLease); err != nil {
+	state, err := g.store.RenewSpokeLease(r.Context(), sp.ID, g.cfg.SpokeLease)
+	if errors.Is(err, store.ErrNotFound) {
+		g.credentials.forget(sp.ID)
+		return httpapi.Errorf(http.StatusUnauthorized, "spoke %s was removed from the fleet (pruned or retired)", sp.Name)
+	}
+	if err != nil {
 		return err
 	}
 	metrics.LeaseRenewals.WithLabelValues(sp.Name).Inc()
 	if err := g.store.SetArtifactHolders(r.Context(), sp.ID, nil, hb.Evicted); err != nil {
 		return err
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return httpapi.WriteJSON(w, http.StatusOK, wire.HeartbeatResponse{State: state})
 }
 
 // spokeSteps long-polls for the spoke's steps: it answers as soon as the open

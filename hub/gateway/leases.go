@@ -3,14 +3,19 @@ package gateway
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
+
+	"github.com/switchyard-ci/switchyard/hub/store"
 )
 
 // DefaultSpokeLease is how long a spoke may go without a heartbeat before it
 // counts as stalled and its steps move to other spokes.
 const DefaultSpokeLease = 30 * time.Second
 
-// Run moves the steps of spokes that stopped answering until ctx ends: a
+// Run looks after the fleet until ctx ends: landing spokes whose steps are
+// done are landed, and retiring ones removed; and the steps of spokes that
+// stopped answering move. A
 // spoke whose lease ran out is stalled, and each of its open steps ends as a
 // lost run, which the engine runs again on a spoke placed afresh (a put only
 // when it says that is safe). Every hub does this; a step's fence makes one
@@ -26,6 +31,15 @@ func (g *Gateway) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-t.C:
 		}
+		if removed, err := g.store.SettleDrains(ctx); err != nil {
+			if ctx.Err() == nil {
+				g.log.Warn("settle drained spokes", slog.String("error", err.Error()))
+			}
+		} else {
+			for _, name := range removed {
+				g.log.Info("spoke retired: removed", slog.String("spoke", name))
+			}
+		}
 		quiet, err := g.store.QuietSpokes(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -38,4 +52,16 @@ func (g *Gateway) Run(ctx context.Context) error {
 			g.loseSteps(ctx, sp.ID, sp.Name, "spoke "+sp.Name+" stopped answering at "+sp.LastSeen.UTC().Format(time.RFC3339))
 		}
 	}
+}
+
+// spokeRetire is a spoke retiring itself (on SIGTERM, with the spoke's
+// --retire-on-sigterm): it takes no new steps, and Run removes it once its
+// open steps are done; its next call then finds its credential void.
+func (g *Gateway) spokeRetire(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {
+	if err := g.store.RetireSpoke(r.Context(), sp.ID); err != nil {
+		return err
+	}
+	g.log.Info("spoke retiring", slog.String("spoke", sp.Name))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

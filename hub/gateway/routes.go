@@ -89,6 +89,7 @@ func (g *Gateway) routes() []route {
 	return []route{
 		{"POST", wire.PathJoin, joinToken, g.spokeJoin},
 		{"POST", wire.PathHeartbeat, spokeOnly, g.spokeHeartbeat},
+		{"POST", wire.PathRetire, spokeOnly, g.spokeRetire},
 		{"GET", wire.PathSteps, spokeOnly, g.spokeSteps},
 		{"POST", wire.PathLogs, spokeOnly, g.spokeLogs},
 		{"POST", wire.PathResult, spokeOnly, g.spokeResult},

@@ -168,8 +168,11 @@ func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, map[string]st
 		if sp.TeamID == 0 {
 			ps.Pool = "shared"
 		}
-		if sp.Expired {
+		switch state := sp.WorkerState(); state {
+		case "stalled":
 			ps.Health = "unknown"
+		case store.SpokeLanding, store.SpokeLanded, store.SpokeRetiring:
+			ps.Health = state
 		}
 		_ = json.Unmarshal(sp.Labels, &ps.Labels)
 		_ = json.Unmarshal(sp.Capacity, &ps.Capacity)

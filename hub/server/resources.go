@@ -411,12 +411,8 @@ func (s *Server) listWorkers(w http.ResponseWriter, r *http.Request, c *caller) 
 		if sp.TeamName != "" && !c.admin && len(c.teams[sp.TeamName]) == 0 {
 			continue
 		}
-		state := "running"
-		if sp.Expired {
-			state = "stalled"
-		}
 		wk := api.Worker{Name: sp.Name, Team: sp.TeamName, Platform: "linux", Tags: append([]string{}, sp.Tags...), Version: api.WorkerVersion,
-			State: state, ResourceTypes: []api.WorkerResourceType{}}
+			State: sp.WorkerState(), ResourceTypes: []api.WorkerResourceType{}}
 		if sp.LastSeen != nil {
 			wk.StartTime = sp.LastSeen.Unix()
 		}

@@ -123,6 +123,9 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/builds/{build}/plan", readBuild, s.buildPlan},
 		{"GET", "/api/v1/builds/{build}/placement", buildDetails, s.buildPlacement},
 		{"GET", "/api/v1/workers", user, s.listWorkers},
+		{"PUT", "/api/v1/workers/{worker}/land", user, s.landWorker},
+		{"PUT", "/api/v1/workers/{worker}/retire", user, s.retireWorker},
+		{"PUT", "/api/v1/workers/{worker}/prune", user, s.pruneWorker},
 	}
 }
 

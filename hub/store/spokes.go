@@ -126,7 +126,7 @@ func (s *Store) RegisterSpoke(ctx context.Context, reg SpokeRegistration, ttl ti
 		default:
 			// A new identity under the name of a spoke that stopped renewing
 			// its lease: the old row keeps its steps under another name.
-			if _, err := tx.Exec(ctx, `UPDATE spokes SET name = name || '~gone~' || id::TEXT, state = 'gone', credential_hash = '' WHERE id = $1`, held.id); err != nil {
+			if err := removeSpoke(ctx, tx, held.id); err != nil {
 				return err
 			}
 			replaced = held.id
@@ -149,17 +149,24 @@ func (s *Store) RegisterSpoke(ctx context.Context, reg SpokeRegistration, ttl ti
 	return SpokeJoin{Spoke: sp, Replaced: replaced}, err
 }
 
-// RenewSpokeLease extends a spoke's lease by ttl from the database's now().
-func (s *Store) RenewSpokeLease(ctx context.Context, id int64, ttl time.Duration) error {
+// RenewSpokeLease extends a spoke's lease by ttl from the database's now()
+// and returns its state; a spoke removed meanwhile (pruned, retired) is
+// ErrNotFound.
+func (s *Store) RenewSpokeLease(ctx context.Context, id int64, ttl time.Duration) (string, error) {
+	var state string
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE spokes SET lease_expires_at = now() + $2 * INTERVAL '1 millisecond', last_seen = now(), state = 'running'
-			WHERE id = $1`, id, ttl.Milliseconds())
+		err := tx.QueryRow(ctx, `UPDATE spokes SET lease_expires_at = now() + $2 * INTERVAL '1 millisecond', last_seen = now(),
+			state = CASE WHEN state IN ('landing', 'landed', 'retiring') THEN state ELSE 'running' END
+			WHERE id = $1 AND state <> 'gone' RETURNING state`, id, ttl.Milliseconds()).Scan(&state)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("spoke %d: %w", id, ErrNotFound)
+		}
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("renew lease of spoke %d: %w", id, err)
+		return "", fmt.Errorf("renew lease of spoke %d: %w", id, err)
 	}
-	return nil
+	return state, nil
 }
 
 // Spoke returns a spoke by id.
@@ -226,4 +233,125 @@ func (s *Store) QuietSpokes(ctx context.Context) ([]QuietSpoke, error) {
 		return nil, fmt.Errorf("list spokes that stopped answering: %w", err)
 	}
 	return out, nil
+}
+
+// Spoke states besides running and gone: a landing spoke takes no new steps
+// and becomes landed once its open steps are done; a retiring one is
+// removed (gone) then.
+const (
+	SpokeRunning  = "running"
+	SpokeLanding  = "landing"
+	SpokeLanded   = "landed"
+	SpokeRetiring = "retiring"
+)
+
+// ErrSpokeRunning refuses to prune a spoke that is running.
+var ErrSpokeRunning = errors.New("cannot prune running worker")
+
+// LandSpoke drains a spoke: it takes no new steps, and is landed once its
+// open steps are done (a landed spoke stays landed).
+func (s *Store) LandSpoke(ctx context.Context, id int64) error {
+	return s.setSpokeState(ctx, id, `CASE WHEN state = 'landed' THEN 'landed' ELSE 'landing' END`)
+}
+
+// RetireSpoke drains a spoke, then removes it.
+func (s *Store) RetireSpoke(ctx context.Context, id int64) error {
+	return s.setSpokeState(ctx, id, `'retiring'`)
+}
+
+func (s *Store) setSpokeState(ctx context.Context, id int64, state string) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE spokes SET state = `+state+` WHERE id = $1 AND state <> 'gone'`, id)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = fmt.Errorf("spoke %d: %w", id, ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set state of spoke %d: %w", id, err)
+	}
+	return nil
+}
+
+// PruneSpoke removes a spoke that is not running (stalled by its lease,
+// landed, landing or retiring), as Concourse prunes workers: its name is free
+// again, its credential void, its row kept (renamed) for the steps it ran.
+func (s *Store) PruneSpoke(ctx context.Context, id int64) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var state string
+		var expired bool
+		err := tx.QueryRow(ctx, `SELECT state, COALESCE(lease_expires_at < now(), true) FROM spokes WHERE id = $1 AND state <> 'gone'`, id).Scan(&state, &expired)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("spoke %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if state == SpokeRunning && !expired {
+			return ErrSpokeRunning
+		}
+		return removeSpoke(ctx, tx, id)
+	})
+	if err != nil {
+		return fmt.Errorf("prune spoke %d: %w", id, err)
+	}
+	return nil
+}
+
+// removeSpoke marks a spoke gone under a name nobody can take.
+func removeSpoke(ctx context.Context, tx pgx.Tx, id int64) error {
+	_, err := tx.Exec(ctx, `UPDATE spokes SET name = name || '~gone~' || id::TEXT, state = 'gone', credential_hash = '' WHERE id = $1`, id)
+	return err
+}
+
+// SettleDrains lands the landing spokes and removes the retiring ones whose
+// open steps are all done, and says which it removed.
+func (s *Store) SettleDrains(ctx context.Context) ([]string, error) {
+	var removed []string
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		removed = removed[:0]
+		const drained = `NOT EXISTS (SELECT 1 FROM build_steps st WHERE st.spoke_id = spokes.id AND st.state IN ('pending', 'running'))`
+		if _, err := tx.Exec(ctx, `UPDATE spokes SET state = 'landed' WHERE state = 'landing' AND `+drained); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT id, name FROM spokes WHERE state = 'retiring' AND `+drained)
+		if err != nil {
+			return err
+		}
+		type spoke struct {
+			id   int64
+			name string
+		}
+		retired, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (spoke, error) {
+			var sp spoke
+			err := r.Scan(&sp.id, &sp.name)
+			return sp, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, sp := range retired {
+			if err := removeSpoke(ctx, tx, sp.id); err != nil {
+				return err
+			}
+			removed = append(removed, sp.name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("settle drained spokes: %w", err)
+	}
+	return removed, nil
+}
+
+// WorkerState is the spoke's state as Concourse names a worker's: running,
+// stalled (its lease ran out), landing, landed or retiring.
+func (sp Spoke) WorkerState() string {
+	switch {
+	case sp.State == SpokeLanding, sp.State == SpokeLanded, sp.State == SpokeRetiring:
+		return sp.State
+	case sp.Expired:
+		return "stalled"
+	}
+	return SpokeRunning
 }
