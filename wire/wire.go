@@ -22,7 +22,7 @@ import (
 const (
 	PathJoin      = "/api/spoke/v1/join"
 	PathHeartbeat = "/api/spoke/v1/heartbeat"
-	PathRetire    = "/api/spoke/v1/retire" // POST: the spoke retires: it takes no new steps, and is removed once its steps are done
+	PathRetire    = "/api/spoke/v1/retire"               // POST: the spoke retires: it takes no new steps, and is removed once its steps are done
 	PathSteps     = "/api/spoke/v1/steps"                // GET: long-poll for open steps
 	PathLogs      = "/api/spoke/v1/steps/{id}/logs"      // POST LogBatch
 	PathResult    = "/api/spoke/v1/steps/{id}/result"    // POST Result
