@@ -434,6 +434,20 @@ func TestRefusedPodLeavesNothing(t *testing.T) {
 	if _, err := c.CoreV1().ResourceQuotas(ns).Create(t.Context(), quota, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Admission enforces a quota once the controller has counted its use.
+	for deadline := time.Now().Add(time.Minute); ; {
+		q, err := c.CoreV1().ResourceQuotas(ns).Get(t.Context(), quota.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, counted := q.Status.Used[corev1.ResourcePods]; counted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the quota's use was not counted within a minute")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	a := assignment(15, "ci", "quota", "run", task("echo never"))
 	a.Request.Task.Params = map[string]string{"TOKEN": "s3cr3t"}
 	a.Redact = []string{"s3cr3t"}
