@@ -95,6 +95,9 @@ jobs:
 	if out, err := stockFlyPrune(fly, "sy", "-w", "staller"); err == nil || !strings.Contains(out, "cannot prune running worker") {
 		t.Errorf("prune-worker of a running spoke: %v\n%s", err, out)
 	}
+	if out, code := f.fly("prune-worker", "-w", "staller"); code == 0 || !strings.Contains(out, "cannot prune running worker") {
+		t.Errorf("our fly's prune-worker of a running spoke (exit %d):\n%s", code, out)
+	}
 	_ = syscall.Kill(-stalled.Process.Pid, syscall.SIGKILL)
 	_, _ = stalled.Process.Wait()
 	waitState(t, must, "staller", "stalled")

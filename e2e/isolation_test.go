@@ -176,6 +176,15 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"PUT /api/v1/workers/{worker}/land":                     {who: "user", ok: 404, path: "/api/v1/workers/nope/land"}, // TestLandRetirePruneSpokes: a pool spoke is an admin's
 		"PUT /api/v1/workers/{worker}/retire":                   {who: "user", ok: 404, path: "/api/v1/workers/nope/retire"},
 		"PUT /api/v1/workers/{worker}/prune":                    {who: "user", ok: 404, path: "/api/v1/workers/nope/prune"},
+		"DELETE /api/v1/workers/{worker}/credential":            {who: "user", ok: 404, path: "/api/v1/workers/nope/credential"},
+		"GET /api/v1/teams/{team}/join-tokens":                  {who: "owner", ok: 200},
+		"POST /api/v1/teams/{team}/join-tokens":                 {who: "owner", ok: 400, body: `{"name": "../x"}`},
+		"PUT /api/v1/teams/{team}/join-tokens/{name}/rotate":    {who: "owner", ok: 404},
+		"DELETE /api/v1/teams/{team}/join-tokens/{name}":        {who: "owner", ok: 404},
+		"GET /api/v1/join-tokens":                               {who: "admin", ok: 200},
+		"POST /api/v1/join-tokens":                              {who: "admin", ok: 400, body: `{"name": ""}`},
+		"PUT /api/v1/join-tokens/{name}/rotate":                 {who: "admin", ok: 404},
+		"DELETE /api/v1/join-tokens/{name}":                     {who: "admin", ok: 404},
 	}
 }
 

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -24,10 +23,7 @@ import (
 	"github.com/switchyard-ci/switchyard/wire"
 )
 
-func hashCredential(c string) string {
-	sum := sha256.Sum256([]byte(c))
-	return hex.EncodeToString(sum[:])
-}
+func hashCredential(c string) string { return store.HashToken(c) }
 
 func (g *Gateway) spokeByCredential(ctx context.Context, credential string) (*store.Spoke, error) {
 	hash := hashCredential(credential)
@@ -57,6 +53,14 @@ func (g *Gateway) spokeJoin(w http.ResponseWriter, r *http.Request, _ *store.Spo
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(req.Token)) == 1 {
 			teamName, ok = t, true
 		}
+	}
+	if !ok && req.Token != "" {
+		// A token made at run time (fly create-join-token).
+		j, err := g.store.JoinTokenByHash(r.Context(), store.HashToken(req.Token))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		teamName, ok = j.TeamName, err == nil
 	}
 	if !ok {
 		return httpapi.Errorf(http.StatusUnauthorized, "invalid join token")

@@ -81,8 +81,8 @@ func TestSpokeRoutesNeedACredential(t *testing.T) {
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &joined) != nil || joined.Credential == "" {
 		t.Fatalf("join: %d %s", code, body)
 	}
-	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, joined.Credential, wire.Heartbeat{}); code != http.StatusNoContent {
-		t.Errorf("heartbeat with the spoke's credential: %d %s, want 204", code, body)
+	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, joined.Credential, wire.Heartbeat{}); code != http.StatusOK || !strings.Contains(body, `"state":"running"`) {
+		t.Errorf("heartbeat with the spoke's credential: %d %s, want 200 and the spoke's state", code, body)
 	}
 	for _, q := range []string{"expires=1&sig=x", "expires=99999999999&sig=x", ""} {
 		if code, body := call(t, "GET", hs.URL+wire.PathBlobs+"1/sha256/x?"+q, "", nil); code != http.StatusForbidden {
@@ -106,7 +106,7 @@ func TestRejoinRetiresTheOldCredential(t *testing.T) {
 		return joined.Credential
 	}
 	old := join("")
-	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, old, wire.Heartbeat{}); code != http.StatusNoContent {
+	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, old, wire.Heartbeat{}); code != http.StatusOK {
 		t.Fatalf("heartbeat with the first credential: %d %s", code, body)
 	}
 	fresh := join(old)
@@ -116,7 +116,7 @@ func TestRejoinRetiresTheOldCredential(t *testing.T) {
 	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, old, wire.Heartbeat{}); code != http.StatusUnauthorized {
 		t.Errorf("heartbeat with the replaced credential: %d %s, want 401", code, body)
 	}
-	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, fresh, wire.Heartbeat{}); code != http.StatusNoContent {
-		t.Errorf("heartbeat with the new credential: %d %s, want 204", code, body)
+	if code, body := call(t, "POST", hs.URL+wire.PathHeartbeat, fresh, wire.Heartbeat{}); code != http.StatusOK {
+		t.Errorf("heartbeat with the new credential: %d %s, want 200", code, body)
 	}
 }

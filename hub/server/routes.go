@@ -126,6 +126,15 @@ func (s *Server) routes() []route {
 		{"PUT", "/api/v1/workers/{worker}/land", user, s.landWorker},
 		{"PUT", "/api/v1/workers/{worker}/retire", user, s.retireWorker},
 		{"PUT", "/api/v1/workers/{worker}/prune", user, s.pruneWorker},
+		{"DELETE", "/api/v1/workers/{worker}/credential", user, s.revokeWorkerCredential},
+		{"GET", "/api/v1/teams/{team}/join-tokens", owner, s.listJoinTokens},
+		{"POST", "/api/v1/teams/{team}/join-tokens", owner, s.createJoinToken},
+		{"PUT", "/api/v1/teams/{team}/join-tokens/{name}/rotate", owner, s.rotateJoinToken},
+		{"DELETE", "/api/v1/teams/{team}/join-tokens/{name}", owner, s.revokeJoinToken},
+		{"GET", "/api/v1/join-tokens", admin, s.listJoinTokens},
+		{"POST", "/api/v1/join-tokens", admin, s.createJoinToken},
+		{"PUT", "/api/v1/join-tokens/{name}/rotate", admin, s.rotateJoinToken},
+		{"DELETE", "/api/v1/join-tokens/{name}", admin, s.revokeJoinToken},
 	}
 }
 
