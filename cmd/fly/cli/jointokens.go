@@ -77,39 +77,43 @@ func createJoinToken(ctx context.Context, e *env, args []string) error {
 }
 
 func rotateJoinToken(ctx context.Context, e *env, args []string) error {
-	f := newFlags("rotate-join-token", e)
-	name := f.str("n", "name", "the token's name")
-	pool := f.boolean("", "pool", "a token of the shared pool (admins)")
-	if err := f.parse(args, name); err != nil {
-		return err
-	}
-	c, t, err := e.client(ctx)
+	c, path, _, err := namedJoinToken(ctx, e, "rotate-join-token", args)
 	if err != nil {
 		return err
 	}
 	var j api.JoinToken
-	if _, err := c.Do(ctx, http.MethodPut, joinTokensPath(t.Team, *pool)+"/"+url.PathEscape(*name)+"/rotate", nil, nil, &j); err != nil {
+	if _, err := c.Do(ctx, http.MethodPut, path+"/rotate", nil, nil, &j); err != nil {
 		return err
 	}
 	return showJoinToken(e, j)
 }
 
 func revokeJoinToken(ctx context.Context, e *env, args []string) error {
-	f := newFlags("revoke-join-token", e)
-	name := f.str("n", "name", "the token's name")
-	pool := f.boolean("", "pool", "a token of the shared pool (admins)")
-	if err := f.parse(args, name); err != nil {
-		return err
-	}
-	c, t, err := e.client(ctx)
+	c, path, name, err := namedJoinToken(ctx, e, "revoke-join-token", args)
 	if err != nil {
 		return err
 	}
-	if _, err := c.Do(ctx, http.MethodDelete, joinTokensPath(t.Team, *pool)+"/"+url.PathEscape(*name), nil, nil, nil); err != nil {
+	if _, err := c.Do(ctx, http.MethodDelete, path, nil, nil, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "revoked join token '%s': it joins no more spokes (those that joined with it stay)\n", *name)
+	fmt.Fprintf(e.stdout, "revoked join token '%s': it joins no more spokes (those that joined with it stay)\n", name)
 	return nil
+}
+
+// namedJoinToken parses the flags of a command on one token (-n, --pool)
+// and returns a client, the token's path and its name.
+func namedJoinToken(ctx context.Context, e *env, cmd string, args []string) (*api.Client, string, string, error) {
+	f := newFlags(cmd, e)
+	name := f.str("n", "name", "the token's name")
+	pool := f.boolean("", "pool", "a token of the shared pool (admins)")
+	if err := f.parse(args, name); err != nil {
+		return nil, "", "", err
+	}
+	c, t, err := e.client(ctx)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return c, joinTokensPath(t.Team, *pool) + "/" + url.PathEscape(*name), *name, nil
 }
 
 // revokeWorkerCredential disconnects a spoke: its credential is void.
