@@ -491,7 +491,7 @@ func (a *Agent) call(ctx context.Context, method, path string, body, out any, au
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(msg)))
 	}
-	if out != nil {
+	if out != nil && resp.StatusCode != http.StatusNoContent { // a hub of an older version answers some calls with no body
 		return json.NewDecoder(resp.Body).Decode(out)
 	}
 	return nil
