@@ -317,6 +317,25 @@ func TestIsolationMatrix(t *testing.T) {
 		}
 	}
 
+	// Who may land a spoke: a member (or more) of the spoke's team; a pool
+	// spoke only an admin (no caller here is one).
+	for _, sp := range []string{"green-1", "pool-1"} {
+		for _, id := range ids {
+			resp, err := authed(ctx, "PUT", f.url+"/api/v1/workers/"+sp+"/land", id.token, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 403
+			switch {
+			case id.kind != user:
+				want = 401
+			case sp == "green-1" && id.user == "gr":
+				want = 200
+			}
+			check("PUT /api/v1/workers/"+sp+"/land", need{who: "member of the spoke's team", ok: want}, id, want, resp)
+		}
+	}
+
 	// Public views: an exposed pipeline shows its jobs to anyone, and a
 	// build's events, plan and preparation only when its job is public.
 	for _, c := range []struct {
