@@ -14,13 +14,13 @@ import (
 const DefaultSpokeLease = 30 * time.Second
 
 // Run looks after the fleet until ctx ends: landing spokes whose steps are
-// done are landed, and retiring ones removed; and the steps of spokes that
-// stopped answering move. A
-// spoke whose lease ran out is stalled, and each of its open steps ends as a
-// lost run, which the engine runs again on a spoke placed afresh (a put only
-// when it says that is safe). Every hub does this; a step's fence makes one
-// of them end it. A stalled spoke that comes back is no longer given those
-// steps, so it stops them and deletes what they left.
+// done are landed, retiring ones removed, and the steps of spokes that
+// stopped answering move. A spoke whose lease ran out is stalled, and each
+// of its open steps ends as a lost run, which the engine runs again on a
+// spoke placed afresh (a put only when it says that is safe). Every hub does
+// this; a step's fence makes one of them end it. A stalled spoke that comes
+// back is no longer given those steps, so it stops them and deletes what
+// they left.
 func (g *Gateway) Run(ctx context.Context) error {
 	every := min(max(g.cfg.SpokeLease/6, 500*time.Millisecond), 5*time.Second)
 	t := time.NewTicker(every)
