@@ -21,3 +21,12 @@ type NewJoinToken struct {
 	Name      string `json:"name"`
 	ExpiresIn string `json:"expires_in,omitempty"`
 }
+
+// TeamQuota is a team's fleet quota: the most open steps, CPUs and memory
+// (a Kubernetes quantity such as 16Gi) its builds hold across every spoke at
+// once; zero or empty bounds nothing.
+type TeamQuota struct {
+	MaxSteps  int     `json:"max_steps,omitempty"`
+	MaxCPU    float64 `json:"max_cpu,omitempty"`
+	MaxMemory string  `json:"max_memory,omitempty"`
+}

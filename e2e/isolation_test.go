@@ -181,6 +181,8 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"POST /api/v1/teams/{team}/join-tokens":                 {who: "owner", ok: 400, body: `{"name": "../x"}`},
 		"PUT /api/v1/teams/{team}/join-tokens/{name}/rotate":    {who: "owner", ok: 404},
 		"DELETE /api/v1/teams/{team}/join-tokens/{name}":        {who: "owner", ok: 404},
+		"GET /api/v1/teams/{team}/fleet-quota":                  {who: "viewer", ok: 200},
+		"PUT /api/v1/teams/{team}/fleet-quota":                  {who: "admin", ok: 400, body: `{"max_memory": "lots"}`},
 		"GET /api/v1/join-tokens":                               {who: "admin", ok: 200},
 		"POST /api/v1/join-tokens":                              {who: "admin", ok: 400, body: `{"name": ""}`},
 		"PUT /api/v1/join-tokens/{name}/rotate":                 {who: "admin", ok: 404},

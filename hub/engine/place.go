@@ -53,11 +53,24 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		if err != nil {
 			return store.Step{}, err
 		}
+		teams, err := r.e.placer.TeamLoads(ctx)
+		if err != nil {
+			return store.Step{}, err
+		}
 		unlock := r.e.placing.Lock(r.build.TeamID)
-		sp, room, d, err := r.observedDecide(ctx, in, spokes, byName, policies)
+		var sp store.Spoke
+		var room placement.Resources
+		var d placement.Decision
+		if why := r.e.inflight.overQuota(r.build.TeamName, r.build.TeamID, teams[r.build.TeamID], in.Step.Resources); why != "" {
+			d = placement.Decision{Reason: why}
+		} else {
+			sp, room, d, err = r.observedDecide(ctx, in, spokes, byName, policies)
+		}
 		release := func() {}
 		if err == nil && d.Spoke != "" {
-			release = r.e.inflight.add(d.Spoke, in.Step.Resources)
+			spokeDone := r.e.inflight.add(d.Spoke, in.Step.Resources)
+			teamDone := r.e.inflight.add(teamKey(r.build.TeamID), in.Step.Resources)
+			release = func() { spokeDone(); teamDone() }
 		}
 		unlock()
 		if err != nil {

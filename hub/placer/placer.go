@@ -24,6 +24,7 @@ type Placer struct {
 	// Reads shared by the placements that ask at once (fresh.go).
 	loads fresh[[]store.SpokeLoad]
 	gens  fresh[int64]
+	teams fresh[map[int64]store.TeamLoad]
 
 	mu       sync.Mutex
 	gen      int64
@@ -40,7 +41,7 @@ type loadedPolicy struct {
 // New makes a placer; lim bounds every policy.
 func New(st *store.Store, lim policy.Limits, log *slog.Logger) *Placer {
 	p := &Placer{store: st, lim: lim, log: log, gen: -1, loaded: map[int64]loadedPolicy{}}
-	p.loads.read, p.gens.read = st.SpokeLoads, st.PolicyGeneration
+	p.loads.read, p.gens.read, p.teams.read = st.SpokeLoads, st.PolicyGeneration, st.TeamLoads
 	return p
 }
 
@@ -193,4 +194,10 @@ func (p *Placer) Policies(ctx context.Context, teamID int64) ([]placement.Policy
 		policies[i] = placement.Policy{Name: pol.name, Policy: observe(pol.name, pol.p), OnError: pol.onError}
 	}
 	return policies, nil
+}
+
+// TeamLoads are the teams with a fleet quota and what their open steps hold,
+// read once for the placements that ask at once.
+func (p *Placer) TeamLoads(ctx context.Context) (map[int64]store.TeamLoad, error) {
+	return p.teams.get(ctx)
 }

@@ -131,6 +131,8 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/teams/{team}/join-tokens", owner, s.createJoinToken},
 		{"PUT", "/api/v1/teams/{team}/join-tokens/{name}/rotate", owner, s.rotateJoinToken},
 		{"DELETE", "/api/v1/teams/{team}/join-tokens/{name}", owner, s.revokeJoinToken},
+		{"GET", "/api/v1/teams/{team}/fleet-quota", viewer, s.getTeamQuota},
+		{"PUT", "/api/v1/teams/{team}/fleet-quota", admin, s.setTeamQuota},
 		{"GET", "/api/v1/join-tokens", admin, s.listJoinTokens},
 		{"POST", "/api/v1/join-tokens", admin, s.createJoinToken},
 		{"PUT", "/api/v1/join-tokens/{name}/rotate", admin, s.rotateJoinToken},

@@ -76,6 +76,7 @@ func commands() map[string]command {
 		"prune-worker":              {[]string{"pw"}, pruneWorker},
 		"revoke-worker-credential":  {nil, revokeWorkerCredential},
 		"join-tokens":               {nil, joinTokens},
+		"set-team-quota":            {nil, setTeamQuota},
 		"create-join-token":         {nil, createJoinToken},
 		"rotate-join-token":         {nil, rotateJoinToken},
 		"revoke-join-token":         {nil, revokeJoinToken},
