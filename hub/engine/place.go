@@ -53,15 +53,19 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		if err != nil {
 			return store.Step{}, err
 		}
-		teams, err := r.e.placer.TeamLoads(ctx)
-		if err != nil {
-			return store.Step{}, err
+		// The quota as of the refresh placementInput made; a team without
+		// one reads nothing more.
+		quota, held := r.e.placer.TeamQuota(r.build.TeamID), store.Load{}
+		if !quota.None() {
+			if held, err = r.e.store.TeamOpenLoad(ctx, r.build.TeamID); err != nil {
+				return store.Step{}, err
+			}
 		}
 		unlock := r.e.placing.Lock(r.build.TeamID)
 		var sp store.Spoke
 		var room placement.Resources
 		var d placement.Decision
-		if why := r.e.inflight.overQuota(r.build.TeamName, r.build.TeamID, teams[r.build.TeamID], in.Step.Resources); why != "" {
+		if why := r.e.inflight.overQuota(r.build.TeamName, r.build.TeamID, quota, held, in.Step.Resources); why != "" {
 			d = placement.Decision{Reason: why}
 		} else {
 			sp, room, d, err = r.observedDecide(ctx, in, spokes, byName, policies)

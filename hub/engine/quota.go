@@ -15,19 +15,19 @@ import (
 // spoke's name never holds '/').
 func teamKey(teamID int64) string { return "team/" + strconv.FormatInt(teamID, 10) }
 
-// overQuota says why a step asking for asks may not be placed now, or "".
-// Steps decided and not stored yet count with the stored ones.
-func (f *inflight) overQuota(team string, teamID int64, tl store.TeamLoad, asks placement.Resources) string {
-	q := tl.Quota
+// overQuota says why a step asking for asks may not be placed now, or "",
+// for a team whose open steps hold held. Steps decided and not stored yet
+// count with the stored ones.
+func (f *inflight) overQuota(team string, teamID int64, q store.TeamQuota, held store.Load, asks placement.Resources) string {
 	if q.None() {
 		return ""
 	}
 	f.mu.Lock()
 	pending := f.load[teamKey(teamID)]
 	f.mu.Unlock()
-	steps := tl.Load.Steps + pending.Steps
-	cpu := tl.Load.CPU + pending.CPU
-	memory := tl.Load.Memory + pending.Memory
+	steps := held.Steps + pending.Steps
+	cpu := held.CPU + pending.CPU
+	memory := held.Memory + pending.Memory
 	switch {
 	case q.Steps > 0 && steps+1 > q.Steps:
 		return fmt.Sprintf("team %s is at its fleet quota: %d of %d open steps", team, steps, q.Steps)

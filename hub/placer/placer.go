@@ -24,12 +24,12 @@ type Placer struct {
 	// Reads shared by the placements that ask at once (fresh.go).
 	loads fresh[[]store.SpokeLoad]
 	gens  fresh[int64]
-	teams fresh[map[int64]store.TeamLoad]
 
 	mu       sync.Mutex
 	gen      int64
 	loaded   map[int64]loadedPolicy // by policy version id
 	inForce  []store.Policy
+	quotas   map[int64]store.TeamQuota // the teams' fleet quotas, read with the policies
 	reloadMu sync.Mutex
 }
 
@@ -41,7 +41,7 @@ type loadedPolicy struct {
 // New makes a placer; lim bounds every policy.
 func New(st *store.Store, lim policy.Limits, log *slog.Logger) *Placer {
 	p := &Placer{store: st, lim: lim, log: log, gen: -1, loaded: map[int64]loadedPolicy{}}
-	p.loads.read, p.gens.read, p.teams.read = st.SpokeLoads, st.PolicyGeneration, st.TeamLoads
+	p.loads.read, p.gens.read = st.SpokeLoads, st.PolicyGeneration
 	return p
 }
 
@@ -85,7 +85,8 @@ func (p *Placer) policiesFor(ctx context.Context, teamID int64) ([]inForcePolicy
 	return out, nil
 }
 
-// refresh reloads the policies when their generation moved. It asks at every
+// refresh reloads the policies (and the teams' fleet quotas) when their
+// generation moved. It asks at every
 // placement (one read of one row, shared by the placements that ask at
 // once), so a policy set on any replica is in force for the next placement
 // on every replica; only a reload is done one at a time.
@@ -109,6 +110,10 @@ func (p *Placer) refresh(ctx context.Context) error {
 		return nil
 	}
 	list, err := p.store.ActivePolicies(ctx)
+	if err != nil {
+		return err
+	}
+	quotas, err := p.store.TeamQuotas(ctx)
 	if err != nil {
 		return err
 	}
@@ -139,7 +144,7 @@ func (p *Placer) refresh(ctx context.Context) error {
 		}
 	}
 	p.mu.Lock()
-	p.gen, p.loaded, p.inForce = gen, loaded, list
+	p.gen, p.loaded, p.inForce, p.quotas = gen, loaded, list, quotas
 	p.mu.Unlock()
 	p.log.Info("policies loaded", slog.Int64("generation", gen), slog.Int("policies", len(list)))
 	return nil
@@ -196,8 +201,10 @@ func (p *Placer) Policies(ctx context.Context, teamID int64) ([]placement.Policy
 	return policies, nil
 }
 
-// TeamLoads are the teams with a fleet quota and what their open steps hold,
-// read once for the placements that ask at once.
-func (p *Placer) TeamLoads(ctx context.Context) (map[int64]store.TeamLoad, error) {
-	return p.teams.get(ctx)
+// TeamQuota is a team's fleet quota as of the last refresh, which each
+// placement makes first (Policies); quotas move the same generation.
+func (p *Placer) TeamQuota(teamID int64) store.TeamQuota {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.quotas[teamID]
 }

@@ -20,13 +20,9 @@ type TeamQuota struct {
 // None says the quota bounds nothing.
 func (q TeamQuota) None() bool { return q == TeamQuota{} }
 
-// TeamLoad is a team's quota and what its open steps hold now.
-type TeamLoad struct {
-	Quota TeamQuota
-	Load  Load
-}
-
-// SetTeamQuota stores a team's fleet quota (the zero quota removes it).
+// SetTeamQuota stores a team's fleet quota (the zero quota removes it). It
+// moves the policies' generation, so that every hub's placer reads the
+// quotas again at its next placement, as it does the policies.
 func (s *Store) SetTeamQuota(ctx context.Context, teamID int64, q TeamQuota) error {
 	raw, _ := json.Marshal(q)
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
@@ -34,7 +30,10 @@ func (s *Store) SetTeamQuota(ctx context.Context, teamID int64, q TeamQuota) err
 		if err == nil && tag.RowsAffected() == 0 {
 			err = ErrNotFound
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return bumpPolicies(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("set the fleet quota of team %d: %w", teamID, err)
@@ -53,9 +52,8 @@ func (s *Store) TeamQuotaOf(ctx context.Context, teamID int64) (TeamQuota, error
 	return q, err
 }
 
-// TeamLoads are the teams that have a fleet quota, with what their open
-// steps on spokes hold now. When no team has one it reads nothing more.
-func (s *Store) TeamLoads(ctx context.Context) (map[int64]TeamLoad, error) {
+// TeamQuotas are the fleet quotas of the teams that have one.
+func (s *Store) TeamQuotas(ctx context.Context) (map[int64]TeamQuota, error) {
 	type quota struct {
 		id  int64
 		raw []byte
@@ -70,35 +68,26 @@ func (s *Store) TeamLoads(ctx context.Context) (map[int64]TeamLoad, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the teams' fleet quotas: %w", err)
 	}
-	out := make(map[int64]TeamLoad, len(quotas))
-	ids := make([]int64, 0, len(quotas))
+	out := make(map[int64]TeamQuota, len(quotas))
 	for _, q := range quotas {
-		var tl TeamLoad
-		if err := json.Unmarshal(q.raw, &tl.Quota); err != nil {
+		var tq TeamQuota
+		if err := json.Unmarshal(q.raw, &tq); err != nil {
 			return nil, fmt.Errorf("the fleet quota of team %d: %w", q.id, err)
 		}
-		out[q.id] = tl
-		ids = append(ids, q.id)
+		out[q.id] = tq
 	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := s.reads.Query(ctx, `SELECT b.team_id, count(*), COALESCE(sum(st.cpu), 0), COALESCE(sum(st.memory), 0)::BIGINT
+	return out, nil
+}
+
+// TeamOpenLoad is what a team's open (pending or running) steps on spokes
+// hold now.
+func (s *Store) TeamOpenLoad(ctx context.Context, teamID int64) (Load, error) {
+	var l Load
+	err := s.row(ctx, `SELECT count(*), COALESCE(sum(st.cpu), 0), COALESCE(sum(st.memory), 0)::BIGINT
 		FROM build_steps st JOIN builds b ON b.id = st.build_id
-		WHERE st.spoke_id IS NOT NULL AND st.state IN ('pending', 'running') AND b.team_id = ANY($1) GROUP BY b.team_id`, ids)
+		WHERE st.spoke_id IS NOT NULL AND st.state IN ('pending', 'running') AND b.team_id = $1`, teamID).Scan(&l.Steps, &l.CPU, &l.Memory)
 	if err != nil {
-		return nil, fmt.Errorf("read the teams' loads: %w", err)
+		return Load{}, fmt.Errorf("the open steps of team %d: %w", teamID, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var l Load
-		if err := rows.Scan(&id, &l.Steps, &l.CPU, &l.Memory); err != nil {
-			return nil, err
-		}
-		tl := out[id]
-		tl.Load = l
-		out[id] = tl
-	}
-	return out, rows.Err()
+	return l, nil
 }
