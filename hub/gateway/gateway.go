@@ -23,10 +23,8 @@ import (
 	"github.com/switchyard-ci/switchyard/wire"
 )
 
-func hashCredential(c string) string { return store.HashToken(c) }
-
 func (g *Gateway) spokeByCredential(ctx context.Context, credential string) (*store.Spoke, error) {
-	hash := hashCredential(credential)
+	hash := store.HashToken(credential)
 	if sp, ok := g.credentials.get(hash); ok {
 		return &sp, nil
 	}
@@ -83,12 +81,12 @@ func (g *Gateway) spokeJoin(w http.ResponseWriter, r *http.Request, _ *store.Spo
 	credential := hex.EncodeToString(secret)
 	var previous string
 	if req.Credential != "" {
-		previous = hashCredential(req.Credential)
+		previous = store.HashToken(req.Credential)
 	}
 	labels, _ := json.Marshal(req.Labels)
 	capacity, _ := json.Marshal(req.Capacity)
 	joined, err := g.store.RegisterSpoke(r.Context(), store.SpokeRegistration{Name: req.Name, TeamID: teamID, Runtime: req.Runtime,
-		Labels: labels, Tags: req.Tags, Capacity: capacity, CredentialHash: hashCredential(credential), PreviousHash: previous}, g.cfg.SpokeLease)
+		Labels: labels, Tags: req.Tags, Capacity: capacity, CredentialHash: store.HashToken(credential), PreviousHash: previous}, g.cfg.SpokeLease)
 	if errors.Is(err, store.ErrSpokeNameTaken) {
 		return httpapi.Errorf(http.StatusConflict, "%v", err)
 	}

@@ -175,7 +175,7 @@ func (p *Placer) Snapshot(ctx context.Context) ([]placement.Spoke, map[string]st
 			ps.Pool = "shared"
 		}
 		switch state := sp.WorkerState(); state {
-		case "stalled":
+		case store.SpokeStalled:
 			ps.Health = "unknown"
 		case store.SpokeLanding, store.SpokeLanded, store.SpokeRetiring:
 			ps.Health = state

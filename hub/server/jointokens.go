@@ -27,7 +27,7 @@ var joinTokenName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
 const maxJoinTokenLife = 10 * 365 * 24 * time.Hour
 
 func (s *Server) listJoinTokens(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	teamID, err := s.policyTeam(r)
+	teamID, err := s.teamOrGlobal(r)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (s *Server) listJoinTokens(w http.ResponseWriter, r *http.Request, _ *calle
 }
 
 func (s *Server) createJoinToken(w http.ResponseWriter, r *http.Request, c *caller) error {
-	teamID, err := s.policyTeam(r)
+	teamID, err := s.teamOrGlobal(r)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Server) createJoinToken(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) rotateJoinToken(w http.ResponseWriter, r *http.Request, c *caller) error {
-	teamID, err := s.policyTeam(r)
+	teamID, err := s.teamOrGlobal(r)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (s *Server) rotateJoinToken(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) revokeJoinToken(w http.ResponseWriter, r *http.Request, c *caller) error {
-	teamID, err := s.policyTeam(r)
+	teamID, err := s.teamOrGlobal(r)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ const maxPolicy = 32 << 20
 // it is stored as the policy's next version. ?on_error=deny|skip and
 // ?admission=enforce|warn say how its failures and its admission denials count.
 func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request, c *caller) error {
-	teamID, err := s.policyTeam(r)
+	teamID, err := s.teamOrGlobal(r)
 	if err != nil {
 		return err
 	}
@@ -60,8 +60,9 @@ func (s *Server) setPolicy(w http.ResponseWriter, r *http.Request, c *caller) er
 	return writeJSON(w, http.StatusOK, toPolicy(saved, r.PathValue("team")))
 }
 
-// policyTeam is the team of a team policy route, 0 for the global routes.
-func (s *Server) policyTeam(r *http.Request) (int64, error) {
+// teamOrGlobal is the team of a team route (policies, join tokens), 0 for
+// the global routes (global policies, the shared pool's join tokens).
+func (s *Server) teamOrGlobal(r *http.Request) (int64, error) {
 	if r.PathValue("team") == "" {
 		return 0, nil
 	}
@@ -99,7 +100,7 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request, _ *caller)
 }
 
 func (s *Server) destroyPolicy(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	teamID, err := s.policyTeam(r)
+	teamID, err := s.teamOrGlobal(r)
 	if err != nil {
 		return err
 	}

@@ -237,12 +237,14 @@ func (s *Store) QuietSpokes(ctx context.Context) ([]QuietSpoke, error) {
 
 // Spoke states besides running and gone: a landing spoke takes no new steps
 // and becomes landed once its open steps are done; a retiring one is
-// removed (gone) then.
+// removed (gone) then. Stalled is not stored: it is a running spoke whose
+// lease ran out (WorkerState).
 const (
 	SpokeRunning  = "running"
 	SpokeLanding  = "landing"
 	SpokeLanded   = "landed"
 	SpokeRetiring = "retiring"
+	SpokeStalled  = "stalled"
 )
 
 // ErrSpokeRunning refuses to prune a spoke that is running.
@@ -360,7 +362,7 @@ func (sp Spoke) WorkerState() string {
 	case sp.State == SpokeLanding, sp.State == SpokeLanded, sp.State == SpokeRetiring:
 		return sp.State
 	case sp.Expired:
-		return "stalled"
+		return SpokeStalled
 	}
 	return SpokeRunning
 }
