@@ -30,10 +30,7 @@ var hubValues = []string{"database.existingSecret=db"}
 // Both charts pass helm lint --strict with the values an install needs.
 func TestLint(t *testing.T) {
 	for chart, values := range map[string][]string{"hub": hubValues, "spoke": spokeValues} {
-		args := []string{"lint", "--strict", chart}
-		for _, v := range values {
-			args = append(args, "--set", v)
-		}
+		args := withValues([]string{"lint", "--strict", chart}, values)
 		if out, err := helm(t, args...); err != nil {
 			t.Errorf("helm lint %s: %v\n%s", chart, err, out)
 		}
@@ -63,10 +60,7 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"a setting the hub does not have", "hub", []string{"database.existingSecret=db", "config.no-such-flag=1"}, "'no-such-flag' not allowed"},
 		{"an artifact store of another scheme", "hub", []string{"database.existingSecret=db", "artifactStore.url=http://x"}, "/artifactStore/url"},
 	} {
-		args := []string{"template", "rel", c.chart}
-		for _, v := range c.set {
-			args = append(args, "--set", v)
-		}
+		args := withValues([]string{"template", "rel", c.chart}, c.set)
 		_, err := helm(t, args...)
 		if err == nil || !strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: helm template %v: %v, want the schema to name %s", c.name, c.set, err, c.want)
@@ -226,10 +220,7 @@ func TestMissingSecretsAreRefused(t *testing.T) {
 		{"hub", []string{"database.existingSecret=missing"}, `database.existingSecret: there is no Secret "missing"`},
 		{"hub", []string{"database.existingSecret=wrong-key"}, `Secret "wrong-key" has no key "url"`},
 	} {
-		args := []string{"install", "rel", c.chart, "--namespace", ns, "--kubeconfig", kubetest.Kubeconfig(t), "--dry-run=server"}
-		for _, v := range c.set {
-			args = append(args, "--set", v)
-		}
+		args := withValues([]string{"install", "rel", c.chart, "--namespace", ns, "--kubeconfig", kubetest.Kubeconfig(t), "--dry-run=server"}, c.set)
 		if _, err := helm(t, args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("helm install %s %v: %v, want %q", c.chart, c.set, err, c.want)
 		}

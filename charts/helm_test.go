@@ -52,15 +52,19 @@ func helm(t testing.TB, args ...string) (string, error) {
 // when it does not render.
 func render(t testing.TB, chart, namespace string, set ...string) []*unstructured.Unstructured {
 	t.Helper()
-	args := []string{"template", "rel", chart, "--namespace", namespace}
-	for _, s := range set {
-		args = append(args, "--set", s)
-	}
-	out, err := helm(t, args...)
+	out, err := helm(t, withValues([]string{"template", "rel", chart, "--namespace", namespace}, set)...)
 	if err != nil {
 		t.Fatalf("helm template %s %v: %v", chart, set, err)
 	}
 	return decode(t, out)
+}
+
+// withValues is args with a --set for each of values.
+func withValues(args, values []string) []string {
+	for _, v := range values {
+		args = append(args, "--set", v)
+	}
+	return args
 }
 
 // decode splits a YAML stream into objects.

@@ -117,11 +117,7 @@ jobs:
 // install is helm upgrade --install of a chart, waiting for its pods.
 func install(t *testing.T, ns, release, chart string, set ...string) {
 	t.Helper()
-	args := []string{"upgrade", "--install", release, chart, "--namespace", ns, "--kubeconfig", kubetest.Kubeconfig(t), "--wait", "--timeout", "3m"}
-	for _, s := range set {
-		args = append(args, "--set", s)
-	}
-	if out, err := helm(t, args...); err != nil {
+	if out, err := helm(t, withValues([]string{"upgrade", "--install", release, chart, "--namespace", ns, "--kubeconfig", kubetest.Kubeconfig(t), "--wait", "--timeout", "3m"}, set)...); err != nil {
 		t.Fatalf("helm install %s: %v\n%s", chart, err, out)
 	}
 	t.Cleanup(func() {
