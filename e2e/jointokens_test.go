@@ -86,6 +86,24 @@ func TestJoinTokensAtRunTime(t *testing.T) {
 	if out, code := f.fly("create-join-token", "-n", "../x"); code == 0 || !strings.Contains(out, "join token name") {
 		t.Errorf("a hostile token name (exit %d):\n%s", code, out)
 	}
+	for _, d := range []string{"-1h", "0s", "100000h", "soon"} {
+		if out, code := f.fly("create-join-token", "-n", "odd", "--expires-in", d); code == 0 || !strings.Contains(out, "expires_in") {
+			t.Errorf("a token expiring in %s (exit %d):\n%s", d, code, out)
+		}
+	}
+	admin := f.token()
+	if resp, err := authed(t.Context(), http.MethodPost, f.url+"/api/v1/join-tokens", admin, `{"name": "big", "expires_in": "`+strings.Repeat("9", 8<<10)+`h"}`); err != nil || resp.code != 400 {
+		t.Errorf("an oversized body: %v %+v", err, resp)
+	}
+	for _, path := range []string{"/api/v1/workers/..%2F..%2Fapi%2Fv1%2Finfo/land", "/api/v1/workers/rt-pool%00/credential"} {
+		method := http.MethodPut
+		if strings.HasSuffix(path, "/credential") {
+			method = http.MethodDelete
+		}
+		if resp, err := authed(t.Context(), method, f.url+path, admin, ""); err != nil || resp.code != 404 {
+			t.Errorf("%s %s: %v %+v, want 404", method, path, err, resp)
+		}
+	}
 
 	// The team spoke's credential revoked: it is disconnected, so stalled.
 	f.mustFly("revoke-worker-credential", "-w", "rt-team")

@@ -28,6 +28,12 @@ jobs:
 	if out, code := f.fly("set-team-quota", "-n", "main", "--max-steps", "1", "--max-memory", "lots"); code == 0 || !strings.Contains(out, "max_memory") {
 		t.Errorf("a quota of no quantity (exit %d):\n%s", code, out)
 	}
+	if out, code := f.fly("set-team-quota", "-n", "main", "--max-steps", "-1"); code == 0 || !strings.Contains(out, "max_steps") {
+		t.Errorf("a negative quota (exit %d):\n%s", code, out)
+	}
+	if out, code := f.fly("set-team-quota", "-n", "../main", "--max-steps", "1"); code == 0 {
+		t.Errorf("a quota for a team that is not one (exit %d):\n%s", code, out)
+	}
 	f.mustFly("set-team-quota", "-n", "main", "--max-steps", "1")
 	f.mustFly("trigger-job", "-j", "quota/hold")
 	waitForLines(t, marks, 1)

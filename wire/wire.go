@@ -386,3 +386,25 @@ const KeepFailed = 5 * time.Minute
 // ErrExecutableNotFound says an intercept's path is not in the container;
 // fly then tries sh instead of bash.
 var ErrExecutableNotFound = errors.New("executable not found")
+
+// MaxSpokeNameLen keeps a spoke's name a Kubernetes label value, which the
+// kube runtime puts on its pods.
+const MaxSpokeNameLen = 63
+
+// ValidSpokeName says why a spoke name is refused: it is a label value, a
+// path element and a worker name in fly's tables.
+func ValidSpokeName(name string) error {
+	if name == "" || len(name) > MaxSpokeNameLen {
+		return fmt.Errorf("spoke name %q: give a name of 1 to %d characters", name, MaxSpokeNameLen)
+	}
+	for i, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || i > 0 && (c == '-' || c == '_' || c == '.')
+		if !ok {
+			return fmt.Errorf("spoke name %q: use letters, digits, '-', '_' and '.', starting with a letter or digit", name)
+		}
+	}
+	if c := name[len(name)-1]; c == '-' || c == '_' || c == '.' {
+		return fmt.Errorf("spoke name %q: end it with a letter or digit", name)
+	}
+	return nil
+}

@@ -63,7 +63,7 @@ func (g *Gateway) spokeJoin(w http.ResponseWriter, r *http.Request, _ *store.Spo
 	if !ok {
 		return httpapi.Errorf(http.StatusUnauthorized, "invalid join token")
 	}
-	if err := validSpokeName(req.Name); err != nil {
+	if err := wire.ValidSpokeName(req.Name); err != nil {
 		return httpapi.Errorf(http.StatusBadRequest, "%v", err)
 	}
 	var teamID int64
@@ -133,28 +133,6 @@ func (g *Gateway) loseSteps(ctx context.Context, spokeID int64, name, why string
 		g.notify.Notify(notify.EventsKey(st.BuildID))
 		g.waker.Wake(st.BuildID)
 	}
-}
-
-// maxSpokeNameLen keeps a spoke's name a Kubernetes label value, which the
-// kube runtime puts on its pods.
-const maxSpokeNameLen = 63
-
-// validSpokeName says why a spoke name is refused: it is a label value, a
-// path element and a worker name in fly's tables.
-func validSpokeName(name string) error {
-	if name == "" || len(name) > maxSpokeNameLen {
-		return fmt.Errorf("spoke name %q: give a name of 1 to %d characters", name, maxSpokeNameLen)
-	}
-	for i, c := range name {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || i > 0 && (c == '-' || c == '_' || c == '.')
-		if !ok {
-			return fmt.Errorf("spoke name %q: use letters, digits, '-', '_' and '.', starting with a letter or digit", name)
-		}
-	}
-	if c := name[len(name)-1]; c == '-' || c == '_' || c == '.' {
-		return fmt.Errorf("spoke name %q: end it with a letter or digit", name)
-	}
-	return nil
 }
 
 func (g *Gateway) spokeHeartbeat(w http.ResponseWriter, r *http.Request, sp *store.Spoke) error {

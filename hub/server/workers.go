@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/wire"
 )
 
 // Landing, retiring and pruning spokes, at Concourse's worker routes (stock
@@ -31,7 +32,11 @@ func (s *Server) pruneWorker(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 func (s *Server) workerAction(w http.ResponseWriter, r *http.Request, c *caller, act func(context.Context, int64) error) error {
-	sp, err := s.store.SpokeByName(r.Context(), r.PathValue("worker"))
+	name := r.PathValue("worker")
+	if wire.ValidSpokeName(name) != nil { // no spoke has it: not a question for the store
+		return errorf(http.StatusNotFound, "worker %q not found", name)
+	}
+	sp, err := s.store.SpokeByName(r.Context(), name)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && sp.State == "gone") {
 		return errorf(http.StatusNotFound, "worker %s not found", r.PathValue("worker"))
 	}
