@@ -24,9 +24,11 @@ type NewJoinToken struct {
 
 // TeamQuota is a team's fleet quota: the most open steps, CPUs and memory
 // (a Kubernetes quantity such as 16Gi) its builds hold across every spoke at
-// once; zero or empty bounds nothing.
+// once; zero or empty bounds nothing. Weight is the team's share of a full
+// fleet against other teams' (zero or empty: 1).
 type TeamQuota struct {
 	MaxSteps  int     `json:"max_steps,omitempty"`
 	MaxCPU    float64 `json:"max_cpu,omitempty"`
 	MaxMemory string  `json:"max_memory,omitempty"`
+	Weight    float64 `json:"weight,omitempty"`
 }

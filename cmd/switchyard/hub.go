@@ -51,7 +51,9 @@ type hubConfig struct {
 	SpokeLease  time.Duration // how long a spoke goes without a heartbeat before its steps move
 	// PlacementWait bounds a step's wait for a spoke that can run it.
 	PlacementWait time.Duration
-	DebugListen   string
+	// FairShare orders the steps that wait for room across teams.
+	FairShare   engine.FairShare
+	DebugListen string
 	// MaxAcross bounds the runs (combinations of values) of one across step.
 	MaxAcross int
 	// Retention bounds what builds' logs are kept; archived pipelines go
@@ -99,7 +101,8 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	f.duration(&cfg.ArtifactRetention, "artifact-retention", 24*time.Hour, "how long the artifacts of a finished build are kept in the artifact store")
 	f.duration(&cfg.PolicyTimeout, "policy-timeout", 100*time.Millisecond,
 		"how long one evaluation of a policy may run before it is stopped and counts as failed; a policy's start function gets ten times this")
-	var maxUpload string
+	var maxUpload, fairShare string
+	f.str(&fairShare, "fair-share", string(engine.FairDRF), "how steps that wait for room take turns across teams: drf (the team with the smallest dominant share of open steps, CPU and memory over its weight goes first), steps (open steps over its weight) or fifo (first come, first served)")
 	f.str(&maxUpload, "max-upload-size", "8Gi", "the most an artifact fly execute uploads may hold, compressed and expanded")
 	users := f.list("add-local-user", "NAME:PASSWORD of a local user")
 	mains := f.list("main-team-local-user", "local user who owns the main team (and so is an admin)")
@@ -126,6 +129,9 @@ func parseHubConfig(args []string, stderr io.Writer) (hubConfig, error) {
 	}
 	if cfg.PolicyTimeout <= 0 {
 		return cfg, fmt.Errorf("--policy-timeout %s: write a positive duration such as 100ms or 2s", cfg.PolicyTimeout)
+	}
+	if cfg.FairShare, err = engine.ParseFairShare(fairShare); err != nil {
+		return cfg, fmt.Errorf("--fair-share %w", err)
 	}
 	if cfg.PlacementWait < 0 {
 		return cfg, fmt.Errorf("--step-placement-wait %s: write a duration such as 1h, or 0 to wait as long as it takes", cfg.PlacementWait)
@@ -239,7 +245,7 @@ func serveHub(ctx context.Context, cfg hubConfig, log *slog.Logger) error {
 		RotationPeriod: cfg.Creds.KeyRotation, GracePeriod: cfg.Creds.KeyGrace, Log: log.With(slog.String("part", "idtoken"))}
 	vars.IDToken = tokens.NewSource
 	eng := engine.New(st, notifier, engine.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Placer: policies, Schedule: schedule, Creds: vars,
-		MaxAcrossCombinations: cfg.MaxAcross, ExternalURL: cfg.ExternalURL, PlacementWait: cfg.PlacementWait}, log)
+		MaxAcrossCombinations: cfg.MaxAcross, ExternalURL: cfg.ExternalURL, PlacementWait: cfg.PlacementWait, FairShare: cfg.FairShare}, log)
 	sched := scheduler.New(st, log.With(slog.String("part", "scheduler")), scheduler.Options{Holder: holder, LeaseTTL: cfg.BuildLease, Started: eng.Wake, Wake: schedule})
 	checks := checker.New(st, log.With(slog.String("part", "checker")), checker.Options{Started: eng.Wake})
 	intercepts := &intercept.Broker{} // fly's side is the server's, the spoke's the gateway's

@@ -57,6 +57,9 @@ type Engine struct {
 	externalURL string
 	// placementWait bounds a step's wait for a spoke (0: none).
 	placementWait time.Duration
+	// fairShare orders the steps that wait for room; fair holds them.
+	fairShare FairShare
+	fair      *fairQueue
 }
 
 // DefaultLeaseTTL is how long a hub owns a build without renewing; another
@@ -78,6 +81,8 @@ type Options struct {
 	// PlacementWait bounds how long a step waits for a spoke that can run
 	// it before it errors with the reason (0: as long as it takes).
 	PlacementWait time.Duration
+	// FairShare orders the steps that wait for room (default FairDRF).
+	FairShare FairShare
 }
 
 // New makes an engine.
@@ -91,8 +96,12 @@ func New(st *store.Store, n Notifier, o Options, log *slog.Logger) *Engine {
 	if o.Creds == nil {
 		o.Creds = &creds.Registry{}
 	}
+	if o.FairShare == "" {
+		o.FairShare = FairDRF
+	}
 	return &Engine{store: st, notify: n, log: log, holder: o.Holder, ttl: o.LeaseTTL, wake: make(chan struct{}, 1), running: map[int64]bool{},
-		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher(), creds: o.Creds, maxAcross: o.MaxAcrossCombinations, externalURL: o.ExternalURL, placementWait: o.PlacementWait}
+		schedule: o.Schedule, placer: o.Placer, watcher: newWatcher(), creds: o.Creds, maxAcross: o.MaxAcrossCombinations, externalURL: o.ExternalURL, placementWait: o.PlacementWait,
+		fairShare: o.FairShare, fair: newFairQueue()}
 }
 
 // WakeScheduler tells the scheduler that jobs asked to be scheduled (a build
@@ -134,6 +143,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer tick.Stop()
 	wg.Add(1)
 	go func() { defer wg.Done(); e.watch(ctx) }()
+	if e.fairShare != FairFIFO {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.fairRounds(ctx) }()
+	}
 	for {
 		ids, err := e.store.ActiveBuilds(ctx)
 		if err != nil && ctx.Err() == nil {

@@ -31,110 +31,186 @@ import (
 // steps this hub decided but has not stored yet (inflight). Creating the
 // step checks that the spoke still has room (store.ErrSpokeFull: another
 // team or hub replica took it), and the step is placed again if not. While
-// no spoke may run the step it waits, saying why once.
+// no spoke may run the step it waits, saying why once; under fair share it
+// waits in the engine's queue for its team's turn (fairshare.go), and a
+// step that comes while others wait takes its turn with them.
 func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest, create func(store.Spoke, placement.Decision, store.NewStep) (store.Step, error)) (store.Step, error) {
-	said := ""
-	wait := time.Second
 	began := time.Now()
-	var waiting trace.Span // the span of a wait for a spoke, once placement found none
-	labels := r.stepLabels(req)
+	var deadline time.Time
+	if r.e.placementWait > 0 {
+		deadline = began.Add(r.e.placementWait)
+	}
+	wt := placementWaiter{r: r, planID: planID, req: req, labels: r.stepLabels(req)}
+	defer wt.end()
+	fair := r.e.fairShare != FairFIFO
+	var turn *waiter // the step's place in the fair-share queue, once it waits
 	defer func() {
-		if waiting != nil {
-			metrics.StepsWaiting.WithLabelValues(labels...).Dec()
-			waiting.End()
+		if turn != nil {
+			r.e.fair.leave(turn)
 		}
 	}()
+	if n := r.e.fair.waiting(); fair && n > 0 {
+		turn = r.e.fair.join(r.build.TeamID, requests(req))
+		if err := wt.say(ctx, placement.Decision{Reason: fmt.Sprintf("waiting its turn: %d steps wait for room (fair share across teams)", n)}); err != nil {
+			return store.Step{}, err
+		}
+	}
+	backoff := time.Second
 	for {
-		in, policies, err := r.placementInput(ctx, planID, req)
-		if err != nil {
-			return store.Step{}, err
-		}
-		spokes, byName, err := r.e.placer.Snapshot(ctx)
-		if err != nil {
-			return store.Step{}, err
-		}
-		// The quota as of the refresh placementInput made; a team without
-		// one reads nothing more.
-		quota, held := r.e.placer.TeamQuota(r.build.TeamID), store.Load{}
-		if !quota.None() {
-			if held, err = r.e.store.TeamOpenLoad(ctx, r.build.TeamID); err != nil {
+		if turn != nil {
+			if err := r.e.fair.await(ctx, turn, deadline); errors.Is(err, errWaitedTooLong) {
+				return store.Step{}, wt.tooLong()
+			} else if err != nil {
 				return store.Step{}, err
 			}
 		}
-		unlock := r.e.placing.Lock(r.build.TeamID)
-		var sp store.Spoke
-		var room placement.Resources
-		var d placement.Decision
-		if why := r.e.inflight.overQuota(r.build.TeamName, r.build.TeamID, quota, held, in.Step.Resources); why != "" {
-			d = placement.Decision{Reason: why}
-		} else {
-			sp, room, d, err = r.observedDecide(ctx, in, spokes, byName, policies)
-		}
-		release := func() {}
+		st, d, err := r.tryPlace(ctx, planID, req, create)
 		if err == nil && d.Spoke != "" {
-			spokeDone := r.e.inflight.add(d.Spoke, in.Step.Resources)
-			teamDone := r.e.inflight.add(teamKey(r.build.TeamID), in.Step.Resources)
-			release = func() { spokeDone(); teamDone() }
-		}
-		unlock()
-		if err != nil {
-			return store.Step{}, err
-		}
-		if d.Spoke != "" {
-			metrics.StepsWaitDuration.WithLabelValues(labels...).Observe(time.Since(began).Seconds())
-			// What the step asks, and what its spoke offers as the
-			// snapshot read it.
-			ns := store.NewStep{SpokeID: sp.ID, CPU: in.Step.Resources.CPU, Memory: in.Step.Resources.Memory,
-				Room: store.Load{Steps: room.Steps, CPU: room.CPU, Memory: room.Memory}}
-			st, err := r.e.createOn(ns, func() (store.Step, error) { return create(sp, d, ns) })
-			release()
-			if !errors.Is(err, store.ErrSpokeFull) {
-				return st, err
-			}
-			// Another team or hub replica took the room first: place again.
-			d.Reason = fmt.Sprintf("%s filled up as the step was placed", sp.Name)
-		}
-		if d.Spoke == "" {
-			raw, _ := json.Marshal(d)
-			if err := r.e.store.SavePlacement(ctx, r.build.ID, store.PlacementDecision{PlanID: planID, StepName: req.Name, Decision: raw}); err != nil {
-				return store.Step{}, err
+			metrics.StepsWaitDuration.WithLabelValues(wt.labels...).Observe(time.Since(began).Seconds())
+			if turn != nil {
+				r.e.fair.answer(turn, true, time.Time{})
 			}
 		}
-		reason := d.Reason
-		if len(d.Errors) > 0 {
-			reason += ": " + d.ErrorText()
-		}
-		if waiting == nil {
-			metrics.StepsWaiting.WithLabelValues(labels...).Inc()
-			_, waiting = telemetry.Tracer().Start(ctx, "wait for spoke", trace.WithAttributes(attribute.String("switchyard.step.name", req.Name)))
-		}
-		if reason != said {
-			waiting.AddEvent("placement", trace.WithAttributes(attribute.String("switchyard.placement.reason", reason)))
-			if said == "" {
-				payload, _ := json.Marshal(api.StepEvent{Origin: api.Origin{ID: planID}, Time: time.Now().Unix()})
-				r.appendEvent(ctx, store.Event{Type: "waiting-for-worker", Version: "1.0", Payload: payload})
-			}
-			said = reason
-			payload, _ := json.Marshal(api.LogEvent{Time: time.Now().Unix(), Origin: api.Origin{ID: planID, Source: "stderr"},
-				Payload: fmt.Sprintf("placement: %s (fly placement -b %d explains)\n", reason, r.build.ID)})
-			r.appendEvent(ctx, event(api.EventLog, payload))
-		}
-		if bound := r.e.placementWait; bound > 0 && time.Since(began) >= bound {
-			return store.Step{}, fmt.Errorf("no spoke could run the step for %s (the hub's --step-placement-wait): %s", bound, reason)
+		if err != nil || d.Spoke != "" {
+			return st, err
 		}
 		// A step whose placement keeps failing (its policies err or time
 		// out) is placed again less and less often, up to every 30 s; one
-		// that waits for room is placed again every second.
+		// that waits for room is placed again every second, or at its turn.
 		if len(d.Errors) > 0 {
-			wait = min(2*wait, maxPlacementBackoff)
+			backoff = min(2*backoff, maxPlacementBackoff)
 		} else {
-			wait = time.Second
+			backoff = time.Second
+		}
+		if turn != nil {
+			retry := time.Time{}
+			if len(d.Errors) > 0 {
+				retry = time.Now().Add(backoff)
+			}
+			r.e.fair.answer(turn, false, retry)
+		}
+		if err := wt.say(ctx, d); err != nil {
+			return store.Step{}, err
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return store.Step{}, wt.tooLong()
+		}
+		if fair {
+			if turn == nil {
+				turn = r.e.fair.join(r.build.TeamID, requests(req))
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():
 			return store.Step{}, errAborted
-		case <-time.After(wait):
+		case <-time.After(backoff):
 		}
+	}
+}
+
+// tryPlace places the step once: the decision's Spoke is empty (and the
+// step not created) when no spoke may run it now.
+func (r *run) tryPlace(ctx context.Context, planID string, req wire.StepRequest, create func(store.Spoke, placement.Decision, store.NewStep) (store.Step, error)) (store.Step, placement.Decision, error) {
+	in, policies, err := r.placementInput(ctx, planID, req)
+	if err != nil {
+		return store.Step{}, placement.Decision{}, err
+	}
+	spokes, byName, err := r.e.placer.Snapshot(ctx)
+	if err != nil {
+		return store.Step{}, placement.Decision{}, err
+	}
+	// The quota as of the refresh placementInput made; a team without one
+	// reads nothing more.
+	quota, held := r.e.placer.TeamQuota(r.build.TeamID), store.Load{}
+	if !quota.None() {
+		if held, err = r.e.store.TeamOpenLoad(ctx, r.build.TeamID); err != nil {
+			return store.Step{}, placement.Decision{}, err
+		}
+	}
+	unlock := r.e.placing.Lock(r.build.TeamID)
+	var sp store.Spoke
+	var room placement.Resources
+	var d placement.Decision
+	if why := r.e.inflight.overQuota(r.build.TeamName, r.build.TeamID, quota, held, in.Step.Resources); why != "" {
+		d = placement.Decision{Reason: why}
+	} else {
+		sp, room, d, err = r.observedDecide(ctx, in, spokes, byName, policies)
+	}
+	release := func() {}
+	if err == nil && d.Spoke != "" {
+		spokeDone := r.e.inflight.add(d.Spoke, in.Step.Resources)
+		teamDone := r.e.inflight.add(teamKey(r.build.TeamID), in.Step.Resources)
+		release = func() { spokeDone(); teamDone() }
+	}
+	unlock()
+	if err != nil || d.Spoke == "" {
+		return store.Step{}, d, err
+	}
+	// What the step asks, and what its spoke offers as the snapshot read it.
+	ns := store.NewStep{SpokeID: sp.ID, CPU: in.Step.Resources.CPU, Memory: in.Step.Resources.Memory,
+		Room: store.Load{Steps: room.Steps, CPU: room.CPU, Memory: room.Memory}}
+	st, err := r.e.createOn(ns, func() (store.Step, error) { return create(sp, d, ns) })
+	release()
+	if !errors.Is(err, store.ErrSpokeFull) {
+		return st, d, err
+	}
+	// Another team or hub replica took the room first: place again.
+	return store.Step{}, placement.Decision{Reason: fmt.Sprintf("%s filled up as the step was placed", sp.Name)}, nil
+}
+
+// placementWaiter says why a step waits for a spoke: once in the build's
+// events, each new reason in its log, its placement decision for fly
+// placement, and a span and the waiting gauge while it waits.
+type placementWaiter struct {
+	r       *run
+	planID  string
+	req     wire.StepRequest
+	labels  []string
+	said    string
+	waiting trace.Span
+}
+
+// say records that the step waits for d's reason.
+func (w *placementWaiter) say(ctx context.Context, d placement.Decision) error {
+	r := w.r
+	raw, _ := json.Marshal(d)
+	if err := r.e.store.SavePlacement(ctx, r.build.ID, store.PlacementDecision{PlanID: w.planID, StepName: w.req.Name, Decision: raw}); err != nil {
+		return err
+	}
+	reason := d.Reason
+	if len(d.Errors) > 0 {
+		reason += ": " + d.ErrorText()
+	}
+	if w.waiting == nil {
+		metrics.StepsWaiting.WithLabelValues(w.labels...).Inc()
+		_, w.waiting = telemetry.Tracer().Start(ctx, "wait for spoke", trace.WithAttributes(attribute.String("switchyard.step.name", w.req.Name)))
+	}
+	if reason == w.said {
+		return nil
+	}
+	w.waiting.AddEvent("placement", trace.WithAttributes(attribute.String("switchyard.placement.reason", reason)))
+	if w.said == "" {
+		payload, _ := json.Marshal(api.StepEvent{Origin: api.Origin{ID: w.planID}, Time: time.Now().Unix()})
+		r.appendEvent(ctx, store.Event{Type: "waiting-for-worker", Version: "1.0", Payload: payload})
+	}
+	w.said = reason
+	payload, _ := json.Marshal(api.LogEvent{Time: time.Now().Unix(), Origin: api.Origin{ID: w.planID, Source: "stderr"},
+		Payload: fmt.Sprintf("placement: %s (fly placement -b %d explains)\n", reason, r.build.ID)})
+	r.appendEvent(ctx, event(api.EventLog, payload))
+	return nil
+}
+
+// tooLong is the error of a step that waited for its bound.
+func (w *placementWaiter) tooLong() error {
+	return fmt.Errorf("no spoke could run the step for %s (the hub's --step-placement-wait): %s", w.r.e.placementWait, w.said)
+}
+
+// end closes the wait's span and gauge.
+func (w *placementWaiter) end() {
+	if w.waiting != nil {
+		metrics.StepsWaiting.WithLabelValues(w.labels...).Dec()
+		w.waiting.End()
 	}
 }
 

@@ -60,6 +60,7 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 		return wire.Result{}, err
 	}
 	defer r.e.watcher.step(st.ID, r.build.ID)()
+	defer r.e.fair.wake() // its room is free for the steps that wait
 	for {
 		switch st.State {
 		case store.StepSucceeded, store.StepFailed, store.StepErrored:

@@ -21,12 +21,15 @@ func (s *Server) getTeamQuota(w http.ResponseWriter, r *http.Request, _ *caller)
 	if err != nil {
 		return err
 	}
-	out := api.TeamQuota{MaxSteps: q.Steps, MaxCPU: q.CPU}
+	out := api.TeamQuota{MaxSteps: q.Steps, MaxCPU: q.CPU, Weight: q.Weight}
 	if q.Memory > 0 {
 		out.MaxMemory = resource.NewQuantity(q.Memory, resource.BinarySI).String()
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
+
+// maxTeamWeight bounds a team's weight: shares stay comparable.
+const maxTeamWeight = 1000
 
 func (s *Server) setTeamQuota(w http.ResponseWriter, r *http.Request, c *caller) error {
 	t, err := s.teamFromPath(r)
@@ -37,9 +40,12 @@ func (s *Server) setTeamQuota(w http.ResponseWriter, r *http.Request, c *caller)
 	if err := httpapi.ReadJSON(r, 4<<10, &in); err != nil {
 		return err
 	}
-	q := store.TeamQuota{Steps: in.MaxSteps, CPU: in.MaxCPU}
+	q := store.TeamQuota{Steps: in.MaxSteps, CPU: in.MaxCPU, Weight: in.Weight}
 	if in.MaxSteps < 0 || in.MaxCPU < 0 {
 		return errorf(http.StatusBadRequest, "max_steps and max_cpu: write zero (no bound) or more")
+	}
+	if in.Weight < 0 || in.Weight > maxTeamWeight {
+		return errorf(http.StatusBadRequest, "weight %g: write a number from 0 (the default, 1) to %d", in.Weight, maxTeamWeight)
 	}
 	if in.MaxMemory != "" {
 		m, err := resource.ParseQuantity(in.MaxMemory)
@@ -51,7 +57,7 @@ func (s *Server) setTeamQuota(w http.ResponseWriter, r *http.Request, c *caller)
 	if err := s.store.SetTeamQuota(r.Context(), t.ID, q); err != nil {
 		return err
 	}
-	s.log.Info("team fleet quota set", "team", t.Name, "max_steps", q.Steps, "max_cpu", q.CPU, "max_memory", q.Memory, "by", c.claims.User)
+	s.log.Info("team fleet quota set", "team", t.Name, "max_steps", q.Steps, "max_cpu", q.CPU, "max_memory", q.Memory, "weight", q.Weight, "by", c.claims.User)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

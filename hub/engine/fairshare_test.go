@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/placement"
+)
+
+// fakeFleet is room for steps: a waiter's turn places it while the room
+// lasts.
+type fakeFleet struct {
+	mu     sync.Mutex
+	room   placement.Resources // what is left
+	placed map[int64][]placement.Resources
+	turns  map[int64]int
+	refuse map[int64]bool // teams whose steps never fit
+}
+
+func (f *fakeFleet) take(team int64, asks placement.Resources) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.turns[team]++
+	if f.refuse[team] || f.room.Steps < 1 || f.room.CPU < asks.CPU {
+		return false
+	}
+	f.room.Steps--
+	f.room.CPU -= asks.CPU
+	f.placed[team] = append(f.placed[team], asks)
+	return true
+}
+
+// queueSteps puts n steps of each team asking for asks in q, team by team,
+// each with a goroutine that takes its turns as pickSpoke does.
+func queueSteps(ctx context.Context, t *testing.T, q *fairQueue, f *fakeFleet, teams []int64, n int, asks map[int64]placement.Resources) *sync.WaitGroup {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, team := range teams {
+		for range n {
+			w := q.join(team, asks[team])
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer q.leave(w)
+				for q.await(ctx, w, time.Time{}) == nil {
+					ok := f.take(team, asks[team])
+					q.answer(w, ok, time.Time{})
+					if ok {
+						return
+					}
+				}
+			}()
+		}
+	}
+	return &wg
+}
+
+func TestFairRoundsShareByWeight(t *testing.T) {
+	const a, b = 1, 2
+	cases := []struct {
+		name     string
+		mode     FairShare
+		fleet    placement.Resources
+		weights  map[int64]float64
+		asks     map[int64]placement.Resources
+		refuse   map[int64]bool
+		want     map[int64]int // steps placed by team
+		maxTurns map[int64]int // the most turns a team's steps get
+	}{
+		{name: "weights 1 and 3 share 8 steps 2 to 6", mode: FairSteps, fleet: placement.Resources{Steps: 8, CPU: 100},
+			weights: map[int64]float64{a: 1, b: 3}, want: map[int64]int{a: 2, b: 6}},
+		{name: "equal weights share equally", mode: FairDRF, fleet: placement.Resources{Steps: 8, CPU: 100},
+			weights: map[int64]float64{a: 1, b: 1}, want: map[int64]int{a: 4, b: 4}},
+		{name: "DRF: a team asking 4 CPUs a step gets as many CPUs, not as many steps", mode: FairDRF, fleet: placement.Resources{Steps: 100, CPU: 16},
+			weights: map[int64]float64{a: 1, b: 1}, asks: map[int64]placement.Resources{a: {CPU: 4}, b: {CPU: 1}}, want: map[int64]int{a: 2, b: 8}},
+		{name: "by steps alone the CPU-hungry team gets as many steps", mode: FairSteps, fleet: placement.Resources{Steps: 100, CPU: 16},
+			weights: map[int64]float64{a: 1, b: 1}, asks: map[int64]placement.Resources{a: {CPU: 4}, b: {CPU: 1}}, want: map[int64]int{a: 3, b: 4}},
+		{name: "a team whose steps do not fit sits out, the other fills the fleet", mode: FairDRF, fleet: placement.Resources{Steps: 8, CPU: 100},
+			weights: map[int64]float64{a: 1, b: 1}, refuse: map[int64]bool{a: true}, want: map[int64]int{a: 0, b: 8},
+			maxTurns: map[int64]int{a: fairTriesPerTeam}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			q := newFairQueue()
+			f := &fakeFleet{room: c.fleet, placed: map[int64][]placement.Resources{}, turns: map[int64]int{}, refuse: c.refuse}
+			asks := c.asks
+			if asks == nil {
+				asks = map[int64]placement.Resources{}
+			}
+			wg := queueSteps(ctx, t, q, f, []int64{a, b}, 20, asks)
+			s := fleetShares{mode: c.mode, fleet: c.fleet, held: map[int64]placement.Resources{}, weight: func(team int64) float64 { return c.weights[team] }}
+			placed := q.round(ctx, s, time.Now())
+			if n := q.waiting(); n != 40-placed {
+				t.Errorf("%d steps still wait, want %d", n, 40-placed)
+			}
+			cancel()
+			wg.Wait()
+			for team, want := range c.want {
+				if got := len(f.placed[team]); got != want {
+					t.Errorf("team %d placed %d steps, want %d (placed %v, turns %v)", team, got, want, f.placed, f.turns)
+				}
+			}
+			if total := len(f.placed[a]) + len(f.placed[b]); placed != total {
+				t.Errorf("the round says it placed %d, the fleet took %d", placed, total)
+			}
+			for team, most := range c.maxTurns {
+				if f.turns[team] > most {
+					t.Errorf("team %d had %d turns in one round, want at most %d", team, f.turns[team], most)
+				}
+			}
+		})
+	}
+}
+
+// What a team holds already counts: a team holding 6 of 8 steps waits
+// while one holding none catches up.
+func TestFairRoundsCountWhatTeamsHold(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	q := newFairQueue()
+	f := &fakeFleet{room: placement.Resources{Steps: 4, CPU: 100}, placed: map[int64][]placement.Resources{}, turns: map[int64]int{}}
+	wg := queueSteps(ctx, t, q, f, []int64{1, 2}, 10, map[int64]placement.Resources{})
+	s := fleetShares{mode: FairDRF, fleet: placement.Resources{Steps: 10}, held: map[int64]placement.Resources{1: {Steps: 6}},
+		weight: func(int64) float64 { return 1 }}
+	q.round(ctx, s, time.Now())
+	cancel()
+	wg.Wait()
+	if len(f.placed[1]) != 0 || len(f.placed[2]) != 4 {
+		t.Errorf("placed %v, want team 2's steps only", f.placed)
+	}
+}
+
+// A step whose placement erred is not tried before its retry time, and a
+// step that left is never given a turn.
+func TestFairRoundsSkipStepsNotDue(t *testing.T) {
+	q := newFairQueue()
+	late := q.join(1, placement.Resources{})
+	gone := q.join(1, placement.Resources{})
+	due := q.join(1, placement.Resources{})
+	now := time.Now()
+	q.answer(late, false, now.Add(time.Minute))
+	q.leave(gone)
+	s := fleetShares{mode: FairDRF, held: map[int64]placement.Resources{}, weight: func(int64) float64 { return 1 }}
+	if w := q.next(s, map[int64]int{}, map[*waiter]bool{}, now); w != due {
+		t.Fatalf("the turn went to %+v, want the step that is due", w)
+	}
+	q.leave(due) // answers its turn as not placed
+	if placed := <-due.done; placed {
+		t.Error("a step that left answered its turn as placed")
+	}
+	if w := q.next(s, map[int64]int{}, map[*waiter]bool{}, now.Add(2*time.Minute)); w != late {
+		t.Fatalf("after its retry time the turn went to %+v, want the step that erred", w)
+	}
+}
+
+func TestParseFairShare(t *testing.T) {
+	for _, s := range []string{"drf", "steps", "fifo"} {
+		if f, err := ParseFairShare(s); err != nil || string(f) != s {
+			t.Errorf("%q: %q, %v", s, f, err)
+		}
+	}
+	for _, s := range []string{"", "DRF", "fair", "drf "} {
+		if _, err := ParseFairShare(s); err == nil {
+			t.Errorf("%q was taken", s)
+		}
+	}
+}
