@@ -14,13 +14,20 @@ import (
 // waitForLines waits up to a minute for path to hold n lines.
 func waitForLines(t *testing.T, path string, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(time.Minute); ; {
+	waitForLinesWithin(t, path, n, time.Minute)
+}
+
+// waitForLinesWithin waits until the file at path has n lines, for at most
+// within.
+func waitForLinesWithin(t *testing.T, path string, n int, within time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; {
 		b, _ := os.ReadFile(path)
 		if strings.Count(string(b), "\n") >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not reach %d lines within a minute: %q", path, n, b)
+			t.Fatalf("%s did not reach %d lines within %s: %q", path, n, within, b)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

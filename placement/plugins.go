@@ -101,6 +101,12 @@ func (tags) Filter(in *Input, sp *Spoke) Verdict {
 	return Fits
 }
 
+// HasRoom tells whether the spoke has room for a step asking for asks, as
+// placement's capacity filter judges it.
+func HasRoom(sp *Spoke, asks Resources) bool {
+	return capacity{}.Filter(&Input{Step: Step{Resources: asks}}, sp).Fits
+}
+
 // capacity filters out spokes without room for the step.
 type capacity struct{}
 

@@ -62,6 +62,7 @@ type fairQueue struct {
 // waiter is a step waiting for its turn.
 type waiter struct {
 	team      int64
+	teamName  string
 	asks      placement.Resources
 	seq       uint64
 	notBefore time.Time     // a step whose placement errs is tried again later
@@ -87,10 +88,10 @@ func (q *fairQueue) waiting() int {
 }
 
 // join puts a step of team asking for asks in the queue, and starts a round.
-func (q *fairQueue) join(team int64, asks placement.Resources) *waiter {
+func (q *fairQueue) join(team int64, teamName string, asks placement.Resources) *waiter {
 	q.mu.Lock()
 	q.seq++
-	w := &waiter{team: team, asks: asks, seq: q.seq, turn: make(chan struct{}, 1), done: make(chan bool, 1)}
+	w := &waiter{team: team, teamName: teamName, asks: asks, seq: q.seq, turn: make(chan struct{}, 1), done: make(chan bool, 1)}
 	q.teams[team] = append(q.teams[team], w)
 	q.mu.Unlock()
 	q.wake()
@@ -172,11 +173,32 @@ type fleetShares struct {
 	fleet  placement.Resources           // what the fleet's spokes offer (zero: no bound)
 	held   map[int64]placement.Resources // what each team's open steps hold
 	weight func(team int64) float64      // each team's weight (positive)
+	// spokes are the healthy spokes with their loads: a step is given its
+	// turn only when one of the spokes it may use has room for it.
+	spokes []placement.Spoke
 }
 
-// share is a team's weighted share of the fleet.
-func (s fleetShares) share(team int64) float64 {
+// room tells whether a spoke of the shared pool or of the team has room
+// for a step asking for asks. A turn given to a step that has none would
+// only let it take room that frees as it tries, before a team with a
+// smaller share.
+func (s fleetShares) room(teamName string, asks placement.Resources) bool {
+	for i := range s.spokes {
+		if sp := &s.spokes[i]; (sp.Team == "" || sp.Team == teamName) && placement.HasRoom(sp, asks) {
+			return true
+		}
+	}
+	return false
+}
+
+// share is a team's weighted share of the fleet once it holds asks more:
+// turns go by the share a team would have with the step placed, so that a
+// heavier team, or a step asking more, waits its due.
+func (s fleetShares) share(team int64, asks placement.Resources) float64 {
 	h := s.held[team]
+	h.Steps++
+	h.CPU += asks.CPU
+	h.Memory += asks.Memory
 	var dominant float64
 	switch {
 	case s.fleet.Steps > 0:
@@ -197,37 +219,40 @@ func (s fleetShares) share(team int64) float64 {
 
 // round gives the waiting steps their turns, the team with the smallest
 // share first, until every team has placed what fits or sat out; it
-// returns how many steps it placed.
-func (q *fairQueue) round(ctx context.Context, s fleetShares, now time.Time) int {
+// returns how many steps it placed. The shares are read at its start and
+// again after each step it places: steps of other teams end meanwhile.
+func (q *fairQueue) round(ctx context.Context, read func(context.Context) (fleetShares, error), now time.Time) (int, error) {
+	s, err := read(ctx)
+	if err != nil {
+		return 0, err
+	}
 	tries := map[int64]int{}
 	tried := map[*waiter]bool{}
 	placed := 0
 	for ctx.Err() == nil {
 		w := q.next(s, tries, tried, now)
 		if w == nil {
-			return placed
+			break
 		}
 		tried[w] = true
 		select {
 		case ok := <-w.done:
 			if ok {
 				placed++
-				h := s.held[w.team]
-				h.Steps++
-				h.CPU += w.asks.CPU
-				h.Memory += w.asks.Memory
-				s.held[w.team] = h
 				q.leave(w)
+				if s, err = read(ctx); err != nil {
+					return placed, err
+				}
 				continue
 			}
 		case <-ctx.Done():
-			return placed
+			return placed, nil
 		}
 		if tries[w.team]++; tries[w.team] >= fairTriesPerTeam {
 			tries[w.team] = -1 // sits the round out
 		}
 	}
-	return placed
+	return placed, nil
 }
 
 // next grants a turn to the next waiter of the team with the smallest
@@ -249,10 +274,10 @@ func (q *fairQueue) next(s fleetShares, tries map[int64]int, tried map[*waiter]b
 				break
 			}
 		}
-		if head == nil {
+		if head == nil || !s.room(head.teamName, head.asks) {
 			continue
 		}
-		sh := s.share(team)
+		sh := s.share(team, head.asks)
 		if best == nil || sh < bestShare || sh == bestShare && head.seq < best.seq {
 			best, bestShare = head, sh
 		}
@@ -279,14 +304,9 @@ func (e *Engine) fairRounds(ctx context.Context) {
 		if e.fair.waiting() == 0 {
 			continue
 		}
-		s, err := e.fleetShares(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				e.log.Error("read the fleet's shares", slog.String("error", err.Error()))
-			}
-			continue
+		if _, err := e.fair.round(ctx, e.fleetShares, time.Now()); err != nil && ctx.Err() == nil {
+			e.log.Error("read the fleet's shares", slog.String("error", err.Error()))
 		}
-		e.fair.round(ctx, s, time.Now())
 	}
 }
 
@@ -304,11 +324,13 @@ func (e *Engine) fleetShares(ctx context.Context) (fleetShares, error) {
 	if err != nil {
 		return s, err
 	}
+	e.inflight.count(spokes)
 	for _, sp := range spokes {
 		if sp.Health == "healthy" {
 			s.fleet.Steps += sp.Capacity.Steps
 			s.fleet.CPU += sp.Capacity.CPU
 			s.fleet.Memory += sp.Capacity.Memory
+			s.spokes = append(s.spokes, sp)
 		}
 	}
 	e.fair.mu.Lock()

@@ -14,6 +14,7 @@ import (
 type fakeFleet struct {
 	mu     sync.Mutex
 	room   placement.Resources // what is left
+	shares fleetShares         // what the teams held before the round
 	placed map[int64][]placement.Resources
 	turns  map[int64]int
 	refuse map[int64]bool // teams whose steps never fit
@@ -32,6 +33,35 @@ func (f *fakeFleet) take(team int64, asks placement.Resources) bool {
 	return true
 }
 
+// read is what the teams hold now: what they held with what they placed.
+func (f *fakeFleet) read(context.Context) (fleetShares, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.shares
+	s.held = map[int64]placement.Resources{}
+	for team, h := range f.shares.held {
+		s.held[team] = h
+	}
+	for team, asks := range f.placed {
+		h := s.held[team]
+		for _, a := range asks {
+			h.Steps++
+			h.CPU += a.CPU
+			h.Memory += a.Memory
+		}
+		s.held[team] = h
+	}
+	// One spoke of the pool, as full as the teams' steps make it.
+	sp := placement.Spoke{Health: "healthy", Capacity: s.fleet}
+	for _, h := range s.held {
+		sp.Load.Steps += h.Steps
+		sp.Load.CPU += h.CPU
+		sp.Load.Memory += h.Memory
+	}
+	s.spokes = []placement.Spoke{sp}
+	return s, nil
+}
+
 // queueSteps puts n steps of each team asking for asks in q, team by team,
 // each with a goroutine that takes its turns as pickSpoke does.
 func queueSteps(ctx context.Context, t *testing.T, q *fairQueue, f *fakeFleet, teams []int64, n int, asks map[int64]placement.Resources) *sync.WaitGroup {
@@ -39,7 +69,7 @@ func queueSteps(ctx context.Context, t *testing.T, q *fairQueue, f *fakeFleet, t
 	var wg sync.WaitGroup
 	for _, team := range teams {
 		for range n {
-			w := q.join(team, asks[team])
+			w := q.join(team, "", asks[team])
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -86,14 +116,17 @@ func TestFairRoundsShareByWeight(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			q := newFairQueue()
-			f := &fakeFleet{room: c.fleet, placed: map[int64][]placement.Resources{}, turns: map[int64]int{}, refuse: c.refuse}
+			f := &fakeFleet{room: c.fleet, placed: map[int64][]placement.Resources{}, turns: map[int64]int{}, refuse: c.refuse,
+				shares: fleetShares{mode: c.mode, fleet: c.fleet, weight: func(team int64) float64 { return c.weights[team] }}}
 			asks := c.asks
 			if asks == nil {
 				asks = map[int64]placement.Resources{}
 			}
 			wg := queueSteps(ctx, t, q, f, []int64{a, b}, 20, asks)
-			s := fleetShares{mode: c.mode, fleet: c.fleet, held: map[int64]placement.Resources{}, weight: func(team int64) float64 { return c.weights[team] }}
-			placed := q.round(ctx, s, time.Now())
+			placed, err := q.round(ctx, f.read, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
 			if n := q.waiting(); n != 40-placed {
 				t.Errorf("%d steps still wait, want %d", n, 40-placed)
 			}
@@ -122,11 +155,13 @@ func TestFairRoundsCountWhatTeamsHold(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	q := newFairQueue()
-	f := &fakeFleet{room: placement.Resources{Steps: 4, CPU: 100}, placed: map[int64][]placement.Resources{}, turns: map[int64]int{}}
+	f := &fakeFleet{room: placement.Resources{Steps: 4, CPU: 100}, placed: map[int64][]placement.Resources{}, turns: map[int64]int{},
+		shares: fleetShares{mode: FairDRF, fleet: placement.Resources{Steps: 10}, held: map[int64]placement.Resources{1: {Steps: 6}},
+			weight: func(int64) float64 { return 1 }}}
 	wg := queueSteps(ctx, t, q, f, []int64{1, 2}, 10, map[int64]placement.Resources{})
-	s := fleetShares{mode: FairDRF, fleet: placement.Resources{Steps: 10}, held: map[int64]placement.Resources{1: {Steps: 6}},
-		weight: func(int64) float64 { return 1 }}
-	q.round(ctx, s, time.Now())
+	if _, err := q.round(ctx, f.read, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	cancel()
 	wg.Wait()
 	if len(f.placed[1]) != 0 || len(f.placed[2]) != 4 {
@@ -138,13 +173,14 @@ func TestFairRoundsCountWhatTeamsHold(t *testing.T) {
 // step that left is never given a turn.
 func TestFairRoundsSkipStepsNotDue(t *testing.T) {
 	q := newFairQueue()
-	late := q.join(1, placement.Resources{})
-	gone := q.join(1, placement.Resources{})
-	due := q.join(1, placement.Resources{})
+	late := q.join(1, "a", placement.Resources{})
+	gone := q.join(1, "a", placement.Resources{})
+	due := q.join(1, "a", placement.Resources{})
 	now := time.Now()
 	q.answer(late, false, now.Add(time.Minute))
 	q.leave(gone)
-	s := fleetShares{mode: FairDRF, held: map[int64]placement.Resources{}, weight: func(int64) float64 { return 1 }}
+	s := fleetShares{mode: FairDRF, held: map[int64]placement.Resources{}, weight: func(int64) float64 { return 1 },
+		spokes: []placement.Spoke{{Team: "a", Health: "healthy"}}}
 	if w := q.next(s, map[int64]int{}, map[*waiter]bool{}, now); w != due {
 		t.Fatalf("the turn went to %+v, want the step that is due", w)
 	}
@@ -167,5 +203,26 @@ func TestParseFairShare(t *testing.T) {
 		if _, err := ParseFairShare(s); err == nil {
 			t.Errorf("%q was taken", s)
 		}
+	}
+}
+
+// A step is given a turn only when a spoke it may use has room: a full
+// fleet gives no turns (none that could take room freed as it tries), and
+// a team's own spoke with room serves that team though another team's
+// share is smaller.
+func TestFairRoundsGiveTurnsOnlyWithRoom(t *testing.T) {
+	q := newFairQueue()
+	q.join(2, "b", placement.Resources{})
+	a := q.join(1, "a", placement.Resources{})
+	full := placement.Spoke{Health: "healthy", Capacity: placement.Resources{Steps: 2}, Load: placement.Resources{Steps: 2}}
+	s := fleetShares{mode: FairDRF, fleet: placement.Resources{Steps: 4}, held: map[int64]placement.Resources{1: {Steps: 2}},
+		weight: func(int64) float64 { return 1 }, spokes: []placement.Spoke{full}}
+	if w := q.next(s, map[int64]int{}, map[*waiter]bool{}, time.Now()); w != nil {
+		t.Fatalf("a full fleet gave team %d a turn", w.team)
+	}
+	own := placement.Spoke{Team: "a", Health: "healthy", Capacity: placement.Resources{Steps: 2}}
+	s.spokes = append(s.spokes, own)
+	if w := q.next(s, map[int64]int{}, map[*waiter]bool{}, time.Now()); w != a {
+		t.Fatalf("the turn went to %+v, want team a's step (its own spoke has room)", w)
 	}
 }

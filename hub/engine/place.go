@@ -50,7 +50,7 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		}
 	}()
 	if n := r.e.fair.waiting(); fair && n > 0 {
-		turn = r.e.fair.join(r.build.TeamID, requests(req))
+		turn = r.e.fair.join(r.build.TeamID, r.build.TeamName, requests(req))
 		if err := wt.say(ctx, placement.Decision{Reason: fmt.Sprintf("waiting its turn: %d steps wait for room (fair share across teams)", n)}); err != nil {
 			return store.Step{}, err
 		}
@@ -97,7 +97,7 @@ func (r *run) pickSpoke(ctx context.Context, planID string, req wire.StepRequest
 		}
 		if fair {
 			if turn == nil {
-				turn = r.e.fair.join(r.build.TeamID, requests(req))
+				turn = r.e.fair.join(r.build.TeamID, r.build.TeamName, requests(req))
 			}
 			continue
 		}
