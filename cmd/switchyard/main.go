@@ -1,5 +1,5 @@
 // Command switchyard is the one binary of the hub side: hub, spoke,
-// validate-pipeline, migrate, algorithm and policy; quickstart as it lands.
+// onboard, validate-pipeline, migrate, algorithm and policy.
 package main
 
 import (
@@ -31,6 +31,8 @@ commands:
                  serve Concourse's API and run builds
   spoke --hub-url URL --join-token TOKEN [--name NAME] [--work-dir DIR]
                  run steps placed on this spoke (local runtime)
+  onboard --hub-url URL --hub-username USER --hub-password PASS --image IMAGE [--kubeconfig FILE]
+                 install spokes into Cluster API clusters as they come (and remove them as they go)
   algorithm check --scenarios FILE [--database-url URL]
                  load input-algorithm scenarios into the store and check the resolver
   policy test -p POLICY [-p POLICY ...] INPUT.json ...
@@ -55,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runHub(ctx, args[1:], stdout, stderr)
 	case "spoke":
 		return runSpoke(ctx, args[1:], stdout, stderr)
+	case "onboard":
+		return runOnboard(ctx, args[1:], stderr)
 	case "algorithm":
 		return runAlgorithm(ctx, args[1:], stdout, stderr)
 	case "policy":

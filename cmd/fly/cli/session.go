@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -120,7 +119,7 @@ func login(ctx context.Context, e *env, args []string) error {
 	if info.Version != api.Version {
 		fmt.Fprintf(e.stderr, "WARNING:\n\n%s\n", outOfSync(info.Version, e.target))
 	}
-	tok, err := passwordGrant(ctx, hc, t.API, *user, *password)
+	tok, err := api.PasswordGrant(ctx, hc, t.API, *user, *password)
 	if err != nil {
 		return err
 	}
@@ -144,35 +143,6 @@ func login(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "\ntarget saved")
 	return nil
-}
-
-// passwordGrant is the OAuth2 password grant with client fly/Zmx5, as fly sends it.
-func passwordGrant(ctx context.Context, hc *http.Client, base, user, password string) (api.Token, error) {
-	form := url.Values{"grant_type": {"password"}, "username": {user}, "password": {password}, "scope": {"openid profile email federated:id groups"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/sky/issuer/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return api.Token{}, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth("fly", "Zmx5")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return api.Token{}, err
-	}
-	defer resp.Body.Close()
-	var body struct {
-		api.Token
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	if body.Error != "" {
-		return api.Token{}, fmt.Errorf("oauth2: %q %q", body.Error, body.Description)
-	}
-	if resp.StatusCode >= 300 || body.AccessToken == "" {
-		return api.Token{}, fmt.Errorf("oauth2: cannot fetch token: %s", resp.Status)
-	}
-	return body.Token, nil
 }
 
 func logout(ctx context.Context, e *env, args []string) error {
