@@ -271,11 +271,10 @@ func (c *Controller) offboard(ctx context.Context, cl *clusterv1.Cluster, name, 
 	objects := append(sp.objects(), sp.secret())
 	slices.Reverse(objects)
 	for _, o := range objects {
-		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o.obj)
+		u, err := toUnstructured(o.obj)
 		if err != nil {
 			return err
 		}
-		u := unstructured.Unstructured{Object: obj}
 		err = w.Resource(o.gvr).Namespace(u.GetNamespace()).Delete(ctx, u.GetName(), metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete %s %s of the workload cluster: %w", u.GetKind(), u.GetName(), err)
@@ -286,13 +285,10 @@ func (c *Controller) offboard(ctx context.Context, cl *clusterv1.Cluster, name, 
 
 // apply applies one object by server-side apply, as the controller's.
 func apply(ctx context.Context, w dynamic.Interface, o object) error {
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o.obj)
+	u, err := toUnstructured(o.obj)
 	if err != nil {
 		return err
 	}
-	u := &unstructured.Unstructured{Object: obj}
-	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
-	unstructured.RemoveNestedField(u.Object, "status")
 	_, err = w.Resource(o.gvr).Namespace(u.GetNamespace()).Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: fieldOwner, Force: true})
 	if err != nil {
 		return fmt.Errorf("apply %s %s to the workload cluster: %w", u.GetKind(), u.GetName(), err)

@@ -9,6 +9,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -33,9 +34,11 @@ type Spoke struct {
 	Token          string // the join token (only for the Secret)
 }
 
-// Names of what the controller installs.
+// Names of what the controller installs: the chart's, installed as release
+// "switchyard-spoke".
 const (
-	objectName = "switchyard-spoke" // the ServiceAccount, Role, RoleBinding and Deployment
+	release    = "switchyard-spoke"
+	objectName = release // the ServiceAccount, Role, RoleBinding and Deployment
 	secretName = "switchyard-spoke-join"
 	secretKey  = "token"
 	fieldOwner = "switchyard-onboard"
@@ -43,7 +46,7 @@ const (
 
 // labels are the chart's selector labels with the controller as manager.
 func (s Spoke) labels() map[string]string {
-	return map[string]string{"app.kubernetes.io/name": "switchyard-spoke", "app.kubernetes.io/instance": objectName,
+	return map[string]string{"app.kubernetes.io/name": "switchyard-spoke", "app.kubernetes.io/instance": release,
 		"app.kubernetes.io/part-of": "switchyard", "app.kubernetes.io/managed-by": fieldOwner}
 }
 
@@ -91,6 +94,33 @@ func (s Spoke) objects() []object {
 	}
 }
 
+// Objects are the objects the controller installs for the spoke, the
+// Secret last.
+func (s Spoke) Objects() ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, o := range append(s.objects(), s.secret()) {
+		u, err := toUnstructured(o.obj)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// toUnstructured is an object as it is applied.
+func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "spec", "template", "metadata", "creationTimestamp")
+	unstructured.RemoveNestedField(u.Object, "status")
+	return u, nil
+}
+
 // secret is the join token's Secret.
 func (s Spoke) secret() object {
 	return object{secrets, &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: s.meta(secretName, s.Namespace),
@@ -130,7 +160,7 @@ const metricsPort = 9100
 const terminationGrace = 3600
 
 func (s Spoke) deployment() *appsv1.Deployment {
-	selector := map[string]string{"app.kubernetes.io/name": "switchyard-spoke", "app.kubernetes.io/instance": objectName}
+	selector := map[string]string{"app.kubernetes.io/name": "switchyard-spoke", "app.kubernetes.io/instance": release}
 	probe := func(period, failures int32) *corev1.Probe {
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("metrics")}},
 			PeriodSeconds: period, FailureThreshold: failures}
