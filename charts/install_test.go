@@ -42,7 +42,7 @@ func TestInstallBothCharts(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	imageBinary(t, filepath.Join(bin, "switchyard"))
+	kubetest.ImageBinary(t, installImage, filepath.Join(bin, "switchyard"))
 	secret(t, c, ns, "db", map[string]string{"url": storetest.URL(t)})
 
 	port := freePort(t)
@@ -126,22 +126,6 @@ func install(t *testing.T, ns, release, chart string, set ...string) {
 		}
 		_, _ = helm(t, "uninstall", release, "--namespace", ns, "--kubeconfig", kubetest.Kubeconfig(t), "--wait")
 	})
-}
-
-// imageBinary makes the test node run binary at the image's entrypoint path.
-func imageBinary(t *testing.T, binary string) {
-	dir := os.Getenv(kubetest.EnvImages)
-	if dir == "" {
-		t.Fatalf("%s is not set: run the tests with `make test` or under hack/with-kube.sh", kubetest.EnvImages)
-	}
-	top := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(installImage))
-	t.Cleanup(func() { _ = os.RemoveAll(top) })
-	if err := os.MkdirAll(filepath.Join(top, "usr", "local", "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Link(binary, filepath.Join(top, "usr", "local", "bin", "switchyard")); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // podLogs logs the logs of the namespace's pods, for a failed test.

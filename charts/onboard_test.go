@@ -30,7 +30,9 @@ func TestOnboardInstallsTheChartsObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := func(u *unstructured.Unstructured) string { return u.GetKind() + " " + u.GetNamespace() + "/" + u.GetName() }
+	key := func(u *unstructured.Unstructured) string {
+		return u.GetKind() + " " + u.GetNamespace() + "/" + u.GetName()
+	}
 	byKey := map[string]*unstructured.Unstructured{}
 	for _, u := range ours {
 		byKey[key(u)] = u

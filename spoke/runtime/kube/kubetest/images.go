@@ -61,3 +61,22 @@ echo "{\"version\":{\"ref\":\"$ref\"},\"metadata\":[{\"name\":\"fetched\",\"valu
 echo "putting $file" >&2; ref=$(cat "$src/$file")
 echo "{\"version\":{\"ref\":\"$ref\"}}"`,
 }
+
+// ImageBinary makes the test node run binary as image's entrypoint,
+// /usr/local/bin/switchyard (the layout of make image's image), until the
+// test ends.
+func ImageBinary(t testing.TB, image, binary string) {
+	t.Helper()
+	dir := os.Getenv(EnvImages)
+	if dir == "" {
+		t.Fatalf("%s is not set: run the tests with `make test` or under hack/with-kube.sh", EnvImages)
+	}
+	top := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(image))
+	t.Cleanup(func() { _ = os.RemoveAll(top) })
+	if err := os.MkdirAll(filepath.Join(top, "usr", "local", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(binary, filepath.Join(top, "usr", "local", "bin", "switchyard")); err != nil {
+		t.Fatal(err)
+	}
+}
