@@ -251,10 +251,11 @@ func (c *Controller) onboard(ctx context.Context, cl *clusterv1.Cluster, name, t
 	return nil
 }
 
-// offboard retires the spoke, removes what onboard installed and revokes
-// the token. A workload cluster that cannot be reached any more (its
-// kubeconfig Secret gone with it) leaves its objects: the spoke then stops
-// answering and the hub moves its steps, retires it and removes it.
+// offboard revokes the token, retires the spoke and removes what onboard
+// installed. The workload cluster may be going too (Cluster API tears it
+// down as the Cluster is deleted): what cannot be removed there is left
+// with a warning rather than holding the Cluster, since its spoke, retired
+// and with its token revoked, cannot come back.
 func (c *Controller) offboard(ctx context.Context, cl *clusterv1.Cluster, name, team string) error {
 	if err := c.hub.revoke(ctx, team, name); err != nil {
 		return err
@@ -262,9 +263,10 @@ func (c *Controller) offboard(ctx context.Context, cl *clusterv1.Cluster, name, 
 	if err := c.hub.retire(ctx, name); err != nil {
 		return err
 	}
+	log := c.cfg.Log.With("cluster", cl.Namespace+"/"+cl.Name)
 	w, err := c.workload(ctx, cl)
 	if err != nil {
-		c.cfg.Log.Warn("the workload cluster cannot be reached: its spoke's objects stay", "cluster", cl.Namespace+"/"+cl.Name, "error", err.Error())
+		log.Warn("the workload cluster cannot be reached: its spoke's objects stay", "error", err.Error())
 		return nil
 	}
 	sp := c.cfg.Spoke
@@ -277,7 +279,7 @@ func (c *Controller) offboard(ctx context.Context, cl *clusterv1.Cluster, name, 
 		}
 		err = w.Resource(o.gvr).Namespace(u.GetNamespace()).Delete(ctx, u.GetName(), metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("delete %s %s of the workload cluster: %w", u.GetKind(), u.GetName(), err)
+			log.Warn("could not delete from the workload cluster: it stays", "kind", u.GetKind(), "name", u.GetName(), "error", err.Error())
 		}
 	}
 	return nil
