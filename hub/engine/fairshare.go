@@ -181,14 +181,22 @@ type fleetShares struct {
 // room tells whether a spoke of the shared pool or of the team has room
 // for a step asking for asks. A turn given to a step that has none would
 // only let it take room that frees as it tries, before a team with a
-// smaller share.
+// smaller share. A step that no such spoke could hold even empty has
+// "room": its turn lets placement say why it does not fit.
 func (s fleetShares) room(teamName string, asks placement.Resources) bool {
+	ever := false
 	for i := range s.spokes {
-		if sp := &s.spokes[i]; (sp.Team == "" || sp.Team == teamName) && placement.HasRoom(sp, asks) {
+		sp := s.spokes[i]
+		if sp.Team != "" && sp.Team != teamName {
+			continue
+		}
+		if placement.HasRoom(&sp, asks) {
 			return true
 		}
+		sp.Load = placement.Resources{}
+		ever = ever || placement.HasRoom(&sp, asks)
 	}
-	return false
+	return !ever
 }
 
 // share is a team's weighted share of the fleet once it holds asks more:
@@ -255,9 +263,9 @@ func (q *fairQueue) round(ctx context.Context, read func(context.Context) (fleet
 	return placed, nil
 }
 
-// next grants a turn to the next waiter of the team with the smallest
-// share (ties: the team whose step came first) that has one left this
-// round, or returns nil.
+// next grants a turn to the next step with room of the team with the
+// smallest share (ties: the team whose step came first) that has one left
+// this round, or returns nil.
 func (q *fairQueue) next(s fleetShares, tries map[int64]int, tried map[*waiter]bool, now time.Time) *waiter {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -267,14 +275,17 @@ func (q *fairQueue) next(s fleetShares, tries map[int64]int, tried map[*waiter]b
 		if tries[team] < 0 {
 			continue
 		}
+		// The team's first step that is due and has room somewhere: one
+		// asking more than any spoke has free does not hold the smaller
+		// ones behind it.
 		var head *waiter
 		for _, w := range ws {
-			if !tried[w] && !w.gone && !w.notBefore.After(now) {
+			if !tried[w] && !w.gone && !w.notBefore.After(now) && s.room(w.teamName, w.asks) {
 				head = w
 				break
 			}
 		}
-		if head == nil || !s.room(head.teamName, head.asks) {
+		if head == nil {
 			continue
 		}
 		sh := s.share(team, head.asks)

@@ -226,3 +226,22 @@ func TestFairRoundsGiveTurnsOnlyWithRoom(t *testing.T) {
 		t.Fatalf("the turn went to %+v, want team a's step (its own spoke has room)", w)
 	}
 }
+
+// A step asking more than any spoke has free does not hold its team's
+// smaller steps behind it; one that no spoke could hold even empty gets its
+// turn, for placement to say why it does not fit.
+func TestFairRoundsPassABigStep(t *testing.T) {
+	q := newFairQueue()
+	q.join(1, "a", placement.Resources{CPU: 3})
+	small := q.join(1, "a", placement.Resources{CPU: 1})
+	s := fleetShares{mode: FairDRF, held: map[int64]placement.Resources{}, weight: func(int64) float64 { return 1 },
+		spokes: []placement.Spoke{{Health: "healthy", Capacity: placement.Resources{CPU: 4}, Load: placement.Resources{CPU: 2}}}}
+	if w := q.next(s, map[int64]int{}, map[*waiter]bool{}, time.Now()); w != small {
+		t.Fatalf("the turn went to %+v, want the step that fits", w)
+	}
+	huge := q.join(2, "b", placement.Resources{CPU: 64})
+	tried := map[*waiter]bool{small: true}
+	if w := q.next(s, map[int64]int{}, tried, time.Now()); w != huge {
+		t.Fatalf("the turn went to %+v, want the step no spoke could ever hold", w)
+	}
+}
