@@ -25,6 +25,20 @@ func (j *Job) Inputs() []JobInput {
 	return out
 }
 
+// Outputs lists the resources the job puts, in plan order, hooks
+// included, each once.
+func (j *Job) Outputs() []string {
+	var out []string
+	seen := map[string]bool{}
+	forEachStep(j, func(s *Step) {
+		if p := s.Put; p != nil && !seen[p.ResourceName()] {
+			seen[p.ResourceName()] = true
+			out = append(out, p.ResourceName())
+		}
+	})
+	return out
+}
+
 // SetVersions gives every get of the plan that fetches a job input (no fixed
 // version, not following a put) the version chosen for it, by get name.
 func (p *Plan) SetVersions(versions map[string]map[string]string) {

@@ -1,5 +1,7 @@
 package pipeline
 
+import "cmp"
+
 // Plan is one node of a compiled build plan, in the JSON shape of Concourse's
 // atc.Plan: an id, and exactly one step key. The build engine executes it; events
 // refer to nodes by ID.
@@ -183,4 +185,44 @@ type OnErrorPlan struct {
 type EnsurePlan struct {
 	Step Plan `json:"step"`
 	Next Plan `json:"ensure"`
+}
+
+// PlanStep is a leaf of a plan, as a build page lists it.
+type PlanStep struct {
+	ID, Kind, Name string
+}
+
+// Steps lists the plan's leaf steps in the order the plan runs them (hooks
+// after their step). An across step's runs get their ids as it runs: it is
+// listed as itself.
+func (p *Plan) Steps() []PlanStep {
+	var out []PlanStep
+	var walk func(p *Plan)
+	walk = func(p *Plan) {
+		switch {
+		case p.Get != nil:
+			out = append(out, PlanStep{p.ID, "get", p.Get.Name})
+		case p.Put != nil:
+			out = append(out, PlanStep{p.ID, "put", cmp.Or(p.Put.Name, p.Put.Resource)})
+		case p.Task != nil:
+			out = append(out, PlanStep{p.ID, "task", p.Task.Name})
+		case p.Check != nil:
+			out = append(out, PlanStep{p.ID, "check", p.Check.Name})
+		case p.SetPipeline != nil:
+			out = append(out, PlanStep{p.ID, "set_pipeline", p.SetPipeline.Name})
+		case p.LoadVar != nil:
+			out = append(out, PlanStep{p.ID, "load_var", p.LoadVar.Name})
+		case p.Across != nil:
+			out = append(out, PlanStep{p.ID, "across", ""})
+		case p.ArtifactInput != nil:
+			out = append(out, PlanStep{p.ID, "upload", p.ArtifactInput.Name})
+		case p.ArtifactOutput != nil:
+			out = append(out, PlanStep{p.ID, "download", p.ArtifactOutput.Name})
+		}
+		for _, c := range children(p) {
+			walk(c)
+		}
+	}
+	walk(p)
+	return out
 }

@@ -30,6 +30,7 @@ const (
 type access struct {
 	kind accessKind
 	role auth.Role // for team, buildWrite
+	page bool      // a page of the UI: errors are pages, 401 asks to sign in
 }
 
 // caller is who makes a request.
@@ -74,7 +75,10 @@ func (s *Server) wrap(rt route) http.Handler {
 		if err == nil {
 			err = rt.handle(w, r, c)
 		}
-		if err != nil {
+		switch {
+		case err != nil && rt.access.page:
+			s.pageError(w, r, c, err)
+		case err != nil:
 			s.writeError(w, r, err)
 		}
 	})
@@ -110,7 +114,17 @@ func bearer(r *http.Request) (string, bool) {
 func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	token, present := bearer(r)
 	if !present {
-		return &caller{}, nil
+		t, ok := cookieToken(r)
+		if !ok {
+			return &caller{}, nil
+		}
+		if !csrfOK(r) {
+			return nil, errorf(http.StatusForbidden, "forbidden: a request signed in by the session cookie must send its CSRF token (%s)", csrfHeader)
+		}
+		if _, err := s.tokens.verify(r.Context(), t); err != nil {
+			return &caller{}, nil // a lapsed session: anonymous, and pages ask to sign in
+		}
+		token = t
 	}
 	claims, err := s.tokens.verify(r.Context(), token)
 	if err != nil {

@@ -25,11 +25,12 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <form method="post" action="/sky/login">
 <input type="hidden" name="fly_port" value="{{.FlyPort}}">
-<label>User <input name="username" autocomplete="username"></label>
-<label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<input type="hidden" name="redirect_uri" value="{{.Redirect}}">
+<label>User <input id="username" name="username" autocomplete="username"></label>
+<label>Password <input id="password" name="password" type="password" autocomplete="current-password"></label>
 <button type="submit">Sign in</button>
 </form>
-{{if .OIDC}}<p><a id="oidc" href="/sky/login/oidc?fly_port={{.FlyPort}}">Sign in with {{.OIDCName}}</a></p>{{end}}
+{{if .OIDC}}<p><a id="oidc" href="/sky/login/oidc?fly_port={{.FlyPort}}&amp;redirect_uri={{.Redirect}}">Sign in with {{.OIDCName}}</a></p>{{end}}
 </body></html>
 `))
 
@@ -44,6 +45,7 @@ var tokenPage = template.Must(template.New("token").Parse(`<!doctype html>
 type loginView struct {
 	Error    string
 	FlyPort  int
+	Redirect string // a page of the UI to go back to, signed in by cookie
 	OIDC     bool
 	OIDCName string
 }
@@ -57,13 +59,14 @@ func flyPort(v string) int {
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	return s.showLogin(w, http.StatusOK, flyPort(r.URL.Query().Get("fly_port")), "")
+	q := r.URL.Query()
+	return s.showLogin(w, http.StatusOK, flyPort(q.Get("fly_port")), localRedirect(q.Get("redirect_uri")), "")
 }
 
-func (s *Server) showLogin(w http.ResponseWriter, status int, port int, msg string) error {
+func (s *Server) showLogin(w http.ResponseWriter, status int, port int, redirect, msg string) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	return loginPage.Execute(w, loginView{Error: msg, FlyPort: port, OIDC: s.cfg.OIDC != nil, OIDCName: s.cfg.OIDCName})
+	return loginPage.Execute(w, loginView{Error: msg, FlyPort: port, Redirect: redirect, OIDC: s.cfg.OIDC != nil, OIDCName: s.cfg.OIDCName})
 }
 
 // loginLocal signs a local user in from the login page's form.
@@ -72,33 +75,33 @@ func (s *Server) loginLocal(w http.ResponseWriter, r *http.Request, _ *caller) e
 	if err := r.ParseForm(); err != nil {
 		return errorf(http.StatusBadRequest, "malformed form")
 	}
-	port := flyPort(r.PostForm.Get("fly_port"))
+	port, redirect := flyPort(r.PostForm.Get("fly_port")), localRedirect(r.PostForm.Get("redirect_uri"))
 	user, password := r.PostForm.Get("username"), r.PostForm.Get("password")
 	addr, now := address(r), time.Now()
 	if wait := s.signins.wait(addr, now); wait > 0 {
-		return s.showLogin(w, http.StatusTooManyRequests, port, fmt.Sprintf("Too many failed sign-ins from this address: try again in %s.", wait.Round(time.Second)))
+		return s.showLogin(w, http.StatusTooManyRequests, port, redirect, fmt.Sprintf("Too many failed sign-ins from this address: try again in %s.", wait.Round(time.Second)))
 	}
 	if !s.cfg.Users.Check(user, password) {
 		if wait := s.signins.failed(addr, now); wait > 0 {
 			s.log.Warn("failed sign-ins from an address are slowed down", slog.String("address", addr), slog.Duration("wait", wait))
 		}
-		return s.showLogin(w, http.StatusUnauthorized, port, "Invalid username or password.")
+		return s.showLogin(w, http.StatusUnauthorized, port, redirect, "Invalid username or password.")
 	}
 	s.signins.succeeded(addr)
-	return s.finishLogin(w, r, auth.Claims{User: user, Connector: "local"}, port)
+	return s.finishLogin(w, r, auth.Claims{User: user, Connector: "local"}, port, redirect)
 }
 
 // loginOIDC sends the browser to the OIDC provider.
 func (s *Server) loginOIDC(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	port := flyPort(r.URL.Query().Get("fly_port"))
+	port, redirect := flyPort(r.URL.Query().Get("fly_port")), localRedirect(r.URL.Query().Get("redirect_uri"))
 	if s.cfg.OIDC == nil {
-		return s.showLogin(w, http.StatusNotFound, port, "This hub has no OIDC provider: sign in with a local user.")
+		return s.showLogin(w, http.StatusNotFound, port, redirect, "This hub has no OIDC provider: sign in with a local user.")
 	}
-	st := signin.NewState(port, "", time.Now())
+	st := signin.NewState(port, redirect, time.Now())
 	to, err := s.cfg.OIDC.AuthURL(r.Context(), st, st.Seal(s.stateKey))
 	if err != nil {
 		s.log.Warn("OIDC sign-in", slog.String("error", err.Error()))
-		return s.showLogin(w, http.StatusBadGateway, port, "Sign-in through OIDC failed: "+err.Error()+". Local users can still sign in.")
+		return s.showLogin(w, http.StatusBadGateway, port, redirect, "Sign-in through OIDC failed: "+err.Error()+". Local users can still sign in.")
 	}
 	http.Redirect(w, r, to, http.StatusFound)
 	return nil
@@ -109,25 +112,26 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request, _ *caller)
 	q := r.URL.Query()
 	st, err := signin.OpenState(s.stateKey, q.Get("state"), time.Now())
 	if err != nil {
-		return s.showLogin(w, http.StatusBadRequest, 0, err.Error())
+		return s.showLogin(w, http.StatusBadRequest, 0, "", err.Error())
 	}
 	if e := q.Get("error"); e != "" {
-		return s.showLogin(w, http.StatusUnauthorized, st.FlyPort, fmt.Sprintf("The OIDC provider refused the sign-in: %s %s", e, q.Get("error_description")))
+		return s.showLogin(w, http.StatusUnauthorized, st.FlyPort, localRedirect(st.Redirect), fmt.Sprintf("The OIDC provider refused the sign-in: %s %s", e, q.Get("error_description")))
 	}
 	if s.cfg.OIDC == nil {
-		return s.showLogin(w, http.StatusNotFound, st.FlyPort, "This hub has no OIDC provider.")
+		return s.showLogin(w, http.StatusNotFound, st.FlyPort, localRedirect(st.Redirect), "This hub has no OIDC provider.")
 	}
 	id, err := s.cfg.OIDC.Identity(r.Context(), q.Get("code"), st)
 	if err != nil {
 		s.log.Warn("OIDC sign-in", slog.String("error", err.Error()))
-		return s.showLogin(w, http.StatusUnauthorized, st.FlyPort, "Sign-in through OIDC failed: "+err.Error()+".")
+		return s.showLogin(w, http.StatusUnauthorized, st.FlyPort, localRedirect(st.Redirect), "Sign-in through OIDC failed: "+err.Error()+".")
 	}
-	return s.finishLogin(w, r, auth.Claims{User: id.User, Connector: "oidc", Groups: id.Groups}, st.FlyPort)
+	return s.finishLogin(w, r, auth.Claims{User: id.User, Connector: "oidc", Groups: id.Groups}, st.FlyPort, localRedirect(st.Redirect))
 }
 
-// finishLogin issues the token and hands it to fly's local port, or shows
-// it to paste.
-func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, c auth.Claims, port int) error {
+// finishLogin issues the token and hands it to fly's local port, or to the
+// browser's session when a page asked to sign in (redirect), or shows it
+// to paste.
+func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, c auth.Claims, port int, redirect string) error {
 	tok, _, err := s.tokens.issue(r.Context(), c)
 	if err != nil {
 		return err
@@ -137,6 +141,10 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, c auth.Clai
 	}
 	if port > 0 {
 		http.Redirect(w, r, fmt.Sprintf("http://127.0.0.1:%d/?token=%s", port, url.QueryEscape("bearer "+tok)), http.StatusFound)
+		return nil
+	}
+	if redirect != "" {
+		s.startSession(w, r, tok, redirect)
 		return nil
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -20,13 +20,26 @@ func (s *Server) routes() []route {
 		operateBuild = access{kind: buildWrite, role: auth.PipelineOperator}
 		webhook      = access{kind: webhookToken}
 		admin        = access{kind: admin}
+		// The web UI's pages: the same access, answered as pages.
+		anyonePage   = access{kind: anonymous, page: true}
+		userPage     = access{kind: authenticated, page: true}
+		pipelinePage = access{kind: pipelineRead, page: true}
+		buildPage    = access{kind: buildRead, page: true}
 	)
 	const (
 		teamPath     = "/api/v1/teams/{team}"
 		pipelinePath = teamPath + "/pipelines/{pipeline}"
 		jobPath      = pipelinePath + "/jobs/{job}"
 	)
+	const uiPipeline = "/teams/{team}/pipelines/{pipeline}"
 	return []route{
+		{"GET", "/{$}", anyonePage, s.dashboardPage},
+		{"GET", uiPipeline, pipelinePage, s.pipelinePage},
+		{"GET", uiPipeline + "/jobs/{job}", pipelinePage, s.jobPage},
+		{"GET", uiPipeline + "/jobs/{job}/builds/{build_name}", pipelinePage, s.jobBuildPage},
+		{"GET", uiPipeline + "/resources/{resource}", pipelinePage, s.resourcePage},
+		{"GET", "/builds/{build}", buildPage, s.buildPage},
+		{"GET", "/fleet", userPage, s.fleetPage},
 		{"GET", "/healthz", anyone, s.healthz},
 		{"GET", "/metrics", access{kind: scraper}, s.scrape},
 		{"GET", "/api/v1/info", anyone, s.info},

@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/placer"
 	"github.com/switchyard-ci/switchyard/hub/signin"
 	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/hub/web"
 	"github.com/switchyard-ci/switchyard/policy"
 	"github.com/switchyard-ci/switchyard/volumes"
 )
@@ -121,6 +122,7 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 		}
 		s.mux.Handle(r.method+" "+r.path, timed(r.method, r.path, s.wrap(r)))
 	}
+	s.mux.Handle("GET /public/", http.StripPrefix("/public/", http.FileServerFS(web.Static())))
 	if cfg.WellKnown != nil {
 		s.mux.Handle("/.well-known/", cfg.WellKnown)
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
@@ -70,9 +69,17 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) error {
 // (skymarshal_auth="bearer TOKEN"), or of the Authorization header.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	token, ok := bearer(r)
-	if c, err := r.Cookie("skymarshal_auth"); err == nil {
-		scheme, value, found := strings.Cut(strings.Trim(c.Value, `"`), " ")
-		token, ok = value, found && strings.EqualFold(scheme, "bearer")
+	if t, found := cookieToken(r); found {
+		token, ok = t, true
+	}
+	if to := localRedirect(r.URL.Query().Get("redirect_uri")); to != "" {
+		// The UI's sign-out: the session ends whether or not its token still holds.
+		endSession(w)
+		if ok {
+			_ = s.tokens.revoke(r.Context(), token)
+		}
+		http.Redirect(w, r, to, http.StatusFound)
+		return nil
 	}
 	if !ok {
 		return errorf(http.StatusUnauthorized, "not authorized")

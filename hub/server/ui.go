@@ -1,0 +1,531 @@
+package server
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/auth"
+	"github.com/switchyard-ci/switchyard/hub/httpapi"
+	"github.com/switchyard-ci/switchyard/hub/store"
+	"github.com/switchyard-ci/switchyard/hub/web"
+	"github.com/switchyard-ci/switchyard/pipeline"
+	"github.com/switchyard-ci/switchyard/placement"
+)
+
+// The web UI's pages (hub/web renders them), at Concourse's URLs, behind
+// the routes' access: a page a caller may not see asks them to sign in.
+
+// pageOf is the layout's part of a page for the caller.
+func pageOf(r *http.Request, c *caller, title string) web.Page {
+	p := web.Page{Title: title, Path: r.URL.RequestURI()}
+	if c != nil && c.claims != nil {
+		p.User = c.claims.User
+	}
+	if ck, err := r.Cookie(csrfCookie); err == nil {
+		p.CSRF = ck.Value
+	}
+	return p
+}
+
+func render(w http.ResponseWriter, status int, name string, data any) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	return web.Render(w, name, data)
+}
+
+// pageError shows an error as a page; a caller who must sign in is sent to
+// the sign-in page, and back here after.
+func (s *Server) pageError(w http.ResponseWriter, r *http.Request, c *caller, err error) {
+	var he *httpapi.Error
+	status, msg := http.StatusInternalServerError, "Something went wrong: "+err.Error()
+	switch {
+	case errors.As(err, &he):
+		status, msg = he.Status, he.Msg
+	case errors.Is(err, store.ErrNotFound):
+		status, msg = http.StatusNotFound, err.Error()
+	default:
+		s.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "error", err.Error())
+	}
+	if status == http.StatusUnauthorized {
+		http.Redirect(w, r, "/login?redirect_uri="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+		return
+	}
+	title := http.StatusText(status)
+	_ = render(w, status, "error", struct {
+		web.Page
+		Message string
+	}{pageOf(r, c, title), msg})
+}
+
+// jobView is a job with its latest builds' state.
+type jobView struct {
+	Name, URL, Status string
+	Running           bool
+}
+
+// jobViews reads the jobs of a pipeline with their latest builds.
+func (s *Server) jobViews(r *http.Request, p store.Pipeline) ([]jobView, map[string]jobView, error) {
+	jobs, err := s.store.Jobs(r.Context(), p.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]jobView, 0, len(jobs))
+	byName := map[string]jobView{}
+	for _, j := range jobs {
+		next, finished, err := s.latestBuilds(r, j)
+		if err != nil {
+			return nil, nil, err
+		}
+		v := jobView{Name: j.Name, URL: pipelineURL(p) + "/jobs/" + url.PathEscape(j.Name), Status: "no-builds", Running: next != nil}
+		if finished != nil {
+			v.Status = string(finished.Status)
+		}
+		if j.Paused {
+			v.Status = "paused"
+		}
+		out = append(out, v)
+		byName[j.Name] = v
+	}
+	return out, byName, nil
+}
+
+func pipelineURL(p store.Pipeline) string {
+	u := "/teams/" + url.PathEscape(p.TeamName) + "/pipelines/" + url.PathEscape(p.Name)
+	if p.InstanceVars != "" && p.InstanceVars != "{}" {
+		u += "?vars=" + url.QueryEscape(p.InstanceVars)
+	}
+	return u
+}
+
+// pipelineStatus is a pipeline's status on the dashboard: the worst of its
+// jobs' latest builds.
+func pipelineStatus(jobs []jobView) string {
+	rank := map[string]int{"no-builds": 0, "paused": 0, "succeeded": 1, "aborted": 2, "errored": 3, "failed": 4}
+	status := "no-builds"
+	for _, j := range jobs {
+		if rank[j.Status] > rank[status] {
+			status = j.Status
+		}
+	}
+	for _, j := range jobs {
+		if j.Running {
+			return status + " running"
+		}
+	}
+	return status
+}
+
+func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	type pipelineView struct {
+		Name, URL, Status, InstanceVars string
+		Paused                          bool
+		Jobs                            []jobView
+	}
+	type teamView struct {
+		Name      string
+		Pipelines []pipelineView
+	}
+	search := strings.TrimSpace(r.URL.Query().Get("search"))
+	all := r.URL.Query().Get("view") == "all"
+	ps, err := s.store.Pipelines(r.Context(), 0)
+	if err != nil {
+		return err
+	}
+	var teams []teamView
+	for _, p := range ps {
+		if !(p.Public || c.role(p.TeamName) > 0) || p.Archived && !all {
+			continue
+		}
+		jobs, _, err := s.jobViews(r, p)
+		if err != nil {
+			return err
+		}
+		v := pipelineView{Name: p.Name, URL: pipelineURL(p), Status: pipelineStatus(jobs), Paused: p.Paused, Jobs: jobs}
+		if p.InstanceVars != "{}" {
+			v.InstanceVars = p.InstanceVars
+		}
+		if !matches(search, p.TeamName, p.Name, v.Status) {
+			continue
+		}
+		if len(teams) == 0 || teams[len(teams)-1].Name != p.TeamName {
+			teams = append(teams, teamView{Name: p.TeamName})
+		}
+		teams[len(teams)-1].Pipelines = append(teams[len(teams)-1].Pipelines, v)
+	}
+	sort.SliceStable(teams, func(i, j int) bool { return teams[i].Name < teams[j].Name })
+	return render(w, http.StatusOK, "dashboard", struct {
+		web.Page
+		Search string
+		Teams  []teamView
+	}{pageOf(r, c, "Pipelines"), search, teams})
+}
+
+// matches is the dashboard's search: words that all hold, each a
+// pipeline's name part, team:NAME or status:STATUS.
+func matches(search, team, name, status string) bool {
+	for _, word := range strings.Fields(search) {
+		switch k, v, _ := strings.Cut(word, ":"); k {
+		case "team":
+			if !strings.EqualFold(team, v) {
+				return false
+			}
+		case "status":
+			if !strings.Contains(status, strings.ToLower(v)) {
+				return false
+			}
+		default:
+			if !strings.Contains(strings.ToLower(name), strings.ToLower(word)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	jobs, byName, err := s.jobViews(r, p)
+	if err != nil {
+		return err
+	}
+	raw, _, err := s.store.PipelineConfig(r.Context(), p.TeamID, p.Name, p.InstanceVars)
+	if err != nil {
+		return err
+	}
+	loaded, err := pipeline.Load(raw, pipeline.Options{File: p.Name})
+	if err != nil && loaded.Config == nil {
+		return fmt.Errorf("pipeline %s: stored config: %w", p.Name, err)
+	}
+	cfg := loaded.Config
+	rs, err := s.store.Resources(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	states, err := s.store.ResourceStates(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	type resourceView struct {
+		Name, URL string
+		Pinned    bool
+	}
+	var resources []resourceView
+	var graphResources []web.GraphResource
+	for _, res := range rs {
+		st := states[res.ID]
+		u := pipelineURL(p) + "/resources/" + url.PathEscape(res.Name)
+		resources = append(resources, resourceView{res.Name, u, st.PinnedVersion != nil})
+		gr := web.GraphResource{Name: res.Name, URL: u, Pinned: st.PinnedVersion != nil}
+		if st.CheckBuild != nil {
+			gr.Status = string(st.CheckBuild.Status)
+		}
+		graphResources = append(graphResources, gr)
+	}
+	// Groups: the ?group= ones, or the first; their jobs only.
+	type groupView struct {
+		Name   string
+		Active bool
+	}
+	var groups []groupView
+	show := map[string]bool{}
+	chosen := r.URL.Query()["group"]
+	if cfg != nil {
+		for i, g := range cfg.Groups {
+			active := len(chosen) == 0 && i == 0
+			for _, name := range chosen {
+				active = active || name == g.Name
+			}
+			groups = append(groups, groupView{g.Name, active})
+			if active {
+				for _, j := range g.Jobs {
+					show[j] = true
+				}
+			}
+		}
+	}
+	var graphJobs []web.GraphJob
+	if cfg != nil {
+		for i := range cfg.Jobs {
+			j := &cfg.Jobs[i]
+			if len(groups) > 0 && !show[j.Name] {
+				continue
+			}
+			v := byName[j.Name]
+			gj := web.GraphJob{Name: j.Name, URL: v.URL, Status: v.Status, Running: v.Running, Outputs: j.Outputs()}
+			for _, in := range j.Inputs() {
+				gj.Inputs = append(gj.Inputs, web.GraphInput{Resource: in.Resource, Passed: in.Passed, Trigger: in.Trigger})
+			}
+			graphJobs = append(graphJobs, gj)
+		}
+	}
+	return render(w, http.StatusOK, "pipeline", struct {
+		web.Page
+		Team, Name, API string
+		Paused          bool
+		CanOperate      bool
+		Groups          []groupView
+		Graph           web.Graph
+		Jobs            []jobView
+		Resources       []resourceView
+	}{pageOf(r, c, p.Name), p.TeamName, p.Name, pipelineAPI(p), p.Paused, c.role(p.TeamName) >= auth.PipelineOperator,
+		groups, web.Layout(graphJobs, graphResources), jobs, resources})
+}
+
+// pipelineAPI is the API path of a pipeline, for the page's buttons.
+func pipelineAPI(p store.Pipeline) string {
+	return "/api/v1/teams/" + url.PathEscape(p.TeamName) + "/pipelines/" + url.PathEscape(p.Name)
+}
+
+type buildRow struct {
+	Name, URL, Status string
+	Start, End        *time.Time
+}
+
+func (s *Server) jobPage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, j, err := s.jobFromPath(r)
+	if err != nil {
+		return err
+	}
+	builds, err := s.store.Builds(r.Context(), store.BuildFilter{JobID: j.ID}, store.Page{Limit: 100})
+	if err != nil {
+		return err
+	}
+	var rows []buildRow
+	for _, b := range builds {
+		rows = append(rows, buildRow{Name: b.Name, URL: pipelineURL(p) + "/jobs/" + url.PathEscape(j.Name) + "/builds/" + url.PathEscape(b.Name),
+			Status: string(b.Status), Start: b.StartTime, End: b.EndTime})
+	}
+	return render(w, http.StatusOK, "job", struct {
+		web.Page
+		Pipeline, PipelineURL, Name, API string
+		Paused, CanOperate               bool
+		Builds                           []buildRow
+	}{pageOf(r, c, j.Name), p.Name, pipelineURL(p), j.Name, pipelineAPI(p) + "/jobs/" + url.PathEscape(j.Name),
+		j.Paused, c.role(p.TeamName) >= auth.PipelineOperator, rows})
+}
+
+// jobBuildPage is a job's build at its Concourse URL.
+func (s *Server) jobBuildPage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	_, j, err := s.jobFromPath(r)
+	if err != nil {
+		return err
+	}
+	b, err := s.store.JobBuildByName(r.Context(), j.ID, r.PathValue("build_name"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("build " + r.PathValue("build_name"))
+	}
+	if err != nil {
+		return err
+	}
+	return s.showBuild(w, r, c, b)
+}
+
+func (s *Server) buildPage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	b, err := s.buildFromPath(r)
+	if err != nil {
+		return err
+	}
+	return s.showBuild(w, r, c, b)
+}
+
+// showBuild renders a build's page: its steps, each with the spoke it ran
+// on and why (the placement fly placement explains); the log streams in.
+func (s *Server) showBuild(w http.ResponseWriter, r *http.Request, c *caller, b store.Build) error {
+	type stepView struct {
+		ID, Kind, Name, Spoke, Why string
+	}
+	var steps []stepView
+	var plan pipeline.Plan
+	if len(b.Plan) > 0 && json.Unmarshal(b.Plan, &plan) == nil {
+		decisions, err := s.store.Placements(r.Context(), b.ID)
+		if err != nil {
+			return err
+		}
+		why := map[string]store.PlacementDecision{}
+		for _, d := range decisions {
+			why[d.PlanID] = d
+		}
+		for _, st := range plan.Steps() {
+			v := stepView{ID: st.ID, Kind: st.Kind, Name: st.Name}
+			if d, ok := why[st.ID]; ok {
+				v.Spoke = d.Spoke
+				var pd placement.Decision
+				if json.Unmarshal(d.Decision, &pd) == nil {
+					v.Why = pd.Summary()
+				}
+			}
+			steps = append(steps, v)
+		}
+	}
+	view := struct {
+		web.Page
+		ID                                       int64
+		Name, Status, Pipeline, PipelineURL, Job string
+		JobURL, RerunURL                         string
+		Start, End                               *time.Time
+		Done, CanOperate                         bool
+		Steps                                    []stepView
+	}{Page: pageOf(r, c, "build "+b.Name), ID: b.ID, Name: b.Name, Status: string(b.Status), Start: b.StartTime, End: b.EndTime,
+		Done: b.Status != api.BuildPending && b.Status != api.BuildStarted, CanOperate: c.role(b.TeamName) >= auth.PipelineOperator, Steps: steps}
+	if b.JobID != 0 {
+		p := store.Pipeline{TeamName: b.TeamName, Name: b.PipelineName, InstanceVars: b.InstanceVars}
+		view.Pipeline, view.PipelineURL, view.Job = b.PipelineName, pipelineURL(p), b.JobName
+		view.JobURL = view.PipelineURL + "/jobs/" + url.PathEscape(b.JobName)
+		view.RerunURL = pipelineAPI(p) + "/jobs/" + url.PathEscape(b.JobName) + "/builds/" + url.PathEscape(b.Name)
+		if strings.Contains(view.PipelineURL, "?") { // an instance: its vars go after the job's path
+			base, vars, _ := strings.Cut(view.PipelineURL, "?")
+			view.JobURL = base + "/jobs/" + url.PathEscape(b.JobName) + "?" + vars
+		}
+	}
+	return render(w, http.StatusOK, "build", view)
+}
+
+func (s *Server) resourcePage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.resourceFromPath(r)
+	if err != nil {
+		return err
+	}
+	states, err := s.store.ResourceStates(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	st := states[res.ID]
+	vs, err := s.store.VersionPage(r.Context(), res.ID, store.Page{Limit: 100}, nil)
+	if err != nil {
+		return err
+	}
+	type versionView struct {
+		ID              int64
+		Text            string
+		Enabled, Pinned bool
+	}
+	text := func(v map[string]string) string {
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, k+": "+v[k])
+		}
+		return strings.Join(parts, ", ")
+	}
+	pinned := ""
+	if st.PinnedVersion != nil {
+		pinned = text(st.PinnedVersion)
+	}
+	var versions []versionView
+	for _, v := range vs {
+		t := text(v.Version)
+		versions = append(versions, versionView{ID: v.ID, Text: t, Enabled: !v.Disabled, Pinned: pinned != "" && t == pinned})
+	}
+	checkError := ""
+	if b := st.CheckBuild; b != nil && (b.Status == api.BuildErrored || b.Status == api.BuildFailed) {
+		checkError = "the check build " + strconv.FormatInt(b.ID, 10) + " " + string(b.Status)
+	}
+	return render(w, http.StatusOK, "resource", struct {
+		web.Page
+		Pipeline, PipelineURL, Name, Type, API string
+		PinnedVersion, PinComment, CheckError  string
+		CanOperate                             bool
+		Versions                               []versionView
+	}{pageOf(r, c, res.Name), p.Name, pipelineURL(p), res.Name, res.Type, pipelineAPI(p) + "/resources/" + url.PathEscape(res.Name),
+		pinned, st.PinComment, checkError, c.role(p.TeamName) >= auth.PipelineOperator, versions})
+}
+
+// fleetPage lists the spokes the caller may see (as fly workers does)
+// with their state, capacity and load, and the policies in force.
+func (s *Server) fleetPage(w http.ResponseWriter, r *http.Request, c *caller) error {
+	type spokeView struct {
+		Name, Team, State, Labels, Tags, Capacity, Load string
+	}
+	spokes, err := s.store.Spokes(r.Context())
+	if err != nil {
+		return err
+	}
+	loads, err := s.store.SpokeLoads(r.Context())
+	if err != nil {
+		return err
+	}
+	load := map[int64]store.Load{}
+	for _, l := range loads {
+		load[l.ID] = l.Load
+	}
+	var views []spokeView
+	for _, sp := range spokes {
+		if sp.TeamName != "" && !c.admin && len(c.teams[sp.TeamName]) == 0 {
+			continue
+		}
+		var capacity placement.Resources
+		_ = json.Unmarshal(sp.Capacity, &capacity)
+		var labels map[string]string
+		_ = json.Unmarshal(sp.Labels, &labels)
+		var pairs []string
+		for k, v := range labels {
+			pairs = append(pairs, k+"="+v)
+		}
+		sort.Strings(pairs)
+		l := load[sp.ID]
+		views = append(views, spokeView{Name: sp.Name, Team: cmp.Or(sp.TeamName, "shared pool"), State: sp.WorkerState(),
+			Labels: strings.Join(pairs, ", "), Tags: strings.Join(sp.Tags, ", "), Capacity: resources(capacity),
+			Load: resources(placement.Resources{Steps: l.Steps, CPU: l.CPU, Memory: l.Memory})})
+	}
+	type policyView struct{ Name, Scope, Kind, OnError string }
+	var policies []policyView
+	all, err := s.store.ActivePolicies(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, p := range all {
+		if p.TeamID != 0 && !c.admin && len(c.teams[p.TeamName]) == 0 {
+			continue
+		}
+		scope := "global"
+		if p.TeamID != 0 {
+			scope = "team " + p.TeamName
+		}
+		policies = append(policies, policyView{p.Name, scope, p.Engine, p.OnError})
+	}
+	return render(w, http.StatusOK, "fleet", struct {
+		web.Page
+		Spokes   []spokeView
+		Policies []policyView
+	}{pageOf(r, c, "Fleet"), views, policies})
+}
+
+// resources is a capacity or load as people read it.
+func resources(r placement.Resources) string {
+	var parts []string
+	if r.Steps > 0 {
+		parts = append(parts, fmt.Sprintf("%d steps", r.Steps))
+	}
+	if r.CPU > 0 {
+		parts = append(parts, fmt.Sprintf("%g CPUs", r.CPU))
+	}
+	if r.Memory > 0 {
+		parts = append(parts, fmt.Sprintf("%.1f GiB", float64(r.Memory)/(1<<30)))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
