@@ -35,13 +35,13 @@ run: build
 stop:
 	hack/stop.sh
 
-# Unit and integration tests on a real PostgreSQL, Kubernetes control plane, MinIO, Ory Hydra, OCI registry, sshd, Jaeger and Prometheus, bounded fuzz runs of the
+# Unit and integration tests on a real PostgreSQL, Kubernetes control plane, MinIO, Ory Hydra, OCI registry, sshd, Jaeger, Prometheus and Chromium, bounded fuzz runs of the
 # pipeline parser and of the WASM rewrite in policy/preempt, and a smoke test of the Kubernetes control plane, the
 # virtual-kubelet test node and MinIO.
 test: lint unit scenarios fuzz infra
 
 unit:
-	hack/with-postgres.sh hack/with-kube.sh hack/with-minio.sh hack/with-hydra.sh hack/with-registry.sh hack/with-sshd.sh hack/with-jaeger.sh hack/with-prometheus.sh $(GO) test -race -count=1 -timeout 30m ./...
+	hack/with-postgres.sh hack/with-kube.sh hack/with-minio.sh hack/with-hydra.sh hack/with-registry.sh hack/with-sshd.sh hack/with-jaeger.sh hack/with-prometheus.sh hack/with-chromium.sh $(GO) test -race -count=1 -timeout 30m ./...
 
 # The input-algorithm scenarios through the CLI, on the real store.
 scenarios: build

@@ -61,7 +61,8 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, token, to 
 	_, _ = rand.Read(b)
 	secure := strings.HasPrefix(s.externalURL(r), "https://")
 	expires := time.Now().Add(s.cfg.TokenTTL)
-	http.SetCookie(w, &http.Cookie{Name: authCookie, Value: `"bearer ` + token + `"`, Path: "/", Expires: expires, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+	// Go quotes the value (it holds a space) as Concourse's "bearer TOKEN".
+	http.SetCookie(w, &http.Cookie{Name: authCookie, Value: "bearer " + token, Path: "/", Expires: expires, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: hex.EncodeToString(b), Path: "/", Expires: expires, Secure: secure, SameSite: http.SameSiteStrictMode})
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, to, http.StatusFound)

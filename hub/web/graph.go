@@ -160,10 +160,31 @@ func Layout(jobs []GraphJob, resources []GraphResource) Graph {
 		nodes[id].rank, state[id] = r, 2
 		return r
 	}
+	for _, id := range ids {
+		rank(id)
+	}
+	// A node nothing feeds (a resource) moves right, to just before the
+	// first node it feeds, as Concourse's graph does.
+	succs := map[string][]string{}
+	for _, e := range edges {
+		succs[e.From] = append(succs[e.From], e.To)
+	}
+	for _, id := range ids {
+		if len(preds[id]) > 0 || len(succs[id]) == 0 {
+			continue
+		}
+		first := -1
+		for _, to := range succs[id] {
+			if r := nodes[to].rank; first < 0 || r < first {
+				first = r
+			}
+		}
+		nodes[id].rank = max(nodes[id].rank, first-1)
+	}
 	columns := map[int][]*node{}
 	maxRank := 0
 	for _, id := range ids {
-		r := rank(id)
+		r := nodes[id].rank
 		columns[r] = append(columns[r], nodes[id])
 		maxRank = max(maxRank, r)
 	}

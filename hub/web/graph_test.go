@@ -37,6 +37,9 @@ func TestLayoutFollowsTheConfig(t *testing.T) {
 	if class["job-test"] != "job failed running" || class["job-ship"] != "job no-builds" || class["resource-repo"] != "resource  pinned" {
 		t.Errorf("classes: %v", class)
 	}
+	if x["resource-tools"] != x["job-build"] {
+		t.Errorf("tools, which only ship gets, is not in the column just before ship: %v", x)
+	}
 	if g.Width <= 0 || g.Height <= 0 {
 		t.Errorf("size %dx%d", g.Width, g.Height)
 	}

@@ -7,15 +7,10 @@ const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ||
 async function call(button) {
   const method = button.dataset.api, url = button.dataset.url;
   const init = { method, headers: { "X-Csrf-Token": csrf() }, credentials: "same-origin" };
-  if (button.dataset.comment) {
-    const comment = prompt("Pin comment (optional)");
-    if (comment === null) return;
-    if (comment) {
-      await fetch(url.replace(/\/versions\/\d+\/pin$/, "/pin_comment"), { method: "PUT", headers: { "X-Csrf-Token": csrf(), "Content-Type": "application/json" },
-        credentials: "same-origin", body: JSON.stringify({ pin_comment: comment }) }).catch(() => {});
-    }
-  }
-  if (button.dataset.body) { init.body = button.dataset.body; init.headers["Content-Type"] = "application/json"; }
+  if (button.dataset.bodyFrom) {
+    init.body = JSON.stringify({ pin_comment: document.getElementById(button.dataset.bodyFrom).value });
+    init.headers["Content-Type"] = "application/json";
+  } else if (button.dataset.body) { init.body = button.dataset.body; init.headers["Content-Type"] = "application/json"; }
   button.disabled = true;
   try {
     const res = await fetch(url, init);

@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// EnvChromium names the variable that holds the browser the UI tests drive
+// (hack/with-chromium.sh installs Debian's chromium and sets it).
+const EnvChromium = "SWITCHYARD_TEST_CHROMIUM"
+
+// chromium starts headless Chromium for the test and returns its context.
+func chromium(t *testing.T) context.Context {
+	t.Helper()
+	exe := os.Getenv(EnvChromium)
+	if exe == "" {
+		t.Fatalf("%s is not set: run the tests with `make test` or under hack/with-chromium.sh", EnvChromium)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	ctx, timeout := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(timeout)
+	return ctx
+}
+
+// screenshot writes the page as PNG for a person to look at (not
+// committed): into $SWITCHYARD_SCREENSHOTS, or .screenshots at the
+// repository's top.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("SWITCHYARD_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("..", ".screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// attrs reads an attribute of every element the CSS selector matches.
+func attrs(t *testing.T, ctx context.Context, sel, name string) []string {
+	t.Helper()
+	all, err := chromedp.Run(ctx, chromedp.AttributesAll(chromedp.CSSAll(sel)))
+	if err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	var out []string
+	for _, a := range all {
+		out = append(out, a[name])
+	}
+	return out
+}
+
+// text is the text of the first element the CSS selector matches.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	return strings.TrimSpace(v)
+}
+
+// poll waits until the JavaScript expression holds.
+func poll(t *testing.T, ctx context.Context, what, expr string, within time.Duration) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(within), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		t.Fatalf("%s (%s): %v", what, expr, err)
+	}
+}
+
+// In a real browser: sign in, see the pipeline on the dashboard, its graph
+// with the config's jobs, resources and edges, trigger a job and watch its
+// log stream to succeeded with the spoke it ran on, pin a version with a
+// comment, and see the spoke on the fleet page.
+func TestWebUIInABrowser(t *testing.T) {
+	f := newFleet(t)
+	f.startSpoke("ui-spoke", f.url)
+	f.setPipeline("ui", `
+resources:
+- name: repo
+  type: mock
+  check_every: 1s
+  source: {initial_version: v1}
+- name: tools
+  type: mock
+  check_every: never
+  source: {initial_version: t1}
+jobs:
+- name: build
+  plan:
+  - get: repo
+    trigger: true
+  - task: compile
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "printf '\\033[32mcompiled\\033[0m ok\\n'"]}
+- name: ship
+  plan:
+  - get: repo
+    passed: [build]
+  - get: tools
+  - task: say
+    config:
+      platform: linux
+      run: {path: sh, args: [-c, "echo shipping from the browser"]}
+`)
+	ctx := chromium(t)
+	must := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+	// A page that needs a session sends the browser to sign in, and back.
+	must("sign in", chromedp.Navigate(f.url+"/teams/main/pipelines/ui"),
+		chromedp.WaitVisible(css("#username")),
+		chromedp.SendKeys(css("#username"), "admin"), chromedp.SendKeys(css("#password"), "secret"),
+		chromedp.Submit(css("#password")), chromedp.WaitVisible(css("#graph")))
+	screenshot(t, ctx, "pipeline")
+	nodes := attrs(t, ctx, "#graph a.node", "id")
+	slices.Sort(nodes)
+	if want := []string{"job-build", "job-ship", "resource-repo", "resource-tools"}; !slices.Equal(nodes, want) {
+		t.Errorf("graph nodes %q, want %q", nodes, want)
+	}
+	from, to := attrs(t, ctx, "#graph path.edge", "data-from"), attrs(t, ctx, "#graph path.edge", "data-to")
+	var edges []string
+	for i := range from {
+		edges = append(edges, from[i]+">"+to[i])
+	}
+	slices.Sort(edges)
+	if want := []string{"job-build>job-ship", "resource-repo>job-build", "resource-tools>job-ship"}; !slices.Equal(edges, want) {
+		t.Errorf("graph edges %q, want %q", edges, want)
+	}
+	if dashed := attrs(t, ctx, "#graph path.trigger-false", "data-to"); len(dashed) != 2 {
+		t.Errorf("edges of gets that do not trigger: %q, want the two into ship", dashed)
+	}
+
+	must("dashboard", chromedp.Navigate(f.url+"/"), chromedp.WaitVisible(css(`li.card[data-pipeline="ui"]`)),
+		chromedp.WaitVisible(css("#user")))
+	screenshot(t, ctx, "dashboard")
+
+	// Trigger ship from its job page; its build page streams the log.
+	must("trigger", chromedp.Navigate(f.url+"/teams/main/pipelines/ui/jobs/build"), chromedp.WaitVisible(css("#trigger")))
+	screenshot(t, ctx, "job")
+	must("watch the build", chromedp.Click(css("#trigger")), chromedp.WaitVisible(css("#steps")))
+	poll(t, ctx, "the build succeeds", `document.getElementById("build-status").textContent === "succeeded"`, 2*time.Minute)
+	poll(t, ctx, "the log streams", `[...document.querySelectorAll(".log")].some(l => l.textContent.includes("compiled"))`, time.Minute)
+	poll(t, ctx, "the task's spoke is shown", `[...document.querySelectorAll(".step .spoke")].some(s => s.textContent === "ui-spoke")`, time.Minute)
+	status, log := text(t, ctx, "#build-status"), text(t, ctx, "#steps")
+	screenshot(t, ctx, "build")
+	if status != "succeeded" || !strings.Contains(log, "compiled ok") {
+		t.Errorf("the build page: status %q, log:\n%s", status, log)
+	}
+	green, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".log .a32").length`))
+	if err != nil || green == 0 {
+		t.Error("the log's ANSI green is not shown as colour")
+	}
+
+	// Pin repo's version with a comment.
+	res := f.url + "/teams/main/pipelines/ui/resources/repo"
+	must("pin", chromedp.Navigate(res), chromedp.WaitVisible(css("button.pin-version")),
+		chromedp.Click(css("button.pin-version")), chromedp.WaitVisible(css("#pinned")),
+		chromedp.SetValue(css("#pin-comment-text"), "hold for the release"), chromedp.Click(css("#save-comment")),
+		chromedp.WaitVisible(css("#pin-comment")))
+	comment := text(t, ctx, "#pin-comment")
+	screenshot(t, ctx, "resource")
+	if comment != "hold for the release" {
+		t.Errorf("pin comment %q", comment)
+	}
+	if out := f.asAdminGet("/api/v1/teams/main/pipelines/ui/resources/repo"); !strings.Contains(out, `"pinned_version"`) || !strings.Contains(out, "hold for the release") {
+		t.Errorf("the API does not show the pin:\n%s", out)
+	}
+
+	must("fleet", chromedp.Navigate(f.url+"/fleet"), chromedp.WaitVisible(css(`tr[data-spoke="ui-spoke"]`)))
+	screenshot(t, ctx, "fleet")
+}
