@@ -43,7 +43,12 @@ fly trigger-job -j hello/hello --watch
 
 cat <<MSG
 
-The hub is still running at $url with a local spoke. Use it with fly:
+The hub is still running at $url with a local spoke.
+
+The web UI: $url/teams/main/pipelines/hello (sign in as admin, password admin);
+the build that just ran: $url/teams/main/pipelines/hello/jobs/hello
+
+Use it with fly:
 
     fly -t switchyard login -c $url -u admin -p admin
     fly -t switchyard pipelines
