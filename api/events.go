@@ -140,3 +140,23 @@ type InitializeCheckEvent struct {
 	Time   int64  `json:"time,omitempty"`
 	Name   string `json:"name"`
 }
+
+// BuildLog is a build's events so far in one answer (Switchyard's GET
+// /api/v1/builds/B/log, for the web UI): the log lines joined into chunks
+// by step, source and second, the other events as they are, and the id of
+// the last event, after which the event stream goes on (?after=ID).
+type BuildLog struct {
+	Chunks []LogChunk `json:"chunks"`
+	Events []Envelope `json:"events"`
+	LastID int64      `json:"last_id"` // -1: no events yet
+	Ended  bool       `json:"ended"`   // the build is over: no more events come
+}
+
+// LogChunk is consecutive log lines of one step and source within one
+// second.
+type LogChunk struct {
+	Origin string `json:"origin"`
+	Source string `json:"source,omitempty"`
+	Time   int64  `json:"time"`
+	Text   string `json:"text"`
+}

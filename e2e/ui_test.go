@@ -17,7 +17,7 @@ import (
 const EnvChromium = "SWITCHYARD_TEST_CHROMIUM"
 
 // chromium starts headless Chromium for the test and returns its context.
-func chromium(t *testing.T) context.Context {
+func chromium(t testing.TB) context.Context {
 	t.Helper()
 	exe := os.Getenv(EnvChromium)
 	if exe == "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
@@ -20,10 +21,14 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 		return err
 	}
 	var after int64 // store sequence numbers start at 1; SSE ids at 0
-	if v := r.Header.Get("Last-Event-ID"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return errorf(http.StatusBadRequest, "Last-Event-ID must be a number")
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("after") // a page that read the log so far (GET .../log) goes on from there
+	}
+	if last != "" {
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < -1 {
+			return errorf(http.StatusBadRequest, "Last-Event-ID and after must be an event id")
 		}
 		after = n + 1
 	}
@@ -83,4 +88,64 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 			return nil
 		}
 	}
+}
+
+// maxLogBytes bounds what GET /api/v1/builds/B/log answers at once: the
+// page streams the rest. The events are read logPage at a time.
+const (
+	maxLogBytes = 64 << 20
+	logPage     = 20000
+)
+
+// buildLog answers a build's events so far in one document, log lines
+// joined (api.BuildLog), for a page to show a long log at once and stream
+// from where it ends.
+func (s *Server) buildLog(w http.ResponseWriter, r *http.Request, c *caller) error {
+	b, err := s.buildFromPath(r)
+	if err != nil {
+		return err
+	}
+	out := api.BuildLog{Chunks: []api.LogChunk{}, Events: []api.Envelope{}, LastID: -1}
+	var texts []*strings.Builder // each chunk's text as it grows
+	var after int64
+	for size := 0; size < maxLogBytes; {
+		events, err := s.store.Events(r.Context(), b.ID, after, logPage)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			after, out.LastID = e.Seq, e.Seq-1
+			var l api.LogEvent
+			if e.Type != api.EventLog || json.Unmarshal(e.Payload, &l) != nil {
+				size += len(e.Payload)
+				out.Events = append(out.Events, api.Envelope{Data: e.Payload, Event: e.Type, Version: e.Version, EventID: strconv.FormatInt(e.Seq-1, 10)})
+				continue
+			}
+			size += len(l.Payload)
+			if n := len(out.Chunks); n > 0 {
+				if last := &out.Chunks[n-1]; last.Origin == l.Origin.ID && last.Source == l.Origin.Source && last.Time == l.Time {
+					texts[n-1].WriteString(l.Payload)
+					continue
+				}
+			}
+			out.Chunks = append(out.Chunks, api.LogChunk{Origin: l.Origin.ID, Source: l.Origin.Source, Time: l.Time})
+			texts = append(texts, &strings.Builder{})
+			texts[len(texts)-1].WriteString(l.Payload)
+		}
+		if len(events) < logPage {
+			break
+		}
+	}
+	for i := range out.Chunks {
+		out.Chunks[i].Text = texts[i].String()
+	}
+	cur, err := s.store.Build(r.Context(), b.ID)
+	if err != nil {
+		return err
+	}
+	if cur.Status.Finished() {
+		more, err := s.store.Events(r.Context(), b.ID, after, 1)
+		out.Ended = err == nil && len(more) == 0
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

@@ -131,6 +131,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/builds/{build}", readBuild, s.getBuild},
 		{"PUT", "/api/v1/builds/{build}/abort", operateBuild, s.abortBuild},
 		{"GET", "/api/v1/builds/{build}/events", buildDetails, s.buildEvents},
+		{"GET", "/api/v1/builds/{build}/log", buildDetails, s.buildLog},
 		{"GET", "/api/v1/builds/{build}/preparation", buildDetails, s.buildPreparation},
 		{"GET", "/api/v1/builds/{build}/resources", readBuild, s.buildResources},
 		{"GET", "/api/v1/builds/{build}/plan", readBuild, s.buildPlan},

@@ -74,30 +74,38 @@ type jobView struct {
 	Running           bool
 }
 
-// jobViews reads the jobs of a pipeline with their latest builds.
-func (s *Server) jobViews(r *http.Request, p store.Pipeline) ([]jobView, map[string]jobView, error) {
-	jobs, err := s.store.Jobs(r.Context(), p.ID)
-	if err != nil {
-		return nil, nil, err
+// jobViews reads the jobs of the pipelines with their latest builds, in
+// one query, by pipeline.
+func (s *Server) jobViews(r *http.Request, ps ...store.Pipeline) (map[int64][]jobView, error) {
+	ids := make([]int64, 0, len(ps))
+	byID := map[int64]store.Pipeline{}
+	for _, p := range ps {
+		ids = append(ids, p.ID)
+		byID[p.ID] = p
 	}
-	out := make([]jobView, 0, len(jobs))
-	byName := map[string]jobView{}
-	for _, j := range jobs {
-		next, finished, err := s.latestBuilds(r, j)
-		if err != nil {
-			return nil, nil, err
-		}
-		v := jobView{Name: j.Name, URL: pipelineURL(p) + "/jobs/" + url.PathEscape(j.Name), Status: "no-builds", Running: next != nil}
-		if finished != nil {
-			v.Status = string(finished.Status)
-		}
+	states, err := s.store.JobStates(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]jobView{}
+	for _, j := range states {
+		v := jobView{Name: j.Name, URL: jobURL(byID[j.PipelineID], j.Name), Status: cmp.Or(string(j.Finished), "no-builds"), Running: j.Running}
 		if j.Paused {
 			v.Status = "paused"
 		}
-		out = append(out, v)
-		byName[j.Name] = v
+		out[j.PipelineID] = append(out[j.PipelineID], v)
 	}
-	return out, byName, nil
+	return out, nil
+}
+
+// jobURL is a job's page; an instanced pipeline's vars follow the path.
+func jobURL(p store.Pipeline, job string) string {
+	base, vars, _ := strings.Cut(pipelineURL(p), "?")
+	u := base + "/jobs/" + url.PathEscape(job)
+	if vars != "" {
+		u += "?" + vars
+	}
+	return u
 }
 
 func pipelineURL(p store.Pipeline) string {
@@ -142,15 +150,19 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	var teams []teamView
+	var visible []store.Pipeline
 	for _, p := range ps {
-		if !(p.Public || c.role(p.TeamName) > 0) || p.Archived && !all {
-			continue
+		if (p.Public || c.role(p.TeamName) > 0) && (!p.Archived || all) {
+			visible = append(visible, p)
 		}
-		jobs, _, err := s.jobViews(r, p)
-		if err != nil {
-			return err
-		}
+	}
+	jobsOf, err := s.jobViews(r, visible...)
+	if err != nil {
+		return err
+	}
+	var teams []teamView
+	for _, p := range visible {
+		jobs := jobsOf[p.ID]
 		v := pipelineView{Name: p.Name, URL: pipelineURL(p), Status: pipelineStatus(jobs), Paused: p.Paused, Jobs: jobs}
 		if p.InstanceVars != "{}" {
 			v.InstanceVars = p.InstanceVars
@@ -198,9 +210,13 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *caller)
 	if err != nil {
 		return err
 	}
-	jobs, byName, err := s.jobViews(r, p)
+	jobsOf, err := s.jobViews(r, p)
 	if err != nil {
 		return err
+	}
+	jobs, byName := jobsOf[p.ID], map[string]jobView{}
+	for _, j := range jobs {
+		byName[j.Name] = j
 	}
 	raw, _, err := s.store.PipelineConfig(r.Context(), p.TeamID, p.Name, p.InstanceVars)
 	if err != nil {
@@ -306,7 +322,12 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	var rows []buildRow
 	for _, b := range builds {
-		rows = append(rows, buildRow{Name: b.Name, URL: pipelineURL(p) + "/jobs/" + url.PathEscape(j.Name) + "/builds/" + url.PathEscape(b.Name),
+		base, vars, _ := strings.Cut(jobURL(p, j.Name), "?")
+		u := base + "/builds/" + url.PathEscape(b.Name)
+		if vars != "" {
+			u += "?" + vars
+		}
+		rows = append(rows, buildRow{Name: b.Name, URL: u,
 			Status: string(b.Status), Start: b.StartTime, End: b.EndTime})
 	}
 	return render(w, http.StatusOK, "job", struct {
@@ -384,12 +405,8 @@ func (s *Server) showBuild(w http.ResponseWriter, r *http.Request, c *caller, b 
 	if b.JobID != 0 {
 		p := store.Pipeline{TeamName: b.TeamName, Name: b.PipelineName, InstanceVars: b.InstanceVars}
 		view.Pipeline, view.PipelineURL, view.Job = b.PipelineName, pipelineURL(p), b.JobName
-		view.JobURL = view.PipelineURL + "/jobs/" + url.PathEscape(b.JobName)
+		view.JobURL = jobURL(p, b.JobName)
 		view.RerunURL = pipelineAPI(p) + "/jobs/" + url.PathEscape(b.JobName) + "/builds/" + url.PathEscape(b.Name)
-		if strings.Contains(view.PipelineURL, "?") { // an instance: its vars go after the job's path
-			base, vars, _ := strings.Cut(view.PipelineURL, "?")
-			view.JobURL = base + "/jobs/" + url.PathEscape(b.JobName) + "?" + vars
-		}
 	}
 	return render(w, http.StatusOK, "build", view)
 }

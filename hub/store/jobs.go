@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchyard-ci/switchyard/api"
 )
 
 // Job is a row of jobs.
@@ -88,4 +90,36 @@ func (s *Store) SetJobPaused(ctx context.Context, jobID int64, paused bool, by s
 		return fmt.Errorf("pause job: %w", err)
 	}
 	return nil
+}
+
+// JobState is a job as a page of pipelines shows it: its latest finished
+// build's status ("" before any) and whether a build of it is pending or
+// started.
+type JobState struct {
+	ID, PipelineID int64
+	Name           string
+	Paused         bool
+	Finished       api.BuildStatus
+	Running        bool
+}
+
+// JobStates reads the active jobs of the pipelines with their builds'
+// state, in one query, by pipeline in job order.
+func (s *Store) JobStates(ctx context.Context, pipelineIDs []int64) ([]JobState, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, `SELECT j.id, j.pipeline_id, j.name, j.paused, COALESCE(f.status, ''),
+				EXISTS (SELECT 1 FROM builds b WHERE b.job_id = j.id AND b.status IN ('pending', 'started'))
+			FROM jobs j
+			LEFT JOIN LATERAL (SELECT b.status FROM builds b WHERE b.job_id = j.id AND b.status NOT IN ('pending', 'started')
+				ORDER BY b.id DESC LIMIT 1) f ON true
+			WHERE j.pipeline_id = ANY($1) AND j.active ORDER BY j.pipeline_id, j.id`, pipelineIDs)
+	}, func(r pgx.CollectableRow) (JobState, error) {
+		var j JobState
+		err := r.Scan(&j.ID, &j.PipelineID, &j.Name, &j.Paused, &j.Finished, &j.Running)
+		return j, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("the jobs of %d pipelines: %w", len(pipelineIDs), err)
+	}
+	return out, nil
 }

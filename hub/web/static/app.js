@@ -49,49 +49,91 @@ function ansi(text) {
   return frag;
 }
 
+// shownLines is how many lines of a long log a page shows at first.
+const shownLines = 5000;
+
+function countLines(text) {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+// earlier puts a button before a log that shows its held lines.
+function earlier(el, chunks) {
+  let n = 0;
+  for (const c of chunks) n += countLines(c.text);
+  const b = document.createElement("button");
+  b.className = "earlier";
+  b.textContent = "Show " + n + " earlier lines";
+  b.addEventListener("click", () => {
+    const frag = document.createDocumentFragment();
+    for (const c of chunks) {
+      if (c.source !== "stderr") { frag.append(ansi(c.text)); continue; }
+      const s = document.createElement("span"); s.className = "err"; s.append(ansi(c.text)); frag.append(s);
+    }
+    el.prepend(frag);
+    b.remove();
+  });
+  el.before(b);
+}
+
 function stream(root) {
   const sections = new Map();
   for (const s of root.querySelectorAll(".step")) sections.set(s.dataset.origin, s);
   const section = (id) => {
     let s = sections.get(id);
-    if (!s) { s = sections.get(""); s.hidden = false; }
+    if (!s) { s = sections.get(""); s.hidden = false; sections.set(id, s); }
     return s;
   };
-  // Lines are appended once a frame, so a log of many lines stays responsive.
-  const pending = [];
+  // Lines wait for the next frame and go in together: plain text joins
+  // into one text node per log, a timestamp is shown when the second
+  // changes, so a log of many lines stays cheap and the page responsive.
+  const logs = new Map(); // origin id -> {el, frag, text, last}
+  const logOf = (id) => {
+    let l = logs.get(id);
+    if (!l) { l = { el: section(id).querySelector(".log"), frag: null, text: "", last: 0 }; logs.set(id, l); }
+    return l;
+  };
   let scheduled = false;
+  const pendingLogs = new Set();
+  const spill = (l) => { if (l.text) { (l.frag ||= document.createDocumentFragment()).append(l.text); l.text = ""; } };
   const flush = () => {
     scheduled = false;
-    const byLog = new Map();
-    for (const [log, node] of pending.splice(0)) {
-      if (!byLog.has(log)) byLog.set(log, document.createDocumentFragment());
-      byLog.get(log).append(node);
+    for (const l of pendingLogs) {
+      spill(l);
+      const el = l.el, atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+      if (l.frag) el.append(l.frag);
+      l.frag = null;
+      if (atEnd) el.scrollTop = el.scrollHeight;
     }
-    for (const [log, frag] of byLog) {
-      const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-      log.append(frag);
-      if (atEnd) log.scrollTop = log.scrollHeight;
-    }
+    pendingLogs.clear();
   };
   const append = (id, text, time, err) => {
-    const log = section(id).querySelector(".log");
-    const line = document.createDocumentFragment();
-    if (time) {
+    const l = logOf(id);
+    if (time && time !== l.last) {
+      spill(l);
+      l.last = time;
       const t = document.createElement("span"); t.className = "t";
-      t.textContent = new Date(time * 1000).toLocaleTimeString(); line.append(t);
+      t.textContent = new Date(time * 1000).toLocaleTimeString();
+      (l.frag ||= document.createDocumentFragment()).append(t);
     }
-    if (err) { const s = document.createElement("span"); s.className = "err"; s.append(ansi(text)); line.append(s); }
-    else line.append(ansi(text));
-    pending.push([log, line]);
+    if (err || text.includes("\x1b[")) {
+      spill(l);
+      const node = ansi(text);
+      if (err) { const s = document.createElement("span"); s.className = "err"; s.append(node); (l.frag ||= document.createDocumentFragment()).append(s); }
+      else (l.frag ||= document.createDocumentFragment()).append(node);
+    } else {
+      l.text += text;
+    }
+    pendingLogs.add(l);
     if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
   };
   const state = (id, st) => {
     const el = section(id).querySelector(".state");
     if (el) { el.textContent = st; el.className = "state " + st; }
   };
-  const es = new EventSource(root.dataset.events, { withCredentials: true });
-  es.addEventListener("event", (m) => {
-    const ev = JSON.parse(m.data), d = ev.data || {}, id = d.origin?.id || "";
+  const handle = (ev) => {
+    const d = ev.data || {}, id = d.origin?.id || "";
     switch (ev.event) {
       case "log": append(id, d.payload, d.time, d.origin?.source === "stderr"); break;
       case "error": append(id, d.message + "\n", d.time, true); state(id, "errored"); break;
@@ -106,9 +148,39 @@ function stream(root) {
         break;
       }
     }
-  });
-  es.addEventListener("end", () => { es.close(); flush(); });
-  es.onerror = () => { if (es.readyState === EventSource.CLOSED) flush(); };
+  };
+  const ended = () => { flush(); root.dataset.ended = "true"; root.dataset.shownAt = Math.round(performance.now()); };
+  const follow = (after) => {
+    const es = new EventSource(root.dataset.events + "?after=" + after, { withCredentials: true });
+    es.addEventListener("event", (m) => handle(JSON.parse(m.data)));
+    es.addEventListener("end", () => { es.close(); ended(); });
+  };
+  // What the build logged so far comes in one answer (a long log opens at
+  // once); the event stream goes on from its end.
+  fetch(root.dataset.log, { credentials: "same-origin" }).then((r) => r.ok ? r.json() : Promise.reject(r.status)).then((log) => {
+    // A long log shows its last lines first; the earlier ones come on a click.
+    const lines = new Map();
+    for (const c of log.chunks) lines.set(c.origin, (lines.get(c.origin) || 0) + countLines(c.text));
+    const held = new Map();
+    const hold = (c) => (held.get(c.origin) || held.set(c.origin, []).get(c.origin)).push(c);
+    for (const c of log.chunks) {
+      const over = lines.get(c.origin) - shownLines;
+      if (over > 0) {
+        const n = countLines(c.text);
+        if (n <= over) { hold(c); lines.set(c.origin, lines.get(c.origin) - n); continue; }
+        let cut = -1; // the end of the over-th line: those are held, the rest shown
+        for (let i = 0; i < over; i++) cut = c.text.indexOf("\n", cut + 1);
+        hold({ ...c, text: c.text.slice(0, cut + 1) });
+        lines.set(c.origin, lines.get(c.origin) - over);
+        append(c.origin, c.text.slice(cut + 1), c.time, c.source === "stderr");
+        continue;
+      }
+      append(c.origin, c.text, c.time, c.source === "stderr");
+    }
+    for (const [id, chunks] of held) earlier(logOf(id).el, chunks);
+    for (const e of log.events) handle({ event: e.event, data: e.data });
+    if (log.ended) ended(); else follow(log.last_id);
+  }).catch(() => follow(-1));
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -1,0 +1,150 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchyard-ci/switchyard/api"
+	"github.com/switchyard-ci/switchyard/hub/store"
+)
+
+// BenchmarkWebUI measures the UI at scale in Chromium: the dashboard of 240
+// pipelines of 10 jobs (2,400), each job with a finished build, signed in
+// as admin (first contentful paint and bytes of the page, from the
+// browser's performance timings), and a build page whose task printed
+// 100,000 lines (from the navigation's start until its log is on the page,
+// by the page's clock; the earliest lines wait for a click).
+func BenchmarkWebUI(b *testing.B) {
+	const pipelines, jobs, lines = 240, 10, 100000
+	f := newFleet(b)
+	f.startSpoke("bench-ui", f.url)
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	var cfg strings.Builder
+	cfg.WriteString("resources:\n- {name: src, type: mock, check_every: never, source: {initial_version: v1}}\njobs:\n")
+	for j := range jobs {
+		fmt.Fprintf(&cfg, "- name: job-%d\n  plan:\n  - get: src\n", j)
+		if j > 0 {
+			fmt.Fprintf(&cfg, "    passed: [job-%d]\n", j-1)
+		}
+		fmt.Fprintf(&cfg, "  - task: t\n    config: {platform: linux, run: {path: \"true\"}}\n")
+	}
+	c := &api.Client{URL: f.url, Token: f.tokenFrom(f.url)}
+	for p := range pipelines {
+		hdr := map[string][]string{"Content-Type": {"application/x-yaml"}}
+		if _, err := c.Do(b.Context(), "PUT", fmt.Sprintf("/api/v1/teams/main/pipelines/p-%03d/config", p), hdr, []byte(cfg.String()), nil); err != nil {
+			b.Fatalf("set pipeline %d: %v", p, err)
+		}
+	}
+	st, err := store.Open(b.Context(), f.db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ps, err := st.Pipelines(b.Context(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []int64
+	for _, p := range ps {
+		ids = append(ids, p.ID)
+	}
+	states, err := st.JobStates(b.Context(), ids)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var records []store.BuildRecord
+	for i, j := range states {
+		records = append(records, store.BuildRecord{JobID: j.ID, Status: []string{"succeeded", "failed", "errored"}[i%3]})
+	}
+	if _, err := st.RecordBuilds(b.Context(), records, nil); err != nil {
+		b.Fatal(err)
+	}
+	if len(states) != pipelines*jobs {
+		b.Fatalf("%d jobs, want %d", len(states), pipelines*jobs)
+	}
+
+	ctx := chromium(b)
+	signIn := chromedp.Steps(chromedp.Navigate(f.url+"/login?redirect_uri=/fleet"), chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "admin"), chromedp.SendKeys(chromedp.CSS("#password"), "secret"),
+		chromedp.Submit(chromedp.CSS("#password")), chromedp.WaitVisible(chromedp.CSS("#user")))
+	if err := chromedp.Do(ctx, signIn); err != nil {
+		b.Fatalf("sign in: %v", err)
+	}
+	type timing struct {
+		FCP   float64 `json:"fcp"`
+		Bytes float64 `json:"bytes"`
+		Cards int     `json:"cards"`
+	}
+	b.Run("dashboard-240-pipelines-2400-jobs", func(b *testing.B) {
+		var fcp, bytes float64
+		for b.Loop() {
+			if err := chromedp.Do(ctx, chromedp.Navigate(f.url+"/"), chromedp.WaitVisible(chromedp.CSS(`li.card[data-pipeline="p-239"]`))); err != nil {
+				b.Fatal(err)
+			}
+			t, err := chromedp.Run(ctx, chromedp.Poll[timing](`(() => {
+				const p = performance.getEntriesByName("first-contentful-paint")[0];
+				const n = performance.getEntriesByType("navigation")[0];
+				return p ? {fcp: p.startTime, bytes: n.transferSize || n.encodedBodySize, cards: document.querySelectorAll("li.card").length} : null;
+			})()`, chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if t.Cards != pipelines {
+				b.Fatalf("%d pipelines on the dashboard, want %d", t.Cards, pipelines)
+			}
+			fcp, bytes = t.FCP, t.Bytes
+		}
+		b.ReportMetric(fcp, "fcp-ms")
+		b.ReportMetric(bytes/1024, "page-KiB")
+	})
+
+	f.setPipeline("log", fmt.Sprintf(`
+jobs:
+- name: long
+  plan:
+  - task: print
+    config: {platform: linux, run: {path: seq, args: ["%d"]}}
+`, lines))
+	if out, code := f.fly("trigger-job", "-j", "log/long", "-w"); code != 0 {
+		b.Fatalf("the long build (exit %d): %s", code, out[max(0, len(out)-500):])
+	}
+	b.Run("build-log-100000-lines", func(b *testing.B) {
+		var ms float64
+		for b.Loop() {
+			if err := chromedp.Do(ctx, chromedp.Navigate(f.url+"/teams/main/pipelines/log/jobs/long/builds/1")); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("steps").dataset.ended === "true"`,
+				chromedp.WithPollingTimeout(2*time.Minute), chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
+				b.Fatal(err)
+			}
+			// From the navigation's start to the whole log on the page, by the page's clock.
+			shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("steps").dataset.shownAt`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := fmt.Sscan(shown, &ms); err != nil {
+				b.Fatalf("shownAt %q: %v", shown, err)
+			}
+			last, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`[...document.querySelectorAll(".log")].some(l => l.textContent.endsWith("\n%d\n"))`, lines)))
+			if err != nil || !last {
+				b.Fatalf("the log does not end with line %d: %v", lines, err)
+			}
+			// All of it is there on a click.
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("button.earlier").click(), true`)); err != nil {
+				b.Fatal(err)
+			}
+			all, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`[...document.querySelectorAll(".log")].some(l => l.textContent.startsWith("1\n2\n3\n"))`))
+			if err != nil || !all {
+				b.Fatalf("the earlier lines do not show on a click: %v", err)
+			}
+		}
+		b.ReportMetric(ms, "open-ms")
+	})
+}
