@@ -150,6 +150,9 @@ type BuildLog struct {
 	Events []Envelope `json:"events"`
 	LastID int64      `json:"last_id"` // -1: no events yet
 	Ended  bool       `json:"ended"`   // the build is over: no more events come
+	// Before is the event the log lines start at: the lines of earlier
+	// ones come with ?before= (1: there are none).
+	Before int64 `json:"before"`
 }
 
 // LogChunk is consecutive log lines of one step and source within one

@@ -1,15 +1,19 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/store"
 )
 
 // buildEvents streams a build's events as Concourse's SSE: ids from 0 with no
@@ -90,62 +94,126 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 }
 
-// maxLogBytes bounds what GET /api/v1/builds/B/log answers at once: the
-// page streams the rest. The events are read logPage at a time.
+// The log a page reads at once (GET /api/v1/builds/B/log): its last
+// logTail lines, read newest first logPage events at a time, and at most
+// maxLogBytes of earlier lines when the page asks for them (?before=).
 const (
+	logTail     = 5000
+	logPage     = 2000
 	maxLogBytes = 64 << 20
-	logPage     = 20000
 )
 
 // buildLog answers a build's events so far in one document, log lines
-// joined (api.BuildLog), for a page to show a long log at once and stream
-// from where it ends.
+// joined (api.BuildLog): the last logTail lines with every other event, for
+// a page to show a long log at once and stream on from its end; or, with
+// ?before=SEQ, the log lines before that event.
 func (s *Server) buildLog(w http.ResponseWriter, r *http.Request, c *caller) error {
 	b, err := s.buildFromPath(r)
 	if err != nil {
 		return err
 	}
 	out := api.BuildLog{Chunks: []api.LogChunk{}, Events: []api.Envelope{}, LastID: -1}
-	var texts []*strings.Builder // each chunk's text as it grows
-	var after int64
-	for size := 0; size < maxLogBytes; {
-		events, err := s.store.Events(r.Context(), b.ID, after, logPage)
+	if v := r.URL.Query().Get("before"); v != "" {
+		before, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || before < 1 {
+			return errorf(http.StatusBadRequest, "before must be an event's sequence number")
+		}
+		var logs []store.Event
+		for after, size := int64(0), 0; size < maxLogBytes; {
+			events, err := s.store.Events(r.Context(), b.ID, after, logPage)
+			if err != nil {
+				return err
+			}
+			for _, e := range events {
+				if e.Seq >= before {
+					break
+				}
+				after = e.Seq
+				if e.Type == api.EventLog {
+					logs = append(logs, e)
+					size += len(e.Payload)
+				}
+			}
+			if len(events) < logPage || after != events[len(events)-1].Seq {
+				break
+			}
+		}
+		out.Chunks, _ = joinLog(logs)
+		out.Before = 1
+		return writeJSON(w, http.StatusOK, out)
+	}
+	// The tail: log events newest first until logTail lines.
+	var logs []store.Event
+	newest, lines := int64(-1), 0
+	for before := int64(math.MaxInt64); lines < logTail; {
+		events, err := s.store.EventsBefore(r.Context(), b.ID, before, logPage)
 		if err != nil {
 			return err
 		}
 		for _, e := range events {
-			after, out.LastID = e.Seq, e.Seq-1
-			var l api.LogEvent
-			if e.Type != api.EventLog || json.Unmarshal(e.Payload, &l) != nil {
-				size += len(e.Payload)
-				out.Events = append(out.Events, api.Envelope{Data: e.Payload, Event: e.Type, Version: e.Version, EventID: strconv.FormatInt(e.Seq-1, 10)})
-				continue
+			newest, before = max(newest, e.Seq), e.Seq
+			if e.Type == api.EventLog && lines < logTail {
+				logs = append(logs, e)
+				lines += bytes.Count(e.Payload, []byte(`\n`))
 			}
-			size += len(l.Payload)
-			if n := len(out.Chunks); n > 0 {
-				if last := &out.Chunks[n-1]; last.Origin == l.Origin.ID && last.Source == l.Origin.Source && last.Time == l.Time {
-					texts[n-1].WriteString(l.Payload)
-					continue
-				}
-			}
-			out.Chunks = append(out.Chunks, api.LogChunk{Origin: l.Origin.ID, Source: l.Origin.Source, Time: l.Time})
-			texts = append(texts, &strings.Builder{})
-			texts[len(texts)-1].WriteString(l.Payload)
 		}
 		if len(events) < logPage {
+			before = 1
+		}
+		out.Before = before
+		if before <= 1 {
 			break
 		}
 	}
-	for i := range out.Chunks {
-		out.Chunks[i].Text = texts[i].String()
+	slices.Reverse(logs)
+	if len(logs) > 0 {
+		out.Before = logs[0].Seq
+	}
+	out.Chunks, _ = joinLog(logs)
+	if newest > 0 {
+		others, err := s.store.EventsNotOf(r.Context(), b.ID, api.EventLog, newest)
+		if err != nil {
+			return err
+		}
+		for _, e := range others {
+			out.Events = append(out.Events, api.Envelope{Data: e.Payload, Event: e.Type, Version: e.Version, EventID: strconv.FormatInt(e.Seq-1, 10)})
+		}
+		out.LastID = newest - 1
 	}
 	cur, err := s.store.Build(r.Context(), b.ID)
 	if err != nil {
 		return err
 	}
 	if cur.Status.Finished() {
-		more, err := s.store.Events(r.Context(), b.ID, after, 1)
+		more, err := s.store.Events(r.Context(), b.ID, max(newest, 0), 1)
 		out.Ended = err == nil && len(more) == 0
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// joinLog joins log events into chunks of one step, source and second.
+func joinLog(events []store.Event) ([]api.LogChunk, int) {
+	chunks := []api.LogChunk{}
+	var texts []*strings.Builder
+	size := 0
+	for _, e := range events {
+		var l api.LogEvent
+		if json.Unmarshal(e.Payload, &l) != nil {
+			continue
+		}
+		size += len(l.Payload)
+		if n := len(chunks); n > 0 {
+			if last := &chunks[n-1]; last.Origin == l.Origin.ID && last.Source == l.Origin.Source && last.Time == l.Time {
+				texts[n-1].WriteString(l.Payload)
+				continue
+			}
+		}
+		chunks = append(chunks, api.LogChunk{Origin: l.Origin.ID, Source: l.Origin.Source, Time: l.Time})
+		texts = append(texts, &strings.Builder{})
+		texts[len(texts)-1].WriteString(l.Payload)
+	}
+	for i := range chunks {
+		chunks[i].Text = texts[i].String()
+	}
+	return chunks, size
 }

@@ -58,16 +58,32 @@ func (s *Store) AppendEvents(ctx context.Context, buildID int64, events ...Event
 
 // Events returns up to limit events of a build after sequence number after.
 func (s *Store) Events(ctx context.Context, buildID, after int64, limit int) ([]Event, error) {
-	out, err := collect(ctx, func() (pgx.Rows, error) {
-		return s.reads.Query(ctx, `SELECT seq, event_type, version, payload FROM build_events
+	return s.eventRows(ctx, `SELECT seq, event_type, version, payload FROM build_events
 		WHERE build_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, buildID, after, limit)
-	}, func(r pgx.CollectableRow) (Event, error) {
+}
+
+// EventsBefore reads the build's events before sequence number before,
+// newest first, at most limit of them.
+func (s *Store) EventsBefore(ctx context.Context, buildID, before int64, limit int) ([]Event, error) {
+	return s.eventRows(ctx, `SELECT seq, event_type, version, payload FROM build_events
+		WHERE build_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, buildID, before, limit)
+}
+
+// EventsNotOf reads the build's events up to sequence number upTo that are
+// not of type typ, in order.
+func (s *Store) EventsNotOf(ctx context.Context, buildID int64, typ string, upTo int64) ([]Event, error) {
+	return s.eventRows(ctx, `SELECT seq, event_type, version, payload FROM build_events
+		WHERE build_id = $1 AND event_type <> $2 AND seq <= $3 ORDER BY seq LIMIT 100000`, buildID, typ, upTo)
+}
+
+func (s *Store) eventRows(ctx context.Context, query string, args ...any) ([]Event, error) {
+	out, err := collect(ctx, func() (pgx.Rows, error) { return s.reads.Query(ctx, query, args...) }, func(r pgx.CollectableRow) (Event, error) {
 		var e Event
 		err := r.Scan(&e.Seq, &e.Type, &e.Version, &e.Payload)
 		return e, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read events of build %d: %w", buildID, err)
+		return nil, fmt.Errorf("read events of build %d: %w", args[0], err)
 	}
 	return out, nil
 }

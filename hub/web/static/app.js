@@ -49,34 +49,6 @@ function ansi(text) {
   return frag;
 }
 
-// shownLines is how many lines of a long log a page shows at first.
-const shownLines = 5000;
-
-function countLines(text) {
-  let n = 0;
-  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
-  return n;
-}
-
-// earlier puts a button before a log that shows its held lines.
-function earlier(el, chunks) {
-  let n = 0;
-  for (const c of chunks) n += countLines(c.text);
-  const b = document.createElement("button");
-  b.className = "earlier";
-  b.textContent = "Show " + n + " earlier lines";
-  b.addEventListener("click", () => {
-    const frag = document.createDocumentFragment();
-    for (const c of chunks) {
-      if (c.source !== "stderr") { frag.append(ansi(c.text)); continue; }
-      const s = document.createElement("span"); s.className = "err"; s.append(ansi(c.text)); frag.append(s);
-    }
-    el.prepend(frag);
-    b.remove();
-  });
-  el.before(b);
-}
-
 function stream(root) {
   const sections = new Map();
   for (const s of root.querySelectorAll(".step")) sections.set(s.dataset.origin, s);
@@ -149,6 +121,28 @@ function stream(root) {
       }
     }
   };
+  // A long log comes as its last lines; the earlier ones on a click.
+  const earlier = (before) => {
+    const b = document.createElement("button");
+    b.className = "earlier";
+    b.textContent = "Show the earlier lines";
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      const r = await fetch(root.dataset.log + "?before=" + before, { credentials: "same-origin" });
+      if (!r.ok) { b.disabled = false; return; }
+      const byLog = new Map();
+      for (const c of (await r.json()).chunks) {
+        const el = logOf(c.origin).el;
+        if (!byLog.has(el)) byLog.set(el, document.createDocumentFragment());
+        const node = ansi(c.text);
+        if (c.source === "stderr") { const s = document.createElement("span"); s.className = "err"; s.append(node); byLog.get(el).append(s); }
+        else byLog.get(el).append(node);
+      }
+      for (const [el, frag] of byLog) el.prepend(frag);
+      b.remove();
+    });
+    root.prepend(b);
+  };
   const ended = () => { flush(); root.dataset.ended = "true"; root.dataset.shownAt = Math.round(performance.now()); };
   const follow = (after) => {
     const es = new EventSource(root.dataset.events + "?after=" + after, { withCredentials: true });
@@ -158,26 +152,8 @@ function stream(root) {
   // What the build logged so far comes in one answer (a long log opens at
   // once); the event stream goes on from its end.
   fetch(root.dataset.log, { credentials: "same-origin" }).then((r) => r.ok ? r.json() : Promise.reject(r.status)).then((log) => {
-    // A long log shows its last lines first; the earlier ones come on a click.
-    const lines = new Map();
-    for (const c of log.chunks) lines.set(c.origin, (lines.get(c.origin) || 0) + countLines(c.text));
-    const held = new Map();
-    const hold = (c) => (held.get(c.origin) || held.set(c.origin, []).get(c.origin)).push(c);
-    for (const c of log.chunks) {
-      const over = lines.get(c.origin) - shownLines;
-      if (over > 0) {
-        const n = countLines(c.text);
-        if (n <= over) { hold(c); lines.set(c.origin, lines.get(c.origin) - n); continue; }
-        let cut = -1; // the end of the over-th line: those are held, the rest shown
-        for (let i = 0; i < over; i++) cut = c.text.indexOf("\n", cut + 1);
-        hold({ ...c, text: c.text.slice(0, cut + 1) });
-        lines.set(c.origin, lines.get(c.origin) - over);
-        append(c.origin, c.text.slice(cut + 1), c.time, c.source === "stderr");
-        continue;
-      }
-      append(c.origin, c.text, c.time, c.source === "stderr");
-    }
-    for (const [id, chunks] of held) earlier(logOf(id).el, chunks);
+    for (const c of log.chunks) append(c.origin, c.text, c.time, c.source === "stderr");
+    if (log.before > 1) earlier(log.before);
     for (const e of log.events) handle({ event: e.event, data: e.data });
     if (log.ended) ended(); else follow(log.last_id);
   }).catch(() => follow(-1));
