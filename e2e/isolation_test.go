@@ -66,6 +66,9 @@ type need struct {
 	// fresh: the route revokes the token it is given, so each user asks
 	// with a token of its own; no token at all is 401.
 	fresh bool
+	// page: a page of the web UI, which sends a caller without a valid
+	// token to sign in (302) instead of answering 401.
+	page bool
 }
 
 // The team's private data: no answer to an outsider may carry these.
@@ -78,6 +81,14 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 	b := fmt.Sprint(build)
 	nope := "/api/v1/teams/blue/pipelines/nope"
 	return map[string]need{
+		"GET /{$}":                               {who: "anyone", ok: 200, path: "/", page: true},
+		"GET /teams/{team}/pipelines/{pipeline}": {who: "viewer", ok: 200, page: true},
+		"GET /teams/{team}/pipelines/{pipeline}/jobs/{job}":                     {who: "viewer", ok: 200, page: true},
+		"GET /teams/{team}/pipelines/{pipeline}/jobs/{job}/builds/{build_name}": {who: "viewer", ok: 200, page: true},
+		"GET /teams/{team}/pipelines/{pipeline}/resources/{resource}":           {who: "viewer", ok: 200, page: true},
+		"GET /builds/{build}":             {who: "viewer", ok: 200, page: true},
+		"GET /fleet":                      {who: "user", ok: 200, page: true},
+		"GET /api/v1/ui/changes":          {who: "anyone", ok: 200, path: "/api/v1/ui/changes?since=2020-01-01T00:00:00Z"},
 		"GET /healthz":                    {who: "anyone", ok: 200},
 		"GET /metrics":                    {who: "admin", ok: 200}, // or the --metrics-token bearer (TestMetricsInPrometheus)
 		"GET /api/v1/info":                {who: "anyone", ok: 200},
@@ -168,6 +179,7 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"GET /api/v1/builds/{build}":                            {who: "viewer", ok: 200},
 		"PUT /api/v1/builds/{build}/abort":                      {who: "operator", ok: 204, path: "/api/v1/builds/" + fmt.Sprint(hiddenBuild) + "/abort"},
 		"GET /api/v1/builds/{build}/events":                     {who: "viewer", ok: 200, path: "/api/v1/builds/" + b + "/events?wait=0"},
+		"GET /api/v1/builds/{build}/log":                        {who: "viewer", ok: 200},
 		"GET /api/v1/builds/{build}/preparation":                {who: "viewer", ok: 200},
 		"GET /api/v1/builds/{build}/resources":                  {who: "viewer", ok: 200},
 		"GET /api/v1/builds/{build}/plan":                       {who: "viewer", ok: 200},
@@ -422,6 +434,9 @@ func TestIsolationMatrix(t *testing.T) {
 
 // expectUser is the user API's answer to id for a route that needs n.
 func expectUser(n need, id identity) int {
+	if n.page && (id.kind == invalid || id.kind == spoke || id.kind == anonymous && n.who != "anyone") {
+		return 302 // to sign in
+	}
 	switch id.kind {
 	case invalid, spoke:
 		return 401 // a token that is present must be a valid user token
@@ -468,6 +483,9 @@ type response struct {
 	body string
 }
 
+// noRedirects answers a redirect as it is (a page sends an outsider to sign in).
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 func authed(ctx context.Context, method, u, token, body string) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -483,7 +501,7 @@ func authed(ctx context.Context, method, u, token, body string) (response, error
 	} else if body != "" {
 		req.Header.Set("Content-Type", "application/x-yaml")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		return response{}, err
 	}

@@ -103,7 +103,7 @@ resources:
   source: {initial_version: v1}
 - name: tools
   type: mock
-  check_every: never
+  check_every: 1s
   source: {initial_version: t1}
 jobs:
 - name: build
@@ -192,6 +192,15 @@ jobs:
 	if out := f.asAdminGet("/api/v1/teams/main/pipelines/ui/resources/repo"); !strings.Contains(out, `"pinned_version"`) || !strings.Contains(out, "hold for the release") {
 		t.Errorf("the API does not show the pin:\n%s", out)
 	}
+
+	// The pipeline page follows what happens without a reload: ship, never
+	// run, turns succeeded in its graph once fly runs it.
+	must("pipeline again", chromedp.Navigate(f.url+"/teams/main/pipelines/ui"), chromedp.WaitVisible(css("#job-ship")))
+	if class := attrs(t, ctx, "#job-ship", "class"); len(class) != 1 || !strings.Contains(class[0], "no-builds") {
+		t.Fatalf("ship before it ran: %q", class)
+	}
+	f.mustFly("trigger-job", "-j", "ui/ship", "-w")
+	poll(t, ctx, "the graph shows ship succeeded without a reload", `document.getElementById("job-ship").getAttribute("class").includes("succeeded")`, time.Minute)
 
 	must("fleet", chromedp.Navigate(f.url+"/fleet"), chromedp.WaitVisible(css(`tr[data-spoke="ui-spoke"]`)))
 	screenshot(t, ctx, "fleet")

@@ -40,6 +40,7 @@ func (s *Server) routes() []route {
 		{"GET", uiPipeline + "/resources/{resource}", pipelinePage, s.resourcePage},
 		{"GET", "/builds/{build}", buildPage, s.buildPage},
 		{"GET", "/fleet", userPage, s.fleetPage},
+		{"GET", "/api/v1/ui/changes", anyone, s.uiChanges},
 		{"GET", "/healthz", anyone, s.healthz},
 		{"GET", "/metrics", access{kind: scraper}, s.scrape},
 		{"GET", "/api/v1/info", anyone, s.info},

@@ -58,7 +58,9 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, c *caller, er
 		s.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "error", err.Error())
 	}
 	if status == http.StatusUnauthorized {
-		http.Redirect(w, r, "/login?redirect_uri="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+		// No body: it would only repeat the path.
+		w.Header().Set("Location", "/login?redirect_uri="+url.QueryEscape(r.URL.RequestURI()))
+		w.WriteHeader(http.StatusFound)
 		return
 	}
 	title := http.StatusText(status)
@@ -70,8 +72,10 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, c *caller, er
 
 // jobView is a job with its latest builds' state.
 type jobView struct {
-	Name, URL, Status string
-	Running           bool
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	Status  string `json:"status"`
+	Running bool   `json:"running"`
 }
 
 // jobViews reads the jobs of the pipelines with their latest builds, in
@@ -136,6 +140,7 @@ func pipelineStatus(jobs []jobView) string {
 
 func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, c *caller) error {
 	type pipelineView struct {
+		ID                              int64
 		Name, URL, Status, InstanceVars string
 		Paused                          bool
 		Jobs                            []jobView
@@ -163,7 +168,7 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, c *caller
 	var teams []teamView
 	for _, p := range visible {
 		jobs := jobsOf[p.ID]
-		v := pipelineView{Name: p.Name, URL: pipelineURL(p), Status: pipelineStatus(jobs), Paused: p.Paused, Jobs: jobs}
+		v := pipelineView{ID: p.ID, Name: p.Name, URL: pipelineURL(p), Status: pipelineStatus(jobs), Paused: p.Paused, Jobs: jobs}
 		if p.InstanceVars != "{}" {
 			v.InstanceVars = p.InstanceVars
 		}
@@ -178,9 +183,9 @@ func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, c *caller
 	sort.SliceStable(teams, func(i, j int) bool { return teams[i].Name < teams[j].Name })
 	return render(w, http.StatusOK, "dashboard", struct {
 		web.Page
-		Search string
-		Teams  []teamView
-	}{pageOf(r, c, "Pipelines"), search, teams})
+		Search, Since string
+		Teams         []teamView
+	}{pageOf(r, c, "Pipelines"), search, since(), teams})
 }
 
 // matches is the dashboard's search: words that all hold, each a
@@ -290,14 +295,15 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *caller)
 	}
 	return render(w, http.StatusOK, "pipeline", struct {
 		web.Page
-		Team, Name, API string
-		Paused          bool
+		Team, Name, API, Since string
+		ID                     int64
+		Paused                 bool
 		CanOperate      bool
 		Groups          []groupView
 		Graph           web.Graph
 		Jobs            []jobView
 		Resources       []resourceView
-	}{pageOf(r, c, p.Name), p.TeamName, p.Name, pipelineAPI(p), p.Paused, c.role(p.TeamName) >= auth.PipelineOperator,
+	}{pageOf(r, c, p.Name), p.TeamName, p.Name, pipelineAPI(p), since(), p.ID, p.Paused, c.role(p.TeamName) >= auth.PipelineOperator,
 		groups, web.Layout(graphJobs, graphResources), jobs, resources})
 }
 
@@ -546,3 +552,54 @@ func resources(r placement.Resources) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// uiChanges answers the pipelines whose jobs' builds changed since a time
+// (?since=, RFC 3339, as the last answer or the page gave it) with their
+// jobs' states, for the pages to update what changed instead of loading
+// everything again; only pipelines the caller may see.
+func (s *Server) uiChanges(w http.ResponseWriter, r *http.Request, c *caller) error {
+	since, err := time.Parse(time.RFC3339Nano, r.URL.Query().Get("since"))
+	if err != nil {
+		return errorf(http.StatusBadRequest, "since: give a time as RFC 3339, as the last answer's since")
+	}
+	// A page that has not asked for longer than this loads again instead:
+	// nobody makes the hub read its whole history of builds.
+	if oldest := time.Now().Add(-maxChangesAge); since.Before(oldest) {
+		since = oldest
+	}
+	ids, next, err := s.store.ChangedPipelines(r.Context(), since)
+	if err != nil {
+		return err
+	}
+	type pipelineChange struct {
+		ID     int64     `json:"id"`
+		Status string    `json:"status"`
+		Jobs   []jobView `json:"jobs"`
+	}
+	out := struct {
+		Since     string           `json:"since"`
+		Pipelines []pipelineChange `json:"pipelines"`
+	}{Since: next.UTC().Format(time.RFC3339Nano), Pipelines: []pipelineChange{}}
+	var visible []store.Pipeline
+	for _, id := range ids {
+		p, err := s.store.PipelineByID(r.Context(), id)
+		if err != nil || !(p.Public || c.role(p.TeamName) > 0) {
+			continue
+		}
+		visible = append(visible, p)
+	}
+	jobsOf, err := s.jobViews(r, visible...)
+	if err != nil {
+		return err
+	}
+	for _, p := range visible {
+		out.Pipelines = append(out.Pipelines, pipelineChange{ID: p.ID, Status: pipelineStatus(jobsOf[p.ID]), Jobs: jobsOf[p.ID]})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// maxChangesAge bounds how far back a question about changes looks.
+const maxChangesAge = 10 * time.Minute
+
+// since is when a page was made, for its first question about changes.
+func since() string { return time.Now().Add(-5 * time.Second).UTC().Format(time.RFC3339Nano) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -122,4 +123,23 @@ func (s *Store) JobStates(ctx context.Context, pipelineIDs []int64) ([]JobState,
 		return nil, fmt.Errorf("the jobs of %d pipelines: %w", len(pipelineIDs), err)
 	}
 	return out, nil
+}
+
+// changeOverlap is how far back the next ChangedPipelines looks again.
+const changeOverlap = 5 * time.Second
+
+// ChangedPipelines lists the pipelines of jobs whose builds were created,
+// started or finished after since (the database's clock), and the time to
+// ask from next.
+func (s *Store) ChangedPipelines(ctx context.Context, since time.Time) ([]int64, time.Time, error) {
+	var ids []int64
+	var now time.Time
+	err := s.row(ctx, `SELECT COALESCE(array_agg(DISTINCT j.pipeline_id), '{}'), now() FROM builds b JOIN jobs j ON j.id = b.job_id
+		WHERE b.job_id IS NOT NULL AND GREATEST(b.create_time, b.start_time, b.end_time) > $1`, since).Scan(&ids, &now)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("pipelines changed since %s: %w", since, err)
+	}
+	// A build whose transaction began before now and commits after this
+	// read has an earlier time: the next question overlaps this one.
+	return ids, now.Add(-changeOverlap), nil
 }

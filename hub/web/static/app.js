@@ -159,7 +159,44 @@ function stream(root) {
   }).catch(() => follow(-1));
 }
 
+// changes keeps the dashboard's cards and the pipeline page's jobs up to
+// date: every 5 s it asks which pipelines' builds changed and redraws
+// those only.
+function changes(el) {
+  let since = el.dataset.since;
+  const only = el.dataset.pipelineId;
+  const apply = (p) => {
+    const card = document.querySelector(`li.card[data-pipeline-id="${p.id}"]`);
+    if (card && !card.classList.contains("paused")) {
+      card.className = "card " + p.status;
+      card.querySelector(".status").textContent = p.status;
+    }
+    for (const j of p.jobs) {
+      const cls = j.status + (j.running ? " running" : "");
+      card?.querySelector(`li[data-job="${CSS.escape(j.name)}"]`)?.setAttribute("class", cls);
+      if (only !== String(p.id)) continue;
+      const node = document.getElementById("job-" + j.name);
+      if (node) node.setAttribute("class", "node job " + cls);
+      const item = document.querySelector(`.list li[data-job="${CSS.escape(j.name)}"]`);
+      if (item) { item.className = j.status; item.querySelector(".status").textContent = j.status + (j.running ? " (running)" : ""); }
+    }
+  };
+  const tick = async () => {
+    try {
+      const r = await fetch("/api/v1/ui/changes?since=" + encodeURIComponent(since), { credentials: "same-origin" });
+      if (r.ok) {
+        const c = await r.json();
+        since = c.since;
+        for (const p of c.pipelines) if (!only || only === String(p.id)) apply(p);
+      }
+    } finally { setTimeout(tick, 5000); }
+  };
+  setTimeout(tick, 5000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const steps = document.getElementById("steps");
   if (steps) stream(steps);
+  const ch = document.getElementById("changes");
+  if (ch) changes(ch);
 });
