@@ -298,11 +298,11 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *caller)
 		Team, Name, API, Since string
 		ID                     int64
 		Paused                 bool
-		CanOperate      bool
-		Groups          []groupView
-		Graph           web.Graph
-		Jobs            []jobView
-		Resources       []resourceView
+		CanOperate             bool
+		Groups                 []groupView
+		Graph                  web.Graph
+		Jobs                   []jobView
+		Resources              []resourceView
 	}{pageOf(r, c, p.Name), p.TeamName, p.Name, pipelineAPI(p), since(), p.ID, p.Paused, c.role(p.TeamName) >= auth.PipelineOperator,
 		groups, web.Layout(graphJobs, graphResources), jobs, resources})
 }
