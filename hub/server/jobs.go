@@ -164,18 +164,24 @@ func (s *Server) listJobBuilds(w http.ResponseWriter, r *http.Request, c *caller
 }
 
 func (s *Server) getJobBuild(w http.ResponseWriter, r *http.Request, c *caller) error {
-	_, j, err := s.jobFromPath(r)
-	if err != nil {
-		return err
-	}
-	b, err := s.store.JobBuildByName(r.Context(), j.ID, r.PathValue("build_name"))
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("build " + r.PathValue("build_name"))
-	}
+	b, err := s.jobBuildFromPath(r)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, toBuild(b))
+}
+
+// jobBuildFromPath reads the path's build of the path's job.
+func (s *Server) jobBuildFromPath(r *http.Request) (store.Build, error) {
+	_, j, err := s.jobFromPath(r)
+	if err != nil {
+		return store.Build{}, err
+	}
+	b, err := s.store.JobBuildByName(r.Context(), j.ID, r.PathValue("build_name"))
+	if errors.Is(err, store.ErrNotFound) {
+		return b, notFound("build " + r.PathValue("build_name"))
+	}
+	return b, err
 }
 
 func (s *Server) listPipelineBuilds(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -163,19 +163,26 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller
 }
 
 func (s *Server) getResource(w http.ResponseWriter, r *http.Request, c *caller) error {
-	p, err := s.pipelineFromPath(r)
+	p, res, st, err := s.resourceStateFromPath(r)
 	if err != nil {
 		return err
+	}
+	return writeJSON(w, http.StatusOK, toResource(p, res, st))
+}
+
+// resourceStateFromPath reads the path's pipeline and resource with the
+// resource's state.
+func (s *Server) resourceStateFromPath(r *http.Request) (store.Pipeline, store.Resource, store.ResourceState, error) {
+	p, err := s.pipelineFromPath(r)
+	if err != nil {
+		return p, store.Resource{}, store.ResourceState{}, err
 	}
 	res, err := s.resourceFromPath(r)
 	if err != nil {
-		return err
+		return p, res, store.ResourceState{}, err
 	}
 	states, err := s.store.ResourceStates(r.Context(), p.ID)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, toResource(p, res, states[res.ID]))
+	return p, res, states[res.ID], err
 }
 
 // listVersions answers one page of versions, newest first by check order,

@@ -347,14 +347,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request, c *caller) erro
 
 // jobBuildPage is a job's build at its Concourse URL.
 func (s *Server) jobBuildPage(w http.ResponseWriter, r *http.Request, c *caller) error {
-	_, j, err := s.jobFromPath(r)
-	if err != nil {
-		return err
-	}
-	b, err := s.store.JobBuildByName(r.Context(), j.ID, r.PathValue("build_name"))
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("build " + r.PathValue("build_name"))
-	}
+	b, err := s.jobBuildFromPath(r)
 	if err != nil {
 		return err
 	}
@@ -418,19 +411,10 @@ func (s *Server) showBuild(w http.ResponseWriter, r *http.Request, c *caller, b 
 }
 
 func (s *Server) resourcePage(w http.ResponseWriter, r *http.Request, c *caller) error {
-	p, err := s.pipelineFromPath(r)
+	p, res, st, err := s.resourceStateFromPath(r)
 	if err != nil {
 		return err
 	}
-	res, err := s.resourceFromPath(r)
-	if err != nil {
-		return err
-	}
-	states, err := s.store.ResourceStates(r.Context(), p.ID)
-	if err != nil {
-		return err
-	}
-	st := states[res.ID]
 	vs, err := s.store.VersionPage(r.Context(), res.ID, store.Page{Limit: 100}, nil)
 	if err != nil {
 		return err

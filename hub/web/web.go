@@ -35,7 +35,7 @@ type Page struct {
 }
 
 var funcs = template.FuncMap{
-	"since": func(t *time.Time) string {
+	"at": func(t *time.Time) string {
 		if t == nil {
 			return "n/a"
 		}
@@ -47,7 +47,6 @@ var funcs = template.FuncMap{
 		}
 		return to.Sub(*from).Round(time.Second).String()
 	},
-	"lower": strings.ToLower,
 }
 
 var pages = map[string]*template.Template{}

@@ -104,8 +104,17 @@ function stream(root) {
     const el = section(id).querySelector(".state");
     if (el) { el.textContent = st; el.className = "state " + st; }
   };
+  // A build that had no plan yet when the page was made (pending) gets its
+  // steps from a reload once it starts; once per build, so a plan that
+  // never comes does not loop.
+  const replan = () => {
+    const key = "replanned-" + root.dataset.build;
+    if (root.dataset.planless === "true" && !sessionStorage.getItem(key)) { sessionStorage.setItem(key, "1"); location.reload(); return true; }
+    return false;
+  };
   const handle = (ev) => {
     const d = ev.data || {}, id = d.origin?.id || "";
+    if (id && !sections.has(id) && replan()) return;
     switch (ev.event) {
       case "log": append(id, d.payload, d.time, d.origin?.source === "stderr"); break;
       case "error": append(id, d.message + "\n", d.time, true); state(id, "errored"); break;
