@@ -308,8 +308,17 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *caller)
 }
 
 // pipelineAPI is the API path of a pipeline, for the page's buttons.
-func pipelineAPI(p store.Pipeline) string {
-	return "/api/v1/teams/" + url.PathEscape(p.TeamName) + "/pipelines/" + url.PathEscape(p.Name)
+// An instanced pipeline's vars follow as ?vars= (web.Join puts a path's
+// suffix before them).
+func pipelineAPI(p store.Pipeline, suffix ...string) string {
+	u := "/api/v1/teams/" + url.PathEscape(p.TeamName) + "/pipelines/" + url.PathEscape(p.Name)
+	for _, part := range suffix {
+		u += part
+	}
+	if p.InstanceVars != "" && p.InstanceVars != "{}" {
+		u += "?vars=" + url.QueryEscape(p.InstanceVars)
+	}
+	return u
 }
 
 type buildRow struct {
@@ -341,7 +350,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request, c *caller) erro
 		Pipeline, PipelineURL, Name, API string
 		Paused, CanOperate               bool
 		Builds                           []buildRow
-	}{pageOf(r, c, j.Name), p.Name, pipelineURL(p), j.Name, pipelineAPI(p) + "/jobs/" + url.PathEscape(j.Name),
+	}{pageOf(r, c, j.Name), p.Name, pipelineURL(p), j.Name, pipelineAPI(p, "/jobs/", url.PathEscape(j.Name)),
 		j.Paused, c.role(p.TeamName) >= auth.PipelineOperator, rows})
 }
 
@@ -405,7 +414,7 @@ func (s *Server) showBuild(w http.ResponseWriter, r *http.Request, c *caller, b 
 		p := store.Pipeline{TeamName: b.TeamName, Name: b.PipelineName, InstanceVars: b.InstanceVars}
 		view.Pipeline, view.PipelineURL, view.Job = b.PipelineName, pipelineURL(p), b.JobName
 		view.JobURL = jobURL(p, b.JobName)
-		view.RerunURL = pipelineAPI(p) + "/jobs/" + url.PathEscape(b.JobName) + "/builds/" + url.PathEscape(b.Name)
+		view.RerunURL = pipelineAPI(p, "/jobs/", url.PathEscape(b.JobName), "/builds/", url.PathEscape(b.Name))
 	}
 	return render(w, http.StatusOK, "build", view)
 }
@@ -455,7 +464,7 @@ func (s *Server) resourcePage(w http.ResponseWriter, r *http.Request, c *caller)
 		PinnedVersion, PinComment, CheckError  string
 		CanOperate                             bool
 		Versions                               []versionView
-	}{pageOf(r, c, res.Name), p.Name, pipelineURL(p), res.Name, res.Type, pipelineAPI(p) + "/resources/" + url.PathEscape(res.Name),
+	}{pageOf(r, c, res.Name), p.Name, pipelineURL(p), res.Name, res.Type, pipelineAPI(p, "/resources/", url.PathEscape(res.Name)),
 		pinned, st.PinComment, checkError, c.role(p.TeamName) >= auth.PipelineOperator, versions})
 }
 

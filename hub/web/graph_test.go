@@ -55,3 +55,15 @@ func TestLayoutCutsCycles(t *testing.T) {
 		t.Fatalf("%+v", g)
 	}
 }
+
+// A path's suffix goes before an instanced pipeline's ?vars=.
+func TestJoin(t *testing.T) {
+	for _, c := range [][3]string{
+		{"/api/v1/teams/t/pipelines/p", "/pause", "/api/v1/teams/t/pipelines/p/pause"},
+		{"/api/v1/teams/t/pipelines/p?vars=%7B%22a%22%3A1%7D", "/jobs/j/builds", "/api/v1/teams/t/pipelines/p/jobs/j/builds?vars=%7B%22a%22%3A1%7D"},
+	} {
+		if got := Join(c[0], c[1]); got != c[2] {
+			t.Errorf("Join(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+}

@@ -34,7 +34,18 @@ type Page struct {
 	Path  string // the page's path, for the sign-in link
 }
 
+// Join puts suffix on a URL's path, before its query (an instanced
+// pipeline's ?vars=).
+func Join(u, suffix string) string {
+	path, query, found := strings.Cut(u, "?")
+	if !found {
+		return path + suffix
+	}
+	return path + suffix + "?" + query
+}
+
 var funcs = template.FuncMap{
+	"join": Join,
 	"at": func(t *time.Time) string {
 		if t == nil {
 			return "n/a"
