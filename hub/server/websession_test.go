@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -78,5 +80,35 @@ func TestWebSession(t *testing.T) {
 	}
 	if code := do("GET", "/fleet", ""); code != http.StatusFound {
 		t.Errorf("the fleet page after signing out: %d, want a redirect to sign in", code)
+	}
+}
+
+// Pages go gzipped to a browser that takes it, plain to one that does not.
+func TestPagesAreGzipped(t *testing.T) {
+	hs := replica(t, storetest.New(t))
+	for _, enc := range []string{"gzip, deflate, br", "", "gzip;q=0"} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, hs.URL+"/", nil)
+		if enc != "" {
+			req.Header.Set("Accept-Encoding", enc)
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body io.Reader = resp.Body
+		gzipped := resp.Header.Get("Content-Encoding") == "gzip"
+		if gzipped {
+			if body, err = gzip.NewReader(resp.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, _ := io.ReadAll(body)
+		resp.Body.Close()
+		if want := enc == "gzip, deflate, br"; gzipped != want {
+			t.Errorf("Accept-Encoding %q: gzipped %v, want %v", enc, gzipped, want)
+		}
+		if !strings.Contains(string(page), "<title>Pipelines") {
+			t.Errorf("Accept-Encoding %q: the page is not the dashboard: %.200s", enc, page)
+		}
 	}
 }
