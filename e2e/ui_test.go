@@ -80,11 +80,21 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return strings.TrimSpace(v)
 }
 
-// poll waits until the JavaScript expression holds.
+// poll waits until the JavaScript expression holds. A poll does not
+// survive a navigation (a build page made before its plan reloads once as
+// its steps begin): it starts again on the new page.
 func poll(t *testing.T, ctx context.Context, what, expr string, within time.Duration) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(within), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-		t.Fatalf("%s (%s): %v", what, expr, err)
+	deadline := time.Now().Add(within)
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(time.Until(deadline)), chromedp.WithPollingInterval(100*time.Millisecond)))
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "navigated or closed") || time.Now().After(deadline) {
+			t.Fatalf("%s (%s): %v", what, expr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
