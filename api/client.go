@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // ErrUnauthorized is a 401: the token is missing, invalid or expired.
@@ -178,42 +179,85 @@ func moveInstanceVars(path string) string {
 }
 
 // Events streams a build's events, calling fn for each until fn returns false,
-// the stream ends or ctx ends.
+// the stream ends or ctx ends. A stream closed before its end event (the
+// hub restarted, or could not read its store for a moment) is opened again
+// from the last event's id, so a build is never taken as over before it is.
 func (c *Client) Events(ctx context.Context, buildID int64, fn func(Envelope) bool) error {
-	resp, err := c.Stream(ctx, http.MethodGet, fmt.Sprintf("/api/v1/builds/%d/events", buildID), http.Header{"Accept": {"text/event-stream"}}, nil)
+	last := ""
+	for tries := 0; ; tries++ {
+		done, progressed, err := c.eventStream(ctx, buildID, &last, fn)
+		if done || err != nil {
+			return err
+		}
+		if progressed {
+			tries = 0
+		}
+		if tries >= maxEventReconnects {
+			return fmt.Errorf("the event stream of build %d closed %d times before the build ended", buildID, tries+1)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(tries+1) * 500 * time.Millisecond):
+		}
+	}
+}
+
+// maxEventReconnects bounds the reconnections of an event stream in a row
+// that bring no event.
+const maxEventReconnects = 5
+
+// eventStream reads one connection of a build's events after *last (an SSE
+// id) and keeps *last current. done is true when the stream ended or fn
+// asked to stop; progressed when an event came.
+func (c *Client) eventStream(ctx context.Context, buildID int64, last *string, fn func(Envelope) bool) (done, progressed bool, err error) {
+	header := http.Header{"Accept": {"text/event-stream"}}
+	if *last != "" {
+		header.Set("Last-Event-ID", *last)
+	}
+	resp, err := c.Stream(ctx, http.MethodGet, fmt.Sprintf("/api/v1/builds/%d/events", buildID), header, nil)
 	if err != nil {
-		return err
+		if ctx.Err() != nil || *last == "" {
+			return true, false, err
+		}
+		return false, false, nil // the hub is away for a moment: try again
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusUnauthorized:
-		return ErrUnauthorized
+		return true, false, ErrUnauthorized
 	default:
-		return fmt.Errorf("bad response from event source: %s", resp.Status)
+		return true, false, fmt.Errorf("bad response from event source: %s", resp.Status)
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	var name string
+	var name, id string
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
+		case strings.HasPrefix(line, "id:"):
+			id = strings.TrimSpace(strings.TrimPrefix(line, "id:"))
 		case strings.HasPrefix(line, "event:"):
 			name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
 		case strings.HasPrefix(line, "data:"):
 			if name == "end" {
-				return nil
+				return true, progressed, nil
 			}
 			var env Envelope
 			if err := json.Unmarshal([]byte(strings.TrimSpace(strings.TrimPrefix(line, "data:"))), &env); err != nil {
-				return fmt.Errorf("failed to parse next event: %w", err)
+				return true, progressed, fmt.Errorf("failed to parse next event: %w", err)
 			}
+			*last, progressed = id, true
 			if !fn(env) {
-				return nil
+				return true, progressed, nil
 			}
 		case line == "data" && name == "end":
-			return nil
+			return true, progressed, nil
 		}
 	}
-	return sc.Err()
+	if ctx.Err() != nil {
+		return true, progressed, ctx.Err()
+	}
+	return false, progressed, nil
 }

@@ -50,11 +50,26 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 
 	ctx := r.Context()
 	lastWrite := time.Now()
+	// A read that fails for a moment (a retried transaction, a database
+	// fail-over) is tried again: a client that takes a closed stream for
+	// the build's end would report it wrongly.
+	failures := 0
+	again := func(err error) bool {
+		if failures++; ctx.Err() != nil || failures > 5 {
+			s.log.WarnContext(ctx, "build events: giving up the stream", "build", b.ID, "error", err.Error())
+			return false
+		}
+		notify.Await(ctx, nil, time.Duration(failures)*200*time.Millisecond)
+		return true
+	}
 	for {
 		changed := s.notify.Watch(notify.EventsKey(b.ID))
 		events, err := s.store.Events(ctx, b.ID, after, 500)
 		if err != nil {
-			return nil // the client is gone or the store is; the client reconnects
+			if !again(err) {
+				return nil // the client is gone or the store is; the client reconnects
+			}
+			continue
 		}
 		for _, e := range events {
 			id := strconv.FormatInt(e.Seq-1, 10)
@@ -65,17 +80,26 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 			after = e.Seq
 		}
 		if len(events) > 0 {
+			failures = 0
 			flusher.Flush()
 			lastWrite = time.Now()
 			continue
 		}
 		cur, err := s.store.Build(ctx, b.ID)
 		if err != nil {
-			return nil
+			if !again(err) {
+				return nil
+			}
+			continue
 		}
+		failures = 0
 		if cur.Status.Finished() {
 			// Events of the final status are written with it, so none can follow.
-			if more, _ := s.store.Events(ctx, b.ID, after, 1); len(more) == 0 {
+			more, err := s.store.Events(ctx, b.ID, after, 1)
+			if err != nil && !again(err) {
+				return nil
+			}
+			if err == nil && len(more) == 0 {
 				fmt.Fprintf(w, "id: %d\nevent: end\ndata\n\n", after)
 				flusher.Flush()
 				return nil
