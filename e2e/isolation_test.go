@@ -82,6 +82,7 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 	nope := "/api/v1/teams/blue/pipelines/nope"
 	return map[string]need{
 		"GET /{$}":                               {who: "anyone", ok: 200, path: "/", page: true},
+		"GET /hd":                                {who: "anyone", ok: 200, page: true},
 		"GET /teams/{team}/pipelines/{pipeline}": {who: "viewer", ok: 200, page: true},
 		"GET /teams/{team}/pipelines/{pipeline}/jobs/{job}":                     {who: "viewer", ok: 200, page: true},
 		"GET /teams/{team}/pipelines/{pipeline}/jobs/{job}/builds/{build_name}": {who: "viewer", ok: 200, page: true},

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // EnvChromium names the variable that holds the browser the UI tests drive
@@ -68,6 +70,30 @@ func attrs(t *testing.T, ctx context.Context, sel, name string) []string {
 		out = append(out, a[name])
 	}
 	return out
+}
+
+// tabTo presses Tab until the element with the id has the focus.
+func tabTo(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	for range 60 {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id`)); got == id {
+			return
+		}
+	}
+	t.Fatalf("60 presses of Tab did not reach #%s", id)
+}
+
+// count is the number of elements the CSS selector matches now.
+func count(t *testing.T, ctx context.Context, sel string) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
+	if err != nil {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	return n
 }
 
 // text is the text of the first element the CSS selector matches.
@@ -148,7 +174,14 @@ jobs:
 		chromedp.WaitVisible(css("#username")),
 		chromedp.SendKeys(css("#username"), "admin"), chromedp.SendKeys(css("#password"), "secret"),
 		chromedp.Submit(css("#password")), chromedp.WaitVisible(css("#graph")))
+	// A job the keyboard gets to is marked with its edges.
+	tabTo(t, ctx, "job-build")
+	if n := count(t, ctx, "#graph path.edge.hl"); n != 2 {
+		t.Errorf("focus on build marks %d edges, want its 2", n)
+	}
 	screenshot(t, ctx, "pipeline")
+	audit(t, ctx, "pipeline")
+	phoneFits(t, ctx, "pipeline")
 	nodes := attrs(t, ctx, "#graph a.node", "id")
 	slices.Sort(nodes)
 	if want := []string{"job-build", "job-ship", "resource-repo", "resource-tools"}; !slices.Equal(nodes, want) {
@@ -167,19 +200,61 @@ jobs:
 		t.Errorf("edges of gets that do not trigger: %q, want the two into ship", dashed)
 	}
 
-	must("dashboard", chromedp.Navigate(f.url+"/"), chromedp.WaitVisible(css(`li.card[data-pipeline="ui"]`)),
+	// The dashboard: instanced pipelines of one name make one card, whose
+	// link lists them; pause from a card; a favourite stays on top.
+	inst := filepath.Join(f.dir, "inst.yml")
+	if err := os.WriteFile(inst, []byte("jobs:\n- name: j\n  plan:\n  - task: t\n    config: {platform: linux, run: {path: \"true\"}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, branch := range []string{"a", "b"} {
+		f.mustFly("set-pipeline", "-n", "-p", "inst", "-i", "branch="+branch, "-c", inst)
+	}
+	card := `li.card[data-pipeline="ui"]`
+	must("filter the jobs", chromedp.Navigate(f.url+"/teams/main/pipelines/ui?filter=ship"), chromedp.WaitVisible(css("#job-ship")))
+	nodes = attrs(t, ctx, "#graph a.node", "id")
+	slices.Sort(nodes)
+	if want := []string{"job-ship", "resource-repo", "resource-tools"}; !slices.Equal(nodes, want) {
+		t.Errorf("graph nodes filtered to ship: %q, want %q", nodes, want)
+	}
+
+	must("dashboard", chromedp.Navigate(f.url+"/"), chromedp.WaitVisible(css(card)),
 		chromedp.WaitVisible(css("#user")))
 	screenshot(t, ctx, "dashboard")
+	audit(t, ctx, "dashboard")
+	phoneFits(t, ctx, "dashboard")
+	if n := count(t, ctx, `li.card.group[data-group="inst"] li[data-instance-id]`); n != 2 {
+		t.Errorf("the instance group's card shows %d instances, want 2", n)
+	}
+	must("an instance group", chromedp.Click(css(`li.card.group[data-group="inst"] > a`)), chromedp.WaitVisible(css(`li.card[data-pipeline="inst"][data-pipeline-id]`)))
+	if n, others := count(t, ctx, `li.card[data-pipeline="inst"] .vars`), count(t, ctx, `li.card[data-pipeline="ui"]`); n != 2 || others != 0 {
+		t.Errorf("the group's search shows %d instances (want 2) and %d other pipelines", n, others)
+	}
+	must("pause from the dashboard", chromedp.Navigate(f.url+"/"), chromedp.Click(css(card+" button.pause")),
+		chromedp.WaitVisible(css(card+" button.unpause")))
+	if out := f.asAdminGet("/api/v1/teams/main/pipelines/ui"); !strings.Contains(out, `"paused":true`) {
+		t.Errorf("paused from the dashboard, the API says:\n%s", out)
+	}
+	must("unpause from the dashboard", chromedp.Click(css(card+" button.unpause")), chromedp.WaitVisible(css(card+" button.pause")))
+	must("favourite", chromedp.Click(css(card+" button.fav")), chromedp.WaitVisible(css("#favourites "+card)),
+		chromedp.Reload(), chromedp.WaitVisible(css("#favourites "+card)))
+	must("high density", chromedp.Navigate(f.url+"/hd"), chromedp.WaitVisible(css(".cards.hd "+card)))
+	screenshot(t, ctx, "dashboard-hd")
+	audit(t, ctx, "dashboard-hd")
 
-	// Trigger ship from its job page; its build page streams the log.
-	must("trigger", chromedp.Navigate(f.url+"/teams/main/pipelines/ui/jobs/build"), chromedp.WaitVisible(css("#trigger")))
+	// Trigger build from its job page with the keyboard only; its build
+	// page streams the log.
+	must("job page", chromedp.Navigate(f.url+"/teams/main/pipelines/ui/jobs/build"), chromedp.WaitVisible(css("#trigger")))
 	screenshot(t, ctx, "job")
-	must("watch the build", chromedp.Click(css("#trigger")), chromedp.WaitVisible(css("#steps")))
+	audit(t, ctx, "job")
+	tabTo(t, ctx, "trigger")
+	must("watch the build", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(css("#steps")))
 	poll(t, ctx, "the build succeeds", `document.getElementById("build-status").textContent === "succeeded"`, 2*time.Minute)
 	poll(t, ctx, "the log streams", `[...document.querySelectorAll(".log")].some(l => l.textContent.includes("compiled"))`, time.Minute)
 	poll(t, ctx, "the task's spoke is shown", `[...document.querySelectorAll(".step .spoke")].some(s => s.textContent === "ui-spoke")`, time.Minute)
 	status, log := text(t, ctx, "#build-status"), text(t, ctx, "#steps")
 	screenshot(t, ctx, "build")
+	audit(t, ctx, "build")
+	phoneFits(t, ctx, "build")
 	if status != "succeeded" || !strings.Contains(log, "compiled ok") {
 		t.Errorf("the build page: status %q, log:\n%s", status, log)
 	}
@@ -196,6 +271,7 @@ jobs:
 		chromedp.WaitVisible(css("#pin-comment")))
 	comment := text(t, ctx, "#pin-comment")
 	screenshot(t, ctx, "resource")
+	audit(t, ctx, "resource")
 	if comment != "hold for the release" {
 		t.Errorf("pin comment %q", comment)
 	}
@@ -204,14 +280,24 @@ jobs:
 	}
 
 	// The pipeline page follows what happens without a reload: ship, never
-	// run, turns succeeded in its graph once fly runs it.
+	// run, turns succeeded in its graph once fly runs it; so does the job
+	// page's list of builds.
 	must("pipeline again", chromedp.Navigate(f.url+"/teams/main/pipelines/ui"), chromedp.WaitVisible(css("#job-ship")))
 	if class := attrs(t, ctx, "#job-ship", "class"); len(class) != 1 || !strings.Contains(class[0], "no-builds") {
 		t.Fatalf("ship before it ran: %q", class)
 	}
 	f.mustFly("trigger-job", "-j", "ui/ship", "-w")
 	poll(t, ctx, "the graph shows ship succeeded without a reload", `document.getElementById("job-ship").getAttribute("class").includes("succeeded")`, time.Minute)
+	must("ship's job page", chromedp.Navigate(f.url+"/teams/main/pipelines/ui/jobs/ship"), chromedp.WaitVisible(css("#builds")))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
+		t.Fatal(err)
+	}
+	rows := len(attrs(t, ctx, "#builds tbody tr.succeeded", "class"))
+	f.mustFly("trigger-job", "-j", "ui/ship", "-w")
+	poll(t, ctx, "the job page lists the new build without a reload", fmt.Sprintf(`window.notReloaded && document.querySelectorAll("#builds tbody tr.succeeded").length > %d`, rows), time.Minute)
 
 	must("fleet", chromedp.Navigate(f.url+"/fleet"), chromedp.WaitVisible(css(`tr[data-spoke="ui-spoke"]`)))
 	screenshot(t, ctx, "fleet")
+	audit(t, ctx, "fleet")
+	phoneFits(t, ctx, "fleet")
 }

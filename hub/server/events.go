@@ -168,8 +168,8 @@ func (s *Server) buildLog(w http.ResponseWriter, r *http.Request, c *caller) err
 	}
 	// The tail: log events newest first until logTail lines.
 	var logs []store.Event
-	newest, lines := int64(-1), 0
-	for before := int64(math.MaxInt64); lines < logTail; {
+	newest, lines, before := int64(-1), 0, int64(math.MaxInt64)
+	for lines < logTail {
 		events, err := s.store.EventsBefore(r.Context(), b.ID, before, logPage)
 		if err != nil {
 			return err
@@ -182,16 +182,16 @@ func (s *Server) buildLog(w http.ResponseWriter, r *http.Request, c *caller) err
 			}
 		}
 		if len(events) < logPage {
-			before = 1
+			before = 1 // every event read: nothing is earlier
 		}
-		out.Before = before
 		if before <= 1 {
 			break
 		}
 	}
 	slices.Reverse(logs)
-	if len(logs) > 0 {
-		out.Before = logs[0].Seq
+	out.Before = 1
+	if before > 1 && len(logs) > 0 {
+		out.Before = logs[0].Seq // the tail is full: earlier lines wait for ?before=
 	}
 	out.Chunks, _ = joinLog(logs)
 	if newest > 0 {

@@ -34,6 +34,7 @@ func (s *Server) routes() []route {
 	const uiPipeline = "/teams/{team}/pipelines/{pipeline}"
 	return []route{
 		{"GET", "/{$}", anyonePage, s.dashboardPage},
+		{"GET", "/hd", anyonePage, s.hdPage},
 		{"GET", uiPipeline, pipelinePage, s.pipelinePage},
 		{"GET", uiPipeline + "/jobs/{job}", pipelinePage, s.jobPage},
 		{"GET", uiPipeline + "/jobs/{job}/builds/{build_name}", pipelinePage, s.jobBuildPage},

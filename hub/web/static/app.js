@@ -118,7 +118,11 @@ function stream(root) {
     switch (ev.event) {
       case "log": append(id, d.payload, d.time, d.origin?.source === "stderr"); break;
       case "error": append(id, d.message + "\n", d.time, true); state(id, "errored"); break;
-      case "selected-worker": { const s = section(id).querySelector(".spoke"); if (s) s.textContent = d.selected_worker; break; }
+      case "selected-worker": {
+        const s = section(id).querySelector(".spoke");
+        if (s) { s.textContent = d.selected_worker; s.previousElementSibling?.removeAttribute("hidden"); }
+        break;
+      }
       case "initialize-task": case "initialize-get": case "initialize-put": case "initialize-check": state(id, "running"); break;
       case "finish-task": case "finish-get": case "finish-put": case "finish-check":
         state(id, d.exit_status === 0 || d.succeeded ? "succeeded" : "failed"); break;
@@ -174,21 +178,42 @@ function stream(root) {
 function changes(el) {
   let since = el.dataset.since;
   const only = el.dataset.pipelineId;
-  const apply = (p) => {
-    const card = document.querySelector(`li.card[data-pipeline-id="${p.id}"]`);
-    if (card && !card.classList.contains("paused")) {
-      card.className = "card " + p.status;
-      card.querySelector(".status").textContent = p.status;
+  const rank = { "no-builds": 0, paused: 0, succeeded: 1, aborted: 2, errored: 3, failed: 4 };
+  // An instance group's card shows the worst of its instances.
+  const regroup = (card) => {
+    let worst = "no-builds", running = false;
+    for (const sq of card.querySelectorAll("li[data-instance-id]")) {
+      const [st, r] = sq.className.split(" ");
+      running ||= r === "running";
+      if ((rank[st] || 0) > rank[worst]) worst = st;
     }
+    const status = worst + (running ? " running" : "");
+    card.className = "card group " + status;
+    const el = card.querySelector(".status");
+    el.textContent = el.textContent.replace(/·.*/, "· " + status);
+  };
+  const apply = (p) => {
+    for (const card of document.querySelectorAll(`li.card[data-pipeline-id="${p.id}"]`)) {
+      if (!card.classList.contains("paused")) {
+        card.className = "card " + p.status;
+        card.querySelector(".status").textContent = p.status;
+      }
+      for (const j of p.jobs) card.querySelector(`li[data-job="${CSS.escape(j.name)}"]`)?.setAttribute("class", j.status + (j.running ? " running" : ""));
+    }
+    for (const sq of document.querySelectorAll(`li[data-instance-id="${p.id}"]`)) {
+      if (sq.classList.contains("paused")) continue;
+      sq.className = p.status;
+      regroup(sq.closest("li.card.group"));
+    }
+    if (only !== String(p.id)) return;
     for (const j of p.jobs) {
       const cls = j.status + (j.running ? " running" : "");
-      card?.querySelector(`li[data-job="${CSS.escape(j.name)}"]`)?.setAttribute("class", cls);
-      if (only !== String(p.id)) continue;
       const node = document.getElementById("job-" + j.name);
       if (node) node.setAttribute("class", "node job " + cls);
       const item = document.querySelector(`.list li[data-job="${CSS.escape(j.name)}"]`);
       if (item) { item.className = j.status; item.querySelector(".status").textContent = j.status + (j.running ? " (running)" : ""); }
     }
+    refresh();
   };
   const tick = async () => {
     try {
@@ -203,9 +228,81 @@ function changes(el) {
   setTimeout(tick, 5000);
 }
 
+// refresh redraws a page's live parts (elements with data-live and an id)
+// from the page loaded again, unless the reader is typing in one.
+async function refresh() {
+  const live = [...document.querySelectorAll("[data-live][id]")];
+  if (!live.length || live.some((el) => el.contains(document.activeElement) && document.activeElement.matches("input, textarea"))) return;
+  const r = await fetch(location.href, { credentials: "same-origin" });
+  if (!r.ok) return;
+  const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+  for (const el of live) {
+    const fresh = doc.getElementById(el.id);
+    if (fresh && fresh.innerHTML !== el.innerHTML) el.replaceWith(fresh);
+  }
+}
+
+// favourites keeps the pipelines a reader starred (in this browser) in a
+// section of their own at the top of the dashboard.
+function favourites(section) {
+  const key = "switchyard.favourites";
+  let ids = new Set(JSON.parse(localStorage.getItem(key) || "[]"));
+  const draw = () => {
+    const list = section.querySelector("ul");
+    list.replaceChildren();
+    for (const card of document.querySelectorAll("section.team li.card[data-pipeline-id]")) {
+      const on = ids.has(card.dataset.pipelineId);
+      card.querySelector(".fav").setAttribute("aria-pressed", String(on));
+      if (on) list.append(card.cloneNode(true));
+    }
+    section.hidden = !list.children.length;
+  };
+  for (const card of document.querySelectorAll("section.team li.card[data-pipeline-id]")) {
+    const b = document.createElement("button");
+    b.className = "fav";
+    b.textContent = "★";
+    b.setAttribute("aria-label", "Favourite " + card.dataset.pipeline);
+    card.prepend(b);
+  }
+  document.addEventListener("click", (e) => {
+    const b = e.target.closest("button.fav");
+    if (!b) return;
+    const id = b.closest("li.card").dataset.pipelineId;
+    if (ids.has(id)) ids.delete(id); else ids.add(id);
+    localStorage.setItem(key, JSON.stringify([...ids]));
+    draw();
+  });
+  draw();
+}
+
+// highlight marks, while a graph node is under the pointer or has the
+// focus, the node, its edges and the nodes at their other ends.
+function highlight(svg) {
+  const figure = svg.closest(".graph");
+  const clear = () => { figure.classList.remove("highlighting"); for (const el of svg.querySelectorAll(".hl")) el.classList.remove("hl"); };
+  const mark = (node) => {
+    clear();
+    figure.classList.add("highlighting");
+    node.classList.add("hl");
+    for (const e of svg.querySelectorAll("path.edge")) {
+      if (e.dataset.from !== node.id && e.dataset.to !== node.id) continue;
+      e.classList.add("hl");
+      document.getElementById(e.dataset.from === node.id ? e.dataset.to : e.dataset.from)?.classList.add("hl");
+    }
+  };
+  for (const type of ["mouseover", "focusin"]) svg.addEventListener(type, (e) => { const n = e.target.closest("a.node"); if (n) mark(n); });
+  for (const type of ["mouseleave", "focusout"]) svg.addEventListener(type, clear);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const graph = document.getElementById("graph");
+  if (graph) highlight(graph);
   const steps = document.getElementById("steps");
   if (steps) stream(steps);
   const ch = document.getElementById("changes");
   if (ch) changes(ch);
+  const every = document.querySelector("[data-refresh]");
+  if (every) setInterval(refresh, +every.dataset.refresh);
+  const fav = document.getElementById("favourites");
+  if (fav) favourites(fav);
 });
