@@ -140,7 +140,10 @@ resources:
 - name: tools
   type: mock
   check_every: 1s
-  source: {initial_version: t1}
+  source: {initial_version: t1, metadata: [{name: author, value: ada}]}
+- name: release
+  type: mock
+  source: {no_initial_version: true}
 jobs:
 - name: build
   plan:
@@ -159,6 +162,8 @@ jobs:
     config:
       platform: linux
       run: {path: sh, args: [-c, "echo shipping from the browser"]}
+  - put: release
+    params: {version: r1}
 `)
 	ctx := chromium(t)
 	must := func(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -184,7 +189,7 @@ jobs:
 	phoneFits(t, ctx, "pipeline")
 	nodes := attrs(t, ctx, "#graph a.node", "id")
 	slices.Sort(nodes)
-	if want := []string{"job-build", "job-ship", "resource-repo", "resource-tools"}; !slices.Equal(nodes, want) {
+	if want := []string{"job-build", "job-ship", "resource-release", "resource-repo", "resource-tools"}; !slices.Equal(nodes, want) {
 		t.Errorf("graph nodes %q, want %q", nodes, want)
 	}
 	from, to := attrs(t, ctx, "#graph path.edge", "data-from"), attrs(t, ctx, "#graph path.edge", "data-to")
@@ -193,7 +198,7 @@ jobs:
 		edges = append(edges, from[i]+">"+to[i])
 	}
 	slices.Sort(edges)
-	if want := []string{"job-build>job-ship", "resource-repo>job-build", "resource-tools>job-ship"}; !slices.Equal(edges, want) {
+	if want := []string{"job-build>job-ship", "job-ship>resource-release", "resource-repo>job-build", "resource-tools>job-ship"}; !slices.Equal(edges, want) {
 		t.Errorf("graph edges %q, want %q", edges, want)
 	}
 	if dashed := attrs(t, ctx, "#graph path.trigger-false", "data-to"); len(dashed) != 2 {
@@ -213,7 +218,7 @@ jobs:
 	must("filter the jobs", chromedp.Navigate(f.url+"/teams/main/pipelines/ui?filter=ship"), chromedp.WaitVisible(css("#job-ship")))
 	nodes = attrs(t, ctx, "#graph a.node", "id")
 	slices.Sort(nodes)
-	if want := []string{"job-ship", "resource-repo", "resource-tools"}; !slices.Equal(nodes, want) {
+	if want := []string{"job-ship", "resource-release", "resource-repo", "resource-tools"}; !slices.Equal(nodes, want) {
 		t.Errorf("graph nodes filtered to ship: %q, want %q", nodes, want)
 	}
 
@@ -295,6 +300,17 @@ jobs:
 	rows := len(attrs(t, ctx, "#builds tbody tr.succeeded", "class"))
 	f.mustFly("trigger-job", "-j", "ui/ship", "-w")
 	poll(t, ctx, "the job page lists the new build without a reload", fmt.Sprintf(`window.notReloaded && document.querySelectorAll("#builds tbody tr.succeeded").length > %d`, rows), time.Minute)
+
+	// A version's page part says which builds took it and which put it,
+	// with what the resource said of it.
+	must("tools' version", chromedp.Navigate(f.url+"/teams/main/pipelines/ui/resources/tools"), chromedp.Click(css("tr[id^=version-] summary")))
+	poll(t, ctx, "tools' version lists ship as a build it went into", `[...document.querySelectorAll(".version-builds .input_to a")].some(a => a.textContent.startsWith("ship #"))`, 30*time.Second)
+	if md := text(t, ctx, "dl.metadata"); !strings.Contains(md, "author") || !strings.Contains(md, "ada") {
+		t.Errorf("tools' version's metadata: %q", md)
+	}
+	must("release's version", chromedp.Navigate(f.url+"/teams/main/pipelines/ui/resources/release"), chromedp.Click(css("tr[id^=version-] summary")))
+	poll(t, ctx, "release's version came out of ship", `[...document.querySelectorAll(".version-builds .output_of a")].some(a => a.textContent.startsWith("ship #"))`, 30*time.Second)
+	screenshot(t, ctx, "resource-version")
 
 	must("fleet", chromedp.Navigate(f.url+"/fleet"), chromedp.WaitVisible(css(`tr[data-spoke="ui-spoke"]`)))
 	screenshot(t, ctx, "fleet")

@@ -33,7 +33,7 @@ func (r *run) check(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		err = r.e.store.SaveTypeVersions(ctx, r.build.PipelineID, c.ResourceType, c.Source, res.Versions)
 		return err == nil, err
 	}
-	_, err = r.saveVersions(ctx, c.Resource, res.Versions)
+	_, err = r.saveVersions(ctx, c.Resource, res.Versions, nil)
 	return err == nil, err
 }
 
@@ -82,7 +82,7 @@ func (r *run) getVersion(ctx context.Context, p *pipeline.Plan) (map[string]stri
 		if out.Error != "" || out.ExitStatus != 0 {
 			return nil, fmt.Errorf("check of resource %s failed: %s", g.Resource, out.Error)
 		}
-		if _, err := r.saveVersions(ctx, g.Resource, out.Versions); err != nil {
+		if _, err := r.saveVersions(ctx, g.Resource, out.Versions, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -91,12 +91,12 @@ func (r *run) getVersion(ctx context.Context, p *pipeline.Plan) (map[string]stri
 
 // saveVersions saves versions of a resource of the build's pipeline and
 // returns the resource's id.
-func (r *run) saveVersions(ctx context.Context, resource string, versions []map[string]string) (int64, error) {
+func (r *run) saveVersions(ctx context.Context, resource string, versions []map[string]string, metadata []json.RawMessage) (int64, error) {
 	res, err := r.e.store.ResourceByName(ctx, r.build.PipelineID, resource)
 	if err != nil || len(versions) == 0 {
 		return res.ID, err
 	}
-	if err := r.e.store.SaveVersions(ctx, res.ID, versions, nil); err != nil {
+	if err := r.e.store.SaveVersions(ctx, res.ID, versions, metadata); err != nil {
 		return res.ID, err
 	}
 	r.e.WakeScheduler()

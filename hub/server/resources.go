@@ -215,16 +215,31 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, c *caller)
 	for _, v := range vs {
 		out = append(out, toVersion(v))
 	}
-	if len(vs) > 0 {
-		base := s.externalURL(r) + r.URL.Path
-		if older, _ := s.store.VersionPage(r.Context(), res.ID, store.Page{To: vs[len(vs)-1].ID, Limit: 2}, filter); len(older) > 1 {
-			w.Header().Add("Link", fmt.Sprintf(`<%s?to=%d&limit=%d>; rel="next"`, base, older[1].ID, pg.Limit))
-		}
-		if newer, _ := s.store.VersionPage(r.Context(), res.ID, store.Page{From: vs[0].ID, Limit: 2}, filter); len(newer) > 1 {
-			w.Header().Add("Link", fmt.Sprintf(`<%s?from=%d&limit=%d>; rel="previous"`, base, newer[0].ID, pg.Limit))
-		}
+	base := s.externalURL(r) + r.URL.Path
+	older, newer := s.versionPages(r, res.ID, vs, filter)
+	if older > 0 {
+		w.Header().Add("Link", fmt.Sprintf(`<%s?to=%d&limit=%d>; rel="next"`, base, older, pg.Limit))
+	}
+	if newer > 0 {
+		w.Header().Add("Link", fmt.Sprintf(`<%s?from=%d&limit=%d>; rel="previous"`, base, newer, pg.Limit))
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// versionPages are where the pages before and after a page of versions
+// start (the to= of the older page, the from= of the newer), 0 where
+// there is none.
+func (s *Server) versionPages(r *http.Request, resourceID int64, vs []store.Version, filter map[string]string) (older, newer int64) {
+	if len(vs) == 0 {
+		return 0, 0
+	}
+	if o, _ := s.store.VersionPage(r.Context(), resourceID, store.Page{To: vs[len(vs)-1].ID, Limit: 2}, filter); len(o) > 1 {
+		older = o[1].ID
+	}
+	if n, _ := s.store.VersionPage(r.Context(), resourceID, store.Page{From: vs[0].ID, Limit: 2}, filter); len(n) > 1 {
+		newer = n[0].ID
+	}
+	return older, newer
 }
 
 func toVersion(v store.Version) api.ResourceVersion {
@@ -431,4 +446,28 @@ func (s *Server) listWorkers(w http.ResponseWriter, r *http.Request, c *caller) 
 		out = append(out, wk)
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// versionBuilds answers the builds that took the path's version as an
+// input (input_to), or with outputs those that put it (output_of).
+func (s *Server) versionBuilds(outputs bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
+		res, err := s.resourceFromPath(r)
+		if err != nil {
+			return err
+		}
+		id, err := versionFromPath(r)
+		if err != nil {
+			return err
+		}
+		bs, err := s.store.VersionBuilds(r.Context(), res.ID, id, outputs)
+		if err != nil {
+			return err
+		}
+		out := []api.Build{}
+		for _, b := range bs {
+			out = append(out, toBuild(b))
+		}
+		return writeJSON(w, http.StatusOK, out)
+	}
 }

@@ -104,6 +104,8 @@ func (s *Server) routes() []route {
 		{"POST", pipelinePath + "/resource-types/{resource_type}/check", operator, s.checkResourceType},
 		{"POST", pipelinePath + "/resources/{resource}/check/webhook", webhook, s.checkWebhook},
 		{"PUT", pipelinePath + "/resources/{resource}/versions/{version}/pin", operator, s.changeResource(s.pinVersion)},
+		{"GET", pipelinePath + "/resources/{resource}/versions/{version}/input_to", readPipeline, s.versionBuilds(false)},
+		{"GET", pipelinePath + "/resources/{resource}/versions/{version}/output_of", readPipeline, s.versionBuilds(true)},
 		{"PUT", pipelinePath + "/resources/{resource}/unpin", operator, s.changeResource(s.unpinResource)},
 		{"PUT", pipelinePath + "/resources/{resource}/pin_comment", operator, s.changeResource(s.setPinComment)},
 		{"PUT", pipelinePath + "/resources/{resource}/versions/{version}/enable", operator, s.changeResource(s.enableVersion(true))},

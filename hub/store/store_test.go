@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sort"
@@ -283,5 +284,64 @@ func TestResourceHistoryFollowsItsSource(t *testing.T) {
 	}
 	if back := save(`{"uri":"a"}`); back.ID != a.ID || strings.Join(versions(back), " ") != "a2 a1" {
 		t.Fatalf("the old source did not bring its history back: resource %d (want %d), versions %v", back.ID, a.ID, versions(back))
+	}
+}
+
+// What a get or put says of a version is kept with it, within a bound: a
+// resource that prints megabytes of metadata keeps its version, not them.
+func TestVersionMetadata(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.New(t)
+	team, err := s.SaveTeam(ctx, "main", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := store.Part{Name: "r", Type: "git", Config: json.RawMessage(`{"name":"r","type":"git","source":{}}`)}
+	saved, err := s.SavePipeline(ctx, store.SavePipelineParams{TeamID: team.ID, Name: "p", Config: json.RawMessage(`{}`), Resources: []store.Part{res}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.ResourceByName(ctx, saved.ID, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := json.RawMessage(`[{"name":"x","value":"` + strings.Repeat("a", 70<<10) + `"}]`)
+	put := json.RawMessage(`[{"name":"by","value":"put"}]`)
+	if err := s.SaveVersions(ctx, r.ID, []map[string]string{{"ref": "a"}, {"ref": "b"}}, []json.RawMessage{put, huge}); err != nil {
+		t.Fatal(err)
+	}
+	metadata := func() map[string]string {
+		t.Helper()
+		vs, err := s.Versions(ctx, r.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, v := range vs {
+			var fields []struct{ Name, Value string }
+			_ = json.Unmarshal(v.Metadata, &fields)
+			out[v.Version["ref"]] = fmt.Sprint(fields)
+		}
+		return out
+	}
+	if md := metadata(); md["a"] != "[{by put}]" || md["b"] != "[]" {
+		t.Fatalf("metadata after the put: %.100q", md)
+	}
+	got := json.RawMessage(`[{"name":"by","value":"get"}]`)
+	if err := s.SaveVersionMetadata(ctx, saved.ID, "r", map[string]string{"ref": "b"}, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveVersionMetadata(ctx, saved.ID, "r", map[string]string{"ref": "a"}, huge); err == nil || !strings.Contains(err.Error(), "at most 65536 are kept") {
+		t.Errorf("huge metadata from a get: %v", err)
+	}
+	if err := s.SaveVersionMetadata(ctx, saved.ID, "nope", map[string]string{"ref": "a"}, got); err != nil {
+		t.Errorf("a resource the pipeline lacks: %v", err)
+	}
+	// A check that sees the version again keeps what it had.
+	if err := s.SaveVersions(ctx, r.ID, []map[string]string{{"ref": "b"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if md := metadata(); md["a"] != "[{by put}]" || md["b"] != "[{by get}]" {
+		t.Errorf("metadata at the end: %.100q", md)
 	}
 }

@@ -95,8 +95,8 @@ func (s *Store) SaveVersions(ctx context.Context, resourceID int64, versions []m
 		newest := top // a known version that is the newest already stays where it is
 		for i, v := range versions {
 			md := json.RawMessage(`[]`)
-			if i < len(metadata) && len(metadata[i]) > 0 {
-				md = metadata[i]
+			if i < len(metadata) && len(metadata[i]) > 0 && len(metadata[i]) <= maxMetadata {
+				md = metadata[i] // more is not kept: the version is, without it
 			}
 			vj, err := json.Marshal(v)
 			if err != nil {
@@ -109,7 +109,8 @@ func (s *Store) SaveVersions(ctx context.Context, resourceID int64, versions []m
 				VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (resource_id, digest) DO UPDATE SET
 					check_order = CASE WHEN $6 AND resource_versions.check_order < $7 THEN excluded.check_order
-						ELSE resource_versions.check_order END
+						ELSE resource_versions.check_order END,
+					metadata = CASE WHEN excluded.metadata = '[]'::JSONB THEN resource_versions.metadata ELSE excluded.metadata END
 				RETURNING check_order`,
 				resourceID, string(vj), digest(v), string(md), top, i == len(versions)-1, newest).Scan(&order); err != nil {
 				return err
@@ -164,3 +165,47 @@ func (s *Store) ResourceTypeConfigs(ctx context.Context, pipelineID int64) ([]js
 	}
 	return out, nil
 }
+
+// SaveVersionMetadata keeps what a get's resource said of the version it
+// fetched with that version of the pipeline's resource; a version or
+// resource the store does not know is left alone.
+func (s *Store) SaveVersionMetadata(ctx context.Context, pipelineID int64, resource string, version map[string]string, metadata json.RawMessage) error {
+	if len(metadata) > maxMetadata {
+		return fmt.Errorf("metadata of a version of %s: %d bytes, at most %d are kept", resource, len(metadata), maxMetadata)
+	}
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE resource_versions v SET metadata = $4 FROM resources r
+			WHERE r.pipeline_id = $1 AND r.name = $2 AND v.resource_id = r.id AND v.digest = $3`, pipelineID, resource, digest(version), string(metadata))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("save metadata of a version of %s: %w", resource, err)
+	}
+	return nil
+}
+
+// maxMetadata bounds the metadata kept of one version.
+const maxMetadata = 64 << 10
+
+// VersionBuilds lists the builds that took a resource's version as an
+// input, or with outputs those that put it: Concourse's input_to and
+// output_of, newest first, at most maxVersionBuilds.
+func (s *Store) VersionBuilds(ctx context.Context, resourceID, versionID int64, outputs bool) ([]Build, error) {
+	table := "build_inputs"
+	if outputs {
+		table = "build_outputs"
+	}
+	q := `SELECT ` + listColumns + buildFrom + ` WHERE b.id IN (SELECT x.build_id FROM ` + table + ` x
+		JOIN resource_versions v ON v.resource_id = x.resource_id AND v.digest = x.version_digest
+		WHERE v.id = $1 AND v.resource_id = $2) ORDER BY b.id DESC LIMIT $3`
+	out, err := collect(ctx, func() (pgx.Rows, error) {
+		return s.reads.Query(ctx, q, versionID, resourceID, maxVersionBuilds)
+	}, func(r pgx.CollectableRow) (Build, error) { return s.scanBuild(r) })
+	if err != nil {
+		return nil, fmt.Errorf("builds of version %d: %w", versionID, err)
+	}
+	return out, nil
+}
+
+// maxVersionBuilds bounds the builds listed for a version.
+const maxVersionBuilds = 100

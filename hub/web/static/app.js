@@ -232,7 +232,8 @@ function changes(el) {
 // from the page loaded again, unless the reader is typing in one.
 async function refresh() {
   const live = [...document.querySelectorAll("[data-live][id]")];
-  if (!live.length || live.some((el) => el.contains(document.activeElement) && document.activeElement.matches("input, textarea"))) return;
+  const busy = (el) => (el.contains(document.activeElement) && document.activeElement.matches("input, textarea")) || el.querySelector("details[open]");
+  if (!live.length || live.some(busy)) return;
   const r = await fetch(location.href, { credentials: "same-origin" });
   if (!r.ok) return;
   const doc = new DOMParser().parseFromString(await r.text(), "text/html");
@@ -241,6 +242,35 @@ async function refresh() {
     if (fresh && fresh.innerHTML !== el.innerHTML) el.replaceWith(fresh);
   }
 }
+
+// versionBuilds fills an opened version's builds: those it was an input
+// to and those it was an output of.
+async function versionBuilds(details) {
+  const box = details.querySelector(".version-builds");
+  if (box.dataset.loaded) return;
+  box.dataset.loaded = "true";
+  for (const [path, label] of [["/input_to", "Input to"], ["/output_of", "Output of"]]) {
+    const u = details.dataset.builds.replace(/(\?|$)/, path + "$1");
+    const r = await fetch(u, { credentials: "same-origin" });
+    const p = document.createElement("p");
+    p.className = path.slice(1);
+    p.append(label + ": ");
+    const builds = r.ok ? await r.json() : [];
+    if (!builds.length) p.append(r.ok ? "no builds" : "could not read them (" + r.status + ")");
+    for (const b of builds) {
+      const a = document.createElement("a");
+      a.href = "/builds/" + b.id;
+      a.className = "badge " + b.status;
+      a.textContent = (b.job_name ? b.job_name + " " : "") + "#" + b.name;
+      p.append(a, " ");
+    }
+    box.append(p);
+  }
+}
+
+document.addEventListener("toggle", (e) => {
+  if (e.target.matches?.("details[data-builds]") && e.target.open) versionBuilds(e.target);
+}, true);
 
 // favourites keeps the pipelines a reader starred (in this browser) in a
 // section of their own at the top of the dashboard.
