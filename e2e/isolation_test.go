@@ -181,6 +181,7 @@ func userAPINeeds(build, publicBuild, hiddenBuild int64) map[string]need {
 		"GET /api/v1/teams/{team}/containers/{handle}/hijack":   {who: "member", ok: 404},
 		"GET /api/v1/builds/{build}":                            {who: "viewer", ok: 200},
 		"PUT /api/v1/builds/{build}/abort":                      {who: "operator", ok: 204, path: "/api/v1/builds/" + fmt.Sprint(hiddenBuild) + "/abort"},
+		"PUT /api/v1/builds/{build}/comment":                    {who: "operator", ok: 200, path: "/api/v1/builds/" + fmt.Sprint(hiddenBuild) + "/comment", body: `{"comment": "x"}`},
 		"GET /api/v1/builds/{build}/events":                     {who: "viewer", ok: 200, path: "/api/v1/builds/" + b + "/events?wait=0"},
 		"GET /api/v1/builds/{build}/log":                        {who: "viewer", ok: 200},
 		"GET /api/v1/builds/{build}/preparation":                {who: "viewer", ok: 200},

@@ -214,6 +214,7 @@ jobs:
 	for _, branch := range []string{"a", "b"} {
 		f.mustFly("set-pipeline", "-n", "-p", "inst", "-i", "branch="+branch, "-c", inst)
 	}
+	f.mustFly("set-wall", "-m", "upgrade at noon: builds wait")
 	card := `li.card[data-pipeline="ui"]`
 	must("filter the jobs", chromedp.Navigate(f.url+"/teams/main/pipelines/ui?filter=ship"), chromedp.WaitVisible(css("#job-ship")))
 	nodes = attrs(t, ctx, "#graph a.node", "id")
@@ -225,6 +226,10 @@ jobs:
 	must("dashboard", chromedp.Navigate(f.url+"/"), chromedp.WaitVisible(css(card)),
 		chromedp.WaitVisible(css("#user")))
 	screenshot(t, ctx, "dashboard")
+	if wall := text(t, ctx, "#wall"); !strings.Contains(wall, "upgrade at noon: builds wait") {
+		t.Errorf("the wall's message on the dashboard: %q", wall)
+	}
+	f.mustFly("clear-wall")
 	audit(t, ctx, "dashboard")
 	phoneFits(t, ctx, "dashboard")
 	if n := count(t, ctx, `li.card.group[data-group="inst"] li[data-instance-id]`); n != 2 {
@@ -266,6 +271,16 @@ jobs:
 	green, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".log .a32").length`))
 	if err != nil || green == 0 {
 		t.Error("the log's ANSI green is not shown as colour")
+	}
+	buildID := attrs(t, ctx, "#steps", "data-build")[0]
+	must("comment on the build", chromedp.Click(css("details.edit-comment summary")),
+		chromedp.SetValue(css("#comment-text"), "green after the fix"), chromedp.Click(css("#save-build-comment")),
+		chromedp.WaitVisible(css("#comment")))
+	if got := text(t, ctx, "#comment"); !strings.Contains(got, "green after the fix") {
+		t.Errorf("the build's comment on its page: %q", got)
+	}
+	if out := f.asAdminGet("/api/v1/builds/" + buildID); !strings.Contains(out, `"comment":"green after the fix"`) {
+		t.Errorf("the API does not show the build's comment:\n%s", out)
 	}
 
 	// Pin repo's version with a comment.

@@ -293,6 +293,35 @@ func (s *Server) abortBuild(w http.ResponseWriter, r *http.Request, c *caller) e
 	return nil
 }
 
+// setBuildComment sets a build's comment: {"comment":"…"}, at most
+// maxBuildComment bytes.
+func (s *Server) setBuildComment(w http.ResponseWriter, r *http.Request, c *caller) error {
+	b, err := s.buildFromPath(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Comment *string `json:"comment"`
+	}
+	if err := readJSON(r, 2*maxBuildComment, &body); err != nil {
+		return err
+	}
+	switch {
+	case body.Comment == nil:
+		return errorf(http.StatusBadRequest, `give the comment as {"comment": "..."}`)
+	case len(*body.Comment) > maxBuildComment:
+		return errorf(http.StatusBadRequest, "comment: at most %d bytes", maxBuildComment)
+	}
+	if err := s.store.SetBuildComment(r.Context(), b.ID, *body.Comment); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// maxBuildComment bounds a build's comment.
+const maxBuildComment = 10 << 10
+
 // scheduleJob asks for the job to be scheduled now (fly schedule-job).
 func (s *Server) scheduleJob(w http.ResponseWriter, r *http.Request, c *caller) error {
 	p, j, err := s.jobFromPath(r)

@@ -134,6 +134,7 @@ func (s *Server) routes() []route {
 		{"GET", teamPath + "/containers/{handle}/hijack", member, s.hijackContainer},
 		{"GET", "/api/v1/builds/{build}", readBuild, s.getBuild},
 		{"PUT", "/api/v1/builds/{build}/abort", operateBuild, s.abortBuild},
+		{"PUT", "/api/v1/builds/{build}/comment", operateBuild, s.setBuildComment},
 		{"GET", "/api/v1/builds/{build}/events", buildDetails, s.buildEvents},
 		{"GET", "/api/v1/builds/{build}/log", buildDetails, s.buildLog},
 		{"GET", "/api/v1/builds/{build}/preparation", buildDetails, s.buildPreparation},

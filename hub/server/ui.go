@@ -16,9 +16,13 @@ import (
 // The web UI's pages (hub/web renders them), at Concourse's URLs, behind
 // the routes' access: a page a caller may not see asks them to sign in.
 
-// pageOf is the layout's part of a page for the caller.
-func pageOf(r *http.Request, c *caller, title string) web.Page {
+// pageOf is the layout's part of a page for the caller, with the wall's
+// message (fly set-wall) when there is one.
+func (s *Server) pageOf(r *http.Request, c *caller, title string) web.Page {
 	p := web.Page{Title: title, Path: r.URL.RequestURI()}
+	if wall, err := s.store.GetWall(r.Context()); err == nil {
+		p.Wall = wall.Message
+	}
 	if c != nil && c.claims != nil {
 		p.User = c.claims.User
 	}
@@ -85,7 +89,7 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, c *caller, er
 	_ = render(w, r, status, "error", struct {
 		web.Page
 		Message string
-	}{pageOf(r, c, title), msg})
+	}{s.pageOf(r, c, title), msg})
 }
 
 // jobView is a job with its latest builds' state.

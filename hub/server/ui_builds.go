@@ -45,7 +45,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request, c *caller) erro
 		PipelineID                              int64
 		Paused, CanOperate                      bool
 		Builds                                  []buildRow
-	}{pageOf(r, c, j.Name), p.Name, pipelineURL(p), j.Name, pipelineAPI(p, "/jobs/", url.PathEscape(j.Name)), since(),
+	}{s.pageOf(r, c, j.Name), p.Name, pipelineURL(p), j.Name, pipelineAPI(p, "/jobs/", url.PathEscape(j.Name)), since(),
 		p.ID, j.Paused, c.role(p.TeamName) >= auth.PipelineOperator, rows})
 }
 
@@ -99,11 +99,12 @@ func (s *Server) showBuild(w http.ResponseWriter, r *http.Request, c *caller, b 
 		web.Page
 		ID                                       int64
 		Name, Status, Pipeline, PipelineURL, Job string
+		Comment                                  string
 		JobURL, RerunURL                         string
 		Start, End                               *time.Time
 		Done, CanOperate                         bool
 		Steps                                    []stepView
-	}{Page: pageOf(r, c, "build "+b.Name), ID: b.ID, Name: b.Name, Status: string(b.Status), Start: b.StartTime, End: b.EndTime,
+	}{Page: s.pageOf(r, c, "build "+b.Name), ID: b.ID, Name: b.Name, Status: string(b.Status), Comment: b.Comment, Start: b.StartTime, End: b.EndTime,
 		Done: b.Status != api.BuildPending && b.Status != api.BuildStarted, CanOperate: c.role(b.TeamName) >= auth.PipelineOperator, Steps: steps}
 	if b.JobID != 0 {
 		p := store.Pipeline{TeamName: b.TeamName, Name: b.PipelineName, InstanceVars: b.InstanceVars}

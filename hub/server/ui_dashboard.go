@@ -153,7 +153,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller, hd
 		Search, Since string
 		HD            bool
 		Teams         []teamView
-	}{pageOf(r, c, "Pipelines"), search, since(), hd, teams})
+	}{s.pageOf(r, c, "Pipelines"), search, since(), hd, teams})
 }
 
 // maxSearch bounds the dashboard's search.

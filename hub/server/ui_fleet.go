@@ -72,7 +72,7 @@ func (s *Server) fleetPage(w http.ResponseWriter, r *http.Request, c *caller) er
 		web.Page
 		Spokes   []spokeView
 		Policies []policyView
-	}{pageOf(r, c, "Fleet"), views, policies})
+	}{s.pageOf(r, c, "Fleet"), views, policies})
 }
 
 // resources is a capacity or load as people read it.

@@ -118,7 +118,7 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *caller)
 		Graph                                web.Graph
 		Jobs                                 []jobView
 		Resources                            []resourceView
-	}{pageOf(r, c, p.Name), p.TeamName, p.Name, pipelineAPI(p), since(), filter, varsOf(p), p.ID, p.Paused, c.role(p.TeamName) >= auth.PipelineOperator,
+	}{s.pageOf(r, c, p.Name), p.TeamName, p.Name, pipelineAPI(p), since(), filter, varsOf(p), p.ID, p.Paused, c.role(p.TeamName) >= auth.PipelineOperator,
 		groups, web.Layout(graphJobs, graphResources), jobs, resources})
 }
 

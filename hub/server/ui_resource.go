@@ -63,7 +63,7 @@ func (s *Server) resourcePage(w http.ResponseWriter, r *http.Request, c *caller)
 		CanOperate                             bool
 		Versions                               []versionView
 		Older, Newer                           string
-	}{pageOf(r, c, res.Name), p.Name, pipelineURL(p), res.Name, res.Type, pipelineAPI(p, "/resources/", url.PathEscape(res.Name)),
+	}{s.pageOf(r, c, res.Name), p.Name, pipelineURL(p), res.Name, res.Type, pipelineAPI(p, "/resources/", url.PathEscape(res.Name)),
 		pinned, st.PinComment, check, c.role(p.TeamName) >= auth.PipelineOperator, versions,
 		pageLink(r, "to", older), pageLink(r, "from", newer)})
 }

@@ -516,6 +516,21 @@ func (s *Store) RequestAbort(ctx context.Context, id int64) error {
 	return nil
 }
 
+// SetBuildComment sets a build's comment (PUT /api/v1/builds/B/comment).
+func (s *Store) SetBuildComment(ctx context.Context, id int64, comment string) error {
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE builds SET comment = $2 WHERE id = $1`, id, comment)
+		if err == nil && tag.RowsAffected() == 0 {
+			err = ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("comment on build %d: %w", id, err)
+	}
+	return nil
+}
+
 // AbortedBuilds returns those of the builds that someone asked to abort and
 // that have not finished.
 func (s *Store) AbortedBuilds(ctx context.Context, ids []int64) ([]int64, error) {

@@ -32,6 +32,7 @@ type Page struct {
 	User  string // "" when nobody is signed in
 	CSRF  string // the token the buttons send as X-Csrf-Token
 	Path  string // the page's path, for the sign-in link
+	Wall  string // the wall's message for everyone, "" when none
 }
 
 // Join puts suffix on a URL's path, before its query (an instanced

@@ -91,6 +91,9 @@ func commands() map[string]command {
 		"set-team":                  {[]string{"st"}, setTeam},
 		"rename-team":               {[]string{"rt"}, renameTeam},
 		"destroy-team":              {[]string{"dt"}, destroyTeam},
+		"set-wall":                  {[]string{"sw"}, setWall},
+		"get-wall":                  {[]string{"gw"}, getWall},
+		"clear-wall":                {[]string{"cw"}, clearWall},
 	}
 }
 

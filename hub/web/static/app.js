@@ -8,7 +8,7 @@ async function call(button) {
   const method = button.dataset.api, url = button.dataset.url;
   const init = { method, headers: { "X-Csrf-Token": csrf() }, credentials: "same-origin" };
   if (button.dataset.bodyFrom) {
-    init.body = JSON.stringify({ pin_comment: document.getElementById(button.dataset.bodyFrom).value });
+    init.body = JSON.stringify({ [button.dataset.bodyKey]: document.getElementById(button.dataset.bodyFrom).value });
     init.headers["Content-Type"] = "application/json";
   } else if (button.dataset.body) { init.body = button.dataset.body; init.headers["Content-Type"] = "application/json"; }
   button.disabled = true;
