@@ -332,3 +332,54 @@ jobs:
 	audit(t, ctx, "fleet")
 	phoneFits(t, ctx, "fleet")
 }
+
+// Signing in to the web UI through the OpenID provider: a page of a team
+// whose role is given to a provider's group sends the browser to sign in,
+// through Ory Hydra and back to that page, signed in as the provider's
+// user; a user the provider puts in no group of the team is not let in.
+func TestWebUIOIDCSignIn(t *testing.T) {
+	p := startProvider(t)
+	id, secret := p.client()
+	f := newFleetOf(t, bin, "", []string{"--oidc-issuer", p.issuer, "--oidc-client-id", id, "--oidc-client-secret", secret, "--oidc-display-name", "Hydra"})
+	p.redirectTo(id, f.url)
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	teamFile := filepath.Join(f.dir, "blue.yml")
+	if err := os.WriteFile(teamFile, []byte("roles:\n- name: member\n  oidc: {groups: [devs]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.mustFly("set-team", "-n", "blue", "-c", teamFile, "--non-interactive")
+	f.setPipelineAs("blue", "p", "jobs:\n- name: j\n  plan:\n  - task: t\n    config: {platform: linux, run: {path: \"true\"}}\n")
+
+	ctx := chromium(t)
+	p.signInAs("Alice", "Devs")
+	page := f.url + "/teams/blue/pipelines/p"
+	if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#oidc")),
+		chromedp.Click(chromedp.CSS("#oidc")), chromedp.WaitVisible(chromedp.CSS("#graph"))); err != nil {
+		t.Fatalf("sign in through the provider: %v", err)
+	}
+	screenshot(t, ctx, "oidc-signed-in")
+	if user := text(t, ctx, "#user"); user != "alice" {
+		t.Errorf("signed in as %q, want alice", user)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`)); loc != page {
+		t.Errorf("after signing in the browser is at %s, want %s", loc, page)
+	}
+
+	// Someone the provider puts in no group of blue signs in, and is not
+	// shown blue's pipeline.
+	ctx = chromium(t)
+	p.signInAs("mallory", "others")
+	if err := chromedp.Do(ctx, chromedp.Navigate(page), chromedp.WaitVisible(chromedp.CSS("#oidc")),
+		chromedp.Click(chromedp.CSS("#oidc")), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
+		t.Fatalf("mallory signs in: %v", err)
+	}
+	poll(t, ctx, "mallory is refused blue's pipeline", `!document.getElementById("graph") && document.getElementById("main").textContent.length > 0 && !location.pathname.startsWith("/sky/")`, 30*time.Second)
+	if n := count(t, ctx, "#graph"); n != 0 {
+		t.Error("mallory sees blue's graph")
+	}
+	body := text(t, ctx, "main")
+	screenshot(t, ctx, "oidc-refused")
+	if !strings.Contains(body, "signed in as mallory") || !strings.Contains(body, "team blue gives you no role") {
+		t.Errorf("mallory's page does not say why:\n%s", body)
+	}
+}

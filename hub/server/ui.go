@@ -85,11 +85,19 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, c *caller, er
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	title := http.StatusText(status)
+	page := s.pageOf(r, c, http.StatusText(status))
+	if status == http.StatusForbidden {
+		msg = "You are signed in as " + page.User + ", who may not see this page"
+		if team := r.PathValue("team"); team != "" {
+			msg += ": team " + team + " gives you no role that may. Ask one of its owners for one, or sign in as someone else"
+		}
+		msg += "."
+	}
 	_ = render(w, r, status, "error", struct {
 		web.Page
-		Message string
-	}{s.pageOf(r, c, title), msg})
+		Message  string
+		SignInAs bool
+	}{page, msg, status == http.StatusForbidden})
 }
 
 // jobView is a job with its latest builds' state.
