@@ -83,6 +83,7 @@ func BenchmarkWebUI(b *testing.B) {
 	}
 	b.Run("dashboard-240-pipelines-2400-jobs", func(b *testing.B) {
 		var fcp, bytes float64
+		n := 0
 		for b.Loop() {
 			if err := chromedp.Do(ctx, chromedp.Navigate(f.url+"/"), chromedp.WaitVisible(chromedp.CSS(`li.card[data-pipeline="p-239"]`))); err != nil {
 				b.Fatal(err)
@@ -98,9 +99,9 @@ func BenchmarkWebUI(b *testing.B) {
 			if t.Cards != pipelines {
 				b.Fatalf("%d pipelines on the dashboard, want %d", t.Cards, pipelines)
 			}
-			fcp, bytes = t.FCP, t.Bytes
+			fcp, bytes, n = fcp+t.FCP, t.Bytes, n+1
 		}
-		b.ReportMetric(fcp, "fcp-ms")
+		b.ReportMetric(fcp/float64(n), "fcp-ms") // the mean of the loads
 		b.ReportMetric(bytes/1024, "page-KiB")
 	})
 
@@ -115,9 +116,12 @@ jobs:
 		b.Fatalf("the long build (exit %d): %s", code, out[max(0, len(out)-500):])
 	}
 	b.Run("build-log-100000-lines", func(b *testing.B) {
-		var ms float64
+		var ms, sum float64
+		n := 0
 		for b.Loop() {
-			if err := chromedp.Do(ctx, chromedp.Navigate(f.url+"/teams/main/pipelines/log/jobs/long/builds/1")); err != nil {
+			// The last page (a hundred thousand lines) goes first, so that
+			// its teardown is not counted in this opening.
+			if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(f.url+"/teams/main/pipelines/log/jobs/long/builds/1")); err != nil {
 				b.Fatal(err)
 			}
 			if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("steps").dataset.ended === "true"`,
@@ -132,6 +136,7 @@ jobs:
 			if _, err := fmt.Sscan(shown, &ms); err != nil {
 				b.Fatalf("shownAt %q: %v", shown, err)
 			}
+			sum, n = sum+ms, n+1
 			last, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`[...document.querySelectorAll(".log")].some(l => l.textContent.endsWith("\n%d\n"))`, lines)))
 			if err != nil || !last {
 				b.Fatalf("the log does not end with line %d: %v", lines, err)
@@ -145,6 +150,6 @@ jobs:
 				b.Fatalf("the earlier lines do not show on a click: %v", err)
 			}
 		}
-		b.ReportMetric(ms, "open-ms")
+		b.ReportMetric(sum/float64(n), "open-ms") // the mean of the openings
 	})
 }
