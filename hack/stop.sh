@@ -3,7 +3,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-state=$(dirname "$here")/.switchyard
+state=${SWITCHYARD_STATE:-$(dirname "$here")/.switchyard}
 stop_pidfile "$state/spoke.pid"
 stop_pidfile "$state/hub.pid"
 rm -f "$state/spoke.pid" "$state/hub.pid"
