@@ -72,9 +72,9 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 			continue
 		}
 		for _, e := range events {
-			id := strconv.FormatInt(e.Seq-1, 10)
-			env, _ := json.Marshal(api.Envelope{Data: e.Payload, Event: e.Type, Version: e.Version, EventID: id})
-			if _, err := fmt.Fprintf(w, "id: %s\nevent: event\ndata: %s\n\n", id, env); err != nil {
+			env := envelope(e)
+			data, _ := json.Marshal(env)
+			if _, err := fmt.Fprintf(w, "id: %s\nevent: event\ndata: %s\n\n", env.EventID, data); err != nil {
 				return nil
 			}
 			after = e.Seq
@@ -116,6 +116,12 @@ func (s *Server) buildEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 			return nil
 		}
 	}
+}
+
+// envelope is a stored event as the API sends it; its SSE id counts from
+// 0 where the store's sequence counts from 1.
+func envelope(e store.Event) api.Envelope {
+	return api.Envelope{Data: e.Payload, Event: e.Type, Version: e.Version, EventID: strconv.FormatInt(e.Seq-1, 10)}
 }
 
 // The log a page reads at once (GET /api/v1/builds/B/log): its last
@@ -200,7 +206,7 @@ func (s *Server) buildLog(w http.ResponseWriter, r *http.Request, c *caller) err
 			return err
 		}
 		for _, e := range others {
-			out.Events = append(out.Events, api.Envelope{Data: e.Payload, Event: e.Type, Version: e.Version, EventID: strconv.FormatInt(e.Seq-1, 10)})
+			out.Events = append(out.Events, envelope(e))
 		}
 		out.LastID = newest - 1
 	}

@@ -194,10 +194,11 @@ func TestConfigVersions(t *testing.T) {
 
 // A build is readable by its team's viewers, and by anyone once its pipeline
 // is exposed; its abort needs a pipeline-operator either way.
-func TestBuildAccess(t *testing.T) {
+// pipelineWithBuild sets main's pipeline p (pipelineYAML) and triggers its
+// job j once.
+func pipelineWithBuild(t *testing.T, admin *api.Client) api.Build {
+	t.Helper()
 	ctx := t.Context()
-	_, client := newHub(t)
-	admin := client("admin")
 	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(pipelineYAML), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -205,6 +206,14 @@ func TestBuildAccess(t *testing.T) {
 	if _, err := admin.Do(ctx, "POST", "/api/v1/teams/main/pipelines/p/jobs/j/builds", nil, nil, &b); err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+func TestBuildAccess(t *testing.T) {
+	ctx := t.Context()
+	_, client := newHub(t)
+	admin := client("admin")
+	b := pipelineWithBuild(t, admin)
 	path := fmt.Sprintf("/api/v1/builds/%d", b.ID)
 	status := func(user, method, path string) int {
 		req, _ := http.NewRequest(method, admin.URL+path, nil)

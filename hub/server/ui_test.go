@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/switchyard-ci/switchyard/api"
 )
 
 // The UI's queries take only what they name: a time for ?since=, an event
@@ -18,13 +16,7 @@ func TestUIQueriesRefuseHostileValues(t *testing.T) {
 	ctx := t.Context()
 	hs, client := newHub(t)
 	admin := client("admin")
-	if _, err := admin.Do(ctx, "PUT", "/api/v1/teams/main/pipelines/p/config", http.Header{"Content-Type": {"application/x-yaml"}}, []byte(pipelineYAML), nil); err != nil {
-		t.Fatal(err)
-	}
-	var b api.Build
-	if _, err := admin.Do(ctx, "POST", "/api/v1/teams/main/pipelines/p/jobs/j/builds", nil, nil, &b); err != nil {
-		t.Fatal(err)
-	}
+	b := pipelineWithBuild(t, admin)
 	get := func(path string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, hs.URL+path, nil)
