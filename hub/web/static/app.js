@@ -60,10 +60,13 @@ function stream(root) {
   // Lines wait for the next frame and go in together: plain text joins
   // into one text node per log, a timestamp is shown when the second
   // changes, so a log of many lines stays cheap and the page responsive.
-  const logs = new Map(); // origin id -> {el, frag, text, last}
+  // They go into blocks of about blockLines lines: the browser lays out
+  // again only the block that grew, not the whole log.
+  const blockLines = 500;
+  const logs = new Map(); // origin id -> {el, frag, text, last, block, lines, fragLines, whole}
   const logOf = (id) => {
     let l = logs.get(id);
-    if (!l) { l = { el: section(id).querySelector(".log"), frag: null, text: "", last: 0 }; logs.set(id, l); }
+    if (!l) { l = { el: section(id).querySelector(".log"), frag: null, text: "", last: 0, block: null, lines: 0, fragLines: 0, whole: true }; logs.set(id, l); }
     return l;
   };
   let scheduled = false;
@@ -74,14 +77,23 @@ function stream(root) {
     for (const l of pendingLogs) {
       spill(l);
       const el = l.el, atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-      if (l.frag) el.append(l.frag);
+      if (l.frag) {
+        // A new block starts only after a whole line.
+        if (!l.block || (l.lines >= blockLines && l.whole)) { l.block = document.createElement("div"); el.append(l.block); l.lines = 0; }
+        l.block.append(l.frag);
+        l.lines += l.fragLines;
+        l.whole = l.endsLine;
+      }
       l.frag = null;
+      l.fragLines = 0;
       if (atEnd) el.scrollTop = el.scrollHeight;
     }
     pendingLogs.clear();
   };
   const append = (id, text, time, err) => {
     const l = logOf(id);
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) l.fragLines++;
+    l.endsLine = text.endsWith("\n");
     if (time && time !== l.last) {
       spill(l);
       l.last = time;
@@ -151,7 +163,7 @@ function stream(root) {
         if (c.source === "stderr") { const s = document.createElement("span"); s.className = "err"; s.append(node); byLog.get(el).append(s); }
         else byLog.get(el).append(node);
       }
-      for (const [el, frag] of byLog) el.prepend(frag);
+      for (const [el, frag] of byLog) { const d = document.createElement("div"); d.append(frag); el.prepend(d); }
       b.remove();
     });
     root.prepend(b);
@@ -325,6 +337,11 @@ function highlight(svg) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // A page refused to this user offers to sign in as someone else and come
+  // back here (the page's path is not echoed by the hub: it may name what
+  // the user may not see).
+  const back = document.querySelector("a[data-back]");
+  if (back) back.href = "/sky/logout?redirect_uri=" + encodeURIComponent(location.pathname + location.search);
   const graph = document.getElementById("graph");
   if (graph) highlight(graph);
   const steps = document.getElementById("steps");
