@@ -1,6 +1,9 @@
 package api
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Version is what the hub reports in /api/v1/info: fly 8.2 runs against any
 // 8.2.x without asking to sync.
@@ -174,6 +177,13 @@ type Resource struct {
 	PinnedInConfig bool              `json:"pinned_in_config,omitempty"`
 	PinComment     string            `json:"pin_comment,omitempty"`
 	Build          *BuildSummary     `json:"build,omitempty"` // the latest check build
+}
+
+// Wall is the wall's message (GET and PUT /api/v1/wall): expires_in is a
+// Go duration, in nanoseconds.
+type Wall struct {
+	Message   string        `json:"message,omitempty"`
+	ExpiresIn time.Duration `json:"expires_in,omitempty"`
 }
 
 // PinComment is the body of PUT .../resources/R/pin_comment.

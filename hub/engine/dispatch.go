@@ -38,7 +38,7 @@ func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
 	switch {
 	case kind == "put":
 		r.versionFrom[p.ID] = res.Version
-		id, err := r.saveVersions(ctx, p.Put.Resource, []map[string]string{res.Version}, metadataJSON(res.Metadata))
+		id, err := r.saveVersions(ctx, p.Put.Resource, []map[string]string{res.Version}, []json.RawMessage{metadataJSON(res.Metadata)})
 		if err != nil {
 			return false, err
 		}
@@ -47,20 +47,21 @@ func (r *run) dispatch(ctx context.Context, p *pipeline.Plan) (bool, error) {
 		// What the resource said of the version it fetched is kept with the
 		// version (Concourse does so too): the resource page shows it.
 		// The get succeeded either way: metadata not kept is logged.
-		if err := r.e.store.SaveVersionMetadata(ctx, r.build.PipelineID, p.Get.Resource, res.Version, metadataJSON(res.Metadata)[0]); err != nil {
+		if err := r.e.store.SaveVersionMetadata(ctx, r.build.PipelineID, p.Get.Resource, res.Version, metadataJSON(res.Metadata)); err != nil {
 			r.e.log.WarnContext(ctx, "version metadata not kept", "build", r.build.ID, "error", err.Error())
 		}
 	}
 	return true, nil
 }
 
-// metadataJSON is a step's metadata as the store keeps it, one version's.
-func metadataJSON(md []wire.MetadataField) []json.RawMessage {
+// metadataJSON is a step's metadata as the store keeps it; nil for none
+// (the store keeps [] then).
+func metadataJSON(md []wire.MetadataField) json.RawMessage {
 	if len(md) == 0 {
 		return nil
 	}
 	b, _ := json.Marshal(md)
-	return []json.RawMessage{b}
+	return b
 }
 
 // artifactInput makes an artifact uploaded by fly execute a build artifact

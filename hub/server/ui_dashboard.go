@@ -127,17 +127,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller, hd
 				t.Cards = append(t.Cards, cardView{Name: p.Name,
 					URL: "/?search=" + url.QueryEscape("team:"+p.TeamName+" group:"+p.Name)})
 			}
-			card := &t.Cards[i]
-			card.Instances = append(card.Instances, instance)
-			var statuses []string
-			for _, in := range card.Instances {
-				statuses = append(statuses, in.Status)
-			}
-			st, running := worst(statuses...)
-			card.Status = st
-			if running {
-				card.Status += " running"
-			}
+			t.Cards[i].Instances = append(t.Cards[i].Instances, instance)
 			continue
 		}
 		card := cardView{ID: p.ID, Name: p.Name, URL: pipelineURL(p), Status: status, Paused: p.Paused, Jobs: jobs}
@@ -146,6 +136,24 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, c *caller, hd
 			card.API = pipelineAPI(p)
 		}
 		t.Cards = append(t.Cards, card)
+	}
+	// An instance group's card shows the worst of its instances.
+	for _, t := range teams {
+		for i := range t.Cards {
+			card := &t.Cards[i]
+			if len(card.Instances) == 0 {
+				continue
+			}
+			statuses := make([]string, 0, len(card.Instances))
+			for _, in := range card.Instances {
+				statuses = append(statuses, in.Status)
+			}
+			st, running := worst(statuses...)
+			card.Status = st
+			if running {
+				card.Status += " running"
+			}
+		}
 	}
 	sort.SliceStable(teams, func(i, j int) bool { return teams[i].Name < teams[j].Name })
 	return render(w, r, http.StatusOK, "dashboard", struct {

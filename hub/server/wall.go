@@ -20,18 +20,12 @@ import (
 // routes stock fly calls (get-wall, set-wall, clear-wall, active-users,
 // sync).
 
-// wallBody is Concourse's Wall: expires_in is a Go duration, in nanoseconds.
-type wallBody struct {
-	Message   string        `json:"message,omitempty"`
-	ExpiresIn time.Duration `json:"expires_in,omitempty"`
-}
-
 func (s *Server) getWall(w http.ResponseWriter, r *http.Request, _ *caller) error {
 	wall, err := s.store.GetWall(r.Context())
 	if err != nil {
 		return err
 	}
-	out := wallBody{Message: wall.Message}
+	out := api.Wall{Message: wall.Message}
 	if !wall.Expires.IsZero() {
 		out.ExpiresIn = time.Until(wall.Expires).Round(time.Second)
 	}
@@ -39,7 +33,7 @@ func (s *Server) getWall(w http.ResponseWriter, r *http.Request, _ *caller) erro
 }
 
 func (s *Server) setWall(w http.ResponseWriter, r *http.Request, _ *caller) error {
-	var body wallBody
+	var body api.Wall
 	if err := readJSON(r, 64<<10, &body); err != nil {
 		return err
 	}

@@ -5,13 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"time"
-)
 
-// wall is Concourse's Wall: expires_in is a Go duration, in nanoseconds.
-type wall struct {
-	Message   string        `json:"message,omitempty"`
-	ExpiresIn time.Duration `json:"expires_in,omitempty"`
-}
+	"github.com/switchyard-ci/switchyard/api"
+)
 
 // setWall is fly set-wall -m MESSAGE [--ttl DURATION]: a message every page
 // of the web UI and get-wall show (admins only).
@@ -22,7 +18,7 @@ func setWall(ctx context.Context, e *env, args []string) error {
 	if err := f.parse(args, message); err != nil {
 		return err
 	}
-	w := wall{Message: *message}
+	w := api.Wall{Message: *message}
 	if *ttl != "" {
 		d, err := time.ParseDuration(*ttl)
 		if err != nil || d < 0 {
@@ -47,7 +43,7 @@ func getWall(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var w wall
+	var w api.Wall
 	if _, err := c.Do(ctx, http.MethodGet, "/api/v1/wall", nil, nil, &w); err != nil {
 		return err
 	}
