@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/switchyard-ci/switchyard/api"
 )
 
 // The UI's queries take only what they name: a time for ?since=, an event
@@ -59,5 +61,58 @@ func TestUIQueriesRefuseHostileValues(t *testing.T) {
 			}
 			t.Errorf("GET %.80s: %d %q, want %d with %q", tt.path, status, body, tt.status, tt.want)
 		}
+	}
+}
+
+// A build's comment takes {"comment": "..."} of at most 10 KiB, and the
+// builds of a version take a version id: anything else is a 400 that says
+// what to give, and a comment refused leaves the one stored.
+func TestCommentAndVersionBuildsRefuseHostileValues(t *testing.T) {
+	ctx := t.Context()
+	hs, client := newHub(t)
+	admin := client("admin")
+	b := pipelineWithBuild(t, admin)
+	comment := fmt.Sprintf("/api/v1/builds/%d/comment", b.ID)
+	if _, err := admin.Do(ctx, "PUT", comment, nil, map[string]string{"comment": "kept"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, method, hs.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		return resp.StatusCode, string(out)
+	}
+	versions := "/api/v1/teams/main/pipelines/p/resources/r/versions/"
+	for _, tt := range []struct {
+		method, path, body, want string
+		status                   int
+	}{
+		{"PUT", comment, `{}`, "give the comment as", 400},
+		{"PUT", comment, `{"comment": null}`, "give the comment as", 400},
+		{"PUT", comment, `{"comment": 7}`, "", 400},
+		{"PUT", comment, `not json`, "", 400},
+		{"PUT", comment, `{"comment": "` + strings.Repeat("x", 10<<10+1) + `"}`, "comment: at most 10240 bytes", 400},
+		{"PUT", comment, `{"comment": "` + strings.Repeat("x", 1<<20) + `"}`, "", 400},
+		{"PUT", "/api/v1/builds/999999/comment", `{"comment": "x"}`, "", 404},
+		{"GET", versions + "x/input_to", "", "version id must be a number", 400},
+		{"GET", versions + "1e9/output_of", "", "version id must be a number", 400},
+		{"GET", versions + "999999999/input_to", "", "[]", 200},
+		{"GET", "/api/v1/teams/main/pipelines/p/resources/nope/versions/1/output_of", "", "", 404},
+	} {
+		status, body := do(tt.method, tt.path, tt.body)
+		if status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("%s %.80s: %d %.200q, want %d with %q", tt.method, tt.path, status, body, tt.status, tt.want)
+		}
+	}
+	var got api.Build
+	if _, err := admin.Do(ctx, "GET", fmt.Sprintf("/api/v1/builds/%d", b.ID), nil, nil, &got); err != nil || got.Comment != "kept" {
+		t.Errorf("the stored comment after the refusals: %q (%v), want kept", got.Comment, err)
 	}
 }
