@@ -12,9 +12,9 @@ import (
 var update = flag.Bool("update", false, "rewrite the README's table of metrics")
 
 const (
-	readme        = "../README.md"
+	readme        = "../docs/observability.md"
 	dashboard     = "../charts/hub/dashboards/switchyard.json"
-	beginMetrics  = "<!-- metrics:begin (go test ./metrics -update writes it) -->\n"
+	beginMetrics  = "<!-- metrics:begin (generated: make docs) -->\n"
 	endMetrics    = "<!-- metrics:end -->"
 	metricPattern = `\b(concourse|switchyard)_[a-zA-Z_]+\b`
 )

@@ -33,6 +33,33 @@ type access struct {
 	page bool      // a page of the UI: errors are pages, 401 asks to sign in
 }
 
+// String says who may call a route with this access, for the API reference.
+func (a access) String() string {
+	switch a.kind {
+	case anonymous:
+		return "anyone"
+	case authenticated:
+		return "any signed-in user"
+	case team:
+		return "the team's " + a.role.String() + "s and up"
+	case pipelineRead:
+		return "the team's viewers and up; anyone for a public pipeline"
+	case buildRead:
+		return "the build's team; anyone when its pipeline is public"
+	case buildDetail:
+		return "the build's team; anyone when its pipeline and its job are public"
+	case buildWrite:
+		return "the build's team's " + a.role.String() + "s and up"
+	case webhookToken:
+		return "whoever holds the resource's webhook token"
+	case admin:
+		return "admins (owners of the main team)"
+	case scraper:
+		return "admins and the metrics token's bearer"
+	}
+	return "no one (undeclared)"
+}
+
 // caller is who makes a request.
 type caller struct {
 	claims *auth.Claims

@@ -159,6 +159,16 @@ func (s *Server) routes() []route {
 	}
 }
 
+// RouteAccess lists every route of the user API as "METHOD PATH" with who
+// may call it, for the API reference.
+func RouteAccess() [][2]string {
+	var out [][2]string
+	for _, r := range (&Server{}).routes() {
+		out = append(out, [2]string{r.method + " " + r.path, r.access.String()})
+	}
+	return out
+}
+
 // RouteTable lists every route of the user API as "METHOD PATH", for the
 // isolation test, which must cover each.
 func RouteTable() []string {

@@ -156,6 +156,16 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 1
 }
 
+// Commands are the names of this fly's commands, each with its aliases, for
+// the compatibility page.
+func Commands() map[string][]string {
+	out := map[string][]string{"validate-pipeline": {"vp"}}
+	for n, c := range commands() {
+		out[n] = c.aliases
+	}
+	return out
+}
+
 func lookup(name string) (command, bool) {
 	for n, c := range commands() {
 		if n == name {
