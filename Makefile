@@ -6,7 +6,7 @@ GO ?= go
 FUZZTIME ?= 20s
 BIN := bin
 
-.PHONY: all build run stop test unit scenarios fuzz infra bench lint clean image e2e-kind
+.PHONY: all build run stop test unit scenarios fuzz infra bench lint clean image e2e-kind docs
 
 all: build
 
@@ -19,7 +19,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 image:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -buildid=" -o $(BIN)/image/switchyard ./cmd/switchyard
 	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} $(GO) run ./hack/image --binary $(BIN)/image/switchyard \
-		--version $(VERSION) --revision $$(git rev-parse HEAD 2>/dev/null) --layout $(BIN)/image/oci --tarball $(BIN)/image/switchyard.tar
+		--version $(VERSION) --revision "$$(git rev-parse HEAD 2>/dev/null || echo unknown)" --layout $(BIN)/image/oci --tarball $(BIN)/image/switchyard.tar
 
 # The end-to-end suite on real kind clusters (a hub cluster, two spoke
 # clusters, both charts): needs a Docker engine; without one it says so and
@@ -34,6 +34,12 @@ run: build
 
 stop:
 	hack/stop.sh
+
+# The documents' generated sections, rewritten from the code: pipeline keys,
+# API routes, the policy input's schema, metrics, and the stock fly's
+# commands as they ran against a hub that make run started (docs/).
+docs:
+	$(GO) test -count=1 -timeout 20m ./docs ./metrics -update
 
 # Unit and integration tests on a real PostgreSQL, Kubernetes control plane, MinIO, Ory Hydra, OCI registry, sshd, Jaeger, Prometheus and Chromium, bounded fuzz runs of the
 # pipeline parser and of the WASM rewrite in policy/preempt, and a smoke test of the Kubernetes control plane, the

@@ -85,3 +85,55 @@ func slug(heading string) string {
 	}
 	return b.String()
 }
+
+// namedTest finds a test named with its package directory, as the documents
+// cite them: e2e/TestStockFlyRunsABuild, hub/store/TestVersionMetadata.
+var namedTest = regexp.MustCompile(`\b([a-z][a-z0-9]*(?:/[a-z][a-z0-9]*)*)/(Test[A-Za-z0-9_]+)`)
+
+// Every test the documents (and the generated tables' notes) cite exists,
+// in the package they name: a renamed test does not leave a claim behind.
+func TestNamedTestsExist(t *testing.T) {
+	files, err := markdownFiles("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join("..", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, string(data))
+	}
+	for _, m := range []map[string]string{notProbed, probeNotes, keyNotes, ownRoutes} {
+		for _, v := range m {
+			texts = append(texts, v)
+		}
+	}
+	checked := 0
+	for _, text := range texts {
+		for _, m := range namedTest.FindAllStringSubmatch(text, -1) {
+			dir, name := filepath.Join("..", m[1]), m[2]
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				continue // not a package path
+			}
+			checked++
+			tests, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+			found := false
+			for _, tf := range tests {
+				data, err := os.ReadFile(tf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				found = found || strings.Contains(string(data), "func "+name+"(")
+			}
+			if !found {
+				t.Errorf("the documents cite %s/%s, which does not exist", m[1], name)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no cited test found: the check read nothing")
+	}
+	t.Logf("%d citations of tests checked", checked)
+}

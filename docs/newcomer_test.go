@@ -162,7 +162,13 @@ func (c *checkout) run(t *testing.T, file string) (ran, skipped int) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-c", script.String())
+	// From a file, as a reader types it: the commands are not in any
+	// process's arguments (a block's pkill -f would find them there).
+	path := filepath.Join(t.TempDir(), "doc.sh")
+	if err := os.WriteFile(path, []byte(script.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", path)
 	cmd.Dir, cmd.Env = c.dir, c.env
 	cmd.Stdin = nil
 	var out bytes.Buffer
