@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchyard-ci/switchyard/internal/stockfly"
 )
 
 // docAddr is the address the documents give the hub (make run's default);
@@ -220,7 +222,7 @@ func TestNewcomerFollowsTheDocs(t *testing.T) {
 	if ran == 0 {
 		t.Fatal("no command block ran")
 	}
-	stock := stockFlyPath()
+	stock := stockfly.Path()
 	if stock == "" {
 		t.Skip("stock fly is not at ../../shared/tools/fly: the compatibility page's fly commands are not checked")
 	}

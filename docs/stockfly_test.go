@@ -17,19 +17,6 @@ import (
 	"github.com/switchyard-ci/switchyard/cmd/fly/cli"
 )
 
-// stockFlyPath is the stock Concourse fly 8.2.5 that ../shared/tools holds,
-// next to the project's root, or "" when it is not there.
-func stockFlyPath() string {
-	path, err := filepath.Abs("../../shared/tools/fly")
-	if err != nil {
-		return ""
-	}
-	if _, err := os.Stat(path); err != nil {
-		return ""
-	}
-	return path
-}
-
 // probes are the stock fly's commands as the doc test runs them against
 // make run's hub, in this order ({url} is the hub's URL): the example
 // pipeline hello, and a pipeline of the probe's own (docs/testdata).

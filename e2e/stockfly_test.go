@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchyard-ci/switchyard/internal/stockfly"
 )
 
 // stockFly is the stock Concourse fly 8.2.5 that ../shared/tools holds, next
@@ -23,16 +25,7 @@ func stockFly(t *testing.T) string {
 }
 
 // stockFlyPath is the stock fly's path, or "" when it is not there.
-func stockFlyPath() string {
-	path, err := filepath.Abs("../../shared/tools/fly")
-	if err != nil {
-		return ""
-	}
-	if _, err := os.Stat(path); err != nil {
-		return ""
-	}
-	return path
-}
+func stockFlyPath() string { return stockfly.Path() }
 
 // TestStockFlyRunsABuild drives the stock fly, unchanged, against a hub
 // whose spoke joined through the gateway: log in, set and unpause a
