@@ -61,7 +61,6 @@ var probes = []struct{ command, args string }{
 	{"unpin-resource", "-r hello/greeting"},
 	{"disable-resource-version", "-r hello/greeting -v version:v1"},
 	{"enable-resource-version", "-r hello/greeting -v version:v1"},
-	{"clear-resource-cache", "-r hello/greeting"},
 	{"clear-task-cache", "-j hello/hello -s read -n"},
 	{"set-pipeline", "-n -p probe -c docs/testdata/probe.yml -i branch=main"},
 	{"order-instanced-pipelines", "-g probe -p branch:main"},
@@ -93,13 +92,14 @@ var probes = []struct{ command, args string }{
 // notProbed says why a stock fly command is not in the probe, and where it
 // is tested instead.
 var notProbed = map[string]string{
-	"land-worker":  "not probed: it would take make run's spoke away; tested with stock fly in e2e/TestLandRetirePruneSpokes",
-	"prune-worker": "not probed: it needs a spoke that is not running; tested with stock fly in e2e/TestLandRetirePruneSpokes",
+	"clear-resource-cache": "not probed: stock fly asks to confirm on a terminal only and has no flag to skip it; its route is tested with Switchyard's fly in e2e/TestStockFlyClearsCaches",
+	"land-worker":          "not probed: it would take make run's spoke away; tested with stock fly in e2e/TestLandRetirePruneSpokes",
+	"prune-worker":         "not probed: it needs a spoke that is not running; tested with stock fly in e2e/TestLandRetirePruneSpokes",
 }
 
 // probeNotes explain a probe's outcome.
 var probeNotes = map[string]string{
-	"hijack":            "make run's spoke is local, and local spokes cannot be intercepted; on kube spokes Switchyard's `fly intercept` is tested (e2e/TestKubeIntercept), stock fly's `hijack` is not",
+	"hijack":            "no containers matched: make run's spoke is local, and local spokes cannot be intercepted; on kube spokes Switchyard's `fly intercept` is tested (e2e/TestKubeIntercept), stock fly's `hijack` is not",
 	"volumes":           "not yet: Switchyard has no volumes API (artifacts live in object storage and spokes' caches)",
 	"get-components":    "not yet: Concourse's components are its internal loops; Switchyard's have no API",
 	"pause-component":   "not yet, as get-components",
@@ -164,8 +164,12 @@ func flyCommandsTable(t *testing.T, c *checkout, stock string) string {
 		cmd.Dir, cmd.Env = c.dir, c.env
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
+		cmd.Stdin = strings.NewReader("y\n") // a command that asks to confirm is answered yes
 		err := cmd.Run()
 		cancel()
+		if err != nil {
+			t.Logf("fly %s: %v\n%s", strings.Join(args[2:], " "), err, out.String())
+		}
 		shown := strings.TrimSpace("fly -t T " + p.command + " " + strings.ReplaceAll(p.args, "{url}", "URL"))
 		result := probeOutcome(out.String(), err)
 		t.Logf("%s: %s", shown, result)
