@@ -54,7 +54,7 @@ func TestLandRetirePruneSpokes(t *testing.T) {
 	must("sy", "login", "-c", f.url, "-u", "admin", "-p", "secret")
 	release := filepath.Join(t.TempDir(), "release")
 	marks := filepath.Join(t.TempDir(), "marks")
-	f.startSpoke("lander", f.url)
+	lander := f.startSpoke("lander", f.url)
 	f.setPipeline("drain", `
 jobs:
 - name: long
@@ -81,6 +81,19 @@ jobs:
 		t.Errorf("the landing spoke's running build:\n%s", out)
 	}
 	waitState(t, must, "lander", "landed")
+	// A landed spoke's process leaves the fleet and exits at its next
+	// heartbeat; pruned before that, it would find its credential void and
+	// join again, as a new spoke.
+	landerExited := make(chan *os.ProcessState, 1)
+	go func() { st, _ := lander.Process.Wait(); landerExited <- st }()
+	select {
+	case st := <-landerExited:
+		if st == nil || !st.Success() {
+			t.Errorf("the landed spoke exited with %v", st)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the landed spoke did not exit within a minute")
+	}
 	if out, _ := f.fly("placement", "-b", buildID(t, f, "drain/long", "2")); !strings.Contains(out, "takes no new steps") {
 		t.Errorf("placement of the build that waits does not say the spoke is landed:\n%s", out)
 	}

@@ -9,37 +9,37 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the README's table of metrics")
+var update = flag.Bool("update", false, "rewrite the observability guide's table of metrics")
 
 const (
-	readme        = "../docs/observability.md"
+	guide         = "../docs/observability.md"
 	dashboard     = "../charts/hub/dashboards/switchyard.json"
 	beginMetrics  = "<!-- metrics:begin (generated: make docs) -->\n"
 	endMetrics    = "<!-- metrics:end -->"
 	metricPattern = `\b(concourse|switchyard)_[a-zA-Z_]+\b`
 )
 
-// The README's table is the metrics' own: a metric added, renamed or
+// The observability guide's table is the metrics' own: a metric added, renamed or
 // relabelled without it fails here.
 func TestReadmeListsEveryMetric(t *testing.T) {
-	raw, err := os.ReadFile(readme)
+	raw, err := os.ReadFile(guide)
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(raw)
 	i, j := strings.Index(text, beginMetrics), strings.Index(text, endMetrics)
 	if i < 0 || j < i {
-		t.Fatalf("%s has no table of metrics between %q and %q", readme, beginMetrics, endMetrics)
+		t.Fatalf("%s has no table of metrics between %q and %q", guide, beginMetrics, endMetrics)
 	}
 	want := Table()
 	if got := text[i+len(beginMetrics) : j]; got != want {
 		if *update {
-			if err := os.WriteFile(readme, []byte(text[:i+len(beginMetrics)]+want+text[j:]), 0o644); err != nil {
+			if err := os.WriteFile(guide, []byte(text[:i+len(beginMetrics)]+want+text[j:]), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			return
 		}
-		t.Errorf("%s's table of metrics is not the metrics': run go test ./metrics -update", readme)
+		t.Errorf("%s's table of metrics is not the metrics': run make docs", guide)
 	}
 }
 
