@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -39,6 +40,22 @@ func waitState(t *testing.T, must func(string, ...string) string, name, want str
 			t.Fatalf("spoke %s is %q in fly workers after a minute, want %q:\n%s", name, got, want, must("sy", "workers"))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitExit waits up to a minute for a spoke's process to exit, and wants
+// it to exit 0.
+func waitExit(t *testing.T, spoke *exec.Cmd, what string) {
+	t.Helper()
+	exited := make(chan *os.ProcessState, 1)
+	go func() { st, _ := spoke.Process.Wait(); exited <- st }()
+	select {
+	case st := <-exited:
+		if st == nil || !st.Success() {
+			t.Errorf("%s exited with %v", what, st)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("%s did not exit within a minute", what)
 	}
 }
 
@@ -84,16 +101,7 @@ jobs:
 	// A landed spoke's process leaves the fleet and exits at its next
 	// heartbeat; pruned before that, it would find its credential void and
 	// join again, as a new spoke.
-	landerExited := make(chan *os.ProcessState, 1)
-	go func() { st, _ := lander.Process.Wait(); landerExited <- st }()
-	select {
-	case st := <-landerExited:
-		if st == nil || !st.Success() {
-			t.Errorf("the landed spoke exited with %v", st)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the landed spoke did not exit within a minute")
-	}
+	waitExit(t, lander, "the landed spoke")
 	if out, _ := f.fly("placement", "-b", buildID(t, f, "drain/long", "2")); !strings.Contains(out, "takes no new steps") {
 		t.Errorf("placement of the build that waits does not say the spoke is landed:\n%s", out)
 	}
@@ -139,16 +147,7 @@ jobs:
 	if out := f.mustFly("watch", "-j", "drain/long", "-b", "2"); !strings.Contains(out, "selected worker: retiree") || !strings.Contains(out, "succeeded") {
 		t.Errorf("the retiring spoke's running build:\n%s", out)
 	}
-	exited := make(chan *os.ProcessState, 1)
-	go func() { st, _ := retiree.Process.Wait(); exited <- st }()
-	select {
-	case st := <-exited:
-		if st == nil || !st.Success() {
-			t.Errorf("the retired spoke exited with %v", st)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the retired spoke did not exit within a minute")
-	}
+	waitExit(t, retiree, "the retired spoke")
 	if got := workerState(t, must, "retiree"); got != "" {
 		t.Errorf("a retired spoke is still listed: %q", got)
 	}

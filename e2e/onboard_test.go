@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/retry"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/switchyard-ci/switchyard/onboard"
@@ -116,17 +117,23 @@ func newCAPICluster(t *testing.T, kubeconfig, name, team string, workload []byte
 	return c
 }
 
-// ready makes the Cluster provisioned and available, as Cluster API would.
+// ready makes the Cluster provisioned and available, as Cluster API would;
+// the controller writes its annotations on the same object meanwhile, so a
+// conflict reads it again and retries, as a controller does.
 func (c *capiCluster) ready() {
 	ctx := c.t.Context()
-	u, err := c.dyn.Resource(capiClusters).Namespace("default").Get(ctx, c.name, metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		u, err := c.dyn.Resource(capiClusters).Namespace("default").Get(ctx, c.name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		u.Object["status"] = map[string]any{"phase": string(clusterv1.ClusterPhaseProvisioned), "conditions": []any{map[string]any{
+			"type": clusterv1.ClusterAvailableCondition, "status": "True", "reason": "Available", "message": "",
+			"lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}}}
+		_, err = c.dyn.Resource(capiClusters).Namespace("default").UpdateStatus(ctx, u, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		c.t.Fatal(err)
-	}
-	u.Object["status"] = map[string]any{"phase": string(clusterv1.ClusterPhaseProvisioned), "conditions": []any{map[string]any{
-		"type": clusterv1.ClusterAvailableCondition, "status": "True", "reason": "Available", "message": "",
-		"lastTransitionTime": time.Now().UTC().Format(time.RFC3339)}}}
-	if _, err := c.dyn.Resource(capiClusters).Namespace("default").UpdateStatus(ctx, u, metav1.UpdateOptions{}); err != nil {
 		c.t.Fatalf("make Cluster %s available: %v", c.name, err)
 	}
 }

@@ -247,6 +247,19 @@ func TestStockFlyWallUsersSync(t *testing.T) {
 	if out := must("get-wall"); strings.Contains(out, "maintenance") {
 		t.Errorf("get-wall after clear-wall:\n%s", out)
 	}
+	// Switchyard's fly has the wall's commands too, on the same route.
+	f.mustFly("login", "-c", f.url, "-u", "admin", "-p", "secret")
+	f.mustFly("set-wall", "-m", "upgrade at six", "--ttl", "1h")
+	if out := must("get-wall"); !strings.Contains(out, "upgrade at six") {
+		t.Errorf("stock get-wall of our set-wall:\n%s", out)
+	}
+	if out := f.mustFly("get-wall"); !strings.Contains(out, "upgrade at six") || !strings.Contains(out, "expires in") {
+		t.Errorf("our get-wall:\n%s", out)
+	}
+	f.mustFly("clear-wall")
+	if out := f.mustFly("get-wall"); !strings.Contains(out, "no wall message is set") {
+		t.Errorf("our get-wall after clear-wall:\n%s", out)
+	}
 	if out := must("active-users"); !strings.Contains(out, "admin") || !strings.Contains(out, "local") {
 		t.Errorf("active-users:\n%s", out)
 	}

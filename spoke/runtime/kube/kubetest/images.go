@@ -30,16 +30,10 @@ func ResourceImage(t testing.TB, scripts map[string]string) string {
 // get names an image).
 func ImageAt(t testing.TB, ref string, scripts map[string]string) {
 	t.Helper()
-	dir := os.Getenv(EnvImages)
-	if dir == "" {
-		t.Fatalf("%s is not set: run the tests with `make test` or under hack/with-kube.sh", EnvImages)
-	}
-	top := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(ref))
-	root := filepath.Join(top, "opt", "resource")
+	root := filepath.Join(imageDir(t, ref), "opt", "resource")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(top) })
 	for script, body := range scripts {
 		if err := os.WriteFile(filepath.Join(root, script), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
 			t.Fatal(err)
@@ -67,16 +61,24 @@ echo "{\"version\":{\"ref\":\"$ref\"}}"`,
 // test ends.
 func ImageBinary(t testing.TB, image, binary string) {
 	t.Helper()
-	dir := os.Getenv(EnvImages)
-	if dir == "" {
-		t.Fatalf("%s is not set: run the tests with `make test` or under hack/with-kube.sh", EnvImages)
-	}
-	top := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(image))
-	t.Cleanup(func() { _ = os.RemoveAll(top) })
+	top := imageDir(t, image)
 	if err := os.MkdirAll(filepath.Join(top, "usr", "local", "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Link(binary, filepath.Join(top, "usr", "local", "bin", "switchyard")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// imageDir is the test node's overlay directory of an image: what a pod of
+// that image finds at its root. It is removed when the test ends.
+func imageDir(t testing.TB, ref string) string {
+	t.Helper()
+	dir := os.Getenv(EnvImages)
+	if dir == "" {
+		t.Fatalf("%s is not set: run the tests with `make test` or under hack/with-kube.sh", EnvImages)
+	}
+	top := filepath.Join(dir, strings.NewReplacer("/", "_", ":", "_").Replace(ref))
+	t.Cleanup(func() { _ = os.RemoveAll(top) })
+	return top
 }
