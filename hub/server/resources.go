@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -147,11 +148,7 @@ func (s *Server) listResources(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	rs, err := s.store.Resources(r.Context(), p.ID)
-	if err != nil {
-		return err
-	}
-	states, err := s.store.ResourceStates(r.Context(), p.ID)
+	rs, states, err := s.resourcesWithStates(r.Context(), p.ID)
 	if err != nil {
 		return err
 	}
@@ -168,6 +165,17 @@ func (s *Server) getResource(w http.ResponseWriter, r *http.Request, c *caller) 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, toResource(p, res, st))
+}
+
+// resourcesWithStates reads a pipeline's resources and the state of each
+// (pins, the last check), by resource id.
+func (s *Server) resourcesWithStates(ctx context.Context, pipelineID int64) ([]store.Resource, map[int64]store.ResourceState, error) {
+	rs, err := s.store.Resources(ctx, pipelineID)
+	if err != nil {
+		return nil, nil, err
+	}
+	states, err := s.store.ResourceStates(ctx, pipelineID)
+	return rs, states, err
 }
 
 // resourceStateFromPath reads the path's pipeline and resource with the

@@ -36,11 +36,7 @@ func (s *Server) pipelinePage(w http.ResponseWriter, r *http.Request, c *caller)
 		return fmt.Errorf("pipeline %s: stored config: %w", p.Name, err)
 	}
 	cfg := loaded.Config
-	rs, err := s.store.Resources(r.Context(), p.ID)
-	if err != nil {
-		return err
-	}
-	states, err := s.store.ResourceStates(r.Context(), p.ID)
+	rs, states, err := s.resourcesWithStates(r.Context(), p.ID)
 	if err != nil {
 		return err
 	}
