@@ -49,39 +49,7 @@ func newCheckout(t *testing.T) *checkout {
 			t.Fatal(err)
 		}
 	}
-	copied := 0
-	for _, name := range strings.Split(strings.TrimSuffix(string(ls), "\x00"), "\x00") {
-		src := filepath.Join("..", name)
-		st, err := os.Lstat(src)
-		if os.IsNotExist(err) {
-			continue // deleted in the work tree
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if st.Mode()&os.ModeSymlink != 0 {
-			target, err := os.Readlink(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(target, dst); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		data, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dst, data, st.Mode().Perm()); err != nil {
-			t.Fatal(err)
-		}
-		copied++
-	}
+	copied := copyFiles(t, strings.Split(strings.TrimSuffix(string(ls), "\x00"), "\x00"), dir)
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +98,47 @@ func newCheckout(t *testing.T) *checkout {
 	return c
 }
 
+// copyFiles copies the repository's files named (relative to its root) into
+// dir, links as links, and returns how many regular files it copied; a file
+// deleted in the work tree is left out.
+func copyFiles(t *testing.T, names []string, dir string) int {
+	t.Helper()
+	copied := 0
+	for _, name := range names {
+		src := filepath.Join("..", name)
+		st, err := os.Lstat(src)
+		if os.IsNotExist(err) {
+			continue // deleted in the work tree
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, dst); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, st.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+		copied++
+	}
+	return copied
+}
+
 // blockMark ends each block of a document's script: the block ran to its end.
 var blockMark = regexp.MustCompile(`(?m)^::doc-test ok (\d+)::$`)
 
@@ -172,7 +181,6 @@ func (c *checkout) run(t *testing.T, file string) (ran, skipped int) {
 	}
 	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", path)
 	cmd.Dir, cmd.Env = c.dir, c.env
-	cmd.Stdin = nil
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group: what a block leaves running in the background
