@@ -39,7 +39,7 @@ stop:
 # API routes, the policy input's schema, metrics, and the stock fly's
 # commands as they ran against a hub that make run started (docs/).
 docs:
-	$(GO) test -count=1 -timeout 20m ./docs ./metrics -update
+	$(GO) test -count=1 -timeout 20m ./docs -update
 
 # Unit and integration tests on a real PostgreSQL, Kubernetes control plane, MinIO, Ory Hydra, OCI registry, sshd, Jaeger, Prometheus and Chromium, bounded fuzz runs of the
 # pipeline parser and of the WASM rewrite in policy/preempt, and a smoke test of the Kubernetes control plane, the

@@ -2,46 +2,16 @@ package metrics
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the observability guide's table of metrics")
-
 const (
-	guide         = "../docs/observability.md"
 	dashboard     = "../charts/hub/dashboards/switchyard.json"
-	beginMetrics  = "<!-- metrics:begin (generated: make docs) -->\n"
-	endMetrics    = "<!-- metrics:end -->"
 	metricPattern = `\b(concourse|switchyard)_[a-zA-Z_]+\b`
 )
-
-// The observability guide's table is the metrics' own: a metric added, renamed or
-// relabelled without it fails here.
-func TestReadmeListsEveryMetric(t *testing.T) {
-	raw, err := os.ReadFile(guide)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(raw)
-	i, j := strings.Index(text, beginMetrics), strings.Index(text, endMetrics)
-	if i < 0 || j < i {
-		t.Fatalf("%s has no table of metrics between %q and %q", guide, beginMetrics, endMetrics)
-	}
-	want := Table()
-	if got := text[i+len(beginMetrics) : j]; got != want {
-		if *update {
-			if err := os.WriteFile(guide, []byte(text[:i+len(beginMetrics)]+want+text[j:]), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			return
-		}
-		t.Errorf("%s's table of metrics is not the metrics': run make docs", guide)
-	}
-}
 
 // Every query of the Grafana dashboard names metrics that exist, and every
 // panel has a query.
