@@ -13,12 +13,10 @@ type (
 type BuildCursor struct {
 	ID    BuildID
 	Order int64 // coalesce(rerun_of, id)
-	// Outputs is the build's output set when the store read it with the
-	// build (nil: the resolver asks Outputs), and Disabled the versions in it
-	// that are disabled. Reading them with a page of builds saves a query per
-	// build tried.
-	Outputs  map[int64]VersionID
-	Disabled map[VersionID]bool
+	// Outputs is the build's output set (as Builds.Outputs gives it) when
+	// the store read it with the build (nil: the resolver asks Outputs).
+	// Reading them with a page of builds saves a query per build tried.
+	Outputs map[int64]VersionID
 }
 
 // Versions answers questions about resource versions, ordered by check order.
@@ -31,8 +29,6 @@ type Versions interface {
 	NextEveryVersion(ctx context.Context, jobID, resourceID int64) (v VersionID, hasNext, found bool, err error)
 	// EnabledVersion finds an enabled version of a resource by its content.
 	EnabledVersion(ctx context.Context, resourceID int64, version map[string]string) (VersionID, bool, error)
-	// IsEnabled tells whether the version exists for the resource and is enabled.
-	IsEnabled(ctx context.Context, resourceID int64, v VersionID) (bool, error)
 }
 
 // Constraints are versions a build's output set must hold: resource -> version.
@@ -40,8 +36,8 @@ type Constraints map[int64]VersionID
 
 // Builds answers questions about builds and what passed through them.
 type Builds interface {
-	// SucceededBuilds lists a job's succeeded builds whose output set holds the
-	// constrained versions, newest first (by build order), starting after the
+	// SucceededBuilds lists a job's succeeded builds whose output set (as
+	// Outputs gives it) holds the constrained versions, newest first (by build order), starting after the
 	// given cursor (nil: from the newest), at most limit.
 	SucceededBuilds(ctx context.Context, jobID int64, c Constraints, before *BuildCursor, limit int) ([]BuildCursor, error)
 	// UnusedBuilds lists a job's succeeded builds whose output set holds the
@@ -49,8 +45,10 @@ type Builds interface {
 	// of the build used last is not new), oldest first, starting after from
 	// (nil: from the first), at most limit.
 	UnusedBuilds(ctx context.Context, jobID int64, c Constraints, lastUsed BuildCursor, from *BuildCursor, limit int) ([]BuildCursor, error)
-	// Outputs is a succeeded build's output set: resource -> the first version of
-	// it among the build's outputs, then its inputs.
+	// Outputs is a succeeded build's output set: resource -> the first version
+	// of it among the build's outputs, then its inputs, that the resource has
+	// and that is enabled. A disabled output of a resource the build also
+	// took as an input passes the input's version on, as Concourse does.
 	Outputs(ctx context.Context, build BuildID) (map[int64]VersionID, error)
 	// LastUsedBuilds maps each upstream job to the build of it that fed the
 	// job's build that used the newest version of the resource (by check

@@ -30,7 +30,6 @@ type groupResolver struct {
 	// What one resolution has read already: the search meets the same builds
 	// and versions again from different branches.
 	outputs map[BuildID]map[int64]VersionID
-	enabled map[VersionID]bool
 	newest  map[int64]*BuildCursor // a job's newest succeeded build (nil: none)
 }
 
@@ -57,9 +56,6 @@ func (g *groupResolver) outputsOf(ctx context.Context, b BuildCursor) (map[int64
 		return out, nil
 	}
 	if b.Outputs != nil {
-		for _, v := range b.Outputs {
-			g.enabled[v] = !b.Disabled[v]
-		}
 		g.outputs[b.ID] = b.Outputs
 		return b.Outputs, nil
 	}
@@ -68,17 +64,6 @@ func (g *groupResolver) outputsOf(ctx context.Context, b BuildCursor) (map[int64
 		g.outputs[b.ID] = out
 	}
 	return out, err
-}
-
-func (g *groupResolver) isEnabled(ctx context.Context, resourceID int64, v VersionID) (bool, error) {
-	if e, ok := g.enabled[v]; ok {
-		return e, nil
-	}
-	e, err := g.db.IsEnabled(ctx, resourceID, v)
-	if err == nil {
-		g.enabled[v] = e
-	}
-	return e, err
 }
 
 // state names the search state at job index k.
@@ -135,7 +120,6 @@ func (g *groupResolver) resolve(ctx context.Context) ([]Candidate, string, error
 	g.hasNext = make([]bool, len(g.inputs))
 	g.doomed = map[string]bool{}
 	g.outputs = map[BuildID]map[int64]VersionID{}
-	g.enabled = map[VersionID]bool{}
 	g.newest = map[int64]*BuildCursor{}
 	ok, err := g.search(ctx, 0)
 	if err != nil {
@@ -209,11 +193,7 @@ func (g *groupResolver) search(ctx context.Context, k int) (bool, error) {
 			}
 		}
 		saved := g.save(users)
-		fits, err := g.take(ctx, users, outputs, b.ID, unusedLeft)
-		if err != nil {
-			return false, err
-		}
-		if fits {
+		if g.take(users, outputs, b.ID, unusedLeft) {
 			// Another build giving the same versions leads to the same search;
 			// the first one found is the preferred one.
 			next := g.state(k + 1)
@@ -249,18 +229,15 @@ func (g *groupResolver) restore(users []int, s []saved) {
 }
 
 // take applies a build's output set to the inputs that name its job, if it
-// agrees with what they already have: the version must exist, be enabled,
-// match the pin and match the version chosen through other jobs.
-func (g *groupResolver) take(ctx context.Context, users []int, outputs map[int64]VersionID, b BuildID, unusedLeft bool) (bool, error) {
+// agrees with what they already have: the set must have a version of the
+// resource (the set holds only versions that exist and are enabled), and it
+// must match the pin and the version chosen through other jobs.
+func (g *groupResolver) take(users []int, outputs map[int64]VersionID, b BuildID, unusedLeft bool) bool {
 	for _, i := range users {
 		in := g.inputs[i]
 		v, ok := outputs[in.ResourceID]
 		if !ok || (g.cands[i] != 0 && g.cands[i] != v) || (g.pins[i] != 0 && g.pins[i] != v) {
-			return false, nil
-		}
-		enabled, err := g.isEnabled(ctx, in.ResourceID, v)
-		if err != nil || !enabled {
-			return false, err
+			return false
 		}
 		g.cands[i] = v
 		g.passed[i] = append(g.passed[i], b)
@@ -268,7 +245,7 @@ func (g *groupResolver) take(ctx context.Context, users []int, outputs map[int64
 			g.hasNext[i] = true
 		}
 	}
-	return true, nil
+	return true
 }
 
 // buildIter yields a passed job's builds in order of preference. For inputs

@@ -24,7 +24,13 @@ type build struct {
 	job    int64
 	status string
 	inputs []input
-	output map[int64]algorithm.VersionID
+	// set is the output set: outputs in listed order, then inputs.
+	set []setEntry
+}
+
+type setEntry struct {
+	resource int64
+	version  algorithm.VersionID
 }
 
 type input struct {
@@ -87,7 +93,7 @@ func New(s scenario.Scenario) (*Memory, error) {
 		if b.RerunOf != nil {
 			order = *b.RerunOf
 		}
-		nb := build{cursor: algorithm.BuildCursor{ID: algorithm.BuildID(b.ID), Order: order}, job: jid, status: b.Status, output: map[int64]algorithm.VersionID{}}
+		nb := build{cursor: algorithm.BuildCursor{ID: algorithm.BuildID(b.ID), Order: order}, job: jid, status: b.Status}
 		for _, in := range b.Inputs {
 			rid, vid, err := lookup(in.Resource, in.Version)
 			if err != nil {
@@ -96,21 +102,15 @@ func New(s scenario.Scenario) (*Memory, error) {
 			nb.inputs = append(nb.inputs, input{in.Name, rid, vid})
 		}
 		if b.Status == "succeeded" {
-			// Output set: outputs in listed order, then inputs; the first version
-			// of each resource counts.
 			for _, out := range b.Outputs {
 				rid, vid, err := lookup(out.Resource, out.Version)
 				if err != nil {
 					return nil, err
 				}
-				if _, seen := nb.output[rid]; !seen {
-					nb.output[rid] = vid
-				}
+				nb.set = append(nb.set, setEntry{rid, vid})
 			}
 			for _, in := range nb.inputs {
-				if _, seen := nb.output[in.resource]; !seen {
-					nb.output[in.resource] = in.version
-				}
+				nb.set = append(nb.set, setEntry{in.resource, in.version})
 			}
 		}
 		m.builds = append(m.builds, nb)
@@ -133,10 +133,23 @@ func New(s scenario.Scenario) (*Memory, error) {
 	return m, nil
 }
 
+// outputs is a build's output set as the resolver reads it: per resource,
+// the first version in the set that the resource has and that is enabled.
+func (m *Memory) outputs(b *build) map[int64]algorithm.VersionID {
+	out := map[int64]algorithm.VersionID{}
+	for _, e := range b.set {
+		if _, seen := out[e.resource]; !seen && m.enabled(e.resource, e.version) {
+			out[e.resource] = e.version
+		}
+	}
+	return out
+}
+
 // holds tells whether a build's output set has the constrained versions.
-func (b *build) holds(c algorithm.Constraints) bool {
+func (m *Memory) holds(b *build, c algorithm.Constraints) bool {
+	out := m.outputs(b)
 	for res, v := range c {
-		if b.output[res] != v {
+		if out[res] != v {
 			return false
 		}
 	}
@@ -231,13 +244,13 @@ func (m *Memory) EnabledVersion(_ context.Context, resource int64, value map[str
 	return 0, false, nil
 }
 
-func (m *Memory) IsEnabled(_ context.Context, resource int64, id algorithm.VersionID) (bool, error) {
+func (m *Memory) enabled(resource int64, id algorithm.VersionID) bool {
 	for _, v := range m.versions[resource] {
 		if v.id == id {
-			return !v.disabled, nil
+			return !v.disabled
 		}
 	}
-	return false, nil
+	return false
 }
 
 func before(a, b algorithm.BuildCursor) bool {
@@ -252,7 +265,7 @@ func (m *Memory) SucceededBuilds(_ context.Context, job int64, c algorithm.Const
 	var out []algorithm.BuildCursor
 	for i := len(bs) - 1; i >= 0 && len(out) < limit; i-- {
 		b := bs[i]
-		if (from == nil || before(b.cursor, *from)) && b.holds(c) {
+		if (from == nil || before(b.cursor, *from)) && m.holds(b, c) {
 			out = append(out, b.cursor)
 		}
 	}
@@ -265,7 +278,7 @@ func (m *Memory) UnusedBuilds(_ context.Context, job int64, c algorithm.Constrai
 		if len(out) == limit {
 			break
 		}
-		if b.cursor.Order > lastUsed.Order && (from == nil || before(*from, b.cursor)) && b.holds(c) {
+		if b.cursor.Order > lastUsed.Order && (from == nil || before(*from, b.cursor)) && m.holds(b, c) {
 			out = append(out, b.cursor)
 		}
 	}
@@ -273,8 +286,8 @@ func (m *Memory) UnusedBuilds(_ context.Context, job int64, c algorithm.Constrai
 }
 
 func (m *Memory) Outputs(_ context.Context, id algorithm.BuildID) (map[int64]algorithm.VersionID, error) {
-	if b, ok := m.byID[id]; ok {
-		return b.output, nil
+	if b, ok := m.byID[id]; ok && b.status == "succeeded" {
+		return m.outputs(b), nil
 	}
 	return nil, nil
 }

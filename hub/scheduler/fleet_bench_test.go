@@ -132,10 +132,6 @@ func (c countingDB) EnabledVersion(ctx context.Context, r int64, v map[string]st
 	c.n.Add(1)
 	return c.VersionsDB.EnabledVersion(ctx, r, v)
 }
-func (c countingDB) IsEnabled(ctx context.Context, r int64, v algorithm.VersionID) (bool, error) {
-	c.n.Add(1)
-	return c.VersionsDB.IsEnabled(ctx, r, v)
-}
 func (c countingDB) SucceededBuilds(ctx context.Context, j int64, k algorithm.Constraints, from *algorithm.BuildCursor, limit int) ([]algorithm.BuildCursor, error) {
 	page, err := c.VersionsDB.SucceededBuilds(ctx, j, k, from, limit)
 	c.page(page)

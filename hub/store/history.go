@@ -108,20 +108,27 @@ func queueHistory(batch *pgx.Batch, id, rerun int64, r BuildRecord) {
 	}
 }
 
-// outputSet is a succeeded build's output set being built: per resource, the
-// first version added (outputs first, then inputs).
+// outputSet is a succeeded build's output set being built: every version
+// added (outputs first, then inputs), once each, in order. The algorithm
+// reads, per resource, the first of them that is enabled when it asks.
 type outputSet struct {
-	digests map[int64]string
-	order   []int64
+	seen  map[outputKey]bool
+	order []outputKey
+}
+
+type outputKey struct {
+	resource int64
+	digest   string
 }
 
 func (o *outputSet) add(resource int64, d string) {
-	if o.digests == nil {
-		o.digests = map[int64]string{}
+	if o.seen == nil {
+		o.seen = map[outputKey]bool{}
 	}
-	if _, ok := o.digests[resource]; !ok {
-		o.digests[resource] = d
-		o.order = append(o.order, resource)
+	k := outputKey{resource, d}
+	if !o.seen[k] {
+		o.seen[k] = true
+		o.order = append(o.order, k)
 	}
 }
 
@@ -131,9 +138,9 @@ func (o *outputSet) queue(batch *pgx.Batch, buildID, jobID, rerunOf int64) {
 	if rerunOf != 0 {
 		order = rerunOf
 	}
-	for _, res := range o.order {
-		batch.Queue(`INSERT INTO successful_build_outputs (build_id, job_id, build_order, resource_id, version_digest)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, buildID, jobID, order, res, o.digests[res])
+	for i, k := range o.order {
+		batch.Queue(`INSERT INTO successful_build_outputs (build_id, job_id, build_order, resource_id, version_digest, position)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, buildID, jobID, order, k.resource, k.digest, i)
 	}
 }
 

@@ -64,11 +64,6 @@ func (d VersionsDB) EnabledVersion(ctx context.Context, resourceID int64, versio
 		WHERE resource_id = $1 AND digest = $2 AND NOT disabled`, resourceID, digest(version)))
 }
 
-func (d VersionsDB) IsEnabled(ctx context.Context, resourceID int64, v algorithm.VersionID) (bool, error) {
-	enabled, _, err := one[bool](d.s.row(ctx, `SELECT NOT disabled FROM resource_versions WHERE id = $1 AND resource_id = $2`, v, resourceID))
-	return enabled, err
-}
-
 // SucceededBuilds and UnusedBuilds read builds in build order. Without
 // constraints they walk the job's builds on builds_job_order; with them they
 // walk the output sets holding the first constrained version on
@@ -88,7 +83,7 @@ func (d VersionsDB) SucceededBuilds(ctx context.Context, jobID int64, c algorith
 	return d.pageWithOutputs(ctx, `SELECT o.build_id AS id, o.build_order AS ord FROM successful_build_outputs o
 		JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
 		WHERE o.job_id = $1 AND o.resource_id = $2 AND (o.build_order, o.build_id) < ($4, $5)
-		AND `+otherConstraints+`
+		AND `+firstEnabled("o")+` AND `+otherConstraints+`
 		ORDER BY o.build_order DESC, o.build_id DESC LIMIT $8`, "DESC", jobID, first, c[first], order, id, restRes, restVer, limit)
 }
 
@@ -106,29 +101,29 @@ func (d VersionsDB) UnusedBuilds(ctx context.Context, jobID int64, c algorithm.C
 	return d.pageWithOutputs(ctx, `SELECT o.build_id AS id, o.build_order AS ord FROM successful_build_outputs o
 		JOIN resource_versions v ON v.id = $3 AND v.resource_id = o.resource_id AND v.digest = o.version_digest
 		WHERE o.job_id = $1 AND o.resource_id = $2 AND o.build_order > $9 AND (o.build_order, o.build_id) > ($4, $5)
-		AND `+otherConstraints+`
+		AND `+firstEnabled("o")+` AND `+otherConstraints+`
 		ORDER BY o.build_order ASC, o.build_id ASC LIMIT $8`, "ASC", jobID, first, c[first], order, id, restRes, restVer, limit, lastUsed.Order)
 }
 
 // pageWithOutputs runs a query for a page of builds (columns id and ord, in
-// the given direction) and returns the builds with their output sets and
-// which versions in them are disabled, in one round trip.
+// the given direction) and returns the builds with their output sets, in one
+// round trip.
 func (d VersionsDB) pageWithOutputs(ctx context.Context, page, dir string, args ...any) ([]algorithm.BuildCursor, error) {
 	type row struct {
 		c        algorithm.BuildCursor
 		resource *int64
 		version  *algorithm.VersionID
-		disabled *bool
 	}
 	rows, err := collect(ctx, func() (pgx.Rows, error) {
 		return d.s.reads.Query(ctx, `WITH page AS (`+page+`)
-			SELECT p.id, p.ord, o.resource_id, v.id, v.disabled FROM page p
-			LEFT JOIN successful_build_outputs o ON o.build_id = p.id
-			LEFT JOIN resource_versions v ON v.resource_id = o.resource_id AND v.digest = o.version_digest
-			ORDER BY p.ord `+dir+`, p.id `+dir, args...)
+			SELECT p.id, p.ord, o.resource_id, v.id FROM page p
+			LEFT JOIN (successful_build_outputs o JOIN resource_versions v
+				ON v.resource_id = o.resource_id AND v.digest = o.version_digest AND NOT v.disabled)
+				ON o.build_id = p.id
+			ORDER BY p.ord `+dir+`, p.id `+dir+`, o.position`, args...)
 	}, func(r pgx.CollectableRow) (row, error) {
 		var x row
-		err := r.Scan(&x.c.ID, &x.c.Order, &x.resource, &x.version, &x.disabled)
+		err := r.Scan(&x.c.ID, &x.c.Order, &x.resource, &x.version)
 		return x, err
 	})
 	if err != nil {
@@ -138,28 +133,36 @@ func (d VersionsDB) pageWithOutputs(ctx context.Context, page, dir string, args 
 	for _, x := range rows {
 		if len(out) == 0 || out[len(out)-1].ID != x.c.ID {
 			x.c.Outputs = map[int64]algorithm.VersionID{}
-			x.c.Disabled = map[algorithm.VersionID]bool{}
 			out = append(out, x.c)
 		}
-		if x.resource == nil || x.version == nil {
-			continue // no output set, or a version the resource no longer has
+		if x.resource == nil {
+			continue // no enabled version in the output set
 		}
 		b := &out[len(out)-1]
-		b.Outputs[*x.resource] = *x.version
-		if *x.disabled {
-			b.Disabled[*x.version] = true
+		if _, ok := b.Outputs[*x.resource]; !ok {
+			b.Outputs[*x.resource] = *x.version
 		}
 	}
 	return out, nil
 }
 
+// firstEnabled holds when the row o of successful_build_outputs, whose
+// version the query joined as enabled, is the first enabled version of its
+// resource in its build's output set: that is the one the set holds.
+func firstEnabled(o string) string {
+	return `NOT EXISTS (SELECT 1 FROM successful_build_outputs e JOIN resource_versions ev
+		ON ev.resource_id = e.resource_id AND ev.digest = e.version_digest AND NOT ev.disabled
+		WHERE e.build_id = ` + o + `.build_id AND e.resource_id = ` + o + `.resource_id AND e.position < ` + o + `.position)`
+}
+
 // otherConstraints holds when the output set of o's build has every version
 // in the arrays $6 (resources) and $7 (versions).
-const otherConstraints = `NOT EXISTS (
+var otherConstraints = `NOT EXISTS (
 	SELECT 1 FROM unnest($6::BIGINT[], $7::BIGINT[]) AS c (resource_id, version_id)
 	WHERE NOT EXISTS (
-		SELECT 1 FROM successful_build_outputs o2 JOIN resource_versions v2 ON v2.id = c.version_id
-		WHERE o2.build_id = o.build_id AND o2.resource_id = c.resource_id AND o2.version_digest = v2.digest))`
+		SELECT 1 FROM successful_build_outputs o2 JOIN resource_versions v2 ON v2.id = c.version_id AND NOT v2.disabled
+		WHERE o2.build_id = o.build_id AND o2.resource_id = c.resource_id AND o2.version_digest = v2.digest
+		AND ` + firstEnabled("o2") + `))`
 
 // splitConstraints picks the constraint that drives the query (the lowest
 // resource id, for a stable plan) and returns the others as arrays.
@@ -187,8 +190,8 @@ func (d VersionsDB) Outputs(ctx context.Context, b algorithm.BuildID) (map[int64
 	}
 	rows, err := collect(ctx, func() (pgx.Rows, error) {
 		return d.s.reads.Query(ctx, `SELECT o.resource_id, v.id FROM successful_build_outputs o
-			JOIN resource_versions v ON v.resource_id = o.resource_id AND v.digest = o.version_digest
-			WHERE o.build_id = $1`, b)
+			JOIN resource_versions v ON v.resource_id = o.resource_id AND v.digest = o.version_digest AND NOT v.disabled
+			WHERE o.build_id = $1 ORDER BY o.position`, b)
 	}, func(r pgx.CollectableRow) (pair, error) {
 		var p pair
 		err := r.Scan(&p.res, &p.v)
@@ -199,7 +202,9 @@ func (d VersionsDB) Outputs(ctx context.Context, b algorithm.BuildID) (map[int64
 	}
 	out := make(map[int64]algorithm.VersionID, len(rows))
 	for _, p := range rows {
-		out[p.res] = p.v
+		if _, ok := out[p.res]; !ok {
+			out[p.res] = p.v
+		}
 	}
 	return out, nil
 }
