@@ -31,8 +31,9 @@ type RecordedOutput struct {
 }
 
 // RecordBuild stores a finished build with its inputs and outputs and, when
-// it succeeded, its output set: per resource, the first version among its
-// outputs, then its inputs. It returns the build's id.
+// it succeeded, its output set: its outputs, then its inputs, in order (the
+// algorithm reads the first enabled version of each resource). It returns
+// the build's id.
 func (s *Store) RecordBuild(ctx context.Context, r BuildRecord) (int64, error) {
 	ids, err := s.RecordBuilds(ctx, []BuildRecord{r}, nil)
 	if err != nil {
