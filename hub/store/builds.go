@@ -106,44 +106,6 @@ func nextBuild(ctx context.Context, tx pgx.Tx, jobID int64) (teamID, pipelineID 
 	return teamID, pipelineID, strconv.FormatInt(n, 10), err
 }
 
-// CreateJobBuild creates the next pending build of a job, named by the job's build
-// counter. Concurrent callers get distinct, gapless names. Without a plan the
-// build waits for the scheduler to give it inputs (and the job is asked to be
-// scheduled); with one it runs as it is.
-//
-// traceparent, when a valid W3C one, makes the build's trace a child of it.
-func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy string, manual bool, plan json.RawMessage, traceparent string) (Build, error) {
-	var id int64
-	span, parent := traceOf(traceparent)
-	unlock := s.lockJob(jobID)
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		teamID, pipelineID, name, err := nextBuild(ctx, tx, jobID)
-		if err != nil {
-			return err
-		}
-		var planText *string
-		if plan != nil {
-			p := s.keys.sealText(plan)
-			planText = &p
-		}
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, plan, scheduled, trace_span, trace_parent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-			RETURNING id`, name, teamID, pipelineID, jobID, createdBy, manual, planText, plan != nil, span, parent).Scan(&id); err != nil {
-			return err
-		}
-		if plan != nil {
-			return nil
-		}
-		return requestSchedule(ctx, tx, `SELECT $1::BIGINT`, jobID)
-	})
-	unlock()
-	if err != nil {
-		return Build{}, fmt.Errorf("create build of job %d: %w", jobID, err)
-	}
-	return s.Build(ctx, id)
-}
-
 // CreateRerun creates a rerun of a job's build, named NAME.k as Concourse names
 // reruns; the scheduler gives it the original's inputs. ErrNoInputs when the
 // original has none.

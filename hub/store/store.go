@@ -13,11 +13,12 @@ import (
 
 // Store is the hub's handle on the database. It is safe for concurrent use.
 type Store struct {
-	pool  *pgxpool.Pool // transactions, always SERIALIZABLE
-	reads *pgxpool.Pool // single-statement reads outside transactions, READ COMMITTED
-	log   *slog.Logger
-	jobs  keyed.Locks // by job id, see lockJob
-	keys  *Keys       // seal configs at rest (seal.go); nil: stored as they are
+	pool     *pgxpool.Pool // transactions, always SERIALIZABLE
+	reads    *pgxpool.Pool // single-statement reads outside transactions, READ COMMITTED
+	log      *slog.Logger
+	jobs     keyed.Locks // by job id, see lockJob
+	triggers triggers    // builds asked of a job at once, created together
+	keys     *Keys       // seal configs at rest (seal.go); nil: stored as they are
 }
 
 // lockJob serializes, within this process, the transactions that write a

@@ -115,6 +115,71 @@ func TestCreateJobBuildLosesNoUpdate(t *testing.T) {
 	}
 }
 
+// Builds asked of a job at once are created together (triggers.go), each
+// with its own creator, plan and trace, and a caller that goes away takes
+// nobody else's build with it.
+func TestBuildsAskedAtOnceKeepTheirOwnValues(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.New(t)
+	jobID := newJob(t, s)
+	const n = 40
+	got := make([]store.Build, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var plan json.RawMessage
+			if i%3 == 0 {
+				plan = json.RawMessage(fmt.Sprintf(`{"id":"%d"}`, i))
+			}
+			callCtx := ctx
+			if i%10 == 5 {
+				var cancel context.CancelFunc
+				callCtx, cancel = context.WithCancel(ctx)
+				cancel() // gone before its build is made
+			}
+			got[i], errs[i] = s.CreateJobBuild(callCtx, jobID, fmt.Sprintf("user-%d", i), true, plan,
+				fmt.Sprintf("00-%032x-%016x-01", i+1, i+1))
+		}()
+	}
+	wg.Wait()
+	names := map[string]bool{}
+	for i, b := range got {
+		if i%10 == 5 {
+			if errs[i] == nil && b.CreatedBy != fmt.Sprintf("user-%d", i) {
+				t.Errorf("ask %d (cancelled) got build %+v", i, b)
+			}
+			continue
+		}
+		if errs[i] != nil {
+			t.Fatalf("ask %d: %v", i, errs[i])
+		}
+		if b.CreatedBy != fmt.Sprintf("user-%d", i) || names[b.Name] {
+			t.Errorf("ask %d: build %s by %q (names so far %v)", i, b.Name, b.CreatedBy, names)
+		}
+		names[b.Name] = true
+		var plan struct{ ID string }
+		if b.Plan != nil {
+			_ = json.Unmarshal(b.Plan, &plan)
+		}
+		if want := map[bool]string{true: strconv.Itoa(i)}[i%3 == 0]; plan.ID != want {
+			t.Errorf("ask %d: plan %s, want the id %q", i, b.Plan, want)
+		}
+		if tr := b.Trace(); tr.Parent.String() != fmt.Sprintf("%016x", i+1) {
+			t.Errorf("ask %d: the build's span is under %s, want its own caller's", i, tr.Parent)
+		}
+	}
+	all, err := s.CreateJobBuild(ctx, jobID, "last", false, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.Name != strconv.Itoa(n+1) {
+		t.Errorf("the build after %d asks is %s: a cancelled caller's ask was lost or doubled", n, all.Name)
+	}
+}
+
 func TestSavePipelineConfigVersion(t *testing.T) {
 	ctx := t.Context()
 	s := storetest.New(t)
