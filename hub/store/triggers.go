@@ -35,8 +35,12 @@ type triggerAsk struct {
 	span, parent string
 }
 
-// join adds an ask to the job's open batch, or opens one; lead says that the
-// caller opened it and creates its builds.
+// maxTriggerBatch bounds the builds one transaction creates: a flood of
+// triggers makes several batches, each led by its first caller.
+const maxTriggerBatch = 500
+
+// join adds an ask to the job's open batch, or opens one (when there is none,
+// or it is full); lead says that the caller opened it and creates its builds.
 func (t *triggers) join(jobID int64, a triggerAsk) (b *triggerBatch, i int, lead bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -44,8 +48,8 @@ func (t *triggers) join(jobID int64, a triggerAsk) (b *triggerBatch, i int, lead
 		t.open = map[int64]*triggerBatch{}
 	}
 	b, ok := t.open[jobID]
-	if !ok {
-		b = &triggerBatch{done: make(chan struct{})}
+	if !ok || len(b.asks) >= maxTriggerBatch {
+		b, ok = &triggerBatch{done: make(chan struct{})}, false
 		t.open[jobID] = b
 	}
 	b.asks = append(b.asks, a)
