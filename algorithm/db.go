@@ -37,8 +37,9 @@ type Constraints map[int64]VersionID
 // Builds answers questions about builds and what passed through them.
 type Builds interface {
 	// SucceededBuilds lists a job's succeeded builds whose output set (as
-	// Outputs gives it) holds the constrained versions, newest first (by build order), starting after the
-	// given cursor (nil: from the newest), at most limit.
+	// Outputs gives it) holds the constrained versions, newest first (by
+	// build order), starting after the given cursor (nil: from the newest),
+	// at most limit.
 	SucceededBuilds(ctx context.Context, jobID int64, c Constraints, before *BuildCursor, limit int) ([]BuildCursor, error)
 	// UnusedBuilds lists a job's succeeded builds whose output set holds the
 	// constrained versions and whose build order is after lastUsed's (so a rerun

@@ -94,16 +94,23 @@ func (s *Store) SaveJob(ctx context.Context, pipelineID int64, name string, conf
 }
 
 // nextBuild takes a job's next build number within tx and returns it as the
-// build's name, with the job's team and pipeline. It writes first, so that
-// concurrent builds of one job queue on the row lock instead of all reading
-// the old number and all but one retrying.
+// build's name, with the job's team and pipeline.
 func nextBuild(ctx context.Context, tx pgx.Tx, jobID int64) (teamID, pipelineID int64, name string, err error) {
-	var n int64
-	err = tx.QueryRow(ctx, `
-		UPDATE jobs j SET build_number_seq = j.build_number_seq + 1
-		FROM pipelines p WHERE p.id = j.pipeline_id AND j.id = $1
-		RETURNING p.team_id, j.pipeline_id, j.build_number_seq`, jobID).Scan(&teamID, &pipelineID, &n)
+	teamID, pipelineID, n, err := nextBuilds(ctx, tx, jobID, 1)
 	return teamID, pipelineID, strconv.FormatInt(n, 10), err
+}
+
+// nextBuilds takes a job's next n build numbers within tx and returns the
+// first, with the job's team and pipeline. It writes first, so that
+// concurrent builds of one job (other hubs' too) queue on the row lock
+// instead of all reading the old number and all but one retrying.
+func nextBuilds(ctx context.Context, tx pgx.Tx, jobID int64, n int) (teamID, pipelineID, first int64, err error) {
+	var last int64
+	err = tx.QueryRow(ctx, `
+		UPDATE jobs j SET build_number_seq = j.build_number_seq + $2
+		FROM pipelines p WHERE p.id = j.pipeline_id AND j.id = $1
+		RETURNING p.team_id, j.pipeline_id, j.build_number_seq`, jobID, n).Scan(&teamID, &pipelineID, &last)
+	return teamID, pipelineID, last - int64(n) + 1, err
 }
 
 // CreateRerun creates a rerun of a job's build, named NAME.k as Concourse names

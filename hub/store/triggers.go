@@ -105,32 +105,27 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 func (s *Store) createBuilds(ctx context.Context, jobID int64, asks []triggerAsk) ([]int64, error) {
 	ids := make([]int64, len(asks))
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		// Writing first queues other hubs' triggers of the job on the row
-		// lock instead of failing them.
-		var teamID, pipelineID, last int64
-		if err := tx.QueryRow(ctx, `
-			UPDATE jobs j SET build_number_seq = j.build_number_seq + $2
-			FROM pipelines p WHERE p.id = j.pipeline_id AND j.id = $1
-			RETURNING p.team_id, j.pipeline_id, j.build_number_seq`, jobID, len(asks)).Scan(&teamID, &pipelineID, &last); err != nil {
+		teamID, pipelineID, first, err := nextBuilds(ctx, tx, jobID, len(asks))
+		if err != nil {
 			return err
 		}
-		first := last - int64(len(asks)) + 1
+		last := first + int64(len(asks)) - 1
 		names := make([]string, len(asks))
 		by, spans, parents := make([]string, len(asks)), make([]string, len(asks)), make([]string, len(asks))
-		manual, scheduled := make([]bool, len(asks)), make([]bool, len(asks))
+		manual := make([]bool, len(asks))
 		plans := make([]*string, len(asks))
 		schedule := false
 		for i, a := range asks {
 			names[i] = strconv.FormatInt(first+int64(i), 10)
-			by[i], manual[i], plans[i], scheduled[i], spans[i], parents[i] = a.createdBy, a.manual, a.plan, a.plan != nil, a.span, a.parent
+			by[i], manual[i], plans[i], spans[i], parents[i] = a.createdBy, a.manual, a.plan, a.span, a.parent
 			schedule = schedule || a.plan == nil
 		}
 		rows, err := tx.Query(ctx, `
 			INSERT INTO builds (name, team_id, pipeline_id, job_id, created_by, manually_triggered, plan, scheduled, trace_span, trace_parent)
-			SELECT a.name, $1, $2, $3, a.created_by, a.manual, a.plan::JSONB, a.scheduled, a.span, a.parent
-			FROM unnest($4::TEXT[], $5::TEXT[], $6::BOOL[], $7::TEXT[], $8::BOOL[], $9::TEXT[], $10::TEXT[])
-				AS a (name, created_by, manual, plan, scheduled, span, parent)
-			RETURNING id, name`, teamID, pipelineID, jobID, names, by, manual, plans, scheduled, spans, parents)
+			SELECT a.name, $1, $2, $3, a.created_by, a.manual, a.plan::JSONB, a.plan IS NOT NULL, a.span, a.parent
+			FROM unnest($4::TEXT[], $5::TEXT[], $6::BOOL[], $7::TEXT[], $8::TEXT[], $9::TEXT[])
+				AS a (name, created_by, manual, plan, span, parent)
+			RETURNING id, name`, teamID, pipelineID, jobID, names, by, manual, plans, spans, parents)
 		if err != nil {
 			return err
 		}

@@ -184,29 +184,11 @@ func splitConstraints(c algorithm.Constraints) (int64, []int64, []int64) {
 }
 
 func (d VersionsDB) Outputs(ctx context.Context, b algorithm.BuildID) (map[int64]algorithm.VersionID, error) {
-	type pair struct {
-		res int64
-		v   algorithm.VersionID
-	}
-	rows, err := collect(ctx, func() (pgx.Rows, error) {
-		return d.s.reads.Query(ctx, `SELECT o.resource_id, v.id FROM successful_build_outputs o
-			JOIN resource_versions v ON v.resource_id = o.resource_id AND v.digest = o.version_digest AND NOT v.disabled
-			WHERE o.build_id = $1 ORDER BY o.position`, b)
-	}, func(r pgx.CollectableRow) (pair, error) {
-		var p pair
-		err := r.Scan(&p.res, &p.v)
-		return p, err
-	})
+	page, err := d.pageWithOutputs(ctx, `SELECT $1::BIGINT AS id, 0::BIGINT AS ord`, "ASC", b)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]algorithm.VersionID, len(rows))
-	for _, p := range rows {
-		if _, ok := out[p.res]; !ok {
-			out[p.res] = p.v
-		}
-	}
-	return out, nil
+	return page[0].Outputs, nil
 }
 
 func (d VersionsDB) LastUsedBuilds(ctx context.Context, jobID, resourceID int64) (map[int64]algorithm.BuildCursor, error) {
