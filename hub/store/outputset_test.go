@@ -1,8 +1,6 @@
 package store_test
 
 import (
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/switchyard-ci/switchyard/algorithm/scenario"
 	"github.com/switchyard-ci/switchyard/algorithm/scenario/onstore"
-	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
@@ -21,15 +18,7 @@ import (
 // those sets hold what a build recorded now holds, in the same order.
 func TestOutputSetMigrationFillsInLaterVersions(t *testing.T) {
 	ctx := t.Context()
-	url := storetest.URL(t)
-	st, err := store.Open(ctx, url, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st, conn := storetest.NewWithConn(t)
 	scenarios, err := scenario.Load("../../algorithm/testdata/classes.json")
 	if err != nil {
 		t.Fatal(err)
@@ -39,11 +28,6 @@ func TestOutputSetMigrationFillsInLaterVersions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	sets := func() []string {
 		t.Helper()
 		rows, err := conn.Query(ctx, `SELECT build_id || ' ' || resource_id || ' ' || version_digest FROM successful_build_outputs

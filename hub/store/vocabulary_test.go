@@ -1,13 +1,9 @@
 package store_test
 
 import (
-	"io"
-	"log/slog"
 	"regexp"
 	"slices"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store"
@@ -18,20 +14,7 @@ import (
 // database's CHECK constraints allow, after every migration.
 func TestVocabularyMatchesTheSchema(t *testing.T) {
 	ctx := t.Context()
-	url := storetest.URL(t)
-	s, err := store.Open(ctx, url, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	_, conn := storetest.NewWithConn(t)
 	allowed := func(table, column string) []string {
 		var def string
 		err := conn.QueryRow(ctx, `SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c

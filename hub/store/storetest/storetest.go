@@ -58,6 +58,27 @@ func Take(t testing.TB, s *store.Store, id int64, started store.Event) int64 {
 // New returns a store on a fresh, migrated database that is dropped when the test ends.
 func New(t testing.TB) *store.Store {
 	t.Helper()
+	s, _ := newDatabase(t)
+	return s
+}
+
+// NewWithConn is New with a plain connection to the same database, for
+// tests that look under the store (its schema, rows it does not read back).
+func NewWithConn(t testing.TB) (*store.Store, *pgx.Conn) {
+	t.Helper()
+	s, url := newDatabase(t)
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return s, conn
+}
+
+// newDatabase clones the migrated template into a database of the test's
+// own and opens a store on it; both go when the test ends.
+func newDatabase(t testing.TB) (*store.Store, string) {
+	t.Helper()
 	admin := AdminURL(t)
 	ctx := context.Background()
 	templateOnce.Do(func() { templateName, templateErr = makeTemplate(ctx, admin) })
@@ -68,7 +89,8 @@ func New(t testing.TB) *store.Store {
 	if err := adminExec(ctx, admin, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName)); err != nil {
 		t.Fatalf("clone template database: %v", err)
 	}
-	s, err := store.Open(ctx, withDatabase(admin, name), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	url := withDatabase(admin, name)
+	s, err := store.Open(ctx, url, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +100,7 @@ func New(t testing.TB) *store.Store {
 			t.Errorf("drop test database: %v", err)
 		}
 	})
-	return s
+	return s, url
 }
 
 // URL returns a URL to a fresh, empty (unmigrated) database dropped at the end of the test.
