@@ -10,8 +10,10 @@ type Job struct {
 	// HasNext says the resolution left versions for a later build (version:
 	// every): the job is asked to be scheduled again once a build starts.
 	HasNext bool
-	// Pending are the job's pending builds not started yet, oldest first.
-	Pending []Pending
+	// Pending are the job's pending builds not started yet, oldest first;
+	// MorePending says there are more than these (the read is bounded).
+	Pending     []Pending
+	MorePending bool
 	// Running counts the started builds (and those given their inputs) of
 	// the job and of the jobs sharing a serial group with it.
 	Running int64
@@ -61,7 +63,8 @@ type Start struct {
 //   - a build that is not a rerun waits while inputs do not resolve, and so
 //     do all builds after it;
 //   - with versions left for a later build (HasNext), a start asks for the
-//     job to be scheduled again.
+//     job to be scheduled again; so does reaching the end of a bounded read
+//     of pending builds (MorePending), for the ones after it.
 func Decide(j Job) Decision {
 	var d Decision
 	if j.Paused {
@@ -74,8 +77,10 @@ func Decide(j Job) Decision {
 	}
 	running := j.Running
 	first := true
+	held := false // a rule stopped the starts before the end of pending
 	for _, b := range pending {
 		if j.MaxInFlight > 0 && (running >= j.MaxInFlight || olderPeer(j.OldestPeerPending, b.ID)) {
+			held = true
 			break
 		}
 		if b.Rerun {
@@ -85,6 +90,7 @@ func Decide(j Job) Decision {
 			d.Start = append(d.Start, Start{ID: b.ID, Rerun: true})
 		} else {
 			if !j.InputsOK {
+				held = true
 				break
 			}
 			d.Start = append(d.Start, Start{ID: b.ID, FirstOccurrence: first})
@@ -92,7 +98,7 @@ func Decide(j Job) Decision {
 		}
 		running++
 	}
-	d.Again = j.HasNext && len(d.Start) > 0
+	d.Again = (j.HasNext && len(d.Start) > 0) || (j.MorePending && !held)
 	return d
 }
 

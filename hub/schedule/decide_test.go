@@ -53,6 +53,14 @@ func TestDecide(t *testing.T) {
 			Job{InputsOK: true, NewInputs: true, HasNext: true}, Decision{Create: true, Start: []Start{start(0, true)}, Again: true}},
 		{"versions left for later, nothing started: no round until something finishes",
 			Job{InputsOK: true, HasNext: true, MaxInFlight: 1, Running: 1, Pending: []Pending{b(3)}}, Decision{}},
+		{"more pending than were read: starting them all asks for another round",
+			Job{InputsOK: true, Pending: []Pending{b(3), b(4)}, MorePending: true}, Decision{Start: []Start{start(3, true), start(4, false)}, Again: true}},
+		{"more pending than were read, a rerun left pending: another round",
+			Job{InputsOK: true, Pending: []Pending{b(3), rerun(4, false)}, MorePending: true}, Decision{Start: []Start{start(3, true)}, Again: true}},
+		{"more pending than were read, held by max_in_flight: no round until something finishes",
+			Job{InputsOK: true, MaxInFlight: 1, Pending: []Pending{b(3), b(4)}, MorePending: true}, Decision{Start: []Start{start(3, true)}}},
+		{"more pending than were read, held by inputs that do not resolve: no round",
+			Job{Pending: []Pending{b(3)}, MorePending: true}, Decision{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Decide(tt.job); !reflect.DeepEqual(got, tt.want) {

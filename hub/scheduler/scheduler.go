@@ -187,8 +187,8 @@ func (s *Scheduler) ScheduleJob(ctx context.Context, jobID int64) (_ store.Sched
 	for _, id := range out.Started {
 		s.started(id)
 	}
-	if out.Handled && r.HasNext && len(out.Started) > 0 {
-		s.Wake() // every: the next version is waiting
+	if out.Again {
+		s.Wake() // every's next version, or the pending builds after the ones read, are waiting
 	}
 	return out, nil
 }

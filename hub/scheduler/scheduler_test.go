@@ -304,6 +304,53 @@ jobs:
 	w.expect("two", "1:ready:repo=r3", "2:failed:repo=r3", "3:ready:repo=r3")
 }
 
+// More builds waiting than one round reads: the round starts the ones it
+// read and asks for another, which starts the rest, without waiting for
+// anything else to ask.
+func TestManyPendingBuildsStartInRounds(t *testing.T) {
+	w := newWorld(t, `
+jobs:
+- name: many
+  plan: [{task: t, config: {platform: linux, run: {path: "true"}}}]
+`)
+	many := w.job("many")
+	var wg sync.WaitGroup
+	for range store.PendingPerRound + 50 {
+		wg.Go(func() {
+			if _, err := w.st.CreateJobBuild(w.ctx, many.ID, "me", true, nil, ""); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	out, err := w.sched.ScheduleJob(w.ctx, many.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Started) != store.PendingPerRound || !out.Again {
+		t.Fatalf("first round: started %d, again %v; want %d and another round", len(out.Started), out.Again, store.PendingPerRound)
+	}
+	jobs, err := w.st.RequestedJobs(w.ctx, 10)
+	if err != nil || len(jobs) != 1 || jobs[0].ID != many.ID {
+		t.Fatalf("after the first round the job should ask again: %+v, %v", jobs, err)
+	}
+	if out, err = w.sched.ScheduleJob(w.ctx, many.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Started) != 50 || out.Again {
+		t.Fatalf("second round: started %d, again %v; want the other 50 and no more rounds", len(out.Started), out.Again)
+	}
+	bs, err := w.st.Builds(w.ctx, store.BuildFilter{JobID: many.ID}, store.Page{Limit: store.PendingPerRound + 100})
+	if err != nil || len(bs) != store.PendingPerRound+50 {
+		t.Fatalf("%d builds, %v", len(bs), err)
+	}
+	for _, b := range bs {
+		if d := w.describe(b); !strings.HasSuffix(d, ":ready") {
+			t.Fatalf("build %s was not started", d)
+		}
+	}
+}
+
 // Jobs sharing a serial group run one build at a time between them, oldest first.
 func TestSerialGroups(t *testing.T) {
 	w := newWorld(t, `

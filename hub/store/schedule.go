@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -143,6 +144,7 @@ type Scheduled struct {
 	Handled bool    // false: another scheduler handled this request first
 	Created int64   // a build created for new trigger inputs, or 0
 	Started []int64 // pending builds given inputs and room to run
+	Again   bool    // the job asked to be scheduled once more (schedule.Decision.Again)
 	// Traces are the started builds' spans, by build id.
 	Traces map[int64]telemetry.Stored
 }
@@ -178,22 +180,17 @@ func (s *Store) SaveResolution(ctx context.Context, r Resolution) (Scheduled, er
 				return err
 			}
 		}
-		for _, st := range d.Start {
-			id := st.ID
-			if id == 0 {
-				id = out.Created
+		starts := slices.Clone(d.Start)
+		for i := range starts {
+			if starts[i].ID == 0 {
+				starts[i].ID = out.Created
 			}
-			trace, err := s.startBuild(ctx, tx, r, id, st, plan, inputs)
-			if err != nil {
-				return err
-			}
-			out.Started = append(out.Started, id)
-			if out.Traces == nil {
-				out.Traces = map[int64]telemetry.Stored{}
-			}
-			out.Traces[id] = trace
+			out.Started = append(out.Started, starts[i].ID)
 		}
-		if d.Again {
+		if out.Traces, err = s.startBuilds(ctx, tx, r, starts, plan, inputs); err != nil {
+			return err
+		}
+		if out.Again = d.Again; d.Again {
 			_, err = tx.Exec(ctx, `UPDATE jobs SET schedule_seq = schedule_seq + 1 WHERE id = $1`, r.JobID)
 		}
 		return err
@@ -234,7 +231,7 @@ func (s *Store) jobState(ctx context.Context, tx pgx.Tx, r Resolution) (schedule
 	}
 	rows, err := tx.Query(ctx, `SELECT b.id, b.rerun_of IS NOT NULL,
 			b.rerun_of IS NOT NULL AND EXISTS (SELECT 1 FROM build_inputs i WHERE i.build_id = b.rerun_of)
-		FROM builds b WHERE b.job_id = $1 AND b.status = 'pending' AND NOT b.scheduled ORDER BY b.id LIMIT 100`, r.JobID)
+		FROM builds b WHERE b.job_id = $1 AND b.status = 'pending' AND NOT b.scheduled ORDER BY b.id LIMIT $2`, r.JobID, PendingPerRound+1)
 	if err != nil {
 		return j, handled, plan, err
 	}
@@ -243,8 +240,16 @@ func (s *Store) jobState(ctx context.Context, tx pgx.Tx, r Resolution) (schedule
 		err := row.Scan(&b.ID, &b.Rerun, &b.OriginalHasInputs)
 		return b, err
 	})
+	if len(j.Pending) > PendingPerRound {
+		j.Pending, j.MorePending = j.Pending[:PendingPerRound], true
+	}
 	return j, handled, plan, err
 }
+
+// PendingPerRound bounds the pending builds one scheduling round reads (and
+// starts): a burst of triggers starts in rounds of that many, each asking for
+// the next.
+const PendingPerRound = 500
 
 // nextInput is a resolved input with its version's content.
 type nextInput struct {
@@ -289,44 +294,68 @@ func createTriggeredBuild(ctx context.Context, tx pgx.Tx, jobID int64) (int64, e
 	return id, err
 }
 
-// startBuild gives a pending build its inputs (the resolved ones, or its
-// original's for a rerun) and its plan with their versions.
-func (s *Store) startBuild(ctx context.Context, tx pgx.Tx, r Resolution, id int64, st schedule.Start, plan json.RawMessage, inputs []nextInput) (telemetry.Stored, error) {
-	var versions map[string]map[string]string
-	var err error
-	if st.Rerun {
-		versions, err = adoptRerunInputs(ctx, tx, id)
-	} else {
-		versions, err = adoptInputs(ctx, tx, r.JobID, id, inputs, st.FirstOccurrence)
+// startBuilds gives pending builds their inputs (the resolved ones, or
+// their originals' for reruns) and their plans with those versions, and
+// returns their traces. What the builds that are not reruns are given is
+// the same for all of them, so it is filled in once, and their statements
+// go in one round trip.
+func (s *Store) startBuilds(ctx context.Context, tx pgx.Tx, r Resolution, starts []schedule.Start, plan json.RawMessage, inputs []nextInput) (map[int64]telemetry.Stored, error) {
+	if len(starts) == 0 {
+		return nil, nil
 	}
-	if err != nil {
-		return telemetry.Stored{}, err
+	traces := make(map[int64]telemetry.Stored, len(starts))
+	var b pgx.Batch
+	var resolved string // the plan with the resolved inputs' versions, sealed
+	for _, st := range starts {
+		var sealed string
+		if st.Rerun {
+			versions, err := adoptRerunInputs(ctx, tx, st.ID)
+			if err != nil {
+				return nil, err
+			}
+			filled, err := r.Plan(plan, versions)
+			if err != nil {
+				return nil, err
+			}
+			sealed = s.keys.sealText(filled)
+		} else {
+			if resolved == "" {
+				versions := map[string]map[string]string{}
+				for _, in := range inputs {
+					versions[in.Name] = in.version
+				}
+				filled, err := r.Plan(plan, versions)
+				if err != nil {
+					return nil, err
+				}
+				resolved = s.keys.sealText(filled)
+			}
+			sealed = resolved
+			queueInputs(&b, r.JobID, st.ID, inputs, st.FirstOccurrence)
+		}
+		id := st.ID
+		b.Queue(`UPDATE builds SET plan = $2, scheduled = true, inputs_ready = true WHERE id = $1 RETURNING trace_span, trace_parent`,
+			id, sealed).QueryRow(func(row pgx.Row) error {
+			var span, parent string
+			err := row.Scan(&span, &parent)
+			traces[id] = telemetry.ParseStored(span, parent)
+			return err
+		})
 	}
-	filled, err := r.Plan(plan, versions)
-	if err != nil {
-		return telemetry.Stored{}, err
-	}
-	var span, parent string
-	err = tx.QueryRow(ctx, `UPDATE builds SET plan = $2, scheduled = true, inputs_ready = true WHERE id = $1 RETURNING trace_span, trace_parent`,
-		id, s.keys.sealText(filled)).Scan(&span, &parent)
-	return telemetry.ParseStored(span, parent), err
+	return traces, tx.SendBatch(ctx, &b).Close()
 }
 
-// adoptInputs records the next build inputs as the build's, with the build
-// pipes from the upstream builds they passed through; their first
-// occurrences only when first.
-func adoptInputs(ctx context.Context, tx pgx.Tx, jobID, buildID int64, inputs []nextInput, first bool) (map[string]map[string]string, error) {
-	versions := map[string]map[string]string{}
-	var b pgx.Batch
+// queueInputs queues the statements that record the next build inputs as
+// the build's, with the build pipes from the upstream builds they passed
+// through; their first occurrences only when first.
+func queueInputs(b *pgx.Batch, jobID, buildID int64, inputs []nextInput, first bool) {
 	for _, in := range inputs {
-		versions[in.Name] = in.version
 		b.Queue(`INSERT INTO build_inputs (build_id, job_id, name, resource_id, version_digest, first_occurrence)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, buildID, jobID, in.Name, in.ResourceID, in.digest, first && in.FirstOccurrence)
 		for _, from := range in.PassedBuilds {
 			b.Queue(`INSERT INTO build_pipes (from_build_id, to_build_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, from, buildID)
 		}
 	}
-	return versions, tx.SendBatch(ctx, &b).Close()
 }
 
 // adoptRerunInputs copies the inputs and pipes of the build that build
