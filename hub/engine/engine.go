@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -122,6 +123,13 @@ func (e *Engine) Wake(buildID int64) {
 	case e.wake <- struct{}{}:
 	default:
 	}
+}
+
+// StepEnded tells the engine that a build's step ended, as stored: the
+// step's waiter in this process takes the end without reading it back.
+func (e *Engine) StepEnded(buildID, stepID int64, state store.StepState, result json.RawMessage) {
+	e.watcher.end(stepID, stepEnd{state: state, result: result})
+	e.Wake(buildID)
 }
 
 func buildKey(id int64) string { return "engine/build/" + strconv.FormatInt(id, 10) }

@@ -114,7 +114,7 @@ func (s *benchSpoke) finish(ctx context.Context, st store.Step) {
 	result, _ := json.Marshal(wire.Result{ExitStatus: 0})
 	payload, _ := json.Marshal(map[string]any{"origin": map[string]string{"id": st.PlanID}, "time": time.Now().Unix(), "exit_status": 0})
 	end := &store.StepEnd{State: store.StepSucceeded, Result: result, Event: store.Event{Type: "finish-task", Version: "4.0", Payload: payload}}
-	if err := s.st.ReportStep(ctx, store.StepReport{StepID: st.ID, SpokeID: s.id, Fence: st.Fence}, nil, store.Event{}, end); err != nil && ctx.Err() == nil {
+	if _, err := s.st.ReportStep(ctx, store.StepReport{StepID: st.ID, SpokeID: s.id, Fence: st.Fence}, nil, store.Event{}, end); err != nil && ctx.Err() == nil {
 		panic(fmt.Sprintf("report step %d: %v", st.ID, err))
 	}
 	s.e.Wake(st.BuildID)

@@ -84,6 +84,10 @@ func (r *run) runOnce(ctx context.Context, key store.StepKey, kind wire.StepKind
 		}
 		notify.Await(ctx, changed, fallbackPoll)
 		changed = r.e.notify.Watch(buildKey(r.build.ID))
+		if end, ok := r.e.watcher.takeEnd(st.ID); ok { // this process's gateway stored it
+			st.State, st.Result = end.state, end.result
+			continue
+		}
 		if st, err = r.e.store.Step(context.WithoutCancel(ctx), st.ID); err != nil {
 			return wire.Result{}, err
 		}

@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/switchyard-ci/switchyard/hub/store"
 )
 
 // The watcher: what other replicas change for the builds this hub runs (a
@@ -20,16 +23,25 @@ const watchEvery = time.Second
 // wake-up be lost: a safety net, not the way changes are seen.
 const fallbackPoll = 15 * time.Second
 
-// watcher holds the steps waited on (step id -> build id) and the builds
-// whose abort is watched (build id -> watchers).
+// watcher holds the steps waited on (step id -> build id), the ends of
+// those steps that this process's gateway stored (handed to their waiters
+// so that they need not read them back), and the builds whose abort is
+// watched (build id -> watchers).
 type watcher struct {
 	mu     sync.Mutex
 	steps  map[int64]int64
+	ended  map[int64]stepEnd
 	builds map[int64]int
 }
 
+// stepEnd is a step's end as the gateway stored it.
+type stepEnd struct {
+	state  store.StepState
+	result json.RawMessage
+}
+
 func newWatcher() *watcher {
-	return &watcher{steps: map[int64]int64{}, builds: map[int64]int{}}
+	return &watcher{steps: map[int64]int64{}, ended: map[int64]stepEnd{}, builds: map[int64]int{}}
 }
 
 // step registers a wait on a step's end until the returned func is called.
@@ -40,8 +52,27 @@ func (w *watcher) step(stepID, buildID int64) (done func()) {
 	return func() {
 		w.mu.Lock()
 		delete(w.steps, stepID)
+		delete(w.ended, stepID)
 		w.mu.Unlock()
 	}
+}
+
+// end keeps a step's end for its waiter, if the step is waited on here.
+func (w *watcher) end(stepID int64, e stepEnd) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, waited := w.steps[stepID]; waited {
+		w.ended[stepID] = e
+	}
+}
+
+// takeEnd returns the end kept for a step, if there is one.
+func (w *watcher) takeEnd(stepID int64) (stepEnd, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e, ok := w.ended[stepID]
+	delete(w.ended, stepID)
+	return e, ok
 }
 
 // build registers a watch on a build's abort until the returned func is called.

@@ -121,7 +121,7 @@ func (g *Gateway) loseSteps(ctx context.Context, spokeID int64, name, why string
 		res := wire.Result{Fence: st.Fence, Error: why, Lost: true}
 		raw, _ := json.Marshal(res)
 		end := &store.StepEnd{State: store.StepErrored, Result: raw, Event: finishEvent(st, res)}
-		err = g.store.ReportStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, nil, store.Event{}, end)
+		ended, err := g.store.ReportStep(ctx, store.StepReport{StepID: id, SpokeID: spokeID, Fence: st.Fence}, nil, store.Event{}, end)
 		if err != nil && !errors.Is(err, store.ErrStale) {
 			g.log.WarnContext(ctx, "end step of a replaced spoke", slog.Int64("build_id", st.BuildID), slog.Int64("step_id", id), slog.String("error", err.Error()))
 			continue
@@ -130,7 +130,18 @@ func (g *Gateway) loseSteps(ctx context.Context, spokeID int64, name, why string
 			metrics.SpokeLosses.WithLabelValues(name).Inc()
 			steptrace.End(ctx, st, name, res, false)
 		}
-		g.notify.Notify(notify.EventsKey(st.BuildID))
+		g.ended(st, end, ended)
+	}
+}
+
+// ended tells the build's event readers and the engine that a step ended:
+// stored says that end is how (the engine's waiter then takes it without
+// reading it back); otherwise the waiter reads what the store has.
+func (g *Gateway) ended(st store.Step, end *store.StepEnd, stored bool) {
+	g.notify.Notify(notify.EventsKey(st.BuildID))
+	if stored {
+		g.waker.StepEnded(st.BuildID, st.ID, end.State, end.Result)
+	} else {
 		g.waker.Wake(st.BuildID)
 	}
 }
@@ -284,7 +295,7 @@ func (g *Gateway) spokeLogs(w http.ResponseWriter, r *http.Request, sp *store.Sp
 		return err
 	}
 	rep := store.StepReport{StepID: st.ID, SpokeID: sp.ID, Fence: batch.Fence}
-	if err := g.store.ReportStep(r.Context(), rep, logLines(st, batch.Lines), startEvent(st), nil); err != nil {
+	if _, err := g.store.ReportStep(r.Context(), rep, logLines(st, batch.Lines), startEvent(st), nil); err != nil {
 		return reportError(err)
 	}
 	g.notify.Notify(notify.EventsKey(st.BuildID))
@@ -332,7 +343,8 @@ func (g *Gateway) spokeResult(w http.ResponseWriter, r *http.Request, sp *store.
 	raw, _ := json.Marshal(res)
 	rep := store.StepReport{StepID: st.ID, SpokeID: sp.ID, Fence: res.Fence}
 	end := &store.StepEnd{State: state, Result: raw, Event: finishEvent(st, res), Artifacts: arts}
-	if err := g.store.ReportStep(r.Context(), rep, lines, running, end); err != nil {
+	stored, err := g.store.ReportStep(r.Context(), rep, lines, running, end)
+	if err != nil {
 		return reportError(err)
 	}
 	steptrace.End(r.Context(), st, sp.Name, res, false)
@@ -340,8 +352,7 @@ func (g *Gateway) spokeResult(w http.ResponseWriter, r *http.Request, sp *store.
 	if err := g.store.SetArtifactHolders(r.Context(), sp.ID, res.Fetched, nil); err != nil {
 		g.log.Warn("record fetched artifacts", "spoke", sp.Name, "error", err.Error())
 	}
-	g.notify.Notify(notify.EventsKey(st.BuildID))
-	g.waker.Wake(st.BuildID)
+	g.ended(st, end, stored)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

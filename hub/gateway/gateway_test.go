@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/gateway"
 	"github.com/switchyard-ci/switchyard/hub/intercept"
 	"github.com/switchyard-ci/switchyard/hub/notify"
+	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 	"github.com/switchyard-ci/switchyard/volumes"
 	"github.com/switchyard-ci/switchyard/wire"
@@ -20,7 +21,8 @@ import (
 
 type noWaker struct{}
 
-func (noWaker) Wake(int64) {}
+func (noWaker) Wake(int64)                                               {}
+func (noWaker) StepEnded(int64, int64, store.StepState, json.RawMessage) {}
 
 func newGateway(t *testing.T) *httptest.Server {
 	t.Helper()

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -27,9 +28,11 @@ type Config struct {
 	Creds       *creds.Registry   // resolves the steps' ((vars)) (nil: nothing defines any)
 }
 
-// Waker tells the engine that a build's step ended.
+// Waker tells the engine that a build's step ended: with the end as stored
+// (StepEnded), so that the engine need not read it back, or without (Wake).
 type Waker interface {
 	Wake(buildID int64)
+	StepEnded(buildID, stepID int64, state store.StepState, result json.RawMessage)
 }
 
 // Gateway serves the spoke-facing API.

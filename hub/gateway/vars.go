@@ -6,7 +6,6 @@ import (
 	"log/slog"
 
 	"github.com/switchyard-ci/switchyard/hub/creds"
-	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/steptrace"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/wire"
@@ -40,11 +39,11 @@ func (g *Gateway) errorStep(ctx context.Context, st store.Step, why error) {
 	raw, _ := json.Marshal(res)
 	rep := store.StepReport{StepID: st.ID, SpokeID: st.SpokeID, Fence: st.Fence}
 	end := &store.StepEnd{State: store.StepErrored, Result: raw, Event: finishEvent(st, res)}
-	if err := g.store.ReportStep(ctx, rep, nil, store.Event{}, end); err != nil {
+	stored, err := g.store.ReportStep(ctx, rep, nil, store.Event{}, end)
+	if err != nil {
 		g.log.ErrorContext(ctx, "error a step whose vars did not resolve", slog.Int64("build_id", st.BuildID), slog.Int64("step_id", st.ID), slog.String("error", err.Error()))
 		return
 	}
 	steptrace.End(ctx, st, "", res, false)
-	g.notify.Notify(notify.EventsKey(st.BuildID))
-	g.waker.Wake(st.BuildID)
+	g.ended(st, end, stored)
 }

@@ -364,20 +364,22 @@ type StepEnd struct {
 //     order; lines resent after a reconnect are dropped, a gap is an error.
 //     Lines must be sorted by Seq;
 //   - end, when not nil, records the result, the artifacts the step
-//     produced and its event, once: a repeated end is a no-op.
+//     produced and its event, once: a repeated end is a no-op, and so is an
+//     end that comes after the step ended otherwise (aborted, lost).
 //
+// ended says that this report stored end (the step ended as end says).
 // A short step's lines and end come in one report. A report that is the
 // spoke's, in order and without artifacts (the common case) is one
 // statement, its own serializable transaction; any other is read and
 // written in a transaction that says what is wrong with it.
-func (s *Store) ReportStep(ctx context.Context, r StepReport, lines []LogLine, running Event, end *StepEnd) error {
+func (s *Store) ReportStep(ctx context.Context, r StepReport, lines []LogLine, running Event, end *StepEnd) (ended bool, err error) {
 	if end == nil || len(end.Artifacts) == 0 {
 		done, err := s.reportAtOnce(ctx, r, lines, running, end)
 		if err != nil {
-			return fmt.Errorf("report of step %d: %w", r.StepID, err)
+			return false, fmt.Errorf("report of step %d: %w", r.StepID, err)
 		}
 		if done {
-			return nil
+			return end != nil, nil
 		}
 	}
 	return s.reportInTx(ctx, r, lines, running, end)
@@ -475,13 +477,14 @@ func (s *Store) reportAtOnce(ctx context.Context, r StepReport, lines []LogLine,
 }
 
 // reportInTx stores a report in a transaction that reads the step first.
-func (s *Store) reportInTx(ctx context.Context, r StepReport, lines []LogLine, running Event, end *StepEnd) error {
+func (s *Store) reportInTx(ctx context.Context, r StepReport, lines []LogLine, running Event, end *StepEnd) (ended bool, err error) {
 	var lastSeq int64
 	if len(lines) > 0 {
 		lastSeq = lines[len(lines)-1].Seq
 	}
 	endState, result := s.endValues(end)
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
+	err = s.Tx(ctx, func(tx pgx.Tx) error {
+		ended = false
 		// One statement checks whose report it is, reads the step as it
 		// was and writes what the report changes; a report it refuses is
 		// read again below to say why.
@@ -522,12 +525,13 @@ func (s *Store) reportInTx(ctx context.Context, r StepReport, lines []LogLine, r
 				return err
 			}
 		}
+		ended = end != nil
 		return appendEvents(ctx, tx, st.BuildID, events...)
 	})
 	if err != nil {
-		return fmt.Errorf("report of step %d: %w", r.StepID, err)
+		return false, fmt.Errorf("report of step %d: %w", r.StepID, err)
 	}
-	return nil
+	return ended, nil
 }
 
 // AbortSteps marks a build's open steps aborted (their spokes see it and stop).

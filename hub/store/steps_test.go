@@ -74,31 +74,36 @@ func TestStepReports(t *testing.T) {
 	rep := store.StepReport{StepID: st.ID, SpokeID: sp.ID, Fence: st.Fence}
 	running := store.Event{Type: "start-task", Version: "5.0", Payload: json.RawMessage(`{}`)}
 	// The spoke sends 1-3, the connection drops, and it resends 2-5.
-	if err := s.ReportStep(ctx, rep, []store.LogLine{line(1), line(2), line(3)}, running, nil); err != nil {
+	if _, err := s.ReportStep(ctx, rep, []store.LogLine{line(1), line(2), line(3)}, running, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ReportStep(ctx, rep, []store.LogLine{line(2), line(3), line(4), line(5)}, running, nil); err != nil {
+	if _, err := s.ReportStep(ctx, rep, []store.LogLine{line(2), line(3), line(4), line(5)}, running, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ReportStep(ctx, rep, []store.LogLine{line(7)}, running, nil); err == nil {
+	if _, err := s.ReportStep(ctx, rep, []store.LogLine{line(7)}, running, nil); err == nil {
 		t.Fatal("a gap in log lines was accepted")
 	}
 	stale := rep
 	stale.Fence++
-	if err := s.ReportStep(ctx, stale, []store.LogLine{line(6)}, running, nil); !errors.Is(err, store.ErrStale) {
+	if _, err := s.ReportStep(ctx, stale, []store.LogLine{line(6)}, running, nil); !errors.Is(err, store.ErrStale) {
 		t.Fatalf("stale fence: %v", err)
 	}
 	other := rep
 	other.SpokeID++
-	if err := s.ReportStep(ctx, other, nil, store.Event{}, &store.StepEnd{State: store.StepSucceeded, Result: json.RawMessage(`{}`)}); !errors.Is(err, store.ErrStale) {
+	if _, err := s.ReportStep(ctx, other, nil, store.Event{}, &store.StepEnd{State: store.StepSucceeded, Result: json.RawMessage(`{}`)}); !errors.Is(err, store.ErrStale) {
 		t.Fatalf("report from another spoke: %v", err)
 	}
 	finish := store.Event{Type: "finish-task", Version: "4.0", Payload: json.RawMessage(`{"exit_status":0}`)}
-	// The last line comes with the end, in one report, twice.
-	for range 2 {
+	// The last line comes with the end, in one report, twice: the first
+	// stores the end, the repeat does not.
+	for i := range 2 {
 		end := &store.StepEnd{State: store.StepSucceeded, Result: json.RawMessage(`{"exit_status":0}`), Event: finish}
-		if err := s.ReportStep(ctx, rep, []store.LogLine{line(5), line(6)}, running, end); err != nil {
+		ended, err := s.ReportStep(ctx, rep, []store.LogLine{line(5), line(6)}, running, end)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if ended != (i == 0) {
+			t.Errorf("report %d of the end: ended %v", i+1, ended)
 		}
 	}
 	events, err := s.Events(ctx, b.ID, 0, 100)
