@@ -32,6 +32,10 @@ type Resolver struct {
 
 var _ vars.Lookup = (*Resolver)(nil)
 
+// Trusted tells whether the build is trusted: neither its pipeline nor its
+// job is marked untrusted.
+func (r *Resolver) Trusted() bool { return r.trusted }
+
 // SetLocal sets a build-local var, ((.:name)).
 // A secret one (load_var without reveal) is remembered for redaction.
 func (r *Resolver) SetLocal(name string, v any, secret bool) {

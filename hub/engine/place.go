@@ -256,23 +256,14 @@ func (r *run) placementInput(ctx context.Context, planID string, req wire.StepRe
 	return in, policies, err
 }
 
-// trusted tells whether the build's pipeline and job are trusted, read once
-// per build.
+// trusted tells whether the build's pipeline and job are trusted, as the
+// build's vars resolver read it (once per build).
 func (r *run) trusted(ctx context.Context) (bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.isTrusted != nil {
-		return *r.isTrusted, nil
+	res, err := r.vars(ctx)
+	if err != nil {
+		return false, err
 	}
-	trusted := true
-	if b := r.build; b.PipelineID != 0 {
-		var err error
-		if trusted, err = r.e.store.BuildTrusted(ctx, b.PipelineID, b.JobID); err != nil {
-			return false, err
-		}
-	}
-	r.isTrusted = &trusted
-	return trusted, nil
+	return res.Trusted(), nil
 }
 
 // observedDecide is decide in a span, counted and timed by outcome.

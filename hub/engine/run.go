@@ -36,7 +36,6 @@ type run struct {
 	say  func(ctx context.Context, planID, msg string)
 
 	mu          sync.Mutex
-	isTrusted   *bool                        // read once, by trusted
 	resolver    *creds.Resolver              // the build's vars, made once, by vars
 	versionFrom map[string]map[string]string // put plan id -> the version it created
 	outputs     []store.RecordedOutput       // versions the build's puts created, in order

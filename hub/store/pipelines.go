@@ -483,18 +483,6 @@ func (s *Store) DestroyPipeline(ctx context.Context, id int64) error {
 	return nil
 }
 
-// BuildTrusted tells whether a build of a job (jobID 0: a one-off build
-// of the pipeline) is trusted: neither its pipeline nor its job is marked
-// untrusted (fly untrust-pipeline, untrust-job).
-func (s *Store) BuildTrusted(ctx context.Context, pipelineID, jobID int64) (bool, error) {
-	var untrusted bool
-	if err := s.row(ctx, `SELECT p.untrusted OR COALESCE((SELECT j.untrusted FROM jobs j WHERE j.id = $2), false)
-		FROM pipelines p WHERE p.id = $1`, pipelineID, jobID).Scan(&untrusted); err != nil {
-		return false, fmt.Errorf("pipeline %d: %w", pipelineID, err)
-	}
-	return !untrusted, nil
-}
-
 // BuildVarContext is what resolving the vars of a build of a job (jobID 0: a
 // one-off build of the pipeline) needs: whether it is trusted, and its
 // pipeline's var_sources as stored (JSON null when it declares none).
