@@ -1,11 +1,9 @@
 package server
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 
-	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/pipeline"
 )
@@ -157,17 +155,15 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	if err != nil {
 		return nil, errorf(http.StatusUnauthorized, "not authorized: %v", err)
 	}
-	teams, err := s.store.Teams(r.Context())
+	teams, err := s.teamAuths.get(r.Context())
 	if err != nil {
 		return nil, err
 	}
 	c := &caller{claims: &claims, teams: map[string][]string{}}
 	for _, t := range teams {
-		var ta api.TeamAuth
-		_ = json.Unmarshal(t.Auth, &ta)
-		if roles := auth.Roles(ta, claims.Connector, claims.User, claims.Groups...); len(roles) > 0 {
-			c.teams[t.Name] = roles
-			if t.Name == "main" && auth.Highest(roles) == auth.Owner {
+		if roles := auth.Roles(t.auth, claims.Connector, claims.User, claims.Groups...); len(roles) > 0 {
+			c.teams[t.name] = roles
+			if t.name == "main" && auth.Highest(roles) == auth.Owner {
 				c.admin = true
 			}
 		}

@@ -71,15 +71,17 @@ type Waker interface {
 
 // Server serves the API. Create it with New.
 type Server struct {
-	cfg      Config
-	store    *store.Store
-	tokens   *tokens
-	stateKey []byte        // signs OIDC sign-ins' states
-	signins  signinLimiter // failed password grants by address
-	log      *slog.Logger
-	waker    Waker
-	notify   *notify.Notifier
-	mux      *http.ServeMux
+	cfg    Config
+	store  *store.Store
+	tokens *tokens
+	// teamAuths keeps the teams' auth that requests read for their roles.
+	teamAuths *teamAuths
+	stateKey  []byte        // signs OIDC sign-ins' states
+	signins   signinLimiter // failed password grants by address
+	log       *slog.Logger
+	waker     Waker
+	notify    *notify.Notifier
+	mux       *http.ServeMux
 
 	intercepts *intercept.Broker // fly intercept sessions this replica holds, shared with the gateway
 }
@@ -112,7 +114,7 @@ func New(ctx context.Context, cfg Config, st *store.Store, waker Waker, notifier
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, tokens: toks, stateKey: stateKey, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), intercepts: cfg.Intercepts}
+	s := &Server{cfg: cfg, store: st, tokens: toks, teamAuths: &teamAuths{store: st, staleness: RevocationStaleness}, stateKey: stateKey, log: log, waker: waker, notify: notifier, mux: http.NewServeMux(), intercepts: cfg.Intercepts}
 	if err := s.backfillSchedules(ctx); err != nil {
 		return nil, err
 	}

@@ -421,3 +421,69 @@ func TestMainTeamRolesSurviveRestart(t *testing.T) {
 		t.Errorf("main team's auth after a restart (-want +got):\n%s", diff)
 	}
 }
+
+// Roles are read through a cache of the teams' auth: a team changed through
+// one replica applies there at once, to grants and revocations alike, and
+// through another replica within server.RevocationStaleness.
+func TestTeamChangesApplyAcrossReplicas(t *testing.T) {
+	ctx := t.Context()
+	st := storetest.New(t)
+	users := auth.Users{}
+	for _, u := range []string{"admin:pw", "viewer:pw"} {
+		_ = users.Add(u)
+	}
+	start := func() *api.Client {
+		srv, err := server.New(ctx, server.Config{Users: users, MainTeamUsers: []string{"admin"}}, st, noWaker{}, notify.New(),
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		return &api.Client{URL: hs.URL}
+	}
+	one, two := start(), start()
+	admin := login(t, one.URL, "admin")
+	viewer := login(t, one.URL, "viewer") // tokens are the replicas' shared store's
+	status := func(hub *api.Client) int {
+		req, _ := http.NewRequestWithContext(ctx, "GET", hub.URL+"/api/v1/teams/main/containers", nil)
+		req.Header.Set("Authorization", "Bearer "+viewer)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	setViewers := func(users ...string) {
+		one.Token = admin
+		team := api.Team{Auth: api.TeamAuth{"owner": {Users: []string{"local:admin"}}, "viewer": {Users: users}}}
+		if _, err := one.Do(ctx, "PUT", "/api/v1/teams/main", nil, team, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both replicas read the teams (and keep them) before the change.
+	if a, b := status(one), status(two); a != http.StatusForbidden || b != http.StatusForbidden {
+		t.Fatalf("before the grant: %d and %d, want 403 from both", a, b)
+	}
+	eventually := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(server.RevocationStaleness + 10*time.Second)
+		for status(two) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("the other replica did not answer %d within %v of the change", want, server.RevocationStaleness)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	setViewers("local:viewer")
+	if got := status(one); got != http.StatusOK {
+		t.Fatalf("the replica that granted the role answers %d, want 200 at once", got)
+	}
+	eventually(http.StatusOK)
+	setViewers()
+	if got := status(one); got != http.StatusForbidden {
+		t.Fatalf("the replica that revoked the role answers %d, want 403 at once", got)
+	}
+	eventually(http.StatusForbidden)
+}

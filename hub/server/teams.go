@@ -81,6 +81,7 @@ func (s *Server) setTeam(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	authJSON, _ := json.Marshal(auth)
 	t, err := s.store.SaveTeam(r.Context(), name, authJSON)
+	s.teamAuths.forget()
 	if err != nil {
 		return err
 	}
@@ -156,6 +157,7 @@ func (s *Server) renameTeam(w http.ResponseWriter, r *http.Request, c *caller) e
 		return errorf(http.StatusForbidden, "the main team cannot be renamed: it is the admin team")
 	}
 	err := s.store.RenameTeam(r.Context(), from, body.Name)
+	s.teamAuths.forget()
 	if errors.Is(err, store.ErrTeamExists) {
 		return errorf(http.StatusConflict, "team %s exists already", body.Name)
 	}
@@ -171,7 +173,9 @@ func (s *Server) destroyTeam(w http.ResponseWriter, r *http.Request, c *caller) 
 	if name == "main" {
 		return errorf(http.StatusForbidden, "the main team cannot be destroyed: it is the admin team")
 	}
-	if err := s.store.DestroyTeam(r.Context(), name); err != nil {
+	err := s.store.DestroyTeam(r.Context(), name)
+	s.teamAuths.forget()
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
