@@ -139,10 +139,16 @@ func (o *outputSet) queue(batch *pgx.Batch, buildID, jobID, rerunOf int64) {
 	if rerunOf != 0 {
 		order = rerunOf
 	}
-	for i, k := range o.order {
-		batch.Queue(`INSERT INTO successful_build_outputs (build_id, job_id, build_order, resource_id, version_digest, position)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, buildID, jobID, order, k.resource, k.digest, i)
+	if len(o.order) == 0 {
+		return
 	}
+	resources, digests := make([]int64, len(o.order)), make([]string, len(o.order))
+	for i, k := range o.order {
+		resources[i], digests[i] = k.resource, k.digest
+	}
+	batch.Queue(`INSERT INTO successful_build_outputs (build_id, job_id, build_order, resource_id, version_digest, position)
+		SELECT $1, $2, $3, s.resource_id, s.version_digest, s.n - 1 FROM unnest($4::BIGINT[], $5::TEXT[]) WITH ORDINALITY AS s (resource_id, version_digest, n)
+		ON CONFLICT DO NOTHING`, buildID, jobID, order, resources, digests)
 }
 
 // FinishBuild moves a started build to its final status, as setStatus
@@ -158,16 +164,9 @@ func (s *Store) FinishBuild(ctx context.Context, id, jobID, fence int64, status 
 		defer s.lockJob(jobID)()
 	}
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		changed, err := setStatus(ctx, tx, id, fence, api.BuildStarted, status, event)
-		if err != nil || !changed {
+		f, err := finishStatus(ctx, tx, id, fence, status, event)
+		if err != nil || !f.changed || f.jobID == 0 {
 			return err
-		}
-		var jobID, rerunOf int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(job_id, 0), COALESCE(rerun_of, 0) FROM builds WHERE id = $1`, id).Scan(&jobID, &rerunOf); err != nil {
-			return err
-		}
-		if jobID == 0 {
-			return nil
 		}
 		var set outputSet
 		var batch pgx.Batch
@@ -180,35 +179,65 @@ func (s *Store) FinishBuild(ctx context.Context, id, jobID, fence int64, status 
 		if status == api.BuildSucceeded {
 			// Pipelines the job set before and did not set in this build are
 			// archived, as Concourse archives them.
-			if _, err := tx.Exec(ctx, `UPDATE pipelines SET archived = true, archived_at = now(), paused = true, config = '{}', config_version = 0
-				WHERE parent_job_id = $1 AND parent_build_id < $2 AND NOT archived`, jobID, id); err != nil {
-				return err
+			batch.Queue(`UPDATE pipelines SET archived = true, archived_at = now(), paused = true, config = '{}', config_version = 0
+				WHERE parent_job_id = $1 AND parent_build_id < $2 AND NOT archived`, f.jobID, id)
+			for i, res := range f.inputResources {
+				set.add(res, f.inputDigests[i])
 			}
-			rows, err := tx.Query(ctx, `SELECT resource_id, version_digest FROM build_inputs WHERE build_id = $1 ORDER BY name`, id)
-			if err != nil {
-				return err
-			}
-			var res int64
-			var d string
-			if _, err := pgx.ForEachRow(rows, []any{&res, &d}, func() error { set.add(res, d); return nil }); err != nil {
-				return err
-			}
-			set.queue(&batch, id, jobID, rerunOf)
+			set.queue(&batch, id, f.jobID, f.rerunOf)
 		}
-		if batch.Len() > 0 {
-			if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
-				return err
-			}
-		}
-		return requestSchedule(ctx, tx, `SELECT $1::BIGINT
+		batch.Queue(requestScheduleSQL(`SELECT $1::BIGINT
 			UNION SELECT job_id FROM job_input_passed WHERE passed_job_id = $1
 			UNION SELECT g2.job_id FROM job_serial_groups g1 JOIN job_serial_groups g2 ON g2.serial_group = g1.serial_group
-				WHERE g1.job_id = $1`, jobID)
+				WHERE g1.job_id = $1`), f.jobID)
+		return tx.SendBatch(ctx, &batch).Close()
 	})
 	if err != nil {
 		return fmt.Errorf("finish build %d: %w", id, err)
 	}
 	return nil
+}
+
+// finished is what finishStatus found of a build: whether it moved it, its
+// job (0: a one-off build), the build it reruns, and its inputs' versions
+// in the order of their names.
+type finished struct {
+	changed        bool
+	jobID, rerunOf int64
+	inputResources []int64
+	inputDigests   []string
+}
+
+// finishStatus moves a started build to its final status with its event, as
+// setStatus does (a no-op when it has that status, ErrStale when its status
+// or fence moved), in one statement that also reads what finishing it needs.
+func finishStatus(ctx context.Context, tx pgx.Tx, id, fence int64, to api.BuildStatus, event Event) (finished, error) {
+	types, versions, payloads := eventColumns([]Event{event})
+	var f finished
+	var was api.BuildStatus
+	var wasFence int64
+	err := tx.QueryRow(ctx, `
+		WITH old AS (SELECT status, fence, COALESCE(job_id, 0) AS job_id, COALESCE(rerun_of, 0) AS rerun_of FROM builds WHERE id = $1),
+		moved AS (
+			UPDATE builds b SET status = $3, end_time = now(), event_seq = b.event_seq + cardinality($4::TEXT[])
+			FROM old WHERE b.id = $1 AND old.status = 'started' AND old.fence = $2 AND $3 <> 'started'
+			RETURNING b.event_seq - cardinality($4::TEXT[]) AS last),
+		logged AS (
+			INSERT INTO build_events (build_id, seq, event_type, version, payload)
+			SELECT $1, moved.last + e.n, e.event_type, e.version, e.payload::JSONB
+			FROM moved, unnest($4::TEXT[], $5::TEXT[], $6::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n))
+		SELECT old.status, old.fence, old.job_id, old.rerun_of, EXISTS (SELECT 1 FROM moved),
+			COALESCE((SELECT array_agg(i.resource_id ORDER BY i.name) FROM build_inputs i WHERE i.build_id = $1), '{}'),
+			COALESCE((SELECT array_agg(i.version_digest ORDER BY i.name) FROM build_inputs i WHERE i.build_id = $1), '{}')
+		FROM old`, id, fence, to, types, versions, payloads).
+		Scan(&was, &wasFence, &f.jobID, &f.rerunOf, &f.changed, &f.inputResources, &f.inputDigests)
+	switch {
+	case err != nil:
+		return f, err
+	case f.changed, was == to:
+		return f, nil
+	}
+	return f, ErrStale
 }
 
 // AddBuildPipe records that build from (of an upstream job) fed build to.

@@ -390,8 +390,13 @@ func adoptRerunInputs(ctx context.Context, tx pgx.Tx, build int64) (map[string]m
 // requestSchedule asks for the jobs the where clause selects (over jobs j) to
 // be scheduled again.
 func requestSchedule(ctx context.Context, tx pgx.Tx, where string, args ...any) error {
-	_, err := tx.Exec(ctx, `UPDATE jobs SET schedule_seq = schedule_seq + 1 WHERE active AND id IN (`+where+`)`, args...)
+	_, err := tx.Exec(ctx, requestScheduleSQL(where), args...)
 	return err
+}
+
+// requestScheduleSQL is requestSchedule's statement, for a batch.
+func requestScheduleSQL(where string) string {
+	return `UPDATE jobs SET schedule_seq = schedule_seq + 1 WHERE active AND id IN (` + where + `)`
 }
 
 // RequestSchedule asks for a job to be scheduled again (fly schedule-job,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/switchyard-ci/switchyard/api"
 	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
@@ -228,5 +229,71 @@ func TestTakeBuilds(t *testing.T) {
 	}
 	if evs, err := s.Events(ctx, ids[2], 0, 10); err != nil || len(evs) != 1 {
 		t.Errorf("taken again: events %v, %v; want the one started event", evs, err)
+	}
+}
+
+// FinishBuild moves a started build once: a stale fence changes nothing, the
+// right one ends it with its event and asks for its job to be scheduled, and
+// a repeat is a no-op.
+func TestFinishBuild(t *testing.T) {
+	ctx := t.Context()
+	s, b, _ := buildAndSpoke(t)
+	requested := func() int {
+		t.Helper()
+		jobs, err := s.RequestedJobs(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(jobs)
+	}
+	started := store.Event{Type: "status", Version: "1.0", Payload: json.RawMessage(`{"status":"started"}`)}
+	taken, err := s.TakeBuilds(ctx, []int64{b.ID}, "this-hub", time.Minute, started)
+	if err != nil || len(taken) != 1 {
+		t.Fatalf("take build %d: %v, %v", b.ID, taken, err)
+	}
+	fence := taken[0].Fence
+	// What asked for the job before is handled.
+	j, err := s.JobForScheduling(ctx, b.JobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveResolution(ctx, store.Resolution{JobID: b.JobID, Seq: j.Seq}); err != nil {
+		t.Fatal(err)
+	}
+	if n := requested(); n != 0 {
+		t.Fatalf("%d jobs asked to be scheduled before the build ends", n)
+	}
+	finished := store.Event{Type: "status", Version: "1.0", Payload: json.RawMessage(`{"status":"succeeded"}`)}
+	status := func(want api.BuildStatus, events int) {
+		t.Helper()
+		got, err := s.Build(ctx, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := s.Events(ctx, b.ID, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != want || len(evs) != events {
+			t.Fatalf("build is %s with %d events, want %s with %d", got.Status, len(evs), want, events)
+		}
+	}
+	if err := s.FinishBuild(ctx, b.ID, b.JobID, fence+1, api.BuildSucceeded, nil, finished); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("finish with a stale fence: %v", err)
+	}
+	status(api.BuildStarted, 1)
+	if err := s.FinishBuild(ctx, b.ID, b.JobID, fence, api.BuildSucceeded, nil, finished); err != nil {
+		t.Fatal(err)
+	}
+	status(api.BuildSucceeded, 2)
+	if n := requested(); n != 1 {
+		t.Errorf("%d jobs asked to be scheduled after the build ended, want its own", n)
+	}
+	if err := s.FinishBuild(ctx, b.ID, b.JobID, fence, api.BuildSucceeded, nil, finished); err != nil {
+		t.Fatalf("a repeated finish: %v", err)
+	}
+	status(api.BuildSucceeded, 2)
+	if err := s.FinishBuild(ctx, b.ID, b.JobID, fence, api.BuildFailed, nil, finished); !errors.Is(err, store.ErrStale) {
+		t.Fatalf("finishing an ended build otherwise: %v", err)
 	}
 }
