@@ -250,7 +250,7 @@ func (e *Engine) runBuild(ctx context.Context, t store.TakenBuild) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go r.watchAbort(ctx, cancel)
+	go r.watchAbort(ctx, cancel, t.Aborted)
 	// The build's keys are notified once more as it ends, which drops what
 	// their watchers left behind.
 	defer e.notify.Notify(abortKey(id))

@@ -83,17 +83,24 @@ func (r *run) execute(ctx context.Context) (api.BuildStatus, error) {
 }
 
 // watchAbort cancels the build when someone asks to abort it: at once when the
-// request reaches this hub, within a few seconds when it reaches another replica.
-func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc) {
+// request reaches this hub, within a few seconds when it reaches another
+// replica. taken says whether the build's take found it asked already (an
+// ask after the take is seen by the notification, or by the watcher's poll).
+func (r *run) watchAbort(ctx context.Context, cancel context.CancelFunc, taken bool) {
 	defer r.e.watcher.build(r.build.ID)()
+	aborted := taken
 	for ctx.Err() == nil {
 		asked := r.e.notify.Watch(abortKey(r.build.ID))
-		if aborted, err := r.e.store.AbortRequested(ctx, r.build.ID); err == nil && aborted {
+		if aborted {
 			r.aborted.Store(true)
 			cancel()
 			return
 		}
 		notify.Await(ctx, asked, fallbackPoll)
+		var err error
+		if aborted, err = r.e.store.AbortRequested(ctx, r.build.ID); err != nil {
+			aborted = false
+		}
 	}
 }
 

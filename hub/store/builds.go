@@ -350,12 +350,14 @@ func setStatus(ctx context.Context, tx pgx.Tx, id, fence int64, from, to api.Bui
 }
 
 // TakenBuild is a build taken to run: its lease, its fence as the take
-// bumped it, whether it was pending (the take started it), and its row.
+// bumped it, whether it was pending (the take started it), whether someone
+// had asked to abort it, and its row.
 type TakenBuild struct {
-	Lease Lease
-	Fence int64
-	Fresh bool
-	Build Build
+	Lease   Lease
+	Fence   int64
+	Fresh   bool
+	Aborted bool
+	Build   Build
 }
 
 // TakeBuilds takes, in one transaction, the leases of the builds for holder
@@ -427,19 +429,19 @@ func (s *Store) TakeBuilds(ctx context.Context, ids []int64, holder string, ttl 
 // pending ones with the started event, and reads them.
 func (s *Store) takeBuilds(ctx context.Context, tx pgx.Tx, ids []int64, started Event) ([]TakenBuild, error) {
 	type bumped struct {
-		id, fence int64
-		fresh     bool
+		id, fence      int64
+		fresh, aborted bool
 	}
 	rows, err := txRows(ctx, tx, func(r pgx.CollectableRow) (bumped, error) {
 		var b bumped
-		err := r.Scan(&b.id, &b.fence, &b.fresh)
+		err := r.Scan(&b.id, &b.fence, &b.fresh, &b.aborted)
 		return b, err
 	}, `
 			WITH old AS (SELECT id, status FROM builds WHERE id = ANY($1) AND status IN ('pending', 'started'))
 			UPDATE builds SET fence = fence + 1,
 				status = CASE WHEN old.status = 'pending' THEN 'started' ELSE builds.status END,
 				start_time = CASE WHEN old.status = 'pending' THEN now() ELSE builds.start_time END
-			FROM old WHERE builds.id = old.id RETURNING builds.id, builds.fence, old.status = 'pending'`, ids)
+			FROM old WHERE builds.id = old.id RETURNING builds.id, builds.fence, old.status = 'pending', builds.aborted`, ids)
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
@@ -468,7 +470,8 @@ func (s *Store) takeBuilds(ctx context.Context, tx pgx.Tx, ids []int64, started 
 	}
 	out := make([]TakenBuild, 0, len(builds))
 	for _, b := range builds {
-		out = append(out, TakenBuild{Fence: byID[b.ID].fence, Fresh: byID[b.ID].fresh, Build: b})
+		bb := byID[b.ID]
+		out = append(out, TakenBuild{Fence: bb.fence, Fresh: bb.fresh, Aborted: bb.aborted, Build: b})
 	}
 	return out, nil
 }

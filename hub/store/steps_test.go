@@ -199,6 +199,9 @@ func TestTakeBuilds(t *testing.T) {
 	if err := s.FinishBuild(ctx, ids[1], 0, first[0].Fence, "succeeded", nil, store.Event{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.RequestAbort(ctx, ids[3]); err != nil { // asked before it was taken: the take says so
+		t.Fatal(err)
+	}
 	taken, err := s.TakeBuilds(ctx, ids, "this-hub", time.Minute, started)
 	if err != nil {
 		t.Fatal(err)
@@ -209,6 +212,9 @@ func TestTakeBuilds(t *testing.T) {
 	}
 	if len(got) != 2 || got[ids[2]].Build.ID == 0 || got[ids[3]].Build.ID == 0 {
 		t.Fatalf("took %v, want builds %d and %d only", taken, ids[2], ids[3])
+	}
+	if got[ids[2]].Aborted || !got[ids[3]].Aborted {
+		t.Errorf("taken builds say aborted %v and %v, want false and true", got[ids[2]].Aborted, got[ids[3]].Aborted)
 	}
 	for _, id := range ids[2:] {
 		tb := got[id]
