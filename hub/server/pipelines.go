@@ -29,17 +29,21 @@ func (s *Server) teamFromPath(r *http.Request) (store.Team, error) {
 	return t, err
 }
 
+// pipelineFromPath reads the path's pipeline of the path's team (one read;
+// the team alone is read when that finds nothing, to say which is missing).
 func (s *Server) pipelineFromPath(r *http.Request) (store.Pipeline, error) {
-	t, err := s.teamFromPath(r)
-	if err != nil {
-		return store.Pipeline{}, err
-	}
 	iv, err := instanceVars(r)
 	if err != nil {
+		if _, terr := s.teamFromPath(r); terr != nil {
+			return store.Pipeline{}, terr
+		}
 		return store.Pipeline{}, err
 	}
-	p, err := s.store.PipelineByName(r.Context(), t.ID, r.PathValue("pipeline"), iv)
+	p, err := s.store.PipelineByTeamName(r.Context(), r.PathValue("team"), r.PathValue("pipeline"), iv)
 	if errors.Is(err, store.ErrNotFound) {
+		if _, terr := s.teamFromPath(r); terr != nil {
+			return p, terr
+		}
 		return p, notFound("pipeline " + r.PathValue("pipeline"))
 	}
 	return p, err

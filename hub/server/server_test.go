@@ -115,6 +115,8 @@ func TestAccess(t *testing.T) {
 		{"viewer", "DELETE", "/api/v1/teams/main/pipelines/p", 403},
 		{"viewer", "GET", "/api/v1/teams/main/pipelines/nope", 404},
 		{"admin", "PUT", "/api/v1/teams/main/pipelines/p/pause", 200},
+		{"admin", "GET", "/api/v1/teams/nope/pipelines/p", 404}, // the team is missing, not the pipeline
+		{"admin", "GET", "/api/v1/teams/nope/pipelines/p/jobs/j", 404},
 		{"admin", "GET", "/api/v1/builds/abc", 400},
 		{"admin", "GET", "/api/v1/builds/999", 404},
 		{"outsider", "GET", "/api/v1/teams/main/containers", 403},
@@ -140,6 +142,9 @@ func TestAccess(t *testing.T) {
 		}
 		if resp.StatusCode >= 400 && !json.Valid(body) {
 			t.Errorf("%s %s: error body is not JSON: %s", tt.method, tt.path, body)
+		}
+		if strings.Contains(tt.path, "/teams/nope/") && !strings.Contains(string(body), "team nope") {
+			t.Errorf("%s %s: %s, want it to name the missing team", tt.method, tt.path, body)
 		}
 	}
 	req, _ := http.NewRequest("GET", admin.URL+"/api/v1/info", nil)

@@ -404,15 +404,16 @@ func (s *Store) Pipelines(ctx context.Context, teamID int64) ([]Pipeline, error)
 	return out, nil
 }
 
-// PipelineByName returns a pipeline or ErrNotFound.
-func (s *Store) PipelineByName(ctx context.Context, teamID int64, name, instanceVars string) (Pipeline, error) {
+// PipelineByTeamName returns a pipeline of the team named team, or
+// ErrNotFound (whether the team or the pipeline is missing).
+func (s *Store) PipelineByTeamName(ctx context.Context, team, name, instanceVars string) (Pipeline, error) {
 	p, err := scanPipeline(s.row(ctx, `SELECT `+pipelineColumns+` FROM pipelines p JOIN teams t ON t.id = p.team_id
-		WHERE p.team_id = $1 AND p.name = $2 AND p.instance_vars = $3`, teamID, name, instanceVars))
+		WHERE t.name = $1 AND p.name = $2 AND p.instance_vars = $3`, team, name, instanceVars))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Pipeline{}, fmt.Errorf("pipeline %s: %w", name, ErrNotFound)
+		return Pipeline{}, fmt.Errorf("pipeline %s/%s: %w", team, name, ErrNotFound)
 	}
 	if err != nil {
-		return Pipeline{}, fmt.Errorf("get pipeline %s: %w", name, err)
+		return Pipeline{}, fmt.Errorf("get pipeline %s/%s: %w", team, name, err)
 	}
 	return p, nil
 }
