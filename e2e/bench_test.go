@@ -36,7 +36,9 @@ import (
 //     event, both stamped by the database);
 //   - both: statements and transactions per step, the share of transactions
 //     rolled back (serialization failures the store retried), the hub's
-//     resident memory at the end, and steps/s divided by pgbench's
+//     resident memory at the end, the CPU time per step of the hub, the
+//     spoke, the steps' processes and PostgreSQL, and the share of the
+//     machine's CPU that was busy, and steps/s divided by pgbench's
 //     simple-update transactions per second on the same server, measured
 //     just before (a step commits at least twice, so 0.5 is the ceiling).
 func BenchmarkHotPath(b *testing.B) {
@@ -106,7 +108,8 @@ jobs:
 	before := dbCounters(b, conn)
 
 	c := &api.Client{URL: f.url, Token: f.token()}
-	hubCPU, spokeCPU := cpuSeconds(f.hub.Process.Pid), cpuSeconds(spoke.Process.Pid)
+	hubCPU, spokeCPU, stepsCPU := cpuSeconds(f.hub.Process.Pid), cpuSeconds(spoke.Process.Pid), childrenCPUSeconds(spoke.Process.Pid)
+	pgCPU, busy := postgresCPUSeconds(b, conn), machineCPU()
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -200,6 +203,9 @@ jobs:
 	b.ReportMetric(rssMB(f.hub.Process.Pid), "hub-rss-MB")
 	b.ReportMetric(1000*(cpuSeconds(f.hub.Process.Pid)-hubCPU)/steps, "hub-cpu-ms/step")
 	b.ReportMetric(1000*(cpuSeconds(spoke.Process.Pid)-spokeCPU)/steps, "spoke-cpu-ms/step")
+	b.ReportMetric(1000*(childrenCPUSeconds(spoke.Process.Pid)-stepsCPU)/steps, "steps-cpu-ms/step")
+	b.ReportMetric(1000*(postgresCPUSeconds(b, conn)-pgCPU)/steps, "pg-cpu-ms/step")
+	b.ReportMetric(machineCPU().busySince(busy), "%-machine-busy")
 }
 
 // scrapeEverySecond reads url as Prometheus would, every second, until stop.
@@ -266,18 +272,89 @@ func tracingOptions(b *testing.B, on bool) benchOptions {
 // cpuSeconds is the CPU time a process has used, user and system, without
 // its children's.
 func cpuSeconds(pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command name, which is in parentheses.
-	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	fields := statFields(pid)
 	if len(fields) < 13 {
 		return 0
 	}
 	user, _ := strconv.ParseFloat(fields[11], 64)
 	sys, _ := strconv.ParseFloat(fields[12], 64)
 	return (user + sys) / 100 // clock ticks of 10 ms
+}
+
+// childrenCPUSeconds is the CPU time of pid's children that ended (the
+// spoke's steps' processes).
+func childrenCPUSeconds(pid int) float64 {
+	fields := statFields(pid)
+	if len(fields) < 15 {
+		return 0
+	}
+	user, _ := strconv.ParseFloat(fields[13], 64)
+	sys, _ := strconv.ParseFloat(fields[14], 64)
+	return (user + sys) / 100
+}
+
+// statFields are the fields of /proc/PID/stat after the command name.
+func statFields(pid int) []string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+}
+
+// postgresCPUSeconds is the CPU time of the PostgreSQL server conn talks
+// to: its postmaster's, its live processes' and those that ended.
+func postgresCPUSeconds(b *testing.B, conn *pgx.Conn) float64 {
+	var dir string
+	if err := conn.QueryRow(b.Context(), `SHOW data_directory`).Scan(&dir); err != nil {
+		b.Fatal(err)
+	}
+	pidFile, err := os.ReadFile(dir + "/postmaster.pid")
+	if err != nil {
+		b.Fatalf("the bench reads PostgreSQL's CPU time from /proc: %v", err)
+	}
+	postmaster, _ := strconv.Atoi(strings.SplitN(string(pidFile), "\n", 2)[0])
+	total := cpuSeconds(postmaster) + childrenCPUSeconds(postmaster)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f := statFields(pid); len(f) > 1 && f[1] == strconv.Itoa(postmaster) {
+			total += cpuSeconds(pid)
+		}
+	}
+	return total
+}
+
+// cpuTimes are the machine's busy and total CPU time from /proc/stat.
+type cpuTimes struct{ busy, total float64 }
+
+func machineCPU() cpuTimes {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	fields := strings.Fields(strings.SplitN(string(data), "\n", 2)[0])[1:]
+	var t cpuTimes
+	for i, f := range fields {
+		v, _ := strconv.ParseFloat(f, 64)
+		t.total += v
+		if i != 3 && i != 4 { // idle and iowait
+			t.busy += v
+		}
+	}
+	return t
+}
+
+// busySince is the share of the machine's CPU time that was busy since
+// before, in percent.
+func (t cpuTimes) busySince(before cpuTimes) float64 {
+	if t.total <= before.total {
+		return 0
+	}
+	return 100 * (t.busy - before.busy) / (t.total - before.total)
 }
 
 // waitBuilds waits until the job's n builds have succeeded. It asks the
