@@ -206,7 +206,7 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // takeBatch is how many builds one transaction takes.
-const takeBatch = 100
+const takeBatch = 500
 
 // own runs a build this hub took while renewing its lease, and gives the
 // lease up at the end.

@@ -158,44 +158,89 @@ func (o *outputSet) queue(batch *pgx.Batch, buildID, jobID, rerunOf int64) {
 // serial group with it.
 //
 // jobID is the build's job (0: a one-off build): finishing writes the job's
-// row, so it queues behind the job's triggers and scheduling (lockJob).
+// row, so the builds of a job that end at once are finished together, in
+// one transaction queued behind the job's triggers and scheduling
+// (batches, lockJob).
 func (s *Store) FinishBuild(ctx context.Context, id, jobID, fence int64, status api.BuildStatus, outputs []RecordedOutput, event Event) error {
-	if jobID != 0 {
-		defer s.lockJob(jobID)()
+	a := &finishAsk{id: id, fence: fence, status: status, outputs: outputs, event: event}
+	var err error
+	if jobID == 0 {
+		err = s.finishBuilds(ctx, []*finishAsk{a})
+	} else {
+		err = s.finishes.do(ctx, s, jobID, a, s.finishBuilds)
 	}
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		f, err := finishStatus(ctx, tx, id, fence, status, event)
-		if err != nil || !f.changed || f.jobID == 0 {
-			return err
-		}
-		var set outputSet
-		var batch pgx.Batch
-		for i, out := range outputs {
-			d := digest(out.Version)
-			batch.Queue(`INSERT INTO build_outputs (build_id, position, resource_id, version_digest) VALUES ($1, $2, $3, $4)
-				ON CONFLICT DO NOTHING`, id, i, out.ResourceID, d)
-			set.add(out.ResourceID, d)
-		}
-		if status == api.BuildSucceeded {
-			// Pipelines the job set before and did not set in this build are
-			// archived, as Concourse archives them.
-			batch.Queue(`UPDATE pipelines SET archived = true, archived_at = now(), paused = true, config = '{}', config_version = 0
-				WHERE parent_job_id = $1 AND parent_build_id < $2 AND NOT archived`, f.jobID, id)
-			for i, res := range f.inputResources {
-				set.add(res, f.inputDigests[i])
-			}
-			set.queue(&batch, id, f.jobID, f.rerunOf)
-		}
-		batch.Queue(requestScheduleSQL(`SELECT $1::BIGINT
-			UNION SELECT job_id FROM job_input_passed WHERE passed_job_id = $1
-			UNION SELECT g2.job_id FROM job_serial_groups g1 JOIN job_serial_groups g2 ON g2.serial_group = g1.serial_group
-				WHERE g1.job_id = $1`), f.jobID)
-		return tx.SendBatch(ctx, &batch).Close()
-	})
+	if err == nil {
+		err = a.err
+	}
 	if err != nil {
 		return fmt.Errorf("finish build %d: %w", id, err)
 	}
 	return nil
+}
+
+// finishAsk is one build to finish, and what finishing found (err: this
+// build's own answer, ErrStale or ErrNotFound).
+type finishAsk struct {
+	id, fence int64
+	status    api.BuildStatus
+	outputs   []RecordedOutput
+	event     Event
+
+	found finished
+	err   error
+}
+
+// finishBuilds finishes builds (of one job, or one one-off build) in one
+// transaction: each moves on its own (finishStatus), and what they record
+// and ask then goes in one batch, with one scheduling request.
+func (s *Store) finishBuilds(ctx context.Context, asks []*finishAsk) error {
+	return s.Tx(ctx, func(tx pgx.Tx) error {
+		var moves pgx.Batch
+		for _, a := range asks {
+			a.found, a.err = finished{}, nil
+			queueFinishStatus(&moves, a)
+		}
+		if err := tx.SendBatch(ctx, &moves).Close(); err != nil {
+			return err
+		}
+		var batch pgx.Batch
+		var jobID, lastSucceeded int64
+		for _, a := range asks {
+			f := a.found
+			if a.err != nil || !f.changed || f.jobID == 0 {
+				continue
+			}
+			jobID = f.jobID
+			var set outputSet
+			for i, out := range a.outputs {
+				d := digest(out.Version)
+				batch.Queue(`INSERT INTO build_outputs (build_id, position, resource_id, version_digest) VALUES ($1, $2, $3, $4)
+					ON CONFLICT DO NOTHING`, a.id, i, out.ResourceID, d)
+				set.add(out.ResourceID, d)
+			}
+			if a.status == api.BuildSucceeded {
+				lastSucceeded = max(lastSucceeded, a.id)
+				for i, res := range f.inputResources {
+					set.add(res, f.inputDigests[i])
+				}
+				set.queue(&batch, a.id, f.jobID, f.rerunOf)
+			}
+		}
+		if jobID == 0 {
+			return nil
+		}
+		if lastSucceeded != 0 {
+			// Pipelines the job set before and did not set in its last
+			// succeeded build are archived, as Concourse archives them.
+			batch.Queue(`UPDATE pipelines SET archived = true, archived_at = now(), paused = true, config = '{}', config_version = 0
+				WHERE parent_job_id = $1 AND parent_build_id < $2 AND NOT archived`, jobID, lastSucceeded)
+		}
+		batch.Queue(requestScheduleSQL(`SELECT $1::BIGINT
+			UNION SELECT job_id FROM job_input_passed WHERE passed_job_id = $1
+			UNION SELECT g2.job_id FROM job_serial_groups g1 JOIN job_serial_groups g2 ON g2.serial_group = g1.serial_group
+				WHERE g1.job_id = $1`), jobID)
+		return tx.SendBatch(ctx, &batch).Close()
+	})
 }
 
 // finished is what finishStatus found of a build: whether it moved it, its
@@ -208,15 +253,14 @@ type finished struct {
 	inputDigests   []string
 }
 
-// finishStatus moves a started build to its final status with its event, as
-// setStatus does (a no-op when it has that status, ErrStale when its status
-// or fence moved), in one statement that also reads what finishing it needs.
-func finishStatus(ctx context.Context, tx pgx.Tx, id, fence int64, to api.BuildStatus, event Event) (finished, error) {
-	types, versions, payloads := eventColumns([]Event{event})
-	var f finished
-	var was api.BuildStatus
-	var wasFence int64
-	err := tx.QueryRow(ctx, `
+// queueFinishStatus queues the statement that moves a started build to
+// its final status with its event, as setStatus does (a no-op when it has
+// that status; ErrStale in a.err when its status or fence moved,
+// ErrNotFound when there is no such build), and reads what finishing it
+// needs into a.found.
+func queueFinishStatus(b *pgx.Batch, a *finishAsk) {
+	types, versions, payloads := eventColumns([]Event{a.event})
+	b.Queue(`
 		WITH old AS (SELECT status, fence, COALESCE(job_id, 0) AS job_id, COALESCE(rerun_of, 0) AS rerun_of FROM builds WHERE id = $1),
 		moved AS (
 			UPDATE builds b SET status = $3, end_time = now(), event_seq = b.event_seq + cardinality($4::TEXT[])
@@ -226,18 +270,24 @@ func finishStatus(ctx context.Context, tx pgx.Tx, id, fence int64, to api.BuildS
 			INSERT INTO build_events (build_id, seq, event_type, version, payload)
 			SELECT $1, moved.last + e.n, e.event_type, e.version, e.payload::JSONB
 			FROM moved, unnest($4::TEXT[], $5::TEXT[], $6::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n))
-		SELECT old.status, old.fence, old.job_id, old.rerun_of, EXISTS (SELECT 1 FROM moved),
+		SELECT COALESCE(old.status, ''), COALESCE(old.job_id, 0), COALESCE(old.rerun_of, 0), EXISTS (SELECT 1 FROM moved),
 			COALESCE((SELECT array_agg(i.resource_id ORDER BY i.name) FROM build_inputs i WHERE i.build_id = $1), '{}'),
 			COALESCE((SELECT array_agg(i.version_digest ORDER BY i.name) FROM build_inputs i WHERE i.build_id = $1), '{}')
-		FROM old`, id, fence, to, types, versions, payloads).
-		Scan(&was, &wasFence, &f.jobID, &f.rerunOf, &f.changed, &f.inputResources, &f.inputDigests)
-	switch {
-	case err != nil:
-		return f, err
-	case f.changed, was == to:
-		return f, nil
-	}
-	return f, ErrStale
+		FROM (SELECT 1) AS one LEFT JOIN old ON true`, a.id, a.fence, a.status, types, versions, payloads).
+		QueryRow(func(row pgx.Row) error {
+			var was api.BuildStatus
+			f := &a.found
+			if err := row.Scan(&was, &f.jobID, &f.rerunOf, &f.changed, &f.inputResources, &f.inputDigests); err != nil {
+				return err
+			}
+			switch {
+			case was == "":
+				a.err = ErrNotFound
+			case !f.changed && was != a.status:
+				a.err = ErrStale
+			}
+			return nil
+		})
 }
 
 // AddBuildPipe records that build from (of an upstream job) fed build to.

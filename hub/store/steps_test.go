@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -301,5 +303,91 @@ func TestFinishBuild(t *testing.T) {
 	status(api.BuildSucceeded, 2)
 	if err := s.FinishBuild(ctx, b.ID, b.JobID, fence, api.BuildFailed, nil, finished); !errors.Is(err, store.ErrStale) {
 		t.Fatalf("finishing an ended build otherwise: %v", err)
+	}
+}
+
+// Builds of one job that end at once are finished together (batches.go),
+// each with its own answer: the stale one and the missing one fail alone.
+func TestBuildsFinishedAtOnceKeepTheirOwnAnswers(t *testing.T) {
+	ctx := t.Context()
+	s := storetest.New(t)
+	job := newJob(t, s)
+	var ids []int64
+	for range 40 {
+		b, err := s.CreateJobBuild(ctx, job, "test", true, json.RawMessage(`{"id":"1"}`), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.ID)
+	}
+	started := store.Event{Type: "status", Version: "1.0", Payload: json.RawMessage(`{"status":"started"}`)}
+	taken, err := s.TakeBuilds(ctx, ids, "this-hub", time.Minute, started)
+	if err != nil || len(taken) != len(ids) {
+		t.Fatalf("took %d of %d builds: %v", len(taken), len(ids), err)
+	}
+	fences := map[int64]int64{}
+	for _, tb := range taken {
+		fences[tb.Build.ID] = tb.Fence
+	}
+	stale, missing := ids[7], ids[len(ids)-1]+1000
+	errs := make(map[int64]error)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, id := range append(ids, missing) {
+		wg.Go(func() {
+			fence, status := fences[id], api.BuildSucceeded
+			if id == stale {
+				fence++
+			}
+			if id%2 == 0 {
+				status = api.BuildFailed
+			}
+			ev := store.Event{Type: "status", Version: "1.0", Payload: json.RawMessage(`{"status":"` + string(status) + `"}`)}
+			err := s.FinishBuild(ctx, id, job, fence, status, nil, ev)
+			mu.Lock()
+			errs[id] = err
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for _, id := range append(ids, missing) {
+		err := errs[id]
+		switch id {
+		case stale:
+			if !errors.Is(err, store.ErrStale) {
+				t.Errorf("build %d with a stale fence: %v", id, err)
+			}
+			continue
+		case missing:
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("a build that does not exist: %v", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("build %d: %v", id, err)
+			continue
+		}
+		b, err := s.Build(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := api.BuildSucceeded
+		if id%2 == 0 {
+			want = api.BuildFailed
+		}
+		evs, err := s.Events(ctx, id, 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Status != want || len(evs) != 2 || !strings.Contains(string(evs[1].Payload), string(want)) {
+			t.Errorf("build %d is %s with %d events, want %s with its started and %s events", id, b.Status, len(evs), want, want)
+		}
+	}
+	if b, err := s.Build(ctx, stale); err != nil || b.Status != api.BuildStarted {
+		t.Errorf("the build with a stale fence is %s (%v), want started", b.Status, err)
+	}
+	if jobs, err := s.RequestedJobs(ctx, 10); err != nil || len(jobs) != 1 || jobs[0].ID != job {
+		t.Errorf("jobs asked to be scheduled: %v, %v; want the builds' job", jobs, err)
 	}
 }

@@ -16,13 +16,15 @@ type Store struct {
 	pool     *pgxpool.Pool // transactions, always SERIALIZABLE
 	reads    *pgxpool.Pool // single-statement reads outside transactions, READ COMMITTED
 	log      *slog.Logger
-	jobs     keyed.Locks // by job id, see lockJob
-	triggers triggers    // builds asked of a job at once, created together
-	keys     *Keys       // seal configs at rest (seal.go); nil: stored as they are
+	jobs     keyed.Locks          // by job id, see lockJob
+	triggers batches[*triggerAsk] // builds asked of a job at once, created together
+	finishes batches[*finishAsk]  // builds of a job that end at once, finished together
+	keys     *Keys                // seal configs at rest (seal.go); nil: stored as they are
 }
 
 // lockJob serializes, within this process, the transactions that write a
-// job's row: a trigger (the build number) and scheduling. Under
+// job's row: triggers (the build number), scheduling and finished builds
+// (the scheduling request). Under
 // SERIALIZABLE they fail each other and run again (200 triggers of one job
 // at once kept its scheduling retrying for seconds); in line, each runs
 // once. Across hub replicas they still conflict, and retry. Take it before

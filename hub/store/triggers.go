@@ -5,64 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// triggers gathers the builds asked of one job while an earlier transaction
-// on the job's row runs (lockJob): the next transaction creates all of them
-// at once, with one write of the job's build counter, one insert and one
-// scheduling request, instead of a transaction each queued behind the other.
-type triggers struct {
-	mu   sync.Mutex
-	open map[int64]*triggerBatch // by job: the batch that still takes builds
-}
-
-type triggerBatch struct {
-	asks []triggerAsk
-	done chan struct{} // closed when ids or err are set
-	ids  []int64
-	err  error
-}
-
-// triggerAsk is one build asked for: who, how, its plan (nil: the scheduler
-// gives it inputs) and its trace.
+// triggerAsk is one build asked of a job (batches gathers the asks of one
+// job): who, how, its plan (nil: the scheduler gives it inputs) and its
+// trace; id is the build created.
 type triggerAsk struct {
 	createdBy    string
 	manual       bool
 	plan         *string // sealed
 	span, parent string
-}
-
-// maxTriggerBatch bounds the builds one transaction creates: a flood of
-// triggers makes several batches, each led by its first caller.
-const maxTriggerBatch = 500
-
-// join adds an ask to the job's open batch, or opens one (when there is none,
-// or it is full); lead says that the caller opened it and creates its builds.
-func (t *triggers) join(jobID int64, a triggerAsk) (b *triggerBatch, i int, lead bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.open == nil {
-		t.open = map[int64]*triggerBatch{}
-	}
-	b, ok := t.open[jobID]
-	if !ok || len(b.asks) >= maxTriggerBatch {
-		b, ok = &triggerBatch{done: make(chan struct{})}, false
-		t.open[jobID] = b
-	}
-	b.asks = append(b.asks, a)
-	return b, len(b.asks) - 1, !ok
-}
-
-// close makes the batch take no more asks: the next ones open another.
-func (t *triggers) close(jobID int64, b *triggerBatch) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.open[jobID] == b {
-		delete(t.open, jobID)
-	}
+	id           int64
 }
 
 // CreateJobBuild creates the next pending build of a job, named by the job's build
@@ -79,30 +34,16 @@ func (s *Store) CreateJobBuild(ctx context.Context, jobID int64, createdBy strin
 		p := s.keys.sealText(plan)
 		a.plan = &p
 	}
-	b, i, lead := s.triggers.join(jobID, a)
-	if lead {
-		// The builds of the callers that joined are theirs: create them
-		// even if this caller goes away.
-		unlock := s.lockJob(jobID)
-		s.triggers.close(jobID, b)
-		b.ids, b.err = s.createBuilds(context.WithoutCancel(ctx), jobID, b.asks)
-		unlock()
-		close(b.done)
+	create := func(ctx context.Context, asks []*triggerAsk) error { return s.createBuilds(ctx, jobID, asks) }
+	if err := s.triggers.do(ctx, s, jobID, &a, create); err != nil {
+		return Build{}, fmt.Errorf("create build of job %d: %w", jobID, err)
 	}
-	select {
-	case <-b.done:
-	case <-ctx.Done():
-		return Build{}, ctx.Err()
-	}
-	if b.err != nil {
-		return Build{}, fmt.Errorf("create build of job %d: %w", jobID, b.err)
-	}
-	return s.Build(ctx, b.ids[i])
+	return s.Build(ctx, a.id)
 }
 
-// createBuilds creates a job's asked builds in one transaction and returns
-// their ids, in the order asked.
-func (s *Store) createBuilds(ctx context.Context, jobID int64, asks []triggerAsk) ([]int64, error) {
+// createBuilds creates a job's asked builds in one transaction, named in
+// the order asked, and gives each ask its build's id.
+func (s *Store) createBuilds(ctx context.Context, jobID int64, asks []*triggerAsk) error {
 	ids := make([]int64, len(asks))
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
 		teamID, pipelineID, first, err := nextBuilds(ctx, tx, jobID, len(asks))
@@ -146,5 +87,11 @@ func (s *Store) createBuilds(ctx context.Context, jobID int64, asks []triggerAsk
 		}
 		return requestSchedule(ctx, tx, `SELECT $1::BIGINT`, jobID)
 	})
-	return ids, err
+	if err != nil {
+		return err
+	}
+	for i, a := range asks {
+		a.id = ids[i]
+	}
+	return nil
 }
