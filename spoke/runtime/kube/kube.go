@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -663,7 +662,8 @@ func limitOf(pod *corev1.Pod) string {
 	return "(none set)"
 }
 
-// streamLogs follows the task container's log a line at a time.
+// streamLogs follows the task container's log a line at a time (long
+// lines in pieces).
 func (rt *Runtime) streamLogs(ctx context.Context, name string, logs local.Logs) error {
 	req := rt.Client.CoreV1().Pods(rt.Namespace).GetLogs(name, &corev1.PodLogOptions{Container: "task", Follow: true})
 	rc, err := req.Stream(ctx)
@@ -671,17 +671,5 @@ func (rt *Runtime) streamLogs(ctx context.Context, name string, logs local.Logs)
 		return err
 	}
 	defer rc.Close()
-	r := bufio.NewReader(rc)
-	for {
-		line, err := r.ReadString('\n')
-		if line != "" {
-			logs.Line("stdout", line)
-		}
-		if err != nil {
-			if err.Error() == "EOF" {
-				return nil
-			}
-			return err
-		}
-	}
+	return local.Pump(rc, "stdout", logs)
 }

@@ -2,9 +2,11 @@ package local
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -559,7 +561,7 @@ func (rt *Runtime) command(ctx context.Context, cmd *exec.Cmd, runPath, pgidFile
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pump(r, source, logs)
+			_ = Pump(r, source, logs) // a read error ends the output; the exit status says how the step went
 		}()
 	}
 	wg.Wait()
@@ -573,16 +575,33 @@ func (rt *Runtime) command(ctx context.Context, cmd *exec.Cmd, runPath, pgidFile
 	return 0, err
 }
 
-// pump reads output and passes it on a line at a time (long lines in pieces).
-func pump(r io.Reader, source string, logs Logs) {
-	br := bufio.NewReaderSize(r, 64<<10)
+// maxLine is the longest piece of output passed on as one line: a longer
+// line comes in pieces of this size, so that a step that writes without
+// newlines holds no more than this of each of its streams.
+const maxLine = 64 << 10
+
+// readers are the line readers of steps' output streams, reused: a reader
+// a step took a buffer of its own, two per step, which a burst of steps
+// churned by the megabyte.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, maxLine) }}
+
+// Pump reads output and passes it on a line at a time (a line longer than
+// maxLine in pieces) until r ends; it returns r's error, nil at its end.
+func Pump(r io.Reader, source string, logs Logs) error {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() { br.Reset(nil); readers.Put(br) }()
 	for {
-		line, err := br.ReadString('\n')
-		if line != "" {
-			logs.Line(source, line)
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			logs.Line(source, string(line))
 		}
-		if err != nil {
-			return
+		switch {
+		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return err
 		}
 	}
 }
@@ -595,15 +614,24 @@ type lineWriter struct {
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := strings.IndexByte(string(w.buf), '\n')
-		if i < 0 {
-			return len(p), nil
+	n := len(p)
+	for len(p) > 0 { // a piece at a time: a huge write is not held whole
+		k := min(len(p), maxLine)
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+		for {
+			i := bytes.IndexByte(w.buf, '\n')
+			if i < 0 && len(w.buf) < maxLine {
+				break
+			}
+			if i < 0 || i >= maxLine {
+				i = maxLine - 1 // a line longer than maxLine: a piece of it
+			}
+			w.logs.Line(w.source, string(w.buf[:i+1]))
+			w.buf = w.buf[i+1:]
 		}
-		w.logs.Line(w.source, string(w.buf[:i+1]))
-		w.buf = w.buf[i+1:]
 	}
+	return n, nil
 }
 
 func (w *lineWriter) Flush() {
