@@ -22,8 +22,13 @@ type Redactor struct {
 }
 
 // New makes a Redactor of the values: each line of each, trimmed, and its
-// encoded forms. Lines of one byte or less are not secrets.
+// encoded forms. Lines of one byte or less are not secrets. Without
+// values it is nil (which redacts nothing): most steps have none, and a
+// Redactor's table is 8 KiB.
 func New(values []string) *Redactor {
+	if len(values) == 0 {
+		return nil
+	}
 	r := &Redactor{byPair: map[uint16][]string{}}
 	have := map[string]bool{}
 	for _, v := range values {

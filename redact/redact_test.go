@@ -86,6 +86,9 @@ func BenchmarkRedact100Secrets(b *testing.B) {
 
 // Without secrets, output passes as it comes, pieces of lines too.
 func TestWriterWithoutSecrets(t *testing.T) {
+	if New(nil) != nil {
+		t.Error("New without values made a table")
+	}
 	for _, r := range []*Redactor{nil, New(nil), New([]string{"", "x"})} {
 		var c collect
 		w := NewWriter(&c, r)
