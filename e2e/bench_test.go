@@ -271,26 +271,22 @@ func tracingOptions(b *testing.B, on bool) benchOptions {
 
 // cpuSeconds is the CPU time a process has used, user and system, without
 // its children's.
-func cpuSeconds(pid int) float64 {
-	fields := statFields(pid)
-	if len(fields) < 13 {
-		return 0
-	}
-	user, _ := strconv.ParseFloat(fields[11], 64)
-	sys, _ := strconv.ParseFloat(fields[12], 64)
-	return (user + sys) / 100 // clock ticks of 10 ms
-}
+func cpuSeconds(pid int) float64 { return statCPUSeconds(pid, 11) }
 
 // childrenCPUSeconds is the CPU time of pid's children that ended (the
 // spoke's steps' processes).
-func childrenCPUSeconds(pid int) float64 {
+func childrenCPUSeconds(pid int) float64 { return statCPUSeconds(pid, 13) }
+
+// statCPUSeconds adds the user and system times at fields i and i+1 of
+// /proc/PID/stat (after the command name).
+func statCPUSeconds(pid, i int) float64 {
 	fields := statFields(pid)
-	if len(fields) < 15 {
+	if len(fields) < i+2 {
 		return 0
 	}
-	user, _ := strconv.ParseFloat(fields[13], 64)
-	sys, _ := strconv.ParseFloat(fields[14], 64)
-	return (user + sys) / 100
+	user, _ := strconv.ParseFloat(fields[i], 64)
+	sys, _ := strconv.ParseFloat(fields[i+1], 64)
+	return (user + sys) / 100 // clock ticks of 10 ms
 }
 
 // statFields are the fields of /proc/PID/stat after the command name.

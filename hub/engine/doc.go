@@ -16,5 +16,6 @@
 // for a spoke; steps.go the step lifecycle and its events; versions.go check
 // builds and the version a get fetches; vars.go the build's ((vars)),
 // resolved before a step is placed; watch.go one poll for every step and
-// abort the runs wait on; engine.go the loop that takes builds.
+// abort the runs wait on, and the ends this hub's gateway stored, handed to
+// their waiters; engine.go the loop that takes builds.
 package engine

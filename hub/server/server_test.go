@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-ci/switchyard/hub/auth"
 	"github.com/switchyard-ci/switchyard/hub/notify"
 	"github.com/switchyard-ci/switchyard/hub/server"
+	"github.com/switchyard-ci/switchyard/hub/store"
 	"github.com/switchyard-ci/switchyard/hub/store/storetest"
 )
 
@@ -33,18 +34,7 @@ func (noWaker) WakeScheduler()  {}
 func newHub(t *testing.T) (*httptest.Server, func(user string) *api.Client) {
 	t.Helper()
 	ctx := t.Context()
-	st := storetest.New(t)
-	users := auth.Users{}
-	for _, u := range []string{"admin:pw", "viewer:pw", "outsider:pw"} {
-		_ = users.Add(u)
-	}
-	srv, err := server.New(ctx, server.Config{Users: users, MainTeamUsers: []string{"admin"}}, st, noWaker{}, notify.New(),
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
+	hs := serve(t, storetest.New(t), []string{"admin", "viewer", "outsider"}, "admin")
 	client := func(user string) *api.Client {
 		c := &api.Client{URL: hs.URL}
 		if user == "" {
@@ -59,6 +49,24 @@ func newHub(t *testing.T) (*httptest.Server, func(user string) *api.Client) {
 		t.Fatal(err)
 	}
 	return hs, client
+}
+
+// serve starts a hub replica on st whose users (each with password pw)
+// sign in locally, with main's owners.
+func serve(t *testing.T, st *store.Store, users []string, owners ...string) *httptest.Server {
+	t.Helper()
+	local := auth.Users{}
+	for _, u := range users {
+		_ = local.Add(u + ":pw")
+	}
+	srv, err := server.New(t.Context(), server.Config{Users: local, MainTeamUsers: owners}, st, noWaker{}, notify.New(),
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return hs
 }
 
 // login takes a token for user (password pw) through the password grant.
@@ -395,19 +403,8 @@ func TestArchivedPipelineRefusesActions(t *testing.T) {
 func TestMainTeamRolesSurviveRestart(t *testing.T) {
 	ctx := t.Context()
 	st := storetest.New(t)
-	users := auth.Users{}
-	for _, u := range []string{"admin:pw", "viewer:pw", "second:pw"} {
-		_ = users.Add(u)
-	}
 	start := func(owners ...string) *api.Client {
-		srv, err := server.New(ctx, server.Config{Users: users, MainTeamUsers: owners}, st, noWaker{}, notify.New(),
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv)
-		t.Cleanup(hs.Close)
-		return &api.Client{URL: hs.URL}
+		return &api.Client{URL: serve(t, st, []string{"admin", "viewer", "second"}, owners...).URL}
 	}
 	first := start("admin")
 	first.Token = login(t, first.URL, "admin")
@@ -433,20 +430,7 @@ func TestMainTeamRolesSurviveRestart(t *testing.T) {
 func TestTeamChangesApplyAcrossReplicas(t *testing.T) {
 	ctx := t.Context()
 	st := storetest.New(t)
-	users := auth.Users{}
-	for _, u := range []string{"admin:pw", "viewer:pw"} {
-		_ = users.Add(u)
-	}
-	start := func() *api.Client {
-		srv, err := server.New(ctx, server.Config{Users: users, MainTeamUsers: []string{"admin"}}, st, noWaker{}, notify.New(),
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv)
-		t.Cleanup(hs.Close)
-		return &api.Client{URL: hs.URL}
-	}
+	start := func() *api.Client { return &api.Client{URL: serve(t, st, []string{"admin", "viewer"}, "admin").URL} }
 	one, two := start(), start()
 	admin := login(t, one.URL, "admin")
 	viewer := login(t, one.URL, "viewer") // tokens are the replicas' shared store's

@@ -13,5 +13,6 @@
 // sources rest sealed with AES-GCM (seal.go); every read opens them.
 //
 // It is not a cache and not a query builder; each method is one bounded query or
-// one short transaction.
+// one short transaction. What many callers ask of one job at once (triggers,
+// builds that end) is gathered into one transaction (batches.go).
 package store

@@ -191,7 +191,7 @@ type finishAsk struct {
 }
 
 // finishBuilds finishes builds (of one job, or one one-off build) in one
-// transaction: each moves on its own (finishStatus), and what they record
+// transaction: each moves on its own (queueFinishStatus), and what they record
 // and ask then goes in one batch, with one scheduling request.
 func (s *Store) finishBuilds(ctx context.Context, asks []*finishAsk) error {
 	return s.Tx(ctx, func(tx pgx.Tx) error {
