@@ -32,6 +32,15 @@ type Logs interface {
 // Runtime runs steps under Dir.
 type Runtime struct {
 	Dir string
+
+	groupsOnce sync.Once
+	groupsLog  *groups
+}
+
+// groups is the record of the steps' process groups (groups.go).
+func (rt *Runtime) groups() *groups {
+	rt.groupsOnce.Do(func() { rt.groupsLog = &groups{path: filepath.Join(rt.Dir, groupsFile)} })
+	return rt.groupsLog
 }
 
 func (rt *Runtime) buildDir(buildID int64) string {
@@ -93,24 +102,29 @@ func stepRel(a wire.Assignment) string {
 	return filepath.Join("steps", strings.NewReplacer("/", "_", "..", "_").Replace(a.PlanID)+"-"+strconv.Itoa(a.Attempt))
 }
 
-// pgidFile records the process group of a step's command while it runs, so
-// that a restarted spoke can stop what the run left running.
-func (rt *Runtime) pgidFile(a wire.Assignment) string {
-	return filepath.Join(rt.buildDir(a.BuildID), stepRel(a)+".pgid")
+// groupKey names a step's run in the record of process groups.
+func groupKey(a wire.Assignment) string {
+	return strconv.FormatInt(a.BuildID, 10) + "/" + stepRel(a)
 }
 
 // Reap stops the process group a previous process of the spoke started for
 // the step's run, if it still runs: the local runtime cannot take a run up
 // again (its output went to the process that died), so the run is lost.
+// (A spoke of an earlier version kept the group in a file beside the
+// step's directory: that is read too.)
 func (rt *Runtime) Reap(a wire.Assignment) {
-	b, err := os.ReadFile(rt.pgidFile(a))
-	if err != nil {
-		return
-	}
-	if pgid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pgid > 1 {
+	key := groupKey(a)
+	if pgid, ok := rt.groups().group(key); ok && pgid > 1 {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
-	_ = os.Remove(rt.pgidFile(a))
+	rt.groups().ended(key)
+	legacy := filepath.Join(rt.buildDir(a.BuildID), stepRel(a)+".pgid")
+	if b, err := os.ReadFile(legacy); err == nil {
+		if pgid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pgid > 1 {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+		_ = os.Remove(legacy)
+	}
 }
 
 // openStep makes a fresh working directory for a step.
@@ -372,7 +386,7 @@ func (rt *Runtime) task(ctx context.Context, a wire.Assignment, st *step, logs L
 	if err != nil {
 		return wire.Result{}, err
 	}
-	code, err := rt.command(ctx, cmd, cfg.Run.Path, rt.pgidFile(a), logs)
+	code, err := rt.command(ctx, cmd, cfg.Run.Path, groupKey(a), logs)
 	if err != nil {
 		return wire.Result{}, err
 	}
@@ -541,7 +555,7 @@ func taskEnv(base []string, cfg *pipeline.TaskConfig, params map[string]string) 
 
 // command runs a task's command to its end, passing its output on, and
 // returns its exit status.
-func (rt *Runtime) command(ctx context.Context, cmd *exec.Cmd, runPath, pgidFile string, logs Logs) (int, error) {
+func (rt *Runtime) command(ctx context.Context, cmd *exec.Cmd, runPath, step string, logs Logs) (int, error) {
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, err
@@ -553,8 +567,8 @@ func (rt *Runtime) command(ctx context.Context, cmd *exec.Cmd, runPath, pgidFile
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("run %s: %w", runPath, err)
 	}
-	if err := os.WriteFile(pgidFile, []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err == nil {
-		defer os.Remove(pgidFile)
+	if err := rt.groups().started(step, cmd.Process.Pid); err == nil {
+		defer rt.groups().ended(step)
 	}
 	var wg sync.WaitGroup
 	for source, r := range map[string]io.Reader{"stdout": stdout, "stderr": stderr} {
