@@ -324,31 +324,6 @@ func (s *Store) ActiveBuilds(ctx context.Context) ([]int64, error) {
 // ErrStale is returned by a compare-and-set whose expectation no longer holds.
 var ErrStale = errors.New("stale: the build or step changed underneath")
 
-// setStatus moves a build from one status to another if its fence still is
-// fence, with its event; changed is false when it already has that status
-// (the no-op), ErrStale when its status or fence moved.
-func setStatus(ctx context.Context, tx pgx.Tx, id, fence int64, from, to api.BuildStatus, event Event) (changed bool, err error) {
-	var status api.BuildStatus
-	var curFence int64
-	if err := tx.QueryRow(ctx, `SELECT status, fence FROM builds WHERE id = $1`, id).Scan(&status, &curFence); err != nil {
-		return false, err
-	}
-	if status == to {
-		return false, nil
-	}
-	if status != from || curFence != fence {
-		return false, ErrStale
-	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE builds SET status = $2,
-			start_time = CASE WHEN $2 = 'started' THEN now() ELSE start_time END,
-			end_time = CASE WHEN $2 IN ('succeeded', 'failed', 'errored', 'aborted') THEN now() ELSE end_time END
-		WHERE id = $1`, id, to); err != nil {
-		return false, err
-	}
-	return true, appendEvents(ctx, tx, id, event)
-}
-
 // TakenBuild is a build taken to run: its lease, its fence as the take
 // bumped it, whether it was pending (the take started it), whether someone
 // had asked to abort it, and its row.

@@ -27,11 +27,20 @@ func appendEvents(ctx context.Context, tx pgx.Tx, buildID int64, events ...Event
 	}
 	_, err := tx.Exec(ctx, `
 		WITH next AS (UPDATE builds SET event_seq = event_seq + $2 WHERE id = $1 RETURNING event_seq - $2 AS last)
-		INSERT INTO build_events (build_id, seq, event_type, version, payload)
-		SELECT $1, next.last + e.n, e.event_type, e.version, e.payload::JSONB
-		FROM next, unnest($3::TEXT[], $4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n)`,
+		`+insertEvents("next", 3),
 		buildID, len(types), types, versions, payloads)
 	return err
+}
+
+// insertEvents is the statement that stores events of the build $1 in
+// order after the sequence number last of the query source (which took
+// their numbers from the build's counter): their columns (eventColumns)
+// are the parameters $p, $p+1 and $p+2. No rows in source, no events.
+func insertEvents(source string, p int) string {
+	return fmt.Sprintf(`INSERT INTO build_events (build_id, seq, event_type, version, payload)
+		SELECT $1, %[1]s.last + e.n, e.event_type, e.version, e.payload::JSONB
+		FROM %[1]s, unnest($%[2]d::TEXT[], $%[3]d::TEXT[], $%[4]d::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n)`,
+		source, p, p+1, p+2)
 }
 
 // eventColumns are the events with a type as arrays of their columns.

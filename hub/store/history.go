@@ -151,11 +151,12 @@ func (o *outputSet) queue(batch *pgx.Batch, buildID, jobID, rerunOf int64) {
 		ON CONFLICT DO NOTHING`, buildID, jobID, order, resources, digests)
 }
 
-// FinishBuild moves a started build to its final status, as setStatus
-// does, and in the same transaction records its outputs and, when it
-// succeeded, its output set; then it asks for the jobs the build may affect to
-// be scheduled: the job itself, the jobs that pass it, the jobs sharing a
-// serial group with it.
+// FinishBuild moves a started build to its final status with its event, if
+// its fence still is fence (a no-op when it has that status already,
+// ErrStale when its status or fence moved), and in the same transaction
+// records its outputs and, when it succeeded, its output set; then it asks
+// for the jobs the build may affect to be scheduled: the job itself, the
+// jobs that pass it, the jobs sharing a serial group with it.
 //
 // jobID is the build's job (0: a one-off build): finishing writes the job's
 // row, so the builds of a job that end at once are finished together, in
@@ -254,10 +255,10 @@ type finished struct {
 }
 
 // queueFinishStatus queues the statement that moves a started build to
-// its final status with its event, as setStatus does (a no-op when it has
-// that status; ErrStale in a.err when its status or fence moved,
-// ErrNotFound when there is no such build), and reads what finishing it
-// needs into a.found.
+// its final status with its event if its fence still is a.fence (a no-op
+// when it has that status; ErrStale in a.err when its status or fence
+// moved, ErrNotFound when there is no such build), and reads what
+// finishing it needs into a.found.
 func queueFinishStatus(b *pgx.Batch, a *finishAsk) {
 	types, versions, payloads := eventColumns([]Event{a.event})
 	b.Queue(`
@@ -266,10 +267,7 @@ func queueFinishStatus(b *pgx.Batch, a *finishAsk) {
 			UPDATE builds b SET status = $3, end_time = now(), event_seq = b.event_seq + cardinality($4::TEXT[])
 			FROM old WHERE b.id = $1 AND old.status = 'started' AND old.fence = $2 AND $3 <> 'started'
 			RETURNING b.event_seq - cardinality($4::TEXT[]) AS last),
-		logged AS (
-			INSERT INTO build_events (build_id, seq, event_type, version, payload)
-			SELECT $1, moved.last + e.n, e.event_type, e.version, e.payload::JSONB
-			FROM moved, unnest($4::TEXT[], $5::TEXT[], $6::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n))
+		logged AS (`+insertEvents("moved", 4)+`)
 		SELECT COALESCE(old.status, ''), COALESCE(old.job_id, 0), COALESCE(old.rerun_of, 0), EXISTS (SELECT 1 FROM moved),
 			COALESCE((SELECT array_agg(i.resource_id ORDER BY i.name) FROM build_inputs i WHERE i.build_id = $1), '{}'),
 			COALESCE((SELECT array_agg(i.version_digest ORDER BY i.name) FROM build_inputs i WHERE i.build_id = $1), '{}')

@@ -201,10 +201,7 @@ func (s *Store) createStep(ctx context.Context, q querier, k StepKey, buildFence
 		next AS (
 			UPDATE builds SET event_seq = event_seq + $15 FROM created
 			WHERE builds.id = $1 AND $15 > 0 RETURNING builds.event_seq - $15 AS last),
-		logged AS (
-			INSERT INTO build_events (build_id, seq, event_type, version, payload)
-			SELECT $1, next.last + e.n, e.event_type, e.version, e.payload::JSONB
-			FROM next, unnest($16::TEXT[], $17::TEXT[], $18::TEXT[]) WITH ORDINALITY AS e (event_type, version, payload, n))
+		logged AS (`+insertEvents("next", 16)+`)
 		SELECT `+stepColumns+` FROM created`,
 		k.BuildID, k.PlanID, k.Attempt, k.run(), ns.Kind, spoke, s.keys.sealText(ns.Request), ns.CPU, ns.Memory, buildFence,
 		pl.StepName, pl.Spoke, string(pl.Decision), ns.Placement != nil, len(types), types, versions, payloads))
